@@ -1,0 +1,77 @@
+/* ReLU and softmax (cross-entropy) kernels. */
+#include <math.h>
+
+#include "mm-layers.h"
+
+void
+mm_relu_forward (size_t n, const float *x, float *y)
+{
+  for (size_t i = 0; i < n; i++)
+    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void
+mm_relu_backward (size_t n, const float *y, const float *dy, float *dx)
+{
+  for (size_t i = 0; i < n; i++)
+    dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+/* p = softmax(z) of one row; returns log Σ exp(z) (max subtracted first so
+ * that no exp overflows) */
+static double
+softmax_row (int classes, const float *z, float *p)
+{
+  float mx = z[0];
+  double s = 0;
+
+  for (int k = 1; k < classes; k++)
+    mx = z[k] > mx ? z[k] : mx;
+  for (int k = 0; k < classes; k++)
+    s += exp ((double) z[k] - mx);
+  if (p)
+    for (int k = 0; k < classes; k++)
+      p[k] = (float) (exp ((double) z[k] - mx) / s);
+  return mx + log (s);
+}
+
+void
+mm_softmax (int batch, int classes, const float *logits, float *probs)
+{
+  for (int b = 0; b < batch; b++)
+    softmax_row (classes, logits + (size_t) b * classes,
+        probs + (size_t) b * classes);
+}
+
+/* A label outside [0, classes) has no loss: the result is NaN (and its
+ * gradient row is p, as if no class were the target), so that the caller
+ * sees it rather than a crash. */
+float
+mm_softmax_xent (int batch, int classes, const float *logits,
+                 const int *labels, float *probs, float *dlogits)
+{
+  double loss = 0;
+
+  for (int b = 0; b < batch; b++) {
+    const float *z = logits + (size_t) b * classes;
+    float *p = probs ? probs + (size_t) b * classes : NULL;
+    float *g = dlogits ? dlogits + (size_t) b * classes : NULL;
+    int y = labels[b];
+    gboolean valid = y >= 0 && y < classes;
+    double lse;
+
+    /* the gradient needs the probabilities: compute them into its row */
+    lse = softmax_row (classes, z, g ? g : p);
+    if (p && g)
+      for (int k = 0; k < classes; k++)
+        p[k] = g[k];
+    loss += valid ? lse - z[y] : NAN;
+    if (g) {
+      if (valid)
+        g[y] -= 1.0f;
+      for (int k = 0; k < classes; k++)
+        g[k] /= (float) batch;
+    }
+  }
+  return batch > 0 ? (float) (loss / batch) : 0.0f;
+}

@@ -1,0 +1,157 @@
+#include "mm-dataset.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mm-error.h"
+#include "mm-mnist.h"
+#include "mm-rng.h"
+
+MmDataset *
+mm_dataset_new (int n, gboolean with_image, gboolean with_audio)
+{
+  MmDataset *ds = g_new0 (MmDataset, 1);
+  ds->n = n;
+  if (with_image)
+    ds->image = g_new0 (float, (size_t) n * MM_IMAGE_PIXELS);
+  if (with_audio)
+    ds->audio = g_new0 (float, (size_t) n * MM_AUDIO_VALUES);
+  ds->labels = g_new0 (int, MAX (n, 1));
+  return ds;
+}
+
+void
+mm_dataset_free (MmDataset *ds)
+{
+  if (!ds)
+    return;
+  g_free (ds->image);
+  g_free (ds->audio);
+  g_free (ds->labels);
+  g_free (ds);
+}
+
+MmDataset *
+mm_dataset_subset (const MmDataset *src, const int *idx, int n)
+{
+  MmDataset *ds = mm_dataset_new (n, src->image != NULL, src->audio != NULL);
+  for (int i = 0; i < n; i++) {
+    int j = idx[i];
+    ds->labels[i] = src->labels[j];
+    if (src->image)
+      memcpy (ds->image + (size_t) i * MM_IMAGE_PIXELS,
+          src->image + (size_t) j * MM_IMAGE_PIXELS, MM_IMAGE_PIXELS * sizeof (float));
+    if (src->audio)
+      memcpy (ds->audio + (size_t) i * MM_AUDIO_VALUES,
+          src->audio + (size_t) j * MM_AUDIO_VALUES, MM_AUDIO_VALUES * sizeof (float));
+  }
+  return ds;
+}
+
+void
+mm_dataset_normalize (MmDataset *ds, const MmNorm *norm)
+{
+  if (ds->image) {
+    float inv = 1.0f / norm->image_std;
+    size_t n = (size_t) ds->n * MM_IMAGE_PIXELS;
+    for (size_t i = 0; i < n; i++)
+      ds->image[i] = (ds->image[i] - norm->image_mean) * inv;
+  }
+  if (ds->audio) {
+    for (size_t i = 0; i < (size_t) ds->n * MM_MFCC_FRAMES; i++) {
+      float *row = ds->audio + i * MM_MFCC_COEFFS;
+      for (int k = 0; k < MM_MFCC_COEFFS; k++)
+        row[k] = (row[k] - norm->mfcc_mean[k]) / norm->mfcc_std[k];
+    }
+  }
+}
+
+void
+mm_dataset_audio_stats (const MmDataset *ds, float mean[13], float std[13])
+{
+  double sum[MM_MFCC_COEFFS] = { 0 }, sq[MM_MFCC_COEFFS] = { 0 };
+  size_t rows = ds->audio ? (size_t) ds->n * MM_MFCC_FRAMES : 0;
+
+  for (size_t i = 0; i < rows; i++) {
+    const float *row = ds->audio + i * MM_MFCC_COEFFS;
+    for (int k = 0; k < MM_MFCC_COEFFS; k++) {
+      sum[k] += row[k];
+      sq[k] += (double) row[k] * row[k];
+    }
+  }
+  for (int k = 0; k < MM_MFCC_COEFFS; k++) {
+    double m = rows ? sum[k] / rows : 0.0;
+    double var = rows ? sq[k] / rows - m * m : 0.0;
+    mean[k] = (float) m;
+    std[k] = var > 1e-12 ? (float) sqrt (var) : 1.0f;
+  }
+}
+
+void
+mm_split_14_3_3 (int n, guint64 seed, int **train, int *n_train,
+    int **val, int *n_val, int **test, int *n_test)
+{
+  int *perm = g_new (int, n);
+  MmRng rng;
+  int ntr = n * 14 / 20, nva = n * 3 / 20, nte = n - ntr - nva;
+
+  for (int i = 0; i < n; i++)
+    perm[i] = i;
+  mm_rng_seed (&rng, seed, 0x5);
+  mm_rng_shuffle (&rng, perm, n);
+  *train = g_memdup2 (perm, sizeof (int) * MAX (ntr, 1));
+  *val = g_memdup2 (perm + ntr, sizeof (int) * MAX (nva, 1));
+  *test = g_memdup2 (perm + ntr + nva, sizeof (int) * MAX (nte, 1));
+  *n_train = ntr;
+  *n_val = nva;
+  *n_test = nte;
+  g_free (perm);
+}
+
+char *
+mm_data_dir (void)
+{
+  const char *env = g_getenv ("MMDIGITS_DATA");
+  if (env && *env)
+    return g_strdup (env);
+  if (g_file_test ("../shared/data", G_FILE_TEST_IS_DIR))
+    return g_canonicalize_filename ("../shared/data", NULL);
+  return NULL;
+}
+
+MmDataset *
+mm_dataset_load_mnist (const char *data_dir, gboolean train_set, GError **error)
+{
+  const char *stem = train_set ? "train" : "t10k";
+  char *img_name = g_strdup_printf ("%s-images-idx3-ubyte.gz", stem);
+  char *lab_name = g_strdup_printf ("%s-labels-idx1-ubyte.gz", stem);
+  char *img_path = g_build_filename (data_dir, "mnist", img_name, NULL);
+  char *lab_path = g_build_filename (data_dir, "mnist", lab_name, NULL);
+  MmIdxImages img = { 0 };
+  guint8 *labels = NULL;
+  int n_labels = 0;
+  MmDataset *ds = NULL;
+
+  if (!mm_idx_load_images (img_path, &img, error)
+      || !mm_idx_load_labels (lab_path, &labels, &n_labels, error))
+    goto out;
+  if (img.rows != MM_IMAGE_SIZE || img.cols != MM_IMAGE_SIZE || img.n != n_labels) {
+    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH,
+        "%s: %d images of %d×%d for %d labels in %s (expected 28×28, one label each)",
+        img_path, img.n, img.rows, img.cols, n_labels, lab_path);
+    goto out;
+  }
+  ds = mm_dataset_new (img.n, TRUE, FALSE);
+  for (size_t i = 0; i < (size_t) img.n * MM_IMAGE_PIXELS; i++)
+    ds->image[i] = img.pixels[i] / 255.0f;
+  for (int i = 0; i < img.n; i++)
+    ds->labels[i] = labels[i];
+out:
+  mm_idx_images_clear (&img);
+  g_free (labels);
+  g_free (img_name);
+  g_free (lab_name);
+  g_free (img_path);
+  g_free (lab_path);
+  return ds;
+}

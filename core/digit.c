@@ -1,0 +1,456 @@
+/* mmdigits — find a written digit in a grey image, normalise it as MNIST.
+ *
+ * mm_digit_find: histogram of the region → threshold (Otsu by default) →
+ * ink side (the minority side in AUTO) → 8-connected components of the ink
+ * (two-pass labelling with union-find over a label buffer the finder keeps)
+ * → the components that make up the digit → their union bounding box → an
+ * ink-strength crop (white on black) → mm_digit_normalize.
+ *
+ * Which components make up the digit (judgement calls, kept deliberately
+ * simple):
+ *  - components smaller than min_area are noise;
+ *  - components smaller than 1/16 of the largest remaining one are specks
+ *    (pen strokes of one digit that come apart are much larger than that);
+ *  - a component that touches the border of the region is clutter (a table
+ *    edge, a shadow, the page border) when it spans at least half the region
+ *    in width or height AND its area is at least 4× that of the largest
+ *    component not touching the border. A digit cut by the frame is kept:
+ *    the rule only fires when there is something else to be the digit.
+ * A frame whose two Otsu classes differ by less than MIN_CONTRAST grey levels
+ * holds no ink: a blank but noisy frame would otherwise be split in two
+ * halves whose "ink" half percolates into one huge component.
+ */
+#include "mm-digit.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MIN_CONTRAST 32.0
+#define SPECK_RATIO 16
+#define CLUTTER_RATIO 4
+
+typedef struct {
+  int area;
+  int x0, y0, x1, y1;   /* inclusive, region coordinates */
+  gboolean kept;
+} Component;
+
+struct _MmDigitFinder {
+  size_t cap;           /* pixels the buffers hold */
+  int *labels;          /* [cap] 0 = background, else component index + 1 */
+  int *parent;          /* [cap + 1] union-find over provisional labels */
+  guint8 *ink;          /* [cap] ink-strength crop */
+  Component *comp;
+  size_t comp_cap;
+};
+
+void
+mm_digit_params_init (MmDigitParams *p)
+{
+  p->threshold = -1;
+  p->polarity = MM_POLARITY_AUTO;
+  p->min_area = 20;
+  p->roi = (MmRect) { 0, 0, 0, 0 };
+}
+
+MmDigitFinder *
+mm_digit_finder_new (void)
+{
+  return g_new0 (MmDigitFinder, 1);
+}
+
+void
+mm_digit_finder_free (MmDigitFinder *f)
+{
+  if (!f)
+    return;
+  g_free (f->labels);
+  g_free (f->parent);
+  g_free (f->ink);
+  g_free (f->comp);
+  g_free (f);
+}
+
+static void
+finder_reserve (MmDigitFinder *f, size_t n)
+{
+  if (n <= f->cap)
+    return;
+  g_free (f->labels);
+  g_free (f->parent);
+  g_free (f->ink);
+  f->labels = g_new (int, n);
+  f->parent = g_new (int, n + 1);
+  f->ink = g_new (guint8, n);
+  f->cap = n;
+}
+
+static Component *
+finder_components (MmDigitFinder *f, size_t n)
+{
+  if (n > f->comp_cap) {
+    f->comp = g_renew (Component, f->comp, n);
+    f->comp_cap = n;
+  }
+  return f->comp;
+}
+
+/* ---- threshold ----------------------------------------------------------- */
+
+int
+mm_otsu_threshold (const guint32 hist[256])
+{
+  double total = 0, sum = 0, w0 = 0, sum0 = 0, best = -1;
+  int t_best = 0;
+
+  for (int i = 0; i < 256; i++) {
+    total += hist[i];
+    sum += (double) i * hist[i];
+  }
+  if (total == 0)
+    return 127;
+  /* class 0 = [0, t], class 1 = (t, 255]; maximise between-class variance */
+  for (int t = 0; t < 255; t++) {
+    double w1, m0, m1, var;
+    w0 += hist[t];
+    sum0 += (double) t * hist[t];
+    w1 = total - w0;
+    if (w0 == 0 || w1 == 0)
+      continue;
+    m0 = sum0 / w0;
+    m1 = (sum - sum0) / w1;
+    var = w0 * w1 * (m0 - m1) * (m0 - m1);
+    if (var > best) {
+      best = var;
+      t_best = t;
+    }
+  }
+  return t_best;
+}
+
+/* ---- normalisation ------------------------------------------------------- */
+
+/* Overlap of source cell [i, i+1) with [a, b). */
+static double
+overlap (int i, double a, double b)
+{
+  return MIN (b, i + 1.0) - MAX (a, (double) i);
+}
+
+/* Area-averaging resize of the @bw × @bh box at @src to @nw × @nh: every
+ * output pixel is the mean of the source area it covers (anti-aliased when
+ * shrinking, a box filter when enlarging). */
+static void
+resize_area (const guint8 *src, int stride, int bw, int bh,
+             float *dst, int nw, int nh)
+{
+  double sx = (double) bw / nw, sy = (double) bh / nh;
+
+  for (int oy = 0; oy < nh; oy++) {
+    double ya = oy * sy, yb = (oy + 1) * sy;
+    int y0 = (int) floor (ya), y1 = MIN ((int) ceil (yb), bh);
+    for (int ox = 0; ox < nw; ox++) {
+      double xa = ox * sx, xb = (ox + 1) * sx, acc = 0;
+      int x0 = (int) floor (xa), x1 = MIN ((int) ceil (xb), bw);
+      for (int y = y0; y < y1; y++) {
+        const guint8 *row = src + (size_t) y * stride;
+        double wy = overlap (y, ya, yb), racc = 0;
+        for (int x = x0; x < x1; x++)
+          racc += overlap (x, xa, xb) * row[x];
+        acc += wy * racc;
+      }
+      dst[oy * nw + ox] = (float) (acc / (sx * sy));
+    }
+  }
+}
+
+void
+mm_digit_normalize (const guint8 *gray, int width, int height, int stride,
+                    guint8 out[784])
+{
+  int x0 = width, y0 = height, x1 = -1, y1 = -1, bw, bh, nw, nh, ox, oy;
+  float small[20 * 20];
+  double m = 0, mx = 0, my = 0;
+
+  memset (out, 0, 784);
+  if (!gray || width <= 0 || height <= 0 || stride < width)
+    return;
+  for (int y = 0; y < height; y++) {
+    const guint8 *row = gray + (size_t) y * stride;
+    for (int x = 0; x < width; x++) {
+      if (row[x]) {
+        x0 = MIN (x0, x);
+        x1 = MAX (x1, x);
+        y0 = MIN (y0, y);
+        y1 = MAX (y1, y);
+      }
+    }
+  }
+  if (x1 < 0)
+    return;
+
+  /* longer side to 20 px, aspect ratio kept */
+  bw = x1 - x0 + 1;
+  bh = y1 - y0 + 1;
+  if (bw >= bh) {
+    nw = 20;
+    nh = CLAMP ((int) lround (20.0 * bh / bw), 1, 20);
+  } else {
+    nh = 20;
+    nw = CLAMP ((int) lround (20.0 * bw / bh), 1, 20);
+  }
+  resize_area (gray + (size_t) y0 * stride + x0, stride, bw, bh, small, nw, nh);
+
+  /* centre of mass (pixel-index coordinates) to (14, 14), by whole pixels */
+  for (int y = 0; y < nh; y++) {
+    for (int x = 0; x < nw; x++) {
+      double v = small[y * nw + x];
+      m += v;
+      mx += v * x;
+      my += v * y;
+    }
+  }
+  ox = m > 0 ? (int) lround (14.0 - mx / m) : (28 - nw) / 2;
+  oy = m > 0 ? (int) lround (14.0 - my / m) : (28 - nh) / 2;
+  ox = CLAMP (ox, 0, 28 - nw);
+  oy = CLAMP (oy, 0, 28 - nh);
+  for (int y = 0; y < nh; y++)
+    for (int x = 0; x < nw; x++)
+      out[(oy + y) * 28 + ox + x] = (guint8) CLAMP (lrintf (small[y * nw + x]), 0, 255);
+}
+
+/* ---- connected components ------------------------------------------------ */
+
+static int
+uf_find (int *parent, int a)
+{
+  while (parent[a] != a) {
+    parent[a] = parent[parent[a]];
+    a = parent[a];
+  }
+  return a;
+}
+
+/* The smaller label becomes the root: parent[l] <= l always, which lets
+ * the relabelling below run in one forward sweep. */
+static void
+uf_union (int *parent, int a, int b)
+{
+  a = uf_find (parent, a);
+  b = uf_find (parent, b);
+  if (a < b)
+    parent[b] = a;
+  else if (b < a)
+    parent[a] = b;
+}
+
+/* Labels the ink of the @rw × @rh region (8-neighbour). Returns the number
+ * of components; f->labels holds component index + 1 (0 = no ink) and
+ * f->comp their areas and boxes. */
+static int
+label_components (MmDigitFinder *f, const guint8 *gray, int stride,
+                  int rw, int rh, int t, gboolean light_ink)
+{
+  int *lab = f->labels, *parent = f->parent, next = 1, n = 0;
+  Component *comp;
+
+  parent[0] = 0;
+  for (int y = 0; y < rh; y++) {
+    const guint8 *row = gray + (size_t) y * stride;
+    int *l = lab + (size_t) y * rw, *up = y > 0 ? l - rw : NULL;
+    for (int x = 0; x < rw; x++) {
+      int nb[4], k = 0, m = 0;
+      if ((row[x] > t) != light_ink) {
+        l[x] = 0;
+        continue;
+      }
+      if (x > 0 && l[x - 1])
+        nb[k++] = l[x - 1];
+      if (up) {
+        if (x > 0 && up[x - 1])
+          nb[k++] = up[x - 1];
+        if (up[x])
+          nb[k++] = up[x];
+        if (x + 1 < rw && up[x + 1])
+          nb[k++] = up[x + 1];
+      }
+      if (k == 0) {
+        parent[next] = next;
+        l[x] = next++;
+        continue;
+      }
+      m = nb[0];
+      for (int i = 1; i < k; i++) {
+        m = MIN (m, nb[i]);
+        uf_union (parent, nb[0], nb[i]);
+      }
+      l[x] = m;
+    }
+  }
+  /* provisional label → compact component number (1-based) */
+  for (int i = 1; i < next; i++)
+    parent[i] = parent[i] == i ? ++n : parent[parent[i]];
+
+  comp = finder_components (f, (size_t) MAX (n, 1));
+  for (int i = 0; i < n; i++)
+    comp[i] = (Component) { 0, rw, rh, -1, -1, FALSE };
+  for (int y = 0; y < rh; y++) {
+    int *l = lab + (size_t) y * rw;
+    for (int x = 0; x < rw; x++) {
+      Component *c;
+      if (!l[x])
+        continue;
+      l[x] = parent[l[x]];
+      c = &comp[l[x] - 1];
+      c->area++;
+      c->x0 = MIN (c->x0, x);
+      c->x1 = MAX (c->x1, x);
+      c->y0 = MIN (c->y0, y);
+      c->y1 = MAX (c->y1, y);
+    }
+  }
+  return n;
+}
+
+static gboolean
+touches_border (const Component *c, int rw, int rh)
+{
+  return c->x0 == 0 || c->y0 == 0 || c->x1 == rw - 1 || c->y1 == rh - 1;
+}
+
+/* Marks the components that make up the digit (see the top of the file).
+ * Returns how many. */
+static int
+select_components (Component *comp, int n, int min_area, int rw, int rh)
+{
+  int largest = 0, largest_inner = 0, kept = 0;
+
+  for (int i = 0; i < n; i++) {
+    comp[i].kept = comp[i].area >= min_area;
+    if (comp[i].kept)
+      largest = MAX (largest, comp[i].area);
+  }
+  for (int i = 0; i < n; i++) {
+    if (comp[i].kept && (gint64) comp[i].area * SPECK_RATIO < largest)
+      comp[i].kept = FALSE;
+    if (comp[i].kept && !touches_border (&comp[i], rw, rh))
+      largest_inner = MAX (largest_inner, comp[i].area);
+  }
+  for (int i = 0; i < n; i++) {
+    Component *c = &comp[i];
+    gboolean wide = 2 * (c->x1 - c->x0 + 1) >= rw || 2 * (c->y1 - c->y0 + 1) >= rh;
+    if (c->kept && largest_inner > 0 && touches_border (c, rw, rh) && wide
+        && c->area >= CLUTTER_RATIO * largest_inner)
+      c->kept = FALSE;
+    kept += c->kept;
+  }
+  return kept;
+}
+
+/* Region to search: the roi clipped to the image, or the whole image. */
+static gboolean
+clip_roi (const MmRect *roi, int width, int height, MmRect *r)
+{
+  int x0, y0, x1, y1;
+
+  if (roi->width <= 0 || roi->height <= 0) {
+    *r = (MmRect) { 0, 0, width, height };
+    return TRUE;
+  }
+  x0 = MAX (roi->x, 0);
+  y0 = MAX (roi->y, 0);
+  x1 = MIN ((gint64) roi->x + roi->width, width);
+  y1 = MIN ((gint64) roi->y + roi->height, height);
+  *r = (MmRect) { x0, y0, x1 - x0, y1 - y0 };
+  return x1 > x0 && y1 > y0;
+}
+
+gboolean
+mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
+               const guint8 *gray, int width, int height, int stride,
+               guint8 out[784], MmRect *bbox)
+{
+  MmDigitParams defaults;
+  guint32 hist[256] = { 0 };
+  double n_dark = 0, s_dark = 0, n_light = 0, s_light = 0, bg, ink_level;
+  gboolean light_ink;
+  const guint8 *base;
+  MmRect r;
+  int t, n, x0, y0, x1, y1, bw, bh;
+  Component *comp;
+
+  if (!p) {
+    mm_digit_params_init (&defaults);
+    p = &defaults;
+  }
+  if (!f || !gray || !out || width <= 0 || height <= 0 || stride < width
+      || !clip_roi (&p->roi, width, height, &r))
+    return FALSE;
+  base = gray + (size_t) r.y * stride + r.x;
+
+  for (int y = 0; y < r.height; y++)
+    for (int x = 0; x < r.width; x++)
+      hist[base[(size_t) y * stride + x]]++;
+  t = p->threshold >= 0 ? MIN (p->threshold, 255) : mm_otsu_threshold (hist);
+  for (int i = 0; i < 256; i++) {
+    if (i <= t) {
+      n_dark += hist[i];
+      s_dark += (double) i * hist[i];
+    } else {
+      n_light += hist[i];
+      s_light += (double) i * hist[i];
+    }
+  }
+  if (p->polarity == MM_POLARITY_AUTO)
+    light_ink = n_light <= n_dark;
+  else
+    light_ink = p->polarity == MM_POLARITY_LIGHT_ON_DARK;
+  if (n_dark == 0 || n_light == 0)
+    return FALSE;
+  if (p->threshold < 0 && s_light / n_light - s_dark / n_dark < MIN_CONTRAST)
+    return FALSE;
+  bg = light_ink ? s_dark / n_dark : s_light / n_light;
+  ink_level = light_ink ? s_light / n_light : s_dark / n_dark;
+
+  finder_reserve (f, (size_t) r.width * r.height);
+  n = label_components (f, base, stride, r.width, r.height, t, light_ink);
+  comp = f->comp;
+  if (n == 0 || select_components (comp, n, p->min_area, r.width, r.height) == 0)
+    return FALSE;
+
+  x0 = r.width;
+  y0 = r.height;
+  x1 = y1 = -1;
+  for (int i = 0; i < n; i++) {
+    if (!comp[i].kept)
+      continue;
+    x0 = MIN (x0, comp[i].x0);
+    y0 = MIN (y0, comp[i].y0);
+    x1 = MAX (x1, comp[i].x1);
+    y1 = MAX (y1, comp[i].y1);
+  }
+  bw = x1 - x0 + 1;
+  bh = y1 - y0 + 1;
+
+  /* ink strength, white on black: 0 outside the kept components, else the
+   * pixel's distance from the background level scaled so that the mean ink
+   * level is 255 (at least 1, so every ink pixel counts for the bbox) */
+  for (int y = 0; y < bh; y++) {
+    const guint8 *row = base + (size_t) (y0 + y) * stride + x0;
+    const int *lab = f->labels + (size_t) (y0 + y) * r.width + x0;
+    guint8 *dst = f->ink + (size_t) y * bw;
+    for (int x = 0; x < bw; x++) {
+      double s;
+      if (!lab[x] || !comp[lab[x] - 1].kept) {
+        dst[x] = 0;
+        continue;
+      }
+      s = 255.0 * (row[x] - bg) / (ink_level - bg);
+      dst[x] = (guint8) CLAMP (lround (s), 1, 255);
+    }
+  }
+  mm_digit_normalize (f->ink, bw, bh, bw, out);
+  if (bbox)
+    *bbox = (MmRect) { r.x + x0, r.y + y0, bw, bh };
+  return TRUE;
+}

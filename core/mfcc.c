@@ -1,0 +1,637 @@
+/* mmdigits — MFCC front end, python_speech_features.mfcc in FFTW float.
+ *
+ * Per frame: pre-emphasised samples (computed on the fly from the input, so
+ * no per-signal buffer is needed) → r2c FFT of nfft points (the frame is
+ * truncated or zero-padded to nfft, as numpy.fft.rfft(frame, nfft) does) →
+ * power spectrum → sparse triangular mel filters → ln → DCT-II (orthonormal,
+ * lifter folded into the matrix) → coefficient 0 = ln(frame energy).
+ * Float throughout: the FFT's rounding dominates the error (max ~1e-4
+ * against the float64 reference), sums use eight partial accumulators.
+ */
+#include "mm-mfcc.h"
+
+#include <float.h>
+#include <fftw3.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "mm-error.h"
+
+/* Samples enter as 16-bit units, as the reference reads int16 WAVs. */
+#define MM_MFCC_SCALE 32768.0f
+#define MM_MFCC_MAX_NFFT 65536
+#define MM_MFCC_MAX_FRAME 1048576
+
+struct _MmMfcc {
+  MmMfccParams p;
+  int n_bins;          /* nfft / 2 + 1 */
+  int n_fft_in;        /* samples of a frame the FFT sees: min (frame_len, nfft) */
+  fftwf_plan plan;
+  float *fft_in;       /* [nfft]; the tail past n_fft_in stays zero */
+  fftwf_complex *fft_out;  /* [n_bins] */
+  float *power;        /* [n_bins] */
+  int *fb_start;       /* [n_filters] first bin of each triangle */
+  int *fb_len;         /* [n_filters] bins in it */
+  int *fb_off;         /* [n_filters] offset of its weights in fb_w */
+  float *fb_w;         /* weights of all triangles, concatenated */
+  float *ones;         /* [n_bins] all 1, to sum the power spectrum with dot8 */
+  float *log_fb;       /* [n_filters] */
+  int nc4;             /* n_coeffs rounded up to a multiple of 4 */
+  float *dct;          /* [n_filters][nc4], orthonormal DCT-II × lifter, 0-padded */
+  float *cep;          /* [nc4] */
+  float *silence;      /* [n_coeffs] the result for an all-zero frame */
+};
+
+/* FFTW's planner keeps global state (wisdom, twiddle caches): plan creation
+ * and destruction must not run concurrently. Executing a plan is safe. */
+static GMutex fftw_planner_lock;
+
+static void frame_mfcc (MmMfcc *m, float *restrict out);
+
+void
+mm_mfcc_params_init (MmMfccParams *p)
+{
+  p->sample_rate = 16000;
+  p->frame_len = 800;
+  p->frame_step = 400;
+  p->nfft = 1024;
+  p->n_filters = 26;
+  p->n_coeffs = 13;
+  p->low_freq = 0.0f;
+  p->high_freq = 8000.0f;
+  p->preemph = 0.97f;
+  p->lifter = 22;
+  p->append_energy = TRUE;
+}
+
+static gboolean
+params_check (const MmMfccParams *p, GError **error)
+{
+  const char *what = NULL;
+
+  if (p->sample_rate <= 0 || p->sample_rate > 1000000)
+    what = "sample_rate must be in 1..1000000";
+  else if (p->frame_len <= 0 || p->frame_len > MM_MFCC_MAX_FRAME)
+    what = "frame_len must be in 1..1048576";
+  else if (p->frame_step <= 0 || p->frame_step > MM_MFCC_MAX_FRAME)
+    what = "frame_step must be in 1..1048576";
+  else if (p->nfft < 2 || p->nfft > MM_MFCC_MAX_NFFT)
+    what = "nfft must be in 2..65536";
+  else if (p->n_filters < 1 || p->n_filters > 1024)
+    what = "n_filters must be in 1..1024";
+  else if (p->n_coeffs < 1 || p->n_coeffs > p->n_filters)
+    what = "n_coeffs must be in 1..n_filters";
+  else if (!isfinite (p->low_freq) || !isfinite (p->high_freq)
+      || p->low_freq < 0 || p->high_freq <= p->low_freq
+      || p->high_freq > p->sample_rate / 2.0f)
+    what = "need 0 <= low_freq < high_freq <= sample_rate / 2";
+  else if (!isfinite (p->preemph) || p->preemph < 0 || p->preemph >= 1)
+    what = "preemph must be in [0, 1)";
+  else if (p->lifter < 0)
+    what = "lifter must be >= 0";
+
+  if (what) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "MFCC parameters: %s", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+/* The shortest decimal that reads back as the same float, so that 0.97f is
+ * written as 0.97 rather than 0.97000002861022949. */
+static double
+float_for_json (float v)
+{
+  char buf[32];
+  for (int prec = 6; prec <= 9; prec++) {
+    g_snprintf (buf, sizeof buf, "%.*g", prec, (double) v);
+    if ((float) g_ascii_strtod (buf, NULL) == v)
+      return g_ascii_strtod (buf, NULL);
+  }
+  return v;
+}
+
+char *
+mm_mfcc_params_to_json (const MmMfccParams *p)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *gen;
+  JsonNode *root;
+  char *json;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "sample_rate");
+  json_builder_add_int_value (b, p->sample_rate);
+  json_builder_set_member_name (b, "frame_len");
+  json_builder_add_int_value (b, p->frame_len);
+  json_builder_set_member_name (b, "frame_step");
+  json_builder_add_int_value (b, p->frame_step);
+  json_builder_set_member_name (b, "nfft");
+  json_builder_add_int_value (b, p->nfft);
+  json_builder_set_member_name (b, "n_filters");
+  json_builder_add_int_value (b, p->n_filters);
+  json_builder_set_member_name (b, "n_coeffs");
+  json_builder_add_int_value (b, p->n_coeffs);
+  json_builder_set_member_name (b, "low_freq");
+  json_builder_add_double_value (b, float_for_json (p->low_freq));
+  json_builder_set_member_name (b, "high_freq");
+  json_builder_add_double_value (b, float_for_json (p->high_freq));
+  json_builder_set_member_name (b, "preemph");
+  json_builder_add_double_value (b, float_for_json (p->preemph));
+  json_builder_set_member_name (b, "lifter");
+  json_builder_add_int_value (b, p->lifter);
+  json_builder_set_member_name (b, "append_energy");
+  json_builder_add_boolean_value (b, p->append_energy);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  gen = json_generator_new ();
+  json_generator_set_root (gen, root);
+  json = json_generator_to_data (gen, NULL);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+  return json;
+}
+
+/* Reads member @name of @obj into *@val if present. Integers must be
+ * integral numbers; booleans must be JSON booleans. */
+static gboolean
+json_get_int (JsonObject *obj, const char *name, int *val, GError **error)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+  double d;
+
+  if (!n)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (n) || (json_node_get_value_type (n) != G_TYPE_INT64
+          && json_node_get_value_type (n) != G_TYPE_DOUBLE))
+    goto bad;
+  d = json_node_get_double (n);
+  if (d != floor (d) || d < G_MININT || d > G_MAXINT)
+    goto bad;
+  *val = (int) d;
+  return TRUE;
+bad:
+  g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+      "MFCC parameters: member \"%s\" is not an integer", name);
+  return FALSE;
+}
+
+static gboolean
+json_get_float (JsonObject *obj, const char *name, float *val, GError **error)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+
+  if (!n)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (n) || (json_node_get_value_type (n) != G_TYPE_INT64
+          && json_node_get_value_type (n) != G_TYPE_DOUBLE)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "MFCC parameters: member \"%s\" is not a number", name);
+    return FALSE;
+  }
+  *val = (float) json_node_get_double (n);
+  return TRUE;
+}
+
+static gboolean
+json_get_bool (JsonObject *obj, const char *name, gboolean *val, GError **error)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+
+  if (!n)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "MFCC parameters: member \"%s\" is not a boolean", name);
+    return FALSE;
+  }
+  *val = json_node_get_boolean (n);
+  return TRUE;
+}
+
+/* Members that are absent keep their defaults and unknown members are
+ * ignored, so files from a later version with extra options still load; the
+ * result is validated as mm_mfcc_new() would. @p is written only on success. */
+gboolean
+mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
+{
+  JsonParser *parser;
+  JsonNode *root;
+  JsonObject *obj;
+  MmMfccParams q;
+  GError *err = NULL;
+  gboolean ok;
+
+  if (!json) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "MFCC parameters: no JSON");
+    return FALSE;
+  }
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, json, -1, &err)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "MFCC parameters: invalid JSON: %s", err->message);
+    g_error_free (err);
+    g_object_unref (parser);
+    return FALSE;
+  }
+  root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "MFCC parameters: JSON is not an object");
+    g_object_unref (parser);
+    return FALSE;
+  }
+  obj = json_node_get_object (root);
+  mm_mfcc_params_init (&q);
+  ok = json_get_int (obj, "sample_rate", &q.sample_rate, error)
+      && json_get_int (obj, "frame_len", &q.frame_len, error)
+      && json_get_int (obj, "frame_step", &q.frame_step, error)
+      && json_get_int (obj, "nfft", &q.nfft, error)
+      && json_get_int (obj, "n_filters", &q.n_filters, error)
+      && json_get_int (obj, "n_coeffs", &q.n_coeffs, error)
+      && json_get_float (obj, "low_freq", &q.low_freq, error)
+      && json_get_float (obj, "high_freq", &q.high_freq, error)
+      && json_get_float (obj, "preemph", &q.preemph, error)
+      && json_get_int (obj, "lifter", &q.lifter, error)
+      && json_get_bool (obj, "append_energy", &q.append_energy, error)
+      && params_check (&q, error);
+  g_object_unref (parser);
+  if (ok)
+    *p = q;
+  return ok;
+}
+
+/* ---- construction -------------------------------------------------------- */
+
+static double
+hz2mel (double hz)
+{
+  return 2595.0 * log10 (1.0 + hz / 700.0);
+}
+
+static double
+mel2hz (double mel)
+{
+  return 700.0 * (pow (10.0, mel / 2595.0) - 1.0);
+}
+
+/* python_speech_features.get_filterbanks: n_filters + 2 points equally
+ * spaced in mel, mapped to FFT bins floor((nfft + 1)·hz / rate); filter j
+ * rises over [b_j, b_j+1) and falls over [b_j+1, b_j+2) — the last edge bin
+ * itself gets no weight. */
+static void
+build_filterbank (MmMfcc *m)
+{
+  const MmMfccParams *p = &m->p;
+  int nf = p->n_filters, total = 0;
+  double lo = hz2mel (p->low_freq), hi = hz2mel (p->high_freq);
+  int *edge = g_new (int, nf + 2);
+
+  for (int i = 0; i < nf + 2; i++) {
+    /* numpy.linspace: lo + i·step, with the last point exactly hi */
+    double mel = i == nf + 1 ? hi : lo + i * ((hi - lo) / (nf + 1));
+    edge[i] = (int) floor ((p->nfft + 1) * mel2hz (mel) / p->sample_rate);
+    /* a bin past nfft/2 cannot be weighted (numpy would raise) */
+    edge[i] = CLAMP (edge[i], 0, m->n_bins);
+  }
+  for (int j = 0; j < nf; j++) {
+    m->fb_start[j] = edge[j];
+    m->fb_len[j] = MAX (edge[j + 2] - edge[j], 0);
+    m->fb_off[j] = total;
+    total += m->fb_len[j];
+  }
+  m->fb_w = g_new0 (float, MAX (total, 1));
+  for (int j = 0; j < nf; j++) {
+    float *w = m->fb_w + m->fb_off[j];
+    for (int i = edge[j]; i < edge[j + 1]; i++)
+      w[i - edge[j]] = (float) ((double) (i - edge[j]) / (edge[j + 1] - edge[j]));
+    for (int i = edge[j + 1]; i < edge[j + 2]; i++)
+      w[i - edge[j]] = (float) ((double) (edge[j + 2] - i) / (edge[j + 2] - edge[j + 1]));
+  }
+  g_free (edge);
+}
+
+/* scipy.fftpack.dct(type=2, norm='ortho') rows 0..n_coeffs-1, each scaled by
+ * the sinusoidal lifter 1 + (L/2)·sin(πk/L). */
+static void
+build_dct (MmMfcc *m)
+{
+  int nf = m->p.n_filters, nc = m->p.n_coeffs, L = m->p.lifter;
+
+  for (int k = 0; k < nc; k++) {
+    double s = k == 0 ? sqrt (1.0 / nf) : sqrt (2.0 / nf);
+    double lift = L > 0 ? 1.0 + (L / 2.0) * sin (G_PI * k / L) : 1.0;
+    for (int n = 0; n < nf; n++)
+      m->dct[n * m->nc4 + k] = (float) (lift * s * cos (G_PI * k * (2 * n + 1) / (2.0 * nf)));
+  }
+}
+
+MmMfcc *
+mm_mfcc_new (const MmMfccParams *p, GError **error)
+{
+  MmMfcc *m;
+
+  if (!p) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "MFCC parameters: NULL");
+    return NULL;
+  }
+  if (!params_check (p, error))
+    return NULL;
+
+  m = g_new0 (MmMfcc, 1);
+  m->p = *p;
+  m->n_bins = p->nfft / 2 + 1;
+  m->n_fft_in = MIN (p->frame_len, p->nfft);
+  m->fft_in = fftwf_alloc_real (p->nfft);
+  m->fft_out = fftwf_alloc_complex (m->n_bins);
+  m->power = g_new0 (float, m->n_bins);
+  m->fb_start = g_new0 (int, p->n_filters);
+  m->fb_len = g_new0 (int, p->n_filters);
+  m->fb_off = g_new0 (int, p->n_filters);
+  m->ones = g_new (float, m->n_bins);
+  m->log_fb = g_new0 (float, p->n_filters);
+  m->nc4 = (p->n_coeffs + 3) / 4 * 4;
+  m->dct = g_new0 (float, (size_t) m->nc4 * p->n_filters);
+  m->cep = g_new0 (float, m->nc4);
+  m->silence = g_new0 (float, p->n_coeffs);
+  for (int i = 0; i < m->n_bins; i++)
+    m->ones[i] = 1.0f;
+
+  /* ESTIMATE: the plan (and so every output bit) does not depend on timing */
+  g_mutex_lock (&fftw_planner_lock);
+  m->plan = fftwf_plan_dft_r2c_1d (p->nfft, m->fft_in, m->fft_out,
+      FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
+  g_mutex_unlock (&fftw_planner_lock);
+  if (!m->plan) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "MFCC: FFTW could not plan a real FFT of %d points", p->nfft);
+    mm_mfcc_free (m);
+    return NULL;
+  }
+  memset (m->fft_in, 0, sizeof (float) * p->nfft);
+  build_filterbank (m);
+  build_dct (m);
+  frame_mfcc (m, m->silence);
+  return m;
+}
+
+void
+mm_mfcc_free (MmMfcc *m)
+{
+  if (!m)
+    return;
+  if (m->plan) {
+    g_mutex_lock (&fftw_planner_lock);
+    fftwf_destroy_plan (m->plan);
+    g_mutex_unlock (&fftw_planner_lock);
+  }
+  fftwf_free (m->fft_in);
+  fftwf_free (m->fft_out);
+  g_free (m->power);
+  g_free (m->fb_start);
+  g_free (m->fb_len);
+  g_free (m->fb_off);
+  g_free (m->fb_w);
+  g_free (m->ones);
+  g_free (m->log_fb);
+  g_free (m->dct);
+  g_free (m->cep);
+  g_free (m->silence);
+  g_free (m);
+}
+
+const MmMfccParams *
+mm_mfcc_params (const MmMfcc *m)
+{
+  return &m->p;
+}
+
+/* ---- computing ----------------------------------------------------------- */
+
+static size_t
+n_frames_sz (const MmMfccParams *p, size_t n)
+{
+  size_t len = (size_t) p->frame_len, step = (size_t) p->frame_step;
+
+  if (n == 0)
+    return 0;
+  if (n <= len)
+    return 1;
+  return 1 + (n - len + step - 1) / step;
+}
+
+int
+mm_mfcc_n_frames (const MmMfcc *m, size_t n_samples)
+{
+  size_t f = n_frames_sz (&m->p, n_samples);
+  return f > G_MAXINT ? -1 : (int) f;
+}
+
+/* GCC/Clang vector extensions: SSE on any x86-64, NEON on arm64, without
+ * -ffast-math and without depending on the -O2 vectoriser's cost model. */
+typedef float v4f __attribute__ ((vector_size (16)));
+typedef guint32 v4u __attribute__ ((vector_size (16)));
+
+static inline v4f
+load4 (const float *p)
+{
+  v4f v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+store4 (float *p, v4f v)
+{
+  memcpy (p, &v, sizeof v);
+}
+
+/* Pre-emphasised, scaled samples start..start+n_fft_in-1 of the signal into
+ * fft_in, zeros past the end of the signal. Returns FALSE when the frame is
+ * all zeros. */
+static gboolean
+fill_frame (MmMfcc *m, const float *restrict s, size_t n, size_t start)
+{
+  float *restrict x = m->fft_in;
+  const float k = m->p.preemph * MM_MFCC_SCALE;
+  const v4f vscale = { MM_MFCC_SCALE, MM_MFCC_SCALE, MM_MFCC_SCALE, MM_MFCC_SCALE };
+  const v4f vk = { k, k, k, k };
+  size_t len = (size_t) m->n_fft_in;
+  size_t avail = start < n ? MIN (n - start, len) : 0;
+  size_t j = 0;
+  v4u any = { 0, 0, 0, 0 };
+  guint32 any1 = 0;
+
+  if (avail > 0 && start == 0) {
+    x[0] = s[0] * MM_MFCC_SCALE;
+    memcpy (&any1, &x[0], 4);
+    j = 1;
+  }
+  s += start;
+  for (; j + 4 <= avail; j += 4) {
+    v4f y = load4 (s + j) * vscale - vk * load4 (s + j - 1);
+    v4u u;
+    store4 (x + j, y);
+    memcpy (&u, &y, sizeof u);
+    any |= u;
+  }
+  for (; j < avail; j++) {
+    guint32 u;
+    x[j] = s[j] * MM_MFCC_SCALE - k * s[j - 1];
+    memcpy (&u, &x[j], 4);
+    any1 |= u;
+  }
+  for (; j < len; j++)
+    x[j] = 0.0f;
+  /* any bit other than a sign bit (-0 counts as zero) */
+  any1 |= any[0] | any[1] | any[2] | any[3];
+  return (any1 << 1) != 0;
+}
+
+/* Dot product with eight partial sums in two vectors. */
+static inline float
+dot8 (const float *restrict a, const float *restrict b, int n)
+{
+  v4f acc0 = { 0 }, acc1 = { 0 };
+  float tail = 0;
+  int i = 0;
+
+  for (; i + 8 <= n; i += 8) {
+    acc0 += load4 (a + i) * load4 (b + i);
+    acc1 += load4 (a + i + 4) * load4 (b + i + 4);
+  }
+  for (; i < n; i++)
+    tail += a[i] * b[i];
+  acc0 += acc1;
+  return ((acc0[0] + acc0[2]) + (acc0[1] + acc0[3])) + tail;
+}
+
+/* |X|²/nfft for the interleaved complex spectrum. */
+static void
+power_spectrum (const float *restrict spec, float *restrict power, int nb, float inv_n)
+{
+  const v4f vn = { inv_n, inv_n, inv_n, inv_n };
+  int i = 0;
+
+  for (; i + 4 <= nb; i += 4) {
+    v4f a = load4 (spec + 2 * i), b = load4 (spec + 2 * i + 4);
+    v4f sa = a * a, sb = b * b;
+    v4f re2 = __builtin_shufflevector (sa, sb, 0, 2, 4, 6);
+    v4f im2 = __builtin_shufflevector (sa, sb, 1, 3, 5, 7);
+    store4 (power + i, (re2 + im2) * vn);
+  }
+  for (; i < nb; i++)
+    power[i] = (spec[2 * i] * spec[2 * i] + spec[2 * i + 1] * spec[2 * i + 1]) * inv_n;
+}
+
+/* One frame from fft_in to @out[n_coeffs]. */
+static void
+frame_mfcc (MmMfcc *m, float *restrict out)
+{
+  const MmMfccParams *p = &m->p;
+  const int nb = m->n_bins, nf = p->n_filters, nc = p->n_coeffs;
+  const float inv_n = 1.0f / p->nfft;
+  const float *restrict spec = (const float *) m->fft_out;
+  float *restrict power = m->power, *restrict log_fb = m->log_fb;
+  const float *restrict dct = m->dct;
+  float energy;
+
+  fftwf_execute (m->plan);
+  power_spectrum (spec, power, nb, inv_n);
+  energy = dot8 (power, m->ones, nb);
+  for (int j = 0; j < nf; j++) {
+    float e = dot8 (m->fb_w + m->fb_off[j], power + m->fb_start[j], m->fb_len[j]);
+    log_fb[j] = logf (e > 0 ? e : (float) DBL_EPSILON);
+  }
+  /* four coefficients at a time, each in its own lane */
+  for (int k = 0; k < m->nc4; k += 4) {
+    v4f acc = { 0 };
+    for (int j = 0; j < nf; j++)
+      acc += load4 (dct + j * m->nc4 + k) * log_fb[j];
+    store4 (m->cep + k, acc);
+  }
+  memcpy (out, m->cep, sizeof (float) * nc);
+  if (p->append_energy)
+    out[0] = logf (energy > 0 ? energy : (float) DBL_EPSILON);
+}
+
+/* Index of the first NaN or infinity, or n. The exponent test runs four
+ * samples at a time over the whole signal; the position is looked up only
+ * when there is one. */
+static size_t
+first_non_finite (const float *x, size_t n)
+{
+  const v4u mask = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
+  v4u bad = { 0, 0, 0, 0 };
+  size_t i = 0;
+  gboolean any;
+
+  for (; i + 4 <= n; i += 4) {
+    v4u u;
+    memcpy (&u, x + i, sizeof u);
+    bad |= (v4u) ((u & mask) == mask);
+  }
+  any = (bad[0] | bad[1] | bad[2] | bad[3]) != 0;
+  for (; i < n; i++)
+    any |= !isfinite (x[i]);
+  if (!any)
+    return n;
+  for (i = 0; i < n; i++)
+    if (!isfinite (x[i]))
+      return i;
+  return n;
+}
+
+gboolean
+mm_mfcc_compute (MmMfcc *m, const float *samples, size_t n,
+                 float *out, GError **error)
+{
+  size_t frames, bad;
+  const int nc = m->p.n_coeffs;
+
+  if (n == 0 || !samples) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "MFCC: no samples");
+    return FALSE;
+  }
+  bad = first_non_finite (samples, n);
+  if (bad < n) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "MFCC: sample %zu is not finite", bad);
+    return FALSE;
+  }
+  frames = n_frames_sz (&m->p, n);
+  if (frames > G_MAXINT) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "MFCC: %zu samples give too many frames", n);
+    return FALSE;
+  }
+  for (size_t f = 0; f < frames; f++) {
+    float *o = out + f * (size_t) nc;
+    /* silent frames (the padding of a centred utterance) skip the FFT: the
+     * result is the one computed for zeros in mm_mfcc_new() */
+    if (fill_frame (m, samples, n, f * (size_t) m->p.frame_step))
+      frame_mfcc (m, o);
+    else
+      memcpy (o, m->silence, sizeof (float) * nc);
+  }
+  return TRUE;
+}
+
+void
+mm_audio_fit_center (const float *in, size_t n_in, float *out, size_t n_out)
+{
+  if (n_in <= n_out) {
+    size_t left = (n_out - n_in) / 2;
+    memset (out, 0, sizeof (float) * left);
+    if (n_in > 0)
+      memcpy (out + left, in, sizeof (float) * n_in);
+    memset (out + left + n_in, 0, sizeof (float) * (n_out - left - n_in));
+  } else {
+    memcpy (out, in + (n_in - n_out) / 2, sizeof (float) * n_out);
+  }
+}

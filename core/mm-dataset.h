@@ -1,0 +1,44 @@
+/* mmdigits — in-memory data sets, splits and the data directory. */
+#pragma once
+
+#include <glib.h>
+
+#include "mm-net.h"
+
+G_BEGIN_DECLS
+
+/* A data set of n samples, each with an image, an audio block or both.
+ * All arrays are owned. Values are what the network sees (normalised) once
+ * mm_dataset_normalize() has run; before, images are in [0, 1] and audio is
+ * raw MFCC. */
+typedef struct {
+  int n;
+  float *image;   /* [n][784] or NULL */
+  float *audio;   /* [n][39·13] time-major, or NULL */
+  int *labels;    /* [n] */
+} MmDataset;
+
+MmDataset *mm_dataset_new    (int n, gboolean with_image, gboolean with_audio);
+void       mm_dataset_free   (MmDataset *ds);
+/* New data set of the samples @idx[0..n) of @src (copies). */
+MmDataset *mm_dataset_subset (const MmDataset *src, const int *idx, int n);
+/* (x − mean) / std in place, with the model's norm. */
+void       mm_dataset_normalize (MmDataset *ds, const MmNorm *norm);
+/* Per-coefficient mean and standard deviation of raw audio (population std;
+ * a zero std becomes 1). */
+void       mm_dataset_audio_stats (const MmDataset *ds, float mean[13], float std[13]);
+
+/* MNIST from <data_dir>/mnist/ as an image-only data set, pixels in [0, 1]:
+ * the 60,000 training images (@train_set) or the 10,000 test images. */
+MmDataset *mm_dataset_load_mnist (const char *data_dir, gboolean train_set, GError **error);
+
+/* The study's 14:3:3 split of n indices after a seeded shuffle
+ * (60,000 → 42,000 / 9,000 / 9,000). Arrays are owned by the caller. */
+void mm_split_14_3_3 (int n, guint64 seed, int **train, int *n_train,
+                      int **val, int *n_val, int **test, int *n_test);
+
+/* The data directory: $MMDIGITS_DATA if set, else ../shared/data when it
+ * exists (relative to the working directory), else NULL. Caller frees. */
+char *mm_data_dir (void);
+
+G_END_DECLS

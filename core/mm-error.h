@@ -1,0 +1,24 @@
+/* mmdigits — error domain of libmmdigits.
+ *
+ * The core never prints and never aborts on bad input: functions that can fail
+ * return FALSE (or NULL) and fill a GError in MM_ERROR with one of the codes
+ * below. The message names the file (where there is one) and the first thing
+ * that was wrong.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define MM_ERROR (mm_error_quark ())
+GQuark mm_error_quark (void);
+
+typedef enum {
+  MM_ERROR_IO,        /* a file could not be read or written */
+  MM_ERROR_FORMAT,    /* a file's content is not what it must be */
+  MM_ERROR_INVALID,   /* an argument or a value is out of range (NaN, wrong size...) */
+  MM_ERROR_MISMATCH,  /* two things that must agree do not (arch, shapes, labels) */
+} MmErrorCode;
+
+G_END_DECLS

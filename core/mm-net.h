@@ -1,0 +1,100 @@
+/* mmdigits — the study's five networks.
+ *
+ * An MmNet owns: one flat block of trainable parameters and one of their
+ * gradients (in the order of mm_net_tensor()), one block of non-trainable
+ * buffers (batch-norm running statistics), the activations kept for backward
+ * (sized for the largest batch seen, grown on demand, never per call), and a
+ * PCG stream for dropout. Inputs are NORMALISED floats (see mm_net_norm and
+ * the mm_net_prepare_* helpers).
+ *
+ * Thread-safety: one MmNet is used by one thread at a time; two MmNets share
+ * nothing.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MM_ARCH_IMAGENET_CNN,
+  MM_ARCH_AUDIONET_CNN,
+  MM_ARCH_AUDIONET_LSTM,
+  MM_ARCH_HYBRIDNET_CNN,
+  MM_ARCH_HYBRIDNET_CNN_LSTM,
+  MM_N_ARCH
+} MmArch;
+
+#define MM_IMAGE_SIZE   28
+#define MM_IMAGE_PIXELS (28 * 28)
+#define MM_MFCC_FRAMES  39
+#define MM_MFCC_COEFFS  13
+#define MM_AUDIO_VALUES (39 * 13)
+#define MM_N_CLASSES    10
+
+const char *mm_arch_name       (MmArch arch);           /* "ImageNet_CNN", ... */
+gboolean    mm_arch_from_name  (const char *name, MmArch *arch);  /* case-insensitive */
+gboolean    mm_arch_uses_image (MmArch arch);
+gboolean    mm_arch_uses_audio (MmArch arch);
+
+/* Input normalisation stored with the model (see docs/model-format). */
+typedef struct {
+  float image_mean, image_std;                 /* study: 0.5, 0.5 */
+  float mfcc_mean[MM_MFCC_COEFFS];             /* per coefficient, from training set */
+  float mfcc_std[MM_MFCC_COEFFS];
+} MmNorm;
+
+/* A named tensor of the model file: a view into the net's parameter or buffer
+ * block. Names and shapes are those of ../shared/guides/model-format.md. */
+typedef struct {
+  const char *name;      /* e.g. "image.conv1.weight" */
+  int ndim;
+  int shape[4];
+  float *data;           /* view, owned by the net */
+  float *grad;           /* view into the gradient block; NULL for buffers */
+  size_t size;           /* number of floats */
+} MmTensorInfo;
+
+typedef struct _MmNet MmNet;
+
+/* New network with PyTorch's default initialisation drawn from @seed;
+ * batch-norm running statistics 0 / 1; norm = study defaults (0.5/0.5, mfcc 0/1). */
+MmNet       *mm_net_new        (MmArch arch, guint64 seed);
+void         mm_net_free       (MmNet *net);
+MmArch       mm_net_arch       (const MmNet *net);
+/* Trainable parameter count (equals PyTorch's sum of p.numel()). */
+size_t       mm_net_n_params   (const MmNet *net);
+float       *mm_net_params     (MmNet *net);
+float       *mm_net_grads      (MmNet *net);
+/* Model-file tensors: parameters first, then buffers. */
+int                 mm_net_n_tensors (const MmNet *net);
+const MmTensorInfo *mm_net_tensor    (const MmNet *net, int i);
+const MmTensorInfo *mm_net_find_tensor (const MmNet *net, const char *name);
+MmNorm      *mm_net_norm       (MmNet *net);
+/* Copies parameters, buffers and norm from @src (same arch) into @dst. */
+void         mm_net_copy_weights (MmNet *dst, const MmNet *src);
+
+/* Training mode: batch-norm uses batch statistics, dropout is active. */
+void         mm_net_set_training (MmNet *net, gboolean training);
+/* For tests and parity: keep training-mode batch norm but switch dropout off. */
+void         mm_net_set_dropout  (MmNet *net, gboolean enabled);
+/* Reseeds the dropout stream. */
+void         mm_net_seed_dropout (MmNet *net, guint64 seed);
+
+/* Forward pass for @batch samples. @image [batch][1][28][28] and @audio
+ * [batch][39][13] (time-major) are normalised inputs; pass NULL for a
+ * modality the arch does not use. Writes @logits [batch][10]. Keeps what
+ * backward needs. */
+void         mm_net_forward    (MmNet *net, int batch, const float *image,
+                                const float *audio, float *logits);
+/* Backward of the last forward with loss = mean softmax cross-entropy
+ * against @labels: fills the gradient block and returns the loss. */
+float        mm_net_backward   (MmNet *net, const int *labels);
+
+/* Normalisation helpers. image: 784 grey bytes, white digit on black. */
+void         mm_net_prepare_image (const MmNorm *norm, const guint8 *gray, float *out);
+/* audio: raw 39×13 MFCC block, time-major. */
+void         mm_net_prepare_audio (const MmNorm *norm, const float *mfcc, float *out);
+
+G_END_DECLS

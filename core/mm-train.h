@@ -1,0 +1,96 @@
+/* mmdigits — optimiser, learning-rate schedule, training loop, evaluation. */
+#pragma once
+
+#include <glib.h>
+
+#include "mm-dataset.h"
+#include "mm-net.h"
+
+G_BEGIN_DECLS
+
+/* ---- Adam with PyTorch's L2 weight decay (added to the gradient) ---- */
+typedef struct {
+  size_t n;
+  float lr, beta1, beta2, eps, weight_decay;
+  int t;
+  float *m, *v;     /* owned */
+} MmAdam;
+
+MmAdam  *mm_adam_new  (size_t n, float lr, float weight_decay);  /* β 0.9/0.999, eps 1e-8 */
+void     mm_adam_free (MmAdam *a);
+void     mm_adam_step (MmAdam *a, float *params, const float *grads);
+
+/* ---- ReduceLROnPlateau, mode max, relative threshold 1e-4 (PyTorch defaults) ---- */
+typedef struct {
+  float factor;     /* 0.1 */
+  int patience;     /* 5 */
+  float threshold;  /* 1e-4 */
+  float best;
+  int bad_epochs;
+} MmPlateau;
+
+void     mm_plateau_init (MmPlateau *p, float factor, int patience);
+/* Feeds one epoch's metric; multiplies *lr by factor when it has not improved
+ * for more than @patience epochs. Returns TRUE when it reduced. */
+gboolean mm_plateau_step (MmPlateau *p, float metric, float *lr);
+
+/* ---- Training loop ---- */
+typedef struct {
+  int epoch, n_epochs;        /* 1-based */
+  int batch_index, n_batches; /* 1-based within the epoch */
+  float loss, accuracy;       /* running means over the epoch so far */
+  float lr;
+  double samples_per_s;
+  gboolean end_of_epoch;      /* then: */
+  float val_accuracy;         /* validation accuracy after this epoch */
+  gboolean improved;          /* best so far */
+} MmTrainProgress;
+
+typedef gboolean (*MmTrainProgressFunc) (const MmTrainProgress *p, gpointer user_data); /* FALSE stops */
+
+typedef struct {
+  int epochs;
+  int batch;
+  float lr;
+  float weight_decay;         /* 1e-5 */
+  float plateau_factor;       /* 0.1 */
+  int plateau_patience;       /* 5 */
+  int early_stop_patience;    /* 10; 0 = off */
+  guint64 seed;               /* shuffling and dropout */
+  MmTrainProgressFunc progress;
+  gpointer user_data;
+} MmTrainConfig;
+
+typedef struct {
+  int epochs_run;
+  int best_epoch;
+  float best_val_accuracy;
+  double seconds;
+  double samples_per_s;
+  gboolean stopped_early;
+} MmTrainResult;
+
+/* The study's settings for @arch (lr, epochs, batch) and the shared ones. */
+void     mm_train_config_init (MmTrainConfig *cfg, MmArch arch);
+/* Trains @net on @train (normalised), choosing the epoch by accuracy on @val;
+ * ends with the best weights restored and the net in evaluation mode. */
+gboolean mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
+                   const MmDataset *val, MmTrainResult *result, GError **error);
+
+/* ---- Evaluation ---- */
+typedef struct {
+  int n;
+  int confusion[MM_N_CLASSES][MM_N_CLASSES];  /* [truth][predicted] */
+} MmConfusion;
+
+void   mm_confusion_init     (MmConfusion *c);
+void   mm_confusion_add      (MmConfusion *c, int truth, int predicted);
+double mm_confusion_accuracy (const MmConfusion *c);
+double mm_confusion_macro_f1 (const MmConfusion *c);
+
+/* Evaluation-mode predictions for every sample of @ds: @pred [n] (may be
+ * NULL), @probs [n][10] (may be NULL), @conf (may be NULL). */
+void   mm_net_predict (MmNet *net, const MmDataset *ds, int batch,
+                       int *pred, float *probs, MmConfusion *conf);
+
+G_END_DECLS

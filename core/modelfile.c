@@ -1,0 +1,779 @@
+/* mmdigits — model files: safetensors (docs/model-format.md).
+ *
+ * Layout: an 8-byte little-endian header length N, N bytes of JSON, then the
+ * tensor bytes. The JSON maps each tensor name to {dtype, shape,
+ * data_offsets [begin, end]} (offsets relative to the first byte after the
+ * header) and holds `__metadata__`, a map of strings. We pad the JSON with
+ * spaces to a multiple of 8 bytes, as the reference writer does, so that the
+ * tensor data stays 8-byte aligned for readers that map the file.
+ *
+ * The loader trusts nothing: every check names the file and the first thing
+ * wrong, because a model file usually comes from somewhere else (a PyTorch
+ * export, a download, an older build).
+ */
+#include "mm-modelfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mm-error.h"
+
+#define MM_FORMAT_TAG     "mmdigits"
+#define MM_FORMAT_VERSION "1"
+/* The reference implementation's limit: a longer header is not a model. */
+#define MAX_HEADER_LEN    (100u * 1024 * 1024)
+
+G_STATIC_ASSERT (sizeof (float) == 4);
+
+void
+mm_model_meta_clear (MmModelMeta *meta)
+{
+  if (!meta)
+    return;
+  g_clear_pointer (&meta->mfcc_json, g_free);
+  g_clear_pointer (&meta->provenance_json, g_free);
+}
+
+/* ------------------------------------------------------------------ save */
+
+static char *
+format_float (double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  /* %.9g round-trips every float32 exactly, and never depends on the locale. */
+  return g_strdup (g_ascii_formatd (buf, sizeof (buf), "%.9g", v));
+}
+
+static char *
+format_float_array (const float *v, int n)
+{
+  GString *s = g_string_new ("[");
+  for (int i = 0; i < n; i++) {
+    char *x = format_float (v[i]);
+    g_string_append_printf (s, "%s%s", i ? ", " : "", x);
+    g_free (x);
+  }
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+is_json_object (const char *text)
+{
+  JsonParser *p = json_parser_new ();
+  gboolean ok = json_parser_load_from_data (p, text, -1, NULL)
+      && json_parser_get_root (p) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p));
+  g_object_unref (p);
+  return ok;
+}
+
+static void
+add_string (JsonBuilder *b, const char *key, const char *value)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_string_value (b, value);
+}
+
+static void
+add_float_string (JsonBuilder *b, const char *key, double v)
+{
+  char *s = format_float (v);
+  add_string (b, key, s);
+  g_free (s);
+}
+
+static void
+add_float_array_string (JsonBuilder *b, const char *key, const float *v, int n)
+{
+  char *s = format_float_array (v, n);
+  add_string (b, key, s);
+  g_free (s);
+}
+
+/* The JSON header, padded with spaces so that 8 + its length is a multiple
+ * of 8. */
+static char *
+build_header (const MmNet *net, const MmModelMeta *meta, gsize *len)
+{
+  const MmNorm *norm = mm_net_norm ((MmNet *) net);
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *gen = json_generator_new ();
+  JsonNode *root;
+  GString *s;
+  char *text;
+  guint64 offset = 0;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "__metadata__");
+  json_builder_begin_object (b);
+  add_string (b, "format", MM_FORMAT_TAG);
+  add_string (b, "format_version", MM_FORMAT_VERSION);
+  add_string (b, "arch", mm_arch_name (mm_net_arch (net)));
+  add_float_string (b, "image_mean", norm->image_mean);
+  add_float_string (b, "image_std", norm->image_std);
+  add_float_array_string (b, "mfcc_mean", norm->mfcc_mean, MM_MFCC_COEFFS);
+  add_float_array_string (b, "mfcc_std", norm->mfcc_std, MM_MFCC_COEFFS);
+  if (meta && meta->mfcc_json)
+    add_string (b, "mfcc", meta->mfcc_json);
+  if (meta && meta->provenance_json)
+    add_string (b, "provenance", meta->provenance_json);
+  json_builder_end_object (b);
+
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    const MmTensorInfo *t = mm_net_tensor (net, i);
+    json_builder_set_member_name (b, t->name);
+    json_builder_begin_object (b);
+    add_string (b, "dtype", "F32");
+    json_builder_set_member_name (b, "shape");
+    json_builder_begin_array (b);
+    for (int d = 0; d < t->ndim; d++)
+      json_builder_add_int_value (b, t->shape[d]);
+    json_builder_end_array (b);
+    json_builder_set_member_name (b, "data_offsets");
+    json_builder_begin_array (b);
+    json_builder_add_int_value (b, (gint64) offset);
+    offset += (guint64) t->size * sizeof (float);
+    json_builder_add_int_value (b, (gint64) offset);
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  s = g_string_new (text);
+  while (s->len % 8 != 0)
+    g_string_append_c (s, ' ');
+  *len = s->len;
+  g_free (text);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+  return g_string_free (s, FALSE);
+}
+
+/* What would make the file unloadable is refused before any byte is written. */
+static gboolean
+check_savable (const MmNet *net, const MmModelMeta *meta, const char *path,
+    GError **error)
+{
+  const MmNorm *norm = mm_net_norm ((MmNet *) net);
+
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    const MmTensorInfo *t = mm_net_tensor (net, i);
+    for (size_t j = 0; j < t->size; j++) {
+      if (!isfinite (t->data[j])) {
+        g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+            "%s: tensor %s has a non-finite value at index %zu; not saved",
+            path, t->name, j);
+        return FALSE;
+      }
+    }
+  }
+  if (!isfinite (norm->image_mean) || !(norm->image_std > 0) || !isfinite (norm->image_std)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "%s: image normalisation mean %g std %g is invalid; not saved", path,
+        norm->image_mean, norm->image_std);
+    return FALSE;
+  }
+  for (int k = 0; k < MM_MFCC_COEFFS; k++) {
+    if (!isfinite (norm->mfcc_mean[k]) || !(norm->mfcc_std[k] > 0)
+        || !isfinite (norm->mfcc_std[k])) {
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+          "%s: MFCC normalisation of coefficient %d (mean %g std %g) is invalid; "
+          "not saved", path, k, norm->mfcc_mean[k], norm->mfcc_std[k]);
+      return FALSE;
+    }
+  }
+  if (meta && meta->mfcc_json && !is_json_object (meta->mfcc_json)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "%s: MFCC metadata is not a JSON object; not saved", path);
+    return FALSE;
+  }
+  if (meta && meta->provenance_json && !is_json_object (meta->provenance_json)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "%s: provenance metadata is not a JSON object; not saved", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+write_all (int fd, const void *buf, size_t len)
+{
+  const guint8 *p = buf;
+  while (len > 0) {
+    ssize_t w = write (fd, p, len);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return FALSE;
+    p += w;
+    len -= (size_t) w;
+  }
+  return TRUE;
+}
+
+/* Float32 little-endian whatever the host: a straight write on little-endian
+ * hosts, byte-swapped through a small buffer elsewhere. */
+static gboolean
+write_floats_le (int fd, const float *data, size_t n)
+{
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  return write_all (fd, data, n * sizeof (float));
+#else
+  guint32 buf[1024];
+  while (n > 0) {
+    size_t m = MIN (n, G_N_ELEMENTS (buf));
+    memcpy (buf, data, m * sizeof (float));
+    for (size_t i = 0; i < m; i++)
+      buf[i] = GUINT32_TO_LE (buf[i]);
+    if (!write_all (fd, buf, m * sizeof (float)))
+      return FALSE;
+    data += m;
+    n -= m;
+  }
+  return TRUE;
+#endif
+}
+
+static gboolean
+write_model (int fd, const MmNet *net, const char *header, gsize header_len)
+{
+  guint64 len_le = GUINT64_TO_LE ((guint64) header_len);
+
+  if (!write_all (fd, &len_le, sizeof (len_le)) || !write_all (fd, header, header_len))
+    return FALSE;
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    const MmTensorInfo *t = mm_net_tensor (net, i);
+    if (!write_floats_le (fd, t->data, t->size))
+      return FALSE;
+  }
+  return fsync (fd) == 0;
+}
+
+/* Makes the rename itself durable; best effort (not every filesystem lets a
+ * directory be opened and synced). */
+static void
+sync_dir_of (const char *path)
+{
+  char *dir = g_path_get_dirname (path);
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    fsync (fd);
+    close (fd);
+  }
+  g_free (dir);
+}
+
+gboolean
+mm_model_save (const MmNet *net, const MmModelMeta *meta, const char *path,
+    GError **error)
+{
+  char *header, *tmp;
+  gsize header_len;
+  int fd, saved_errno;
+
+  g_return_val_if_fail (net != NULL && path != NULL, FALSE);
+  if (!check_savable (net, meta, path, error))
+    return FALSE;
+
+  /* Beside the target, so that the rename stays within one filesystem and
+   * is atomic: readers see the old model or the new one, never a part. */
+  tmp = g_strconcat (path, ".tmp-XXXXXX", NULL);
+  fd = g_mkstemp_full (tmp, O_WRONLY | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    saved_errno = errno;
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot create a temporary file: %s",
+        path, g_strerror (saved_errno));
+    g_free (tmp);
+    return FALSE;
+  }
+
+  header = build_header (net, meta, &header_len);
+  if (!write_model (fd, net, header, header_len)) {
+    saved_errno = errno;
+    close (fd);
+    g_unlink (tmp);
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot write %s: %s", path, tmp,
+        g_strerror (saved_errno));
+    goto fail;
+  }
+  if (close (fd) != 0 || g_rename (tmp, path) != 0) {
+    saved_errno = errno;
+    g_unlink (tmp);
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot write (rename from %s): %s",
+        path, tmp, g_strerror (saved_errno));
+    goto fail;
+  }
+  sync_dir_of (path);
+  g_free (header);
+  g_free (tmp);
+  return TRUE;
+
+fail:
+  g_free (header);
+  g_free (tmp);
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------ load */
+
+typedef struct {
+  const char *name;
+  guint64 begin, end;
+} Span;
+
+static int
+compare_spans (const void *a, const void *b)
+{
+  const Span *x = a, *y = b;
+  return x->begin < y->begin ? -1 : x->begin > y->begin ? 1 :
+      x->end < y->end ? -1 : x->end > y->end ? 1 : 0;
+}
+
+#define FAIL(...) G_STMT_START { \
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, __VA_ARGS__); \
+    return FALSE; \
+  } G_STMT_END
+
+/* A JSON integer ≥ 0 (json-glib gives integers as gint64). */
+static gboolean
+node_uint (JsonNode *n, guint64 *v)
+{
+  gint64 x;
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+    return FALSE;
+  x = json_node_get_int (n);
+  if (x < 0)
+    return FALSE;
+  *v = (guint64) x;
+  return TRUE;
+}
+
+static const char *
+node_string (JsonNode *n)
+{
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+static char *
+shape_string (const int *shape, int ndim)
+{
+  GString *s = g_string_new ("[");
+  for (int i = 0; i < ndim; i++)
+    g_string_append_printf (s, "%s%d", i ? "," : "", shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+/* The file's shape as text, for the message, whatever it holds. */
+static char *
+json_shape_string (JsonArray *a)
+{
+  GString *s = g_string_new ("[");
+  for (guint i = 0; i < json_array_get_length (a); i++) {
+    JsonNode *n = json_array_get_element (a, i);
+    guint64 v;
+    if (node_uint (n, &v))
+      g_string_append_printf (s, "%s%" G_GUINT64_FORMAT, i ? "," : "", v);
+    else
+      g_string_append_printf (s, "%s?", i ? "," : "");
+  }
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+check_shape (const char *path, const MmTensorInfo *t, JsonNode *shape_node, GError **error)
+{
+  JsonArray *a;
+  gboolean same;
+  char *want, *got;
+
+  if (!shape_node || !JSON_NODE_HOLDS_ARRAY (shape_node))
+    FAIL ("%s: tensor %s has no shape array", path, t->name);
+  a = json_node_get_array (shape_node);
+  same = json_array_get_length (a) == (guint) t->ndim;
+  for (int d = 0; same && d < t->ndim; d++) {
+    guint64 v;
+    same = node_uint (json_array_get_element (a, (guint) d), &v) && v == (guint64) t->shape[d];
+  }
+  if (same)
+    return TRUE;
+  want = shape_string (t->shape, t->ndim);
+  got = json_shape_string (a);
+  g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+      "%s: tensor %s has shape %s in the net but %s in the file", path, t->name, want, got);
+  g_free (want);
+  g_free (got);
+  return FALSE;
+}
+
+/* Checks one tensor entry of the header against the net and records its span. */
+static gboolean
+check_tensor_entry (const char *path, MmNet *net, const char *name, JsonNode *node,
+    guint64 data_size, Span *span, GError **error)
+{
+  const MmTensorInfo *t = mm_net_find_tensor (net, name);
+  JsonObject *o;
+  JsonArray *off;
+  const char *dtype;
+  guint64 begin, end;
+
+  if (!t)
+    FAIL ("%s: unexpected tensor %s (not part of %s)", path, name,
+        mm_arch_name (mm_net_arch (net)));
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    FAIL ("%s: tensor %s is not a JSON object", path, name);
+  o = json_node_get_object (node);
+  dtype = node_string (json_object_get_member (o, "dtype"));
+  if (!dtype)
+    FAIL ("%s: tensor %s has no dtype", path, name);
+  if (strcmp (dtype, "F32") != 0)
+    FAIL ("%s: tensor %s has dtype %s, expected F32", path, name, dtype);
+  if (!check_shape (path, t, json_object_get_member (o, "shape"), error))
+    return FALSE;
+  node = json_object_get_member (o, "data_offsets");
+  if (!node || !JSON_NODE_HOLDS_ARRAY (node)
+      || json_array_get_length (off = json_node_get_array (node)) != 2
+      || !node_uint (json_array_get_element (off, 0), &begin)
+      || !node_uint (json_array_get_element (off, 1), &end) || end < begin)
+    FAIL ("%s: tensor %s has no valid data_offsets [begin, end]", path, name);
+  if (end > data_size)
+    FAIL ("%s: tensor %s has data_offsets [%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT
+        "] beyond the end of the data (%" G_GUINT64_FORMAT " bytes; file truncated?)",
+        path, name, begin, end, data_size);
+  if (end - begin != (guint64) t->size * sizeof (float))
+    FAIL ("%s: tensor %s spans %" G_GUINT64_FORMAT " bytes, its shape needs %zu",
+        path, name, end - begin, t->size * sizeof (float));
+  span->name = t->name;
+  span->begin = begin;
+  span->end = end;
+  return TRUE;
+}
+
+/* Spans sorted by begin must tile [0, data_size) exactly: no overlap (two
+ * tensors sharing bytes), no gap, nothing after. */
+static gboolean
+check_spans_tile (const char *path, Span *spans, int n, guint64 data_size, GError **error)
+{
+  guint64 pos = 0;
+
+  qsort (spans, (size_t) n, sizeof (Span), compare_spans);
+  for (int i = 0; i < n; i++) {
+    if (spans[i].begin < pos)
+      FAIL ("%s: tensors %s and %s overlap at byte %" G_GUINT64_FORMAT, path,
+          spans[i - 1].name, spans[i].name, spans[i].begin);
+    if (spans[i].begin > pos)
+      FAIL ("%s: data bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
+          " belong to no tensor", path, pos, spans[i].begin);
+    pos = spans[i].end;
+  }
+  if (pos != data_size)
+    FAIL ("%s: %" G_GUINT64_FORMAT " bytes after the last tensor", path, data_size - pos);
+  return TRUE;
+}
+
+static gboolean
+copy_tensor (const char *path, const MmTensorInfo *t, const guint8 *src, GError **error)
+{
+  memcpy (t->data, src, t->size * sizeof (float));
+#if G_BYTE_ORDER != G_LITTLE_ENDIAN
+  {
+    guint32 *w = (guint32 *) t->data;
+    for (size_t i = 0; i < t->size; i++)
+      w[i] = GUINT32_FROM_LE (w[i]);
+  }
+#endif
+  for (size_t i = 0; i < t->size; i++)
+    if (!isfinite (t->data[i]))
+      FAIL ("%s: tensor %s has a non-finite value (%g) at index %zu", path, t->name,
+          t->data[i], i);
+  return TRUE;
+}
+
+static gboolean
+parse_number (const char *s, double *v)
+{
+  char *end;
+  if (!s || !*s)
+    return FALSE;
+  *v = g_ascii_strtod (s, &end);
+  return *end == '\0' && isfinite (*v);
+}
+
+static gboolean
+meta_number (const char *path, JsonObject *md, const char *key, gboolean positive,
+    float *out, GError **error)
+{
+  const char *s = node_string (json_object_get_member (md, key));
+  double v;
+
+  if (!s)
+    FAIL ("%s: __metadata__ has no %s", path, key);
+  if (!parse_number (s, &v) || (positive && !(v > 0)))
+    FAIL ("%s: __metadata__ %s \"%s\" is not a %s number", path, key, s,
+        positive ? "positive" : "finite");
+  *out = (float) v;
+  return TRUE;
+}
+
+static gboolean
+meta_number_array (const char *path, JsonObject *md, const char *key, gboolean positive,
+    float *out, GError **error)
+{
+  const char *s = node_string (json_object_get_member (md, key));
+  JsonParser *p;
+  JsonNode *root;
+  JsonArray *a;
+  gboolean ok = TRUE;
+
+  if (!s)
+    FAIL ("%s: __metadata__ has no %s", path, key);
+  p = json_parser_new ();
+  if (!json_parser_load_from_data (p, s, -1, NULL)
+      || !(root = json_parser_get_root (p)) || !JSON_NODE_HOLDS_ARRAY (root)
+      || json_array_get_length (a = json_node_get_array (root)) != MM_MFCC_COEFFS) {
+    g_object_unref (p);
+    FAIL ("%s: __metadata__ %s is not a JSON array of %d numbers", path, key,
+        MM_MFCC_COEFFS);
+  }
+  for (guint i = 0; ok && i < MM_MFCC_COEFFS; i++) {
+    JsonNode *n = json_array_get_element (a, i);
+    double v;
+    GType type = JSON_NODE_HOLDS_VALUE (n) ? json_node_get_value_type (n) : G_TYPE_INVALID;
+    if (type != G_TYPE_DOUBLE && type != G_TYPE_INT64) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+          "%s: __metadata__ %s element %u is not a number", path, key, i);
+      ok = FALSE;
+      break;
+    }
+    v = json_node_get_double (n);
+    if (!isfinite (v) || (positive && !(v > 0))) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+          "%s: __metadata__ %s element %u (%g) is not %s", path, key, i, v,
+          positive ? "positive" : "finite");
+      ok = FALSE;
+      break;
+    }
+    out[i] = (float) v;
+  }
+  g_object_unref (p);
+  return ok;
+}
+
+static gboolean
+meta_json_object (const char *path, JsonObject *md, const char *key, char **out,
+    GError **error)
+{
+  JsonNode *n = json_object_get_member (md, key);
+  const char *s = node_string (n);
+
+  if (!n)
+    return TRUE;                /* optional */
+  if (!s || !is_json_object (s))
+    FAIL ("%s: __metadata__ %s is not a JSON object", path, key);
+  *out = g_strdup (s);
+  return TRUE;
+}
+
+/* safetensors requires every metadata value to be a string; then our own
+ * keys: format tag, version, arch. */
+static gboolean
+check_metadata (const char *path, JsonObject *root, JsonObject **md_out, MmArch *arch,
+    GError **error)
+{
+  JsonNode *n = json_object_get_member (root, "__metadata__");
+  JsonObject *md;
+  GList *keys;
+  const char *format, *version, *arch_name;
+
+  if (!n)
+    FAIL ("%s: header has no __metadata__ (not an mmdigits model)", path);
+  if (!JSON_NODE_HOLDS_OBJECT (n))
+    FAIL ("%s: __metadata__ is not a JSON object", path);
+  md = json_node_get_object (n);
+  keys = json_object_get_members (md);
+  for (GList *l = keys; l; l = l->next) {
+    if (!node_string (json_object_get_member (md, l->data))) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+          "%s: __metadata__ %s is not a string", path, (const char *) l->data);
+      g_list_free (keys);
+      return FALSE;
+    }
+  }
+  g_list_free (keys);
+  format = node_string (json_object_get_member (md, "format"));
+  if (!format)
+    FAIL ("%s: __metadata__ has no format (not an mmdigits model)", path);
+  if (strcmp (format, MM_FORMAT_TAG) != 0)
+    FAIL ("%s: format tag is \"%s\", expected \"" MM_FORMAT_TAG "\"", path, format);
+  version = node_string (json_object_get_member (md, "format_version"));
+  if (!version)
+    FAIL ("%s: __metadata__ has no format_version", path);
+  if (strcmp (version, MM_FORMAT_VERSION) != 0)
+    FAIL ("%s: format_version \"%s\" is not supported (this build reads "
+        MM_FORMAT_VERSION ")", path, version);
+  arch_name = node_string (json_object_get_member (md, "arch"));
+  if (!arch_name)
+    FAIL ("%s: __metadata__ has no arch", path);
+  if (!mm_arch_from_name (arch_name, arch))
+    FAIL ("%s: unknown arch \"%s\"", path, arch_name);
+  *md_out = md;
+  return TRUE;
+}
+
+/* Normalisation: required for the modalities the arch uses; checked when
+ * present for the others; study defaults otherwise. */
+static gboolean
+load_norm (const char *path, JsonObject *md, MmArch arch, MmNorm *norm, GError **error)
+{
+  if (mm_arch_uses_image (arch) || json_object_has_member (md, "image_mean")
+      || json_object_has_member (md, "image_std")) {
+    if (!meta_number (path, md, "image_mean", FALSE, &norm->image_mean, error)
+        || !meta_number (path, md, "image_std", TRUE, &norm->image_std, error))
+      return FALSE;
+  }
+  if (mm_arch_uses_audio (arch) || json_object_has_member (md, "mfcc_mean")
+      || json_object_has_member (md, "mfcc_std")) {
+    if (!meta_number_array (path, md, "mfcc_mean", FALSE, norm->mfcc_mean, error)
+        || !meta_number_array (path, md, "mfcc_std", TRUE, norm->mfcc_std, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+/* Checks every tensor entry, that all the net's tensors are there and that
+ * the spans tile the data, then copies the values. */
+static gboolean
+load_tensors (const char *path, JsonObject *root, MmNet *net, const guint8 *data,
+    guint64 data_size, GError **error)
+{
+  int n_net = mm_net_n_tensors (net), n = 0;
+  Span *spans = g_new0 (Span, json_object_get_size (root));
+  GList *members = json_object_get_members (root);
+  gboolean ok = TRUE;
+
+  for (GList *l = members; ok && l; l = l->next) {
+    const char *name = l->data;
+    if (strcmp (name, "__metadata__") == 0)
+      continue;
+    ok = check_tensor_entry (path, net, name, json_object_get_member (root, name),
+        data_size, &spans[n++], error);
+  }
+  g_list_free (members);
+  for (int i = 0; ok && i < n_net; i++) {
+    const MmTensorInfo *t = mm_net_tensor (net, i);
+    if (!json_object_has_member (root, t->name)) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: tensor %s is missing (%s needs it)",
+          path, t->name, mm_arch_name (mm_net_arch (net)));
+      ok = FALSE;
+    }
+  }
+  ok = ok && check_spans_tile (path, spans, n, data_size, error);
+  for (int i = 0; ok && i < n; i++)
+    ok = copy_tensor (path, mm_net_find_tensor (net, spans[i].name), data + spans[i].begin,
+        error);
+  g_free (spans);
+  return ok;
+}
+
+static JsonObject *
+parse_header (const char *path, const char *text, gsize len, JsonParser *parser,
+    GError **error)
+{
+  GError *jerr = NULL;
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, text, (gssize) len, &jerr)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: header is not JSON: %s", path,
+        jerr->message);
+    g_error_free (jerr);
+    return NULL;
+  }
+  root = json_parser_get_root (parser);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: header is not a JSON object", path);
+    return NULL;
+  }
+  return json_node_get_object (root);
+}
+
+MmNet *
+mm_model_load (const char *path, MmModelMeta *meta, GError **error)
+{
+  char *contents = NULL;
+  gsize size = 0;
+  guint64 header_len;
+  GError *ferr = NULL;
+  JsonParser *parser = NULL;
+  JsonObject *root, *md;
+  MmArch arch;
+  MmNet *net = NULL;
+  MmModelMeta m = { NULL, NULL };
+
+  g_return_val_if_fail (path != NULL, NULL);
+  if (meta)
+    memset (meta, 0, sizeof (*meta));
+  if (!g_file_get_contents (path, &contents, &size, &ferr)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot read: %s", path, ferr->message);
+    g_error_free (ferr);
+    return NULL;
+  }
+  if (size < 8) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "%s: file is %" G_GSIZE_FORMAT " bytes, too short for a safetensors header",
+        path, size);
+    goto fail;
+  }
+  memcpy (&header_len, contents, 8);
+  header_len = GUINT64_FROM_LE (header_len);
+  if (header_len > size - 8) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "%s: header length %" G_GUINT64_FORMAT " is larger than the file (%"
+        G_GSIZE_FORMAT " bytes)", path, header_len, size);
+    goto fail;
+  }
+  if (header_len > MAX_HEADER_LEN) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "%s: header length %" G_GUINT64_FORMAT " is absurd", path, header_len);
+    goto fail;
+  }
+  parser = json_parser_new ();
+  if (!(root = parse_header (path, contents + 8, header_len, parser, error))
+      || !check_metadata (path, root, &md, &arch, error))
+    goto fail;
+
+  net = mm_net_new (arch, 0);
+  if (!load_tensors (path, root, net, (const guint8 *) contents + 8 + header_len,
+          size - 8 - header_len, error)
+      || !load_norm (path, md, arch, mm_net_norm (net), error)
+      || !meta_json_object (path, md, "mfcc", &m.mfcc_json, error)
+      || !meta_json_object (path, md, "provenance", &m.provenance_json, error))
+    goto fail;
+
+  if (meta)
+    *meta = m;
+  else
+    mm_model_meta_clear (&m);
+  g_object_unref (parser);
+  g_free (contents);
+  return net;
+
+fail:
+  mm_model_meta_clear (&m);
+  g_clear_pointer (&net, mm_net_free);
+  g_clear_object (&parser);
+  g_free (contents);
+  return NULL;
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mmdigits needs to build, test and run.
+# Sourced by scripts/test.sh and scripts/demo.sh. As root it runs apt-get;
+# as another user it prints the exact apt-get line and stops.
+MM_PACKAGES=(
+  gcc meson ninja-build pkg-config
+  libglib2.0-dev libjson-glib-dev libopenblas-dev libfftw3-dev libsndfile1-dev check
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  espeak-ng
+)
+# parity with PyTorch (tests) and the benchmark's reference run
+MM_TEST_PACKAGES=(python3 python3-numpy python3-torch valgrind)
+
+mm_install_deps () {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "mmdigits needs these Debian packages; install them as root with:" >&2
+    echo "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "installing: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; exit 1; }
+  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
+    || { echo "apt-get install failed: ${missing[*]}" >&2; exit 1; }
+}

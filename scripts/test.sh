@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds mmdigits and runs every test: the normal build, then the same suite
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   bash scripts/test.sh            # both
+#   MM_SKIP_ASAN=1 bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+mm_install_deps "${MM_PACKAGES[@]}" "${MM_TEST_PACKAGES[@]}"
+
+jobs=$(nproc)
+if [ ! -f build/build.ninja ]; then
+  meson setup build --buildtype=debugoptimized
+fi
+meson compile -C build
+meson test -C build --print-errorlogs --num-processes "$jobs"
+
+if [ -z "${MM_SKIP_ASAN:-}" ]; then
+  if [ ! -f build-asan/build.ninja ]; then
+    meson setup build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+  fi
+  meson compile -C build-asan
+  # OpenBLAS and GLib hold memory for the life of the process by design;
+  # leaks are checked by valgrind in tests/leaks.sh instead.
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --print-errorlogs --num-processes "$jobs" --no-suite parity --no-suite slow
+fi

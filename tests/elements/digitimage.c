@@ -1,0 +1,287 @@
+/* mmdigits — GstHarness tests of digitimage. */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define W 64
+#define H 48
+#define FRAME_DUR (GST_SECOND / 30)
+#define CAPS "video/x-raw, format=GRAY8, width=64, height=48, framerate=30/1"
+
+typedef enum
+{
+  BLANK,
+  ONE,                          /* a vertical bar */
+  SEVEN,                        /* a top bar and a right-hand bar */
+} Shape;
+
+typedef struct
+{
+  int x, y, w, h;
+} Box;
+
+static const Box one_box = { 30, 10, 6, 28 };
+static const Box seven_box = { 20, 10, 24, 28 };
+
+static void
+fill (guint8 * img, int x, int y, int w, int h, guint8 v)
+{
+  for (int r = y; r < y + h; r++)
+    memset (img + r * W + x, v, w);
+}
+
+/* A W×H GRAY8 frame (stride W, already a multiple of 4) holding @shape,
+ * dark on light or light on dark, with PTS frame @index. */
+static GstBuffer *
+make_frame (Shape shape, gboolean dark_on_light, int index)
+{
+  guint8 paper = dark_on_light ? 230 : 20, ink = dark_on_light ? 15 : 240;
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, W * H, NULL);
+  GstMapInfo map;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  fill (map.data, 0, 0, W, H, paper);
+  if (shape == ONE)
+    fill (map.data, one_box.x, one_box.y, one_box.w, one_box.h, ink);
+  if (shape == SEVEN) {
+    fill (map.data, seven_box.x, seven_box.y, seven_box.w, 6, ink);
+    fill (map.data, seven_box.x + seven_box.w - 6, seven_box.y, 6,
+        seven_box.h, ink);
+  }
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = index * FRAME_DUR;
+  GST_BUFFER_DURATION (buf) = FRAME_DUR;
+  return buf;
+}
+
+static GstHarness *
+new_harness (GstBus ** bus)
+{
+  GstHarness *h = gst_harness_new ("digitimage");
+
+  if (bus) {
+    *bus = gst_bus_new ();
+    gst_element_set_bus (h->element, *bus);
+  }
+  gst_harness_set_src_caps_str (h, CAPS);
+  return h;
+}
+
+/* Pushes frames of @shapes (terminated by -1) from frame number @start_index. */
+static int
+push_shapes (GstHarness * h, const int *shapes, gboolean dark_on_light,
+    int start_index)
+{
+  int i;
+
+  for (i = 0; shapes[i] >= 0; i++)
+    fail_unless_equals_int (gst_harness_push (h,
+            make_frame (shapes[i], dark_on_light, start_index + i)), GST_FLOW_OK);
+  return start_index + i;
+}
+
+static void
+assert_roi (GstBus * bus, const Box * want, GstClockTime pts)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  const GstStructure *s;
+  gint x, y, w, h;
+  GstClockTime ts, rt, st;
+
+  fail_unless (msg != NULL);
+  s = gst_message_get_structure (msg);
+  fail_unless (gst_structure_has_name (s, "digit-roi"));
+  fail_unless (gst_structure_get_int (s, "x", &x));
+  fail_unless (gst_structure_get_int (s, "y", &y));
+  fail_unless (gst_structure_get_int (s, "width", &w));
+  fail_unless (gst_structure_get_int (s, "height", &h));
+  fail_unless (gst_structure_get_clock_time (s, "timestamp", &ts));
+  fail_unless (gst_structure_get_clock_time (s, "running-time", &rt));
+  fail_unless (gst_structure_get_clock_time (s, "stream-time", &st));
+  fail_unless_equals_int (x, want->x);
+  fail_unless_equals_int (y, want->y);
+  fail_unless_equals_int (w, want->w);
+  fail_unless_equals_int (h, want->h);
+  fail_unless_equals_uint64 (ts, pts);
+  fail_unless_equals_uint64 (rt, pts);     /* default segment: from 0 */
+  fail_unless_equals_uint64 (st, pts);
+  gst_message_unref (msg);
+}
+
+/* MNIST style: white ink on a mostly black background. */
+static void
+assert_mnist_like (const guint8 * crop)
+{
+  int max = 0, black = 0;
+
+  for (int i = 0; i < 784; i++) {
+    max = MAX (max, crop[i]);
+    black += crop[i] == 0;
+  }
+  fail_unless (max > 200, "brightest crop pixel %d", max);
+  fail_unless (black > 784 / 2, "only %d black pixels", black);
+  fail_unless_equals_int (crop[0], 0);  /* top-left corner */
+}
+
+GST_START_TEST (test_digitimage_src_caps_are_28x28_variable_rate)
+{
+  GstHarness *h = new_harness (NULL);
+  const int shapes[] = { ONE, ONE, ONE, -1 };
+  GstCaps *caps;
+  GstStructure *s;
+  gint w, hh, num, den;
+
+  push_shapes (h, shapes, TRUE, 0);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL);
+  s = gst_caps_get_structure (caps, 0);
+  fail_unless_equals_string (gst_structure_get_string (s, "format"), "GRAY8");
+  fail_unless (gst_structure_get_int (s, "width", &w));
+  fail_unless (gst_structure_get_int (s, "height", &hh));
+  fail_unless (gst_structure_get_fraction (s, "framerate", &num, &den));
+  fail_unless_equals_int (w, 28);
+  fail_unless_equals_int (hh, 28);
+  fail_unless_equals_int (num, 0);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_digitimage_two_digits_separated_by_blank_give_two_crops)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness (&bus);
+  const int shapes[] = { ONE, ONE, ONE, ONE, ONE, BLANK, BLANK,
+    SEVEN, SEVEN, SEVEN, SEVEN, SEVEN, -1
+  };
+  GstBuffer *buf;
+  GstMapInfo map;
+
+  push_shapes (h, shapes, TRUE, 0);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 2);
+
+  /* stable for stable-frames = 3: the third frame of each run */
+  buf = gst_harness_pull (h);
+  fail_unless_equals_uint64 (gst_buffer_get_size (buf), 784);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), 2 * FRAME_DUR);
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  assert_mnist_like (map.data);
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+  assert_roi (bus, &one_box, 2 * FRAME_DUR);
+
+  buf = gst_harness_pull (h);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), 9 * FRAME_DUR);
+  gst_buffer_unref (buf);
+  assert_roi (bus, &seven_box, 9 * FRAME_DUR);
+
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_digitimage_changed_digit_gives_a_new_crop_without_blank)
+{
+  GstHarness *h = new_harness (NULL);
+  const int shapes[] = { ONE, ONE, ONE, ONE, SEVEN, SEVEN, SEVEN, SEVEN, -1 };
+
+  push_shapes (h, shapes, TRUE, 0);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 2);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static void
+crop_of (const char *polarity, gboolean dark_on_light, guint8 crop[784])
+{
+  GstHarness *h = new_harness (NULL);
+  const int shapes[] = { SEVEN, SEVEN, SEVEN, -1 };
+  GstBuffer *buf;
+
+  gst_util_set_object_arg (G_OBJECT (h->element), "polarity", polarity);
+  push_shapes (h, shapes, dark_on_light, 0);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 1);
+  buf = gst_harness_pull (h);
+  gst_buffer_extract (buf, 0, crop, 784);
+  gst_buffer_unref (buf);
+  gst_harness_teardown (h);
+}
+
+GST_START_TEST (test_digitimage_both_polarities_give_the_same_crop)
+{
+  guint8 ref[784], crop[784];
+  struct
+  {
+    const char *polarity;
+    gboolean dark_on_light;
+  } cases[] = {
+    {"auto", FALSE}, {"dark-on-light", TRUE}, {"light-on-dark", FALSE},
+  };
+
+  crop_of ("auto", TRUE, ref);
+  assert_mnist_like (ref);
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    guint sum = 0;
+    crop_of (cases[c].polarity, cases[c].dark_on_light, crop);
+    assert_mnist_like (crop);
+    for (int i = 0; i < 784; i++)
+      sum += abs ((int) crop[i] - (int) ref[i]);
+    /* same shape, ink strength differs only by the contrast */
+    fail_unless (sum / 784.0 < 8.0, "%s: mean |diff| %f", cases[c].polarity,
+        sum / 784.0);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_digitimage_ignores_digits_outside_the_roi)
+{
+  GstHarness *h = new_harness (NULL);
+  const int shapes[] = { ONE, ONE, ONE, ONE, -1 };
+
+  g_object_set (h->element, "roi", "0,0,20,48", NULL);
+  push_shapes (h, shapes, TRUE, 0);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_digitimage_unstable_digit_gives_no_crop)
+{
+  GstHarness *h = new_harness (NULL);
+  /* never the same shape twice in a row */
+  const int shapes[] = { ONE, SEVEN, ONE, SEVEN, ONE, SEVEN, -1 };
+
+  push_shapes (h, shapes, TRUE, 0);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static Suite *
+digitimage_suite (void)
+{
+  Suite *s = suite_create ("digitimage");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_digitimage_src_caps_are_28x28_variable_rate);
+  tcase_add_test (tc,
+      test_digitimage_two_digits_separated_by_blank_give_two_crops);
+  tcase_add_test (tc,
+      test_digitimage_changed_digit_gives_a_new_crop_without_blank);
+  tcase_add_test (tc, test_digitimage_both_polarities_give_the_same_crop);
+  tcase_add_test (tc, test_digitimage_ignores_digits_outside_the_roi);
+  tcase_add_test (tc, test_digitimage_unstable_digit_gives_no_crop);
+  return s;
+}
+
+GST_CHECK_MAIN (digitimage);

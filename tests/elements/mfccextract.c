@@ -1,0 +1,410 @@
+/* mmdigits — GstHarness tests of mfccextract. */
+#include <gst/audio/audio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <math.h>
+#include <string.h>
+
+#define RATE 16000
+#define BLOCK_BYTES (39 * 13 * sizeof (float))
+#define CAPS_F32 "audio/x-raw, format=F32LE, rate=16000, channels=1, " \
+  "layout=interleaved"
+#define CAPS_S16 "audio/x-raw, format=S16LE, rate=16000, channels=1, " \
+  "layout=interleaved"
+
+/* A tone burst of 440 Hz at -10 dBFS peak (amplitude 0.316). */
+#define TONE_AMP 0.31623
+#define NOISE_AMP 0.001         /* about -65 dBFS: far below the -35 dB threshold */
+
+/* One tone burst per second: @n_bursts bursts of @burst_ms starting at
+ * @first_ms + k s, low noise everywhere; @total_ms long. Quantised to 16-bit
+ * steps so that the F32 and S16 versions hold the same values. */
+static gint16 *
+make_bursts (int total_ms, int first_ms, int burst_ms, int n_bursts,
+    gsize * n_out)
+{
+  gsize n = (gsize) total_ms * RATE / 1000, i;
+  gint16 *s = g_new (gint16, n);
+  GRand *rand = g_rand_new_with_seed (7);
+
+  for (i = 0; i < n; i++) {
+    double t = (double) i / RATE;
+    double v = g_rand_double_range (rand, -NOISE_AMP, NOISE_AMP);
+    int ms = (int) (i * 1000 / RATE);
+    for (int k = 0; k < n_bursts; k++)
+      if (ms >= first_ms + 1000 * k && ms < first_ms + 1000 * k + burst_ms)
+        v += TONE_AMP * sin (2 * G_PI * 440.0 * t);
+    s[i] = (gint16) lrint (CLAMP (v, -1.0, 0.99997) * 32768.0);
+  }
+  g_rand_free (rand);
+  *n_out = n;
+  return s;
+}
+
+/* Pushes @samples in 100 ms buffers with PTS, as F32LE or S16LE. */
+static void
+push_samples (GstHarness * h, const gint16 * samples, gsize n, gboolean f32)
+{
+  const gsize chunk = RATE / 10;
+
+  for (gsize off = 0; off < n; off += chunk) {
+    gsize len = MIN (chunk, n - off);
+    GstBuffer *buf = gst_buffer_new_allocate (NULL,
+        len * (f32 ? sizeof (float) : sizeof (gint16)), NULL);
+    GstMapInfo map;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    for (gsize i = 0; i < len; i++) {
+      if (f32)
+        ((float *) map.data)[i] = samples[off + i] / 32768.0f;
+      else
+        ((gint16 *) map.data)[i] = GINT16_TO_LE (samples[off + i]);
+    }
+    gst_buffer_unmap (buf, &map);
+    GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (off, GST_SECOND, RATE);
+    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int (len, GST_SECOND,
+        RATE);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  }
+}
+
+static GstHarness *
+new_harness (const char *caps, GstBus ** bus)
+{
+  GstHarness *h = gst_harness_new ("mfccextract");
+
+  if (bus) {
+    *bus = gst_bus_new ();
+    gst_element_set_bus (h->element, *bus);
+  }
+  gst_harness_set_src_caps_str (h, caps);
+  return h;
+}
+
+static void
+assert_block (GstBuffer * buf)
+{
+  fail_unless_equals_uint64 (gst_buffer_get_size (buf), BLOCK_BYTES);
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), GST_SECOND);
+}
+
+static gint64
+abs_diff (GstClockTime a, GstClockTime b)
+{
+  return a > b ? (gint64) (a - b) : (gint64) (b - a);
+}
+
+GST_START_TEST (test_mfccextract_refuses_wrong_rate)
+{
+  GstHarness *h = gst_harness_new ("mfccextract");
+  GstCaps *bad = gst_caps_from_string ("audio/x-raw, format=F32LE, "
+      "rate=8000, channels=1, layout=interleaved");
+  GstCaps *good = gst_caps_from_string (CAPS_F32);
+  GstPad *sink = gst_element_get_static_pad (h->element, "sink");
+
+  fail_if (gst_pad_query_accept_caps (sink, bad));
+  fail_unless (gst_pad_query_accept_caps (sink, good));
+
+  gst_harness_set_src_caps (h, gst_caps_ref (bad));
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_allocate (NULL,
+              1600 * sizeof (float), NULL)), GST_FLOW_NOT_NEGOTIATED);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+
+  gst_object_unref (sink);
+  gst_caps_unref (bad);
+  gst_caps_unref (good);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mfccextract_src_caps_name_the_block_shape)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+  GstCaps *caps = gst_pad_get_current_caps (h->sinkpad);
+  GstStructure *s;
+  gint frames = 0, coeffs = 0;
+
+  fail_unless (caps != NULL);
+  s = gst_caps_get_structure (caps, 0);
+  fail_unless (gst_structure_has_name (s, "audio/x-mfcc"));
+  fail_unless (gst_structure_get_int (s, "frames", &frames));
+  fail_unless (gst_structure_get_int (s, "coefficients", &coeffs));
+  fail_unless_equals_int (frames, 39);
+  fail_unless_equals_int (coeffs, 13);
+  fail_unless_equals_string (gst_structure_get_string (s, "format"), "F32LE");
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mfccextract_three_bursts_give_three_centred_blocks)
+{
+  GstBus *bus;
+  GstHarness *h = new_harness (CAPS_F32, &bus);
+  gsize n;
+  gint16 *s = make_bursts (3500, 500, 300, 3, &n);
+
+  push_samples (h, s, n, TRUE);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_int (gst_harness_buffers_received (h), 3);
+
+  for (int k = 0; k < 3; k++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    /* burst k spans [0.5 + k, 0.8 + k) s: centre − 0.5 s = 0.15 + k s */
+    GstClockTime want = 150 * GST_MSECOND + k * GST_SECOND;
+    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+    const GstStructure *st;
+    GstClockTime ts, start, end;
+    gdouble peak;
+
+    assert_block (buf);
+    /* hops are 25 ms: the centre is off by at most half a hop */
+    fail_unless (abs_diff (GST_BUFFER_PTS (buf), want) <= 13 * GST_MSECOND,
+        "block %d at %" GST_TIME_FORMAT, k, GST_TIME_ARGS (GST_BUFFER_PTS (buf)));
+
+    fail_unless (msg != NULL, "no message for block %d", k);
+    st = gst_message_get_structure (msg);
+    fail_unless (gst_structure_has_name (st, "mfcc-utterance"));
+    fail_unless (gst_structure_get_clock_time (st, "timestamp", &ts));
+    fail_unless (gst_structure_get_clock_time (st, "start", &start));
+    fail_unless (gst_structure_get_clock_time (st, "end", &end));
+    fail_unless (gst_structure_get_double (st, "peak-level", &peak));
+    fail_unless (gst_structure_has_field_typed (st, "running-time",
+            G_TYPE_UINT64));
+    fail_unless (gst_structure_has_field_typed (st, "stream-time",
+            G_TYPE_UINT64));
+    fail_unless (gst_structure_has_field_typed (st, "duration", G_TYPE_UINT64));
+    fail_unless_equals_uint64 (ts, GST_BUFFER_PTS (buf));
+    fail_unless (abs_diff (start, 500 * GST_MSECOND + k * GST_SECOND)
+        <= 25 * GST_MSECOND);
+    fail_unless (abs_diff (end, 800 * GST_MSECOND + k * GST_SECOND)
+        <= 25 * GST_MSECOND);
+    /* a sine of peak 0.316 has an RMS level of -13 dBFS */
+    fail_unless (fabs (peak - (-13.0)) < 1.0, "peak-level %f", peak);
+
+    gst_message_unref (msg);
+    gst_buffer_unref (buf);
+  }
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+
+  g_free (s);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mfccextract_window_mode_gives_one_block_per_hop)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+  gsize n;
+  gint16 *s = make_bursts (3000, 500, 300, 3, &n);
+
+  g_object_set (h->element, "mode", 1, "hop", 500, NULL);
+  push_samples (h, s, n, TRUE);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  /* complete one-second windows in 3 s every 0.5 s: 0, 0.5, ... 2.0 */
+  fail_unless_equals_int (gst_harness_buffers_received (h), 5);
+  for (int k = 0; k < 5; k++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    assert_block (buf);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), k * 500 * GST_MSECOND);
+    gst_buffer_unref (buf);
+  }
+  g_free (s);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static float *
+blocks_of (const char *caps, const gint16 * s, gsize n, gboolean f32,
+    guint * n_blocks)
+{
+  GstHarness *h = new_harness (caps, NULL);
+  float *out;
+
+  push_samples (h, s, n, f32);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  *n_blocks = gst_harness_buffers_received (h);
+  out = g_new (float, *n_blocks * 39 * 13);
+  for (guint k = 0; k < *n_blocks; k++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    gst_buffer_extract (buf, 0, out + k * 39 * 13, BLOCK_BYTES);
+    gst_buffer_unref (buf);
+  }
+  gst_harness_teardown (h);
+  return out;
+}
+
+GST_START_TEST (test_mfccextract_f32_and_s16_give_the_same_mfcc)
+{
+  gsize n;
+  gint16 *s = make_bursts (2000, 400, 350, 2, &n);
+  guint n_f, n_s;
+  float *f = blocks_of (CAPS_F32, s, n, TRUE, &n_f);
+  float *i = blocks_of (CAPS_S16, s, n, FALSE, &n_s);
+  double worst = 0;
+
+  fail_unless_equals_int (n_f, 2);
+  fail_unless_equals_int (n_s, 2);
+  for (guint k = 0; k < n_f * 39 * 13; k++) {
+    fail_unless (isfinite (f[k]));
+    worst = MAX (worst, fabs (f[k] - i[k]));
+  }
+  fail_unless (worst < 1e-2, "max |F32 - S16| = %g", worst);
+  g_free (f);
+  g_free (i);
+  g_free (s);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mfccextract_empty_stream_gives_eos_and_no_buffer)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+  GstEvent *ev;
+  gboolean eos = FALSE;
+
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  while ((ev = gst_harness_try_pull_event (h))) {
+    eos |= GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
+    gst_event_unref (ev);
+  }
+  fail_unless (eos);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mfccextract_eos_emits_the_pending_word)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+  gsize n;
+  /* the burst runs to the end of the stream: no silence ends it */
+  gint16 *s = make_bursts (800, 500, 300, 1, &n);
+
+  push_samples (h, s, n, TRUE);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (gst_harness_buffers_received (h), 1);
+  g_free (s);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static void
+push_silence (GstHarness * h, GstClockTime pts, int ms, gboolean discont)
+{
+  gsize len = (gsize) ms * RATE / 1000;
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, len * sizeof (float), NULL);
+
+  gst_buffer_memset (buf, 0, 0, len * sizeof (float));
+  GST_BUFFER_PTS (buf) = pts;
+  if (discont)
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+}
+
+GST_START_TEST (test_mfccextract_flush_and_discont_drop_the_pending_word)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+  GstSegment seg;
+  gsize n;
+  gint16 *s = make_bursts (800, 500, 300, 1, &n);
+
+  /* a word cut by a flush is dropped */
+  push_samples (h, s, n, TRUE);
+  gst_harness_push_event (h, gst_event_new_flush_start ());
+  gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_harness_push_event (h, gst_event_new_segment (&seg));
+  push_silence (h, 0, 1000, FALSE);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+
+  /* ... and so is a word cut by a discontinuity */
+  push_samples (h, s, n, TRUE);
+  push_silence (h, 5 * GST_SECOND, 1000, TRUE);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  g_free (s);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mfccextract_drops_short_sounds_and_cuts_long_ones)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+  gsize n;
+  gint16 *click = make_bursts (1500, 500, 50, 1, &n);
+  gint16 *hum;
+  GstBuffer *buf;
+
+  /* 50 ms < min-length 100 ms: nothing */
+  push_samples (h, click, n, TRUE);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  gst_harness_teardown (h);
+
+  /* 1.5 s of tone with max-length 1000 ms: a 1 s word, then a 0.5 s one */
+  h = new_harness (CAPS_F32, NULL);
+  hum = make_bursts (3000, 500, 1500, 1, &n);
+  push_samples (h, hum, n, TRUE);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (gst_harness_buffers_received (h), 2);
+  buf = gst_harness_pull (h);
+  fail_unless (abs_diff (GST_BUFFER_PTS (buf), 500 * GST_MSECOND)
+      <= 25 * GST_MSECOND);
+  gst_buffer_unref (buf);
+  buf = gst_harness_pull (h);
+  /* second part spans [1.5, 2.0) s: centre 1.75 s */
+  fail_unless (abs_diff (GST_BUFFER_PTS (buf), 1250 * GST_MSECOND)
+      <= 25 * GST_MSECOND);
+  gst_buffer_unref (buf);
+  g_free (click);
+  g_free (hum);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mfccextract_answers_latency)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+
+  /* 0.5 s + max-length / 2 + hangover + one 25 ms hop */
+  fail_unless_equals_uint64 (gst_harness_query_latency (h),
+      1175 * GST_MSECOND);
+  g_object_set (h->element, "mode", 1, NULL);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), GST_SECOND);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+static Suite *
+mfccextract_suite (void)
+{
+  Suite *s = suite_create ("mfccextract");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_mfccextract_refuses_wrong_rate);
+  tcase_add_test (tc, test_mfccextract_src_caps_name_the_block_shape);
+  tcase_add_test (tc, test_mfccextract_three_bursts_give_three_centred_blocks);
+  tcase_add_test (tc, test_mfccextract_window_mode_gives_one_block_per_hop);
+  tcase_add_test (tc, test_mfccextract_f32_and_s16_give_the_same_mfcc);
+  tcase_add_test (tc, test_mfccextract_empty_stream_gives_eos_and_no_buffer);
+  tcase_add_test (tc, test_mfccextract_eos_emits_the_pending_word);
+  tcase_add_test (tc, test_mfccextract_flush_and_discont_drop_the_pending_word);
+  tcase_add_test (tc, test_mfccextract_drops_short_sounds_and_cuts_long_ones);
+  tcase_add_test (tc, test_mfccextract_answers_latency);
+  return s;
+}
+
+GST_CHECK_MAIN (mfccextract);

@@ -1,0 +1,477 @@
+/* Digit finder and MNIST normalisation on synthetic drawings and on MNIST.
+ *
+ * The MNIST test needs ../shared/data/mnist (or MMDIGITS_DATA); without it
+ * the other tests still run and the program reports "skipped: no data"
+ * (exit 77) unless something failed. */
+#include <gio/gio.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm-digit.h"
+#include "mm-rng.h"
+#include "mm-test-util.h"
+
+typedef struct {
+  int w, h;
+  guint8 *px;
+} Image;
+
+static Image
+image_new (int w, int h, int bg, int noise, guint64 seed)
+{
+  Image im = { w, h, g_new (guint8, (size_t) w * h) };
+  MmRng rng;
+
+  mm_rng_seed (&rng, seed, 1);
+  for (int i = 0; i < w * h; i++) {
+    int v = bg + (noise ? (int) mm_rng_below (&rng, 2 * noise + 1) - noise : 0);
+    im.px[i] = (guint8) CLAMP (v, 0, 255);
+  }
+  return im;
+}
+
+static void
+put (Image *im, int x, int y, int v)
+{
+  if (x >= 0 && y >= 0 && x < im->w && y < im->h)
+    im->px[y * im->w + x] = (guint8) v;
+}
+
+static void
+draw_rect (Image *im, int x0, int y0, int x1, int y1, int v)
+{
+  for (int y = y0; y <= y1; y++)
+    for (int x = x0; x <= x1; x++)
+      put (im, x, y, v);
+}
+
+/* Every pixel within @r of the segment (x0,y0)-(x1,y1). */
+static void
+draw_line (Image *im, double x0, double y0, double x1, double y1, double r, int v)
+{
+  double dx = x1 - x0, dy = y1 - y0, len2 = dx * dx + dy * dy;
+  for (int y = (int) (MIN (y0, y1) - r - 1); y <= MAX (y0, y1) + r + 1; y++) {
+    for (int x = (int) (MIN (x0, x1) - r - 1); x <= MAX (x0, x1) + r + 1; x++) {
+      double t = len2 > 0 ? ((x - x0) * dx + (y - y0) * dy) / len2 : 0;
+      double ex, ey;
+      t = CLAMP (t, 0.0, 1.0);
+      ex = x - (x0 + t * dx);
+      ey = y - (y0 + t * dy);
+      if (ex * ex + ey * ey <= r * r)
+        put (im, x, y, v);
+    }
+  }
+}
+
+/* Filled elliptic ring ("0"): outer semi-axes @ax × @ay, stroke @thick. */
+static void
+draw_ring (Image *im, int cx, int cy, int ax, int ay, int thick, int v)
+{
+  for (int y = cy - ay; y <= cy + ay; y++) {
+    for (int x = cx - ax; x <= cx + ax; x++) {
+      double o = pow ((x - cx) / (double) ax, 2) + pow ((y - cy) / (double) ay, 2);
+      double i = pow ((x - cx) / (double) (ax - thick), 2)
+          + pow ((y - cy) / (double) (ay - thick), 2);
+      if (o <= 1.0 && i > 1.0)
+        put (im, x, y, v);
+    }
+  }
+}
+
+/* Centre of mass and bounding box of the non-zero pixels of a 28×28 crop. */
+static void
+crop_stats (const guint8 out[784], double *cx, double *cy, int *long_side)
+{
+  double m = 0, mx = 0, my = 0;
+  int x0 = 28, y0 = 28, x1 = -1, y1 = -1;
+
+  for (int y = 0; y < 28; y++) {
+    for (int x = 0; x < 28; x++) {
+      int v = out[y * 28 + x];
+      m += v;
+      mx += (double) v * x;
+      my += (double) v * y;
+      if (v) {
+        x0 = MIN (x0, x);
+        x1 = MAX (x1, x);
+        y0 = MIN (y0, y);
+        y1 = MAX (y1, y);
+      }
+    }
+  }
+  ck_assert (m > 0);
+  *cx = mx / m;
+  *cy = my / m;
+  *long_side = MAX (x1 - x0 + 1, y1 - y0 + 1);
+}
+
+static void
+assert_mnist_like (const guint8 out[784])
+{
+  double cx, cy;
+  int side;
+
+  crop_stats (out, &cx, &cy, &side);
+  ck_assert_msg (fabs (cx - 14) <= 0.5 && fabs (cy - 14) <= 0.5,
+      "centre of mass (%.2f, %.2f)", cx, cy);
+  ck_assert_msg (abs (side - 20) <= 1, "longer side %d", side);
+}
+
+static void
+assert_rect_near (MmRect r, int x, int y, int w, int h, int tol)
+{
+  ck_assert_msg (abs (r.x - x) <= tol && abs (r.y - y) <= tol
+      && abs (r.width - w) <= tol && abs (r.height - h) <= tol,
+      "bbox %d,%d %dx%d, expected %d,%d %dx%d", r.x, r.y, r.width, r.height,
+      x, y, w, h);
+}
+
+/* A "0" in both polarities with noise: box, centring, scale. */
+START_TEST (test_digit_find_ring_both_polarities_gives_box_and_mnist_crop)
+{
+  static const int bg[2] = { 215, 35 }, ink[2] = { 40, 210 };
+
+  for (int pol = 0; pol < 2; pol++) {
+    Image im = image_new (640, 480, bg[pol], 18, 7 + pol);
+    MmDigitFinder *f = mm_digit_finder_new ();
+    MmDigitParams p;
+    guint8 out[784];
+    MmRect r;
+
+    draw_ring (&im, 300, 250, 60, 90, 22, ink[pol]);
+    mm_digit_params_init (&p);
+    ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+    assert_rect_near (r, 240, 160, 121, 181, 1);
+    assert_mnist_like (out);
+    /* white ink on black whatever the input polarity */
+    ck_assert_int_eq (out[0], 0);
+    ck_assert_int_eq (out[14 * 28 + 14], 0);   /* the hole of the 0 */
+    mm_digit_finder_free (f);
+    g_free (im.px);
+  }
+}
+END_TEST
+
+/* A wide "7" of two strokes and a tall "1": aspect ratio kept. */
+START_TEST (test_digit_find_strokes_keeps_aspect_ratio)
+{
+  Image im = image_new (800, 600, 230, 12, 3);
+  Image im1 = image_new (320, 240, 20, 12, 4);
+  MmDigitFinder *f = mm_digit_finder_new ();
+  guint8 out[784];
+  MmRect r;
+  double cx, cy;
+  int side;
+
+  draw_line (&im, 300, 200, 460, 200, 12, 30);
+  draw_line (&im, 460, 200, 360, 420, 12, 30);
+  ck_assert (mm_digit_find (f, NULL, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 288, 188, 185, 245, 2);
+  assert_mnist_like (out);
+
+  /* 1 drawn as a 10×60 bar, light on dark: 20 px tall, about 3–4 wide */
+  draw_rect (&im1, 150, 90, 159, 149, 240);
+  ck_assert (mm_digit_find (f, NULL, im1.px, im1.w, im1.h, im1.w, out, &r));
+  assert_rect_near (r, 150, 90, 10, 60, 0);
+  crop_stats (out, &cx, &cy, &side);
+  ck_assert_int_eq (side, 20);
+  assert_mnist_like (out);
+  {
+    int cols = 0;
+    for (int x = 0; x < 28; x++) {
+      int any = 0;
+      for (int y = 0; y < 28; y++)
+        any |= out[y * 28 + x] > 0;
+      cols += any;
+    }
+    ck_assert_int_ge (cols, 3);
+    ck_assert_int_le (cols, 4);
+  }
+  mm_digit_finder_free (f);
+  g_free (im.px);
+  g_free (im1.px);
+}
+END_TEST
+
+START_TEST (test_digit_find_blank_returns_false_and_leaves_output)
+{
+  Image flat = image_new (320, 240, 128, 0, 1);
+  Image noisy = image_new (320, 240, 128, 12, 2);
+  MmDigitFinder *f = mm_digit_finder_new ();
+  guint8 out[784];
+
+  memset (out, 0xab, sizeof out);
+  ck_assert (!mm_digit_find (f, NULL, flat.px, flat.w, flat.h, flat.w, out, NULL));
+  ck_assert (!mm_digit_find (f, NULL, noisy.px, noisy.w, noisy.h, noisy.w, out, NULL));
+  for (int i = 0; i < 784; i++)
+    ck_assert_int_eq (out[i], 0xab);
+  mm_digit_finder_free (f);
+  g_free (flat.px);
+  g_free (noisy.px);
+}
+END_TEST
+
+/* Two digits side by side: the roi picks one, and the finder reuses its
+ * scratch for frames of other sizes. */
+START_TEST (test_digit_find_roi_restricts_search)
+{
+  Image im = image_new (640, 360, 200, 10, 5);
+  MmDigitFinder *f = mm_digit_finder_new ();
+  MmDigitParams p;
+  guint8 out[784];
+  MmRect r;
+
+  draw_rect (&im, 100, 100, 129, 249, 20);          /* "1" on the left */
+  draw_ring (&im, 480, 180, 50, 80, 18, 20);        /* "0" on the right */
+  mm_digit_params_init (&p);
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 100, 100, 431, 161, 1);      /* both */
+
+  p.roi = (MmRect) { 320, 0, 320, 360 };
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 430, 100, 101, 161, 1);
+  assert_mnist_like (out);
+
+  p.roi = (MmRect) { 0, 0, 320, 360 };
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 100, 100, 30, 150, 0);
+
+  /* a roi partly outside the image is clipped; one fully outside finds nothing */
+  p.roi = (MmRect) { 400, -50, 1000, 1000 };
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 430, 100, 101, 161, 1);
+  p.roi = (MmRect) { 700, 0, 50, 50 };
+  ck_assert (!mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  mm_digit_finder_free (f);
+  g_free (im.px);
+}
+END_TEST
+
+/* A dark table edge along the frame and small specks do not join the digit;
+ * a digit cut by the frame with nothing else around is still found. */
+START_TEST (test_digit_find_ignores_border_clutter_and_specks)
+{
+  Image im = image_new (640, 480, 210, 10, 6);
+  Image cut = image_new (320, 240, 210, 10, 8);
+  MmDigitFinder *f = mm_digit_finder_new ();
+  guint8 out[784];
+  MmRect r;
+
+  draw_rect (&im, 0, 0, 639, 59, 25);               /* band along the top */
+  draw_rect (&im, 0, 0, 39, 479, 25);               /* and the left edge */
+  draw_ring (&im, 360, 280, 50, 80, 18, 25);
+  draw_rect (&im, 600, 400, 602, 402, 25);          /* 9-px specks */
+  draw_rect (&im, 100, 420, 102, 422, 25);
+  ck_assert (mm_digit_find (f, NULL, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 310, 200, 101, 161, 1);
+  assert_mnist_like (out);
+
+  draw_rect (&cut, 150, 0, 169, 119, 25);           /* "1" touching the top */
+  ck_assert (mm_digit_find (f, NULL, cut.px, cut.w, cut.h, cut.w, out, &r));
+  assert_rect_near (r, 150, 0, 20, 120, 0);
+  mm_digit_finder_free (f);
+  g_free (im.px);
+  g_free (cut.px);
+}
+END_TEST
+
+START_TEST (test_digit_params_threshold_and_polarity_are_obeyed)
+{
+  Image im = image_new (200, 200, 100, 0, 1);
+  MmDigitFinder *f = mm_digit_finder_new ();
+  MmDigitParams p;
+  guint8 out[784];
+  MmRect r;
+
+  /* a dark block (majority would say it is paper if it were larger) and a
+   * light one: the polarity chooses which is ink */
+  draw_rect (&im, 20, 20, 59, 79, 10);
+  draw_rect (&im, 120, 100, 149, 179, 250);
+  mm_digit_params_init (&p);
+  p.threshold = 50;
+  p.polarity = MM_POLARITY_DARK_ON_LIGHT;
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 20, 20, 40, 60, 0);
+  p.threshold = 200;
+  p.polarity = MM_POLARITY_LIGHT_ON_DARK;
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 120, 100, 30, 80, 0);
+  /* min_area above the block's area: nothing left */
+  p.min_area = 30 * 80 + 1;
+  ck_assert (!mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  mm_digit_finder_free (f);
+  g_free (im.px);
+}
+END_TEST
+
+START_TEST (test_otsu_threshold_separates_two_modes)
+{
+  guint32 hist[256] = { 0 };
+  int t;
+
+  for (int i = 0; i < 256; i++)
+    hist[i] = (guint32) (1000 * exp (-pow ((i - 50) / 10.0, 2))
+        + 300 * exp (-pow ((i - 190) / 15.0, 2)));
+  /* beyond the bulk of either mode (mean ± 2 sd) */
+  t = mm_otsu_threshold (hist);
+  ck_assert_int_gt (t, 64);
+  ck_assert_int_lt (t, 170);
+}
+END_TEST
+
+START_TEST (test_digit_normalize_scales_small_digit_and_blanks)
+{
+  guint8 img[10 * 12] = { 0 }, out[784];
+
+  /* 4×8 block at (3,2) in a 12×10 image with stride 12 → 10×20 */
+  for (int y = 2; y < 10; y++)
+    for (int x = 3; x < 7; x++)
+      img[y * 12 + x] = 200;
+  mm_digit_normalize (img, 12, 10, 12, out);
+  assert_mnist_like (out);
+  ck_assert_int_eq (out[14 * 28 + 14], 200);
+
+  memset (img, 0, sizeof img);
+  memset (out, 0xff, sizeof out);
+  mm_digit_normalize (img, 12, 10, 12, out);
+  for (int i = 0; i < 784; i++)
+    ck_assert_int_eq (out[i], 0);
+}
+END_TEST
+
+/* idx3 images from a .gz file, read here so the test does not depend on
+ * the dataset module. Returns the first @max images. */
+static guint8 *
+load_mnist (const char *path, int max, int *n)
+{
+  GFile *file = g_file_new_for_path (path);
+  GInputStream *raw = G_INPUT_STREAM (g_file_read (file, NULL, NULL));
+  GZlibDecompressor *z = g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP);
+  GInputStream *in;
+  guint8 head[16], *px;
+  gsize got;
+
+  ck_assert_msg (raw != NULL, "cannot open %s", path);
+  in = g_converter_input_stream_new (raw, G_CONVERTER (z));
+  ck_assert (g_input_stream_read_all (in, head, 16, &got, NULL, NULL) && got == 16);
+  ck_assert_uint_eq (GUINT32_FROM_BE (*(guint32 *) head), 0x803);
+  *n = MIN ((int) GUINT32_FROM_BE (*(guint32 *) (head + 4)), max);
+  px = g_new (guint8, (size_t) *n * 784);
+  ck_assert (g_input_stream_read_all (in, px, (size_t) *n * 784, &got, NULL, NULL));
+  ck_assert_uint_eq (got, (size_t) *n * 784);
+  g_object_unref (in);
+  g_object_unref (z);
+  g_object_unref (raw);
+  g_object_unref (file);
+  return px;
+}
+
+static char *
+mnist_test_images (void)
+{
+  char *dir = mm_test_data_dir ();
+  char *path = dir ? g_build_filename (dir, "mnist", "t10k-images-idx3-ubyte.gz", NULL) : NULL;
+
+  g_free (dir);
+  if (path && !g_file_test (path, G_FILE_TEST_EXISTS))
+    g_clear_pointer (&path, g_free);
+  return path;
+}
+
+/* MNIST was made with this recipe: normalising its images again changes
+ * them little. */
+START_TEST (test_digit_normalize_leaves_mnist_nearly_unchanged)
+{
+  char *path = mnist_test_images ();
+  int n;
+  guint8 *px = load_mnist (path, 10000, &n), out[784];
+  double total = 0, worst = 0;
+
+  for (int i = 0; i < n; i++) {
+    double d = 0;
+    mm_digit_normalize (px + (size_t) i * 784, 28, 28, 28, out);
+    for (int k = 0; k < 784; k++)
+      d += abs ((int) out[k] - px[(size_t) i * 784 + k]);
+    d /= 784;
+    total += d;
+    worst = MAX (worst, d);
+  }
+  printf ("MNIST re-normalised: mean abs difference %.2f grey levels (worst image %.2f)\n",
+      total / n, worst);
+  fflush (stdout);
+  ck_assert_double_lt (total / n, 25);
+  g_free (px);
+  g_free (path);
+}
+END_TEST
+
+/* An MNIST digit printed large (×4, dark on light paper, with noise) and
+ * found again: thresholding loses its faintest edge pixels, so the bound is
+ * looser than for re-normalising it. */
+START_TEST (test_digit_find_recovers_enlarged_mnist_digit)
+{
+  char *path = mnist_test_images ();
+  int n;
+  guint8 *px = load_mnist (path, 100, &n), out[784];
+  MmDigitFinder *f = mm_digit_finder_new ();
+  double total = 0, worst = 0;
+
+  for (int i = 0; i < n; i++) {
+    const guint8 *src = px + (size_t) i * 784;
+    Image im = image_new (400, 300, 225, 8, 100 + i);
+    double d = 0;
+    for (int y = 0; y < 112; y++)
+      for (int x = 0; x < 112; x++) {
+        int v = src[(y / 4) * 28 + x / 4];
+        guint8 *dst = &im.px[(y + 90) * 400 + x + 150];
+        *dst = (guint8) (*dst - (*dst - 30) * v / 255);
+      }
+    ck_assert (mm_digit_find (f, NULL, im.px, im.w, im.h, im.w, out, NULL));
+    for (int k = 0; k < 784; k++)
+      d += abs ((int) out[k] - src[k]);
+    d /= 784;
+    total += d;
+    worst = MAX (worst, d);
+    g_free (im.px);
+  }
+  printf ("MNIST enlarged and found: mean abs difference %.2f grey levels (worst image %.2f)\n",
+      total / n, worst);
+  fflush (stdout);
+  ck_assert_double_lt (total / n, 12);
+  mm_digit_finder_free (f);
+  g_free (px);
+  g_free (path);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("digit");
+  TCase *tc = tcase_create ("digit");
+  char *mnist = mnist_test_images ();
+  int status;
+
+  tcase_add_test (tc, test_digit_find_ring_both_polarities_gives_box_and_mnist_crop);
+  tcase_add_test (tc, test_digit_find_strokes_keeps_aspect_ratio);
+  tcase_add_test (tc, test_digit_find_blank_returns_false_and_leaves_output);
+  tcase_add_test (tc, test_digit_find_roi_restricts_search);
+  tcase_add_test (tc, test_digit_find_ignores_border_clutter_and_specks);
+  tcase_add_test (tc, test_digit_params_threshold_and_polarity_are_obeyed);
+  tcase_add_test (tc, test_otsu_threshold_separates_two_modes);
+  tcase_add_test (tc, test_digit_normalize_scales_small_digit_and_blanks);
+  if (mnist)
+    tcase_add_test (tc, test_digit_normalize_leaves_mnist_nearly_unchanged);
+  if (mnist)
+    tcase_add_test (tc, test_digit_find_recovers_enlarged_mnist_digit);
+  suite_add_tcase (s, tc);
+  status = mm_test_run_suite (s);
+  if (status == EXIT_SUCCESS && !mnist) {
+    printf ("skipped: no data (the MNIST test needs ../shared/data/mnist)\n");
+    return 77;
+  }
+  g_free (mnist);
+  return status;
+}

@@ -1,0 +1,419 @@
+/* MFCC front end: python_speech_features parity, framing, edge cases, JSON.
+ *
+ * The reference tests read ../shared/testdata/mfcc (WAV inputs and the
+ * float32 outputs of python_speech_features 0.6.1). Without it the other
+ * tests still run; the program then reports "skipped: no data" (exit 77)
+ * unless something failed. */
+#include <float.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm-error.h"
+#include "mm-mfcc.h"
+#include "mm-test-util.h"
+
+#define N_FRAMES 39
+#define N_COEFFS 13
+
+static const char *const ref_names[] = {
+  "0_george_0", "1_jackson_1", "2_lucas_2", "3_nicolas_3", "4_theo_4",
+  "5_yweweler_5", "6_george_6", "7_jackson_32", "8_nicolas_8", "9_theo_16",
+};
+
+static MmMfcc *
+new_mfcc (int nfft)
+{
+  MmMfccParams p;
+  GError *err = NULL;
+  MmMfcc *m;
+
+  mm_mfcc_params_init (&p);
+  p.nfft = nfft;
+  m = mm_mfcc_new (&p, &err);
+  ck_assert_msg (m != NULL, "mm_mfcc_new: %s", err ? err->message : "?");
+  return m;
+}
+
+/* libsndfile scales int16 by 1/32768 when reading floats: the extractor's
+ * ×32768 gives back the int16 values exactly. */
+static float *
+read_wav (const char *path, size_t *n)
+{
+  SF_INFO info = { 0 };
+  SNDFILE *sf = sf_open (path, SFM_READ, &info);
+  float *x;
+
+  ck_assert_msg (sf != NULL, "%s: %s", path, sf_strerror (NULL));
+  ck_assert_int_eq (info.channels, 1);
+  ck_assert_int_eq (info.samplerate, 16000);
+  x = g_new (float, info.frames);
+  ck_assert_int_eq (sf_readf_float (sf, x, info.frames), info.frames);
+  sf_close (sf);
+  *n = (size_t) info.frames;
+  return x;
+}
+
+static float *
+read_f32 (const char *path, size_t expect)
+{
+  gchar *data;
+  gsize len;
+  float *y = g_new (float, expect);
+
+  ck_assert_msg (g_file_get_contents (path, &data, &len, NULL), "cannot read %s", path);
+  ck_assert_uint_eq (len, expect * sizeof (float));
+  for (size_t i = 0; i < expect; i++) {
+    guint32 u;
+    memcpy (&u, data + 4 * i, 4);
+    u = GUINT32_FROM_LE (u);
+    memcpy (&y[i], &u, 4);
+  }
+  g_free (data);
+  return y;
+}
+
+/* Max |ours − reference| over all ten files; fails beyond 1e-3 + 1e-4·|ref|. */
+static void
+check_references (int nfft, const char *suffix)
+{
+  MmMfcc *m = new_mfcc (nfft);
+  float out[N_FRAMES * N_COEFFS];
+  double max_abs = 0;
+
+  for (guint f = 0; f < G_N_ELEMENTS (ref_names); f++) {
+    char *wav_rel = g_strdup_printf ("mfcc/%s_16k1s.wav", ref_names[f]);
+    char *ref_rel = g_strdup_printf ("mfcc/%s_16k1s%s.f32", ref_names[f], suffix);
+    char *wav = mm_test_testdata_path (wav_rel);
+    char *ref = mm_test_testdata_path (ref_rel);
+    size_t n;
+    float *x, *y;
+    GError *err = NULL;
+
+    ck_assert_msg (wav && ref, "missing %s or %s", wav_rel, ref_rel);
+    x = read_wav (wav, &n);
+    y = read_f32 (ref, N_FRAMES * N_COEFFS);
+    ck_assert_int_eq (mm_mfcc_n_frames (m, n), N_FRAMES);
+    ck_assert_msg (mm_mfcc_compute (m, x, n, out, &err), "%s", err ? err->message : "?");
+    for (int i = 0; i < N_FRAMES * N_COEFFS; i++) {
+      double d = fabs ((double) out[i] - y[i]);
+      max_abs = MAX (max_abs, d);
+      ck_assert_msg (d <= 1e-3 + 1e-4 * fabs (y[i]),
+          "%s nfft %d frame %d coef %d: %.6f, reference %.6f",
+          ref_names[f], nfft, i / N_COEFFS, i % N_COEFFS, out[i], y[i]);
+    }
+    g_free (x);
+    g_free (y);
+    g_free (wav);
+    g_free (ref);
+    g_free (wav_rel);
+    g_free (ref_rel);
+  }
+  printf ("nfft %d: max abs error vs python_speech_features %.3g\n", nfft, max_abs);
+  fflush (stdout);
+  mm_mfcc_free (m);
+}
+
+START_TEST (test_mfcc_matches_python_speech_features_nfft1024)
+{
+  check_references (1024, "");
+}
+END_TEST
+
+START_TEST (test_mfcc_matches_python_speech_features_nfft512_truncating)
+{
+  check_references (512, ".nfft512");
+}
+END_TEST
+
+START_TEST (test_mfcc_frame_count_follows_ceil_rule)
+{
+  static const struct { size_t n; int frames; } cases[] = {
+    { 0, 0 }, { 1, 1 }, { 800, 1 }, { 801, 2 }, { 1200, 2 }, { 1201, 3 },
+    { 16000, 39 }, { 16001, 40 },
+  };
+  MmMfcc *m = new_mfcc (1024);
+  float *x = g_new (float, 16001);
+  float *out = g_new (float, 40 * N_COEFFS);
+
+  mm_test_fill_uniform (x, 16001, -0.5f, 0.5f, 3);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GError *err = NULL;
+    ck_assert_int_eq (mm_mfcc_n_frames (m, cases[i].n), cases[i].frames);
+    if (cases[i].n == 0) {
+      ck_assert (!mm_mfcc_compute (m, x, 0, out, &err));
+      ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+      g_error_free (err);
+      continue;
+    }
+    ck_assert_msg (mm_mfcc_compute (m, x, cases[i].n, out, &err), "n=%zu", cases[i].n);
+    for (int k = 0; k < cases[i].frames * N_COEFFS; k++)
+      ck_assert (isfinite (out[k]));
+  }
+  g_free (x);
+  g_free (out);
+  mm_mfcc_free (m);
+}
+END_TEST
+
+/* The last frame is zero-padded after pre-emphasis, so a signal ending in a
+ * zero sample gives what the same signal continued by zeros gives (it must
+ * end in zero: the continuation would otherwise pre-emphasise the last
+ * sample into the next one). */
+START_TEST (test_mfcc_last_frame_is_zero_padded)
+{
+  MmMfcc *m = new_mfcc (1024);
+  float x[1600] = { 0 }, a[3 * N_COEFFS], b[3 * N_COEFFS];
+
+  mm_test_fill_uniform (x, 1200, -0.5f, 0.5f, 9);
+  ck_assert (mm_mfcc_compute (m, x, 1201, a, NULL));
+  ck_assert (mm_mfcc_compute (m, x, 1600, b, NULL));
+  for (int i = 0; i < 3 * N_COEFFS; i++)
+    ck_assert_float_eq_tol (a[i], b[i], 1e-5f);
+  mm_mfcc_free (m);
+}
+END_TEST
+
+START_TEST (test_mfcc_silence_gives_log_epsilon)
+{
+  MmMfcc *m = new_mfcc (1024);
+  float *x = g_new0 (float, 16000);
+  float out[N_FRAMES * N_COEFFS];
+
+  ck_assert (mm_mfcc_compute (m, x, 16000, out, NULL));
+  for (int f = 0; f < N_FRAMES; f++) {
+    ck_assert_double_eq_tol (out[f * N_COEFFS], log (DBL_EPSILON), 1e-4);
+    for (int k = 1; k < N_COEFFS; k++)
+      ck_assert_float_eq_tol (out[f * N_COEFFS + k], 0.0f, 1e-3f);
+  }
+  g_free (x);
+  mm_mfcc_free (m);
+}
+END_TEST
+
+START_TEST (test_mfcc_clipped_input_stays_finite)
+{
+  MmMfcc *m = new_mfcc (1024);
+  float *x = g_new (float, 16000);
+  float out[N_FRAMES * N_COEFFS];
+
+  /* full-scale square wave, including +1.0 (one past int16) */
+  for (int i = 0; i < 16000; i++)
+    x[i] = (i / 20) % 2 ? 1.0f : -1.0f;
+  ck_assert (mm_mfcc_compute (m, x, 16000, out, NULL));
+  for (int i = 0; i < N_FRAMES * N_COEFFS; i++)
+    ck_assert (isfinite (out[i]));
+  g_free (x);
+  mm_mfcc_free (m);
+}
+END_TEST
+
+START_TEST (test_mfcc_rejects_non_finite_sample)
+{
+  MmMfcc *m = new_mfcc (1024);
+  float *x = g_new0 (float, 16000);
+  float out[N_FRAMES * N_COEFFS];
+  GError *err = NULL;
+
+  x[12345] = NAN;
+  ck_assert (!mm_mfcc_compute (m, x, 16000, out, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+  ck_assert_msg (strstr (err->message, "12345") != NULL, "%s", err->message);
+  g_clear_error (&err);
+  x[12345] = INFINITY;
+  ck_assert (!mm_mfcc_compute (m, x, 16000, out, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+  g_clear_error (&err);
+  g_free (x);
+  mm_mfcc_free (m);
+}
+END_TEST
+
+START_TEST (test_mfcc_rejects_invalid_params)
+{
+  MmMfccParams p;
+  GError *err = NULL;
+
+  mm_mfcc_params_init (&p);
+  p.high_freq = 9000;   /* above Nyquist */
+  ck_assert (mm_mfcc_new (&p, &err) == NULL);
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+  g_clear_error (&err);
+  mm_mfcc_params_init (&p);
+  p.n_coeffs = 27;      /* more than n_filters */
+  ck_assert (mm_mfcc_new (&p, &err) == NULL);
+  g_clear_error (&err);
+}
+END_TEST
+
+START_TEST (test_mfcc_params_json_round_trip)
+{
+  MmMfccParams p, q, d;
+  GError *err = NULL;
+  char *json;
+
+  mm_mfcc_params_init (&p);
+  p.nfft = 512;
+  p.n_coeffs = 12;
+  p.low_freq = 20.5f;
+  p.high_freq = 7600;
+  p.preemph = 0.95f;
+  p.lifter = 0;
+  p.append_energy = FALSE;
+  json = mm_mfcc_params_to_json (&p);
+  ck_assert_msg (strstr (json, "\"preemph\"") != NULL, "%s", json);
+  memset (&q, 0xff, sizeof q);
+  ck_assert_msg (mm_mfcc_params_from_json (json, &q, &err), "%s: %s", json,
+      err ? err->message : "?");
+  ck_assert (memcmp (&p, &q, sizeof p) == 0);
+  g_free (json);
+
+  /* absent members keep their defaults */
+  mm_mfcc_params_init (&d);
+  ck_assert (mm_mfcc_params_from_json ("{\"nfft\": 512}", &q, NULL));
+  d.nfft = 512;
+  ck_assert (memcmp (&d, &q, sizeof d) == 0);
+}
+END_TEST
+
+START_TEST (test_mfcc_params_json_rejects_bad_values)
+{
+  static const char *const bad[] = {
+    "not json", "[1, 2]", "{\"nfft\": \"1024\"}", "{\"nfft\": 10.5}",
+    "{\"append_energy\": 1}", "{\"nfft\": 0}", "{\"preemph\": 1.5}",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    MmMfccParams q;
+    GError *err = NULL;
+    mm_mfcc_params_init (&q);
+    ck_assert_msg (!mm_mfcc_params_from_json (bad[i], &q, &err), "accepted %s", bad[i]);
+    ck_assert_msg (err != NULL && err->domain == MM_ERROR, "%s", bad[i]);
+    ck_assert_int_eq (q.nfft, 1024);   /* untouched on failure */
+    g_error_free (err);
+  }
+}
+END_TEST
+
+START_TEST (test_audio_fit_center_pads_crops_and_copies)
+{
+  float in[10], out[10];
+
+  for (int i = 0; i < 10; i++)
+    in[i] = (float) (i + 1);
+  /* short: 3 into 8 → 2 zeros, the 3 samples, 3 zeros */
+  memset (out, 0x7f, sizeof out);
+  mm_audio_fit_center (in, 3, out, 8);
+  {
+    const float want[8] = { 0, 0, 1, 2, 3, 0, 0, 0 };
+    for (int i = 0; i < 8; i++)
+      ck_assert_float_eq (out[i], want[i]);
+  }
+  /* exact */
+  mm_audio_fit_center (in, 10, out, 10);
+  for (int i = 0; i < 10; i++)
+    ck_assert_float_eq (out[i], in[i]);
+  /* long: central 4 of 10 start at 3 */
+  mm_audio_fit_center (in, 10, out, 4);
+  for (int i = 0; i < 4; i++)
+    ck_assert_float_eq (out[i], in[3 + i]);
+  /* empty input → silence */
+  mm_audio_fit_center (NULL, 0, out, 5);
+  for (int i = 0; i < 5; i++)
+    ck_assert_float_eq (out[i], 0.0f);
+}
+END_TEST
+
+/* Extractors made and freed from several threads at once (FFTW's planner is
+ * not thread-safe) all give the single-thread result. */
+typedef struct {
+  const float *x;
+  const float *want;
+  gboolean ok;
+} ThreadJob;
+
+static gpointer
+thread_job (gpointer data)
+{
+  ThreadJob *job = data;
+  float out[N_FRAMES * N_COEFFS];
+
+  job->ok = TRUE;
+  for (int r = 0; r < 20; r++) {
+    MmMfccParams p;
+    MmMfcc *m;
+    mm_mfcc_params_init (&p);
+    p.nfft = r % 2 ? 1024 : 2048;
+    m = mm_mfcc_new (&p, NULL);
+    if (!m || !mm_mfcc_compute (m, job->x, 16000, out, NULL))
+      job->ok = FALSE;
+    if (p.nfft == 1024 && memcmp (out, job->want, sizeof out) != 0)
+      job->ok = FALSE;
+    mm_mfcc_free (m);
+  }
+  return NULL;
+}
+
+START_TEST (test_mfcc_extractors_from_several_threads_agree)
+{
+  MmMfcc *m = new_mfcc (1024);
+  float *x = g_new (float, 16000);
+  float want[N_FRAMES * N_COEFFS];
+  ThreadJob jobs[4];
+  GThread *th[4];
+
+  mm_test_fill_uniform (x, 16000, -0.3f, 0.3f, 11);
+  ck_assert (mm_mfcc_compute (m, x, 16000, want, NULL));
+  for (int i = 0; i < 4; i++) {
+    jobs[i] = (ThreadJob) { x, want, FALSE };
+    th[i] = g_thread_new ("mfcc", thread_job, &jobs[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    g_thread_join (th[i]);
+    ck_assert (jobs[i].ok);
+  }
+  g_free (x);
+  mm_mfcc_free (m);
+}
+END_TEST
+
+static gboolean
+have_references (void)
+{
+  char *p = mm_test_testdata_path ("mfcc/0_george_0_16k1s.f32");
+  gboolean have = p != NULL;
+  g_free (p);
+  return have;
+}
+
+int
+main (void)
+{
+  Suite *s = suite_create ("mfcc");
+  TCase *tc = tcase_create ("mfcc");
+  gboolean data = have_references ();
+  int status;
+
+  tcase_add_test (tc, test_mfcc_frame_count_follows_ceil_rule);
+  tcase_add_test (tc, test_mfcc_last_frame_is_zero_padded);
+  tcase_add_test (tc, test_mfcc_silence_gives_log_epsilon);
+  tcase_add_test (tc, test_mfcc_clipped_input_stays_finite);
+  tcase_add_test (tc, test_mfcc_rejects_non_finite_sample);
+  tcase_add_test (tc, test_mfcc_rejects_invalid_params);
+  tcase_add_test (tc, test_mfcc_params_json_round_trip);
+  tcase_add_test (tc, test_mfcc_params_json_rejects_bad_values);
+  tcase_add_test (tc, test_audio_fit_center_pads_crops_and_copies);
+  tcase_add_test (tc, test_mfcc_extractors_from_several_threads_agree);
+  if (data) {
+    tcase_add_test (tc, test_mfcc_matches_python_speech_features_nfft1024);
+    tcase_add_test (tc, test_mfcc_matches_python_speech_features_nfft512_truncating);
+  }
+  suite_add_tcase (s, tc);
+  status = mm_test_run_suite (s);
+  if (status == EXIT_SUCCESS && !data) {
+    printf ("skipped: no data (reference tests need ../shared/testdata/mfcc)\n");
+    return 77;
+  }
+  return status;
+}

@@ -1,0 +1,249 @@
+/* The five networks: shapes and parameter counts equal PyTorch's, gradients
+ * of the whole network match finite differences, modes behave. */
+#include <math.h>
+#include <string.h>
+
+#include "mm-net.h"
+#include "mm-test-util.h"
+
+static const size_t expected_params[MM_N_ARCH] = {
+  421834, 241610, 58314, 695306, 516810,
+};
+
+START_TEST (test_net_parameter_counts_equal_pytorch)
+{
+  for (int a = 0; a < MM_N_ARCH; a++) {
+    MmNet *net = mm_net_new ((MmArch) a, 1);
+    size_t sum = 0;
+    for (int i = 0; i < mm_net_n_tensors (net); i++) {
+      const MmTensorInfo *t = mm_net_tensor (net, i);
+      if (t->grad)
+        sum += t->size;
+    }
+    ck_assert_msg (mm_net_n_params (net) == expected_params[a], "%s: %zu parameters",
+        mm_arch_name (a), mm_net_n_params (net));
+    ck_assert_uint_eq (sum, expected_params[a]);
+    mm_net_free (net);
+  }
+}
+END_TEST
+
+START_TEST (test_net_tensor_names_and_shapes_follow_the_model_format)
+{
+  MmNet *net = mm_net_new (MM_ARCH_HYBRIDNET_CNN_LSTM, 1);
+  const MmTensorInfo *t;
+  gboolean buffers_started = FALSE;
+
+  t = mm_net_find_tensor (net, "image.conv1.weight");
+  ck_assert (t && t->ndim == 4 && t->shape[0] == 32 && t->shape[1] == 1 && t->shape[2] == 3);
+  t = mm_net_find_tensor (net, "image.fc.weight");
+  ck_assert (t && t->shape[0] == 128 && t->shape[1] == 3136);
+  t = mm_net_find_tensor (net, "audio.lstm.weight_ih_l0");
+  ck_assert (t && t->shape[0] == 256 && t->shape[1] == 13);
+  t = mm_net_find_tensor (net, "audio.lstm.weight_hh_l1");
+  ck_assert (t && t->shape[0] == 256 && t->shape[1] == 64);
+  t = mm_net_find_tensor (net, "audio.fc.weight");
+  ck_assert (t && t->shape[0] == 128 && t->shape[1] == 64);
+  t = mm_net_find_tensor (net, "fusion.fc1.weight");
+  ck_assert (t && t->shape[0] == 128 && t->shape[1] == 256);
+  t = mm_net_find_tensor (net, "fusion.bn.running_var");
+  ck_assert (t && t->grad == NULL && t->data[0] == 1.0f);
+  ck_assert (mm_net_find_tensor (net, "head.fc.weight") == NULL);
+  /* parameters first, then buffers */
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    t = mm_net_tensor (net, i);
+    if (!t->grad)
+      buffers_started = TRUE;
+    else
+      ck_assert_msg (!buffers_started, "parameter %s after a buffer", t->name);
+  }
+  mm_net_free (net);
+
+  net = mm_net_new (MM_ARCH_AUDIONET_CNN, 1);
+  t = mm_net_find_tensor (net, "audio.fc.weight");
+  ck_assert (t && t->shape[1] == 1728);   /* 64·3·9: the study's "1278" is a typo */
+  t = mm_net_find_tensor (net, "head.fc.weight");
+  ck_assert (t && t->shape[0] == 10 && t->shape[1] == 128);
+  mm_net_free (net);
+}
+END_TEST
+
+START_TEST (test_net_initialisation_is_seeded_and_bounded)
+{
+  MmNet *a = mm_net_new (MM_ARCH_IMAGENET_CNN, 7), *b = mm_net_new (MM_ARCH_IMAGENET_CNN, 7);
+  MmNet *c = mm_net_new (MM_ARCH_IMAGENET_CNN, 8);
+  const MmTensorInfo *fc = mm_net_find_tensor (a, "image.fc.weight");
+  float bound = 1.0f / sqrtf (3136.0f), maxabs = 0;
+
+  ck_assert (memcmp (mm_net_params (a), mm_net_params (b), sizeof (float) * mm_net_n_params (a)) == 0);
+  ck_assert (memcmp (mm_net_params (a), mm_net_params (c), sizeof (float) * mm_net_n_params (a)) != 0);
+  for (size_t i = 0; i < fc->size; i++)
+    maxabs = fmaxf (maxabs, fabsf (fc->data[i]));
+  /* U(±1/√fan_in): the largest of 401k draws is within 0.1 % of the bound */
+  ck_assert (maxabs <= bound && maxabs > 0.99f * bound);
+  mm_net_free (a);
+  mm_net_free (b);
+  mm_net_free (c);
+}
+END_TEST
+
+typedef struct {
+  MmNet *net;
+  int batch;
+  float *image, *audio, *logits;
+  int *labels;
+} Fixture;
+
+static Fixture *
+fixture_new (MmArch arch, int batch)
+{
+  Fixture *f = g_new0 (Fixture, 1);
+  f->net = mm_net_new (arch, 3);
+  f->batch = batch;
+  f->image = g_new (float, batch * MM_IMAGE_PIXELS);
+  f->audio = g_new (float, batch * MM_AUDIO_VALUES);
+  f->logits = g_new (float, batch * MM_N_CLASSES);
+  f->labels = g_new (int, batch);
+  mm_test_fill_uniform (f->image, batch * MM_IMAGE_PIXELS, -1, 1, 11);
+  mm_test_fill_uniform (f->audio, batch * MM_AUDIO_VALUES, -1.5f, 1.5f, 12);
+  for (int i = 0; i < batch; i++)
+    f->labels[i] = (i * 3) % MM_N_CLASSES;
+  return f;
+}
+
+static void
+fixture_free (Fixture *f)
+{
+  mm_net_free (f->net);
+  g_free (f->image);
+  g_free (f->audio);
+  g_free (f->logits);
+  g_free (f->labels);
+  g_free (f);
+}
+
+static double
+fixture_loss (gpointer data)
+{
+  Fixture *f = data;
+  MmArch arch = mm_net_arch (f->net);
+  mm_net_forward (f->net, f->batch, mm_arch_uses_image (arch) ? f->image : NULL,
+      mm_arch_uses_audio (arch) ? f->audio : NULL, f->logits);
+  return mm_net_backward (f->net, f->labels);
+}
+
+/* Training mode (batch statistics) with dropout off, so the loss is a
+ * deterministic function of the parameters. Every parameter tensor is
+ * checked along its gradient and along a random direction (see
+ * mm_test_directional_check), step 3e-4: 2e-3 absolute + 3 % relative. Each layer's own
+ * entry-wise check is in test_layers and test_lstm, and test_parity_pytorch
+ * compares the whole gradient with PyTorch's to 1e-4. */
+static void
+check_whole_net (MmArch arch)
+{
+  Fixture *f = fixture_new (arch, 4);
+  float *analytic = g_new (float, mm_net_n_params (f->net));
+
+  mm_net_set_training (f->net, TRUE);
+  mm_net_set_dropout (f->net, FALSE);
+  fixture_loss (f);
+  memcpy (analytic, mm_net_grads (f->net), sizeof (float) * mm_net_n_params (f->net));
+  for (int i = 0; i < mm_net_n_tensors (f->net); i++) {
+    const MmTensorInfo *t = mm_net_tensor (f->net, i);
+    char *what;
+    if (!t->grad)
+      continue;
+    what = g_strdup_printf ("%s %s", mm_arch_name (arch), t->name);
+    mm_test_directional_check (what, t->data, analytic + (t->grad - mm_net_grads (f->net)),
+        t->size, fixture_loss, f, 3e-4, 2e-3, 3e-2);
+    g_free (what);
+  }
+  g_free (analytic);
+  fixture_free (f);
+}
+
+START_TEST (test_net_backward_matches_finite_differences)
+{
+  check_whole_net ((MmArch) _i);
+}
+END_TEST
+
+/* Evaluation mode: each sample's logits do not depend on the rest of the
+ * batch, and dropout is off (two runs agree exactly). */
+START_TEST (test_net_eval_mode_is_per_sample_and_deterministic)
+{
+  MmArch arch = (MmArch) _i;
+  Fixture *f = fixture_new (arch, 5);
+  float single[MM_N_CLASSES], again[5 * MM_N_CLASSES];
+
+  mm_net_set_training (f->net, FALSE);
+  fixture_loss (f);
+  memcpy (again, f->logits, sizeof again);
+  fixture_loss (f);
+  ck_assert (memcmp (again, f->logits, sizeof again) == 0);
+  mm_net_forward (f->net, 1, f->image + 2 * MM_IMAGE_PIXELS, f->audio + 2 * MM_AUDIO_VALUES, single);
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    ck_assert_float_eq_tol (single[k], again[2 * MM_N_CLASSES + k], 1e-5);
+  fixture_free (f);
+}
+END_TEST
+
+START_TEST (test_net_dropout_changes_training_outputs_only)
+{
+  Fixture *f = fixture_new (MM_ARCH_IMAGENET_CNN, 4);
+  float a[4 * MM_N_CLASSES];
+
+  mm_net_set_training (f->net, TRUE);
+  fixture_loss (f);
+  memcpy (a, f->logits, sizeof a);
+  fixture_loss (f);
+  ck_assert (memcmp (a, f->logits, sizeof a) != 0);
+  mm_net_set_dropout (f->net, FALSE);
+  fixture_loss (f);
+  memcpy (a, f->logits, sizeof a);
+  fixture_loss (f);
+  ck_assert (memcmp (a, f->logits, sizeof a) == 0);
+  fixture_free (f);
+}
+END_TEST
+
+START_TEST (test_net_prepare_normalises_inputs)
+{
+  MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 1);
+  MmNorm *norm = mm_net_norm (net);
+  guint8 gray[MM_IMAGE_PIXELS] = { 0 };
+  float img[MM_IMAGE_PIXELS], raw[MM_AUDIO_VALUES], out[MM_AUDIO_VALUES];
+
+  gray[0] = 255;
+  mm_net_prepare_image (norm, gray, img);
+  ck_assert_float_eq_tol (img[0], 1.0f, 1e-6);
+  ck_assert_float_eq_tol (img[1], -1.0f, 1e-6);
+  for (int k = 0; k < MM_MFCC_COEFFS; k++) {
+    norm->mfcc_mean[k] = (float) k;
+    norm->mfcc_std[k] = 2.0f;
+  }
+  for (int i = 0; i < MM_AUDIO_VALUES; i++)
+    raw[i] = (float) (i % MM_MFCC_COEFFS) + 4.0f;
+  mm_net_prepare_audio (norm, raw, out);
+  for (int i = 0; i < MM_AUDIO_VALUES; i++)
+    ck_assert_float_eq_tol (out[i], 2.0f, 1e-6);
+  mm_net_free (net);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("net");
+  TCase *tc = tcase_create ("net");
+  tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_net_parameter_counts_equal_pytorch);
+  tcase_add_test (tc, test_net_tensor_names_and_shapes_follow_the_model_format);
+  tcase_add_test (tc, test_net_initialisation_is_seeded_and_bounded);
+  tcase_add_loop_test (tc, test_net_backward_matches_finite_differences, 0, MM_N_ARCH);
+  tcase_add_loop_test (tc, test_net_eval_mode_is_per_sample_and_deterministic, 0, MM_N_ARCH);
+  tcase_add_test (tc, test_net_dropout_changes_training_outputs_only);
+  tcase_add_test (tc, test_net_prepare_normalises_inputs);
+  suite_add_tcase (s, tc);
+  return mm_test_run_suite (s);
+}

@@ -1,0 +1,81 @@
+/* PCG32: reproducible for a seed, uniform enough for shuffling and dropout. */
+#include "mm-rng.h"
+#include "mm-test-util.h"
+
+START_TEST (test_rng_same_seed_gives_same_sequence)
+{
+  MmRng a, b, c;
+  gboolean differs = FALSE;
+  mm_rng_seed (&a, 42, 1);
+  mm_rng_seed (&b, 42, 1);
+  mm_rng_seed (&c, 43, 1);
+  for (int i = 0; i < 1000; i++) {
+    guint32 x = mm_rng_u32 (&a);
+    ck_assert_uint_eq (x, mm_rng_u32 (&b));
+    differs |= x != mm_rng_u32 (&c);
+  }
+  ck_assert (differs);
+}
+END_TEST
+
+START_TEST (test_rng_uniform_mean_and_range)
+{
+  MmRng r;
+  double sum = 0;
+  int n = 200000;
+  mm_rng_seed (&r, 1, 0);
+  for (int i = 0; i < n; i++) {
+    float u = mm_rng_uniform (&r);
+    ck_assert (u >= 0.0f && u < 1.0f);
+    sum += u;
+  }
+  /* mean of U(0,1): 0.5, standard error 0.29/sqrt(n) ≈ 6.5e-4 */
+  ck_assert_double_eq_tol (sum / n, 0.5, 0.004);
+}
+END_TEST
+
+START_TEST (test_rng_shuffle_is_a_permutation)
+{
+  MmRng r;
+  int idx[1000], seen[1000] = { 0 }, moved = 0;
+  mm_rng_seed (&r, 5, 0);
+  for (int i = 0; i < 1000; i++)
+    idx[i] = i;
+  mm_rng_shuffle (&r, idx, 1000);
+  for (int i = 0; i < 1000; i++) {
+    seen[idx[i]]++;
+    moved += idx[i] != i;
+  }
+  for (int i = 0; i < 1000; i++)
+    ck_assert_int_eq (seen[i], 1);
+  ck_assert_int_gt (moved, 900);
+}
+END_TEST
+
+START_TEST (test_rng_below_stays_in_range_and_hits_all)
+{
+  MmRng r;
+  int hits[7] = { 0 };
+  mm_rng_seed (&r, 9, 3);
+  for (int i = 0; i < 7000; i++) {
+    guint32 v = mm_rng_below (&r, 7);
+    ck_assert_uint_lt (v, 7);
+    hits[v]++;
+  }
+  for (int i = 0; i < 7; i++)
+    ck_assert_int_gt (hits[i], 800);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("rng");
+  TCase *tc = tcase_create ("pcg32");
+  tcase_add_test (tc, test_rng_same_seed_gives_same_sequence);
+  tcase_add_test (tc, test_rng_uniform_mean_and_range);
+  tcase_add_test (tc, test_rng_shuffle_is_a_permutation);
+  tcase_add_test (tc, test_rng_below_stays_in_range_and_hits_all);
+  suite_add_tcase (s, tc);
+  return mm_test_run_suite (s);
+}

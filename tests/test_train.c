@@ -1,0 +1,234 @@
+/* Optimiser, schedule, metrics and the training loop. */
+#include <math.h>
+#include <string.h>
+
+#include "mm-rng.h"
+#include "mm-test-util.h"
+#include "mm-train.h"
+
+/* One Adam step by hand: t = 1, m = 0.1·g', v = 0.001·g'², so the update is
+ * lr·g'/(|g'| + eps·…) ≈ lr·sign(g'), with g' = g + wd·p. */
+START_TEST (test_adam_first_step_moves_by_lr_times_sign)
+{
+  float p[3] = { 1.0f, -2.0f, 0.5f }, g[3] = { 0.3f, -0.01f, 0.0f };
+  MmAdam *a = mm_adam_new (3, 0.01f, 0.1f);
+
+  mm_adam_step (a, p, g);
+  ck_assert_float_eq_tol (p[0], 1.0f - 0.01f, 1e-6);
+  ck_assert_float_eq_tol (p[1], -2.0f + 0.01f, 1e-6);   /* g' = -0.01 - 0.2 */
+  ck_assert_float_eq_tol (p[2], 0.5f - 0.01f, 1e-6);    /* g' = 0.05 from decay alone */
+  mm_adam_free (a);
+}
+END_TEST
+
+/* Two steps against the closed form of PyTorch's update. */
+START_TEST (test_adam_second_step_matches_closed_form)
+{
+  float p[1] = { 0.0f }, g1[1] = { 1.0f }, g2[1] = { -0.5f };
+  MmAdam *a = mm_adam_new (1, 0.1f, 0.0f);
+  double m, v, expect;
+
+  mm_adam_step (a, p, g1);
+  expect = -0.1 * 1.0 / (1.0 + 1e-8);
+  ck_assert_double_eq_tol (p[0], expect, 1e-6);
+  mm_adam_step (a, p, g2);
+  m = 0.9 * 0.1 + 0.1 * -0.5;
+  v = 0.999 * 0.001 + 0.001 * 0.25;
+  expect += -0.1 / (1 - 0.81) * m / (sqrt (v) / sqrt (1 - 0.999 * 0.999) + 1e-8);
+  ck_assert_double_eq_tol (p[0], expect, 1e-5);
+  mm_adam_free (a);
+}
+END_TEST
+
+START_TEST (test_plateau_reduces_after_patience_epochs_without_gain)
+{
+  MmPlateau pl;
+  float lr = 1e-3f;
+  float metrics[] = { 0.5f, 0.6f, 0.6f, 0.6f, 0.6f, 0.6f, 0.6f, 0.6f };
+  int reduced_at = -1;
+
+  mm_plateau_init (&pl, 0.1f, 5);
+  for (int i = 0; i < 8; i++)
+    if (mm_plateau_step (&pl, metrics[i], &lr) && reduced_at < 0)
+      reduced_at = i;
+  /* best at epoch 1; epochs 2..6 are 5 bad ones; the 6th bad (index 7) reduces */
+  ck_assert_int_eq (reduced_at, 7);
+  ck_assert_float_eq_tol (lr, 1e-4f, 1e-9);
+}
+END_TEST
+
+START_TEST (test_confusion_accuracy_and_macro_f1)
+{
+  MmConfusion c;
+  mm_confusion_init (&c);
+  /* class 0: 3 right, 1 called 1; class 1: 2 right; class 2: 1, called 1 */
+  for (int i = 0; i < 3; i++)
+    mm_confusion_add (&c, 0, 0);
+  mm_confusion_add (&c, 0, 1);
+  mm_confusion_add (&c, 1, 1);
+  mm_confusion_add (&c, 1, 1);
+  mm_confusion_add (&c, 2, 1);
+  ck_assert_double_eq_tol (mm_confusion_accuracy (&c), 5.0 / 7.0, 1e-12);
+  /* F1: class 0 = 6/7, class 1 = 4/6, class 2 = 0 */
+  ck_assert_double_eq_tol (mm_confusion_macro_f1 (&c), (6.0 / 7 + 4.0 / 6 + 0) / 3, 1e-12);
+}
+END_TEST
+
+/* Synthetic digits: class k is a bright 7×7 square at one of ten places,
+ * on noise. Separable, so a few epochs must get nearly all of them. */
+static MmDataset *
+synthetic_images (int n, guint64 seed)
+{
+  MmDataset *ds = mm_dataset_new (n, TRUE, TRUE);
+  MmRng rng;
+  mm_rng_seed (&rng, seed, 3);
+  for (int i = 0; i < n; i++) {
+    int k = i % MM_N_CLASSES, y0 = 3 + (k / 5) * 12, x0 = 1 + (k % 5) * 5;
+    float *img = ds->image + (size_t) i * MM_IMAGE_PIXELS;
+    float *aud = ds->audio + (size_t) i * MM_AUDIO_VALUES;
+    ds->labels[i] = k;
+    for (int p = 0; p < MM_IMAGE_PIXELS; p++)
+      img[p] = 0.3f * mm_rng_uniform (&rng) - 1.0f;
+    for (int y = y0; y < y0 + 7; y++)
+      for (int x = x0; x < x0 + 7; x++)
+        img[y * 28 + x] = 1.0f;
+    /* audio: coefficient k + 1 raised from frame 11 on */
+    for (int t = 0; t < MM_MFCC_FRAMES; t++)
+      for (int c = 0; c < MM_MFCC_COEFFS; c++)
+        aud[t * MM_MFCC_COEFFS + c] = 0.5f * (mm_rng_uniform (&rng) - 0.5f)
+            + ((c == k + 1 && t > 10) ? 2.0f : 0.0f);
+  }
+  return ds;
+}
+
+static gboolean
+record_loss (const MmTrainProgress *p, gpointer user_data)
+{
+  GArray *losses = user_data;
+  if (p->end_of_epoch)
+    g_array_append_val (losses, p->loss);
+  return TRUE;
+}
+
+/* Loss falls and accuracy far above chance, for every arch, in seconds. */
+START_TEST (test_train_learns_a_separable_problem)
+{
+  MmArch arch = (MmArch) _i;
+  MmDataset *tr = synthetic_images (320, 1), *va = synthetic_images (100, 2);
+  MmNet *net = mm_net_new (arch, 5);
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  MmConfusion conf;
+  GArray *losses = g_array_new (FALSE, FALSE, sizeof (float));
+  GError *error = NULL;
+
+  mm_train_config_init (&cfg, arch);
+  /* the LSTM learns more slowly from 20 steps of 16 samples: more epochs */
+  gboolean lstm = arch == MM_ARCH_AUDIONET_LSTM || arch == MM_ARCH_HYBRIDNET_CNN_LSTM;
+  cfg.epochs = lstm ? 10 : 4;
+  cfg.batch = 16;
+  cfg.lr = 3e-3f;
+  cfg.progress = record_loss;
+  cfg.user_data = losses;
+  ck_assert (mm_train (net, &cfg, tr, va, &res, &error));
+  ck_assert_int_eq (res.epochs_run, cfg.epochs);
+  ck_assert_msg (g_array_index (losses, float, losses->len - 1) < 0.5f * g_array_index (losses, float, 0),
+      "%s: loss %.3f → %.3f", mm_arch_name (arch), g_array_index (losses, float, 0),
+      g_array_index (losses, float, losses->len - 1));
+  mm_confusion_init (&conf);
+  mm_net_predict (net, va, 64, NULL, NULL, &conf);
+  ck_assert_msg (mm_confusion_accuracy (&conf) > 0.9, "%s: accuracy %.3f",
+      mm_arch_name (arch), mm_confusion_accuracy (&conf));
+  /* the net ends with the best epoch's weights */
+  ck_assert_double_eq_tol (mm_confusion_accuracy (&conf), res.best_val_accuracy, 1e-6);
+  g_array_free (losses, TRUE);
+  mm_net_free (net);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
+START_TEST (test_train_is_reproducible_for_a_seed)
+{
+  MmDataset *tr = synthetic_images (64, 1), *va = synthetic_images (20, 2);
+  MmNet *a = mm_net_new (MM_ARCH_IMAGENET_CNN, 9), *b = mm_net_new (MM_ARCH_IMAGENET_CNN, 9);
+  MmTrainConfig cfg;
+  MmTrainResult res;
+
+  mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
+  cfg.epochs = 2;
+  cfg.batch = 8;
+  ck_assert (mm_train (a, &cfg, tr, va, &res, NULL));
+  ck_assert (mm_train (b, &cfg, tr, va, &res, NULL));
+  ck_assert (memcmp (mm_net_params (a), mm_net_params (b), sizeof (float) * mm_net_n_params (a)) == 0);
+  mm_net_free (a);
+  mm_net_free (b);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
+/* Labels the net cannot learn on validation: early stopping ends the run
+ * after `patience` epochs without a new best. */
+START_TEST (test_train_stops_early_without_progress)
+{
+  MmDataset *tr = synthetic_images (64, 1), *va = synthetic_images (40, 2);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 9);
+  MmTrainConfig cfg;
+  MmTrainResult res;
+
+  for (int i = 0; i < va->n; i++)
+    va->labels[i] = 0;    /* validation says "always 0": accuracy stuck near 10 % */
+  mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
+  cfg.epochs = 30;
+  cfg.batch = 16;
+  cfg.early_stop_patience = 3;
+  ck_assert (mm_train (net, &cfg, tr, va, &res, NULL));
+  ck_assert (res.stopped_early);
+  ck_assert_int_eq (res.epochs_run, res.best_epoch + 3);
+  mm_net_free (net);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
+START_TEST (test_train_refuses_missing_modality_and_bad_settings)
+{
+  MmDataset *img_only = mm_dataset_new (10, TRUE, FALSE);
+  MmNet *net = mm_net_new (MM_ARCH_HYBRIDNET_CNN, 1);
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  GError *error = NULL;
+
+  mm_train_config_init (&cfg, MM_ARCH_HYBRIDNET_CNN);
+  ck_assert (!mm_train (net, &cfg, img_only, img_only, &res, &error));
+  ck_assert (strstr (error->message, "audio") != NULL);
+  g_clear_error (&error);
+  mm_net_free (net);
+  net = mm_net_new (MM_ARCH_IMAGENET_CNN, 1);
+  cfg.batch = 1;
+  ck_assert (!mm_train (net, &cfg, img_only, img_only, &res, &error));
+  ck_assert (strstr (error->message, "batch") != NULL);
+  g_clear_error (&error);
+  mm_net_free (net);
+  mm_dataset_free (img_only);
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("train");
+  TCase *tc = tcase_create ("train");
+  tcase_set_timeout (tc, 300);
+  tcase_add_test (tc, test_adam_first_step_moves_by_lr_times_sign);
+  tcase_add_test (tc, test_adam_second_step_matches_closed_form);
+  tcase_add_test (tc, test_plateau_reduces_after_patience_epochs_without_gain);
+  tcase_add_test (tc, test_confusion_accuracy_and_macro_f1);
+  tcase_add_loop_test (tc, test_train_learns_a_separable_problem, 0, MM_N_ARCH);
+  tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
+  tcase_add_test (tc, test_train_stops_early_without_progress);
+  tcase_add_test (tc, test_train_refuses_missing_modality_and_bad_settings);
+  suite_add_tcase (s, tc);
+  return mm_test_run_suite (s);
+}

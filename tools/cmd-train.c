@@ -1,0 +1,213 @@
+/* mmdigits train — train one of the five networks with the study's settings. */
+#include "mm-config.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "mm-cli.h"
+#include "mm-modelfile.h"
+#include "mm-train.h"
+
+typedef struct {
+  gboolean tty;
+  gint64 last_draw;
+} Progress;
+
+/* A bar on a terminal, redrawn at most 10 times a second; one plain line
+ * per epoch otherwise (logs, CI). Progress goes to stderr so that stdout
+ * stays clean for --json. */
+static gboolean
+on_progress (const MmTrainProgress *p, gpointer user_data)
+{
+  Progress *st = user_data;
+  gint64 now = g_get_monotonic_time ();
+
+  if (p->end_of_epoch) {
+    fprintf (stderr, "%sepoch %d/%d  loss %.4f  acc %.2f%%  val %.2f%%%s  lr %.0e  %.0f samples/s\n",
+        st->tty ? "\r\033[K" : "", p->epoch, p->n_epochs, p->loss, 100 * p->accuracy,
+        100 * p->val_accuracy, p->improved ? " *" : "  ", p->lr, p->samples_per_s);
+    return TRUE;
+  }
+  if (st->tty && (now - st->last_draw > 100000 || p->batch_index == p->n_batches)) {
+    int width = 24, done = width * p->batch_index / p->n_batches;
+    char bar[32];
+    for (int i = 0; i < width; i++)
+      bar[i] = i < done ? '#' : '.';
+    bar[width] = 0;
+    fprintf (stderr, "\r\033[Kepoch %d/%d [%s] %d/%d  loss %.4f  acc %.2f%%  %.0f samples/s",
+        p->epoch, p->n_epochs, bar, p->batch_index, p->n_batches, p->loss,
+        100 * p->accuracy, p->samples_per_s);
+    st->last_draw = now;
+  }
+  return TRUE;
+}
+
+static char *
+provenance_json (MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res,
+    const MmSplits *splits, const MmConfusion *test, const MmConfusion *heldout)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *gen = json_generator_new ();
+  GDateTime *now = g_date_time_new_now_utc ();
+  char *date = g_date_time_format_iso8601 (now), *out;
+  JsonNode *root;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "data");
+  json_builder_add_string_value (b, splits->description);
+  json_builder_set_member_name (b, "protocol");
+  json_builder_add_string_value (b, "paper split 14:3:3 + held-out test");
+  json_builder_set_member_name (b, "split_seed");
+  json_builder_add_int_value (b, MM_SPLIT_SEED);
+  json_builder_set_member_name (b, "seed");
+  json_builder_add_int_value (b, (gint64) cfg->seed);
+  json_builder_set_member_name (b, "epochs");
+  json_builder_add_int_value (b, res->epochs_run);
+  json_builder_set_member_name (b, "best_epoch");
+  json_builder_add_int_value (b, res->best_epoch);
+  json_builder_set_member_name (b, "lr");
+  json_builder_add_double_value (b, cfg->lr);
+  json_builder_set_member_name (b, "batch");
+  json_builder_add_int_value (b, cfg->batch);
+  json_builder_set_member_name (b, "val_accuracy");
+  json_builder_add_double_value (b, res->best_val_accuracy);
+  json_builder_set_member_name (b, "test_accuracy");
+  json_builder_add_double_value (b, mm_confusion_accuracy (test));
+  json_builder_set_member_name (b, "heldout_accuracy");
+  json_builder_add_double_value (b, mm_confusion_accuracy (heldout));
+  json_builder_set_member_name (b, "heldout_macro_f1");
+  json_builder_add_double_value (b, mm_confusion_macro_f1 (heldout));
+  json_builder_set_member_name (b, "train_seconds");
+  json_builder_add_double_value (b, round (res->seconds));
+  json_builder_set_member_name (b, "date");
+  json_builder_add_string_value (b, date);
+  json_builder_set_member_name (b, "tool");
+  json_builder_add_string_value (b, "mmdigits " VERSION);
+  json_builder_set_member_name (b, "arch");
+  json_builder_add_string_value (b, mm_arch_name (arch));
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  out = json_generator_to_data (gen, NULL);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+  g_date_time_unref (now);
+  g_free (date);
+  return out;
+}
+
+int
+mm_cmd_train (int argc, char **argv)
+{
+  char *arch_name = NULL, *data_opt = NULL, *out_path = NULL;
+  int epochs = 0, batch = 0, threads = 0, seed = 1, limit = 0;
+  double lr = 0;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch_name, "Network (see 'mmdigits models')", "NAME" },
+    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_opt, "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Model file to write (.safetensors)", "FILE" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Epochs (default: the study's for the arch)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default: the study's)", "LR" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Batch size (default: the study's)", "N" },
+    { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for initialisation, shuffling and dropout (default 1)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default: all cores)", "N" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Use only the first N training samples (smoke runs)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON summary on stdout", NULL },
+    { NULL }
+  };
+  GOptionContext *ctx = g_option_context_new ("- train a network");
+  MmArch arch;
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  MmSplits splits = { 0 };
+  MmConfusion test, heldout;
+  MmModelMeta meta = { 0 };
+  Progress prog = { .tty = isatty (2) };
+  GError *error = NULL;
+  MmNet *net = NULL;
+  char *data_dir = NULL;
+  int rc = MM_EXIT_FAILURE;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!mm_cli_parse (ctx, &argc, &argv)) {
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (!arch_name || !out_path) {
+    fprintf (stderr, "mmdigits: train needs --arch and --out (see --help)\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (!mm_arch_from_name (arch_name, &arch)) {
+    fprintf (stderr, "mmdigits: unknown arch '%s' (see 'mmdigits models')\n", arch_name);
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (!(data_dir = mm_cli_data_dir (data_opt)))
+    goto out;
+  mm_cli_set_threads (threads);
+
+  mm_train_config_init (&cfg, arch);
+  if (epochs > 0)
+    cfg.epochs = epochs;
+  if (batch > 0)
+    cfg.batch = batch;
+  if (lr > 0)
+    cfg.lr = (float) lr;
+  cfg.seed = (guint64) seed;
+  cfg.progress = on_progress;
+  cfg.user_data = &prog;
+
+  if (!mm_protocol_load (arch, data_dir, TRUE, &splits, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
+  if (limit > 0 && limit < splits.train->n)
+    splits.train->n = limit;
+  net = mm_net_new (arch, cfg.seed);
+  mm_dataset_normalize (splits.train, mm_net_norm (net));
+  mm_dataset_normalize (splits.val, mm_net_norm (net));
+  mm_dataset_normalize (splits.test, mm_net_norm (net));
+  mm_dataset_normalize (splits.heldout, mm_net_norm (net));
+  fprintf (stderr, "training %s (%zu parameters) on %d samples, validating on %d: "
+      "%d epochs, lr %g, batch %d, seed %d\n", mm_arch_name (arch), mm_net_n_params (net),
+      splits.train->n, splits.val->n, cfg.epochs, cfg.lr, cfg.batch, seed);
+
+  if (!mm_train (net, &cfg, splits.train, splits.val, &res, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
+  mm_confusion_init (&test);
+  mm_confusion_init (&heldout);
+  mm_net_predict (net, splits.test, 256, NULL, NULL, &test);
+  mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
+  meta.provenance_json = provenance_json (arch, &cfg, &res, &splits, &test, &heldout);
+  if (!mm_model_save (net, &meta, out_path, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
+  fprintf (stderr, "best epoch %d (val %.2f%%); split test %.2f%%; held-out test %.2f%% "
+      "(macro F1 %.4f); %.0f s, %.0f samples/s; wrote %s\n", res.best_epoch,
+      100 * res.best_val_accuracy, 100 * mm_confusion_accuracy (&test),
+      100 * mm_confusion_accuracy (&heldout), mm_confusion_macro_f1 (&heldout),
+      res.seconds, res.samples_per_s, out_path);
+  if (json)
+    printf ("%s\n", meta.provenance_json);
+  rc = MM_EXIT_OK;
+out:
+  g_clear_error (&error);
+  mm_model_meta_clear (&meta);
+  mm_splits_clear (&splits);
+  mm_net_free (net);
+  g_free (data_dir);
+  g_free (arch_name);
+  g_free (data_opt);
+  g_free (out_path);
+  g_option_context_free (ctx);
+  return rc;
+}
