@@ -5,7 +5,7 @@
  * Counts 2·cout·cin·9·h·w·batch flops per product (forward; the weight
  * gradient; the input gradient), as is usual; im2col, reorders and bias are
  * overhead inside the measured time. Runs with 1 OpenBLAS thread and with
- * the default number. */
+ * the default number; then the other kernels of the first block. */
 #include <cblas.h>
 #include <glib.h>
 #include <stdio.h>
@@ -94,6 +94,86 @@ bench_shape (const ConvShape *s, int batch, int repeats)
   g_free (ws);
 }
 
+/* Best-of-5 milliseconds per call of @fn over @repeats calls. */
+typedef void (*BenchFn) (gpointer data);
+
+static double
+best_ms (BenchFn fn, gpointer data, int repeats)
+{
+  double best = G_MAXDOUBLE;
+  for (int round = 0; round < 5; round++) {
+    gint64 t0 = g_get_monotonic_time ();
+    for (int r = 0; r < repeats; r++)
+      fn (data);
+    best = MIN (best, (g_get_monotonic_time () - t0) / 1e3 / repeats);
+  }
+  return best;
+}
+
+/* The other kernels of ImageNet_CNN's first block (conv1's output,
+ * 32 channels of 28×28): what they cost beside the convolutions. */
+typedef struct {
+  int batch;
+  MmBatchNorm bn;
+  float *x, *y, *dy, *dx;
+  int32_t *arg;
+} Block;
+
+static void
+run_bn (gpointer data)
+{
+  Block *b = data;
+  mm_batchnorm_forward (&b->bn, b->batch, 28 * 28, b->x, b->y, TRUE);
+  mm_batchnorm_backward (&b->bn, b->batch, 28 * 28, b->x, b->dy, b->dx);
+}
+
+static void
+run_relu (gpointer data)
+{
+  Block *b = data;
+  size_t n = (size_t) b->batch * 32 * 28 * 28;
+  mm_relu_forward (n, b->y, b->y);
+  mm_relu_backward (n, b->y, b->dy, b->dx);
+}
+
+static void
+run_pool (gpointer data)
+{
+  Block *b = data;
+  mm_maxpool2_forward (b->batch, 32, 28, 28, b->x, b->y, b->arg);
+  mm_maxpool2_backward (b->batch, 32, 28, 28, b->dy, b->arg, b->dx);
+}
+
+static void
+bench_block (int batch, int repeats)
+{
+  MmRng rng;
+  size_t n = (size_t) batch * 32 * 28 * 28;
+  float bnp[8][32];
+  Block b = { batch, { 32, 0.1f, 1e-5f, bnp[0], bnp[1], bnp[2], bnp[3],
+      bnp[4], bnp[5], bnp[6], bnp[7] }, NULL, NULL, NULL, NULL, NULL };
+
+  mm_rng_seed (&rng, 2, 0);
+  for (int c = 0; c < 32; c++) {
+    bnp[0][c] = 1.0f;
+    bnp[1][c] = bnp[4][c] = 0.0f;
+    bnp[5][c] = 1.0f;
+  }
+  b.x = random_floats (n, &rng);
+  b.y = g_new (float, n);
+  b.dy = random_floats (n, &rng);
+  b.dx = g_new (float, n);
+  b.arg = g_new (int32_t, n / 4);
+  printf ("  32x28x28 block:      batchnorm fwd+bwd %.3f ms, relu fwd+bwd %.3f ms, "
+      "maxpool fwd+bwd %.3f ms\n", best_ms (run_bn, &b, repeats),
+      best_ms (run_relu, &b, repeats), best_ms (run_pool, &b, repeats));
+  g_free (b.x);
+  g_free (b.y);
+  g_free (b.dy);
+  g_free (b.dx);
+  g_free (b.arg);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -112,6 +192,8 @@ main (int argc, char **argv)
         threads[t] > 1 ? "s" : "");
     for (size_t i = 0; i < G_N_ELEMENTS (shapes); i++)
       bench_shape (&shapes[i], batch, repeats);
+    if (t == 0)
+      bench_block (batch, repeats);
   }
   return 0;
 }

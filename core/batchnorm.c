@@ -45,6 +45,30 @@ plane_dot_dev (const float *restrict d, const float *restrict p, float m,
   return t;
 }
 
+/* Σ d and Σ d·(p − m) in one pass (backward's two reductions) */
+static void
+plane_sum_dot_dev (const float *restrict d, const float *restrict p, float m,
+                   size_t n, double *sd, double *sdp)
+{
+  float a[8] = { 0 }, b[8] = { 0 }, ta = 0.0f, tb = 0.0f;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; j++) {
+      a[j] += d[i + j];
+      b[j] += d[i + j] * (p[i + j] - m);
+    }
+  for (; i < n; i++) {
+    ta += d[i];
+    tb += d[i] * (p[i] - m);
+  }
+  for (int j = 0; j < 8; j++) {
+    ta += a[j];
+    tb += b[j];
+  }
+  *sd += ta;
+  *sdp += tb;
+}
+
 /* q = k·d − a·(p − m) − b */
 static void
 plane_axpb (float *restrict q, const float *restrict d, float k,
@@ -150,8 +174,7 @@ mm_batchnorm_backward (const MmBatchNorm *l, int batch, int spatial,
     for (int bi = 0; bi < batch; bi++) {
       const float *p = x + bi * stride + ch * plane;
       const float *d = dy + bi * stride + ch * plane;
-      sdy += plane_sum (d, plane);
-      sdyx += plane_dot_dev (d, p, mean, plane);
+      plane_sum_dot_dev (d, p, mean, plane, &sdy, &sdyx);
     }
     l->dbeta[ch] = (float) sdy;
     l->dgamma[ch] = (float) (sdyx * invstd);

@@ -11,17 +11,24 @@
  *   col[k][n], k = ci·9 + ky·3 + kx (the order of w[co][ci][ky][kx]),
  *              n = s·h·w + oy·w + ox (sample s of the chunk),
  *   col[k][n] = x[s][ci][oy + ky − 1][ox + kx − 1], 0 outside the image.
- * Then y_chunk[co][n] = Σ_k w[co][k] · col[k][n]. */
+ * Then y_chunk[co][n] = Σ_k w[co][k] · col[k][n].
+ *
+ * A single input channel (the first layer) takes the same path cheaply: its
+ * columns are nine shifted copies of the image (K = 9) and, as the first
+ * layer's caller passes dx = NULL, backward skips the input-gradient GEMM
+ * and col2im. */
 #include <cblas.h>
 #include <string.h>
 
 #include "mm-layers.h"
 
 /* Columns (samples × pixels) per GEMM we aim for: large enough for OpenBLAS
- * to amortise packing and use both cores, small enough to stay cached.
- * Measured with bench/bench_layers on the ImageNet_CNN shapes. */
-#include <stdlib.h>
-#define MM_CONV_TARGET_COLS (getenv("TC") ? atoi(getenv("TC")) : 1568)
+ * to amortise packing and split over two threads, small enough that the
+ * columns stay in L2 (conv2 of ImageNet_CNN: 288 × 784 floats = 0.9 MB).
+ * Measured on the ImageNet_CNN shapes (bench/bench_layers): 784 and below
+ * are equally fast on one thread, 6272 (the whole batch of 32 at 14×14) is
+ * 15–20 % slower, and 28×28 images then go one sample per GEMM. */
+#define MM_CONV_TARGET_COLS 784
 
 static int
 conv_chunk (int batch, int h, int w)

@@ -18,6 +18,17 @@ mm_dropout_forward (float p, size_t n, const float *x, float *y,
 void
 mm_dropout_backward (size_t n, const float *dy, const float *mask, float *dx)
 {
-  for (size_t i = 0; i < n; i++)
+  size_t i = 0;
+  /* blocks of 8, loaded before stored: exact in place, vectorised at -O2 */
+  for (; i + 8 <= n; i += 8) {
+    float d[8], m[8];
+    for (int j = 0; j < 8; j++) {
+      d[j] = dy[i + j];
+      m[j] = mask[i + j];
+    }
+    for (int j = 0; j < 8; j++)
+      dx[i + j] = d[j] * m[j];
+  }
+  for (; i < n; i++)
     dx[i] = dy[i] * mask[i];
 }

@@ -74,7 +74,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_mm_mfcc_extract_debug);
 #define GAP_MIN (100 * GST_MSECOND)
 
 #define DEFAULT_MODE GST_MM_MFCC_EXTRACT_MODE_UTTERANCE
-#define DEFAULT_THRESHOLD -35.0
+/* FSDD-level speech peaks at -17 to -35 dBFS: at -45 dB, 96 % of its
+ * recordings give exactly one word (24 % give none at -35 dB). */
+#define DEFAULT_THRESHOLD -45.0
 #define DEFAULT_HANGOVER 150
 #define DEFAULT_MIN_LENGTH 100
 #define DEFAULT_MAX_LENGTH 1000

@@ -9,6 +9,7 @@
 
 #include "gstmfccextract.h"
 #include "gstdigitimage.h"
+#include "gstmmclassify.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -17,6 +18,7 @@ plugin_init (GstPlugin * plugin)
 
   ret |= GST_ELEMENT_REGISTER (mfccextract, plugin);
   ret |= GST_ELEMENT_REGISTER (digitimage, plugin);
+  ret |= GST_ELEMENT_REGISTER (mmclassify, plugin);
 
   return ret;
 }

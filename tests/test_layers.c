@@ -132,15 +132,17 @@ END_TEST
 
 START_TEST (test_conv2d_backward_matches_finite_differences_across_chunks)
 {
-  /* 28×28: chunks of two samples then one (the direct NCHW path), so dw
-   * is accumulated over chunks */
-  check_conv_gradients (3, 2, 3, 28, 28);
+  /* 14×14: chunks of four samples, then a one-sample tail that takes the
+   * direct NCHW path, so dw is accumulated over chunks */
+  check_conv_gradients (5, 2, 3, 14, 14);
 }
 END_TEST
 
 START_TEST (test_conv2d_backward_single_input_channel)
 {
   check_conv_gradients (2, 1, 4, 7, 5);
+  /* 28×28: one sample per GEMM */
+  check_conv_gradients (2, 1, 3, 28, 28);
 }
 END_TEST
 
@@ -465,6 +467,25 @@ START_TEST (test_maxpool_first_maximum_wins_ties)
 }
 END_TEST
 
+START_TEST (test_maxpool_propagates_nan_and_handles_infinities)
+{
+  /* three 2×2 windows side by side in a 2×6 image:
+   * {1, NaN; 5, 2}, {1, +inf; −inf, 2}, {−inf, −inf; −inf, −inf} */
+  float x[12] = { 1, NAN, 1, INFINITY, -INFINITY, -INFINITY,
+                  5, 2, -INFINITY, 2, -INFINITY, -INFINITY };
+  float y[3];
+  int32_t arg[3];
+
+  mm_maxpool2_forward (1, 1, 2, 6, x, y, arg);
+  ck_assert (isnan (y[0]));
+  ck_assert_int_eq (arg[0], 1);
+  ck_assert (isinf (y[1]) && y[1] > 0);
+  ck_assert_int_eq (arg[1], 3);
+  ck_assert (isinf (y[2]) && y[2] < 0);
+  ck_assert_int_eq (arg[2], 4);
+}
+END_TEST
+
 /* ---- Dropout ---- */
 
 typedef struct {
@@ -739,6 +760,7 @@ main (void)
   tcase_add_test (tc, test_maxpool_backward_matches_finite_differences);
   tcase_add_test (tc, test_maxpool_13x39_gives_6x19_window_maxima);
   tcase_add_test (tc, test_maxpool_first_maximum_wins_ties);
+  tcase_add_test (tc, test_maxpool_propagates_nan_and_handles_infinities);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("dropout");

@@ -47,7 +47,8 @@ add_confusion (JsonBuilder *b, const char *name, const MmConfusion *c)
 }
 
 static void
-print_json (const char *model, MmArch arch, const MmConfusion *test, const MmConfusion *heldout)
+print_json (const char *model, MmArch arch, const char *protocol, const MmConfusion *test,
+    const MmConfusion *heldout)
 {
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen = json_generator_new ();
@@ -59,8 +60,11 @@ print_json (const char *model, MmArch arch, const MmConfusion *test, const MmCon
   json_builder_add_string_value (b, model);
   json_builder_set_member_name (b, "arch");
   json_builder_add_string_value (b, mm_arch_name (arch));
+  json_builder_set_member_name (b, "protocol");
+  json_builder_add_string_value (b, protocol);
   add_confusion (b, "split_test", test);
-  add_confusion (b, "heldout_test", heldout);
+  if (heldout)
+    add_confusion (b, "heldout_test", heldout);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   json_generator_set_root (gen, root);
@@ -72,21 +76,48 @@ print_json (const char *model, MmArch arch, const MmConfusion *test, const MmCon
   g_object_unref (b);
 }
 
+/* The protocol recorded in the model's provenance, when it names one:
+ * evaluating a new-speaker model on "clean" would count recordings of the
+ * voice it trained on as held out. */
+static char *
+recorded_protocol (const MmModelMeta *meta)
+{
+  JsonParser *parser;
+  JsonNode *root;
+  char *name = NULL;
+
+  if (!meta->provenance_json)
+    return NULL;
+  parser = json_parser_new ();
+  if (json_parser_load_from_data (parser, meta->provenance_json, -1, NULL)
+      && (root = json_parser_get_root (parser)) && JSON_NODE_HOLDS_OBJECT (root)) {
+    const char *p = json_object_get_string_member_with_default (
+        json_node_get_object (root), "protocol", NULL);
+    if (p && mm_protocol_check (p, NULL))
+      name = g_strdup (p);
+  }
+  g_object_unref (parser);
+  return name;
+}
+
 int
 mm_cmd_eval (int argc, char **argv)
 {
-  char *model_path = NULL, *data_opt = NULL, *data_dir = NULL;
+  char *model_path = NULL, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
   int threads = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (.safetensors)", "FILE" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_opt, "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" },
+    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean or new-speaker:NAME (default: the model's, else clean)", "NAME" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default: all cores)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- evaluate a model");
   MmSplits splits = { 0 };
+  MmModelMeta meta = { 0 };
+  MmMfccParams mfcc;
   MmConfusion test, heldout;
   GError *error = NULL;
   MmNet *net = NULL;
@@ -102,38 +133,60 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (protocol && !mm_protocol_check (protocol, &error)) {
+    fprintf (stderr, "mmdigits: %s\n", error->message);
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
   mm_cli_set_threads (threads);
-  if (!(net = mm_model_load (model_path, NULL, &error))) {
+  if (!(net = mm_model_load (model_path, &meta, &error))) {
     rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
+  if (!protocol && !(protocol = recorded_protocol (&meta)))
+    protocol = g_strdup (MM_DEFAULT_PROTOCOL);
+  /* the features are made as the model was trained on them */
+  mm_mfcc_params_init (&mfcc);
+  if (meta.mfcc_json && !mm_mfcc_params_from_json (meta.mfcc_json, &mfcc, &error)) {
+    rc = mm_cli_fail ("%s: %s", model_path, error->message);
     goto out;
   }
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
-  if (!mm_protocol_load (mm_net_arch (net), data_dir, FALSE, &splits, &error)) {
+  if (!mm_protocol_load (mm_net_arch (net), protocol, &mfcc, data_dir, FALSE, &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
+  /* the model's stored norm (training-set statistics), never recomputed */
   mm_dataset_normalize (splits.test, mm_net_norm (net));
-  mm_dataset_normalize (splits.heldout, mm_net_norm (net));
   mm_confusion_init (&test);
   mm_confusion_init (&heldout);
   mm_net_predict (net, splits.test, 256, NULL, NULL, &test);
-  mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
+  if (splits.heldout) {
+    mm_dataset_normalize (splits.heldout, mm_net_norm (net));
+    mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
+  }
   if (json) {
-    print_json (model_path, mm_net_arch (net), &test, &heldout);
+    print_json (model_path, mm_net_arch (net), protocol, &test,
+        splits.heldout ? &heldout : NULL);
   } else {
-    printf ("%s (%s)\n", model_path, mm_arch_name (mm_net_arch (net)));
+    printf ("%s (%s, protocol %s)\n", model_path, mm_arch_name (mm_net_arch (net)), protocol);
     print_confusion ("split test (9,000 of the 60,000 training samples, never trained on)", &test);
-    print_confusion ("held-out test", &heldout);
+    if (splits.heldout)
+      print_confusion ("held-out test", &heldout);
+    else
+      printf ("held-out test: none in protocol %s\n", protocol);
   }
   rc = MM_EXIT_OK;
 out:
   g_clear_error (&error);
   mm_splits_clear (&splits);
+  mm_model_meta_clear (&meta);
   mm_net_free (net);
   g_free (data_dir);
   g_free (model_path);
   g_free (data_opt);
+  g_free (protocol);
   g_option_context_free (ctx);
   return rc;
 }

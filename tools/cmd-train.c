@@ -58,7 +58,7 @@ provenance_json (MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res
   json_builder_set_member_name (b, "data");
   json_builder_add_string_value (b, splits->description);
   json_builder_set_member_name (b, "protocol");
-  json_builder_add_string_value (b, "paper split 14:3:3 + held-out test");
+  json_builder_add_string_value (b, splits->protocol);
   json_builder_set_member_name (b, "split_seed");
   json_builder_add_int_value (b, MM_SPLIT_SEED);
   json_builder_set_member_name (b, "seed");
@@ -75,10 +75,12 @@ provenance_json (MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res
   json_builder_add_double_value (b, res->best_val_accuracy);
   json_builder_set_member_name (b, "test_accuracy");
   json_builder_add_double_value (b, mm_confusion_accuracy (test));
-  json_builder_set_member_name (b, "heldout_accuracy");
-  json_builder_add_double_value (b, mm_confusion_accuracy (heldout));
-  json_builder_set_member_name (b, "heldout_macro_f1");
-  json_builder_add_double_value (b, mm_confusion_macro_f1 (heldout));
+  if (splits->heldout) {
+    json_builder_set_member_name (b, "heldout_accuracy");
+    json_builder_add_double_value (b, mm_confusion_accuracy (heldout));
+    json_builder_set_member_name (b, "heldout_macro_f1");
+    json_builder_add_double_value (b, mm_confusion_macro_f1 (heldout));
+  }
   json_builder_set_member_name (b, "train_seconds");
   json_builder_add_double_value (b, round (res->seconds));
   json_builder_set_member_name (b, "date");
@@ -103,8 +105,8 @@ provenance_json (MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res
 int
 mm_cmd_train (int argc, char **argv)
 {
-  char *arch_name = NULL, *data_opt = NULL, *out_path = NULL;
-  int epochs = 0, batch = 0, threads = 0, seed = 1, limit = 0;
+  char *arch_name = NULL, *data_opt = NULL, *out_path = NULL, *protocol = NULL;
+  int epochs = 0, batch = 0, threads = 0, seed = 1, limit = 0, nfft = 0;
   double lr = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -116,6 +118,8 @@ mm_cmd_train (int argc, char **argv)
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Batch size (default: the study's)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for initialisation, shuffling and dropout (default 1)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default: all cores)", "N" },
+    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean (default) or new-speaker:NAME", "NAME" },
+    { "nfft", 0, 0, G_OPTION_ARG_INT, &nfft, "MFCC FFT size for audio networks: 1024 (default) or 512", "N" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Use only the first N training samples (smoke runs)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON summary on stdout", NULL },
     { NULL }
@@ -127,6 +131,7 @@ mm_cmd_train (int argc, char **argv)
   MmSplits splits = { 0 };
   MmConfusion test, heldout;
   MmModelMeta meta = { 0 };
+  MmMfccParams mfcc;
   Progress prog = { .tty = isatty (2) };
   GError *error = NULL;
   MmNet *net = NULL;
@@ -148,6 +153,22 @@ mm_cmd_train (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (!protocol)
+    protocol = g_strdup (MM_DEFAULT_PROTOCOL);
+  if (!mm_protocol_check (protocol, &error)) {
+    fprintf (stderr, "mmdigits: %s\n", error->message);
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  mm_mfcc_params_init (&mfcc);
+  if (nfft) {
+    if (nfft != 1024 && nfft != 512) {
+      fprintf (stderr, "mmdigits: --nfft must be 1024 or 512\n");
+      rc = MM_EXIT_USAGE;
+      goto out;
+    }
+    mfcc.nfft = nfft;
+  }
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
   mm_cli_set_threads (threads);
@@ -163,20 +184,29 @@ mm_cmd_train (int argc, char **argv)
   cfg.progress = on_progress;
   cfg.user_data = &prog;
 
-  if (!mm_protocol_load (arch, data_dir, TRUE, &splits, &error)) {
+  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, TRUE, &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
   if (limit > 0 && limit < splits.train->n)
     splits.train->n = limit;
   net = mm_net_new (arch, cfg.seed);
+  /* audio statistics from what the network trains on, kept in its norm so
+   * that the model file carries them to eval and to the elements */
+  if (mm_arch_uses_audio (arch)) {
+    MmNorm *norm = mm_net_norm (net);
+    mm_dataset_audio_stats (splits.train, norm->mfcc_mean, norm->mfcc_std);
+    meta.mfcc_json = mm_mfcc_params_to_json (&mfcc);
+  }
   mm_dataset_normalize (splits.train, mm_net_norm (net));
   mm_dataset_normalize (splits.val, mm_net_norm (net));
   mm_dataset_normalize (splits.test, mm_net_norm (net));
-  mm_dataset_normalize (splits.heldout, mm_net_norm (net));
-  fprintf (stderr, "training %s (%zu parameters) on %d samples, validating on %d: "
-      "%d epochs, lr %g, batch %d, seed %d\n", mm_arch_name (arch), mm_net_n_params (net),
-      splits.train->n, splits.val->n, cfg.epochs, cfg.lr, cfg.batch, seed);
+  if (splits.heldout)
+    mm_dataset_normalize (splits.heldout, mm_net_norm (net));
+  fprintf (stderr, "training %s (%zu parameters) on %d samples, validating on %d "
+      "(protocol %s): %d epochs, lr %g, batch %d, seed %d\n", mm_arch_name (arch),
+      mm_net_n_params (net), splits.train->n, splits.val->n, splits.protocol, cfg.epochs,
+      cfg.lr, cfg.batch, seed);
 
   if (!mm_train (net, &cfg, splits.train, splits.val, &res, &error)) {
     rc = mm_cli_fail ("%s", error->message);
@@ -185,17 +215,25 @@ mm_cmd_train (int argc, char **argv)
   mm_confusion_init (&test);
   mm_confusion_init (&heldout);
   mm_net_predict (net, splits.test, 256, NULL, NULL, &test);
-  mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
+  if (splits.heldout)
+    mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
   meta.provenance_json = provenance_json (arch, &cfg, &res, &splits, &test, &heldout);
   if (!mm_model_save (net, &meta, out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  fprintf (stderr, "best epoch %d (val %.2f%%); split test %.2f%%; held-out test %.2f%% "
-      "(macro F1 %.4f); %.0f s, %.0f samples/s; wrote %s\n", res.best_epoch,
-      100 * res.best_val_accuracy, 100 * mm_confusion_accuracy (&test),
-      100 * mm_confusion_accuracy (&heldout), mm_confusion_macro_f1 (&heldout),
-      res.seconds, res.samples_per_s, out_path);
+  if (splits.heldout)
+    fprintf (stderr, "best epoch %d (val %.2f%%); split test %.2f%%; held-out test %.2f%% "
+        "(macro F1 %.4f); %.0f s, %.0f samples/s; wrote %s\n", res.best_epoch,
+        100 * res.best_val_accuracy, 100 * mm_confusion_accuracy (&test),
+        100 * mm_confusion_accuracy (&heldout), mm_confusion_macro_f1 (&heldout),
+        res.seconds, res.samples_per_s, out_path);
+  else
+    fprintf (stderr, "best epoch %d (val %.2f%%); split test %.2f%% (macro F1 %.4f); "
+        "no held-out test (%s); %.0f s, %.0f samples/s; wrote %s\n", res.best_epoch,
+        100 * res.best_val_accuracy, 100 * mm_confusion_accuracy (&test),
+        mm_confusion_macro_f1 (&test), splits.protocol, res.seconds, res.samples_per_s,
+        out_path);
   if (json)
     printf ("%s\n", meta.provenance_json);
   rc = MM_EXIT_OK;
@@ -208,6 +246,7 @@ out:
   g_free (arch_name);
   g_free (data_opt);
   g_free (out_path);
+  g_free (protocol);
   g_option_context_free (ctx);
   return rc;
 }

@@ -179,6 +179,7 @@ GST_START_TEST (test_digitimage_two_digits_separated_by_blank_give_two_crops)
   assert_roi (bus, &seven_box, 9 * FRAME_DUR);
 
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  gst_bus_set_flushing (bus, TRUE);      /* queued messages ref the element */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -266,6 +267,32 @@ GST_START_TEST (test_digitimage_unstable_digit_gives_no_crop)
 
 GST_END_TEST;
 
+GST_START_TEST (test_digitimage_frames_without_crop_become_gap_events)
+{
+  GstHarness *h = new_harness (NULL);
+  const int shapes[] = { BLANK, BLANK, ONE, ONE, ONE, ONE, -1 };
+  GstEvent *ev;
+  GstClockTime ts, dur;
+  guint gaps = 0;
+
+  push_shapes (h, shapes, TRUE, 0);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 1);
+  while ((ev = gst_harness_try_pull_event (h))) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP) {
+      gst_event_parse_gap (ev, &ts, &dur);
+      /* frames 0, 1, 2, 3 and 5 give no crop; frame 4 does */
+      fail_unless_equals_uint64 (ts, (gaps < 4 ? gaps : 5) * FRAME_DUR);
+      fail_unless_equals_uint64 (dur, FRAME_DUR);
+      gaps++;
+    }
+    gst_event_unref (ev);
+  }
+  fail_unless_equals_int (gaps, 5);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 digitimage_suite (void)
 {
@@ -281,6 +308,7 @@ digitimage_suite (void)
   tcase_add_test (tc, test_digitimage_both_polarities_give_the_same_crop);
   tcase_add_test (tc, test_digitimage_ignores_digits_outside_the_roi);
   tcase_add_test (tc, test_digitimage_unstable_digit_gives_no_crop);
+  tcase_add_test (tc, test_digitimage_frames_without_crop_become_gap_events);
   return s;
 }
 

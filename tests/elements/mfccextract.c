@@ -14,7 +14,7 @@
 
 /* A tone burst of 440 Hz at -10 dBFS peak (amplitude 0.316). */
 #define TONE_AMP 0.31623
-#define NOISE_AMP 0.001         /* about -65 dBFS: far below the -35 dB threshold */
+#define NOISE_AMP 0.001         /* about -65 dBFS: far below the -45 dB threshold */
 
 /* One tone burst per second: @n_bursts bursts of @burst_ms starting at
  * @first_ms + k s, low noise everywhere; @total_ms long. Quantised to 16-bit
@@ -190,6 +190,7 @@ GST_START_TEST (test_mfccextract_three_bursts_give_three_centred_blocks)
   fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
 
   g_free (s);
+  gst_bus_set_flushing (bus, TRUE);      /* queued messages ref the element */
   gst_object_unref (bus);
   gst_harness_teardown (h);
 }
@@ -387,6 +388,37 @@ GST_START_TEST (test_mfccextract_answers_latency)
 
 GST_END_TEST;
 
+GST_START_TEST (test_mfccextract_silence_gives_gap_events)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+  gsize n;
+  gint16 *s = make_bursts (3000, 0, 0, 0, &n);
+  GstEvent *ev;
+  GstClockTime ts, dur, reached = 0;
+  guint gaps = 0;
+
+  push_samples (h, s, n, TRUE);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  while ((ev = gst_harness_try_pull_event (h))) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_GAP) {
+      gst_event_parse_gap (ev, &ts, &dur);
+      fail_unless_equals_uint64 (ts, reached);  /* contiguous from 0 */
+      reached = ts + dur;
+      gaps++;
+    }
+    gst_event_unref (ev);
+  }
+  /* no word can start before the last hop: its window starts 0.5 s
+   * earlier, so after 3 s silence nothing will come before 2.5 s */
+  fail_unless (gaps >= 2);
+  fail_unless (reached >= 2400 * GST_MSECOND && reached <= 2500 * GST_MSECOND,
+      "gap up to %" GST_TIME_FORMAT, GST_TIME_ARGS (reached));
+  g_free (s);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 mfccextract_suite (void)
 {
@@ -404,6 +436,7 @@ mfccextract_suite (void)
   tcase_add_test (tc, test_mfccextract_flush_and_discont_drop_the_pending_word);
   tcase_add_test (tc, test_mfccextract_drops_short_sounds_and_cuts_long_ones);
   tcase_add_test (tc, test_mfccextract_answers_latency);
+  tcase_add_test (tc, test_mfccextract_silence_gives_gap_events);
   return s;
 }
 

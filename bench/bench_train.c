@@ -1,0 +1,149 @@
+/* Training throughput and batch-1 latency of the five networks.
+ *
+ *   build/bench/bench_train [--threads N] [--seconds S] [--json]
+ *
+ * Training: forward + backward + Adam on random inputs at the study's batch
+ * size for each network, reported as samples/s (median of 5 timed blocks
+ * after a warm-up). Latency: one sample in evaluation mode, median and 90th
+ * percentile over many calls. bench/run.sh runs this and the PyTorch
+ * reference (bench_pytorch.py) in one go and prints the ratios.
+ */
+#include <cblas.h>
+#include <glib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm-net.h"
+#include "mm-rng.h"
+#include "mm-train.h"
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return x < y ? -1 : x > y;
+}
+
+static void
+fill (float *x, size_t n, guint64 seed)
+{
+  MmRng r;
+  mm_rng_seed (&r, seed, 1);
+  for (size_t i = 0; i < n; i++)
+    x[i] = 2.0f * mm_rng_uniform (&r) - 1.0f;
+}
+
+/* Steps per block so that one block takes about @block_s seconds. */
+static double
+train_rate (MmArch arch, int batch, double block_s)
+{
+  MmNet *net = mm_net_new (arch, 1);
+  MmAdam *adam = mm_adam_new (mm_net_n_params (net), 1e-3f, 1e-5f);
+  float *img = g_new (float, (size_t) batch * MM_IMAGE_PIXELS);
+  float *aud = g_new (float, (size_t) batch * MM_AUDIO_VALUES);
+  float *logits = g_new (float, (size_t) batch * MM_N_CLASSES);
+  int *labels = g_new (int, batch), steps = 1;
+  double rates[5];
+
+  fill (img, (size_t) batch * MM_IMAGE_PIXELS, 2);
+  fill (aud, (size_t) batch * MM_AUDIO_VALUES, 3);
+  for (int i = 0; i < batch; i++)
+    labels[i] = i % MM_N_CLASSES;
+  mm_net_set_training (net, TRUE);
+  for (int block = -1; block < 5; block++) {
+    gint64 t0 = g_get_monotonic_time ();
+    double s;
+    for (int k = 0; k < steps; k++) {
+      mm_net_forward (net, batch, img, aud, logits);
+      mm_net_backward (net, labels);
+      mm_adam_step (adam, mm_net_params (net), mm_net_grads (net));
+    }
+    s = (g_get_monotonic_time () - t0) / 1e6;
+    if (block < 0) {           /* warm-up, and calibrate the block length */
+      steps = MAX (1, (int) (block_s / (s / steps)));
+      continue;
+    }
+    rates[block] = steps * batch / s;
+  }
+  qsort (rates, 5, sizeof (double), cmp_double);
+  mm_adam_free (adam);
+  mm_net_free (net);
+  g_free (img);
+  g_free (aud);
+  g_free (logits);
+  g_free (labels);
+  return rates[2];
+}
+
+static void
+latency (MmArch arch, double total_s, double *median_ms, double *p90_ms)
+{
+  MmNet *net = mm_net_new (arch, 1);
+  float img[MM_IMAGE_PIXELS], aud[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
+  GArray *t = g_array_new (FALSE, FALSE, sizeof (double));
+  gint64 end;
+
+  fill (img, MM_IMAGE_PIXELS, 4);
+  fill (aud, MM_AUDIO_VALUES, 5);
+  mm_net_set_training (net, FALSE);
+  for (int i = 0; i < 20; i++)
+    mm_net_forward (net, 1, img, aud, logits);
+  end = g_get_monotonic_time () + (gint64) (total_s * 1e6);
+  while (g_get_monotonic_time () < end || t->len < 50) {
+    gint64 t0 = g_get_monotonic_time ();
+    double ms;
+    mm_net_forward (net, 1, img, aud, logits);
+    ms = (g_get_monotonic_time () - t0) / 1e3;
+    g_array_append_val (t, ms);
+  }
+  qsort (t->data, t->len, sizeof (double), cmp_double);
+  *median_ms = g_array_index (t, double, t->len / 2);
+  *p90_ms = g_array_index (t, double, t->len * 9 / 10);
+  g_array_free (t, TRUE);
+  mm_net_free (net);
+}
+
+int
+main (int argc, char **argv)
+{
+  int threads = 0;
+  double seconds = 1.0;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default: all cores)", "N" },
+    { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &seconds, "Seconds per timed block (default 1)", "S" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per network", NULL },
+    { NULL }
+  };
+  GOptionContext *ctx = g_option_context_new ("- training and latency benchmark");
+  GError *error = NULL;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error)) {
+    fprintf (stderr, "bench_train: %s\n", error->message);
+    return 2;
+  }
+  g_option_context_free (ctx);
+  if (threads > 0)
+    openblas_set_num_threads (threads);
+  if (!json)
+    printf ("%-20s %6s %16s %14s %12s\n", "network", "batch", "train samples/s",
+        "latency ms", "p90 ms");
+  for (int a = 0; a < MM_N_ARCH; a++) {
+    MmTrainConfig cfg;
+    double rate, med, p90;
+
+    mm_train_config_init (&cfg, (MmArch) a);
+    rate = train_rate ((MmArch) a, cfg.batch, seconds);
+    latency ((MmArch) a, seconds, &med, &p90);
+    if (json)
+      printf ("{\"impl\":\"mmdigits\",\"arch\":\"%s\",\"batch\":%d,\"train_samples_per_s\":%.1f,"
+          "\"latency_ms\":%.4f,\"latency_p90_ms\":%.4f,\"threads\":%d}\n", mm_arch_name (a),
+          cfg.batch, rate, med, p90, openblas_get_num_threads ());
+    else
+      printf ("%-20s %6d %16.0f %14.3f %12.3f\n", mm_arch_name (a), cfg.batch, rate, med, p90);
+    fflush (stdout);
+  }
+  return 0;
+}

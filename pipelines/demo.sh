@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# mmdigits demo: digits drawn on paper and spoken at the same time, read by
+# one GStreamer pipeline that fuses what it sees and hears.
+#
+#   pipelines/demo.sh [--build DIR] [--models DIR] [--out DIR]
+#                     [--digits 3,7,1,...] [--seed N] [--no-deps] [--no-build]
+#
+# 1. installs the Debian packages it needs (scripts/deps.sh), unless --no-deps;
+# 2. configures and builds the project in --build (default ./build), unless
+#    --no-build;
+# 3. makes the demo media with `mmdigits demo-media` (no data set needed):
+#    OUT/demo.webm and OUT/script.tsv (what is shown and said, and when);
+# 4. plays demo.webm through digitimage + mfccextract into mmclassify, which
+#    writes one JSON line per decision to OUT/events.jsonl;
+# 5. prints the decisions and, for each scripted digit, the decision that
+#    falls in its time window; writes OUT/summary.json.
+# The accuracy is reported, not asserted: the script exits 0 whenever the
+# pipeline ran (tests/demo.sh asserts).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+build=$root/build
+models=$root/models
+out=
+digits=
+seed=1
+deps=1
+compile=1
+
+usage () {
+  sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  exit "${1:-0}"
+}
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build) build=$2; shift 2 ;;
+    --models) models=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --digits) digits=$2; shift 2 ;;
+    --seed) seed=$2; shift 2 ;;
+    --no-deps) deps=0; shift ;;
+    --no-build) compile=0; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "demo.sh: unknown option '$1'" >&2; usage 2 >&2 ;;
+  esac
+done
+
+if [ $deps = 1 ]; then
+  # shellcheck source=../scripts/deps.sh
+  . "$root/scripts/deps.sh"
+  mm_install_deps "${MM_PACKAGES[@]}"
+fi
+
+if [ $compile = 1 ]; then
+  [ -f "$build/build.ninja" ] || meson setup "$build" "$root" >/dev/null
+  meson compile -C "$build" >/dev/null
+fi
+mmdigits=$build/tools/mmdigits
+[ -x "$mmdigits" ] || { echo "demo.sh: no $mmdigits (build first, or drop --no-build)" >&2; exit 1; }
+[ -d "$models" ] || { echo "demo.sh: no models directory $models" >&2; exit 1; }
+
+if [ -z "$out" ]; then
+  out=$(mktemp -d "${TMPDIR:-/tmp}/mmdigits-demo.XXXXXX")
+fi
+mkdir -p "$out"
+
+media_args=(--out "$out" --seed "$seed")
+[ -n "$digits" ] && media_args+=(--digits "$digits")
+"$mmdigits" demo-media "${media_args[@]}" >/dev/null
+
+# Which networks models/ holds (the "arch" in each file's metadata) decides
+# the shape of the pipeline:
+#  - a hybrid network (+ the image and audio ones for lone items): one
+#    mmclassify fuses a crop and a word that fall within its pair-window;
+#  - no hybrid network: one mmclassify per modality, whose decisions are
+#    merged in time order (the score then takes the more confident one);
+#  - only an image network: the video alone.
+archs=$(python3 - "$models" <<'PY'
+import glob, json, struct, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.safetensors")):
+    try:
+        with open(f, "rb") as h:
+            n = struct.unpack("<Q", h.read(8))[0]
+            print(json.loads(h.read(n))["__metadata__"]["arch"])
+    except (OSError, ValueError, KeyError, struct.error):
+        pass
+PY
+)
+has () { grep -qx "$1" <<<"$archs"; }
+image_net= audio_net= hybrid_net=
+has ImageNet_CNN && image_net=1
+{ has AudioNet_CNN || has AudioNet_LSTM; } && audio_net=1
+{ has HybridNet_CNN || has HybridNet_CNN_LSTM; } && hybrid_net=1
+
+# decodebin gives a video and an audio pad; each queue links to the branch
+# whose caps fit. -m prints the element messages to gst.log (mmclassify
+# posts one per decision, as it writes one line to events.jsonl).
+video=(d. ! queue ! videoconvert ! video/x-raw,format=GRAY8 ! digitimage)
+audio=(d. ! queue ! audioconvert ! audioresample
+       ! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract)
+if [ -n "$hybrid_net" ]; then
+  fallback=true
+  [ -n "$image_net" ] && [ -n "$audio_net" ] || fallback=false
+  mode="fused by mmclassify (hybrid network, fallback=$fallback)"
+  branches=("${video[@]}" ! mm.image_sink "${audio[@]}" ! mm.audio_sink
+            mmclassify name=mm model="$models" fallback=$fallback
+            ! filesink location="$out/events.jsonl")
+elif [ -n "$image_net" ] && [ -n "$audio_net" ]; then
+  mode="image and audio decided apart (no hybrid network in $models)"
+  branches=("${video[@]}" ! mmclassify model="$models" ! filesink location="$out/events-image.jsonl"
+            "${audio[@]}" ! mmclassify model="$models" ! filesink location="$out/events-audio.jsonl")
+elif [ -n "$image_net" ]; then
+  mode="image only (no audio or hybrid network in $models)"
+  branches=("${video[@]}" ! mmclassify model="$models" ! filesink location="$out/events.jsonl")
+else
+  echo "demo.sh: $models holds no ImageNet_CNN or hybrid model" >&2
+  exit 1
+fi
+echo "pipeline: $mode"
+
+export GST_PLUGIN_PATH="$build/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
+if ! gst-launch-1.0 -m filesrc location="$out/demo.webm" ! decodebin name=d "${branches[@]}" \
+    > "$out/gst.log" 2>&1; then
+  echo "demo.sh: the pipeline failed; the end of $out/gst.log:" >&2
+  tail -n 15 "$out/gst.log" >&2
+  exit 1
+fi
+if [ -f "$out/events-image.jsonl" ]; then
+  # one file, in time order
+  python3 -c 'import json, sys
+lines = [l for f in sys.argv[1:] for l in open(f) if l.strip()]
+sys.stdout.write("".join(sorted(lines, key=lambda l: json.loads(l)["pts"])))' \
+    "$out/events-image.jsonl" "$out/events-audio.jsonl" > "$out/events.jsonl"
+fi
+
+python3 "$here/demo-score.py" "$out/script.tsv" "$out/events.jsonl" "$out/summary.json"
+echo "files: $out (demo.webm, script.tsv, events.jsonl, summary.json, gst.log)"

@@ -1,0 +1,1105 @@
+/* mmdigits — mmclassify element.
+ *
+ * Copyright (C) 2025 mmdigits authors. LGPL-2.1-or-later.
+ */
+
+/**
+ * SECTION:element-mmclassify
+ * @title: mmclassify
+ *
+ * Classifies spoken and written digits with the core's networks (#MmNet):
+ * 28 × 28 GRAY8 crops (from `digitimage`) on the `image_sink` request pad,
+ * 39 × 13 MFCC blocks (from `mfccextract`) on the `audio_sink` request pad.
+ * Either pad may be absent; each may be requested once.
+ *
+ * ## Fusion by time window
+ * A crop and an MFCC block are *the same digit* when their times are within
+ * #GstMmClassify:pair-window of each other: the crop's time is its PTS, the
+ * block's time its centre (PTS + duration / 2), both compared as running
+ * time. Such a pair is classified once by the hybrid network (modality
+ * `image+audio`). An item that can no longer be paired — the other pad has
+ * moved more than pair-window past it (a later item or a GAP event), is EOS,
+ * or was never requested — is classified alone by the single-modality
+ * network of its kind (modality `image` or `audio`); when both pads exist
+ * and #GstMmClassify:fallback is %FALSE such a lone item is dropped instead.
+ * Items are taken earliest first, so decisions come out in time order.
+ *
+ * With a live source the element waits at most pair-window for the other
+ * pad (the aggregator's timeout), so its latency is pair-window: it answers
+ * LATENCY queries with the upstream latency plus pair-window.
+ *
+ * ## Models
+ * #GstMmClassify:model names one safetensors model file or a directory of
+ * them. From a directory the element loads, by each file's `arch` metadata,
+ * the hybrid network (HybridNet_CNN, else HybridNet_CNN_LSTM), the image
+ * network (ImageNet_CNN) and the audio network (AudioNet_CNN, else
+ * AudioNet_LSTM); files are read in name order and the first of each arch
+ * wins. Models are loaded at NULL→READY; a missing or corrupt file, or a
+ * model set that lacks the network a requested pad needs, is an error that
+ * names the file or the arch to add. Inputs are normalised with the norm
+ * stored in the model that classifies them.
+ *
+ * ## Output
+ * Every decision is posted as an element message named `mmclassify` with
+ * these fields:
+ *
+ * * #gint `digit`: the predicted digit, 0–9 (the arg-max of `probabilities`).
+ * * #gdouble `confidence`: the probability of `digit`.
+ * * #GstValueArray of #gdouble `probabilities`: the ten class probabilities
+ *   (softmax of the logits), summing to 1.
+ * * #gchararray `modality`: `image`, `audio` or `image+audio`.
+ * * #gchararray `arch`: the network that decided, e.g. `HybridNet_CNN`.
+ * * #GstClockTime `timestamp`: the PTS of the earliest input of the decision.
+ * * #GstClockTime `stream-time`: the stream time of that PTS.
+ * * #GstClockTime `running-time`: the running time of that PTS.
+ * * #GstClockTime `duration`: from that PTS to the end of the latest input.
+ *
+ * and pushed on the src pad (`application/x-json`) as one buffer holding one
+ * newline-terminated JSON object, e.g.
+ * `{"pts":1500000000,"time":"0:00:01.500000000","digit":7,"confidence":0.99,"modality":"image+audio","arch":"HybridNet_CNN","probabilities":[...]}`,
+ * where `pts` is `timestamp` in nanoseconds and `time` the stream time; the
+ * buffer's PTS is the running time. A file sink thus collects a JSON-lines
+ * file.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 -m filesrc location=digits.png ! decodebin ! videoconvert ! imagefreeze num-buffers=1 ! digitimage ! mmclassify model=models/ ! filesink location=events.jsonl
+ * ]| classifies the digit of an image with the ImageNet_CNN model of models/.
+ * |[
+ * gst-launch-1.0 -m mmclassify name=c model=models/ ! filesink location=events.jsonl \
+ *   filesrc location=digit.mp4 ! decodebin ! videoconvert ! digitimage ! c.image_sink \
+ *   filesrc location=digit.wav ! decodebin ! audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! mfccextract ! c.audio_sink
+ * ]| fuses the crops of a video with the words of a recording.
+ */
+
+#include "mm-config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <gst/video/video.h>
+
+#include "gstmmclassify.h"
+#include "mm-modelfile.h"
+#include "mm-net.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_mm_classify_debug);
+#define GST_CAT_DEFAULT gst_mm_classify_debug
+
+#define DEFAULT_PAIR_WINDOW 1000        /* ms */
+#define MAX_PAIR_WINDOW 60000           /* ms */
+#define DEFAULT_FALLBACK TRUE
+/* An MFCC block without a duration is taken to span one second, as
+ * mfccextract's blocks do. */
+#define DEFAULT_BLOCK_DURATION GST_SECOND
+
+enum
+{
+  PROP_0,
+  PROP_MODEL,
+  PROP_PAIR_WINDOW,
+  PROP_FALLBACK,
+};
+
+/* What a loaded network is used for. */
+typedef enum
+{
+  ROLE_IMAGE,
+  ROLE_AUDIO,
+  ROLE_HYBRID,
+  N_ROLES
+} Role;
+
+static const char *const role_pad[N_ROLES] = {
+  "image_sink", "audio_sink", "image_sink + audio_sink"
+};
+
+static const char *const role_modality[N_ROLES] = {
+  "image", "audio", "image+audio"
+};
+
+struct _GstMmClassify
+{
+  GstAggregator parent;
+
+  /* properties, under the object lock */
+  gchar *model;
+  guint pair_window_ms;
+  gboolean fallback;
+
+  /* the request pads (owned by the element, not reffed), object lock */
+  GstAggregatorPad *image_pad;
+  GstAggregatorPad *audio_pad;
+
+  /* networks by role and the file each came from: written at NULL→READY
+   * and READY→NULL under the object lock, read by the aggregate thread
+   * (which only runs in between) */
+  MmNet *nets[N_ROLES];
+  gchar *files[N_ROLES];
+  gchar *loaded_path;
+  gboolean loaded_dir;
+
+  /* aggregate thread only: running time before which a pad will send
+   * nothing more (end of its last GAP), and scratch for one input */
+  GstClockTime pos[2];
+  guint8 gray[MM_IMAGE_PIXELS];
+  float mfcc[MM_AUDIO_VALUES];
+  float image_in[MM_IMAGE_PIXELS];
+  float audio_in[MM_AUDIO_VALUES];
+  float logits[MM_N_CLASSES];
+};
+
+/* One input at the head of a pad, with its times. */
+typedef struct
+{
+  GstAggregatorPad *pad;
+  GstBuffer *buf;               /* owned ref, or NULL */
+  gboolean audio;
+  GstClockTime pts;
+  GstClockTime key;             /* running time compared for pairing */
+  GstClockTime rt_start, rt_end;
+  GstClockTime stream_time;
+} Item;
+
+/* One classification. */
+typedef struct
+{
+  Role role;
+  const char *arch;
+  int digit;
+  double probs[MM_N_CLASSES];
+  GstClockTime timestamp, stream_time, running_time, duration;
+} Decision;
+
+static GstStaticPadTemplate image_sink_template =
+GST_STATIC_PAD_TEMPLATE ("image_sink",
+    GST_PAD_SINK,
+    GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("video/x-raw, format=(string)GRAY8, width=(int)28, "
+        "height=(int)28, framerate=(fraction)[ 0/1, max ]"));
+
+static GstStaticPadTemplate audio_sink_template =
+GST_STATIC_PAD_TEMPLATE ("audio_sink",
+    GST_PAD_SINK,
+    GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("audio/x-mfcc, frames=(int)39, coefficients=(int)13, "
+        "format=(string)F32LE"));
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC,
+    GST_PAD_ALWAYS,
+    GST_STATIC_CAPS ("application/x-json"));
+
+#define gst_mm_classify_parent_class parent_class
+G_DEFINE_TYPE (GstMmClassify, gst_mm_classify, GST_TYPE_AGGREGATOR);
+
+GST_ELEMENT_REGISTER_DEFINE (mmclassify, "mmclassify", GST_RANK_NONE,
+    GST_TYPE_MM_CLASSIFY);
+
+/* ---- models --------------------------------------------------------- */
+
+static gchar *
+default_model_dir (void)
+{
+  if (g_file_test (MM_MODELDIR, G_FILE_TEST_IS_DIR))
+    return g_strdup (MM_MODELDIR);
+  return g_strdup (MM_SOURCE_MODELDIR);
+}
+
+static Role
+role_of_arch (MmArch arch)
+{
+  if (mm_arch_uses_image (arch) && mm_arch_uses_audio (arch))
+    return ROLE_HYBRID;
+  return mm_arch_uses_image (arch) ? ROLE_IMAGE : ROLE_AUDIO;
+}
+
+/* The CNN variants are preferred over the LSTM ones of the same role. */
+static int
+arch_rank (MmArch arch)
+{
+  return arch == MM_ARCH_AUDIONET_LSTM || arch == MM_ARCH_HYBRIDNET_CNN_LSTM;
+}
+
+static const char *
+role_arch_name (Role role)
+{
+  static const MmArch preferred[N_ROLES] = {
+    MM_ARCH_IMAGENET_CNN, MM_ARCH_AUDIONET_CNN, MM_ARCH_HYBRIDNET_CNN
+  };
+  return mm_arch_name (preferred[role]);
+}
+
+typedef struct
+{
+  MmNet *nets[N_ROLES];
+  gchar *files[N_ROLES];
+} ModelSet;
+
+static void
+model_set_clear (ModelSet * set)
+{
+  for (int r = 0; r < N_ROLES; r++) {
+    g_clear_pointer (&set->nets[r], mm_net_free);
+    g_clear_pointer (&set->files[r], g_free);
+  }
+}
+
+/* Keeps @net in @set if its role is free or it ranks better; takes @net
+ * and @file. */
+static void
+model_set_offer (ModelSet * set, MmNet * net, gchar * file)
+{
+  MmArch arch = mm_net_arch (net);
+  Role role = role_of_arch (arch);
+
+  if (set->nets[role] && arch_rank (mm_net_arch (set->nets[role]))
+      <= arch_rank (arch)) {
+    mm_net_free (net);
+    g_free (file);
+    return;
+  }
+  if (set->nets[role])
+    mm_net_free (set->nets[role]);
+  g_free (set->files[role]);
+  set->nets[role] = net;
+  set->files[role] = file;
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Loads every *.safetensors of @dir in name order. Files that fail to load
+ * are reported as warnings and skipped: the check of the pads says what is
+ * missing. */
+static gboolean
+load_model_dir (GstMmClassify * self, const char *dir, ModelSet * set,
+    GError ** error)
+{
+  GDir *d = g_dir_open (dir, 0, error);
+  GPtrArray *names;
+  const char *name;
+
+  if (!d) {
+    g_prefix_error (error, "model directory %s: ", dir);
+    return FALSE;
+  }
+  names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (d)))
+    if (g_str_has_suffix (name, ".safetensors"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_dir_close (d);
+  g_ptr_array_sort (names, compare_names);
+
+  for (guint i = 0; i < names->len; i++) {
+    gchar *file = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
+    GError *err = NULL;
+    MmNet *net = mm_model_load (file, NULL, &err);
+
+    if (!net) {
+      GST_ELEMENT_WARNING (self, RESOURCE, READ,
+          ("model file %s skipped: %s", file, err->message), (NULL));
+      g_error_free (err);
+      g_free (file);
+      continue;
+    }
+    GST_INFO_OBJECT (self, "%s: %s", file, mm_arch_name (mm_net_arch (net)));
+    model_set_offer (set, net, file);
+  }
+  g_ptr_array_unref (names);
+  return TRUE;
+}
+
+static gboolean
+load_models (GstMmClassify * self, const char *path, ModelSet * set,
+    gboolean * is_dir, GError ** error)
+{
+  MmNet *net;
+  GError *err = NULL;
+
+  *is_dir = g_file_test (path, G_FILE_TEST_IS_DIR);
+  if (*is_dir)
+    return load_model_dir (self, path, set, error);
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+        "model file %s: no such file or directory", path);
+    return FALSE;
+  }
+  net = mm_model_load (path, NULL, &err);
+  if (!net) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+        "model file %s: %s", path, err->message);
+    g_error_free (err);
+    return FALSE;
+  }
+  model_set_offer (set, net, g_strdup (path));
+  return TRUE;
+}
+
+/* Says what is missing for the networks that pads @with_image and
+ * @with_audio need: the hybrid one for pairs and, with @fallback, the
+ * single-modality ones for lone items; a lone pad needs its own. */
+static gboolean
+check_models (MmNet * const nets[N_ROLES], const char *path, gboolean is_dir,
+    gboolean with_image, gboolean with_audio, gboolean fallback,
+    GError ** error)
+{
+  gboolean need[N_ROLES] = { FALSE, FALSE, FALSE };
+
+  if (with_image && with_audio) {
+    need[ROLE_HYBRID] = TRUE;
+    need[ROLE_IMAGE] = need[ROLE_AUDIO] = fallback;
+  } else {
+    need[ROLE_IMAGE] = with_image;
+    need[ROLE_AUDIO] = with_audio;
+  }
+
+  for (int r = 0; r < N_ROLES; r++) {
+    const char *why = (r != ROLE_HYBRID && with_image && with_audio) ?
+        " (for lone items, fallback=true; or set fallback=false)" : "";
+
+    if (!need[r] || nets[r])
+      continue;
+    if (is_dir)
+      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+          "model directory %s has no %s model, needed for %s%s: add a %s "
+          "model file to it (e.g. %s/%s.safetensors)", path,
+          role_arch_name (r), role_pad[r], why, role_arch_name (r), path,
+          role_arch_name (r));
+    else
+      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+          "model file %s cannot serve %s%s, which needs a %s model: set "
+          "model to a directory holding one", path, role_pad[r], why,
+          role_arch_name (r));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+post_error (GstMmClassify * self, const GError * err)
+{
+  gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR,
+      err->domain, err->code, g_strdup (err->message), NULL, __FILE__,
+      GST_FUNCTION, __LINE__);
+}
+
+/* NULL→READY: loads the models and checks them against the pads already
+ * requested. */
+static gboolean
+gst_mm_classify_open (GstMmClassify * self)
+{
+  ModelSet set = { {NULL}, {NULL} };
+  GError *err = NULL;
+  gchar *path;
+  gboolean is_dir, with_image, with_audio, fallback;
+
+  GST_OBJECT_LOCK (self);
+  path = self->model ? g_strdup (self->model) : default_model_dir ();
+  with_image = self->image_pad != NULL;
+  with_audio = self->audio_pad != NULL;
+  fallback = self->fallback;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!load_models (self, path, &set, &is_dir, &err) ||
+      !check_models (set.nets, path, is_dir, with_image, with_audio,
+          fallback, &err)) {
+    post_error (self, err);
+    g_error_free (err);
+    model_set_clear (&set);
+    g_free (path);
+    return FALSE;
+  }
+
+  GST_OBJECT_LOCK (self);
+  for (int r = 0; r < N_ROLES; r++) {
+    self->nets[r] = set.nets[r];
+    self->files[r] = set.files[r];
+    if (self->nets[r])
+      mm_net_set_training (self->nets[r], FALSE);
+  }
+  g_free (self->loaded_path);
+  self->loaded_path = path;
+  self->loaded_dir = is_dir;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static void
+gst_mm_classify_close (GstMmClassify * self)
+{
+  GST_OBJECT_LOCK (self);
+  for (int r = 0; r < N_ROLES; r++) {
+    g_clear_pointer (&self->nets[r], mm_net_free);
+    g_clear_pointer (&self->files[r], g_free);
+  }
+  g_clear_pointer (&self->loaded_path, g_free);
+  GST_OBJECT_UNLOCK (self);
+}
+
+/* ---- pads ----------------------------------------------------------- */
+
+static GstAggregatorPad *
+gst_mm_classify_create_new_pad (GstAggregator * agg, GstPadTemplate * templ,
+    const gchar * req_name, const GstCaps * caps)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (agg);
+  const char *name = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
+  gboolean image = g_str_equal (name, "image_sink");
+  GstAggregatorPad **slot = image ? &self->image_pad : &self->audio_pad;
+  GstAggregatorPad *pad;
+  GError *err = NULL;
+
+  GST_OBJECT_LOCK (self);
+  if (*slot) {
+    GST_OBJECT_UNLOCK (self);
+    GST_WARNING_OBJECT (self, "%s already requested: there is one per "
+        "modality", name);
+    return NULL;
+  }
+  /* After NULL→READY the models are loaded: check they serve this pad */
+  if (self->loaded_path && !check_models (self->nets, self->loaded_path,
+          self->loaded_dir, image || self->image_pad != NULL,
+          !image || self->audio_pad != NULL, self->fallback, &err)) {
+    GST_OBJECT_UNLOCK (self);
+    post_error (self, err);
+    g_error_free (err);
+    return NULL;
+  }
+  pad = g_object_new (GST_TYPE_AGGREGATOR_PAD, "name", name,
+      "direction", GST_PAD_SINK, "template", templ, NULL);
+  *slot = pad;
+  GST_OBJECT_UNLOCK (self);
+  return pad;
+}
+
+static void
+gst_mm_classify_release_pad (GstElement * element, GstPad * pad)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (element);
+
+  GST_OBJECT_LOCK (self);
+  if (pad == GST_PAD (self->image_pad))
+    self->image_pad = NULL;
+  if (pad == GST_PAD (self->audio_pad))
+    self->audio_pad = NULL;
+  GST_OBJECT_UNLOCK (self);
+  GST_ELEMENT_CLASS (parent_class)->release_pad (element, pad);
+}
+
+/* ---- timing --------------------------------------------------------- */
+
+static GstClockTime
+to_running_time (const GstSegment * seg, GstClockTime t)
+{
+  if (seg->format != GST_FORMAT_TIME || !GST_CLOCK_TIME_IS_VALID (t))
+    return GST_CLOCK_TIME_NONE;
+  return gst_segment_to_running_time (seg, GST_FORMAT_TIME, t);
+}
+
+static void
+item_times (Item * it)
+{
+  GstSegment *seg = &it->pad->segment;
+  GstClockTime dur = GST_BUFFER_DURATION (it->buf);
+
+  if (it->audio && !GST_CLOCK_TIME_IS_VALID (dur))
+    dur = DEFAULT_BLOCK_DURATION;
+  it->pts = GST_BUFFER_PTS (it->buf);
+  GST_OBJECT_LOCK (it->pad);
+  it->rt_start = to_running_time (seg, it->pts);
+  it->stream_time = GST_CLOCK_TIME_IS_VALID (it->pts) &&
+      seg->format == GST_FORMAT_TIME ?
+      gst_segment_to_stream_time (seg, GST_FORMAT_TIME, it->pts) :
+      GST_CLOCK_TIME_NONE;
+  if (GST_CLOCK_TIME_IS_VALID (it->pts) && GST_CLOCK_TIME_IS_VALID (dur)) {
+    it->rt_end = to_running_time (seg, it->pts + dur);
+    it->key = it->audio ? to_running_time (seg, it->pts + dur / 2) :
+        it->rt_start;
+  } else {
+    it->rt_end = it->rt_start;
+    it->key = it->rt_start;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (it->rt_end))
+    it->rt_end = it->rt_start;
+  GST_OBJECT_UNLOCK (it->pad);
+}
+
+/* Takes the head of @pad into @it. GAP buffers (GstAggregator turns GAP
+ * events into them) are consumed on the way: they only tell up to when the
+ * pad will send nothing. */
+static void
+item_peek (GstMmClassify * self, GstAggregatorPad * pad, gboolean audio,
+    Item * it)
+{
+  memset (it, 0, sizeof *it);
+  it->pad = pad;
+  it->audio = audio;
+  if (!pad)
+    return;
+  while ((it->buf = gst_aggregator_pad_peek_buffer (pad))) {
+    if (!GST_BUFFER_FLAG_IS_SET (it->buf, GST_BUFFER_FLAG_GAP))
+      break;
+    GST_OBJECT_LOCK (pad);
+    self->pos[audio] = to_running_time (&pad->segment,
+        GST_BUFFER_PTS (it->buf) +
+        (GST_BUFFER_DURATION_IS_VALID (it->buf) ?
+            GST_BUFFER_DURATION (it->buf) : 0));
+    GST_OBJECT_UNLOCK (pad);
+    GST_LOG_OBJECT (pad, "gap up to %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (self->pos[audio]));
+    gst_buffer_unref (it->buf);
+    gst_aggregator_pad_drop_buffer (pad);
+  }
+  if (it->buf)
+    item_times (it);
+}
+
+static void
+item_clear (Item * it)
+{
+  gst_clear_buffer (&it->buf);
+}
+
+static gboolean
+within_window (const Item * a, const Item * b, GstClockTime window)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (a->key) || !GST_CLOCK_TIME_IS_VALID (b->key))
+    return FALSE;
+  return (a->key > b->key ? a->key - b->key : b->key - a->key) <= window;
+}
+
+/* Whether the live deadline of @key (key + latency in running time) has
+ * passed on the pipeline clock. */
+static gboolean
+deadline_passed (GstMmClassify * self, GstClockTime key)
+{
+  GstClockTime latency = gst_aggregator_get_latency (GST_AGGREGATOR (self));
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime now;
+
+  if (!clock || !GST_CLOCK_TIME_IS_VALID (latency)) {
+    if (clock)
+      gst_object_unref (clock);
+    return TRUE;
+  }
+  now = gst_clock_get_time (clock) - gst_element_get_base_time (GST_ELEMENT
+      (self));
+  gst_object_unref (clock);
+  return now >= key + latency;
+}
+
+/* Whether the lone @it can no longer be paired: the other pad is absent,
+ * EOS, has moved more than @window past it, or the wait timed out. */
+static gboolean
+can_release (GstMmClassify * self, const Item * it, GstAggregatorPad * other,
+    GstClockTime window, gboolean timeout)
+{
+  GstClockTime other_pos = self->pos[!it->audio];
+
+  if (!other || !GST_CLOCK_TIME_IS_VALID (it->key) ||
+      gst_aggregator_pad_is_eos (other))
+    return TRUE;
+  if (GST_CLOCK_TIME_IS_VALID (other_pos) && other_pos > it->key + window)
+    return TRUE;
+  return timeout && deadline_passed (self, it->key);
+}
+
+static GstClockTime
+gst_mm_classify_get_next_time (GstAggregator * agg)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (agg);
+  GstAggregatorPad *pads[2];
+  GstClockTime next = GST_CLOCK_TIME_NONE;
+
+  GST_OBJECT_LOCK (self);
+  pads[0] = self->image_pad ? gst_object_ref (self->image_pad) : NULL;
+  pads[1] = self->audio_pad ? gst_object_ref (self->audio_pad) : NULL;
+  GST_OBJECT_UNLOCK (self);
+
+  /* the wait is for the earliest item held: until its time + latency */
+  for (int i = 0; i < 2; i++) {
+    Item it = { 0 };
+
+    if (!pads[i])
+      continue;
+    it.pad = pads[i];
+    it.audio = i;
+    it.buf = gst_aggregator_pad_peek_buffer (pads[i]);
+    if (it.buf && !GST_BUFFER_FLAG_IS_SET (it.buf, GST_BUFFER_FLAG_GAP)) {
+      item_times (&it);
+      if (!GST_CLOCK_TIME_IS_VALID (it.key))
+        next = 0;
+      else if (!GST_CLOCK_TIME_IS_VALID (next) || it.key < next)
+        next = it.key;
+    }
+    item_clear (&it);
+    gst_object_unref (pads[i]);
+  }
+  return next;
+}
+
+/* ---- classification ------------------------------------------------- */
+
+static gboolean
+read_image (GstMmClassify * self, GstBuffer * buf)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buf);
+  gsize stride = meta ? (gsize) meta->stride[0] : MM_IMAGE_SIZE;
+  gsize offset = meta ? meta->offset[0] : 0;
+  GstMapInfo map;
+  gboolean ok;
+
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return FALSE;
+  ok = map.size >= offset + stride * (MM_IMAGE_SIZE - 1) + MM_IMAGE_SIZE;
+  if (ok)
+    for (int r = 0; r < MM_IMAGE_SIZE; r++)
+      memcpy (self->gray + r * MM_IMAGE_SIZE, map.data + offset + r * stride,
+          MM_IMAGE_SIZE);
+  gst_buffer_unmap (buf, &map);
+  return ok;
+}
+
+static gboolean
+read_audio (GstMmClassify * self, GstBuffer * buf)
+{
+  GstMapInfo map;
+  gboolean ok;
+
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return FALSE;
+  ok = map.size >= sizeof (float) * MM_AUDIO_VALUES;
+  if (ok)
+    for (int i = 0; i < MM_AUDIO_VALUES; i++)
+      self->mfcc[i] = GST_READ_FLOAT_LE (map.data + 4 * i);
+  gst_buffer_unmap (buf, &map);
+  return ok;
+}
+
+/* Runs @net on the inputs already read; fills @d's digit and
+ * probabilities. FALSE when the logits are not finite. */
+static gboolean
+run_net (GstMmClassify * self, MmNet * net, gboolean image, gboolean audio,
+    Decision * d)
+{
+  const MmNorm *norm = mm_net_norm (net);
+  double max, sum = 0;
+
+  if (image)
+    mm_net_prepare_image (norm, self->gray, self->image_in);
+  if (audio)
+    mm_net_prepare_audio (norm, self->mfcc, self->audio_in);
+  mm_net_forward (net, 1, image ? self->image_in : NULL,
+      audio ? self->audio_in : NULL, self->logits);
+
+  max = self->logits[0];
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    if (!isfinite (self->logits[k]))
+      return FALSE;
+    max = MAX (max, self->logits[k]);
+  }
+  d->digit = 0;
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    d->probs[k] = exp (self->logits[k] - max);
+    sum += d->probs[k];
+  }
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    d->probs[k] /= sum;
+    if (d->probs[k] > d->probs[d->digit])
+      d->digit = k;
+  }
+  d->arch = mm_arch_name (mm_net_arch (net));
+  return TRUE;
+}
+
+static void
+decision_times (Decision * d, const Item * a, const Item * b)
+{
+  const Item *first = a;
+  GstClockTime end = a->rt_end;
+
+  if (b && GST_CLOCK_TIME_IS_VALID (b->rt_start) &&
+      (!GST_CLOCK_TIME_IS_VALID (a->rt_start) || b->rt_start < a->rt_start))
+    first = b;
+  if (b && GST_CLOCK_TIME_IS_VALID (b->rt_end) &&
+      (!GST_CLOCK_TIME_IS_VALID (end) || b->rt_end > end))
+    end = b->rt_end;
+  d->timestamp = first->pts;
+  d->stream_time = first->stream_time;
+  d->running_time = first->rt_start;
+  d->duration = GST_CLOCK_TIME_IS_VALID (first->rt_start) &&
+      GST_CLOCK_TIME_IS_VALID (end) ? end - first->rt_start :
+      GST_CLOCK_TIME_NONE;
+}
+
+static void
+append_number (GString * s, double v)
+{
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_string_append (s, g_ascii_formatd (num, sizeof num, "%.9g", v));
+}
+
+static gchar *
+decision_json (const Decision * d, gsize * len)
+{
+  GString *s = g_string_new ("{\"pts\":");
+
+  if (GST_CLOCK_TIME_IS_VALID (d->timestamp))
+    g_string_append_printf (s, "%" G_GUINT64_FORMAT, d->timestamp);
+  else
+    g_string_append (s, "null");
+  if (GST_CLOCK_TIME_IS_VALID (d->stream_time))
+    g_string_append_printf (s, ",\"time\":\"%" GST_TIME_FORMAT "\"",
+        GST_TIME_ARGS (d->stream_time));
+  else
+    g_string_append (s, ",\"time\":null");
+  g_string_append_printf (s, ",\"digit\":%d,\"confidence\":", d->digit);
+  append_number (s, d->probs[d->digit]);
+  g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\","
+      "\"probabilities\":[", role_modality[d->role], d->arch);
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    if (k)
+      g_string_append_c (s, ',');
+    append_number (s, d->probs[k]);
+  }
+  g_string_append (s, "]}\n");
+  *len = s->len;
+  return g_string_free (s, FALSE);
+}
+
+static void
+post_decision (GstMmClassify * self, const Decision * d)
+{
+  GValue probs = G_VALUE_INIT;
+  GstStructure *s;
+
+  g_value_init (&probs, GST_TYPE_ARRAY);
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, G_TYPE_DOUBLE);
+    g_value_set_double (&v, d->probs[k]);
+    gst_value_array_append_and_take_value (&probs, &v);
+  }
+  s = gst_structure_new ("mmclassify",
+      "digit", G_TYPE_INT, d->digit,
+      "confidence", G_TYPE_DOUBLE, d->probs[d->digit],
+      "modality", G_TYPE_STRING, role_modality[d->role],
+      "arch", G_TYPE_STRING, d->arch,
+      "timestamp", G_TYPE_UINT64, d->timestamp,
+      "stream-time", G_TYPE_UINT64, d->stream_time,
+      "running-time", G_TYPE_UINT64, d->running_time,
+      "duration", G_TYPE_UINT64, d->duration, NULL);
+  gst_structure_take_value (s, "probabilities", &probs);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* Classifies @a (and @b, its partner, for the hybrid role), announces the
+ * decision and pushes it downstream. The inputs stay on their pads. */
+static GstFlowReturn
+classify (GstMmClassify * self, Role role, const Item * a, const Item * b)
+{
+  const Item *img = a->audio ? b : a, *aud = a->audio ? a : b;
+  Decision d = {.role = role };
+  GstBuffer *out;
+  gchar *json;
+  gsize len;
+
+  if ((img && !read_image (self, img->buf)) ||
+      (aud && !read_audio (self, aud->buf))) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("%s buffer too small: %" G_GSIZE_FORMAT " bytes",
+            img && gst_buffer_get_size (img->buf) < MM_IMAGE_PIXELS ?
+            "image" : "MFCC", gst_buffer_get_size ((img ? img : aud)->buf)));
+    return GST_FLOW_ERROR;
+  }
+  if (!run_net (self, self->nets[role], img != NULL, aud != NULL, &d)) {
+    GST_WARNING_OBJECT (self, "non-finite logits (bad input?): dropped");
+    return GST_FLOW_OK;
+  }
+  decision_times (&d, a, b);
+  GST_DEBUG_OBJECT (self, "%s at %" GST_TIME_FORMAT ": %d (%.3f)",
+      role_modality[role], GST_TIME_ARGS (d.running_time), d.digit,
+      d.probs[d.digit]);
+
+  post_decision (self, &d);
+  gst_aggregator_selected_samples (GST_AGGREGATOR (self), d.running_time,
+      GST_CLOCK_TIME_NONE, d.duration, NULL);
+  json = decision_json (&d, &len);
+  out = gst_buffer_new_wrapped (json, len);
+  GST_BUFFER_PTS (out) = d.running_time;
+  GST_BUFFER_DURATION (out) = d.duration;
+  return gst_aggregator_finish_buffer (GST_AGGREGATOR (self), out);
+}
+
+/* A lone item: its single-modality network decides, or it is dropped when
+ * the other pad exists and fallback is off. Consumes it. */
+static GstFlowReturn
+classify_lone (GstMmClassify * self, const Item * it,
+    GstAggregatorPad * other, gboolean fallback)
+{
+  Role role = it->audio ? ROLE_AUDIO : ROLE_IMAGE;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  if (other && !fallback)
+    GST_DEBUG_OBJECT (it->pad, "lone item at %" GST_TIME_FORMAT
+        " dropped (fallback=false)", GST_TIME_ARGS (it->key));
+  else if (!self->nets[role])
+    GST_DEBUG_OBJECT (it->pad, "lone item dropped: no %s model",
+        role_arch_name (role));
+  else
+    ret = classify (self, role, it, NULL);
+  gst_aggregator_pad_drop_buffer (it->pad);
+  return ret;
+}
+
+static GstFlowReturn
+gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (agg);
+  GstAggregatorPad *ipad, *apad;
+  GstClockTime window;
+  gboolean fallback;
+  Item img, aud;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  GST_OBJECT_LOCK (self);
+  ipad = self->image_pad ? gst_object_ref (self->image_pad) : NULL;
+  apad = self->audio_pad ? gst_object_ref (self->audio_pad) : NULL;
+  window = self->pair_window_ms * GST_MSECOND;
+  fallback = self->fallback;
+  GST_OBJECT_UNLOCK (self);
+
+  item_peek (self, ipad, FALSE, &img);
+  item_peek (self, apad, TRUE, &aud);
+
+  if (img.buf && aud.buf) {
+    if (within_window (&img, &aud, window) && self->nets[ROLE_HYBRID]) {
+      ret = classify (self, ROLE_HYBRID, &img, &aud);
+      gst_aggregator_pad_drop_buffer (ipad);
+      gst_aggregator_pad_drop_buffer (apad);
+    } else if (!GST_CLOCK_TIME_IS_VALID (img.key) ||
+        (GST_CLOCK_TIME_IS_VALID (aud.key) && img.key <= aud.key)) {
+      ret = classify_lone (self, &img, apad, fallback);
+    } else {
+      ret = classify_lone (self, &aud, ipad, fallback);
+    }
+  } else if (img.buf) {
+    if (can_release (self, &img, apad, window, timeout))
+      ret = classify_lone (self, &img, apad, fallback);
+  } else if (aud.buf) {
+    if (can_release (self, &aud, ipad, window, timeout))
+      ret = classify_lone (self, &aud, ipad, fallback);
+  } else if ((!ipad || gst_aggregator_pad_is_eos (ipad)) &&
+      (!apad || gst_aggregator_pad_is_eos (apad))) {
+    /* everything classified: the base class pushes EOS */
+    ret = GST_FLOW_EOS;
+  }
+
+  item_clear (&img);
+  item_clear (&aud);
+  gst_clear_object (&ipad);
+  gst_clear_object (&apad);
+  return ret;
+}
+
+static gboolean
+gst_mm_classify_sink_event (GstAggregator * agg, GstAggregatorPad * pad,
+    GstEvent * event)
+{
+  /* the sink caps are fixed by the templates (checked by the pad before
+   * they get here); the src caps are our own, so they are not forwarded */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    gst_event_unref (event);
+    return TRUE;
+  }
+  return GST_AGGREGATOR_CLASS (parent_class)->sink_event (agg, pad, event);
+}
+
+static GstFlowReturn
+gst_mm_classify_flush (GstAggregator * agg)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (agg);
+
+  self->pos[0] = self->pos[1] = GST_CLOCK_TIME_NONE;
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_mm_classify_start (GstAggregator * agg)
+{
+  return gst_mm_classify_flush (agg) == GST_FLOW_OK;
+}
+
+/* ---- GstElement / GObject ------------------------------------------- */
+
+static GstStateChangeReturn
+gst_mm_classify_change_state (GstElement * element, GstStateChange transition)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY &&
+      !gst_mm_classify_open (self))
+    return GST_STATE_CHANGE_FAILURE;
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    gst_mm_classify_close (self);
+  return ret;
+}
+
+static void
+update_latency (GstMmClassify * self)
+{
+  GstClockTime w;
+
+  GST_OBJECT_LOCK (self);
+  w = self->pair_window_ms * GST_MSECOND;
+  GST_OBJECT_UNLOCK (self);
+  gst_aggregator_set_latency (GST_AGGREGATOR (self), w, w);
+}
+
+static void
+gst_mm_classify_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (object);
+
+  switch (prop_id) {
+    case PROP_MODEL:
+      GST_OBJECT_LOCK (self);
+      g_free (self->model);
+      self->model = g_value_dup_string (value);
+      if (!self->model)
+        self->model = default_model_dir ();
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_PAIR_WINDOW:
+      GST_OBJECT_LOCK (self);
+      self->pair_window_ms = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      update_latency (self);
+      break;
+    case PROP_FALLBACK:
+      GST_OBJECT_LOCK (self);
+      self->fallback = g_value_get_boolean (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_mm_classify_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (object);
+
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_MODEL:
+      g_value_set_string (value, self->model);
+      break;
+    case PROP_PAIR_WINDOW:
+      g_value_set_uint (value, self->pair_window_ms);
+      break;
+    case PROP_FALLBACK:
+      g_value_set_boolean (value, self->fallback);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_mm_classify_finalize (GObject * object)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (object);
+
+  gst_mm_classify_close (self);
+  g_free (self->model);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_mm_classify_class_init (GstMmClassifyClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstAggregatorClass *agg_class = GST_AGGREGATOR_CLASS (klass);
+
+  gobject_class->set_property = gst_mm_classify_set_property;
+  gobject_class->get_property = gst_mm_classify_get_property;
+  gobject_class->finalize = gst_mm_classify_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "A model file (safetensors) or a directory of them, from which the "
+          "hybrid and single-modality networks are chosen by their arch "
+          "(default: the installed models directory, else the source tree's "
+          "models/); read at NULL to READY",
+          MM_MODELDIR, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PAIR_WINDOW,
+      g_param_spec_uint ("pair-window", "Pair window",
+          "A crop (PTS) and an MFCC block (centre) within this many "
+          "milliseconds of each other are classified together; also the "
+          "element's latency", 0, MAX_PAIR_WINDOW, DEFAULT_PAIR_WINDOW,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_FALLBACK,
+      g_param_spec_boolean ("fallback", "Fallback",
+          "With both pads requested, classify an item that found no partner "
+          "with its single-modality network (TRUE) or drop it (FALSE)",
+          DEFAULT_FALLBACK, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  gst_element_class_add_static_pad_template_with_gtype (element_class,
+      &image_sink_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype (element_class,
+      &audio_sink_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_add_static_pad_template_with_gtype (element_class,
+      &src_template, GST_TYPE_AGGREGATOR_PAD);
+  gst_element_class_set_static_metadata (element_class,
+      "Multimodal digit classifier", "Filter/Analyzer/Video/Audio",
+      "Classifies digit crops and MFCC blocks, fused by time window, "
+      "posting messages and JSON lines", "mmdigits authors");
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_mm_classify_change_state);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_mm_classify_release_pad);
+
+  agg_class->aggregate = GST_DEBUG_FUNCPTR (gst_mm_classify_aggregate);
+  agg_class->create_new_pad =
+      GST_DEBUG_FUNCPTR (gst_mm_classify_create_new_pad);
+  agg_class->get_next_time = GST_DEBUG_FUNCPTR (gst_mm_classify_get_next_time);
+  agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_mm_classify_sink_event);
+  agg_class->flush = GST_DEBUG_FUNCPTR (gst_mm_classify_flush);
+  agg_class->start = GST_DEBUG_FUNCPTR (gst_mm_classify_start);
+
+  GST_DEBUG_CATEGORY_INIT (gst_mm_classify_debug, "mmclassify", 0,
+      "multimodal digit classifier");
+}
+
+static void
+gst_mm_classify_init (GstMmClassify * self)
+{
+  self->model = default_model_dir ();
+  self->pair_window_ms = DEFAULT_PAIR_WINDOW;
+  self->fallback = DEFAULT_FALLBACK;
+  self->pos[0] = self->pos[1] = GST_CLOCK_TIME_NONE;
+  update_latency (self);
+}

@@ -1,0 +1,861 @@
+/* mmdigits — GstHarness tests of mmclassify.
+ *
+ * The models are made here (mm_net_new + mm_model_save into a temporary
+ * directory): untrained weights are enough to test the plumbing, and the
+ * expected probabilities are computed with the core directly.
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "mm-modelfile.h"
+#include "mm-net.h"
+
+#define IMAGE_CAPS "video/x-raw, format=GRAY8, width=28, height=28, " \
+  "framerate=0/1"
+#define AUDIO_CAPS "audio/x-mfcc, frames=39, coefficients=13, format=F32LE"
+#define PROB_TOL 1e-5
+
+/* ---- fixtures ------------------------------------------------------- */
+
+static gchar *tmpdir;
+
+static void
+setup (void)
+{
+  tmpdir = g_dir_make_tmp ("mmclassify-XXXXXX", NULL);
+  fail_unless (tmpdir != NULL);
+}
+
+static void
+remove_tree (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  if (!d)
+    return;
+  while ((name = g_dir_read_name (d))) {
+    gchar *p = g_build_filename (dir, name, NULL);
+
+    if (g_file_test (p, G_FILE_TEST_IS_DIR))
+      remove_tree (p);
+    else
+      g_unlink (p);
+    g_free (p);
+  }
+  g_dir_close (d);
+  g_rmdir (dir);
+}
+
+static void
+teardown (void)
+{
+  remove_tree (tmpdir);
+  g_clear_pointer (&tmpdir, g_free);
+}
+
+/* Writes an untrained @arch model as @dir/@name with a norm that is not the
+ * default, so that a missing normalisation shows in the probabilities. */
+static gchar *
+make_model (const char *dir, const char *name, MmArch arch, guint64 seed)
+{
+  MmNet *net = mm_net_new (arch, seed);
+  MmNorm *norm = mm_net_norm (net);
+  gchar *path = g_build_filename (dir, name, NULL);
+  GError *err = NULL;
+
+  norm->image_mean = 0.3f;
+  norm->image_std = 0.2f;
+  for (int k = 0; k < MM_MFCC_COEFFS; k++) {
+    norm->mfcc_mean[k] = 0.1f * k;
+    norm->mfcc_std[k] = 2.0f + k;
+  }
+  fail_unless (mm_model_save (net, NULL, path, &err), "%s",
+      err ? err->message : "");
+  mm_net_free (net);
+  return path;
+}
+
+static gchar *
+make_subdir (const char *name)
+{
+  gchar *dir = g_build_filename (tmpdir, name, NULL);
+
+  fail_unless (g_mkdir (dir, 0755) == 0);
+  return dir;
+}
+
+/* A directory holding all three roles. */
+static gchar *
+make_full_model_dir (void)
+{
+  gchar *dir = make_subdir ("all");
+
+  g_free (make_model (dir, "image.safetensors", MM_ARCH_IMAGENET_CNN, 1));
+  g_free (make_model (dir, "audio.safetensors", MM_ARCH_AUDIONET_CNN, 2));
+  g_free (make_model (dir, "hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 3));
+  return dir;
+}
+
+/* A crop: a bar whose place depends on @pattern, on black. */
+static void
+fill_crop (guint8 * px, int pattern)
+{
+  memset (px, 0, MM_IMAGE_PIXELS);
+  for (int r = 4; r < 24; r++)
+    for (int c = 0; c < 4; c++)
+      px[r * MM_IMAGE_SIZE + 4 + 2 * pattern + c] = 255;
+}
+
+static GstBuffer *
+make_crop (int pattern, GstClockTime pts)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, MM_IMAGE_PIXELS, NULL);
+  GstMapInfo map;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  fill_crop (map.data, pattern);
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf) = GST_MSECOND * 40;
+  return buf;
+}
+
+static void
+fill_mfcc (float *v, int pattern)
+{
+  for (int t = 0; t < MM_MFCC_FRAMES; t++)
+    for (int k = 0; k < MM_MFCC_COEFFS; k++)
+      v[t * MM_MFCC_COEFFS + k] = (float) sin (0.3 * t * (pattern + 1) + k)
+          * (10.0f - k);
+}
+
+/* One MFCC block starting at @pts, one second long. */
+static GstBuffer *
+make_block (int pattern, GstClockTime pts)
+{
+  float v[MM_AUDIO_VALUES];
+  GstBuffer *buf;
+
+  fill_mfcc (v, pattern);
+  buf = gst_buffer_new_memdup (v, sizeof v);
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf) = GST_SECOND;
+  return buf;
+}
+
+/* The probabilities the core gives for the inputs, for comparison. */
+static void
+expected_probs (const char *model, int image_pattern, int audio_pattern,
+    double probs[MM_N_CLASSES])
+{
+  MmNet *net = mm_model_load (model, NULL, NULL);
+  guint8 px[MM_IMAGE_PIXELS];
+  float mfcc[MM_AUDIO_VALUES], image[MM_IMAGE_PIXELS], audio[MM_AUDIO_VALUES];
+  float logits[MM_N_CLASSES];
+  double max, sum = 0;
+
+  fail_unless (net != NULL);
+  mm_net_set_training (net, FALSE);
+  if (image_pattern >= 0) {
+    fill_crop (px, image_pattern);
+    mm_net_prepare_image (mm_net_norm (net), px, image);
+  }
+  if (audio_pattern >= 0) {
+    fill_mfcc (mfcc, audio_pattern);
+    mm_net_prepare_audio (mm_net_norm (net), mfcc, audio);
+  }
+  mm_net_forward (net, 1, image_pattern >= 0 ? image : NULL,
+      audio_pattern >= 0 ? audio : NULL, logits);
+  max = logits[0];
+  for (int k = 1; k < MM_N_CLASSES; k++)
+    max = MAX (max, logits[k]);
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    sum += probs[k] = exp (logits[k] - max);
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    probs[k] /= sum;
+  mm_net_free (net);
+}
+
+static GstElement *
+new_classifier (const char *model, GstBus ** bus)
+{
+  GstElement *e = gst_element_factory_make ("mmclassify", NULL);
+
+  fail_unless (e != NULL);
+  g_object_set (e, "model", model, NULL);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (e, *bus);
+  return e;
+}
+
+/* Harnesses on the pads asked for; @hi carries the src pad when it exists,
+ * else @ha does. */
+static void
+open_pads (GstElement * e, GstHarness ** hi, GstHarness ** ha)
+{
+  if (hi) {
+    *hi = gst_harness_new_with_element (e, "image_sink", "src");
+    gst_harness_set_src_caps_str (*hi, IMAGE_CAPS);
+  }
+  if (ha) {
+    *ha = gst_harness_new_with_element (e, "audio_sink", hi ? NULL : "src");
+    gst_harness_set_src_caps_str (*ha, AUDIO_CAPS);
+  }
+}
+
+/* ---- checking decisions --------------------------------------------- */
+
+typedef struct
+{
+  int digit;
+  double confidence;
+  double probs[MM_N_CLASSES];
+  gchar *modality;
+  gchar *arch;
+  GstClockTime timestamp, running_time, duration;
+} Decision;
+
+static void
+decision_clear (Decision * d)
+{
+  g_free (d->modality);
+  g_free (d->arch);
+}
+
+static void
+check_probs (const double *p, int digit, double confidence)
+{
+  double sum = 0;
+  int best = 0;
+
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    fail_unless (p[k] >= 0 && p[k] <= 1);
+    sum += p[k];
+    if (p[k] > p[best])
+      best = k;
+  }
+  fail_unless (fabs (sum - 1) < PROB_TOL, "probabilities sum to %g", sum);
+  fail_unless_equals_int (digit, best);
+  fail_unless (fabs (confidence - p[best]) < PROB_TOL);
+}
+
+/* Pops the next mmclassify message and checks its fields and types. */
+static void
+pop_decision (GstBus * bus, Decision * d)
+{
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_ELEMENT);
+  const GstStructure *s;
+  const GValue *arr;
+
+  fail_unless (msg != NULL, "no mmclassify message");
+  s = gst_message_get_structure (msg);
+  fail_unless (gst_structure_has_name (s, "mmclassify"));
+  fail_unless (gst_structure_get_int (s, "digit", &d->digit));
+  fail_unless (gst_structure_get_double (s, "confidence", &d->confidence));
+  fail_unless (gst_structure_get (s, "modality", G_TYPE_STRING, &d->modality,
+          "arch", G_TYPE_STRING, &d->arch,
+          "timestamp", G_TYPE_UINT64, &d->timestamp,
+          "running-time", G_TYPE_UINT64, &d->running_time,
+          "duration", G_TYPE_UINT64, &d->duration, NULL));
+  fail_unless (gst_structure_has_field_typed (s, "stream-time",
+          G_TYPE_UINT64));
+  arr = gst_structure_get_value (s, "probabilities");
+  fail_unless (arr && GST_VALUE_HOLDS_ARRAY (arr));
+  fail_unless_equals_int (gst_value_array_get_size (arr), MM_N_CLASSES);
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    const GValue *v = gst_value_array_get_value (arr, k);
+
+    fail_unless (G_VALUE_HOLDS_DOUBLE (v));
+    d->probs[k] = g_value_get_double (v);
+  }
+  check_probs (d->probs, d->digit, d->confidence);
+  gst_message_unref (msg);
+}
+
+/* Pulls the next JSON line and checks it parses (json-glib) and says what
+ * message @d said. */
+static void
+pull_json (GstHarness * h, const Decision * d)
+{
+  GstBuffer *buf = gst_harness_pull (h);
+  JsonParser *parser = json_parser_new ();
+  GError *err = NULL;
+  JsonObject *o;
+  JsonArray *probs;
+  GstMapInfo map;
+  double p[MM_N_CLASSES];
+
+  fail_unless (buf != NULL, "no JSON buffer");
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  fail_unless (map.size > 2 && map.data[map.size - 1] == '\n');
+  fail_unless (memchr (map.data, '\n', map.size) == map.data + map.size - 1,
+      "one line per buffer");
+  fail_unless (json_parser_load_from_data (parser, (const char *) map.data,
+          map.size, &err), "%s", err ? err->message : "");
+  gst_buffer_unmap (buf, &map);
+
+  o = json_node_get_object (json_parser_get_root (parser));
+  fail_unless (o != NULL);
+  fail_unless_equals_int (json_object_get_int_member (o, "digit"), d->digit);
+  fail_unless_equals_uint64 (json_object_get_int_member (o, "pts"),
+      d->timestamp);
+  fail_unless (json_object_has_member (o, "time"));
+  fail_unless_equals_string (json_object_get_string_member (o, "modality"),
+      d->modality);
+  fail_unless_equals_string (json_object_get_string_member (o, "arch"),
+      d->arch);
+  fail_unless (fabs (json_object_get_double_member (o, "confidence") -
+          d->confidence) < PROB_TOL);
+  probs = json_object_get_array_member (o, "probabilities");
+  fail_unless_equals_int (json_array_get_length (probs), MM_N_CLASSES);
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    p[k] = json_array_get_double_element (probs, k);
+    fail_unless (fabs (p[k] - d->probs[k]) < PROB_TOL);
+  }
+  check_probs (p, d->digit, json_object_get_double_member (o, "confidence"));
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), d->running_time);
+  g_object_unref (parser);
+  gst_buffer_unref (buf);
+}
+
+static void
+check_matches_core (const Decision * d, const char *model, int image_pattern,
+    int audio_pattern)
+{
+  double want[MM_N_CLASSES];
+
+  expected_probs (model, image_pattern, audio_pattern, want);
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    fail_unless (fabs (d->probs[k] - want[k]) < PROB_TOL,
+        "class %d: %g, core gives %g", k, d->probs[k], want[k]);
+}
+
+/* Waits for EOS on @h's sink and says how many buffers came out. */
+static guint
+finish (GstHarness * h)
+{
+  GstEvent *ev;
+
+  while ((ev = gst_harness_pull_event (h))) {
+    gboolean eos = GST_EVENT_TYPE (ev) == GST_EVENT_EOS;
+
+    gst_event_unref (ev);
+    if (eos)
+      break;
+  }
+  fail_unless (ev != NULL, "no EOS downstream");
+  return gst_harness_buffers_received (h);
+}
+
+static gchar *
+pop_error (GstBus * bus, GQuark domain, int code)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  GError *err = NULL;
+  gchar *text;
+
+  fail_unless (msg != NULL, "no error message");
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (err->domain == domain, "domain %s",
+      g_quark_to_string (err->domain));
+  if (code >= 0)
+    fail_unless_equals_int (err->code, code);
+  text = g_strdup (err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  return text;
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+GST_START_TEST (test_mmclassify_image_only_gives_one_decision_per_crop)
+{
+  gchar *model = make_model (tmpdir, "image.safetensors",
+      MM_ARCH_IMAGENET_CNN, 7);
+  GstBus *bus;
+  GstElement *e = new_classifier (model, &bus);
+  GstHarness *h;
+
+  open_pads (e, &h, NULL);
+  for (int i = 0; i < 3; i++) {
+    Decision d = { 0 };
+
+    fail_unless_equals_int (gst_harness_push (h, make_crop (i,
+                i * GST_SECOND)), GST_FLOW_OK);
+    pop_decision (bus, &d);
+    fail_unless_equals_string (d.modality, "image");
+    fail_unless_equals_string (d.arch, "ImageNet_CNN");
+    fail_unless_equals_uint64 (d.timestamp, i * GST_SECOND);
+    fail_unless_equals_uint64 (d.duration, 40 * GST_MSECOND);
+    check_matches_core (&d, model, i, -1);
+    pull_json (h, &d);
+    decision_clear (&d);
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (finish (h), 3);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+
+  gst_harness_teardown (h);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_free (model);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_audio_only_uses_audionet)
+{
+  gchar *model = make_model (tmpdir, "audio.safetensors",
+      MM_ARCH_AUDIONET_CNN, 8);
+  GstBus *bus;
+  GstElement *e = new_classifier (model, &bus);
+  GstHarness *h;
+  Decision d = { 0 };
+
+  open_pads (e, NULL, &h);
+  fail_unless_equals_int (gst_harness_push (h, make_block (3, GST_SECOND)),
+      GST_FLOW_OK);
+  pop_decision (bus, &d);
+  fail_unless_equals_string (d.modality, "audio");
+  fail_unless_equals_string (d.arch, "AudioNet_CNN");
+  fail_unless_equals_uint64 (d.timestamp, GST_SECOND);
+  fail_unless_equals_uint64 (d.duration, GST_SECOND);
+  check_matches_core (&d, model, -1, 3);
+  pull_json (h, &d);
+  decision_clear (&d);
+
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (finish (h), 1);
+  gst_harness_teardown (h);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_free (model);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_pair_within_window_gives_one_hybrid_decision)
+{
+  gchar *dir = make_full_model_dir ();
+  gchar *hybrid = g_build_filename (dir, "hybrid.safetensors", NULL);
+  GstBus *bus;
+  GstElement *e = new_classifier (dir, &bus);
+  GstHarness *hi, *ha;
+  Decision d = { 0 };
+
+  open_pads (e, &hi, &ha);
+  /* crop at 1.0 s, block centred at 1.2 s: 200 ms apart */
+  fail_unless_equals_int (gst_harness_push (hi, make_crop (2, GST_SECOND)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (ha, make_block (5,
+              700 * GST_MSECOND)), GST_FLOW_OK);
+  pop_decision (bus, &d);
+  fail_unless_equals_string (d.modality, "image+audio");
+  fail_unless_equals_string (d.arch, "HybridNet_CNN");
+  /* spans both: from the block's start to its end */
+  fail_unless_equals_uint64 (d.timestamp, 700 * GST_MSECOND);
+  fail_unless_equals_uint64 (d.duration, GST_SECOND);
+  check_matches_core (&d, hybrid, 2, 5);
+  pull_json (hi, &d);
+  decision_clear (&d);
+
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  fail_unless_equals_int (finish (hi), 1);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_free (hybrid);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+/* Crop at 0 s and a block centred at 3 s with @fallback: returns the number
+ * of decisions, checking each. */
+static guint
+run_far_apart (gboolean fallback)
+{
+  gchar *dir = make_full_model_dir ();
+  GstBus *bus;
+  GstElement *e = new_classifier (dir, &bus);
+  GstHarness *hi, *ha;
+  guint n;
+
+  g_object_set (e, "fallback", fallback, NULL);
+  open_pads (e, &hi, &ha);
+  fail_unless_equals_int (gst_harness_push (hi, make_crop (1, 0)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (ha, make_block (1,
+              2500 * GST_MSECOND)), GST_FLOW_OK);
+  if (fallback) {
+    Decision d = { 0 };
+
+    /* the crop is released as soon as the block shows it has no partner */
+    pop_decision (bus, &d);
+    fail_unless_equals_string (d.modality, "image");
+    fail_unless_equals_string (d.arch, "ImageNet_CNN");
+    fail_unless_equals_uint64 (d.timestamp, 0);
+    pull_json (hi, &d);
+    decision_clear (&d);
+  }
+  /* the block waits for the image pad: its EOS releases it */
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  if (fallback) {
+    Decision d = { 0 };
+
+    pull_json (hi, (pop_decision (bus, &d), &d));
+    fail_unless_equals_string (d.modality, "audio");
+    fail_unless_equals_string (d.arch, "AudioNet_CNN");
+    fail_unless_equals_uint64 (d.timestamp, 2500 * GST_MSECOND);
+    decision_clear (&d);
+  }
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  n = finish (hi);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_free (dir);
+  return n;
+}
+
+GST_START_TEST (test_mmclassify_far_apart_gives_two_single_decisions)
+{
+  fail_unless_equals_int (run_far_apart (TRUE), 2);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_far_apart_without_fallback_gives_none)
+{
+  fail_unless_equals_int (run_far_apart (FALSE), 0);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_gap_on_other_pad_releases_lone_crop)
+{
+  gchar *dir = make_full_model_dir ();
+  GstBus *bus;
+  GstElement *e = new_classifier (dir, &bus);
+  GstHarness *hi, *ha;
+  Decision d = { 0 };
+
+  open_pads (e, &hi, &ha);
+  fail_unless_equals_int (gst_harness_push (hi, make_crop (1, 0)),
+      GST_FLOW_OK);
+  /* silence up to 0.5 s says nothing yet; up to 1.5 s rules a partner out */
+  fail_unless (gst_harness_push_event (ha, gst_event_new_gap (0,
+              500 * GST_MSECOND)));
+  fail_unless (gst_harness_push_event (ha, gst_event_new_gap (500 *
+              GST_MSECOND, GST_SECOND)));
+  pop_decision (bus, &d);
+  fail_unless_equals_string (d.modality, "image");
+  pull_json (hi, &d);
+  decision_clear (&d);
+
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  fail_unless_equals_int (finish (hi), 1);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_live_lone_crop_released_after_pair_window)
+{
+  gchar *dir = make_full_model_dir ();
+  GstBus *bus;
+  GstElement *e = new_classifier (dir, &bus);
+  GstHarness *hi, *ha;
+  GstTestClock *clock;
+  Decision d = { 0 };
+
+  open_pads (e, &hi, &ha);
+  fail_unless_equals_int (gst_harness_push (hi, make_crop (4, 0)),
+      GST_FLOW_OK);
+  /* the harness is a live source: the element waits on the clock for the
+   * crop's time + latency (= pair-window), then gives up on a partner */
+  clock = gst_harness_get_testclock (hi);
+  fail_unless (gst_test_clock_timed_wait_for_multiple_pending_ids (clock, 1,
+          10000, NULL));
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  fail_unless (gst_harness_crank_single_clock_wait (hi));
+  fail_unless_equals_uint64 (gst_clock_get_time (GST_CLOCK (clock)),
+      GST_SECOND);
+  pull_json (hi, (pop_decision (bus, &d), &d));
+  fail_unless_equals_string (d.modality, "image");
+  decision_clear (&d);
+
+  gst_object_unref (clock);
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  fail_unless_equals_int (finish (hi), 1);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_latency_query_reports_pair_window)
+{
+  gchar *model = make_model (tmpdir, "image.safetensors",
+      MM_ARCH_IMAGENET_CNN, 7);
+  GstBus *bus;
+  GstElement *e = new_classifier (model, &bus);
+  GstHarness *h;
+
+  open_pads (e, &h, NULL);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), GST_SECOND);
+  g_object_set (e, "pair-window", 300, NULL);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h),
+      300 * GST_MSECOND);
+  gst_harness_teardown (h);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_free (model);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_refuses_wrong_caps)
+{
+  gchar *dir = make_full_model_dir ();
+  GstBus *bus;
+  GstElement *e = new_classifier (dir, &bus);
+  GstHarness *hi, *ha;
+  GstPad *ipad, *apad;
+  GstCaps *caps;
+
+  hi = gst_harness_new_with_element (e, "image_sink", "src");
+  ha = gst_harness_new_with_element (e, "audio_sink", NULL);
+  ipad = gst_element_get_static_pad (e, "image_sink");
+  apad = gst_element_get_static_pad (e, "audio_sink");
+
+  caps = gst_caps_from_string ("video/x-raw, format=GRAY8, width=32, "
+      "height=32, framerate=0/1");
+  fail_if (gst_pad_query_accept_caps (ipad, caps));
+  fail_if (gst_pad_push_event (hi->srcpad, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
+  caps = gst_caps_from_string ("video/x-raw, format=RGB, width=28, "
+      "height=28, framerate=0/1");
+  fail_if (gst_pad_query_accept_caps (ipad, caps));
+  gst_caps_unref (caps);
+  caps = gst_caps_from_string ("audio/x-mfcc, frames=40, coefficients=13, "
+      "format=F32LE");
+  fail_if (gst_pad_query_accept_caps (apad, caps));
+  fail_if (gst_pad_push_event (ha->srcpad, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
+  /* each pad takes only its own modality */
+  caps = gst_caps_from_string (AUDIO_CAPS);
+  fail_if (gst_pad_query_accept_caps (ipad, caps));
+  fail_unless (gst_pad_query_accept_caps (apad, caps));
+  gst_caps_unref (caps);
+  caps = gst_caps_from_string (IMAGE_CAPS);
+  fail_unless (gst_pad_query_accept_caps (ipad, caps));
+  gst_caps_unref (caps);
+
+  gst_object_unref (ipad);
+  gst_object_unref (apad);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_each_pad_requested_once)
+{
+  GstElement *e = gst_element_factory_make ("mmclassify", NULL);
+  GstPad *p1 = gst_element_request_pad_simple (e, "image_sink");
+  GstPad *p2 = gst_element_request_pad_simple (e, "image_sink");
+  GstPad *p3 = gst_element_request_pad_simple (e, "audio_sink");
+
+  fail_unless (p1 != NULL && p3 != NULL);
+  fail_unless (p2 == NULL);
+  fail_unless_equals_string (GST_PAD_NAME (p1), "image_sink");
+  fail_unless_equals_string (GST_PAD_NAME (p3), "audio_sink");
+  /* released, it can be requested again */
+  gst_element_release_request_pad (e, p1);
+  gst_object_unref (p1);
+  p1 = gst_element_request_pad_simple (e, "image_sink");
+  fail_unless (p1 != NULL);
+  gst_object_unref (p1);
+  gst_object_unref (p3);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+/* Requests the pads named (NULL-terminated), goes to READY and returns the
+ * error message that must have stopped it. */
+static gchar *
+open_fails (const char *model, GQuark domain, int code, ...)
+{
+  GstBus *bus;
+  GstElement *e = new_classifier (model, &bus);
+  const char *pad;
+  va_list ap;
+  gchar *text;
+
+  va_start (ap, code);
+  while ((pad = va_arg (ap, const char *))) {
+    GstPad *p = gst_element_request_pad_simple (e, pad);
+
+    fail_unless (p != NULL);
+    gst_object_unref (p);
+  }
+  va_end (ap);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+      GST_STATE_CHANGE_FAILURE);
+  text = pop_error (bus, domain, code);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+  return text;
+}
+
+GST_START_TEST (test_mmclassify_missing_model_file_is_an_error_naming_it)
+{
+  gchar *missing = g_build_filename (tmpdir, "nothere.safetensors", NULL);
+  gchar *corrupt = g_build_filename (tmpdir, "corrupt.safetensors", NULL);
+  gchar *text;
+
+  text = open_fails (missing, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+      "image_sink", NULL);
+  fail_unless (strstr (text, missing) != NULL, "%s", text);
+  g_free (text);
+
+  fail_unless (g_file_set_contents (corrupt, "not a model", -1, NULL));
+  text = open_fails (corrupt, GST_RESOURCE_ERROR, -1, "image_sink", NULL);
+  fail_unless (g_str_has_prefix (text, "model file "), "%s", text);
+  fail_unless (strstr (text, corrupt) != NULL, "%s", text);
+  g_free (text);
+  g_free (missing);
+  g_free (corrupt);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_directory_without_hybrid_fails_clearly)
+{
+  gchar *dir = make_subdir ("singles");
+  gchar *text;
+
+  g_free (make_model (dir, "image.safetensors", MM_ARCH_IMAGENET_CNN, 1));
+  g_free (make_model (dir, "audio.safetensors", MM_ARCH_AUDIONET_CNN, 2));
+
+  text = open_fails (dir, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+      "image_sink", "audio_sink", NULL);
+  fail_unless (strstr (text, "HybridNet_CNN") != NULL, "%s", text);
+  fail_unless (strstr (text, dir) != NULL, "%s", text);
+  g_free (text);
+
+  /* one pad alone is served by that directory */
+  {
+    GstBus *bus;
+    GstElement *e = new_classifier (dir, &bus);
+    GstPad *p = gst_element_request_pad_simple (e, "audio_sink");
+
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+        GST_STATE_CHANGE_SUCCESS);
+    /* ... and refuses the second pad with a message saying why */
+    fail_unless (gst_element_request_pad_simple (e, "image_sink") == NULL);
+    text = pop_error (bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
+    fail_unless (strstr (text, "HybridNet_CNN") != NULL, "%s", text);
+    g_free (text);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_object_unref (p);
+    gst_object_unref (e);
+    gst_object_unref (bus);
+  }
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmclassify_two_instances_keep_their_own_models)
+{
+  gchar *m1 = make_model (tmpdir, "a.safetensors", MM_ARCH_IMAGENET_CNN, 11);
+  gchar *m2 = make_model (tmpdir, "b.safetensors", MM_ARCH_IMAGENET_CNN, 12);
+  GstBus *b1, *b2;
+  GstElement *e1 = new_classifier (m1, &b1), *e2 = new_classifier (m2, &b2);
+  GstHarness *h1, *h2;
+  Decision d1 = { 0 }, d2 = { 0 };
+  double diff = 0;
+
+  open_pads (e1, &h1, NULL);
+  open_pads (e2, &h2, NULL);
+  gst_harness_push (h1, make_crop (3, 0));
+  gst_harness_push (h2, make_crop (3, 0));
+  pop_decision (b1, &d1);
+  pop_decision (b2, &d2);
+  check_matches_core (&d1, m1, 3, -1);
+  check_matches_core (&d2, m2, 3, -1);
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    diff += fabs (d1.probs[k] - d2.probs[k]);
+  fail_unless (diff > 1e-3, "two different models gave the same output");
+  decision_clear (&d1);
+  decision_clear (&d2);
+
+  gst_harness_teardown (h1);
+  gst_harness_teardown (h2);
+  gst_object_unref (e1);
+  gst_object_unref (e2);
+  gst_object_unref (b1);
+  gst_object_unref (b2);
+  g_free (m1);
+  g_free (m2);
+}
+
+GST_END_TEST;
+
+static Suite *
+mmclassify_suite (void)
+{
+  Suite *s = suite_create ("mmclassify");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_add_test (tc, test_mmclassify_image_only_gives_one_decision_per_crop);
+  tcase_add_test (tc, test_mmclassify_audio_only_uses_audionet);
+  tcase_add_test (tc,
+      test_mmclassify_pair_within_window_gives_one_hybrid_decision);
+  tcase_add_test (tc, test_mmclassify_far_apart_gives_two_single_decisions);
+  tcase_add_test (tc, test_mmclassify_far_apart_without_fallback_gives_none);
+  tcase_add_test (tc, test_mmclassify_gap_on_other_pad_releases_lone_crop);
+  tcase_add_test (tc,
+      test_mmclassify_live_lone_crop_released_after_pair_window);
+  tcase_add_test (tc, test_mmclassify_latency_query_reports_pair_window);
+  tcase_add_test (tc, test_mmclassify_refuses_wrong_caps);
+  tcase_add_test (tc, test_mmclassify_each_pad_requested_once);
+  tcase_add_test (tc,
+      test_mmclassify_missing_model_file_is_an_error_naming_it);
+  tcase_add_test (tc, test_mmclassify_directory_without_hybrid_fails_clearly);
+  tcase_add_test (tc, test_mmclassify_two_instances_keep_their_own_models);
+  return s;
+}
+
+GST_CHECK_MAIN (mmclassify);

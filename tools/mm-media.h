@@ -1,0 +1,36 @@
+/* mmdigits CLI — decoding media files with GStreamer.
+ *
+ * Audio goes through decodebin ! audioconvert ! audioresample to mono F32
+ * at 16 kHz: the same elements (audioresample at its default quality) that a
+ * live pipeline uses in front of mfccextract, so that the features a network
+ * is trained on are the features it sees in use. There is deliberately no
+ * second resampler in the project.
+ *
+ * GStreamer is initialised lazily, on the first call, not in main(): the
+ * commands that only read MNIST or model files (models, train/eval of
+ * ImageNet_CNN) then never pay for loading the plugin registry.
+ *
+ * Each call builds, runs and frees its own pipeline, so calls from several
+ * threads at once are safe and independent.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+#define MM_MEDIA_SAMPLE_RATE 16000
+
+/* Decodes every audio sample of @path (any format decodebin knows) to mono
+ * float samples in [-1, 1) at 16 kHz. *samples is owned by the caller
+ * (g_free). Fails with "<path>: could not decode: <reason>". */
+gboolean mm_media_decode_audio (const char *path, float **samples, size_t *n_samples,
+                                GError **error);
+
+/* Decodes the first frame of an image or video file to 8-bit grey, rows
+ * packed (stride = width). *gray is owned by the caller (g_free). */
+gboolean mm_media_decode_image (const char *path, guint8 **gray, int *width, int *height,
+                                GError **error);
+
+G_END_DECLS
