@@ -13,35 +13,42 @@
  *   col[k][n] = x[s][ci][oy + ky − 1][ox + kx − 1], 0 outside the image.
  * Then y_chunk[co][n] = Σ_k w[co][k] · col[k][n].
  *
- * A single input channel (the first layer) takes the same path cheaply: its
- * columns are nine shifted copies of the image (K = 9) and, as the first
- * layer's caller passes dx = NULL, backward skips the input-gradient GEMM
- * and col2im. */
+ * A single input channel (the first layer) is the cheap case: its columns
+ * are nine shifted copies of the image (K = 9), it goes one sample per GEMM
+ * (no reorder pass), and as the first layer's caller passes dx = NULL,
+ * backward skips the input-gradient GEMM and col2im. */
 #include <cblas.h>
 #include <string.h>
 
 #include "mm-layers.h"
 
 /* Columns (samples × pixels) per GEMM we aim for: large enough for OpenBLAS
- * to amortise packing and split over two threads, small enough that the
- * columns stay in L2 (conv2 of ImageNet_CNN: 288 × 784 floats = 0.9 MB).
- * Measured on the ImageNet_CNN shapes (bench/bench_layers): 784 and below
- * are equally fast on one thread, 6272 (the whole batch of 32 at 14×14) is
- * 15–20 % slower, and 28×28 images then go one sample per GEMM. */
-#define MM_CONV_TARGET_COLS 784
+ * to amortise packing and split the product over two threads, small enough
+ * that the columns stay cached (ImageNet_CNN conv2: 288 × 3136 floats).
+ * Measured with bench/bench_layers on the ImageNet_CNN shapes at batch 32:
+ * conv2 forward + backward on 2 threads 4.9 ms at 3136 (16 samples), 5.4 at
+ * 784, 6.2 at one sample per GEMM, 5.6 for the whole batch at once; on one
+ * thread all of these are within 3 % except the whole batch (+15–30 %). */
+#define MM_CONV_TARGET_COLS 3136
 
 static int
-conv_chunk (int batch, int h, int w)
+conv_chunk (const MmConv2d *l, int batch, int h, int w)
 {
-  int hw = h * w;
-  int nb = hw >= MM_CONV_TARGET_COLS ? 1 : MM_CONV_TARGET_COLS / hw;
+  int hw = h * w, nb;
+
+  /* cin == 1: K = 9, so the product is as cheap as the pass that would
+   * reorder its output to NCHW; one sample per GEMM writes NCHW directly
+   * (measured: 0.24 ms against 0.26–0.39 for chunks, conv1 forward) */
+  if (l->cin == 1)
+    return 1;
+  nb = hw >= MM_CONV_TARGET_COLS ? 1 : MM_CONV_TARGET_COLS / hw;
   return nb < batch ? nb : (batch > 0 ? batch : 1);
 }
 
 size_t
 mm_conv2d_workspace_size (const MmConv2d *l, int batch, int h, int w)
 {
-  size_t ncols = (size_t) conv_chunk (batch, h, w) * (size_t) h * (size_t) w;
+  size_t ncols = (size_t) conv_chunk (l, batch, h, w) * (size_t) h * (size_t) w;
   /* columns (reused for their gradient) + the chunk's output / dy in
    * [cout][ncols] order */
   return ncols * ((size_t) l->cin * 9 + (size_t) l->cout);
@@ -172,7 +179,7 @@ void
 mm_conv2d_forward (const MmConv2d *l, int batch, int h, int w,
                    const float *x, float *y, float *ws)
 {
-  int nbmax = conv_chunk (batch, h, w);
+  int nbmax = conv_chunk (l, batch, h, w);
   size_t hw = (size_t) h * w, k = (size_t) l->cin * 9;
   float *col = ws, *tmp = ws + k * nbmax * hw;
 
@@ -209,7 +216,7 @@ void
 mm_conv2d_backward (const MmConv2d *l, int batch, int h, int w,
                     const float *x, const float *dy, float *dx, float *ws)
 {
-  int nbmax = conv_chunk (batch, h, w);
+  int nbmax = conv_chunk (l, batch, h, w);
   size_t hw = (size_t) h * w, k = (size_t) l->cin * 9;
   float *col = ws, *tmp = ws + k * nbmax * hw;
 

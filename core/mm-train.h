@@ -43,7 +43,8 @@ typedef struct {
   double samples_per_s;
   gboolean end_of_epoch;      /* then: */
   float val_accuracy;         /* validation accuracy after this epoch */
-  gboolean improved;          /* best so far */
+  float val_loss;             /* mean validation cross-entropy */
+  gboolean improved;          /* best so far (see mm_train) */
 } MmTrainProgress;
 
 typedef gboolean (*MmTrainProgressFunc) (const MmTrainProgress *p, gpointer user_data); /* FALSE stops */
@@ -65,6 +66,7 @@ typedef struct {
   int epochs_run;
   int best_epoch;
   float best_val_accuracy;
+  float best_val_loss;
   double seconds;
   double samples_per_s;
   gboolean stopped_early;
@@ -72,8 +74,12 @@ typedef struct {
 
 /* The study's settings for @arch (lr, epochs, batch) and the shared ones. */
 void     mm_train_config_init (MmTrainConfig *cfg, MmArch arch);
-/* Trains @net on @train (normalised), choosing the epoch by accuracy on @val;
- * ends with the best weights restored and the net in evaluation mode. */
+/* Trains @net on @train (normalised), choosing the epoch by accuracy on @val,
+ * ties broken by the lower validation loss (with recordings shared between
+ * training and validation, validation accuracy reaches 100 % within a few
+ * epochs and would stop telling epochs apart); early stopping counts epochs
+ * without such an improvement. Ends with the best weights restored and the
+ * net in evaluation mode. */
 gboolean mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
                    const MmDataset *val, MmTrainResult *result, GError **error);
 

@@ -66,6 +66,15 @@ count_correct (const float *logits, const int *labels, int b)
   return right;
 }
 
+static float
+mean_nll (const float *probs, const int *labels, int n)
+{
+  double sum = 0;
+  for (int i = 0; i < n; i++)
+    sum -= log (MAX (probs[i * MM_N_CLASSES + labels[i]], 1e-30f));
+  return (float) (sum / n);
+}
+
 static gboolean
 check_data (MmNet *net, const MmDataset *ds, const char *what, GError **error)
 {
@@ -94,6 +103,7 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   MmRng rng;
   MmNet *best;
   Batch bt = { 0 };
+  float *val_probs;
   int *order, n_batches, bad = 0;
   float lr = cfg->lr;
   gboolean stop = FALSE, diverged = FALSE;
@@ -111,6 +121,8 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
 
   memset (result, 0, sizeof *result);
   result->best_val_accuracy = -1;
+  result->best_val_loss = INFINITY;
+  val_probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
   adam = mm_adam_new (np, lr, cfg->weight_decay);
   mm_plateau_init (&plateau, cfg->plateau_factor, cfg->plateau_patience);
   mm_rng_seed (&rng, cfg->seed, 0x5);
@@ -175,13 +187,16 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
       break;
 
     mm_confusion_init (&conf);
-    mm_net_predict (net, val, 256, NULL, NULL, &conf);
+    mm_net_predict (net, val, 256, NULL, val_probs, &conf);
     pr.val_accuracy = (float) mm_confusion_accuracy (&conf);
+    pr.val_loss = mean_nll (val_probs, val->labels, val->n);
     pr.end_of_epoch = TRUE;
-    pr.improved = pr.val_accuracy > result->best_val_accuracy;
+    pr.improved = pr.val_accuracy > result->best_val_accuracy
+        || (pr.val_accuracy == result->best_val_accuracy && pr.val_loss < result->best_val_loss);
     result->epochs_run = epoch;
     if (pr.improved) {
       result->best_val_accuracy = pr.val_accuracy;
+      result->best_val_loss = pr.val_loss;
       result->best_epoch = epoch;
       mm_net_copy_weights (best, net);
       bad = 0;
@@ -202,6 +217,7 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   mm_net_free (best);
   mm_adam_free (adam);
   g_free (order);
+  g_free (val_probs);
   g_free (bt.image);
   g_free (bt.audio);
   g_free (bt.labels);

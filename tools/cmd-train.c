@@ -25,9 +25,9 @@ on_progress (const MmTrainProgress *p, gpointer user_data)
   gint64 now = g_get_monotonic_time ();
 
   if (p->end_of_epoch) {
-    fprintf (stderr, "%sepoch %d/%d  loss %.4f  acc %.2f%%  val %.2f%%%s  lr %.0e  %.0f samples/s\n",
+    fprintf (stderr, "%sepoch %d/%d  loss %.4f  acc %.2f%%  val %.2f%% (loss %.4f)%s  lr %.0e  %.0f samples/s\n",
         st->tty ? "\r\033[K" : "", p->epoch, p->n_epochs, p->loss, 100 * p->accuracy,
-        100 * p->val_accuracy, p->improved ? " *" : "  ", p->lr, p->samples_per_s);
+        100 * p->val_accuracy, p->val_loss, p->improved ? " *" : "  ", p->lr, p->samples_per_s);
     return TRUE;
   }
   if (st->tty && (now - st->last_draw > 100000 || p->batch_index == p->n_batches)) {
@@ -45,7 +45,7 @@ on_progress (const MmTrainProgress *p, gpointer user_data)
 }
 
 static char *
-provenance_json (MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res,
+provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res,
     const MmSplits *splits, const MmConfusion *test, const MmConfusion *heldout)
 {
   JsonBuilder *b = json_builder_new ();
@@ -87,6 +87,8 @@ provenance_json (MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res
   json_builder_add_string_value (b, date);
   json_builder_set_member_name (b, "tool");
   json_builder_add_string_value (b, "mmdigits " VERSION);
+  json_builder_set_member_name (b, "command");
+  json_builder_add_string_value (b, command);
   json_builder_set_member_name (b, "arch");
   json_builder_add_string_value (b, mm_arch_name (arch));
   json_builder_end_object (b);
@@ -109,6 +111,8 @@ mm_cmd_train (int argc, char **argv)
   int epochs = 0, batch = 0, threads = 0, seed = 1, limit = 0, nfft = 0;
   double lr = 0;
   gboolean json = FALSE;
+  /* the command line as given, for the model's provenance (before parsing eats it) */
+  g_autofree char *command = g_strjoinv (" ", argv);
   GOptionEntry entries[] = {
     { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch_name, "Network (see 'mmdigits models')", "NAME" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_opt, "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" },
@@ -217,7 +221,7 @@ mm_cmd_train (int argc, char **argv)
   mm_net_predict (net, splits.test, 256, NULL, NULL, &test);
   if (splits.heldout)
     mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
-  meta.provenance_json = provenance_json (arch, &cfg, &res, &splits, &test, &heldout);
+  meta.provenance_json = provenance_json (command, arch, &cfg, &res, &splits, &test, &heldout);
   if (!mm_model_save (net, &meta, out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;

@@ -20,6 +20,7 @@ int  mm_cmd_train  (int argc, char **argv);
 int  mm_cmd_eval   (int argc, char **argv);
 int  mm_cmd_demo   (int argc, char **argv);
 int  mm_cmd_mfcc   (int argc, char **argv);
+int  mm_cmd_inspect (int argc, char **argv);
 
 /* Prints "mmdigits: <message>" on stderr (one line) and returns MM_EXIT_FAILURE. */
 int  mm_cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);

@@ -18,6 +18,7 @@ static const Command commands[] = {
   { "models", mm_cmd_models, "list the five networks with their parameter counts" },
   { "train", mm_cmd_train, "train a network (--arch, --data, --out)" },
   { "eval", mm_cmd_eval, "evaluate a model file on the split test and held-out test sets" },
+  { "inspect", mm_cmd_inspect, "describe model files: arch, tensors, normalisation, provenance" },
   { "demo-media", mm_cmd_demo, "make a demo video of drawn and spoken digits (--out DIR)" },
   { "mfcc", mm_cmd_mfcc, "the 39×13 MFCC block of an audio file (--out FILE.f32 or --json)" },
 };
