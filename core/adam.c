@@ -5,6 +5,8 @@
 
 #include <math.h>
 
+#include "mm-parallel.h"
+
 MmAdam *
 mm_adam_new (size_t n, float lr, float weight_decay)
 {
@@ -30,22 +32,62 @@ mm_adam_free (MmAdam *a)
   g_free (a);
 }
 
+/* One range of the update. GCC vectorises this loop only at -O3 (the
+ * project builds at -O2): the attribute turns the vectoriser on here only.
+ * Element-wise with IEEE sqrt and division (no -ffast-math), so the vector
+ * code computes exactly what the scalar code did. */
+typedef struct {
+  MmAdam *a;
+  float *params;
+  const float *grads;
+  float step, bc2_sqrt;
+  size_t per_task;
+} AdamJob;
+
+#define ADAM_MIN_TASK 65536.0
+#define ADAM_MAX_TASKS 8
+
+static void __attribute__ ((optimize ("tree-vectorize")))
+adam_range (MmAdam *a, float *restrict params, const float *restrict grads,
+    float *restrict m_, float *restrict v_, size_t n, float step,
+    float bc2_sqrt)
+{
+  const float b1 = a->beta1, b2 = a->beta2, wd = a->weight_decay, eps = a->eps;
+
+  for (size_t i = 0; i < n; i++) {
+    float g = grads[i] + wd * params[i];
+    float m = m_[i] = b1 * m_[i] + (1.0f - b1) * g;
+    float v = v_[i] = b2 * v_[i] + (1.0f - b2) * g * g;
+    params[i] -= step * m / (sqrtf (v) / bc2_sqrt + eps);
+  }
+}
+
+static void
+adam_task (gpointer data, int task)
+{
+  const AdamJob *j = data;
+  size_t i0 = task * j->per_task, n = MIN (j->per_task, j->a->n - i0);
+
+  adam_range (j->a, j->params + i0, j->grads + i0, j->a->m + i0,
+      j->a->v + i0, n, j->step, j->bc2_sqrt);
+}
+
 void
 mm_adam_step (MmAdam *a, float *params, const float *grads)
 {
-  const float b1 = a->beta1, b2 = a->beta2, wd = a->weight_decay, eps = a->eps;
-  float bc1, bc2_sqrt, step;
+  AdamJob j = { a, params, grads, 0, 0, 0 };
+  int n_tasks;
+  float bc1;
 
   a->t++;
-  bc1 = 1.0f - powf (b1, (float) a->t);
-  bc2_sqrt = sqrtf (1.0f - powf (b2, (float) a->t));
-  step = a->lr / bc1;
-  for (size_t i = 0; i < a->n; i++) {
-    float g = grads[i] + wd * params[i];
-    float m = a->m[i] = b1 * a->m[i] + (1.0f - b1) * g;
-    float v = a->v[i] = b2 * a->v[i] + (1.0f - b2) * g * g;
-    params[i] -= step * m / (sqrtf (v) / bc2_sqrt + eps);
-  }
+  bc1 = 1.0f - powf (a->beta1, (float) a->t);
+  j.bc2_sqrt = sqrtf (1.0f - powf (a->beta2, (float) a->t));
+  j.step = a->lr / bc1;
+  n_tasks = mm_parallel_tasks ((double) a->n, ADAM_MIN_TASK, ADAM_MAX_TASKS);
+  /* ranges of whole cache lines */
+  j.per_task = ((a->n + n_tasks - 1) / n_tasks + 15) / 16 * 16;
+  n_tasks = (int) ((a->n + j.per_task - 1) / MAX (j.per_task, 1));
+  mm_parallel_for (n_tasks, adam_task, &j);
 }
 
 void

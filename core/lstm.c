@@ -32,6 +32,7 @@
  *   dc      [N][H_k]     d(loss)/d(c_t) carried backwards through time
  */
 #include "mm-layers.h"
+#include "mm-parallel.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -234,22 +235,83 @@ layer_forward (const MmLstmLayer *p, int batch, int steps, const float *x,
   }
 }
 
+/* Parallelism: samples are independent through the whole recurrence, so
+ * the batch is cut into blocks of contiguous samples (from the sizes only)
+ * that run the forward, and the backward through time, as parallel tasks;
+ * the weight gradients, sums over every sample, are products cut along the
+ * gate rows. */
+#define LSTM_MIN_TASK_MACS 4.0e6
+#define LSTM_MAX_TASKS 4
+
+static int
+lstm_blocks (const MmLstm *l, int batch, int steps, int *per)
+{
+  double macs = 0;
+  int n;
+
+  for (int k = 0; k < l->n_layers; k++)
+    macs += (double) batch * steps * 4 * l->layer[k].hidden
+        * (l->layer[k].in + l->layer[k].hidden);
+  n = MIN (batch, mm_parallel_tasks (macs, LSTM_MIN_TASK_MACS, LSTM_MAX_TASKS));
+  *per = (batch + n - 1) / n;
+  return (batch + *per - 1) / *per;
+}
+
+/* The forward caches of samples [b0, …) as a workspace of their own:
+ * every cache is [batch][steps][…], so that is an offset. */
+static void
+workspace_offset (const MmLstm *l, const Workspace *w, int b0, int steps,
+    Workspace *o)
+{
+  size_t r = (size_t) b0 * steps;
+
+  *o = *w;
+  for (int k = 0; k < l->n_layers; k++) {
+    size_t hk = (size_t) l->layer[k].hidden;
+    o->layer[k].gates = w->layer[k].gates + r * 4 * hk;
+    o->layer[k].c = w->layer[k].c + r * hk;
+    o->layer[k].tc = w->layer[k].tc + r * hk;
+    o->layer[k].h = w->layer[k].h + r * hk;
+  }
+}
+
+typedef struct {
+  const MmLstm *l;
+  int batch, steps, per, k;
+  const float *x, *dup;
+  float *h, *dx;
+  Workspace w;
+} LstmJob;
+
+static void
+forward_task (gpointer data, int task)
+{
+  const LstmJob *j = data;
+  int b0 = task * j->per, nb = MIN (j->per, j->batch - b0);
+  const float *in = j->x + (size_t) b0 * j->steps * j->l->layer[0].in;
+  Workspace o;
+
+  workspace_offset (j->l, &j->w, b0, j->steps, &o);
+  for (int k = 0; k < j->l->n_layers; k++) {
+    layer_forward (&j->l->layer[k], nb, j->steps, in, &o.layer[k]);
+    in = o.layer[k].h;
+  }
+}
+
 void
 mm_lstm_forward (const MmLstm *l, int batch, int steps, const float *x,
     float *h, float *ws)
 {
-  Workspace w;
-  const float *in = x;
+  LstmJob j = { .l = l, .batch = batch, .steps = steps, .x = x, .h = h };
   const MmLstmLayer *top = &l->layer[l->n_layers - 1];
+  int n;
 
   if (batch <= 0 || steps <= 0)
     return;
-  workspace_map (l, batch, steps, ws, &w);
-  for (int k = 0; k < l->n_layers; k++) {
-    layer_forward (&l->layer[k], batch, steps, in, &w.layer[k]);
-    in = w.layer[k].h;
-  }
-  memcpy (h, w.layer[l->n_layers - 1].h,
+  workspace_map (l, batch, steps, ws, &j.w);
+  n = lstm_blocks (l, batch, steps, &j.per);
+  mm_parallel_for (n, forward_task, &j);
+  memcpy (h, j.w.layer[l->n_layers - 1].h,
       sizeof (float) * batch * steps * top->hidden);
 }
 
@@ -287,55 +349,100 @@ backward_pointwise (const MmLstmLayer *p, int batch, int steps, int t,
   }
 }
 
-/* Back-propagates one layer: @dup [N][T][H] is d(loss)/d(h) from above;
- * @x its forward input; writes the parameter gradients and, when @dx is
- * not NULL, d(loss)/d(x). */
+/* Back-propagation through time of layer j->k for the samples of @task:
+ * their dgates, their rows of hprev and of dx. */
 static void
-layer_backward (const MmLstmLayer *p, int batch, int steps, const float *x,
-    const float *dup, float *dx, const LayerCache *lc, const Workspace *w)
+backward_block_task (gpointer data, int task)
 {
-  int in = p->in, hd = p->hidden, g4 = 4 * hd;
-  size_t nt = (size_t) batch * steps;
+  const LstmJob *j = data;
+  const MmLstmLayer *p = &j->l->layer[j->k];
+  int steps = j->steps, in = p->in, hd = p->hidden, g4 = 4 * hd;
+  int b0 = task * j->per, batch = MIN (j->per, j->batch - b0);
+  size_t r0 = (size_t) b0 * steps;
+  const float *dup = j->dup + r0 * hd;
+  LayerCache lc;
+  Workspace w = j->w;
 
-  memset (w->dc, 0, sizeof (float) * batch * hd);
+  lc.gates = j->w.layer[j->k].gates + r0 * g4;
+  lc.c = j->w.layer[j->k].c + r0 * hd;
+  lc.tc = j->w.layer[j->k].tc + r0 * hd;
+  lc.h = j->w.layer[j->k].h + r0 * hd;
+  w.dgates += r0 * g4;
+  w.hprev += r0 * hd;
+  w.dh += (size_t) b0 * hd;
+  w.dc += (size_t) b0 * hd;
+
+  memset (w.dc, 0, sizeof (float) * batch * hd);
   for (int t = steps - 1; t >= 0; t--) {
     for (int n = 0; n < batch; n++)
-      memcpy (w->dh + (size_t) n * hd, dup + ((size_t) n * steps + t) * hd,
+      memcpy (w.dh + (size_t) n * hd, dup + ((size_t) n * steps + t) * hd,
           sizeof (float) * hd);
     /* h_t also fed step t+1: add dgates_{t+1}·W_hh. */
     if (t < steps - 1)
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, hd, g4,
-          1.0f, w->dgates + (size_t) (t + 1) * g4, steps * g4, p->w_hh, hd,
-          1.0f, w->dh, hd);
-    backward_pointwise (p, batch, steps, t, lc, w);
+          1.0f, w.dgates + (size_t) (t + 1) * g4, steps * g4, p->w_hh, hd,
+          1.0f, w.dh, hd);
+    backward_pointwise (p, batch, steps, t, &lc, &w);
   }
 
-  /* dW_ih = dgatesᵀ·x over all steps and samples. */
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g4, in, (int) nt,
-      1.0f, w->dgates, g4, x, in, 0.0f, p->dw_ih, in);
-
-  /* dW_hh = dgatesᵀ·h_{t-1}: shift h by one step so it is one GEMM too. */
+  /* h shifted by one step, so that dW_hh is a single GEMM */
   for (int n = 0; n < batch; n++) {
-    float *dst = w->hprev + (size_t) n * steps * hd;
+    float *dst = w.hprev + (size_t) n * steps * hd;
     memset (dst, 0, sizeof (float) * hd);
-    memcpy (dst + hd, lc->h + (size_t) n * steps * hd,
+    memcpy (dst + hd, lc.h + (size_t) n * steps * hd,
         sizeof (float) * (steps - 1) * hd);
   }
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g4, hd, (int) nt,
-      1.0f, w->dgates, g4, w->hprev, hd, 0.0f, p->dw_hh, hd);
+  if (j->dx)
+    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans,
+        batch * steps, in, g4, 1.0f, w.dgates, g4, p->w_ih, in, 0.0f,
+        j->dx + r0 * in, in);
+}
 
-  /* Both biases see the same gradient: the sum of dgates over rows. */
-  memset (p->db_ih, 0, sizeof (float) * g4);
+/* Rows [16·task, …) of dW_ih = dgatesᵀ·x and dW_hh = dgatesᵀ·h_{t-1}, and
+ * the same rows of the bias gradient (both biases see the sum of dgates). */
+static void
+weights_task (gpointer data, int task)
+{
+  const LstmJob *j = data;
+  const MmLstmLayer *p = &j->l->layer[j->k];
+  int in = p->in, hd = p->hidden, g4 = 4 * hd;
+  int rows = (g4 + j->per - 1) / j->per;   /* here per = tasks */
+  int g0 = MIN (g4, task * rows), g1 = MIN (g4, g0 + rows);
+  size_t nt = (size_t) j->batch * j->steps;
+
+  if (g1 <= g0)
+    return;
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, in, (int) nt,
+      1.0f, j->w.dgates + g0, g4, j->x, in, 0.0f, p->dw_ih + (size_t) g0 * in, in);
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, g1 - g0, hd, (int) nt,
+      1.0f, j->w.dgates + g0, g4, j->w.hprev, hd, 0.0f,
+      p->dw_hh + (size_t) g0 * hd, hd);
+  memset (p->db_ih + g0, 0, sizeof (float) * (g1 - g0));
   for (size_t r = 0; r < nt; r++) {
-    const float *da = w->dgates + r * g4;
-    for (int j = 0; j < g4; j++)
-      p->db_ih[j] += da[j];
+    const float *da = j->w.dgates + r * g4;
+    for (int g = g0; g < g1; g++)
+      p->db_ih[g] += da[g];
   }
-  memcpy (p->db_hh, p->db_ih, sizeof (float) * g4);
+  memcpy (p->db_hh + g0, p->db_ih + g0, sizeof (float) * (g1 - g0));
+}
 
-  if (dx)
-    cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) nt, in, g4,
-        1.0f, w->dgates, g4, p->w_ih, in, 0.0f, dx, in);
+/* Back-propagates layer @k: @dup [N][T][H] is d(loss)/d(h) from above; @x
+ * its forward input; writes the parameter gradients and, when @dx is not
+ * NULL, d(loss)/d(x). */
+static void
+layer_backward (const MmLstm *l, int k, int batch, int steps, const float *x,
+    const float *dup, float *dx, const Workspace *w)
+{
+  const MmLstmLayer *p = &l->layer[k];
+  LstmJob j = { .l = l, .batch = batch, .steps = steps, .k = k, .x = x,
+    .dup = dup, .dx = dx, .w = *w };
+  int n = lstm_blocks (l, batch, steps, &j.per), nw;
+
+  mm_parallel_for (n, backward_block_task, &j);
+  /* the weight products: cut the 4H gate rows in blocks of 16 or more */
+  nw = MIN (n, 4 * p->hidden / 16);
+  j.per = MAX (nw, 1);
+  mm_parallel_for (j.per, weights_task, &j);
 }
 
 void
@@ -353,8 +460,7 @@ mm_lstm_backward (const MmLstm *l, int batch, int steps, const float *x,
     /* Layer k's dx is layer k-1's dup: alternate two buffers so that the
      * one being read is never the one being written. */
     float *down = k > 0 ? ((l->n_layers - 1 - k) % 2 ? w.dup_b : w.dup_a) : dx;
-    layer_backward (&l->layer[k], batch, steps, in, dup, down, &w.layer[k],
-        &w);
+    layer_backward (l, k, batch, steps, in, dup, down, &w);
     dup = down;
   }
 }

@@ -15,8 +15,13 @@
  * writes d(loss)/d(input) into @dx when @dx is not NULL. Kernels never
  * accumulate across calls, so no zeroing pass is needed between steps.
  *
- * Thread-safety: kernels are reentrant; matrix products use OpenBLAS, which
- * may use its own threads.
+ * Thread-safety: kernels are reentrant. Large kernels split their work
+ * into tasks over a process-wide worker pool (see mm_set_threads); the split
+ * depends only on the sizes and partial sums are added in a fixed order, so
+ * results are the same for any thread count and run to run. When the pool
+ * runs more than one thread it sets OpenBLAS to one thread (the kernels
+ * split the products themselves); with one thread OpenBLAS is left as the
+ * application set it.
  */
 #pragma once
 
@@ -27,6 +32,16 @@
 #include "mm-rng.h"
 
 G_BEGIN_DECLS
+
+/* ---- Threads ---- */
+/* Threads the kernels may use, the caller included: @n ≤ 0 restores the
+ * default, which is the environment variable MMDIGITS_THREADS if set, else
+ * the number of cores. Process-wide and thread-safe; takes effect at the
+ * next kernel call. One pool serves the whole process: a kernel called while
+ * another thread's kernel holds it runs in its own thread (correct, only
+ * not parallel), so several networks in several threads are fine. */
+void mm_set_threads (int n);
+int  mm_get_threads (void);
 
 /* ---- Conv2d: 3×3 kernel, padding 1, stride 1 (output size = input size) ---- */
 typedef struct {
@@ -66,6 +81,15 @@ void mm_batchnorm_forward  (MmBatchNorm *l, int batch, int spatial,
 /* Backward of a training-mode forward (batch statistics). x is the forward input. */
 void mm_batchnorm_backward (const MmBatchNorm *l, int batch, int spatial,
                             const float *x, const float *dy, float *dx);
+
+/* Batch norm followed by ReLU in one pass: y = max(0, bn(x)). The fused
+ * backward takes the fused forward's output y (dy is zero where y ≤ 0) and
+ * equals mm_relu_backward then mm_batchnorm_backward. */
+void mm_batchnorm_relu_forward  (MmBatchNorm *l, int batch, int spatial,
+                                 const float *x, float *y, gboolean training);
+void mm_batchnorm_relu_backward (const MmBatchNorm *l, int batch, int spatial,
+                                 const float *x, const float *y,
+                                 const float *dy, float *dx);
 
 /* ---- MaxPool2d 2×2, stride 2, floor: out = (h/2, w/2); odd rows/cols dropped ---- */
 /* @argmax [batch][c][h/2][w/2] receives the flat input index (within one

@@ -524,12 +524,10 @@ cnn_forward (MmNet *net, CnnEncoder *e, int B, const float *in, gboolean audio)
     memcpy (e->x, in, sizeof (float) * B * plane);
   }
   mm_conv2d_forward (&e->conv1, B, h, w, e->x, e->c1, net->conv_ws);
-  mm_batchnorm_forward (&e->bn1, B, h * w, e->c1, e->a1, net->training);
-  mm_relu_forward ((size_t) B * 32 * plane, e->a1, e->a1);
+  mm_batchnorm_relu_forward (&e->bn1, B, h * w, e->c1, e->a1, net->training);
   mm_maxpool2_forward (B, 32, h, w, e->a1, e->p1, e->am1);
   mm_conv2d_forward (&e->conv2, B, h2, w2, e->p1, e->c2, net->conv_ws);
-  mm_batchnorm_forward (&e->bn2, B, h2 * w2, e->c2, e->a2, net->training);
-  mm_relu_forward ((size_t) B * 64 * h2 * w2, e->a2, e->a2);
+  mm_batchnorm_relu_forward (&e->bn2, B, h2 * w2, e->c2, e->a2, net->training);
   mm_maxpool2_forward (B, 64, h2, w2, e->a2, e->p2, e->am2);
   if (dropping (net))
     mm_dropout_forward (0.25f, (size_t) B * e->flat, e->p2, e->p2, e->mask_p2, &net->drop_rng);
@@ -544,7 +542,6 @@ static void
 cnn_backward (MmNet *net, CnnEncoder *e, int B, float *d)
 {
   int h = e->h, w = e->w, h2 = h / 2, w2 = w / 2;
-  size_t n1 = (size_t) B * 32 * h * w, n2 = (size_t) B * 64 * h2 * w2;
   float *g1 = net->g1, *g2 = net->g2;
 
   if (dropping (net))
@@ -554,12 +551,10 @@ cnn_backward (MmNet *net, CnnEncoder *e, int B, float *d)
   if (dropping (net))
     mm_dropout_backward ((size_t) B * e->flat, g1, e->mask_p2, g1);
   mm_maxpool2_backward (B, 64, h2, w2, g1, e->am2, g2);
-  mm_relu_backward (n2, e->a2, g2, g2);
-  mm_batchnorm_backward (&e->bn2, B, h2 * w2, e->c2, g2, g1);
+  mm_batchnorm_relu_backward (&e->bn2, B, h2 * w2, e->c2, e->a2, g2, g1);
   mm_conv2d_backward (&e->conv2, B, h2, w2, e->p1, g1, g2, net->conv_ws);
   mm_maxpool2_backward (B, 32, h, w, g2, e->am1, g1);
-  mm_relu_backward (n1, e->a1, g1, g1);
-  mm_batchnorm_backward (&e->bn1, B, h * w, e->c1, g1, g2);
+  mm_batchnorm_relu_backward (&e->bn1, B, h * w, e->c1, e->a1, g1, g2);
   mm_conv2d_backward (&e->conv1, B, h, w, e->x, g2, NULL, net->conv_ws);
 }
 
@@ -605,8 +600,7 @@ fusion_forward (MmNet *net, Fusion *fu, int B, const float *img, const float *au
     memcpy (fu->cat + b * 256 + 128, aud + b * 128, sizeof (float) * 128);
   }
   mm_linear_forward (&fu->fc1, B, fu->cat, fu->z1);
-  mm_batchnorm_forward (&fu->bn, B, 1, fu->z1, fu->a1, net->training);
-  mm_relu_forward ((size_t) B * 128, fu->a1, fu->a1);
+  mm_batchnorm_relu_forward (&fu->bn, B, 1, fu->z1, fu->a1, net->training);
   if (dropping (net))
     mm_dropout_forward (0.25f, (size_t) B * 128, fu->a1, fu->a1, fu->mask, &net->drop_rng);
   mm_linear_forward (&fu->fc2, B, fu->a1, logits);
@@ -620,8 +614,7 @@ fusion_backward (MmNet *net, Fusion *fu, int B, const float *dlogits, float *d_i
   mm_linear_backward (&fu->fc2, B, fu->a1, dlogits, g1);
   if (dropping (net))
     mm_dropout_backward ((size_t) B * 128, g1, fu->mask, g1);
-  mm_relu_backward ((size_t) B * 128, fu->a1, g1, g1);
-  mm_batchnorm_backward (&fu->bn, B, 1, fu->z1, g1, g2);
+  mm_batchnorm_relu_backward (&fu->bn, B, 1, fu->z1, fu->a1, g1, g2);
   mm_linear_backward (&fu->fc1, B, fu->cat, g2, g1);
   for (int b = 0; b < B; b++) {
     memcpy (d_img + b * 128, g1 + b * 256, sizeof (float) * 128);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mm-layers.h"
+#include "mm-parallel.h"
 
 /* PyTorch's rule for a window scanned in row-major order: a value wins when
  * greater than the best so far or NaN, so the first of equal maxima stays
@@ -35,17 +36,38 @@ window_argmax (const float v[4])
   return n0 * (1 + n1 * (1 + n2));
 }
 
-void
-mm_maxpool2_forward (int batch, int c, int h, int w,
-                     const float *x, float *y, int32_t *argmax)
-{
-  int oh = h / 2, ow = w / 2;
-  size_t planes = (size_t) batch * c;
+/* Planes go to tasks in contiguous ranges; fewer values than this per task
+ * are not worth a wake-up. */
+#define POOL_MIN_TASK_VALUES 65536.0
+#define POOL_MAX_TASKS 16
 
-  for (size_t pl = 0; pl < planes; pl++) {
-    const float *in = x + pl * h * w;
-    float *out = y + pl * oh * ow;
-    int32_t *arg = argmax + pl * oh * ow;
+typedef struct {
+  int h, w, n_tasks;
+  size_t planes;
+  const float *x, *dy;
+  float *y, *dx;
+  const int32_t *carg;
+  int32_t *arg;
+} PoolJob;
+
+static int
+pool_tasks (size_t planes, int h, int w)
+{
+  return (int) MIN (planes, (size_t) mm_parallel_tasks ((double) planes * h * w,
+          POOL_MIN_TASK_VALUES, POOL_MAX_TASKS));
+}
+
+static void
+forward_task (gpointer data, int task)
+{
+  const PoolJob *j = data;
+  int h = j->h, w = j->w, oh = h / 2, ow = w / 2;
+  size_t p0 = j->planes * task / j->n_tasks, p1 = j->planes * (task + 1) / j->n_tasks;
+
+  for (size_t pl = p0; pl < p1; pl++) {
+    const float *in = j->x + pl * h * w;
+    float *out = j->y + pl * oh * ow;
+    int32_t *arg = j->arg + pl * oh * ow;
 
     for (int oy = 0; oy < oh; oy++) {
       const float *r0 = in + 2 * oy * w, *r1 = r0 + w;
@@ -62,19 +84,42 @@ mm_maxpool2_forward (int batch, int c, int h, int w,
 }
 
 void
-mm_maxpool2_backward (int batch, int c, int h, int w,
-                      const float *dy, const int32_t *argmax, float *dx)
+mm_maxpool2_forward (int batch, int c, int h, int w,
+                     const float *x, float *y, int32_t *argmax)
 {
-  int n = (h / 2) * (w / 2);
   size_t planes = (size_t) batch * c;
+  PoolJob j = { h, w, pool_tasks (planes, h, w), planes, x, NULL, y, NULL,
+    NULL, argmax };
 
-  memset (dx, 0, planes * h * w * sizeof (float));
-  for (size_t pl = 0; pl < planes; pl++) {
-    float *d = dx + pl * h * w;
-    const float *g = dy + pl * n;
-    const int32_t *arg = argmax + pl * n;
+  mm_parallel_for (j.n_tasks, forward_task, &j);
+}
+
+static void
+backward_task (gpointer data, int task)
+{
+  const PoolJob *j = data;
+  int n = (j->h / 2) * (j->w / 2);
+  size_t hw = (size_t) j->h * j->w;
+  size_t p0 = j->planes * task / j->n_tasks, p1 = j->planes * (task + 1) / j->n_tasks;
+
+  memset (j->dx + p0 * hw, 0, (p1 - p0) * hw * sizeof (float));
+  for (size_t pl = p0; pl < p1; pl++) {
+    float *d = j->dx + pl * hw;
+    const float *g = j->dy + pl * n;
+    const int32_t *arg = j->carg + pl * n;
     /* windows do not overlap: each input gets at most one gradient */
     for (int i = 0; i < n; i++)
       d[arg[i]] = g[i];
   }
+}
+
+void
+mm_maxpool2_backward (int batch, int c, int h, int w,
+                      const float *dy, const int32_t *argmax, float *dx)
+{
+  size_t planes = (size_t) batch * c;
+  PoolJob j = { h, w, pool_tasks (planes, h, w), planes, NULL, dy, NULL, dx,
+    argmax, NULL };
+
+  mm_parallel_for (j.n_tasks, backward_task, &j);
 }

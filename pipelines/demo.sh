@@ -48,14 +48,19 @@ while [ $# -gt 0 ]; do
 done
 
 if [ $deps = 1 ]; then
-  # shellcheck source=../scripts/deps.sh
+  # shellcheck source=/dev/null
   . "$root/scripts/deps.sh"
   mm_install_deps "${MM_PACKAGES[@]}"
 fi
 
 if [ $compile = 1 ]; then
-  [ -f "$build/build.ninja" ] || meson setup "$build" "$root" >/dev/null
-  meson compile -C "$build" >/dev/null
+  # only what the demo runs: the CLI and the plugin
+  if ! log=$({ [ -f "$build/build.ninja" ] || meson setup "$build" "$root"; } 2>&1 \
+             && meson compile -C "$build" tools/mmdigits:executable plugins/gstmmdigits 2>&1); then
+    echo "demo.sh: the build failed:" >&2
+    tail -n 20 <<<"$log" >&2
+    exit 1
+  fi
 fi
 mmdigits=$build/tools/mmdigits
 [ -x "$mmdigits" ] || { echo "demo.sh: no $mmdigits (build first, or drop --no-build)" >&2; exit 1; }
@@ -89,7 +94,7 @@ for f in sorted(glob.glob(sys.argv[1] + "/*.safetensors")):
 PY
 )
 has () { grep -qx "$1" <<<"$archs"; }
-image_net= audio_net= hybrid_net=
+image_net='' audio_net='' hybrid_net=''
 has ImageNet_CNN && image_net=1
 { has AudioNet_CNN || has AudioNet_LSTM; } && audio_net=1
 { has HybridNet_CNN || has HybridNet_CNN_LSTM; } && hybrid_net=1
@@ -97,7 +102,9 @@ has ImageNet_CNN && image_net=1
 # decodebin gives a video and an audio pad; each queue links to the branch
 # whose caps fit. -m prints the element messages to gst.log (mmclassify
 # posts one per decision, as it writes one line to events.jsonl).
+# shellcheck disable=SC2054  # commas belong to caps, not to the array
 video=(d. ! queue ! videoconvert ! video/x-raw,format=GRAY8 ! digitimage)
+# shellcheck disable=SC2054
 audio=(d. ! queue ! audioconvert ! audioresample
        ! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract)
 if [ -n "$hybrid_net" ]; then
@@ -105,7 +112,7 @@ if [ -n "$hybrid_net" ]; then
   [ -n "$image_net" ] && [ -n "$audio_net" ] || fallback=false
   mode="fused by mmclassify (hybrid network, fallback=$fallback)"
   branches=("${video[@]}" ! mm.image_sink "${audio[@]}" ! mm.audio_sink
-            mmclassify name=mm model="$models" fallback=$fallback
+            mmclassify name=mm model="$models" fallback="$fallback"
             ! filesink location="$out/events.jsonl")
 elif [ -n "$image_net" ] && [ -n "$audio_net" ]; then
   mode="image and audio decided apart (no hybrid network in $models)"

@@ -10,6 +10,7 @@
 #include "gstmfccextract.h"
 #include "gstdigitimage.h"
 #include "gstmmclassify.h"
+#include "gstmmtrain.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
@@ -19,6 +20,7 @@ plugin_init (GstPlugin * plugin)
   ret |= GST_ELEMENT_REGISTER (mfccextract, plugin);
   ret |= GST_ELEMENT_REGISTER (digitimage, plugin);
   ret |= GST_ELEMENT_REGISTER (mmclassify, plugin);
+  ret |= GST_ELEMENT_REGISTER (mmtrain, plugin);
 
   return ret;
 }

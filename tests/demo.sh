@@ -8,12 +8,13 @@
 # that at least 8 of the 10 scripted digits got a decision in their window,
 # and, when models/hybridnet_cnn.safetensors is shipped, that at least 8 of
 # them are correct. Skips (77) when models/ has no imagenet_cnn.safetensors.
+# MMDIGITS_DEMO_MODELS=DIR runs it with the models of DIR instead.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 build=${1:?usage: tests/demo.sh BUILD_ROOT}
-models=$root/models
+models=${MMDIGITS_DEMO_MODELS:-$root/models}   # override to try unshipped models
 
 if [ ! -f "$models/imagenet_cnn.safetensors" ]; then
   echo "skipped: no shipped model"

@@ -132,16 +132,16 @@ END_TEST
 
 START_TEST (test_conv2d_backward_matches_finite_differences_across_chunks)
 {
-  /* 14×14: chunks of four samples, then a one-sample tail that takes the
+  /* 14×14: a chunk of 16 samples, then a one-sample tail that takes the
    * direct NCHW path, so dw is accumulated over chunks */
-  check_conv_gradients (5, 2, 3, 14, 14);
+  check_conv_gradients (17, 2, 3, 14, 14);
 }
 END_TEST
 
 START_TEST (test_conv2d_backward_single_input_channel)
 {
   check_conv_gradients (2, 1, 4, 7, 5);
-  /* 28×28: one sample per GEMM */
+  /* 28×28, several samples: still one sample per GEMM */
   check_conv_gradients (2, 1, 3, 28, 28);
 }
 END_TEST

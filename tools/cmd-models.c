@@ -29,7 +29,7 @@ mm_cmd_models (int argc, char **argv)
       printf ("%s{\"arch\":\"%s\",\"inputs\":\"%s\",\"parameters\":%zu}", a ? "," : "",
           mm_arch_name (a), inputs, mm_net_n_params (net));
     else
-      printf ("%-20s %-12s %'9zu parameters\n", mm_arch_name (a), inputs, mm_net_n_params (net));
+      printf ("%-20s %-12s %9zu parameters\n", mm_arch_name (a), inputs, mm_net_n_params (net));
     mm_net_free (net);
   }
   if (json)

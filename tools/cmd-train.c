@@ -3,6 +3,7 @@
 
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -15,6 +16,17 @@ typedef struct {
   gint64 last_draw;
 } Progress;
 
+/* Ctrl-C (or SIGTERM from a job runner) ends training after the current
+ * batch; the best weights so far are restored and saved as usual. */
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal (int sig)
+{
+  interrupted = 1;
+  signal (sig, SIG_DFL);    /* a second signal kills at once */
+}
+
 /* A bar on a terminal, redrawn at most 10 times a second; one plain line
  * per epoch otherwise (logs, CI). Progress goes to stderr so that stdout
  * stays clean for --json. */
@@ -23,6 +35,11 @@ on_progress (const MmTrainProgress *p, gpointer user_data)
 {
   Progress *st = user_data;
   gint64 now = g_get_monotonic_time ();
+
+  if (interrupted) {
+    fprintf (stderr, "%sinterrupted: keeping the best epoch so far\n", st->tty ? "\r\033[K" : "");
+    return FALSE;
+  }
 
   if (p->end_of_epoch) {
     fprintf (stderr, "%sepoch %d/%d  loss %.4f  acc %.2f%%  val %.2f%% (loss %.4f)%s  lr %.0e  %.0f samples/s\n",
@@ -121,7 +138,7 @@ mm_cmd_train (int argc, char **argv)
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default: the study's)", "LR" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Batch size (default: the study's)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for initialisation, shuffling and dropout (default 1)", "N" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default: all cores)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" },
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean (default) or new-speaker:NAME", "NAME" },
     { "nfft", 0, 0, G_OPTION_ARG_INT, &nfft, "MFCC FFT size for audio networks: 1024 (default) or 512", "N" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Use only the first N training samples (smoke runs)", "N" },
@@ -186,6 +203,8 @@ mm_cmd_train (int argc, char **argv)
     cfg.lr = (float) lr;
   cfg.seed = (guint64) seed;
   cfg.progress = on_progress;
+  signal (SIGINT, on_signal);
+  signal (SIGTERM, on_signal);
   cfg.user_data = &prog;
 
   if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, TRUE, &splits, &error)) {

@@ -29,7 +29,7 @@ int  mm_cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 gboolean mm_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
 /* --data or $MMDIGITS_DATA or ../shared/data; NULL with a message if none. */
 char *mm_cli_data_dir (const char *opt);
-/* Sets OpenBLAS threads (0 = leave the default). */
+/* Sets the core's worker threads (0 = leave the default). */
 void  mm_cli_set_threads (int threads);
 
 /* ---- protocols (tools/protocol.c) ----

@@ -1,12 +1,13 @@
 /* mmdigits — the command-line tool: train, evaluate, predict and inspect. */
 #include "mm-config.h"
 
-#include <cblas.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "mm-cli.h"
+#include "mm-layers.h"
 
 typedef struct {
   const char *name;
@@ -70,7 +71,7 @@ void
 mm_cli_set_threads (int threads)
 {
   if (threads > 0)
-    openblas_set_num_threads (threads);
+    mm_set_threads (threads);
 }
 
 static void
@@ -86,6 +87,8 @@ usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  /* GOption prints help in the locale's charset: without this, "39×13" shows as "39?13" */
+  setlocale (LC_ALL, "");
   if (argc < 2) {
     usage (stderr);
     return MM_EXIT_USAGE;

@@ -1,0 +1,35 @@
+/* mmdigits — internal: the process-wide worker pool behind the kernels.
+ *
+ * Not installed; the public knobs are mm_set_threads / mm_get_threads in
+ * mm-layers.h. A parallel loop is split into tasks by the CALLER, from the
+ * size of the problem only, never from the number of threads: which thread
+ * runs a task is free, so results do not depend on the thread count (every
+ * task writes its own outputs; partial sums are added afterwards in task
+ * order).
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef void (*MmTaskFunc) (gpointer data, int task);
+
+/* Runs fn(data, 0 … n_tasks−1) and returns when all are done. Uses the pool
+ * when more than one thread is configured and it is free; otherwise (one
+ * thread, one task, or the pool busy with another caller, e.g. a second
+ * network in another thread, or a nested call) runs the tasks in the calling
+ * thread, in order. */
+void mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data);
+
+/* Number of tasks to split @work units into: 1 below @min_work_per_task·2
+ * (too small to pay a wake-up), else up to @max_tasks. Depends only on the
+ * sizes, so the split is the same whatever the thread count. */
+static inline int
+mm_parallel_tasks (double work, double min_work_per_task, int max_tasks)
+{
+  int n = (int) (work / min_work_per_task);
+  return n < 1 ? 1 : n > max_tasks ? max_tasks : n;
+}
+
+G_END_DECLS

@@ -1,0 +1,151 @@
+/* A small persistent worker pool shared by every network of the process.
+ *
+ * Why our own and not OpenBLAS's threads: the products of a batch are many
+ * small GEMMs (one per chunk of samples, one per LSTM step), too small for
+ * OpenBLAS to split well, while the chunks themselves are independent. So
+ * the kernels split their work into tasks and hand them to this pool; each
+ * task calls OpenBLAS single-threaded.
+ *
+ * Design: workers sleep on a condition variable; a job is (fn, data,
+ * n_tasks) plus a generation number. Tasks are claimed one at a time under
+ * the pool lock (a job has at most a few dozen tasks), and the caller takes
+ * tasks too, then waits until every task is DONE (not until every worker has
+ * woken): on a loaded machine a worker that is not scheduled in time simply
+ * takes no task, and the caller finishes alone. One caller at a time owns
+ * the pool (busy lock, try-lock only): any other caller runs its tasks
+ * itself, so two networks in two threads never wait on each other and never
+ * deadlock, and a nested call runs inline. */
+#include "mm-layers.h"
+#include "mm-parallel.h"
+
+#include <cblas.h>
+#include <stdlib.h>
+
+#define MAX_THREADS 64
+
+typedef struct {
+  GMutex busy;          /* held by the caller that owns the pool */
+  GMutex lock;          /* guards the fields below */
+  GCond wake, done;
+  int n_workers;        /* threads started (never stopped) */
+  guint64 generation;   /* bumped for every job */
+  MmTaskFunc fn;
+  gpointer data;
+  int n_tasks, next, finished, helpers;
+} Pool;
+
+static Pool pool;
+static gint n_threads;  /* 0 until first read: then env / cores */
+
+static int
+default_threads (void)
+{
+  const char *env = g_getenv ("MMDIGITS_THREADS");
+  int n = env ? atoi (env) : 0;
+
+  if (n <= 0)
+    n = (int) g_get_num_processors ();
+  return CLAMP (n, 1, MAX_THREADS);
+}
+
+void
+mm_set_threads (int n)
+{
+  g_atomic_int_set (&n_threads, n > 0 ? MIN (n, MAX_THREADS) : default_threads ());
+}
+
+int
+mm_get_threads (void)
+{
+  int n = g_atomic_int_get (&n_threads);
+
+  if (n == 0) {
+    n = default_threads ();
+    g_atomic_int_compare_and_exchange (&n_threads, 0, n);
+    n = g_atomic_int_get (&n_threads);
+  }
+  return n;
+}
+
+/* Claims and runs tasks of job @gen until none is left; pool.lock held on
+ * entry and on return. */
+static void
+run_tasks (guint64 gen)
+{
+  while (pool.generation == gen && pool.next < pool.n_tasks) {
+    int t = pool.next++;
+    MmTaskFunc fn = pool.fn;
+    gpointer data = pool.data;
+
+    g_mutex_unlock (&pool.lock);
+    fn (data, t);
+    g_mutex_lock (&pool.lock);
+    if (++pool.finished == pool.n_tasks)
+      g_cond_broadcast (&pool.done);
+  }
+}
+
+static gpointer
+worker_main (gpointer user_data)
+{
+  int index = GPOINTER_TO_INT (user_data);
+  guint64 seen = 0;
+
+  g_mutex_lock (&pool.lock);
+  for (;;) {
+    while (pool.generation == seen)
+      g_cond_wait (&pool.wake, &pool.lock);
+    seen = pool.generation;
+    if (index < pool.helpers)
+      run_tasks (seen);
+  }
+  return NULL;
+}
+
+/* Starts workers up to @n; pool.busy held. Returns how many exist (a
+ * thread that cannot be created only means less parallelism). */
+static int
+ensure_workers (int n)
+{
+  while (pool.n_workers < n) {
+    GThread *t = g_thread_try_new ("mm-worker", worker_main,
+        GINT_TO_POINTER (pool.n_workers), NULL);
+    if (!t)
+      break;
+    g_thread_unref (t);
+    pool.n_workers++;
+  }
+  return MIN (n, pool.n_workers);
+}
+
+void
+mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data)
+{
+  int threads = MIN (mm_get_threads (), n_tasks), helpers;
+  guint64 gen;
+
+  if (threads <= 1 || !g_mutex_trylock (&pool.busy)) {
+    for (int t = 0; t < n_tasks; t++)
+      fn (data, t);
+    return;
+  }
+  helpers = ensure_workers (threads - 1);
+  /* the tasks call OpenBLAS: with its own threads too, two concurrent
+   * GEMMs would queue on its level-3 lock and oversubscribe the cores */
+  if (helpers > 0 && openblas_get_num_threads () > 1)
+    openblas_set_num_threads (1);
+
+  g_mutex_lock (&pool.lock);
+  pool.fn = fn;
+  pool.data = data;
+  pool.n_tasks = n_tasks;
+  pool.next = pool.finished = 0;
+  pool.helpers = helpers;
+  gen = ++pool.generation;
+  g_cond_broadcast (&pool.wake);
+  run_tasks (gen);
+  while (pool.finished < n_tasks)
+    g_cond_wait (&pool.done, &pool.lock);
+  g_mutex_unlock (&pool.lock);
+  g_mutex_unlock (&pool.busy);
+}

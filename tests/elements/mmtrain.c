@@ -1,0 +1,478 @@
+/* mmdigits — GstHarness tests of mmtrain.
+ *
+ * Synthetic labelled crops (two classes drawn differently) and MFCC blocks
+ * are enough to test collection, pairing, labelling, the training thread,
+ * the messages and the model file.
+ */
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "mm-modelfile.h"
+#include "mm-net.h"
+
+#define IMAGE_CAPS "video/x-raw, format=GRAY8, width=28, height=28, " \
+  "framerate=0/1"
+#define AUDIO_CAPS "audio/x-mfcc, frames=39, coefficients=13, format=F32LE"
+#define WAIT (120 * GST_SECOND)
+
+static gchar *tmpdir;
+static gchar *out;
+
+static void
+setup (void)
+{
+  tmpdir = g_dir_make_tmp ("mmtrain-XXXXXX", NULL);
+  fail_unless (tmpdir != NULL);
+  out = g_build_filename (tmpdir, "out.safetensors", NULL);
+}
+
+static void
+teardown (void)
+{
+  GDir *d = g_dir_open (tmpdir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d))) {
+    gchar *p = g_build_filename (tmpdir, name, NULL);
+
+    g_unlink (p);
+    g_free (p);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (tmpdir);
+  g_clear_pointer (&tmpdir, g_free);
+  g_clear_pointer (&out, g_free);
+}
+
+/* Class 0: a horizontal bar; class 1: a vertical bar; placed at random. */
+static GstBuffer *
+make_crop (int cls, GRand * rand, GstClockTime pts)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, MM_IMAGE_PIXELS, NULL);
+  int off = g_rand_int_range (rand, 6, 18);
+  GstMapInfo map;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  memset (map.data, 0, MM_IMAGE_PIXELS);
+  for (int a = 4; a < 24; a++)
+    for (int b = off; b < off + 4; b++)
+      map.data[cls ? a * MM_IMAGE_SIZE + b : b * MM_IMAGE_SIZE + a] = 255;
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf) = 40 * GST_MSECOND;
+  return buf;
+}
+
+static void
+fill_block (float *v, int cls, GRand * rand)
+{
+  for (int i = 0; i < MM_AUDIO_VALUES; i++)
+    v[i] = (float) (cls * 3.0 + (i % MM_MFCC_COEFFS) +
+        g_rand_double_range (rand, -1, 1));
+}
+
+static GstBuffer *
+make_block (const float *v, GstClockTime pts)
+{
+  GstBuffer *buf = gst_buffer_new_memdup (v, sizeof (float) * MM_AUDIO_VALUES);
+
+  GST_BUFFER_PTS (buf) = pts;
+  GST_BUFFER_DURATION (buf) = GST_SECOND;
+  return buf;
+}
+
+static GstEvent *
+label_event (int label)
+{
+  return gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+      gst_structure_new ("mmdigits-label", "label", G_TYPE_INT, label, NULL));
+}
+
+static GstElement *
+new_trainer (GstBus ** bus)
+{
+  GstElement *e = gst_element_factory_make ("mmtrain", NULL);
+
+  fail_unless (e != NULL);
+  g_object_set (e, "out", out, NULL);
+  *bus = gst_bus_new ();
+  gst_element_set_bus (e, *bus);
+  return e;
+}
+
+static GstHarness *
+open_pad (GstElement * e, const char *pad, const char *caps)
+{
+  GstHarness *h = gst_harness_new_with_element (e, pad, NULL);
+
+  gst_harness_set_src_caps_str (h, caps);
+  return h;
+}
+
+/* Drops what is left on @bus (messages hold refs on @e, which holds the
+ * bus) and both. */
+static void
+release (GstElement * e, GstBus * bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+}
+
+typedef struct
+{
+  int n_progress;
+  int last_epoch;
+  int samples;
+  double val_accuracy;
+  gchar *arch;
+  gboolean done, eos;
+  gchar *error;
+} Outcome;
+
+static void
+outcome_clear (Outcome * o)
+{
+  g_free (o->arch);
+  g_free (o->error);
+}
+
+/* Reads the bus until EOS or an error, checking the messages as they come:
+ * progress per epoch in order, done before EOS. */
+static void
+wait_outcome (GstBus * bus, Outcome * o)
+{
+  GstMessage *msg;
+
+  memset (o, 0, sizeof *o);
+  while ((msg = gst_bus_timed_pop_filtered (bus, WAIT,
+              GST_MESSAGE_ELEMENT | GST_MESSAGE_EOS | GST_MESSAGE_ERROR))) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    gboolean stop = FALSE;
+
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *err = NULL;
+
+      gst_message_parse_error (msg, &err, NULL);
+      o->error = g_strdup (err->message);
+      g_error_free (err);
+      stop = TRUE;
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+      fail_unless (o->done, "EOS before mmtrain-done");
+      o->eos = stop = TRUE;
+    } else if (gst_structure_has_name (s, "mmtrain-progress")) {
+      int epoch, epochs;
+      double loss, acc, val;
+
+      fail_unless (gst_structure_get (s, "epoch", G_TYPE_INT, &epoch,
+              "epochs", G_TYPE_INT, &epochs, "loss", G_TYPE_DOUBLE, &loss,
+              "accuracy", G_TYPE_DOUBLE, &acc,
+              "val-accuracy", G_TYPE_DOUBLE, &val, NULL));
+      fail_unless_equals_int (epoch, o->last_epoch + 1);
+      fail_unless (epoch <= epochs);
+      fail_unless (isfinite (loss) && loss >= 0);
+      fail_unless (acc >= 0 && acc <= 1 && val >= 0 && val <= 1);
+      o->last_epoch = epoch;
+      o->n_progress++;
+    } else if (gst_structure_has_name (s, "mmtrain-done")) {
+      fail_unless_equals_string (gst_structure_get_string (s, "out"), out);
+      fail_unless (gst_structure_get (s, "samples", G_TYPE_INT, &o->samples,
+              "val-accuracy", G_TYPE_DOUBLE, &o->val_accuracy,
+              "arch", G_TYPE_STRING, &o->arch, NULL));
+      fail_unless (o->val_accuracy >= 0 && o->val_accuracy <= 1);
+      o->done = TRUE;
+    }
+    gst_message_unref (msg);
+    if (stop)
+      break;
+  }
+  fail_unless (o->eos || o->error, "neither EOS nor error");
+}
+
+/* Accuracy of @net on fresh crops of the two classes. */
+static double
+two_class_accuracy (MmNet * net, GRand * rand)
+{
+  int right = 0, n = 20;
+
+  for (int i = 0; i < n; i++) {
+    GstBuffer *buf = make_crop (i % 2, rand, 0);
+    float in[MM_IMAGE_PIXELS], logits[MM_N_CLASSES];
+    GstMapInfo map;
+    int best = 0;
+
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    mm_net_prepare_image (mm_net_norm (net), map.data, in);
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+    mm_net_forward (net, 1, in, NULL, logits);
+    for (int k = 1; k < MM_N_CLASSES; k++)
+      if (logits[k] > logits[best])
+        best = k;
+    right += best == i % 2;
+  }
+  return (double) right / n;
+}
+
+GST_START_TEST (test_mmtrain_labelled_crops_give_a_model_file)
+{
+  GstBus *bus;
+  GstElement *e = new_trainer (&bus);
+  GstHarness *h = open_pad (e, "image_sink", IMAGE_CAPS);
+  GRand *rand = g_rand_new_with_seed (3);
+  MmNet *net;
+  Outcome o;
+  int label;
+
+  /* the first 20 labelled by the property, the next 20 by events */
+  for (int i = 0; i < 40; i++) {
+    if (i < 20)
+      g_object_set (e, "label", i % 2, NULL);
+    else
+      fail_unless (gst_harness_push_event (h, label_event (i % 2)));
+    fail_unless_equals_int (gst_harness_push (h, make_crop (i % 2, rand,
+                i * 100 * GST_MSECOND)), GST_FLOW_OK);
+  }
+  g_object_get (e, "label", &label, NULL);
+  fail_unless_equals_int (label, 1);
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  wait_outcome (bus, &o);
+  fail_unless (o.error == NULL, "%s", o.error);
+  fail_unless_equals_int (o.samples, 40);
+  fail_unless_equals_string (o.arch, "ImageNet_CNN");
+  fail_unless (o.n_progress >= 1 && o.n_progress <= 10);
+
+  net = mm_model_load (out, NULL, NULL);
+  fail_unless (net != NULL);
+  fail_unless_equals_int (mm_net_arch (net), MM_ARCH_IMAGENET_CNN);
+  fail_unless (fabsf (mm_net_norm (net)->image_mean - 0.5f) < 1e-6f);
+  fail_unless (fabsf (mm_net_norm (net)->image_std - 0.5f) < 1e-6f);
+  /* the two shapes are easy: the model learnt them */
+  fail_unless (two_class_accuracy (net, rand) >= 0.9);
+  mm_net_free (net);
+
+  outcome_clear (&o);
+  g_rand_free (rand);
+  gst_harness_teardown (h);
+  release (e, bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmtrain_without_labels_is_an_error)
+{
+  GstBus *bus;
+  GstElement *e = new_trainer (&bus);
+  GstHarness *h = open_pad (e, "image_sink", IMAGE_CAPS);
+  GRand *rand = g_rand_new_with_seed (4);
+  Outcome o;
+
+  for (int i = 0; i < 10; i++)
+    gst_harness_push (h, make_crop (i % 2, rand, i * GST_SECOND));
+  /* one labelled sample is not enough either */
+  g_object_set (e, "label", 3, NULL);
+  gst_harness_push (h, make_crop (0, rand, 11 * GST_SECOND));
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  wait_outcome (bus, &o);
+  fail_unless (o.error != NULL);
+  fail_unless (g_str_has_prefix (o.error, "no labelled samples: set the "
+          "label property or send mmdigits-label events"), "%s", o.error);
+  fail_if (g_file_test (out, G_FILE_TEST_EXISTS));
+
+  outcome_clear (&o);
+  g_rand_free (rand);
+  gst_harness_teardown (h);
+  release (e, bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmtrain_without_out_fails_at_start)
+{
+  GstElement *e = gst_element_factory_make ("mmtrain", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  gst_element_set_bus (e, bus);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "out") != NULL, "%s", err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (e, GST_STATE_NULL);
+  release (e, bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmtrain_fine_tuning_keeps_the_init_model_norm)
+{
+  gchar *init = g_build_filename (tmpdir, "init.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  GstBus *bus;
+  GstElement *e;
+  GstHarness *h;
+  GRand *rand = g_rand_new_with_seed (6);
+  Outcome o;
+
+  mm_net_norm (net)->image_mean = 0.25f;
+  mm_net_norm (net)->image_std = 0.75f;
+  fail_unless (mm_model_save (net, NULL, init, NULL));
+  mm_net_free (net);
+
+  e = new_trainer (&bus);
+  g_object_set (e, "init-model", init, "epochs", 2, "label", 0, NULL);
+  h = open_pad (e, "image_sink", IMAGE_CAPS);
+  for (int i = 0; i < 12; i++) {
+    g_object_set (e, "label", i % 2, NULL);
+    gst_harness_push (h, make_crop (i % 2, rand, i * GST_SECOND));
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  wait_outcome (bus, &o);
+  fail_unless (o.error == NULL, "%s", o.error);
+  fail_unless_equals_int (o.n_progress, 2);
+  fail_unless_equals_int (o.samples, 12);
+
+  net = mm_model_load (out, NULL, NULL);
+  fail_unless (net != NULL);
+  fail_unless_equals_int (mm_net_arch (net), MM_ARCH_IMAGENET_CNN);
+  fail_unless (fabsf (mm_net_norm (net)->image_mean - 0.25f) < 1e-6f);
+  fail_unless (fabsf (mm_net_norm (net)->image_std - 0.75f) < 1e-6f);
+  mm_net_free (net);
+
+  outcome_clear (&o);
+  g_rand_free (rand);
+  gst_harness_teardown (h);
+  release (e, bus);
+  g_free (init);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmtrain_pairs_within_window_train_a_hybrid)
+{
+  GstBus *bus;
+  GstElement *e = new_trainer (&bus);
+  GstHarness *hi, *ha;
+  GRand *rand = g_rand_new_with_seed (7);
+  double sum[MM_MFCC_COEFFS] = { 0 };
+  float v[MM_AUDIO_VALUES];
+  MmNet *net;
+  Outcome o;
+  int n_blocks = 0;
+
+  g_object_set (e, "epochs", 2, NULL);
+  hi = open_pad (e, "image_sink", IMAGE_CAPS);
+  ha = open_pad (e, "audio_sink", AUDIO_CAPS);
+  /* 12 pairs: crop at 2i + 1 s, block centred 200 ms later */
+  for (int i = 0; i < 12; i++) {
+    g_object_set (e, "label", i % 2, NULL);
+    gst_harness_push (hi, make_crop (i % 2, rand, (i * 2 + 1) * GST_SECOND));
+    fill_block (v, i % 2, rand);
+    for (int t = 0; t < MM_AUDIO_VALUES; t++)
+      sum[t % MM_MFCC_COEFFS] += v[t];
+    n_blocks++;
+    gst_harness_push (ha, make_block (v, i * 2 * GST_SECOND +
+            700 * GST_MSECOND));
+  }
+  /* not pairs: labels that disagree, and a crop far from any block */
+  g_object_set (e, "label", 0, NULL);
+  gst_harness_push (hi, make_crop (0, rand, 30 * GST_SECOND));
+  g_object_set (e, "label", 1, NULL);
+  fill_block (v, 1, rand);
+  gst_harness_push (ha, make_block (v, 30 * GST_SECOND - GST_SECOND / 2));
+  gst_harness_push (hi, make_crop (1, rand, 40 * GST_SECOND));
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  gst_harness_push_event (ha, gst_event_new_eos ());
+
+  wait_outcome (bus, &o);
+  fail_unless (o.error == NULL, "%s", o.error);
+  fail_unless_equals_string (o.arch, "HybridNet_CNN");
+  fail_unless_equals_int (o.samples, 12);
+
+  /* a new network's MFCC norm comes from the blocks it learnt from */
+  net = mm_model_load (out, NULL, NULL);
+  fail_unless (net != NULL);
+  fail_unless_equals_int (mm_net_arch (net), MM_ARCH_HYBRIDNET_CNN);
+  for (int k = 0; k < MM_MFCC_COEFFS; k++) {
+    double mean = sum[k] / (n_blocks * MM_MFCC_FRAMES);
+
+    fail_unless (fabs (mm_net_norm (net)->mfcc_mean[k] - mean) < 1e-4,
+        "coefficient %d: %g, want %g", k, mm_net_norm (net)->mfcc_mean[k],
+        mean);
+  }
+  mm_net_free (net);
+
+  outcome_clear (&o);
+  g_rand_free (rand);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  release (e, bus);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_mmtrain_stopping_cancels_training_without_a_model)
+{
+  GstBus *bus;
+  GstElement *e = new_trainer (&bus);
+  GstHarness *h = open_pad (e, "image_sink", IMAGE_CAPS);
+  GRand *rand = g_rand_new_with_seed (8);
+  GstMessage *msg;
+  gint64 t0;
+
+  g_object_set (e, "epochs", 10000, "label", 1, NULL);
+  for (int i = 0; i < 20; i++) {
+    g_object_set (e, "label", i % 2, NULL);
+    gst_harness_push (h, make_crop (i % 2, rand, i * GST_SECOND));
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  /* the streaming thread is free while training runs */
+  msg = gst_bus_timed_pop_filtered (bus, WAIT, GST_MESSAGE_ELEMENT);
+  fail_unless (msg != NULL);
+  fail_unless (gst_message_has_name (msg, "mmtrain-progress"));
+  gst_message_unref (msg);
+
+  t0 = g_get_monotonic_time ();
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  /* long before 10000 epochs could end, even under valgrind */
+  fail_unless (g_get_monotonic_time () - t0 < 60 * G_USEC_PER_SEC);
+  fail_if (g_file_test (out, G_FILE_TEST_EXISTS));
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_EOS) == NULL);
+
+  g_rand_free (rand);
+  gst_harness_teardown (h);
+  release (e, bus);
+}
+
+GST_END_TEST;
+
+static Suite *
+mmtrain_suite (void)
+{
+  Suite *s = suite_create ("mmtrain");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_checked_fixture (tc, setup, teardown);
+  tcase_add_test (tc, test_mmtrain_labelled_crops_give_a_model_file);
+  tcase_add_test (tc, test_mmtrain_without_labels_is_an_error);
+  tcase_add_test (tc, test_mmtrain_without_out_fails_at_start);
+  tcase_add_test (tc, test_mmtrain_fine_tuning_keeps_the_init_model_norm);
+  tcase_add_test (tc, test_mmtrain_pairs_within_window_train_a_hybrid);
+  tcase_add_test (tc, test_mmtrain_stopping_cancels_training_without_a_model);
+  return s;
+}
+
+GST_CHECK_MAIN (mmtrain);

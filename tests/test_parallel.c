@@ -1,0 +1,148 @@
+/* The worker pool behind the kernels (mm_set_threads): results must not
+ * depend on the thread count, and nets in several threads must not
+ * interfere. Training steps are compared bit for bit. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm-layers.h"
+#include "mm-net.h"
+#include "mm-train.h"
+#include "mm-test-util.h"
+
+#define STEPS 2
+
+typedef struct {
+  MmArch arch;
+  int batch;
+  float *params;   /* out: parameters after STEPS training steps */
+  float *logits;   /* out: logits of the last forward */
+  size_t n;
+} Run;
+
+/* STEPS of forward + backward + Adam, dropout on, from fixed inputs */
+static void
+train_steps (Run *r)
+{
+  MmNet *net = mm_net_new (r->arch, 7);
+  MmAdam *adam = mm_adam_new (mm_net_n_params (net), 1e-3f, 1e-5f);
+  float *img = g_new (float, (size_t) r->batch * MM_IMAGE_PIXELS);
+  float *aud = g_new (float, (size_t) r->batch * MM_AUDIO_VALUES);
+  int *labels = g_new (int, r->batch);
+
+  mm_test_fill_uniform (img, (size_t) r->batch * MM_IMAGE_PIXELS, -1, 1, 3);
+  mm_test_fill_uniform (aud, (size_t) r->batch * MM_AUDIO_VALUES, -2, 2, 4);
+  for (int i = 0; i < r->batch; i++)
+    labels[i] = (i * 7) % MM_N_CLASSES;
+  r->logits = g_new (float, (size_t) r->batch * MM_N_CLASSES);
+  mm_net_set_training (net, TRUE);
+  for (int s = 0; s < STEPS; s++) {
+    mm_net_forward (net, r->batch, img, aud, r->logits);
+    mm_net_backward (net, labels);
+    mm_adam_step (adam, mm_net_params (net), mm_net_grads (net));
+  }
+  r->n = mm_net_n_params (net);
+  r->params = g_memdup2 (mm_net_params (net), r->n * sizeof (float));
+  mm_adam_free (adam);
+  mm_net_free (net);
+  g_free (img);
+  g_free (aud);
+  g_free (labels);
+}
+
+static gpointer
+train_thread (gpointer data)
+{
+  train_steps (data);
+  return NULL;
+}
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->params);
+  g_free (r->logits);
+}
+
+static void
+assert_same (const Run *a, const Run *b)
+{
+  ck_assert_uint_eq (a->n, b->n);
+  ck_assert_msg (memcmp (a->params, b->params, a->n * sizeof (float)) == 0,
+      "%s: parameters differ", mm_arch_name (a->arch));
+  ck_assert_msg (memcmp (a->logits, b->logits,
+          (size_t) a->batch * MM_N_CLASSES * sizeof (float)) == 0,
+      "%s: logits differ", mm_arch_name (a->arch));
+}
+
+START_TEST (test_training_is_bit_identical_for_one_two_and_three_threads)
+{
+  MmTrainConfig cfg;
+  Run one = { 0 }, two = { 0 }, three = { 0 };
+
+  mm_train_config_init (&cfg, (MmArch) _i);
+  one.arch = two.arch = three.arch = (MmArch) _i;
+  one.batch = two.batch = three.batch = cfg.batch;
+  mm_set_threads (1);
+  train_steps (&one);
+  mm_set_threads (2);
+  train_steps (&two);
+  mm_set_threads (3);
+  train_steps (&three);
+  mm_set_threads (0);
+  assert_same (&one, &two);
+  assert_same (&one, &three);
+  run_clear (&one);
+  run_clear (&two);
+  run_clear (&three);
+}
+END_TEST
+
+START_TEST (test_two_nets_in_two_threads_match_serial_runs)
+{
+  Run serial[2] = { { MM_ARCH_IMAGENET_CNN, 32, NULL, NULL, 0 },
+    { MM_ARCH_HYBRIDNET_CNN, 16, NULL, NULL, 0 } };
+  Run conc[2] = { { MM_ARCH_IMAGENET_CNN, 32, NULL, NULL, 0 },
+    { MM_ARCH_HYBRIDNET_CNN, 16, NULL, NULL, 0 } };
+  GThread *t[2];
+
+  mm_set_threads (2);
+  for (int i = 0; i < 2; i++)
+    train_steps (&serial[i]);
+  for (int i = 0; i < 2; i++)
+    t[i] = g_thread_new ("net", train_thread, &conc[i]);
+  for (int i = 0; i < 2; i++) {
+    g_thread_join (t[i]);
+    assert_same (&serial[i], &conc[i]);
+    run_clear (&serial[i]);
+    run_clear (&conc[i]);
+  }
+  mm_set_threads (0);
+}
+END_TEST
+
+START_TEST (test_thread_count_defaults_to_environment_then_cores)
+{
+  g_setenv ("MMDIGITS_THREADS", "3", TRUE);
+  mm_set_threads (0);
+  ck_assert_int_eq (mm_get_threads (), 3);
+  mm_set_threads (5);
+  ck_assert_int_eq (mm_get_threads (), 5);
+  g_unsetenv ("MMDIGITS_THREADS");
+  mm_set_threads (0);
+  ck_assert_int_eq (mm_get_threads (), (int) g_get_num_processors ());
+}
+END_TEST
+
+int
+main (void)
+{
+  Suite *s = suite_create ("parallel");
+  TCase *tc = tcase_create ("pool");
+  tcase_set_timeout (tc, 60);
+  tcase_add_loop_test (tc, test_training_is_bit_identical_for_one_two_and_three_threads,
+      0, MM_N_ARCH);
+  tcase_add_test (tc, test_two_nets_in_two_threads_match_serial_runs);
+  tcase_add_test (tc, test_thread_count_defaults_to_environment_then_cores);
+  suite_add_tcase (s, tc);
+  return mm_test_run_suite (s);
+}
