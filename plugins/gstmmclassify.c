@@ -22,7 +22,10 @@
  * or was never requested — is classified alone by the single-modality
  * network of its kind (modality `image` or `audio`); when both pads exist
  * and #GstMmClassify:fallback is %FALSE such a lone item is dropped instead.
- * Items are taken earliest first, so decisions come out in time order.
+ * Items are taken earliest first (a block pairs with the earliest crop
+ * within the window, not the nearest), so decisions come out in time order.
+ * A requested pad must be fed or get EOS: without a live source the element
+ * waits for both pads, as every aggregator does.
  *
  * With a live source the element waits at most pair-window for the other
  * pad (the aggregator's timeout), so its latency is pair-window: it answers
@@ -812,12 +815,16 @@ classify (GstMmClassify * self, Role role, const Item * a, const Item * b)
   gchar *json;
   gsize len;
 
-  if ((img && !read_image (self, img->buf)) ||
-      (aud && !read_audio (self, aud->buf))) {
+  if (img && !read_image (self, img->buf)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("%s buffer too small: %" G_GSIZE_FORMAT " bytes",
-            img && gst_buffer_get_size (img->buf) < MM_IMAGE_PIXELS ?
-            "image" : "MFCC", gst_buffer_get_size ((img ? img : aud)->buf)));
+        ("crop of %" G_GSIZE_FORMAT " bytes is smaller than 28x28 GRAY8",
+            gst_buffer_get_size (img->buf)));
+    return GST_FLOW_ERROR;
+  }
+  if (aud && !read_audio (self, aud->buf)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
+        ("MFCC block of %" G_GSIZE_FORMAT " bytes, need 39x13 floats",
+            gst_buffer_get_size (aud->buf)));
     return GST_FLOW_ERROR;
   }
   if (!run_net (self, self->nets[role], img != NULL, aud != NULL, &d)) {

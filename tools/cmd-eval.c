@@ -100,10 +100,29 @@ recorded_protocol (const MmModelMeta *meta)
   return name;
 }
 
+/* Predicts a whole set, filling @conf and, when @tsv is non-NULL, one line
+ * per sample: the sample indices are the protocol's fixed order, so files
+ * from different models line up sample by sample. */
+static void
+predict_set (MmNet *net, const MmDataset *ds, const char *name, MmConfusion *conf, GString *tsv)
+{
+  int *pred = g_new (int, ds->n);
+  float *probs = g_new (float, (size_t) ds->n * MM_N_CLASSES);
+
+  mm_confusion_init (conf);
+  mm_net_predict (net, ds, 256, pred, probs, conf);
+  for (int i = 0; tsv && i < ds->n; i++)
+    g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, ds->labels[i], pred[i],
+        probs[(size_t) i * MM_N_CLASSES + pred[i]]);
+  g_free (pred);
+  g_free (probs);
+}
+
 int
 mm_cmd_eval (int argc, char **argv)
 {
   char *model_path = NULL, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
+  char *pred_path = NULL;
   int threads = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -112,6 +131,8 @@ mm_cmd_eval (int argc, char **argv)
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean or new-speaker:NAME (default: the model's, else clean)", "NAME" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
+    { "predictions", 0, 0, G_OPTION_ARG_FILENAME, &pred_path,
+      "Write every sample's prediction to FILE.tsv (set, index, label, predicted, confidence)", "FILE" },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- evaluate a model");
@@ -119,6 +140,7 @@ mm_cmd_eval (int argc, char **argv)
   MmModelMeta meta = { 0 };
   MmMfccParams mfcc;
   MmConfusion test, heldout;
+  GString *pred_tsv = NULL;
   GError *error = NULL;
   MmNet *net = NULL;
   int rc = MM_EXIT_FAILURE;
@@ -159,12 +181,18 @@ mm_cmd_eval (int argc, char **argv)
   }
   /* the model's stored norm (training-set statistics), never recomputed */
   mm_dataset_normalize (splits.test, mm_net_norm (net));
-  mm_confusion_init (&test);
   mm_confusion_init (&heldout);
-  mm_net_predict (net, splits.test, 256, NULL, NULL, &test);
+  if (pred_path)
+    pred_tsv = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence\n");
+  predict_set (net, splits.test, "split_test", &test, pred_tsv);
   if (splits.heldout) {
     mm_dataset_normalize (splits.heldout, mm_net_norm (net));
-    mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
+    predict_set (net, splits.heldout, "heldout_test", &heldout, pred_tsv);
+  }
+  /* g_file_set_contents writes a temporary and renames it */
+  if (pred_tsv && !g_file_set_contents (pred_path, pred_tsv->str, (gssize) pred_tsv->len, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
   }
   if (json) {
     print_json (model_path, mm_net_arch (net), protocol, &test,
@@ -187,6 +215,9 @@ out:
   g_free (model_path);
   g_free (data_opt);
   g_free (protocol);
+  g_free (pred_path);
+  if (pred_tsv)
+    g_string_free (pred_tsv, TRUE);
   g_option_context_free (ctx);
   return rc;
 }
