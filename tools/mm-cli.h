@@ -21,6 +21,8 @@ int  mm_cmd_eval   (int argc, char **argv);
 int  mm_cmd_demo   (int argc, char **argv);
 int  mm_cmd_mfcc   (int argc, char **argv);
 int  mm_cmd_inspect (int argc, char **argv);
+int  mm_cmd_predict (int argc, char **argv);
+int  mm_cmd_batch (int argc, char **argv);
 
 /* Prints "mmdigits: <message>" on stderr (one line) and returns MM_EXIT_FAILURE. */
 int  mm_cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
@@ -70,5 +72,49 @@ gboolean mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams
                            const char *data_dir, gboolean need_train,
                            MmSplits *out, GError **error);
 void     mm_splits_clear  (MmSplits *s);
+
+/* ---- classifying through the GStreamer plugin (tools/cmd-predict.c) ----
+ * predict and batch run the elements of the pipelines (digitimage,
+ * mfccextract, mmclassify), so a file is classified exactly as a pipeline
+ * would classify it. */
+struct _GstElement;
+
+/* gst_init, then makes sure the element mmclassify can be made: if it is not
+ * in the registry (GST_PLUGIN_PATH, the system paths), scans the build tree's
+ * plugins/ and then the installed plugin directory. Fails with a message
+ * saying where it looked. Thread-safe; the work is done once. */
+gboolean mm_cli_gst_ready (GError **error);
+/* @opt, else the installed model directory, else the source tree's models/:
+ * the same default as mmclassify's model property. */
+char    *mm_cli_model_path (const char *opt);
+
+/* The networks a model file or directory holds, by role, read from the
+ * "arch" metadata of each file's header (the element validates them fully
+ * when it loads them). Fails if @path holds no model at all. */
+typedef struct {
+  gboolean image, audio, hybrid;
+} MmCliNets;
+gboolean mm_cli_model_nets (const char *path, MmCliNets *nets, GError **error);
+
+/* Appends @str as a quoted JSON string (invalid UTF-8 is replaced). */
+void     mm_cli_json_string (GString *out, const char *str);
+
+/* Collects mmclassify's JSON lines from one or more appsinks (one per
+ * classifier, @source numbering them). Thread-safe. */
+typedef struct _MmCliLines MmCliLines;
+MmCliLines *mm_cli_lines_new    (void);
+void        mm_cli_lines_free   (MmCliLines *lines);
+void        mm_cli_lines_attach (MmCliLines *lines, struct _GstElement *appsink, int source);
+/* The lines (without newline) in decision-time order, ties by source then
+ * arrival; the array and strings belong to @lines. */
+GPtrArray  *mm_cli_lines_sorted (MmCliLines *lines);
+
+/* Plays @pipeline to EOS (it must have no live source). On an ERROR message
+ * returns FALSE with its text in @error and, if @err_path is not NULL, the
+ * path of the element that posted it ("/GstPipeline:p/GstDecodeBin:d/...",
+ * g_free; taken when posted, as bins such as decodebin drop their children
+ * when stopped). Also fails if nothing moves for a minute. Leaves the
+ * pipeline in NULL. */
+gboolean mm_cli_pipeline_run (struct _GstElement *pipeline, char **err_path, GError **error);
 
 G_END_DECLS
