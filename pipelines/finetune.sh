@@ -55,4 +55,7 @@ done
 echo "fine-tuning on ${#items[@]} recordings of $dir" >&2
 
 export GST_PLUGIN_PATH="$build/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
-exec python3 "$here/finetune.py" "$out" "$init" "$epochs" "$lr" "$arch" "${items[@]}"
+# Debian's python3: python3-gi and gir1.2-gstreamer-1.0 install for it alone
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+exec "$py" "$here/finetune.py" "$out" "$init" "$epochs" "$lr" "$arch" "${items[@]}"

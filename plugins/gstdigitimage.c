@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "gstdigitimage.h"
+#include "gstmmutil.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mm_digit_image_debug);
 #define GST_CAT_DEFAULT gst_mm_digit_image_debug
@@ -233,21 +234,11 @@ track (GstMmDigitImage * self, gboolean found, const MmRect * bbox,
 static void
 post_roi (GstMmDigitImage * self, GstBuffer * inbuf, const MmRect * bbox)
 {
-  GstSegment *seg = &GST_BASE_TRANSFORM (self)->segment;
-  GstClockTime pts = GST_BUFFER_PTS (inbuf);
-  GstClockTime stream_time = GST_CLOCK_TIME_NONE;
-  GstClockTime running_time = GST_CLOCK_TIME_NONE;
-  GstStructure *s;
+  GstStructure *s = gst_mm_timed_structure_new ("digit-roi",
+      &GST_BASE_TRANSFORM (self)->segment, GST_BUFFER_PTS (inbuf),
+      GST_BUFFER_DURATION (inbuf));
 
-  if (seg->format == GST_FORMAT_TIME && GST_CLOCK_TIME_IS_VALID (pts)) {
-    stream_time = gst_segment_to_stream_time (seg, GST_FORMAT_TIME, pts);
-    running_time = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
-  }
-  s = gst_structure_new ("digit-roi",
-      "timestamp", G_TYPE_UINT64, pts,
-      "stream-time", G_TYPE_UINT64, stream_time,
-      "running-time", G_TYPE_UINT64, running_time,
-      "duration", G_TYPE_UINT64, GST_BUFFER_DURATION (inbuf),
+  gst_structure_set (s,
       "x", G_TYPE_INT, bbox->x,
       "y", G_TYPE_INT, bbox->y,
       "width", G_TYPE_INT, bbox->width,

@@ -60,6 +60,7 @@
 #include <string.h>
 
 #include "gstmfccextract.h"
+#include "gstmmutil.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mm_mfcc_extract_debug);
 #define GST_CAT_DEFAULT gst_mm_mfcc_extract_debug
@@ -390,21 +391,10 @@ static void
 post_utterance (GstMmMfccExtract * self, GstClockTime pts, guint64 start,
     guint64 end, gdouble peak)
 {
-  GstClockTime stream_time = GST_CLOCK_TIME_NONE;
-  GstClockTime running_time = GST_CLOCK_TIME_NONE;
-  GstStructure *s;
+  GstStructure *s = gst_mm_timed_structure_new ("mfcc-utterance",
+      &self->segment, pts, GST_SECOND);
 
-  if (self->segment.format == GST_FORMAT_TIME) {
-    stream_time = gst_segment_to_stream_time (&self->segment, GST_FORMAT_TIME,
-        pts);
-    running_time = gst_segment_to_running_time (&self->segment,
-        GST_FORMAT_TIME, pts);
-  }
-  s = gst_structure_new ("mfcc-utterance",
-      "timestamp", G_TYPE_UINT64, pts,
-      "stream-time", G_TYPE_UINT64, stream_time,
-      "running-time", G_TYPE_UINT64, running_time,
-      "duration", G_TYPE_UINT64, (guint64) GST_SECOND,
+  gst_structure_set (s,
       "start", G_TYPE_UINT64, time_of (self, start),
       "end", G_TYPE_UINT64, time_of (self, end),
       "peak-level", G_TYPE_DOUBLE, peak, NULL);
