@@ -75,7 +75,7 @@ typedef struct {
 /* The study's settings for @arch (lr, epochs, batch) and the shared ones. */
 void     mm_train_config_init (MmTrainConfig *cfg, MmArch arch);
 /* Trains @net on @train (normalised), choosing the epoch by accuracy on @val,
- * ties broken by the lower validation loss (with recordings shared between
+ * ties broken by a validation loss lower by at least 0.01 % (with recordings shared between
  * training and validation, validation accuracy reaches 100 % within a few
  * epochs and would stop telling epochs apart); early stopping counts epochs
  * without such an improvement. Ends with the best weights restored and the

@@ -66,6 +66,12 @@ count_correct (const float *logits, const int *labels, int b)
   return right;
 }
 
+/* A tie in validation accuracy is broken by a lower validation loss, by at
+ * least this fraction (ReduceLROnPlateau's relative threshold): once the
+ * learning rate has decayed to nothing, the loss still creeps down in the
+ * last digits, and that must not count as progress. */
+#define LOSS_THRESHOLD 1e-4f
+
 static float
 mean_nll (const float *probs, const int *labels, int n)
 {
@@ -192,7 +198,8 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
     pr.val_loss = mean_nll (val_probs, val->labels, val->n);
     pr.end_of_epoch = TRUE;
     pr.improved = pr.val_accuracy > result->best_val_accuracy
-        || (pr.val_accuracy == result->best_val_accuracy && pr.val_loss < result->best_val_loss);
+        || (pr.val_accuracy == result->best_val_accuracy
+            && pr.val_loss < result->best_val_loss * (1.0f - LOSS_THRESHOLD));
     result->epochs_run = epoch;
     if (pr.improved) {
       result->best_val_accuracy = pr.val_accuracy;
