@@ -521,7 +521,8 @@ meta_number (const char *path, JsonObject *md, const char *key, gboolean positiv
 
   if (!s)
     FAIL ("%s: __metadata__ has no %s", path, key);
-  if (!parse_number (s, &v) || (positive && !(v > 0)))
+  /* judged as the float it becomes: 1e-50 would be a zero std, 1e39 inf */
+  if (!parse_number (s, &v) || !isfinite ((float) v) || (positive && !((float) v > 0)))
     FAIL ("%s: __metadata__ %s \"%s\" is not a %s number", path, key, s,
         positive ? "positive" : "finite");
   *out = (float) v;
@@ -559,7 +560,7 @@ meta_number_array (const char *path, JsonObject *md, const char *key, gboolean p
       break;
     }
     v = json_node_get_double (n);
-    if (!isfinite (v) || (positive && !(v > 0))) {
+    if (!isfinite ((float) v) || (positive && !((float) v > 0))) {
       g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
           "%s: __metadata__ %s element %u (%g) is not %s", path, key, i, v,
           positive ? "positive" : "finite");

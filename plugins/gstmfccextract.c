@@ -297,10 +297,18 @@ reset_stream (GstMmMfccExtract * self)
   self->gap_pos = GST_CLOCK_TIME_NONE;
 }
 
-static void
+/* Copies the settings; returns (and clears) whether mode or hop changed
+ * since the last call. Both under one lock: a mode read apart from its
+ * reset flag could run window mode on utterance state (store_at() would
+ * then assert on a sample already dropped). */
+static gboolean
 read_settings (GstMmMfccExtract * self, Settings * s)
 {
+  gboolean reset;
+
   GST_OBJECT_LOCK (self);
+  reset = self->reset_pending;
+  self->reset_pending = FALSE;
   s->mode = self->mode;
   s->threshold = self->threshold;
   s->hangover = (guint64) self->hangover_ms * RATE / 1000;
@@ -309,6 +317,7 @@ read_settings (GstMmMfccExtract * self, Settings * s)
   s->hop = MAX ((guint64) self->hop_ms * RATE / 1000, 1);
   s->post_messages = self->post_messages;
   GST_OBJECT_UNLOCK (self);
+  return reset;
 }
 
 /* (Re)builds the MmMfcc when a front-end property has changed. */
@@ -554,6 +563,8 @@ drain (GstMmMfccExtract * self)
 {
   Settings s;
 
+  /* in_word is set only in utterance mode: a mode changed since the last
+   * buffer leaves no word to emit, so the pending reset can be consumed */
   read_settings (self, &s);
   if (s.mode != GST_MM_MFCC_EXTRACT_MODE_UTTERANCE || !self->in_word)
     return GST_FLOW_OK;
@@ -580,10 +591,7 @@ gst_mm_mfcc_extract_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
-  GST_OBJECT_LOCK (self);
-  reset = self->reset_pending;
-  self->reset_pending = FALSE;
-  GST_OBJECT_UNLOCK (self);
+  reset = read_settings (self, &s);
   if (reset || GST_BUFFER_IS_DISCONT (buf)) {
     if (self->in_word || self->store_len)
       GST_DEBUG_OBJECT (self, "discontinuity: dropping pending audio");
@@ -603,7 +611,6 @@ gst_mm_mfcc_extract_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
 
-  read_settings (self, &s);
   if (s.mode == GST_MM_MFCC_EXTRACT_MODE_WINDOW)
     ret = process_window (self, &s);
   else
@@ -880,7 +887,7 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
           "each 800-sample frame)", 512, 1024, DEFAULT_NFFT, flags));
   g_object_class_install_property (gobject_class, PROP_PREEMPHASIS,
       g_param_spec_float ("preemphasis", "Pre-emphasis",
-          "Pre-emphasis coefficient (0 = off)", 0.0f, 1.0f,
+          "Pre-emphasis coefficient (0 = off)", 0.0f, 0.999f,
           DEFAULT_PREEMPHASIS, flags));
   g_object_class_install_property (gobject_class, PROP_LIFTER,
       g_param_spec_int ("lifter", "Lifter",

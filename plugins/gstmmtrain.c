@@ -96,6 +96,8 @@
 #include <json-glib/json-glib.h>
 
 #include "gstmmtrain.h"
+
+#include "mm-mfcc.h"
 #include "mm-dataset.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
@@ -680,8 +682,14 @@ gst_mm_train_launch (GstMmTrain * self, guint32 seqnum)
     if (self->lr > 0)
       job->cfg.lr = self->lr;
     if (all->audio) {
+      MmMfccParams mfcc;
+
       norm = mm_net_norm (job->net);
       mm_dataset_audio_stats (all, norm->mfcc_mean, norm->mfcc_std);
+      /* the element cannot see the front end's settings: record mfccextract's
+       * defaults, which is what a pipeline without front-end properties uses */
+      mm_mfcc_params_init (&mfcc);
+      job->mfcc_json = mm_mfcc_params_to_json (&mfcc);
     }
   }
   split_dataset (all, self->validation_fraction, self->seed, &job->train,

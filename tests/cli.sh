@@ -46,6 +46,13 @@ got=$(awk '{print $1 ":" $3}' "$T/models" | tr '\n' ' ' | sed 's/ $//')
 rc=$?
 [ $rc -eq 2 ] && ok "train --arch NOPE exits 2" || fail "train --arch NOPE exited $rc"
 
+# checked before any data is read: an unwritable --out must not cost a training run
+"$MM" train --arch ImageNet_CNN --data "$T" --out "$T/no/such/dir/x.safetensors" 2> "$T/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q "cannot write in" "$T/err" \
+  && ok "train with an unwritable --out fails at once (exit 1, one line)" \
+  || fail "train unwritable --out: rc $rc: $(cat "$T/err")"
+
 espeak-ng -w "$T/seven.wav" "seven" 2> /dev/null \
   || sox -n -r 22050 -c 1 -b 16 "$T/seven.wav" synth 0.6 sine 440 2> /dev/null
 "$MM" mfcc "$T/seven.wav" --out "$T/seven.f32"

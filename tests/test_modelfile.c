@@ -332,6 +332,21 @@ edit_image_std_zero (Parts *p)
   json_object_set_string_member (metadata (p), "image_std", "0");
 }
 
+/* Positive as a double, zero as the float32 the net divides by. */
+static void
+edit_image_std_float_underflow (Parts *p)
+{
+  json_object_set_string_member (metadata (p), "image_std", "1e-50");
+}
+
+/* Finite as a double, infinite as a float32. */
+static void
+edit_mfcc_mean_float_overflow (Parts *p)
+{
+  json_object_set_string_member (metadata (p), "mfcc_mean",
+      "[0, 0, 0, 0, 0, 0, 1e39, 0, 0, 0, 0, 0, 0]");
+}
+
 START_TEST (test_model_missing_tensor_is_refused)
 {
   check_edited_is_refused (edit_remove_tensor, "tensor image.bn2.running_var is missing");
@@ -384,6 +399,15 @@ END_TEST
 START_TEST (test_model_bad_norm_is_refused)
 {
   check_edited_is_refused (edit_image_std_zero, "image_std \"0\" is not a positive number");
+}
+END_TEST
+
+START_TEST (test_model_norm_out_of_float_range_is_refused)
+{
+  check_edited_is_refused (edit_image_std_float_underflow,
+      "image_std \"1e-50\" is not a positive number");
+  check_edited_is_refused (edit_mfcc_mean_float_overflow,
+      "mfcc_mean element 6 (1e+39) is not finite");
 }
 END_TEST
 
@@ -677,6 +701,7 @@ main (void)
   tcase_add_test (bad, test_model_unexpected_tensor_is_refused);
   tcase_add_test (bad, test_model_overlapping_tensors_are_refused);
   tcase_add_test (bad, test_model_bad_norm_is_refused);
+  tcase_add_test (bad, test_model_norm_out_of_float_range_is_refused);
   tcase_add_test (bad, test_model_short_mfcc_array_is_refused);
   suite_add_tcase (s, bad);
   return mm_test_run_suite (s);

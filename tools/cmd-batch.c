@@ -513,7 +513,7 @@ mm_cmd_batch (int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, "FILE..." },
     { NULL }
   };
-  GOptionContext *ctx = g_option_context_new ("FILE... - classify media files into a JSON-lines file");
+  GOptionContext *ctx = g_option_context_new ("- classify media files into a JSON-lines file");
   Batch b = { 0 };
   guint shard_i = 1, shard_n = 1, n = 0, failed, n_lines = 0;
   GError *err = NULL;

@@ -22,6 +22,7 @@
 #include "mm-rng.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
@@ -608,7 +609,7 @@ items_clear (GArray *items)
 int
 mm_cmd_demo (int argc, char **argv)
 {
-  char *out_dir = NULL, *digits = NULL, *video = NULL, *script = NULL;
+  char *out_dir = NULL, *digits = NULL, *video = NULL, *video_tmp = NULL, *script = NULL;
   int seed = 1, rate = 0, n_frames;
   gboolean full_band = FALSE;
   GOptionEntry entries[] = {
@@ -651,6 +652,9 @@ mm_cmd_demo (int argc, char **argv)
   gst_init (NULL, NULL);
   mm_rng_seed (&rng, (guint64) seed, 77);
   video = g_build_filename (out_dir, "demo.webm", NULL);
+  /* encoded beside the target and renamed when complete: a failed or
+   * interrupted run never leaves a truncated demo.webm */
+  video_tmp = g_build_filename (out_dir, ".demo.webm.part", NULL);
   script = g_build_filename (out_dir, "script.tsv", NULL);
 
   if (!plan (items, &rng, &rate, &total, &error))
@@ -658,10 +662,18 @@ mm_cmd_demo (int argc, char **argv)
   n_frames = (int) lround (total * FPS);
   n_samples = (gsize) llround (total * rate);
   track = make_track (items, rate, n_samples, &rng);
-  if (!encoder_start (&enc, video, rate, full_band, &error)
+  if (!encoder_start (&enc, video_tmp, rate, full_band, &error)
       || !encode (&enc, items, track, rate, n_samples, n_frames, &rng, &error)
-      || !encoder_finish (&enc, &error)
-      || !write_script (script, items, &error))
+      || !encoder_finish (&enc, &error))
+    goto fail;
+  encoder_clear (&enc);         /* filesink closes the file */
+  if (g_rename (video_tmp, video) != 0) {
+    int saved = errno;
+    g_set_error (&error, G_FILE_ERROR, g_file_error_from_errno (saved),
+        "%s: cannot rename from %s: %s", video, video_tmp, g_strerror (saved));
+    goto fail;
+  }
+  if (!write_script (script, items, &error))
     goto fail;
   printf ("wrote %s (%u digits, %.1f s) and %s\n", video, items->len, total, script);
   rc = MM_EXIT_OK;
@@ -672,9 +684,12 @@ fail:
   g_error_free (error);
 out:
   encoder_clear (&enc);
+  if (video_tmp)
+    g_unlink (video_tmp);
   items_clear (items);
   g_free (track);
   g_free (video);
+  g_free (video_tmp);
   g_free (script);
   g_free (out_dir);
   g_free (digits);

@@ -92,7 +92,7 @@ mm_cmd_mfcc (int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
     { NULL }
   };
-  GOptionContext *ctx = g_option_context_new ("FILE - the 39×13 MFCC block of an audio file");
+  GOptionContext *ctx = g_option_context_new ("- the 39×13 MFCC block of an audio file");
   float mfcc[MM_AUDIO_VALUES];
   GError *error = NULL;
   int rc = MM_EXIT_FAILURE;

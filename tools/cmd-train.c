@@ -1,6 +1,7 @@
 /* mmdigits train — train one of the five networks with the study's settings. */
 #include "mm-config.h"
 
+#include <errno.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <signal.h>
@@ -121,12 +122,36 @@ provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, con
   return out;
 }
 
+/* The model is written only after training: an --out that cannot be
+ * written must fail now, not after hours of work. mm_model_save() creates
+ * its temporary file in the target's directory, so that is what must be
+ * writable. */
+static gboolean
+check_out_writable (const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+
+  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR,
+        "%s: is a directory; --out wants a file name", path);
+    return FALSE;
+  }
+  if (access (dir, W_OK | X_OK) != 0) {
+    int saved = errno;
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
+        "%s: cannot write in %s: %s", path, dir, g_strerror (saved));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 int
 mm_cmd_train (int argc, char **argv)
 {
   char *arch_name = NULL, *data_opt = NULL, *out_path = NULL, *protocol = NULL;
-  int epochs = 0, batch = 0, threads = 0, seed = 1, limit = 0, nfft = 0;
-  double lr = 0;
+  /* -1: not given (the study's value, or no limit) */
+  int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1, nfft = 0;
+  double lr = -1;
   gboolean json = FALSE;
   /* the command line as given, for the model's provenance (before parsing eats it) */
   g_autofree char *command = g_strjoinv (" ", argv);
@@ -174,6 +199,13 @@ mm_cmd_train (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if ((epochs != -1 && epochs < 1) || (batch != -1 && batch < 2) || (lr != -1 && !(lr > 0))
+      || (limit != -1 && limit < 2)) {
+    fprintf (stderr, "mmdigits: --epochs must be ≥ 1, --batch and --limit ≥ 2, --lr > 0 "
+        "(see --help)\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
   if (!protocol)
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   if (!mm_protocol_check (protocol, &error)) {
@@ -189,6 +221,10 @@ mm_cmd_train (int argc, char **argv)
       goto out;
     }
     mfcc.nfft = nfft;
+  }
+  if (!check_out_writable (out_path, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
   }
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
