@@ -64,6 +64,10 @@
  * buffer's PTS is the running time. A file sink thus collects a JSON-lines
  * file.
  *
+ * A stream that ends before any crop or word arrived (silence, a blank
+ * video, or settings upstream that found nothing) ends normally with a
+ * WARNING message that says which upstream properties to check.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 -m filesrc location=digits.png ! decodebin ! videoconvert ! imagefreeze num-buffers=1 ! digitimage ! mmclassify model=models/ ! filesink location=events.jsonl
@@ -145,6 +149,8 @@ struct _GstMmClassify
   /* aggregate thread only: running time before which a pad will send
    * nothing more (end of its last GAP), and scratch for one input */
   GstClockTime pos[2];
+  guint64 n_decisions;          /* since start, to tell an empty stream */
+  gboolean warned_empty;
   guint8 gray[MM_IMAGE_PIXELS];
   float mfcc[MM_AUDIO_VALUES];
   float image_in[MM_IMAGE_PIXELS];
@@ -837,6 +843,7 @@ classify (GstMmClassify * self, Role role, const Item * a, const Item * b)
       d.probs[d.digit]);
 
   post_decision (self, &d);
+  self->n_decisions++;
   gst_aggregator_selected_samples (GST_AGGREGATOR (self), d.running_time,
       GST_CLOCK_TIME_NONE, d.duration, NULL);
   json = decision_json (&d, &len);
@@ -907,6 +914,17 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
   } else if ((!ipad || gst_aggregator_pad_is_eos (ipad)) &&
       (!apad || gst_aggregator_pad_is_eos (apad))) {
     /* everything classified: the base class pushes EOS */
+    if (self->n_decisions == 0 && !self->warned_empty) {
+      /* a warning, not an error: a recording of silence or a blank video is
+       * valid input for a streaming classifier, but in a batch job it is
+       * usually a mistake upstream, and this says where to look */
+      GST_ELEMENT_WARNING (self, STREAM, FAILED,
+          ("No crop or word reached mmclassify before the end of the stream."),
+          ("digitimage emits a crop only when a digit is held still for "
+              "stable-frames frames, mfccextract a block only for a word louder "
+              "than its threshold (dB): check the input, or lower those properties."));
+      self->warned_empty = TRUE;
+    }
     ret = GST_FLOW_EOS;
   }
 
@@ -942,6 +960,10 @@ gst_mm_classify_flush (GstAggregator * agg)
 static gboolean
 gst_mm_classify_start (GstAggregator * agg)
 {
+  GstMmClassify *self = GST_MM_CLASSIFY (agg);
+
+  self->n_decisions = 0;
+  self->warned_empty = FALSE;
   return gst_mm_classify_flush (agg) == GST_FLOW_OK;
 }
 

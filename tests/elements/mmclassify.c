@@ -384,6 +384,36 @@ pop_error (GstBus * bus, GQuark domain, int code)
 
 /* ---- tests ---------------------------------------------------------- */
 
+/* A stream that ends before any crop or word arrived ends normally, with a
+ * warning that says where to look (not an error: silence is valid input). */
+GST_START_TEST (test_mmclassify_empty_stream_warns_and_ends)
+{
+  gchar *model = make_model (tmpdir, "image.safetensors",
+      MM_ARCH_IMAGENET_CNN, 7);
+  GstBus *bus;
+  GstElement *e = new_classifier (model, &bus);
+  GstHarness *h;
+  GstMessage *msg;
+  GError *err = NULL;
+
+  open_pads (e, &h, NULL);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (finish (h), 0);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL);
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "No crop or word") != NULL, "%s", err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  gst_harness_teardown (h);
+  release (e, bus);
+  g_free (model);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mmclassify_image_only_gives_one_decision_per_crop)
 {
   gchar *model = make_model (tmpdir, "image.safetensors",
@@ -856,6 +886,7 @@ mmclassify_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_mmclassify_image_only_gives_one_decision_per_crop);
+  tcase_add_test (tc, test_mmclassify_empty_stream_warns_and_ends);
   tcase_add_test (tc, test_mmclassify_audio_only_uses_audionet);
   tcase_add_test (tc,
       test_mmclassify_pair_within_window_gives_one_hybrid_decision);
