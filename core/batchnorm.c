@@ -166,6 +166,11 @@ typedef struct {
   const float *x, *r, *dy;
   float *y, *dx;
   gboolean training, relu;
+  int h, w;                   /* the fused max-pool's plane, when pooled */
+  float *pooled;
+  gint32 *argmax;
+  const float *dpool;         /* the fused max-pool's backward, when set */
+  const gint32 *cargmax;
 } BnJob;
 
 static int
@@ -173,6 +178,62 @@ bn_tasks (const MmBatchNorm *l, int batch, int spatial)
 {
   return MIN (l->c, mm_parallel_tasks ((double) batch * spatial * l->c,
           BN_MIN_TASK_VALUES, BN_MAX_TASKS));
+}
+
+/* Max-pool 2×2 of one plane of the fused ReLU's output (no NaN there: the
+ * ReLU mask maps NaN to 0), bit-identical to mm_maxpool2_forward: the same
+ * comparisons as its fast path, which is exact without NaN, four windows at
+ * a time. */
+static inline V4
+v4_select (V4i mask, V4 a, V4 b)
+{
+  return (V4) ((mask & (V4i) a) | (~mask & (V4i) b));
+}
+
+static void
+pool_plane (const float *restrict in, int h, int w, float *restrict out,
+            gint32 *restrict arg)
+{
+  int oh = h / 2, ow = w / 2;
+  const V4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
+
+  for (int oy = 0; oy < oh; oy++) {
+    const float *r0 = in + 2 * oy * w, *r1 = r0 + w;
+    float *o = out + oy * ow;
+    gint32 *a = arg + oy * ow;
+    int ox = 0;
+
+    for (; ox < ow && ow >= 4; ox += 4) {
+      /* the last block may overlap the one before: same values rewritten */
+      if (ox + 4 > ow)
+        ox = ow - 4;
+      V4 a0 = v4_load (r0 + 2 * ox), a1 = v4_load (r0 + 2 * ox + 4);
+      V4 b0 = v4_load (r1 + 2 * ox), b1 = v4_load (r1 + 2 * ox + 4);
+      /* v0..v3: the four values of each window, in row-major order */
+      V4 v0 = __builtin_shuffle (a0, a1, even);
+      V4 v1 = __builtin_shuffle (a0, a1, odd);
+      V4 v2 = __builtin_shuffle (b0, b1, even);
+      V4 v3 = __builtin_shuffle (b0, b1, odd);
+      V4 m01 = v4_select (v1 > v0, v1, v0), m23 = v4_select (v3 > v2, v3, v2);
+      V4 m = v4_select (m23 > m01, m23, m01);
+      V4i n0 = v0 != m, n1 = v1 != m, n2 = v2 != m;
+      /* first value equal to the maximum: k = n0·(1 + n1·(1 + n2)) */
+      V4i k = (n0 & 1) + (n0 & n1 & 1) + (n0 & n1 & n2 & 1);
+      V4i idx = 2 * oy * w + 2 * ox + even + (k & 1) + (-(k >> 1) & w);
+
+      memcpy (o + ox, &m, sizeof m);
+      memcpy (a + ox, &idx, sizeof idx);
+    }
+    for (; ox < ow; ox++) {
+      float v[4] = { r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1] };
+      float m01 = v[1] > v[0] ? v[1] : v[0], m23 = v[3] > v[2] ? v[3] : v[2];
+      float m = m23 > m01 ? m23 : m01;
+      int n0 = v[0] != m, n1 = v[1] != m, n2 = v[2] != m;
+      int k = n0 * (1 + n1 * (1 + n2));
+      o[ox] = m;
+      a[ox] = 2 * oy * w + 2 * ox + (k & 1) + (k >> 1) * w;
+    }
+  }
 }
 
 static void
@@ -210,6 +271,11 @@ forward_channel (const BnJob *j, int ch)
       plane_affine (q, p, scale, shift, TRUE, plane);
     else
       plane_affine (q, p, scale, shift, FALSE, plane);
+    /* pool the plane while it is in L1 */
+    if (j->pooled) {
+      size_t po = ((size_t) b * l->c + ch) * (j->h / 2) * (j->w / 2);
+      pool_plane (q, j->h, j->w, j->pooled + po, j->argmax + po);
+    }
   }
 }
 
@@ -228,7 +294,7 @@ forward (MmBatchNorm *l, int batch, int spatial, const float *x, float *y,
     gboolean training, gboolean relu)
 {
   BnJob j = { l, batch, spatial, bn_tasks (l, batch, spatial), x, NULL, NULL,
-    y, NULL, training, relu };
+    y, NULL, training, relu, 0, 0, NULL, NULL, NULL, NULL };
 
   mm_parallel_for (j.n_tasks, forward_task, &j);
 }
@@ -247,12 +313,44 @@ mm_batchnorm_relu_forward (MmBatchNorm *l, int batch, int spatial,
   forward (l, batch, spatial, x, y, training, TRUE);
 }
 
+void
+mm_batchnorm_relu_maxpool2_forward (MmBatchNorm *l, int batch, int h, int w,
+                                    const float *x, float *y, float *pooled,
+                                    int32_t *argmax, gboolean training)
+{
+  BnJob j = { l, batch, h * w, bn_tasks (l, batch, h * w), x, NULL, NULL,
+    y, NULL, training, TRUE, h, w, pooled, argmax, NULL, NULL };
+
+  mm_parallel_for (j.n_tasks, forward_task, &j);
+}
+
 /* With x̂ = (x − μ)·σ⁻¹ and y = γ·x̂ + β over the n values of a channel:
  *   dβ = Σ dy,  dγ = Σ dy·x̂,
  *   dx = γ·σ⁻¹ / n · (n·dy − dβ − x̂·dγ).
  * @r, when not NULL, is the fused ReLU's output: dy counts where r > 0. */
+/* The dy plane of (bi, ch): from j->dy, or, with the fused max-pool, the
+ * pool's backward of that plane built in @scratch (hot in L1, where the
+ * unfused pool writes the whole, mostly zero, dy to memory first). */
+static inline const float *
+plane_dy (const BnJob *j, int bi, int ch, float *scratch)
+{
+  size_t n = (size_t) (j->h / 2) * (j->w / 2), pl = (size_t) bi * j->l->c + ch;
+  const float *g;
+  const gint32 *arg;
+
+  if (!j->dpool)
+    return j->dy + pl * j->spatial;
+  g = j->dpool + pl * n;
+  arg = j->cargmax + pl * n;
+  memset (scratch, 0, (size_t) j->spatial * sizeof (float));
+  /* windows do not overlap: each value gets at most one gradient */
+  for (size_t i = 0; i < n; i++)
+    scratch[arg[i]] = g[i];
+  return scratch;
+}
+
 static inline __attribute__ ((always_inline)) void
-backward_channel (const BnJob *j, int ch, const float *r)
+backward_channel (const BnJob *j, int ch, const float *r, float *scratch)
 {
   const MmBatchNorm *l = j->l;
   size_t plane = (size_t) j->spatial, stride = (size_t) l->c * j->spatial;
@@ -263,8 +361,8 @@ backward_channel (const BnJob *j, int ch, const float *r)
 
   for (int bi = 0; bi < j->batch; bi++) {
     size_t o = bi * stride + ch * plane;
-    plane_sum_dot_dev (j->dy + o, r ? r + o : NULL, j->x + o, mean, plane,
-        &sdy, &sdyx);
+    plane_sum_dot_dev (plane_dy (j, bi, ch, scratch), r ? r + o : NULL,
+        j->x + o, mean, plane, &sdy, &sdyx);
   }
   l->dbeta[ch] = (float) sdy;
   l->dgamma[ch] = (float) (sdyx * invstd);
@@ -276,22 +374,30 @@ backward_channel (const BnJob *j, int ch, const float *r)
   b = (float) (k * sdy / n);
   for (int bi = 0; bi < j->batch; bi++) {
     size_t o = bi * stride + ch * plane;
-    plane_axpb (j->dx + o, j->dy + o, r ? r + o : NULL, k, j->x + o, a,
-        mean, b, plane);
+    plane_axpb (j->dx + o, plane_dy (j, bi, ch, scratch), r ? r + o : NULL, k,
+        j->x + o, a, mean, b, plane);
   }
 }
+
+/* planes up to this size build their dy on the stack */
+#define BN_STACK_PLANE 4096
 
 static void
 backward_task (gpointer data, int task)
 {
   const BnJob *j = data;
   int c = j->l->c;
+  float stack[BN_STACK_PLANE];
+  float *scratch = j->dpool && j->spatial > BN_STACK_PLANE
+      ? g_new (float, j->spatial) : stack;
 
   for (int ch = task * c / j->n_tasks; ch < (task + 1) * c / j->n_tasks; ch++)
     if (j->r)
-      backward_channel (j, ch, j->r);
+      backward_channel (j, ch, j->r, scratch);
     else
-      backward_channel (j, ch, NULL);
+      backward_channel (j, ch, NULL, scratch);
+  if (scratch != stack)
+    g_free (scratch);
 }
 
 void
@@ -299,7 +405,7 @@ mm_batchnorm_backward (const MmBatchNorm *l, int batch, int spatial,
                        const float *x, const float *dy, float *dx)
 {
   BnJob j = { (MmBatchNorm *) l, batch, spatial, bn_tasks (l, batch, spatial),
-    x, NULL, dy, NULL, dx, TRUE, FALSE };
+    x, NULL, dy, NULL, dx, TRUE, FALSE, 0, 0, NULL, NULL, NULL, NULL };
 
   mm_parallel_for (j.n_tasks, backward_task, &j);
 }
@@ -310,7 +416,19 @@ mm_batchnorm_relu_backward (const MmBatchNorm *l, int batch, int spatial,
                             const float *dy, float *dx)
 {
   BnJob j = { (MmBatchNorm *) l, batch, spatial, bn_tasks (l, batch, spatial),
-    x, y, dy, NULL, dx, TRUE, TRUE };
+    x, y, dy, NULL, dx, TRUE, TRUE, 0, 0, NULL, NULL, NULL, NULL };
+
+  mm_parallel_for (j.n_tasks, backward_task, &j);
+}
+
+void
+mm_batchnorm_relu_maxpool2_backward (const MmBatchNorm *l, int batch, int h,
+                                     int w, const float *x, const float *y,
+                                     const float *dpooled,
+                                     const int32_t *argmax, float *dx)
+{
+  BnJob j = { (MmBatchNorm *) l, batch, h * w, bn_tasks (l, batch, h * w),
+    x, y, NULL, NULL, dx, TRUE, TRUE, h, w, NULL, NULL, dpooled, argmax };
 
   mm_parallel_for (j.n_tasks, backward_task, &j);
 }

@@ -6,7 +6,17 @@
  * power spectrum → sparse triangular mel filters → ln → DCT-II (orthonormal,
  * lifter folded into the matrix) → coefficient 0 = ln(frame energy).
  * Float throughout: the FFT's rounding dominates the error (max ~1e-4
- * against the float64 reference), sums use eight partial accumulators.
+ * against the float64 reference), sums use eight partial accumulators, the
+ * filter energies' ln is a 4-wide polynomial (< 1e-7 relative to ln).
+ *
+ * Reproducibility: the FFT plan comes from wisdom compiled in (see
+ * mfcc_wisdom) or FFTW_ESTIMATE, never from timing, so the features are
+ * bit-identical across extractors, threads and processes on one machine and
+ * FFTW build. Another CPU or FFTW version may get another plan (FFTW may
+ * reject the wisdom there: ESTIMATE's plan then): the features then differ by float FFT rounding only — on 300 FSDD recordings
+ * the compiled-in plan and ESTIMATE's differ by at most 1.0e-4 (nfft 1024)
+ * and 3.7e-4 (nfft 512) absolute, 8e-5 relative where |c| > 1: the same
+ * size as the error against the float64 reference, not below 1e-6.
  */
 #include "mm-mfcc.h"
 
@@ -30,22 +40,47 @@ struct _MmMfcc {
   fftwf_plan plan;
   float *fft_in;       /* [nfft]; the tail past n_fft_in stays zero */
   fftwf_complex *fft_out;  /* [n_bins] */
-  float *power;        /* [n_bins] */
+  float *power;        /* [n_bins + 4]; the 4 past the end stay zero */
   int *fb_start;       /* [n_filters] first bin of each triangle */
-  int *fb_len;         /* [n_filters] bins in it */
+  int *fb_len;         /* [n_filters] bins in it, rounded up to 4 (0-weighted) */
   int *fb_off;         /* [n_filters] offset of its weights in fb_w */
   float *fb_w;         /* weights of all triangles, concatenated */
-  float *ones;         /* [n_bins] all 1, to sum the power spectrum with dot8 */
-  float *log_fb;       /* [n_filters] */
-  int nc4;             /* n_coeffs rounded up to a multiple of 4 */
-  float *dct;          /* [n_filters][nc4], orthonormal DCT-II × lifter, 0-padded */
-  float *cep;          /* [nc4] */
+  float *log_fb;       /* [n_filters rounded up to 4] for log4 */
+  int nc16;            /* n_coeffs rounded up to a multiple of 16 */
+  float *dct;          /* [n_filters][nc16], orthonormal DCT-II × lifter, 0-padded */
+  float *cep;          /* [nc16] */
   float *silence;      /* [n_coeffs] the result for an all-zero frame */
 };
 
 /* FFTW's planner keeps global state (wisdom, twiddle caches): plan creation
  * and destruction must not run concurrently. Executing a plan is safe. */
 static GMutex fftw_planner_lock;
+
+/* FFTW_PATIENT wisdom for r2c transforms of 512, 1024 and 2048 points
+ * (FFTW_PRESERVE_INPUT, fftwf_malloc'd arrays), recorded with libfftw3f
+ * 3.3.10 on the project's machine (AMD EPYC, AVX). Its plan for 1024 points
+ * is ~25 % faster than FFTW_ESTIMATE's. A plan is taken from it only, never
+ * measured: measuring picks plans by timing, so two runs (e.g. the CLI's
+ * --jobs 1 and --jobs 2) could differ in the last bits. */
+static const char mfcc_wisdom[] =
+  "(fftw-3.3.10 fftwf_wisdom #x9e7d4dee #xdb14fed1 #x34bf76a4 #xeb6e8fdf\n"
+  "(fftwf_codelet_hc2cfdftv_8_sse2 0 #x11048 #x11048 #x0 #x3f67885c #x1d118905 #x1b4c027b #x7ecffc87)\n"
+  "(fftwf_codelet_n2fv_64_avx 0 #x11048 #x11048 #x0 #x9b151a0c #x184dc547 #xf430fa14 #x84092ef6)\n"
+  "(fftwf_codelet_r2cf_8 2 #x11048 #x11048 #x0 #xffbbd2d6 #x1e2662c0 #x80466bbc #x2e3a8851)\n"
+  "(fftwf_codelet_t2fv_2_avx 0 #x11048 #x11048 #x0 #x17fbf099 #xff0d04f9 #x27f8a3ed #x01c0ab6a)\n"
+  "(fftwf_codelet_t2fv_4_avx 0 #x11048 #x11048 #x0 #xb0bde699 #x3baa1ac0 #xdbbed5b2 #x3b1456c3)\n"
+  "(fftwf_dft_vrank_geq1_register 0 #x11048 #x11048 #x0 #x0e4912b7 #xa764a950 #x0309f075 #xbeed026d)\n"
+  "(fftwf_codelet_r2cf_8 2 #x11048 #x11048 #x0 #xe75b944c #x09ac1906 #x449b29ce #x7b6666b0)\n"
+  "(fftwf_codelet_hc2cfdftv_8_sse2 0 #x11048 #x11048 #x0 #x85773c49 #x9a968ccc #xbd37e819 #xac77e6a4)\n"
+  "(fftwf_codelet_r2cf_8 2 #x11048 #x11048 #x0 #xa8e723ad #x5577b756 #x19ace181 #xf0b6f4b2)\n"
+  "(fftwf_codelet_r2cfII_8 2 #x11048 #x11048 #x0 #xb6399110 #x4c96f9f0 #xaab72706 #x16fd8170)\n"
+  "(fftwf_dft_vrank_geq1_register 0 #x11048 #x11048 #x0 #x1d5f8951 #x83ff8a7f #x97795bcc #x27178c7e)\n"
+  "(fftwf_codelet_r2cfII_8 2 #x11048 #x11048 #x0 #x76fa2a50 #xf4668261 #xbf8b003e #xbfa64206)\n"
+  "(fftwf_codelet_r2cfII_8 2 #x11048 #x11048 #x0 #x9b71d905 #x7d7faf81 #x09c45860 #x2a522386)\n"
+  "(fftwf_codelet_hc2cfdftv_8_sse2 0 #x11048 #x11048 #x0 #xc447d79d #x3bb36c12 #x2e7c8386 #xc241521c)\n"
+  "(fftwf_codelet_n2fv_64_avx 0 #x11048 #x11048 #x0 #xdae94766 #xa548e347 #x8a9a261b #xff2066cd)\n"
+  "(fftwf_codelet_n2fv_64_avx 0 #x11048 #x11048 #x0 #x03406dff #xc8fa0a2c #x62a9a61e #xa394d874)\n"
+  ")\n";
 
 static void frame_mfcc (MmMfcc *m, float *restrict out);
 
@@ -280,7 +315,10 @@ mel2hz (double mel)
   return 700.0 * (pow (10.0, mel / 2595.0) - 1.0);
 }
 
-/* python_speech_features.get_filterbanks: n_filters + 2 points equally
+/* The weights include the 1/nfft of the power spectrum, which is thus
+ * never scaled itself.
+ *
+ * python_speech_features.get_filterbanks: n_filters + 2 points equally
  * spaced in mel, mapped to FFT bins floor((nfft + 1)·hz / rate); filter j
  * rises over [b_j, b_j+1) and falls over [b_j+1, b_j+2) — the last edge bin
  * itself gets no weight. */
@@ -301,7 +339,8 @@ build_filterbank (MmMfcc *m)
   }
   for (int j = 0; j < nf; j++) {
     m->fb_start[j] = edge[j];
-    m->fb_len[j] = MAX (edge[j + 2] - edge[j], 0);
+    /* padded with zero weights, so dot4 needs no scalar tail */
+    m->fb_len[j] = (MAX (edge[j + 2] - edge[j], 0) + 3) / 4 * 4;
     m->fb_off[j] = total;
     total += m->fb_len[j];
   }
@@ -309,9 +348,9 @@ build_filterbank (MmMfcc *m)
   for (int j = 0; j < nf; j++) {
     float *w = m->fb_w + m->fb_off[j];
     for (int i = edge[j]; i < edge[j + 1]; i++)
-      w[i - edge[j]] = (float) ((double) (i - edge[j]) / (edge[j + 1] - edge[j]));
+      w[i - edge[j]] = (float) ((double) (i - edge[j]) / (edge[j + 1] - edge[j]) / p->nfft);
     for (int i = edge[j + 1]; i < edge[j + 2]; i++)
-      w[i - edge[j]] = (float) ((double) (edge[j + 2] - i) / (edge[j + 2] - edge[j + 1]));
+      w[i - edge[j]] = (float) ((double) (edge[j + 2] - i) / (edge[j + 2] - edge[j + 1]) / p->nfft);
   }
   g_free (edge);
 }
@@ -327,8 +366,30 @@ build_dct (MmMfcc *m)
     double s = k == 0 ? sqrt (1.0 / nf) : sqrt (2.0 / nf);
     double lift = L > 0 ? 1.0 + (L / 2.0) * sin (G_PI * k / L) : 1.0;
     for (int n = 0; n < nf; n++)
-      m->dct[n * m->nc4 + k] = (float) (lift * s * cos (G_PI * k * (2 * n + 1) / (2.0 * nf)));
+      m->dct[n * m->nc16 + k] = (float) (lift * s * cos (G_PI * k * (2 * n + 1) / (2.0 * nf)));
   }
+}
+
+/* The plan from mfcc_wisdom when it has one for @nfft (imported every
+ * time, in case other code made FFTW forget it), else FFTW_ESTIMATE's.
+ * Neither depends on timing: the plan, and so every output bit, depends only
+ * on nfft, the FFTW build and the CPU's SIMD (another FFTW version rejects
+ * the wisdom as a whole, and a solver the CPU cannot run gives no plan from
+ * it: ESTIMATE then). */
+static fftwf_plan
+plan_r2c (int nfft, float *in, fftwf_complex *out)
+{
+  fftwf_plan plan = NULL;
+
+  g_mutex_lock (&fftw_planner_lock);
+  if (fftwf_import_wisdom_from_string (mfcc_wisdom))
+    plan = fftwf_plan_dft_r2c_1d (nfft, in, out,
+        FFTW_MEASURE | FFTW_WISDOM_ONLY | FFTW_PRESERVE_INPUT);
+  if (!plan)
+    plan = fftwf_plan_dft_r2c_1d (nfft, in, out,
+        FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
+  g_mutex_unlock (&fftw_planner_lock);
+  return plan;
 }
 
 MmMfcc *
@@ -349,24 +410,17 @@ mm_mfcc_new (const MmMfccParams *p, GError **error)
   m->n_fft_in = MIN (p->frame_len, p->nfft);
   m->fft_in = fftwf_alloc_real (p->nfft);
   m->fft_out = fftwf_alloc_complex (m->n_bins);
-  m->power = g_new0 (float, m->n_bins);
+  m->power = g_new0 (float, m->n_bins + 4);
   m->fb_start = g_new0 (int, p->n_filters);
   m->fb_len = g_new0 (int, p->n_filters);
   m->fb_off = g_new0 (int, p->n_filters);
-  m->ones = g_new (float, m->n_bins);
-  m->log_fb = g_new0 (float, p->n_filters);
-  m->nc4 = (p->n_coeffs + 3) / 4 * 4;
-  m->dct = g_new0 (float, (size_t) m->nc4 * p->n_filters);
-  m->cep = g_new0 (float, m->nc4);
+  m->log_fb = g_new0 (float, (p->n_filters + 3) / 4 * 4);
+  m->nc16 = (p->n_coeffs + 15) / 16 * 16;
+  m->dct = g_new0 (float, (size_t) m->nc16 * p->n_filters);
+  m->cep = g_new0 (float, m->nc16);
   m->silence = g_new0 (float, p->n_coeffs);
-  for (int i = 0; i < m->n_bins; i++)
-    m->ones[i] = 1.0f;
 
-  /* ESTIMATE: the plan (and so every output bit) does not depend on timing */
-  g_mutex_lock (&fftw_planner_lock);
-  m->plan = fftwf_plan_dft_r2c_1d (p->nfft, m->fft_in, m->fft_out,
-      FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
-  g_mutex_unlock (&fftw_planner_lock);
+  m->plan = plan_r2c (p->nfft, m->fft_in, m->fft_out);
   if (!m->plan) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
         "MFCC: FFTW could not plan a real FFT of %d points", p->nfft);
@@ -397,7 +451,6 @@ mm_mfcc_free (MmMfcc *m)
   g_free (m->fb_len);
   g_free (m->fb_off);
   g_free (m->fb_w);
-  g_free (m->ones);
   g_free (m->log_fb);
   g_free (m->dct);
   g_free (m->cep);
@@ -436,6 +489,7 @@ mm_mfcc_n_frames (const MmMfcc *m, size_t n_samples)
  * -ffast-math and without depending on the -O2 vectoriser's cost model. */
 typedef float v4f __attribute__ ((vector_size (16)));
 typedef guint32 v4u __attribute__ ((vector_size (16)));
+typedef gint32 v4si __attribute__ ((vector_size (16)));
 
 static inline v4f
 load4 (const float *p)
@@ -473,6 +527,16 @@ fill_frame (MmMfcc *m, const float *restrict s, size_t n, size_t start)
     j = 1;
   }
   s += start;
+  for (; j + 8 <= avail; j += 8) {
+    v4f y0 = load4 (s + j) * vscale - vk * load4 (s + j - 1);
+    v4f y1 = load4 (s + j + 4) * vscale - vk * load4 (s + j + 3);
+    v4u u0, u1;
+    store4 (x + j, y0);
+    store4 (x + j + 4, y1);
+    memcpy (&u0, &y0, sizeof u0);
+    memcpy (&u1, &y1, sizeof u1);
+    any |= u0 | u1;
+  }
   for (; j + 4 <= avail; j += 4) {
     v4f y = load4 (s + j) * vscale - vk * load4 (s + j - 1);
     v4u u;
@@ -493,40 +557,117 @@ fill_frame (MmMfcc *m, const float *restrict s, size_t n, size_t start)
   return (any1 << 1) != 0;
 }
 
-/* Dot product with eight partial sums in two vectors. */
-static inline float
-dot8 (const float *restrict a, const float *restrict b, int n)
+/* Dot product of @n (a multiple of 4) floats, eight partial sums, left as
+ * four lanes: the caller adds the lanes of four such sums at once. */
+static inline v4f
+dot4 (const float *restrict a, const float *restrict b, int n)
 {
   v4f acc0 = { 0 }, acc1 = { 0 };
-  float tail = 0;
   int i = 0;
 
   for (; i + 8 <= n; i += 8) {
     acc0 += load4 (a + i) * load4 (b + i);
     acc1 += load4 (a + i + 4) * load4 (b + i + 4);
   }
-  for (; i < n; i++)
-    tail += a[i] * b[i];
+  if (i < n)
+    acc0 += load4 (a + i) * load4 (b + i);
+  return acc0 + acc1;
+}
+
+/* { Σ lanes of a, of b, of c, of d }, each as (x0 + x2) + (x1 + x3). */
+static inline v4f
+hsum4 (v4f a, v4f b, v4f c, v4f d)
+{
+  v4f ab = __builtin_shufflevector (a, b, 0, 4, 1, 5)
+      + __builtin_shufflevector (a, b, 2, 6, 3, 7);
+  v4f cd = __builtin_shufflevector (c, d, 0, 4, 1, 5)
+      + __builtin_shufflevector (c, d, 2, 6, 3, 7);
+  return __builtin_shufflevector (ab, cd, 0, 1, 4, 5)
+      + __builtin_shufflevector (ab, cd, 2, 3, 6, 7);
+}
+
+/* Energy of filter @j as four partial sums; 0 past the last filter. */
+static inline v4f
+filter_sum (const MmMfcc *m, const float *restrict power, int j)
+{
+  if (j >= m->p.n_filters)
+    return (v4f) { 0 };
+  return dot4 (m->fb_w + m->fb_off[j], power + m->fb_start[j], m->fb_len[j]);
+}
+
+/* |X|² (the 1/nfft is in the filter weights) for the interleaved complex
+ * spectrum; returns the sum of it, accumulated in the same pass. */
+static float
+power_spectrum (const float *restrict spec, float *restrict power, int nb)
+{
+  v4f acc0 = { 0 }, acc1 = { 0 };
+  float tail = 0;
+  int i = 0;
+
+  for (; i + 8 <= nb; i += 8) {
+    v4f a = load4 (spec + 2 * i), b = load4 (spec + 2 * i + 4);
+    v4f c = load4 (spec + 2 * i + 8), d = load4 (spec + 2 * i + 12);
+    v4f sa = a * a, sb = b * b, sc = c * c, sd = d * d;
+    v4f p0 = __builtin_shufflevector (sa, sb, 0, 2, 4, 6)
+        + __builtin_shufflevector (sa, sb, 1, 3, 5, 7);
+    v4f p1 = __builtin_shufflevector (sc, sd, 0, 2, 4, 6)
+        + __builtin_shufflevector (sc, sd, 1, 3, 5, 7);
+    store4 (power + i, p0);
+    store4 (power + i + 4, p1);
+    acc0 += p0;
+    acc1 += p1;
+  }
+  for (; i < nb; i++) {
+    power[i] = spec[2 * i] * spec[2 * i] + spec[2 * i + 1] * spec[2 * i + 1];
+    tail += power[i];
+  }
   acc0 += acc1;
   return ((acc0[0] + acc0[2]) + (acc0[1] + acc0[3])) + tail;
 }
 
-/* |X|²/nfft for the interleaved complex spectrum. */
-static void
-power_spectrum (const float *restrict spec, float *restrict power, int nb, float inv_n)
+/* ln x for four floats: x = 2^e·m with m in [√½, √2), ln m from Cephes'
+ * logf polynomial in m − 1 (max error ~1 ulp of the result, < 2e-7
+ * relative against logf here). A vector with a lane outside the normal
+ * range (0, subnormal, inf) goes to logf, so every input is handled. */
+static inline v4f
+log4 (v4f x)
 {
-  const v4f vn = { inv_n, inv_n, inv_n, inv_n };
-  int i = 0;
+  const v4u vmin = { 0x00800000u, 0x00800000u, 0x00800000u, 0x00800000u };
+  const v4u vmax = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
+  const v4u mant = { 0x007fffffu, 0x007fffffu, 0x007fffffu, 0x007fffffu };
+  const v4u half = { 0x3f000000u, 0x3f000000u, 0x3f000000u, 0x3f000000u };
+  const v4f one = { 1, 1, 1, 1 };
+  v4u u, big;
+  v4f mf, e, z, z4, y;
 
-  for (; i + 4 <= nb; i += 4) {
-    v4f a = load4 (spec + 2 * i), b = load4 (spec + 2 * i + 4);
-    v4f sa = a * a, sb = b * b;
-    v4f re2 = __builtin_shufflevector (sa, sb, 0, 2, 4, 6);
-    v4f im2 = __builtin_shufflevector (sa, sb, 1, 3, 5, 7);
-    store4 (power + i, (re2 + im2) * vn);
-  }
-  for (; i < nb; i++)
-    power[i] = (spec[2 * i] * spec[2 * i] + spec[2 * i + 1] * spec[2 * i + 1]) * inv_n;
+  memcpy (&u, &x, sizeof u);
+  /* as unsigned ints, normal positive floats are the range [min, inf) */
+  if ((((u < vmin) | (u >= vmax))[0] | ((u < vmin) | (u >= vmax))[1]
+          | ((u < vmin) | (u >= vmax))[2] | ((u < vmin) | (u >= vmax))[3]) != 0)
+    return (v4f) { logf (x[0]), logf (x[1]), logf (x[2]), logf (x[3]) };
+
+  /* m in [0.5, 1), e the matching exponent */
+  e = __builtin_convertvector ((v4si) (u >> 23) - 126, v4f);
+  u = (u & mant) | half;
+  memcpy (&mf, &u, sizeof mf);
+  /* below √½: use 2m − 1 and e − 1 */
+  big = (v4u) (mf >= 0.707106781186547524f);
+  e -= (v4f) ((v4u) one & ~big);
+  mf = mf - one + (v4f) ((v4u) mf & ~big);
+
+  /* the degree-8 polynomial by Estrin's scheme: a shorter dependency
+   * chain than Horner's */
+  z = mf * mf;
+  z4 = z * z;
+  y = ((3.3333331174e-1f - 2.4999993993e-1f * mf)
+        + (2.0000714765e-1f - 1.6668057665e-1f * mf) * z)
+      + ((1.4249322787e-1f - 1.2420140846e-1f * mf)
+        + (1.1676998740e-1f - 1.1514610310e-1f * mf) * z) * z4
+      + 7.0376836292e-2f * (z4 * z4);
+  y = y * mf * z;
+  y += -2.12194440e-4f * e;
+  y += -0.5f * z;
+  return mf + y + 0.693359375f * e;
 }
 
 /* One frame from fft_in to @out[n_coeffs]. */
@@ -539,21 +680,39 @@ frame_mfcc (MmMfcc *m, float *restrict out)
   const float *restrict spec = (const float *) m->fft_out;
   float *restrict power = m->power, *restrict log_fb = m->log_fb;
   const float *restrict dct = m->dct;
+  const v4f veps = { DBL_EPSILON, DBL_EPSILON, DBL_EPSILON, DBL_EPSILON };
   float energy;
 
   fftwf_execute (m->plan);
-  power_spectrum (spec, power, nb, inv_n);
-  energy = dot8 (power, m->ones, nb);
-  for (int j = 0; j < nf; j++) {
-    float e = dot8 (m->fb_w + m->fb_off[j], power + m->fb_start[j], m->fb_len[j]);
-    log_fb[j] = logf (e > 0 ? e : (float) DBL_EPSILON);
+  energy = power_spectrum (spec, power, nb) * inv_n;
+  /* four filters at a time; log_fb has nf rounded up to 4 entries, the
+   * padding (ln DBL_EPSILON) is never read by the DCT below */
+  for (int j = 0; j < nf; j += 4) {
+    v4f e = hsum4 (filter_sum (m, power, j), filter_sum (m, power, j + 1),
+        filter_sum (m, power, j + 2), filter_sum (m, power, j + 3));
+    v4u pos = (v4u) (e > 0);
+    store4 (log_fb + j, (v4f) (((v4u) e & pos) | ((v4u) veps & ~pos)));
   }
-  /* four coefficients at a time, each in its own lane */
-  for (int k = 0; k < m->nc4; k += 4) {
-    v4f acc = { 0 };
-    for (int j = 0; j < nf; j++)
-      acc += load4 (dct + j * m->nc4 + k) * log_fb[j];
-    store4 (m->cep + k, acc);
+  /* a loop of its own, so that the logs overlap one another */
+  for (int j = 0; j < nf; j += 4)
+    store4 (log_fb + j, log4 (load4 (log_fb + j)));
+  /* sixteen coefficients at a time, each in its own lane: four
+   * independent sums in registers, so the additions do not wait on each
+   * other (the 0-padded coefficients past n_coeffs cost nothing more) */
+  for (int k0 = 0; k0 < m->nc16; k0 += 16) {
+    v4f a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+    for (int j = 0; j < nf; j++) {
+      const float *row = dct + j * m->nc16 + k0;
+      v4f l = { log_fb[j], log_fb[j], log_fb[j], log_fb[j] };
+      a0 += load4 (row) * l;
+      a1 += load4 (row + 4) * l;
+      a2 += load4 (row + 8) * l;
+      a3 += load4 (row + 12) * l;
+    }
+    store4 (m->cep + k0, a0);
+    store4 (m->cep + k0 + 4, a1);
+    store4 (m->cep + k0 + 8, a2);
+    store4 (m->cep + k0 + 12, a3);
   }
   memcpy (out, m->cep, sizeof (float) * nc);
   if (p->append_energy)
@@ -567,15 +726,18 @@ static size_t
 first_non_finite (const float *x, size_t n)
 {
   const v4u mask = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
-  v4u bad = { 0, 0, 0, 0 };
+  v4u bad = { 0, 0, 0, 0 }, bad1 = { 0, 0, 0, 0 };
   size_t i = 0;
   gboolean any;
 
-  for (; i + 4 <= n; i += 4) {
-    v4u u;
+  for (; i + 8 <= n; i += 8) {
+    v4u u, u1;
     memcpy (&u, x + i, sizeof u);
+    memcpy (&u1, x + i + 4, sizeof u1);
     bad |= (v4u) ((u & mask) == mask);
+    bad1 |= (v4u) ((u1 & mask) == mask);
   }
+  bad |= bad1;
   any = (bad[0] | bad[1] | bad[2] | bad[3]) != 0;
   for (; i < n; i++)
     any |= !isfinite (x[i]);

@@ -91,6 +91,20 @@ void mm_batchnorm_relu_backward (const MmBatchNorm *l, int batch, int spatial,
                                  const float *x, const float *y,
                                  const float *dy, float *dx);
 
+/* mm_batchnorm_relu_forward (spatial = h·w) then mm_maxpool2_forward of its
+ * output in one pass, with the same results (y is still written: the fused
+ * backward needs it). */
+void mm_batchnorm_relu_maxpool2_forward (MmBatchNorm *l, int batch, int h, int w,
+                                         const float *x, float *y, float *pooled,
+                                         int32_t *argmax, gboolean training);
+/* Its backward: mm_maxpool2_backward of @dpooled then
+ * mm_batchnorm_relu_backward, with the same results, without writing the
+ * pool's (mostly zero) input gradient. */
+void mm_batchnorm_relu_maxpool2_backward (const MmBatchNorm *l, int batch, int h,
+                                          int w, const float *x, const float *y,
+                                          const float *dpooled,
+                                          const int32_t *argmax, float *dx);
+
 /* ---- MaxPool2d 2×2, stride 2, floor: out = (h/2, w/2); odd rows/cols dropped ---- */
 /* @argmax [batch][c][h/2][w/2] receives the flat input index (within one
  * channel plane) of each maximum, for backward. */

@@ -513,8 +513,13 @@ cnn_forward (MmNet *net, CnnEncoder *e, int B, const float *in, gboolean audio)
 {
   int h = e->h, w = e->w, h2 = h / 2, w2 = w / 2;
   size_t plane = (size_t) h * w;
+  const float *x = e->x;
 
-  if (audio) {
+  /* conv1's backward reads the input after the caller may have reused its
+   * buffer, so training keeps a copy; evaluation reads it in place */
+  if (!audio && !net->training) {
+    x = in;
+  } else if (audio) {
     /* [B][39 time][13 coeff] → [B][1][13 rows][39 cols] */
     for (int b = 0; b < B; b++)
       for (int t = 0; t < w; t++)
@@ -523,12 +528,12 @@ cnn_forward (MmNet *net, CnnEncoder *e, int B, const float *in, gboolean audio)
   } else {
     memcpy (e->x, in, sizeof (float) * B * plane);
   }
-  mm_conv2d_forward (&e->conv1, B, h, w, e->x, e->c1, net->conv_ws);
-  mm_batchnorm_relu_forward (&e->bn1, B, h * w, e->c1, e->a1, net->training);
-  mm_maxpool2_forward (B, 32, h, w, e->a1, e->p1, e->am1);
+  mm_conv2d_forward (&e->conv1, B, h, w, x, e->c1, net->conv_ws);
+  mm_batchnorm_relu_maxpool2_forward (&e->bn1, B, h, w, e->c1, e->a1, e->p1, e->am1,
+      net->training);
   mm_conv2d_forward (&e->conv2, B, h2, w2, e->p1, e->c2, net->conv_ws);
-  mm_batchnorm_relu_forward (&e->bn2, B, h2 * w2, e->c2, e->a2, net->training);
-  mm_maxpool2_forward (B, 64, h2, w2, e->a2, e->p2, e->am2);
+  mm_batchnorm_relu_maxpool2_forward (&e->bn2, B, h2, w2, e->c2, e->a2, e->p2, e->am2,
+      net->training);
   if (dropping (net))
     mm_dropout_forward (0.25f, (size_t) B * e->flat, e->p2, e->p2, e->mask_p2, &net->drop_rng);
   mm_linear_forward (&e->fc, B, e->p2, e->f);
@@ -550,11 +555,9 @@ cnn_backward (MmNet *net, CnnEncoder *e, int B, float *d)
   mm_linear_backward (&e->fc, B, e->p2, d, g1);
   if (dropping (net))
     mm_dropout_backward ((size_t) B * e->flat, g1, e->mask_p2, g1);
-  mm_maxpool2_backward (B, 64, h2, w2, g1, e->am2, g2);
-  mm_batchnorm_relu_backward (&e->bn2, B, h2 * w2, e->c2, e->a2, g2, g1);
-  mm_conv2d_backward (&e->conv2, B, h2, w2, e->p1, g1, g2, net->conv_ws);
-  mm_maxpool2_backward (B, 32, h, w, g2, e->am1, g1);
-  mm_batchnorm_relu_backward (&e->bn1, B, h * w, e->c1, e->a1, g1, g2);
+  mm_batchnorm_relu_maxpool2_backward (&e->bn2, B, h2, w2, e->c2, e->a2, g1, e->am2, g2);
+  mm_conv2d_backward (&e->conv2, B, h2, w2, e->p1, g2, g1, net->conv_ws);
+  mm_batchnorm_relu_maxpool2_backward (&e->bn1, B, h, w, e->c1, e->a1, g1, e->am1, g2);
   mm_conv2d_backward (&e->conv1, B, h, w, e->x, g2, NULL, net->conv_ws);
 }
 
