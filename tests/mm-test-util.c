@@ -1,5 +1,6 @@
 #include "mm-test-util.h"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,36 @@ mm_test_testdata_path (const char *rel)
     return path;
   g_free (path);
   return NULL;
+}
+
+char *
+mm_test_tmp_dir_new (const char *tag)
+{
+  GError *err = NULL;
+  char *tmpl = g_strdup_printf ("mm-test-%s-XXXXXX", tag);
+  char *dir = g_dir_make_tmp (tmpl, &err);
+
+  ck_assert_msg (dir != NULL, "g_dir_make_tmp: %s", err ? err->message : "");
+  g_free (tmpl);
+  return dir;
+}
+
+void
+mm_test_tmp_dir_remove (char *dir)
+{
+  GDir *d = dir ? g_dir_open (dir, 0, NULL) : NULL;
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d))) {
+    char *p = g_build_filename (dir, name, NULL);
+    g_unlink (p);
+    g_free (p);
+  }
+  if (d)
+    g_dir_close (d);
+  if (dir)
+    g_rmdir (dir);
+  g_free (dir);
 }
 
 void

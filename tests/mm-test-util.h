@@ -12,6 +12,11 @@ char  *mm_test_require_data (void);
 /* Path of a file in ../shared/testdata, or NULL when absent. */
 char  *mm_test_testdata_path (const char *rel);
 
+/* A new empty temporary directory named after @tag (fails the test if it
+ * cannot be made), and its removal with every file in it (one level). */
+char  *mm_test_tmp_dir_new    (const char *tag);
+void   mm_test_tmp_dir_remove (char *dir);
+
 /* Fills @x with uniform values in [lo, hi) from a fixed seed. */
 void   mm_test_fill_uniform (float *x, size_t n, float lo, float hi, guint64 seed);
 

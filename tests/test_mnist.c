@@ -14,25 +14,13 @@ static char *tmp_dir;
 static void
 setup (void)
 {
-  GError *err = NULL;
-  tmp_dir = g_dir_make_tmp ("mm-test-mnist-XXXXXX", &err);
-  ck_assert_msg (tmp_dir != NULL, "g_dir_make_tmp: %s", err ? err->message : "");
+  tmp_dir = mm_test_tmp_dir_new ("mnist");
 }
 
 static void
 teardown (void)
 {
-  GDir *dir = g_dir_open (tmp_dir, 0, NULL);
-  const char *name;
-  while (dir && (name = g_dir_read_name (dir))) {
-    char *p = g_build_filename (tmp_dir, name, NULL);
-    g_unlink (p);
-    g_free (p);
-  }
-  if (dir)
-    g_dir_close (dir);
-  g_rmdir (tmp_dir);
-  g_clear_pointer (&tmp_dir, g_free);
+  mm_test_tmp_dir_remove (g_steal_pointer (&tmp_dir));
 }
 
 static void
