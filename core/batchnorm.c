@@ -159,6 +159,9 @@ channel_stats (int batch, int c, int spatial, int ch, const float *x,
  * task the wake-up would cost more than the pass. */
 #define BN_MIN_TASK_VALUES 32768.0
 #define BN_MAX_TASKS 16
+/* the inference kernel: about 0.2 ns per input value, so a task of this
+ * many values lasts ~2 µs, twice what handing it to a polling worker costs */
+#define BN_INFER_MIN_TASK_VALUES 8192.0
 
 typedef struct {
   MmBatchNorm *l;
@@ -322,6 +325,90 @@ mm_batchnorm_relu_maxpool2_forward (MmBatchNorm *l, int batch, int h, int w,
     y, NULL, training, TRUE, h, w, pooled, argmax, NULL, NULL };
 
   mm_parallel_for (j.n_tasks, forward_task, &j);
+}
+
+/* ---- evaluation only: batch norm + ReLU + max-pool without y or argmax ----
+ *
+ * With the running statistics the batch norm is v ↦ v·scale + shift, which
+ * is monotone in v (non-decreasing for scale ≥ 0, non-increasing below: a
+ * correctly rounded product and sum preserve order), and so is the ReLU. So
+ * the maximum over a window of relu(v·scale + shift) is relu(m·scale +
+ * shift) with m the window's maximum (scale ≥ 0) or minimum (scale < 0) of
+ * the raw values: the same float, bit for bit, for finite input, at a
+ * quarter of the arithmetic and without writing the full-size y and argmax
+ * that only backward needs. (A NaN in a window may pick another value than
+ * the training path does; both give a finite result.) */
+static inline __attribute__ ((always_inline)) void
+infer_plane (const float *restrict in, int h, int w, float scale, float shift,
+             gboolean neg, float *restrict out)
+{
+  int oh = h / 2, ow = w / 2;
+  const V4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
+
+  for (int oy = 0; oy < oh; oy++) {
+    const float *r0 = in + 2 * oy * w, *r1 = r0 + w;
+    float *o = out + oy * ow;
+    int ox = 0;
+
+    for (; ox < ow && ow >= 4; ox += 4) {
+      if (ox + 4 > ow)    /* overlap the previous block: same values */
+        ox = ow - 4;
+      V4 a0 = v4_load (r0 + 2 * ox), a1 = v4_load (r0 + 2 * ox + 4);
+      V4 b0 = v4_load (r1 + 2 * ox), b1 = v4_load (r1 + 2 * ox + 4);
+      V4 v0 = __builtin_shuffle (a0, a1, even), v1 = __builtin_shuffle (a0, a1, odd);
+      V4 v2 = __builtin_shuffle (b0, b1, even), v3 = __builtin_shuffle (b0, b1, odd);
+      V4 m01 = v4_select (neg ? v1 < v0 : v1 > v0, v1, v0);
+      V4 m23 = v4_select (neg ? v3 < v2 : v3 > v2, v3, v2);
+      V4 m = v4_select (neg ? m23 < m01 : m23 > m01, m23, m01) * scale + shift;
+
+      m = (V4) ((V4i) m & (m > 0.0f));
+      memcpy (o + ox, &m, sizeof m);
+    }
+    for (; ox < ow; ox++) {
+      float v[4] = { r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1] }, m = v[0];
+      for (int k = 1; k < 4; k++)
+        m = (neg ? v[k] < m : v[k] > m) ? v[k] : m;
+      m = m * scale + shift;
+      o[ox] = m > 0.0f ? m : 0.0f;
+    }
+  }
+}
+
+static void
+infer_task (gpointer data, int task)
+{
+  const BnJob *j = data;
+  const MmBatchNorm *l = j->l;
+  size_t plane = (size_t) j->spatial, pooled_plane = (size_t) (j->h / 2) * (j->w / 2);
+  int c = l->c;
+
+  for (int ch = task * c / j->n_tasks; ch < (task + 1) * c / j->n_tasks; ch++) {
+    /* the same expressions as forward_channel's evaluation branch */
+    float invstd = 1.0f / sqrtf (l->running_var[ch] + l->eps);
+    float scale = l->gamma[ch] * invstd;
+    float shift = l->beta[ch] - l->running_mean[ch] * invstd * l->gamma[ch];
+
+    for (int b = 0; b < j->batch; b++) {
+      const float *p = j->x + ((size_t) b * c + ch) * plane;
+      float *q = j->pooled + ((size_t) b * c + ch) * pooled_plane;
+      if (scale < 0.0f)
+        infer_plane (p, j->h, j->w, scale, shift, TRUE, q);
+      else
+        infer_plane (p, j->h, j->w, scale, shift, FALSE, q);
+    }
+  }
+}
+
+void
+mm_batchnorm_relu_maxpool2_infer (const MmBatchNorm *l, int batch, int h, int w,
+                                  const float *x, float *pooled)
+{
+  int n_tasks = MIN (l->c, mm_parallel_tasks ((double) batch * l->c * h * w,
+          BN_INFER_MIN_TASK_VALUES, BN_MAX_TASKS));
+  BnJob j = { (MmBatchNorm *) l, batch, h * w, n_tasks, x, NULL,
+    NULL, NULL, NULL, FALSE, TRUE, h, w, pooled, NULL, NULL, NULL };
+
+  mm_parallel_for (j.n_tasks, infer_task, &j);
 }
 
 /* With x̂ = (x − μ)·σ⁻¹ and y = γ·x̂ + β over the n values of a channel:

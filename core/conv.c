@@ -39,6 +39,12 @@
  * worker costs tens of microseconds on a loaded machine. */
 #define MM_CONV_MIN_TASK_MACS 2.0e6
 
+/* How a single-sample forward is cut into bands of output rows: at most
+ * this many, of at least this many multiply-adds (the pool's workers poll
+ * between jobs, so a task costs about a microsecond to hand over). */
+#define MM_CONV_MAX_BAND_TASKS 2
+#define MM_CONV_MIN_BAND_TASK_MACS 0.5e6
+
 /* How a batch is cut into tasks, from the sizes only (never the thread
  * count, so the sums of the weight gradient are the same on any machine).
  * A task owns nb samples (the last one fewer) and one slot of the
@@ -151,28 +157,42 @@ tap_range (int h, int w, int ky, int kx, ptrdiff_t *p0, ptrdiff_t *p1)
   return off;
 }
 
+/* The columns of output pixels [q0, q1) of one sample x [cin][h][w] (q0, q1
+ * multiples of w: whole rows): col[k][p − q0] with row stride @ld. */
+static void
+im2col_band (int cin, int h, int w, const float *x, ptrdiff_t q0, ptrdiff_t q1,
+             float *col, size_t ld)
+{
+  size_t hw = (size_t) h * w;
+
+  for (int ci = 0; ci < cin; ci++) {
+    const float *src = x + ci * hw;
+    for (int t = 0; t < 9; t++) {
+      int ky = t / 3, kx = t % 3;
+      float *dst = col + ((size_t) ci * 9 + t) * ld - q0;
+      ptrdiff_t p0, p1, off = tap_range (h, w, ky, kx, &p0, &p1);
+
+      p0 = CLAMP (p0, q0, q1);
+      p1 = CLAMP (p1, p0, q1);
+      memset (dst + q0, 0, (size_t) (p0 - q0) * sizeof (float));
+      memcpy (dst + p0, src + p0 + off, (size_t) (p1 - p0) * sizeof (float));
+      memset (dst + p1, 0, (size_t) (q1 - p1) * sizeof (float));
+      if (kx != 1)
+        for (ptrdiff_t q = q0 + (kx == 0 ? 0 : w - 1); q < q1; q += w)
+          dst[q] = 0.0f;
+    }
+  }
+}
+
 /* col[k][s·hw + p] for the nb samples of a chunk, as in the comment on top */
 static void
 im2col (int nb, int cin, int h, int w, const float *x, float *col)
 {
-  size_t hw = (size_t) h * w, ncols = nb * hw;
+  size_t hw = (size_t) h * w;
 
   for (int s = 0; s < nb; s++)
-    for (int ci = 0; ci < cin; ci++) {
-      const float *src = x + ((size_t) s * cin + ci) * hw;
-      for (int t = 0; t < 9; t++) {
-        int ky = t / 3, kx = t % 3;
-        float *dst = col + ((size_t) ci * 9 + t) * ncols + s * hw;
-        ptrdiff_t p0, p1, off = tap_range (h, w, ky, kx, &p0, &p1);
-
-        memset (dst, 0, (size_t) p0 * sizeof (float));
-        memcpy (dst + p0, src + p0 + off, (size_t) (p1 - p0) * sizeof (float));
-        memset (dst + p1, 0, (size_t) (hw - p1) * sizeof (float));
-        if (kx != 1)
-          for (int oy = 0; oy < h; oy++)
-            dst[oy * w + (kx == 0 ? 0 : w - 1)] = 0.0f;
-      }
-    }
+    im2col_band (cin, h, w, x + (size_t) s * cin * hw, 0, (ptrdiff_t) hw,
+        col + s * hw, nb * hw);
 }
 
 /* Adjoint of im2col: dx (nb samples) = Σ over taps of the shifted dcol
@@ -236,6 +256,41 @@ forward_task (gpointer data, int task)
   }
 }
 
+/* One sample (batch-1 inference, the latency case): the output rows are
+ * cut into bands, and each task builds the columns of its band and
+ * multiplies them, so both cores work on one image. Why rows and not
+ * output channels: with a channel cut every task reads the one column
+ * matrix, which then moves between the cores' caches on every call and
+ * costs more than the product gains. Each output is still one dot product
+ * over the same k: the cut changes no sum. */
+static int
+single_sample_tasks (const MmConv2d *l, int h, int w)
+{
+  double macs = (double) h * w * l->cin * 9 * l->cout;
+  return MIN (h, mm_parallel_tasks (macs, MM_CONV_MIN_BAND_TASK_MACS,
+          MM_CONV_MAX_BAND_TASKS));
+}
+
+static void
+band_task (gpointer data, int task)
+{
+  const ConvJob *j = data;
+  const MmConv2d *l = j->l;
+  ptrdiff_t w = j->w, hw = (ptrdiff_t) j->h * w, k = (ptrdiff_t) l->cin * 9;
+  ptrdiff_t q0 = (ptrdiff_t) j->h * task / j->sp.n * w;
+  ptrdiff_t q1 = (ptrdiff_t) j->h * (task + 1) / j->sp.n * w, n = q1 - q0;
+  /* the bands' columns tile one sample's (q0·k floats precede this one) */
+  float *col = j->ws + q0 * k;
+
+  if (n <= 0)
+    return;
+  im2col_band (l->cin, j->h, j->w, j->x, q0, q1, col, (size_t) n);
+  for (int co = 0; co < l->cout; co++)
+    fill (j->y + co * hw + q0, l->b[co], (size_t) n);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, l->cout, (int) n, (int) k,
+      1.0f, l->w, (int) k, col, (int) n, 1.0f, j->y + q0, (int) hw);
+}
+
 void
 mm_conv2d_forward (const MmConv2d *l, int batch, int h, int w,
                    const float *x, float *y, float *ws)
@@ -243,6 +298,11 @@ mm_conv2d_forward (const MmConv2d *l, int batch, int h, int w,
   ConvJob j = { l, batch, h, w, conv_split (l, batch, h, w), x, NULL, y, NULL, ws,
     NULL };
 
+  if (batch == 1 && l->cin > 1 && (j.sp.n = single_sample_tasks (l, h, w)) > 1) {
+    mm_parallel_for (j.sp.n, band_task, &j);
+    return;
+  }
+  j.sp = conv_split (l, batch, h, w);
   mm_parallel_for (j.sp.n, forward_task, &j);
 }
 

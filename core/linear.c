@@ -13,6 +13,10 @@
 /* multiply-adds per task below which a product stays in one piece */
 #define LINEAR_MIN_TASK_MACS 1.0e6
 #define LINEAR_MAX_TASKS 4
+/* batches of at most LINEAR_FEW_ROWS rows: weights (floats) per task */
+#define LINEAR_FEW_ROWS 4
+#define LINEAR_MIN_TASK_WEIGHTS 65536.0
+#define LINEAR_MAX_TASKS_FEW_ROWS 2
 
 typedef struct {
   const MmLinear *l;
@@ -26,6 +30,12 @@ linear_tasks (const MmLinear *l, int batch, int cut)
 {
   int n = mm_parallel_tasks ((double) batch * l->in * l->out,
       LINEAR_MIN_TASK_MACS, LINEAR_MAX_TASKS);
+  /* A few rows (batch-1 inference) read each weight once or twice: the
+   * product is bound by reading W, not by arithmetic, so it is cut by the
+   * size of W, and each core streams its share through its own cache. */
+  if (batch <= LINEAR_FEW_ROWS)
+    n = MAX (n, mm_parallel_tasks ((double) l->in * l->out, LINEAR_MIN_TASK_WEIGHTS,
+            LINEAR_MAX_TASKS_FEW_ROWS));
   /* blocks of at least 16 columns (the GEMM kernels' width) */
   return MAX (1, MIN (n, cut / 16));
 }

@@ -97,6 +97,12 @@ void mm_batchnorm_relu_backward (const MmBatchNorm *l, int batch, int spatial,
 void mm_batchnorm_relu_maxpool2_forward (MmBatchNorm *l, int batch, int h, int w,
                                          const float *x, float *y, float *pooled,
                                          int32_t *argmax, gboolean training);
+/* Evaluation only (running statistics): the @pooled output of
+ * mm_batchnorm_relu_maxpool2_forward (…, training = FALSE), bit for bit for
+ * finite @x, without y and argmax (see batchnorm.c for why it may pool the
+ * raw values first). @x [batch][c][h][w] → @pooled [batch][c][h/2][w/2]. */
+void mm_batchnorm_relu_maxpool2_infer (const MmBatchNorm *l, int batch, int h, int w,
+                                       const float *x, float *pooled);
 /* Its backward: mm_maxpool2_backward of @dpooled then
  * mm_batchnorm_relu_backward, with the same results, without writing the
  * pool's (mostly zero) input gradient. */

@@ -84,12 +84,14 @@ void         mm_net_seed_dropout (MmNet *net, guint64 seed);
 
 /* Forward pass for @batch samples. @image [batch][1][28][28] and @audio
  * [batch][39][13] (time-major) are normalised inputs; pass NULL for a
- * modality the arch does not use. Writes @logits [batch][10]. Keeps what
- * backward needs. */
+ * modality the arch does not use. Writes @logits [batch][10]. In training
+ * mode it keeps what backward needs; evaluation mode keeps nothing and takes
+ * inference-only kernels. */
 void         mm_net_forward    (MmNet *net, int batch, const float *image,
                                 const float *audio, float *logits);
-/* Backward of the last forward with loss = mean softmax cross-entropy
- * against @labels: fills the gradient block and returns the loss. */
+/* Backward of the last forward, which must have been in training mode, with
+ * loss = mean softmax cross-entropy against @labels: fills the gradient
+ * block and returns the loss. */
 float        mm_net_backward   (MmNet *net, const int *labels);
 
 /* Normalisation helpers. image: 784 grey bytes, white digit on black. */

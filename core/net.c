@@ -59,6 +59,7 @@ typedef struct {
 struct _MmNet {
   MmArch arch;
   gboolean training, dropout;
+  gboolean backward_ready;   /* the last forward was in training mode */
   MmRng drop_rng;
   MmNorm norm;
 
@@ -508,6 +509,19 @@ dropping (const MmNet *net)
   return net->training && net->dropout;
 }
 
+/* BatchNorm2d → ReLU → max-pool of a conv block. Evaluation takes the
+ * inference kernel: the same pooled values without the full-size activation
+ * and argmax that only backward reads. */
+static void
+conv_block_tail (MmNet *net, MmBatchNorm *bn, int B, int h, int w, const float *c,
+                 float *a, float *p, int32_t *am)
+{
+  if (net->training)
+    mm_batchnorm_relu_maxpool2_forward (bn, B, h, w, c, a, p, am, TRUE);
+  else
+    mm_batchnorm_relu_maxpool2_infer (bn, B, h, w, c, p);
+}
+
 static void
 cnn_forward (MmNet *net, CnnEncoder *e, int B, const float *in, gboolean audio)
 {
@@ -529,11 +543,9 @@ cnn_forward (MmNet *net, CnnEncoder *e, int B, const float *in, gboolean audio)
     memcpy (e->x, in, sizeof (float) * B * plane);
   }
   mm_conv2d_forward (&e->conv1, B, h, w, x, e->c1, net->conv_ws);
-  mm_batchnorm_relu_maxpool2_forward (&e->bn1, B, h, w, e->c1, e->a1, e->p1, e->am1,
-      net->training);
+  conv_block_tail (net, &e->bn1, B, h, w, e->c1, e->a1, e->p1, e->am1);
   mm_conv2d_forward (&e->conv2, B, h2, w2, e->p1, e->c2, net->conv_ws);
-  mm_batchnorm_relu_maxpool2_forward (&e->bn2, B, h2, w2, e->c2, e->a2, e->p2, e->am2,
-      net->training);
+  conv_block_tail (net, &e->bn2, B, h2, w2, e->c2, e->a2, e->p2, e->am2);
   if (dropping (net))
     mm_dropout_forward (0.25f, (size_t) B * e->flat, e->p2, e->p2, e->mask_p2, &net->drop_rng);
   mm_linear_forward (&e->fc, B, e->p2, e->f);
@@ -635,6 +647,7 @@ mm_net_forward (MmNet *net, int batch, const float *image, const float *audio, f
   g_return_if_fail (!(net->has_audio_cnn || net->has_audio_lstm) || audio);
   ensure_batch (net, batch);
   net->batch = batch;
+  net->backward_ready = net->training;
 
   if (net->has_image) {
     cnn_forward (net, &net->img, batch, image, FALSE);
@@ -662,6 +675,9 @@ mm_net_backward (MmNet *net, const int *labels)
   float loss;
 
   g_return_val_if_fail (B > 0, NAN);
+  /* evaluation keeps nothing for backward (and its batch norm has no
+   * batch statistics to differentiate) */
+  g_return_val_if_fail (net->backward_ready, NAN);
   loss = mm_softmax_xent (B, MM_N_CLASSES, net->logits, labels, net->probs, net->dlogits);
   if (net->has_fusion) {
     fusion_backward (net, &net->fusion, B, net->dlogits, net->d_img, net->d_aud);

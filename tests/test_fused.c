@@ -61,6 +61,14 @@ check_shape (const Shape *sh, gboolean training)
   ck_assert_msg (memcmp (a1, a2, np * sizeof (gint32)) == 0, "argmax differs");
   ck_assert_msg (memcmp (par1, par2, BN_FIELDS * c * sizeof (float)) == 0,
       "statistics differ");
+  if (!training) {
+    /* the inference kernel pools before the affine map: same floats */
+    memset (p2, 0xff, np * sizeof (float));
+    mm_batchnorm_relu_maxpool2_infer (&l2, sh->batch, sh->h, sh->w, x, p2);
+    ck_assert_msg (memcmp (p1, p2, np * sizeof (float)) == 0,
+        "inference kernel's pooled values differ (%d×%d×%d×%d)", sh->batch, c,
+        sh->h, sh->w);
+  }
 
   if (training) {
     float *gp = g_new (float, np + 1), *dy = g_new (float, n);
@@ -98,6 +106,7 @@ START_TEST (test_fused_bn_relu_pool_training_matches_separate_kernels_bitwise)
 }
 END_TEST
 
+/* evaluation: the fused kernel and the inference-only kernel */
 START_TEST (test_fused_bn_relu_pool_evaluation_matches_separate_kernels_bitwise)
 {
   for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)

@@ -197,10 +197,13 @@ END_TEST
 START_TEST (test_conv2d_forward_matches_direct_convolution)
 {
   /* shapes that take each path: one chunk, several chunks with a one-sample
-   * tail, single input channel, one-pixel-wide images */
+   * tail, single input channel, one-pixel-wide images, and single samples
+   * large enough to be cut into bands of rows (odd and even row counts, the
+   * audio encoder's 6×19) */
   const int shapes[][5] = {
     { 2, 3, 4, 5, 6 }, { 5, 2, 3, 28, 28 }, { 3, 1, 5, 28, 28 },
     { 2, 2, 2, 1, 7 }, { 2, 2, 2, 7, 1 }, { 33, 4, 6, 14, 14 },
+    { 1, 32, 48, 13, 11 }, { 1, 32, 64, 6, 19 }, { 1, 32, 64, 14, 14 },
   };
 
   for (size_t s = 0; s < G_N_ELEMENTS (shapes); s++) {
@@ -218,6 +221,27 @@ START_TEST (test_conv2d_forward_matches_direct_convolution)
           }
     conv_case_free (c);
   }
+}
+END_TEST
+
+START_TEST (test_conv2d_single_sample_equals_its_slot_in_a_batch)
+{
+  /* batch 1 goes through the band path, a batch of 3 through the sample
+   * path: the same products over the same k, so the same floats */
+  ConvCase *c = conv_case_new (3, 32, 64, 14, 14, 77);
+  size_t ny = (size_t) 64 * 14 * 14;
+  float *y1 = g_new (float, ny);
+
+  mm_conv2d_forward (&c->l, 3, 14, 14, c->x, c->y, c->ws);
+  for (int b = 0; b < 3; b++) {
+    mm_conv2d_forward (&c->l, 1, 14, 14, c->x + (size_t) b * 32 * 14 * 14, y1, c->ws);
+    for (size_t i = 0; i < ny; i++)
+      ck_assert_msg (fabsf (y1[i] - c->y[b * ny + i]) <= 1e-6f * (1.0f + fabsf (y1[i])),
+          "sample %d, value %zu: alone %.9g, in the batch %.9g", b, i, y1[i],
+          c->y[b * ny + i]);
+  }
+  g_free (y1);
+  conv_case_free (c);
 }
 END_TEST
 
@@ -630,6 +654,29 @@ START_TEST (test_linear_forward_hand_computed)
 }
 END_TEST
 
+START_TEST (test_linear_single_row_matches_double_precision_sums)
+{
+  /* ImageNet_CNN's 3136 → 128 at batch 1 is cut into column blocks of W;
+   * every output against a double-precision dot product */
+  const int in = 3136, out = 128;
+  float *w = uniform_new ((size_t) in * out, -0.05f, 0.05f, 5);
+  float *b = uniform_new (out, -0.5f, 0.5f, 6), *x = uniform_new (in, 0.0f, 1.0f, 7);
+  float y[128];
+  MmLinear l = { in, out, w, b, NULL, NULL };
+
+  mm_linear_forward (&l, 1, x, y);
+  for (int o = 0; o < out; o++) {
+    double ref = b[o];
+    for (int i = 0; i < in; i++)
+      ref += (double) w[(size_t) o * in + i] * x[i];
+    ck_assert_msg (fabs (y[o] - ref) < 1e-4, "y[%d] = %.7g, reference %.7g", o, y[o], ref);
+  }
+  g_free (w);
+  g_free (b);
+  g_free (x);
+}
+END_TEST
+
 /* ---- ReLU, softmax ---- */
 
 typedef struct {
@@ -747,6 +794,7 @@ main (void)
   tcase_add_test (tc, test_conv2d_backward_without_dx_gives_same_weight_gradients);
   tcase_add_test (tc, test_conv2d_forward_hand_computed_3x3);
   tcase_add_test (tc, test_conv2d_forward_matches_direct_convolution);
+  tcase_add_test (tc, test_conv2d_single_sample_equals_its_slot_in_a_batch);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("batchnorm");
@@ -772,6 +820,7 @@ main (void)
   tc = tcase_create ("linear");
   tcase_add_test (tc, test_linear_backward_matches_finite_differences);
   tcase_add_test (tc, test_linear_forward_hand_computed);
+  tcase_add_test (tc, test_linear_single_row_matches_double_precision_sums);
   suite_add_tcase (s, tc);
 
   tc = tcase_create ("activation");
