@@ -5,7 +5,8 @@
  * Training: forward + backward + Adam on random inputs at the study's batch
  * size for each network, reported as samples/s (median of 5 timed blocks
  * after a warm-up). Latency: one sample in evaluation mode, median and 90th
- * percentile over many calls. bench/run.sh runs this and the PyTorch
+ * percentile over many calls, beside a floor: the sample's multiply-adds
+ * on every thread at one core's measured sgemm rate. bench/run.sh runs this and the PyTorch
  * reference (bench_pytorch.py) in one go and prints the ratios.
  */
 #include <cblas.h>
@@ -94,6 +95,57 @@ train_rate (MmArch arch, int batch, double block_s, double *per_cpu_s)
   return rates[2];
 }
 
+/* Multiply-adds of one sample's evaluation forward: the matrix products
+ * only (convolutions as GEMMs, LSTM gates, linear layers); element-wise
+ * work is left out, so the floor below is an under-estimate. */
+static double
+inference_macs (MmArch arch)
+{
+  const double image_cnn = 28.0 * 28 * 32 * 9 + 14.0 * 14 * 64 * 32 * 9 + 3136.0 * 128;
+  const double audio_cnn = 13.0 * 39 * 32 * 9 + 6.0 * 19 * 64 * 32 * 9 + 1728.0 * 128;
+  /* 39 steps of two layers, four gates of 64 over [input, h] */
+  const double lstm = 39.0 * (4 * 64 * (13 + 64) + 4 * 64 * (64 + 64));
+  const double fusion = 256.0 * 128 + 128 * 10;
+
+  switch (arch) {
+    case MM_ARCH_IMAGENET_CNN: return image_cnn + 128 * 10;
+    case MM_ARCH_AUDIONET_CNN: return audio_cnn + 128 * 10;
+    case MM_ARCH_AUDIONET_LSTM: return lstm + 64 * 64 + 64 * 10;
+    case MM_ARCH_HYBRIDNET_CNN: return image_cnn + audio_cnn + fusion;
+    case MM_ARCH_HYBRIDNET_CNN_LSTM: return image_cnn + lstm + 64 * 128 + fusion;
+    default: return 0;
+  }
+}
+
+/* One core's sgemm rate on a large square product (GFLOP/s, best of 5):
+ * the ceiling that the latency floor is computed from. */
+static double
+sgemm_peak_gflops (void)
+{
+  const int n = 512;
+  float *a = g_new (float, n * n), *b = g_new (float, n * n), *c = g_new (float, n * n);
+  int saved = openblas_get_num_threads ();
+  double best = 0;
+
+  fill (a, (size_t) n * n, 7);
+  fill (b, (size_t) n * n, 8);
+  openblas_set_num_threads (1);
+  for (int r = 0; r < 6; r++) {
+    gint64 t0 = g_get_monotonic_time ();
+    for (int k = 0; k < 8; k++)
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
+          0.0f, c, n);
+    double gf = 8 * 2.0 * n * n * n / ((g_get_monotonic_time () - t0) * 1e3);
+    if (r > 0 && gf > best)    /* the first round warms up */
+      best = gf;
+  }
+  openblas_set_num_threads (saved);
+  g_free (a);
+  g_free (b);
+  g_free (c);
+  return best;
+}
+
 static void
 latency (MmArch arch, double total_s, double *median_ms, double *p90_ms)
 {
@@ -128,6 +180,7 @@ main (int argc, char **argv)
   int threads = 0;
   double seconds = 1.0;
   gboolean json = FALSE;
+  double peak, floor_ms;
   GOptionEntry entries[] = {
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (mm_set_threads; default: MMDIGITS_THREADS or all cores)", "N" },
     { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &seconds, "Seconds per timed block (default 1)", "S" },
@@ -148,9 +201,13 @@ main (int argc, char **argv)
   mm_set_threads (threads);
   if (mm_get_threads () == 1)
     openblas_set_num_threads (1);
-  if (!json)
-    printf ("%-20s %6s %16s %12s %14s %12s\n", "network", "batch", "train samples/s",
-        "per CPU-s", "latency ms", "p90 ms");
+  peak = sgemm_peak_gflops ();
+  if (json)
+    printf ("{\"impl\":\"mmdigits\",\"sgemm_gflops_per_core\":%.1f}\n", peak);
+  else
+    printf ("sgemm, one core, 512x512x512: %.1f GFLOP/s\n"
+        "%-20s %6s %16s %12s %14s %12s %10s\n", peak, "network", "batch",
+        "train samples/s", "per CPU-s", "latency ms", "p90 ms", "floor ms");
   for (int a = 0; a < MM_N_ARCH; a++) {
     MmTrainConfig cfg;
     double rate, cpu_rate, med, p90;
@@ -158,14 +215,17 @@ main (int argc, char **argv)
     mm_train_config_init (&cfg, (MmArch) a);
     rate = train_rate ((MmArch) a, cfg.batch, seconds, &cpu_rate);
     latency ((MmArch) a, seconds, &med, &p90);
+    /* every core at the measured sgemm rate on the products alone */
+    floor_ms = 2 * inference_macs ((MmArch) a) / (mm_get_threads () * peak * 1e6);
     if (json)
       printf ("{\"impl\":\"mmdigits\",\"arch\":\"%s\",\"batch\":%d,\"train_samples_per_s\":%.1f,"
           "\"train_samples_per_cpu_s\":%.1f,\"latency_ms\":%.4f,\"latency_p90_ms\":%.4f,"
-          "\"threads\":%d}\n", mm_arch_name (a), cfg.batch, rate, cpu_rate, med, p90,
-          mm_get_threads ());
+          "\"latency_floor_ms\":%.4f,\"inference_macs\":%.0f,\"threads\":%d}\n",
+          mm_arch_name (a), cfg.batch, rate, cpu_rate, med, p90, floor_ms,
+          inference_macs ((MmArch) a), mm_get_threads ());
     else
-      printf ("%-20s %6d %16.0f %12.0f %14.3f %12.3f\n", mm_arch_name (a), cfg.batch, rate,
-          cpu_rate, med, p90);
+      printf ("%-20s %6d %16.0f %12.0f %14.3f %12.3f %10.3f\n", mm_arch_name (a), cfg.batch,
+          rate, cpu_rate, med, p90, floor_ms);
     fflush (stdout);
   }
   return 0;

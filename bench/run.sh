@@ -17,18 +17,25 @@ if /usr/bin/python3 bench/bench_pytorch.py --threads "$threads" > "$theirs"; the
   echo "(PyTorch not installed: no reference run)"; : > "$theirs"; fi
 /usr/bin/python3 - "$ours" "$theirs" <<'PY'
 import json, sys
-ours = {j["arch"]: j for j in map(json.loads, open(sys.argv[1]))}
+rows = [json.loads(l) for l in open(sys.argv[1])]
+peak = next(j["sgemm_gflops_per_core"] for j in rows if "sgemm_gflops_per_core" in j)
+ours = {j["arch"]: j for j in rows if "arch" in j}
 ref = {j["arch"]: j for j in map(json.loads, open(sys.argv[2]))}
 impl = next(iter(ref.values()))["impl"] if ref else "PyTorch"
-print(f"{'network':20} {'train/s':>9} {'ref/s':>9} {'ratio':>6}   {'lat ms':>7} {'ref ms':>7} {'ratio':>6}")
+print(f"sgemm on one core: {peak:.1f} GFLOP/s; 'floor' = a sample's multiply-adds on every "
+      "thread at that rate")
+print(f"{'network':20} {'train/s':>9} {'ref/s':>9} {'ratio':>6}   {'lat ms':>7} {'ref ms':>7} "
+      f"{'ratio':>6} {'floor':>7} {'ref/10':>7}")
 for arch, o in ours.items():
     r = ref.get(arch)
     if r:
         print(f"{arch:20} {o['train_samples_per_s']:9.0f} {r['train_samples_per_s']:9.0f} "
               f"{o['train_samples_per_s'] / r['train_samples_per_s']:6.2f}   "
-              f"{o['latency_ms']:7.3f} {r['latency_ms']:7.3f} {r['latency_ms'] / o['latency_ms']:6.1f}")
+              f"{o['latency_ms']:7.3f} {r['latency_ms']:7.3f} {r['latency_ms'] / o['latency_ms']:6.1f} "
+              f"{o['latency_floor_ms']:7.3f} {r['latency_ms'] / 10:7.3f}")
     else:
-        print(f"{arch:20} {o['train_samples_per_s']:9.0f} {'-':>9} {'-':>6}   {o['latency_ms']:7.3f}")
+        print(f"{arch:20} {o['train_samples_per_s']:9.0f} {'-':>9} {'-':>6}   {o['latency_ms']:7.3f} "
+              f"{'-':>7} {'-':>6} {o['latency_floor_ms']:7.3f}")
 print(f"reference: {impl}")
 PY
 "$build/bench/bench_mfcc"

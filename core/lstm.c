@@ -97,21 +97,40 @@ mm_lstm_workspace_size (const MmLstm *l, int batch, int steps)
   return workspace_map (l, batch, steps, NULL, &w);
 }
 
-/* The gate nonlinearities run four lanes at a time with GCC / Clang vector
- * extensions (SSE2 on x86-64, NEON on ARM): at the project's -O2 the
- * auto-vectoriser leaves these loops scalar, and libm's expf / tanhf (the
- * latter via expm1f) took half of the whole forward+backward time. */
-typedef float V4 __attribute__ ((vector_size (16)));
-typedef gint32 V4i __attribute__ ((vector_size (16)));
+/* The gate nonlinearities run 16 lanes at a time with GCC / Clang vector
+ * extensions: at the project's -O2 the auto-vectoriser leaves these loops
+ * scalar, and libm's expf / tanhf (the latter via expm1f) took half of the
+ * whole forward+backward time. At the x86-64 baseline a 16-lane operation
+ * is four SSE2 instructions; the pointwise functions are also compiled for
+ * AVX2 and AVX-512 (MM_VECTOR_CLONES), chosen at load time by the CPU, where
+ * it is two or one. Only element-wise IEEE operations are used and FMA
+ * contraction is off for the whole project, so every variant gives the
+ * same floats. */
+#define VW 16
+/* The VF helpers below are inlined into their callers: no 64-byte vector
+ * crosses a real call, so GCC's note that such a call's ABI depends on
+ * AVX-512 does not apply. */
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float VF __attribute__ ((vector_size (4 * VW)));
+typedef gint32 VFi __attribute__ ((vector_size (4 * VW)));
 
-#define V4_SET(s) ((V4) { (s), (s), (s), (s) })
+#define VF_SET(s) ((VF) { 0 } + (s))
 
-/* @n ≤ 4 floats; the lanes beyond @n read as zero and are never stored. */
-static inline V4
-v4_load (const float *p, int n)
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute (target_clones)
+#define MM_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef MM_VECTOR_CLONES
+#define MM_VECTOR_CLONES
+#endif
+
+/* @n ≤ VW floats; the lanes beyond @n read as zero and are never stored. */
+static inline __attribute__ ((always_inline)) VF
+vf_load (const float *p, int n)
 {
-  V4 v = V4_SET (0.0f);
-  if (n >= 4)
+  VF v = VF_SET (0.0f);
+  if (n >= VW)
     memcpy (&v, p, sizeof v);
   else
     for (int k = 0; k < n; k++)
@@ -119,65 +138,65 @@ v4_load (const float *p, int n)
   return v;
 }
 
-static inline void
-v4_store (float *p, V4 v, int n)
+static inline __attribute__ ((always_inline)) void
+vf_store (float *p, VF v, int n)
 {
-  if (n >= 4)
+  if (n >= VW)
     memcpy (p, &v, sizeof v);
   else
     for (int k = 0; k < n; k++)
       p[k] = v[k];
 }
 
-static inline V4
-v4_select (V4i mask, V4 a, V4 b)
+static inline __attribute__ ((always_inline)) VF
+vf_select (VFi mask, VF a, VF b)
 {
-  return (V4) ((mask & (V4i) a) | (~mask & (V4i) b));
+  return (VF) ((mask & (VFi) a) | (~mask & (VFi) b));
 }
 
 /* e^x, branch-free: x = n·ln2 + r with |r| ≤ ln2/2, e^r by Cephes' expf
  * polynomial (within 2 ulp of expf), 2^n built in the exponent bits. x is
  * clamped to [-87, 88], where 2^n stays a normal float and 1 + e^x cannot
  * overflow. */
-static inline V4
-v4_exp (V4 x)
+static inline __attribute__ ((always_inline)) VF
+vf_exp (VF x)
 {
   const float round_magic = 12582912.0f;  /* 1.5·2^23: rounds to integer */
-  V4 n, r, y;
+  VF n, r, y;
 
-  x = v4_select (x < -87.0f, V4_SET (-87.0f), x);
-  x = v4_select (x > 88.0f, V4_SET (88.0f), x);
+  x = vf_select (x < -87.0f, VF_SET (-87.0f), x);
+  x = vf_select (x > 88.0f, VF_SET (88.0f), x);
   n = (x * 1.44269504088896341f + round_magic) - round_magic;
   r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  y = V4_SET (1.9875691500e-4f);
+  y = VF_SET (1.9875691500e-4f);
   y = y * r + 1.3981999507e-3f;
   y = y * r + 8.3334519073e-3f;
   y = y * r + 4.1665795894e-2f;
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * r * r + r + 1.0f;
-  return y * (V4) ((__builtin_convertvector (n, V4i) + 127) << 23);
+  return y * (VF) ((__builtin_convertvector (n, VFi) + 127) << 23);
 }
 
-static inline V4
-v4_sigmoid (V4 x)
+static inline __attribute__ ((always_inline)) VF
+vf_sigmoid (VF x)
 {
-  return 1.0f / (1.0f + v4_exp (-x));
+  return 1.0f / (1.0f + vf_exp (-x));
 }
 
 /* Through e^(−2|x|) ≤ 1: nothing overflows, and near 0 the absolute error
  * stays at float rounding. */
-static inline V4
-v4_tanh (V4 x)
+static inline __attribute__ ((always_inline)) VF
+vf_tanh (VF x)
 {
-  V4i sign = (V4i) x & G_MININT32;
-  V4 e = v4_exp (-2.0f * (V4) ((V4i) x & G_MAXINT32));
-  return (V4) ((V4i) ((1.0f - e) / (1.0f + e)) | sign);
+  VFi sign = (VFi) x & G_MININT32;
+  VF e = vf_exp (-2.0f * (VF) ((VFi) x & G_MAXINT32));
+  return (VF) ((VFi) ((1.0f - e) / (1.0f + e)) | sign);
 }
 
 /* Gates of step @t from their pre-activations (in place), then c_t and h_t. */
-static void
+MM_VECTOR_CLONES static void
 forward_pointwise (const MmLstmLayer *p, int batch, int steps, int t,
     const LayerCache *lc)
 {
@@ -189,49 +208,120 @@ forward_pointwise (const MmLstmLayer *p, int batch, int steps, int t,
     float *c = lc->c + row * hd, *tc = lc->tc + row * hd, *h = lc->h + row * hd;
     const float *cp = t > 0 ? c - hd : NULL;
 
-    for (int j = 0; j < hd; j += 4) {
-      int m = MIN (4, hd - j);
-      V4 i = v4_sigmoid (v4_load (a + j, m));
-      V4 f = v4_sigmoid (v4_load (a + hd + j, m));
-      V4 g = v4_tanh (v4_load (a + 2 * hd + j, m));
-      V4 o = v4_sigmoid (v4_load (a + 3 * hd + j, m));
-      V4 cv = i * g, tcv;
+    for (int j = 0; j < hd; j += VW) {
+      int m = MIN (VW, hd - j);
+      VF i = vf_sigmoid (vf_load (a + j, m));
+      VF f = vf_sigmoid (vf_load (a + hd + j, m));
+      VF g = vf_tanh (vf_load (a + 2 * hd + j, m));
+      VF o = vf_sigmoid (vf_load (a + 3 * hd + j, m));
+      VF cv = i * g, tcv;
       if (cp)
-        cv += f * v4_load (cp + j, m);
-      tcv = v4_tanh (cv);
-      v4_store (a + j, i, m);
-      v4_store (a + hd + j, f, m);
-      v4_store (a + 2 * hd + j, g, m);
-      v4_store (a + 3 * hd + j, o, m);
-      v4_store (c + j, cv, m);
-      v4_store (tc + j, tcv, m);
-      v4_store (h + j, o * tcv, m);
+        cv += f * vf_load (cp + j, m);
+      tcv = vf_tanh (cv);
+      vf_store (a + j, i, m);
+      vf_store (a + hd + j, f, m);
+      vf_store (a + 2 * hd + j, g, m);
+      vf_store (a + 3 * hd + j, o, m);
+      vf_store (c + j, cv, m);
+      vf_store (tc + j, tcv, m);
+      vf_store (h + j, o * tcv, m);
     }
   }
+}
+
+/* gates[r] = b_ih + b_hh + W_ih·x[r] for the @nt rows of x [nt][in]: the
+ * biases first, then the input projection of all rows as one GEMM. */
+static void
+input_projection (const MmLstmLayer *p, size_t nt, const float *x, float *gates)
+{
+  int in = p->in, g4 = 4 * p->hidden;
+
+  for (size_t r = 0; r < nt; r++) {
+    float *a = gates + r * g4;
+    for (int j = 0; j < g4; j++)
+      a[j] = p->b_ih[j] + p->b_hh[j];
+  }
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nt, g4, in,
+      1.0f, x, in, p->w_ih, in, 1.0f, gates, g4);
+}
+
+/* One sample: gates[t] += W_hh·h[t−1] */
+static void
+recurrent_product (const MmLstmLayer *p, const LayerCache *lc, int t)
+{
+  int hd = p->hidden;
+
+  cblas_sgemv (CblasRowMajor, CblasNoTrans, 4 * hd, hd, 1.0f, p->w_hh, hd,
+      lc->h + (size_t) (t - 1) * hd, 1, 1.0f, lc->gates + (size_t) t * 4 * hd, 1);
 }
 
 static void
 layer_forward (const MmLstmLayer *p, int batch, int steps, const float *x,
     const LayerCache *lc)
 {
-  int in = p->in, hd = p->hidden, g4 = 4 * hd;
+  int hd = p->hidden, g4 = 4 * hd;
   size_t nt = (size_t) batch * steps;
 
-  /* Both biases first, then the input projection of all steps on top. */
-  for (size_t r = 0; r < nt; r++) {
-    float *a = lc->gates + r * g4;
-    for (int j = 0; j < g4; j++)
-      a[j] = p->b_ih[j] + p->b_hh[j];
-  }
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nt, g4, in,
-      1.0f, x, in, p->w_ih, in, 1.0f, lc->gates, g4);
-
+  input_projection (p, nt, x, lc->gates);
   for (int t = 0; t < steps; t++) {
-    if (t > 0)
+    if (t > 0 && batch == 1)
+      recurrent_product (p, lc, t);
+    else if (t > 0)
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, batch, g4, hd,
           1.0f, lc->h + (size_t) (t - 1) * hd, steps * hd, p->w_hh, hd,
           1.0f, lc->gates + (size_t) t * g4, steps * g4);
     forward_pointwise (p, batch, steps, t, lc);
+  }
+}
+
+/* ---- one sample through several layers: a wavefront ----
+ *
+ * At batch 1 a layer's recurrence is a chain of small matrix-vector
+ * products that no split of one product speeds up, but layer k can run
+ * step t while layer k−1 runs step t+1. So layer k is task k of one job and
+ * follows layer k−1 one step behind, through @ready (steps done per layer).
+ * Layer k ≥ 1 projects its input step by step, as it arrives; layer 0's
+ * input is all there, so it keeps the one GEMM. Tasks are claimed in order
+ * and a layer only waits for the one below, so with one thread (or a busy
+ * pool) the layers simply run one after the other, with the same floats. */
+typedef struct {
+  const MmLstm *l;
+  int steps;
+  const float *x;
+  Workspace w;
+  int *ready;
+} WavefrontJob;
+
+static void
+wait_for_step (int *ready, int t)
+{
+  while (__atomic_load_n (ready, __ATOMIC_ACQUIRE) < t)
+    g_thread_yield ();
+}
+
+static void
+wavefront_task (gpointer data, int k)
+{
+  const WavefrontJob *j = data;
+  const MmLstmLayer *p = &j->l->layer[k];
+  const LayerCache *lc = &j->w.layer[k];
+  int in = p->in, g4 = 4 * p->hidden;
+
+  if (k == 0)
+    input_projection (p, (size_t) j->steps, j->x, lc->gates);
+  for (int t = 0; t < j->steps; t++) {
+    if (k > 0) {
+      float *a = lc->gates + (size_t) t * g4;
+      wait_for_step (&j->ready[k - 1], t + 1);
+      for (int i = 0; i < g4; i++)
+        a[i] = p->b_ih[i] + p->b_hh[i];
+      cblas_sgemv (CblasRowMajor, CblasNoTrans, g4, in, 1.0f, p->w_ih, in,
+          j->w.layer[k - 1].h + (size_t) t * in, 1, 1.0f, a, 1);
+    }
+    if (t > 0)
+      recurrent_product (p, lc, t);
+    forward_pointwise (p, 1, j->steps, t, lc);
+    __atomic_store_n (&j->ready[k], t + 1, __ATOMIC_RELEASE);
   }
 }
 
@@ -309,8 +399,14 @@ mm_lstm_forward (const MmLstm *l, int batch, int steps, const float *x,
   if (batch <= 0 || steps <= 0)
     return;
   workspace_map (l, batch, steps, ws, &j.w);
-  n = lstm_blocks (l, batch, steps, &j.per);
-  mm_parallel_for (n, forward_task, &j);
+  if (batch == 1 && l->n_layers > 1) {
+    int ready[MM_LSTM_MAX_LAYERS] = { 0 };
+    WavefrontJob wj = { l, steps, x, j.w, ready };
+    mm_parallel_for (l->n_layers, wavefront_task, &wj);
+  } else {
+    n = lstm_blocks (l, batch, steps, &j.per);
+    mm_parallel_for (n, forward_task, &j);
+  }
   memcpy (h, j.w.layer[l->n_layers - 1].h,
       sizeof (float) * batch * steps * top->hidden);
 }
@@ -318,7 +414,7 @@ mm_lstm_forward (const MmLstm *l, int batch, int steps, const float *x,
 /* d(loss)/d(pre-activation gates) of step @t from w->dh (this step's
  * d(loss)/d(h_t)) and w->dc (d(loss)/d(c_t) via c_{t+1}), which is updated
  * to d(loss)/d(c_{t-1}). */
-static void
+MM_VECTOR_CLONES static void
 backward_pointwise (const MmLstmLayer *p, int batch, int steps, int t,
     const LayerCache *lc, const Workspace *w)
 {
@@ -333,18 +429,18 @@ backward_pointwise (const MmLstmLayer *p, int batch, int steps, int t,
     float *dc = w->dc + (size_t) n * hd;
     float *da = w->dgates + row * 4 * hd;
 
-    for (int j = 0; j < hd; j += 4) {
-      int m = MIN (4, hd - j);
-      V4 i = v4_load (a + j, m), f = v4_load (a + hd + j, m);
-      V4 g = v4_load (a + 2 * hd + j, m), o = v4_load (a + 3 * hd + j, m);
-      V4 tcv = v4_load (tc + j, m), dhv = v4_load (dh + j, m);
-      V4 cpv = cp ? v4_load (cp + j, m) : V4_SET (0.0f);
-      V4 dcv = v4_load (dc + j, m) + dhv * o * (1.0f - tcv * tcv);
-      v4_store (da + j, dcv * g * i * (1.0f - i), m);
-      v4_store (da + hd + j, dcv * cpv * f * (1.0f - f), m);
-      v4_store (da + 2 * hd + j, dcv * i * (1.0f - g * g), m);
-      v4_store (da + 3 * hd + j, dhv * tcv * o * (1.0f - o), m);
-      v4_store (dc + j, dcv * f, m);
+    for (int j = 0; j < hd; j += VW) {
+      int m = MIN (VW, hd - j);
+      VF i = vf_load (a + j, m), f = vf_load (a + hd + j, m);
+      VF g = vf_load (a + 2 * hd + j, m), o = vf_load (a + 3 * hd + j, m);
+      VF tcv = vf_load (tc + j, m), dhv = vf_load (dh + j, m);
+      VF cpv = cp ? vf_load (cp + j, m) : VF_SET (0.0f);
+      VF dcv = vf_load (dc + j, m) + dhv * o * (1.0f - tcv * tcv);
+      vf_store (da + j, dcv * g * i * (1.0f - i), m);
+      vf_store (da + hd + j, dcv * cpv * f * (1.0f - f), m);
+      vf_store (da + 2 * hd + j, dcv * i * (1.0f - g * g), m);
+      vf_store (da + 3 * hd + j, dhv * tcv * o * (1.0f - o), m);
+      vf_store (dc + j, dcv * f, m);
     }
   }
 }

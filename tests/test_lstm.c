@@ -174,6 +174,18 @@ START_TEST (test_lstm_backward_matches_finite_differences_three_uneven_layers)
 }
 END_TEST
 
+/* One sample through three layers: the forward runs as a wavefront (layer k
+ * one step behind layer k−1, on two threads where there are two) and
+ * backward must see the same caches as after a batched forward. */
+START_TEST (test_lstm_backward_matches_finite_differences_one_sample_wavefront)
+{
+  static const int sizes[] = { 3, 5, 2, 4 };
+  Fixture *f = fixture_new (3, sizes, 1, 6);
+  fixture_randomize (f, FALSE);
+  check_all_gradients (f);
+}
+END_TEST
+
 /* One unit, zero weights: the pre-activations are the bias sums, chosen so
  * that every gate has a distinct known value, i = σ(0) = 1/2,
  * f = σ(ln 3) = 3/4, g = tanh(ln 3) = 4/5, o = σ(−ln 3) = 1/4. Then
@@ -260,6 +272,8 @@ main (void)
       test_lstm_backward_matches_finite_differences_with_last_step_only);
   tcase_add_test (tc,
       test_lstm_backward_matches_finite_differences_three_uneven_layers);
+  tcase_add_test (tc,
+      test_lstm_backward_matches_finite_differences_one_sample_wavefront);
   tcase_add_test (tc, test_lstm_forward_matches_hand_computed_gates);
   tcase_add_test (tc, test_lstm_forward_batch_equals_samples_one_by_one);
   tcase_add_test (tc, test_lstm_backward_overwrites_gradients);
