@@ -32,4 +32,11 @@ mm_parallel_tasks (double work, double min_work_per_task, int max_tasks)
   return n < 1 ? 1 : n > max_tasks ? max_tasks : n;
 }
 
+/* Waits until *@counter ≥ @value, which another task of the same job
+ * publishes with __atomic_store_n (…, __ATOMIC_RELEASE), yielding the CPU
+ * on every turn (see parallel.c for why not a pause loop). Only a task may wait for a
+ * LOWER-numbered task of its job: tasks are claimed in order, so the one
+ * waited for is running or done, whatever the number of threads. */
+void mm_parallel_wait_for (const int *counter, int value);
+
 G_END_DECLS
