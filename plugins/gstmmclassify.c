@@ -87,6 +87,7 @@
 #include <gst/video/video.h>
 
 #include "gstmmclassify.h"
+#include "gstmmutil.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
 
@@ -96,9 +97,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_mm_classify_debug);
 #define DEFAULT_PAIR_WINDOW 1000        /* ms */
 #define MAX_PAIR_WINDOW 60000           /* ms */
 #define DEFAULT_FALLBACK TRUE
-/* An MFCC block without a duration is taken to span one second, as
- * mfccextract's blocks do. */
-#define DEFAULT_BLOCK_DURATION GST_SECOND
 
 enum
 {
@@ -517,7 +515,7 @@ item_times (Item * it)
   GstClockTime dur = GST_BUFFER_DURATION (it->buf);
 
   if (it->audio && !GST_CLOCK_TIME_IS_VALID (dur))
-    dur = DEFAULT_BLOCK_DURATION;
+    dur = GST_MM_MFCC_BLOCK_DURATION;
   it->pts = GST_BUFFER_PTS (it->buf);
   GST_OBJECT_LOCK (it->pad);
   it->rt_start = to_running_time (seg, it->pts);
@@ -525,14 +523,9 @@ item_times (Item * it)
       seg->format == GST_FORMAT_TIME ?
       gst_segment_to_stream_time (seg, GST_FORMAT_TIME, it->pts) :
       GST_CLOCK_TIME_NONE;
-  if (GST_CLOCK_TIME_IS_VALID (it->pts) && GST_CLOCK_TIME_IS_VALID (dur)) {
-    it->rt_end = to_running_time (seg, it->pts + dur);
-    it->key = it->audio ? to_running_time (seg, it->pts + dur / 2) :
-        it->rt_start;
-  } else {
-    it->rt_end = it->rt_start;
-    it->key = it->rt_start;
-  }
+  it->key = gst_mm_pairing_key (seg, it->pts, dur, it->audio);
+  it->rt_end = GST_CLOCK_TIME_IS_VALID (it->pts) && GST_CLOCK_TIME_IS_VALID (dur) ?
+      to_running_time (seg, it->pts + dur) : it->rt_start;
   if (!GST_CLOCK_TIME_IS_VALID (it->rt_end))
     it->rt_end = it->rt_start;
   GST_OBJECT_UNLOCK (it->pad);
@@ -572,14 +565,6 @@ static void
 item_clear (Item * it)
 {
   gst_clear_buffer (&it->buf);
-}
-
-static gboolean
-within_window (const Item * a, const Item * b, GstClockTime window)
-{
-  if (!GST_CLOCK_TIME_IS_VALID (a->key) || !GST_CLOCK_TIME_IS_VALID (b->key))
-    return FALSE;
-  return (a->key > b->key ? a->key - b->key : b->key - a->key) <= window;
 }
 
 /* Whether the live deadline of @key (key + latency in running time) has
@@ -895,7 +880,7 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
   item_peek (self, apad, TRUE, &aud);
 
   if (img.buf && aud.buf) {
-    if (within_window (&img, &aud, window) && self->nets[ROLE_HYBRID]) {
+    if (gst_mm_keys_within (img.key, aud.key, window) && self->nets[ROLE_HYBRID]) {
       ret = classify (self, ROLE_HYBRID, &img, &aud);
       gst_aggregator_pad_drop_buffer (ipad);
       gst_aggregator_pad_drop_buffer (apad);

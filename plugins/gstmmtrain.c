@@ -96,6 +96,7 @@
 #include <json-glib/json-glib.h>
 
 #include "gstmmtrain.h"
+#include "gstmmutil.h"
 
 #include "mm-mfcc.h"
 #include "mm-dataset.h"
@@ -117,7 +118,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_mm_train_debug);
 #define DEFAULT_PAIR_WINDOW 1000        /* ms */
 #define MAX_PAIR_WINDOW 60000
 #define DEFAULT_SEED 1
-#define DEFAULT_BLOCK_DURATION GST_SECOND
 
 enum
 {
@@ -260,19 +260,6 @@ reset_collection (GstMmTrain * self)
   GST_OBJECT_UNLOCK (self);
 }
 
-/* The running time an item is paired by. Object lock held. */
-static GstClockTime
-item_key (const GstSegment * seg, GstBuffer * buf, gboolean audio)
-{
-  GstClockTime pts = GST_BUFFER_PTS (buf), dur = GST_BUFFER_DURATION (buf);
-
-  if (!GST_CLOCK_TIME_IS_VALID (pts) || seg->format != GST_FORMAT_TIME)
-    return GST_CLOCK_TIME_NONE;
-  if (audio)
-    pts += (GST_CLOCK_TIME_IS_VALID (dur) ? dur : DEFAULT_BLOCK_DURATION) / 2;
-  return gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
-}
-
 /* Copies the 28×28 pixels of a mapped crop, honouring a video meta's
  * stride (without one, GRAY8 rows of 28 bytes are not padded). */
 static gboolean
@@ -313,7 +300,8 @@ gst_mm_train_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
 
   GST_OBJECT_LOCK (self);
   if (self->label >= 0) {
-    GstClockTime key = item_key (&self->segment[m], buf, m == AUDIO);
+    GstClockTime key = gst_mm_pairing_key (&self->segment[m], GST_BUFFER_PTS (buf),
+        GST_BUFFER_DURATION (buf), m == AUDIO);
 
     if (m == IMAGE) {
       ImageSample s = {.key = key,.label = self->label };
@@ -410,10 +398,7 @@ collect_dataset (GstMmTrain * self, MmArch arch, GstClockTime window)
     while (i < im->len && j < au->len) {
       const ImageSample *a = &g_array_index (im, ImageSample, i);
       const AudioSample *b = &g_array_index (au, AudioSample, j);
-      GstClockTime d = a->key > b->key ? a->key - b->key : b->key - a->key;
-
-      if (GST_CLOCK_TIME_IS_VALID (a->key) && GST_CLOCK_TIME_IS_VALID (b->key)
-          && d <= window && a->label == b->label) {
+      if (gst_mm_keys_within (a->key, b->key, window) && a->label == b->label) {
         int p[2] = { i++, j++ };
         g_array_append_val (pairs, p);
       } else if (a->key <= b->key) {

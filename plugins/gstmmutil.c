@@ -17,3 +17,22 @@ gst_mm_timed_structure_new (const gchar * name, const GstSegment * segment,
       "running-time", G_TYPE_UINT64, running_time,
       "duration", G_TYPE_UINT64, duration, NULL);
 }
+
+GstClockTime
+gst_mm_pairing_key (const GstSegment * segment, GstClockTime pts,
+    GstClockTime duration, gboolean audio)
+{
+  if (segment->format != GST_FORMAT_TIME || !GST_CLOCK_TIME_IS_VALID (pts))
+    return GST_CLOCK_TIME_NONE;
+  if (audio)
+    pts += (GST_CLOCK_TIME_IS_VALID (duration) ? duration : GST_MM_MFCC_BLOCK_DURATION) / 2;
+  return gst_segment_to_running_time (segment, GST_FORMAT_TIME, pts);
+}
+
+gboolean
+gst_mm_keys_within (GstClockTime a, GstClockTime b, GstClockTime window)
+{
+  if (!GST_CLOCK_TIME_IS_VALID (a) || !GST_CLOCK_TIME_IS_VALID (b))
+    return FALSE;
+  return (a > b ? a - b : b - a) <= window;
+}
