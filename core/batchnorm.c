@@ -11,47 +11,96 @@
 
 #include "mm-layers.h"
 #include "mm-parallel.h"
+#include "mm-simd.h"
 
-/* Per-plane kernels in blocks of 8 with float partial sums, so that GCC
- * vectorises them at -O2 (SLP); a plane has at most h·w values, the sums
- * over planes are double. */
-static double
+/* Per-plane kernels on 16-lane vectors (mm-simd.h) with float partial
+ * sums per lane; a plane has at most h·w values, the sums over planes are
+ * double. The ReLU's mask is a vector AND: written as scalar ternaries,
+ * -O2 made it a branch per value (the fused backward was then slower than
+ * the two passes it replaced). The functions that use these are compiled
+ * for AVX-512 and AVX2 too (MM_VECTOR_CLONES). */
+MM_VF_INLINE double
 plane_sum (const float *restrict p, size_t n)
 {
-  float acc[8] = { 0 }, t = 0.0f;
+  MmVF acc = MM_VF_SET (0.0f);
+  float t = 0.0f;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      acc[j] += p[i + j];
+  for (; i + MM_VW <= n; i += MM_VW)
+    acc += mm_vf_load (p + i);
   for (; i < n; i++)
     t += p[i];
-  for (int j = 0; j < 8; j++)
-    t += acc[j];
-  return t;
+  return t + mm_vf_sum (acc);
 }
 
-/* Σ d·(p − m); with d == p it is the sum of squared deviations */
-static double
-plane_dot_dev (const float *restrict d, const float *restrict p, float m,
-               size_t n)
+/* Σ (p − m)² */
+MM_VF_INLINE double
+plane_sq_dev (const float *restrict p, float m, size_t n)
 {
-  float acc[8] = { 0 }, t = 0.0f;
+  MmVF acc = MM_VF_SET (0.0f);
+  float t = 0.0f;
   size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; j++)
-      acc[j] += d[i + j] * (p[i + j] - m);
+  for (; i + MM_VW <= n; i += MM_VW) {
+    MmVF d = mm_vf_load (p + i) - m;
+    acc += d * d;
+  }
   for (; i < n; i++)
-    t += d[i] * (p[i] - m);
-  for (int j = 0; j < 8; j++)
-    t += acc[j];
-  return t;
+    t += (p[i] - m) * (p[i] - m);
+  return t + mm_vf_sum (acc);
 }
 
-/* The kernels below with a ReLU folded in use GCC / Clang vector
- * extensions: written as scalar ternaries, -O2 turned the mask into a
- * branch per value (the fused backward was slower than the two passes it
- * replaced). Blocks of 8 as two 4-lane halves (16-byte vectors: SSE2, the
- * x86-64 baseline), the same partial sums as 8 scalar accumulators. */
+/* d where r > 0, else 0 (r == NULL: d) */
+MM_VF_INLINE MmVF
+vf_masked (const float *d, const float *r)
+{
+  MmVF v = mm_vf_load (d);
+  if (r)
+    v = (MmVF) ((MmVFi) v & (mm_vf_load (r) > 0.0f));
+  return v;
+}
+
+/* Σ d and Σ d·(p − m) in one pass (backward's two reductions). With @r
+ * (the fused ReLU's output) d counts only where r > 0: the ReLU's backward
+ * folded in. Always inlined so each caller gets the variant it uses. */
+MM_VF_INLINE void
+plane_sum_dot_dev (const float *restrict d, const float *restrict r,
+                   const float *restrict p, float m, size_t n,
+                   double *sd, double *sdp)
+{
+  MmVF a = MM_VF_SET (0.0f), b = MM_VF_SET (0.0f);
+  float ta = 0.0f, tb = 0.0f;
+  size_t i = 0;
+  for (; i + MM_VW <= n; i += MM_VW) {
+    MmVF di = vf_masked (d + i, r ? r + i : NULL);
+    a += di;
+    b += di * (mm_vf_load (p + i) - m);
+  }
+  for (; i < n; i++) {
+    float di = r ? (r[i] > 0.0f ? d[i] : 0.0f) : d[i];
+    ta += di;
+    tb += di * (p[i] - m);
+  }
+  *sd += ta + mm_vf_sum (a);
+  *sdp += tb + mm_vf_sum (b);
+}
+
+/* q = k·d − a·(p − m) − b, d masked by r > 0 as above */
+MM_VF_INLINE void
+plane_axpb (float *restrict q, const float *restrict d,
+            const float *restrict r, float k, const float *restrict p,
+            float a, float m, float b, size_t n)
+{
+  size_t i = 0;
+  for (; i + MM_VW <= n; i += MM_VW)
+    mm_vf_store (q + i, k * vf_masked (d + i, r ? r + i : NULL)
+        - a * (mm_vf_load (p + i) - m) - b);
+  for (; i < n; i++) {
+    float di = r ? (r[i] > 0.0f ? d[i] : 0.0f) : d[i];
+    q[i] = k * di - a * (p[i] - m) - b;
+  }
+}
+
+/* The max-pool of the fused kernels works four windows at a time on 4-lane
+ * vectors: its planes are 14 or 19 windows wide, too narrow for 16. */
 typedef float V4 __attribute__ ((vector_size (16)));
 typedef gint32 V4i __attribute__ ((vector_size (16)));
 
@@ -63,82 +112,23 @@ v4_load (const float *p)
   return v;
 }
 
-/* d where r > 0, else 0 (r == NULL: d) */
-static inline V4
-v4_masked (const float *d, const float *r)
-{
-  V4 v = v4_load (d);
-  if (r)
-    v = (V4) ((V4i) v & (v4_load (r) > 0.0f));
-  return v;
-}
-
-/* Σ d and Σ d·(p − m) in one pass (backward's two reductions). With @r
- * (the fused ReLU's output) d counts only where r > 0: the ReLU's backward
- * folded in. Always inlined so each caller gets the variant it uses. */
-static inline __attribute__ ((always_inline)) void
-plane_sum_dot_dev (const float *restrict d, const float *restrict r,
-                   const float *restrict p, float m, size_t n,
-                   double *sd, double *sdp)
-{
-  V4 a[2] = { { 0 }, { 0 } }, b[2] = { { 0 }, { 0 } };
-  float ta = 0.0f, tb = 0.0f;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int h = 0; h < 2; h++) {
-      V4 dj = v4_masked (d + i + 4 * h, r ? r + i + 4 * h : NULL);
-      a[h] += dj;
-      b[h] += dj * (v4_load (p + i + 4 * h) - m);
-    }
-  for (; i < n; i++) {
-    float di = r ? (r[i] > 0.0f ? d[i] : 0.0f) : d[i];
-    ta += di;
-    tb += di * (p[i] - m);
-  }
-  for (int j = 0; j < 8; j++) {
-    ta += a[j / 4][j % 4];
-    tb += b[j / 4][j % 4];
-  }
-  *sd += ta;
-  *sdp += tb;
-}
-
-/* q = k·d − a·(p − m) − b, d masked by r > 0 as above */
-static inline __attribute__ ((always_inline)) void
-plane_axpb (float *restrict q, const float *restrict d,
-            const float *restrict r, float k, const float *restrict p,
-            float a, float m, float b, size_t n)
-{
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    V4 v = k * v4_masked (d + i, r ? r + i : NULL) - a * (v4_load (p + i) - m) - b;
-    memcpy (q + i, &v, sizeof v);
-  }
-  for (; i < n; i++) {
-    float di = r ? (r[i] > 0.0f ? d[i] : 0.0f) : d[i];
-    q[i] = k * di - a * (p[i] - m) - b;
-  }
-}
-
+/* y = x·scale + shift (then the ReLU) */
 static inline __attribute__ ((always_inline)) void
 plane_affine (float *restrict q, const float *restrict p, float scale,
               float shift, gboolean relu, size_t n)
 {
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    V4 v = v4_load (p + i) * scale + shift;
-    if (relu)
-      v = (V4) ((V4i) v & (v > 0.0f));
-    memcpy (q + i, &v, sizeof v);
+  for (; i + MM_VW <= n; i += MM_VW) {
+    MmVF v = mm_vf_load (p + i) * scale + shift;
+    mm_vf_store (q + i, relu ? mm_vf_relu (v) : v);
   }
   for (; i < n; i++) {
     float v = p[i] * scale + shift;
     q[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
   }
 }
-
 /* mean and biased variance of one channel (two passes: exact for offsets) */
-static void
+static inline __attribute__ ((always_inline)) void
 channel_stats (int batch, int c, int spatial, int ch, const float *x,
                double *mean, double *var)
 {
@@ -150,7 +140,7 @@ channel_stats (int batch, int c, int spatial, int ch, const float *x,
   *mean = s / n;
   for (int b = 0; b < batch; b++) {
     const float *p = x + b * stride + ch * plane;
-    ss += plane_dot_dev (p, p, (float) *mean, plane);
+    ss += plane_sq_dev (p, (float) *mean, plane);
   }
   *var = ss / n;
 }
@@ -193,7 +183,10 @@ v4_select (V4i mask, V4 a, V4 b)
   return (V4) ((mask & (V4i) a) | (~mask & (V4i) b));
 }
 
-static void
+/* Always inlined, like every kernel below the MM_VECTOR_CLONES task
+ * functions: called out of line, this baseline (SSE) code ran from the
+ * AVX-512 clone at half speed (the fused forward took 2× as long). */
+static inline __attribute__ ((always_inline)) void
 pool_plane (const float *restrict in, int h, int w, float *restrict out,
             gint32 *restrict arg)
 {
@@ -239,7 +232,7 @@ pool_plane (const float *restrict in, int h, int w, float *restrict out,
   }
 }
 
-static void
+static inline __attribute__ ((always_inline)) void
 forward_channel (const BnJob *j, int ch)
 {
   MmBatchNorm *l = j->l;
@@ -282,7 +275,7 @@ forward_channel (const BnJob *j, int ch)
   }
 }
 
-static void
+MM_VECTOR_CLONES static void
 forward_task (gpointer data, int task)
 {
   const BnJob *j = data;
@@ -374,7 +367,7 @@ infer_plane (const float *restrict in, int h, int w, float scale, float shift,
   }
 }
 
-static void
+MM_VECTOR_CLONES static void
 infer_task (gpointer data, int task)
 {
   const BnJob *j = data;
@@ -469,7 +462,7 @@ backward_channel (const BnJob *j, int ch, const float *r, float *scratch)
 /* planes up to this size build their dy on the stack */
 #define BN_STACK_PLANE 4096
 
-static void
+MM_VECTOR_CLONES static void
 backward_task (gpointer data, int task)
 {
   const BnJob *j = data;

@@ -33,6 +33,7 @@
  */
 #include "mm-layers.h"
 #include "mm-parallel.h"
+#include "mm-simd.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -97,102 +98,49 @@ mm_lstm_workspace_size (const MmLstm *l, int batch, int steps)
   return workspace_map (l, batch, steps, NULL, &w);
 }
 
-/* The gate nonlinearities run 16 lanes at a time with GCC / Clang vector
- * extensions: at the project's -O2 the auto-vectoriser leaves these loops
- * scalar, and libm's expf / tanhf (the latter via expm1f) took half of the
- * whole forward+backward time. At the x86-64 baseline a 16-lane operation
- * is four SSE2 instructions; the pointwise functions are also compiled for
- * AVX2 and AVX-512 (MM_VECTOR_CLONES), chosen at load time by the CPU, where
- * it is two or one. Only element-wise IEEE operations are used and FMA
- * contraction is off for the whole project, so every variant gives the
- * same floats. */
-#define VW 16
-/* The VF helpers below are inlined into their callers: no 64-byte vector
- * crosses a real call, so GCC's note that such a call's ABI depends on
- * AVX-512 does not apply. */
-#pragma GCC diagnostic ignored "-Wpsabi"
-typedef float VF __attribute__ ((vector_size (4 * VW)));
-typedef gint32 VFi __attribute__ ((vector_size (4 * VW)));
-
-#define VF_SET(s) ((VF) { 0 } + (s))
-
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute (target_clones)
-#define MM_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef MM_VECTOR_CLONES
-#define MM_VECTOR_CLONES
-#endif
-
-/* @n ≤ VW floats; the lanes beyond @n read as zero and are never stored. */
-static inline __attribute__ ((always_inline)) VF
-vf_load (const float *p, int n)
-{
-  VF v = VF_SET (0.0f);
-  if (n >= VW)
-    memcpy (&v, p, sizeof v);
-  else
-    for (int k = 0; k < n; k++)
-      v[k] = p[k];
-  return v;
-}
-
-static inline __attribute__ ((always_inline)) void
-vf_store (float *p, VF v, int n)
-{
-  if (n >= VW)
-    memcpy (p, &v, sizeof v);
-  else
-    for (int k = 0; k < n; k++)
-      p[k] = v[k];
-}
-
-static inline __attribute__ ((always_inline)) VF
-vf_select (VFi mask, VF a, VF b)
-{
-  return (VF) ((mask & (VFi) a) | (~mask & (VFi) b));
-}
-
-/* e^x, branch-free: x = n·ln2 + r with |r| ≤ ln2/2, e^r by Cephes' expf
+/* The gate nonlinearities run on 16-lane vectors (mm-simd.h): libm's
+ * expf / tanhf (the latter via expm1f) took half of the whole
+ * forward+backward time.
+ *
+ * e^x, branch-free: x = n·ln2 + r with |r| ≤ ln2/2, e^r by Cephes' expf
  * polynomial (within 2 ulp of expf), 2^n built in the exponent bits. x is
  * clamped to [-87, 88], where 2^n stays a normal float and 1 + e^x cannot
  * overflow. */
-static inline __attribute__ ((always_inline)) VF
-vf_exp (VF x)
+MM_VF_INLINE MmVF
+vf_exp (MmVF x)
 {
   const float round_magic = 12582912.0f;  /* 1.5·2^23: rounds to integer */
-  VF n, r, y;
+  MmVF n, r, y;
 
-  x = vf_select (x < -87.0f, VF_SET (-87.0f), x);
-  x = vf_select (x > 88.0f, VF_SET (88.0f), x);
+  x = mm_vf_select (x < -87.0f, MM_VF_SET (-87.0f), x);
+  x = mm_vf_select (x > 88.0f, MM_VF_SET (88.0f), x);
   n = (x * 1.44269504088896341f + round_magic) - round_magic;
   r = x - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
-  y = VF_SET (1.9875691500e-4f);
+  y = MM_VF_SET (1.9875691500e-4f);
   y = y * r + 1.3981999507e-3f;
   y = y * r + 8.3334519073e-3f;
   y = y * r + 4.1665795894e-2f;
   y = y * r + 1.6666665459e-1f;
   y = y * r + 5.0000001201e-1f;
   y = y * r * r + r + 1.0f;
-  return y * (VF) ((__builtin_convertvector (n, VFi) + 127) << 23);
+  return y * (MmVF) ((__builtin_convertvector (n, MmVFi) + 127) << 23);
 }
 
-static inline __attribute__ ((always_inline)) VF
-vf_sigmoid (VF x)
+MM_VF_INLINE MmVF
+vf_sigmoid (MmVF x)
 {
   return 1.0f / (1.0f + vf_exp (-x));
 }
 
 /* Through e^(−2|x|) ≤ 1: nothing overflows, and near 0 the absolute error
  * stays at float rounding. */
-static inline __attribute__ ((always_inline)) VF
-vf_tanh (VF x)
+MM_VF_INLINE MmVF
+vf_tanh (MmVF x)
 {
-  VFi sign = (VFi) x & G_MININT32;
-  VF e = vf_exp (-2.0f * (VF) ((VFi) x & G_MAXINT32));
-  return (VF) ((VFi) ((1.0f - e) / (1.0f + e)) | sign);
+  MmVFi sign = (MmVFi) x & G_MININT32;
+  MmVF e = vf_exp (-2.0f * (MmVF) ((MmVFi) x & G_MAXINT32));
+  return (MmVF) ((MmVFi) ((1.0f - e) / (1.0f + e)) | sign);
 }
 
 /* Gates of step @t from their pre-activations (in place), then c_t and h_t. */
@@ -208,23 +156,23 @@ forward_pointwise (const MmLstmLayer *p, int batch, int steps, int t,
     float *c = lc->c + row * hd, *tc = lc->tc + row * hd, *h = lc->h + row * hd;
     const float *cp = t > 0 ? c - hd : NULL;
 
-    for (int j = 0; j < hd; j += VW) {
-      int m = MIN (VW, hd - j);
-      VF i = vf_sigmoid (vf_load (a + j, m));
-      VF f = vf_sigmoid (vf_load (a + hd + j, m));
-      VF g = vf_tanh (vf_load (a + 2 * hd + j, m));
-      VF o = vf_sigmoid (vf_load (a + 3 * hd + j, m));
-      VF cv = i * g, tcv;
+    for (int j = 0; j < hd; j += MM_VW) {
+      int m = MIN (MM_VW, hd - j);
+      MmVF i = vf_sigmoid (mm_vf_load_n (a + j, m));
+      MmVF f = vf_sigmoid (mm_vf_load_n (a + hd + j, m));
+      MmVF g = vf_tanh (mm_vf_load_n (a + 2 * hd + j, m));
+      MmVF o = vf_sigmoid (mm_vf_load_n (a + 3 * hd + j, m));
+      MmVF cv = i * g, tcv;
       if (cp)
-        cv += f * vf_load (cp + j, m);
+        cv += f * mm_vf_load_n (cp + j, m);
       tcv = vf_tanh (cv);
-      vf_store (a + j, i, m);
-      vf_store (a + hd + j, f, m);
-      vf_store (a + 2 * hd + j, g, m);
-      vf_store (a + 3 * hd + j, o, m);
-      vf_store (c + j, cv, m);
-      vf_store (tc + j, tcv, m);
-      vf_store (h + j, o * tcv, m);
+      mm_vf_store_n (a + j, i, m);
+      mm_vf_store_n (a + hd + j, f, m);
+      mm_vf_store_n (a + 2 * hd + j, g, m);
+      mm_vf_store_n (a + 3 * hd + j, o, m);
+      mm_vf_store_n (c + j, cv, m);
+      mm_vf_store_n (tc + j, tcv, m);
+      mm_vf_store_n (h + j, o * tcv, m);
     }
   }
 }
@@ -443,18 +391,18 @@ backward_pointwise (const MmLstmLayer *p, int batch, int steps, int t,
     float *dc = w->dc + (size_t) n * hd;
     float *da = w->dgates + row * 4 * hd;
 
-    for (int j = 0; j < hd; j += VW) {
-      int m = MIN (VW, hd - j);
-      VF i = vf_load (a + j, m), f = vf_load (a + hd + j, m);
-      VF g = vf_load (a + 2 * hd + j, m), o = vf_load (a + 3 * hd + j, m);
-      VF tcv = vf_load (tc + j, m), dhv = vf_load (dh + j, m);
-      VF cpv = cp ? vf_load (cp + j, m) : VF_SET (0.0f);
-      VF dcv = vf_load (dc + j, m) + dhv * o * (1.0f - tcv * tcv);
-      vf_store (da + j, dcv * g * i * (1.0f - i), m);
-      vf_store (da + hd + j, dcv * cpv * f * (1.0f - f), m);
-      vf_store (da + 2 * hd + j, dcv * i * (1.0f - g * g), m);
-      vf_store (da + 3 * hd + j, dhv * tcv * o * (1.0f - o), m);
-      vf_store (dc + j, dcv * f, m);
+    for (int j = 0; j < hd; j += MM_VW) {
+      int m = MIN (MM_VW, hd - j);
+      MmVF i = mm_vf_load_n (a + j, m), f = mm_vf_load_n (a + hd + j, m);
+      MmVF g = mm_vf_load_n (a + 2 * hd + j, m), o = mm_vf_load_n (a + 3 * hd + j, m);
+      MmVF tcv = mm_vf_load_n (tc + j, m), dhv = mm_vf_load_n (dh + j, m);
+      MmVF cpv = cp ? mm_vf_load_n (cp + j, m) : MM_VF_SET (0.0f);
+      MmVF dcv = mm_vf_load_n (dc + j, m) + dhv * o * (1.0f - tcv * tcv);
+      mm_vf_store_n (da + j, dcv * g * i * (1.0f - i), m);
+      mm_vf_store_n (da + hd + j, dcv * cpv * f * (1.0f - f), m);
+      mm_vf_store_n (da + 2 * hd + j, dcv * i * (1.0f - g * g), m);
+      mm_vf_store_n (da + 3 * hd + j, dhv * tcv * o * (1.0f - o), m);
+      mm_vf_store_n (dc + j, dcv * f, m);
     }
   }
 }
