@@ -48,21 +48,45 @@ plane_sq_dev (const float *restrict p, float m, size_t n)
   return t + mm_vf_sum (acc);
 }
 
-/* d where r > 0, else 0 (r == NULL: d) */
+/* Which values of dy a fused ReLU lets through: all (no ReLU), those where
+ * its output r > 0 (r given), or those where x·scale + shift > 0 (the ReLU
+ * output recomputed from the batch norm's input: the same test on the same
+ * float, so the same mask, without storing or reading r). */
+typedef enum { MASK_NONE, MASK_R, MASK_X } MaskMode;
+
+typedef struct {
+  MaskMode mode;
+  const float *r;             /* MASK_R: the plane of r */
+  float scale, shift;         /* MASK_X */
+} Mask;
+
+/* d[i..i+16) masked; @pv is x[i..i+16) */
 MM_VF_INLINE MmVF
-vf_masked (const float *d, const float *r)
+vf_masked (const float *d, const Mask *mk, size_t i, MmVF pv)
 {
-  MmVF v = mm_vf_load (d);
-  if (r)
-    v = (MmVF) ((MmVFi) v & (mm_vf_load (r) > 0.0f));
+  MmVF v = mm_vf_load (d + i);
+  if (mk->mode == MASK_R)
+    v = (MmVF) ((MmVFi) v & (mm_vf_load (mk->r + i) > 0.0f));
+  else if (mk->mode == MASK_X)
+    v = (MmVF) ((MmVFi) v & (pv * mk->scale + mk->shift > 0.0f));
   return v;
 }
 
-/* Σ d and Σ d·(p − m) in one pass (backward's two reductions). With @r
- * (the fused ReLU's output) d counts only where r > 0: the ReLU's backward
- * folded in. Always inlined so each caller gets the variant it uses. */
+static inline __attribute__ ((always_inline)) float
+masked (const float *d, const Mask *mk, size_t i, float p)
+{
+  if (mk->mode == MASK_R)
+    return mk->r[i] > 0.0f ? d[i] : 0.0f;
+  if (mk->mode == MASK_X)
+    return p * mk->scale + mk->shift > 0.0f ? d[i] : 0.0f;
+  return d[i];
+}
+
+/* Σ d and Σ d·(p − m) in one pass (backward's two reductions), d masked
+ * by @mk: the ReLU's backward folded in. Always inlined so each caller
+ * gets the variant it uses. */
 MM_VF_INLINE void
-plane_sum_dot_dev (const float *restrict d, const float *restrict r,
+plane_sum_dot_dev (const float *restrict d, const Mask *mk,
                    const float *restrict p, float m, size_t n,
                    double *sd, double *sdp)
 {
@@ -70,12 +94,12 @@ plane_sum_dot_dev (const float *restrict d, const float *restrict r,
   float ta = 0.0f, tb = 0.0f;
   size_t i = 0;
   for (; i + MM_VW <= n; i += MM_VW) {
-    MmVF di = vf_masked (d + i, r ? r + i : NULL);
+    MmVF pv = mm_vf_load (p + i), di = vf_masked (d, mk, i, pv);
     a += di;
-    b += di * (mm_vf_load (p + i) - m);
+    b += di * (pv - m);
   }
   for (; i < n; i++) {
-    float di = r ? (r[i] > 0.0f ? d[i] : 0.0f) : d[i];
+    float di = masked (d, mk, i, p[i]);
     ta += di;
     tb += di * (p[i] - m);
   }
@@ -83,20 +107,28 @@ plane_sum_dot_dev (const float *restrict d, const float *restrict r,
   *sdp += tb + mm_vf_sum (b);
 }
 
-/* q = k·d − a·(p − m) − b, d masked by r > 0 as above */
+/* q = k·d − a·(p − m) − b, d masked by @mk as above */
 MM_VF_INLINE void
-plane_axpb (float *restrict q, const float *restrict d,
-            const float *restrict r, float k, const float *restrict p,
-            float a, float m, float b, size_t n)
+plane_axpb (float *restrict q, const float *restrict d, const Mask *mk,
+            float k, const float *restrict p, float a, float m, float b, size_t n)
 {
   size_t i = 0;
-  for (; i + MM_VW <= n; i += MM_VW)
-    mm_vf_store (q + i, k * vf_masked (d + i, r ? r + i : NULL)
-        - a * (mm_vf_load (p + i) - m) - b);
-  for (; i < n; i++) {
-    float di = r ? (r[i] > 0.0f ? d[i] : 0.0f) : d[i];
-    q[i] = k * di - a * (p[i] - m) - b;
+  for (; i + MM_VW <= n; i += MM_VW) {
+    MmVF pv = mm_vf_load (p + i);
+    mm_vf_store (q + i, k * vf_masked (d, mk, i, pv) - a * (pv - m) - b);
   }
+  for (; i < n; i++)
+    q[i] = k * masked (d, mk, i, p[i]) - a * (p[i] - m) - b;
+}
+
+/* The batch norm as y = x·scale + shift; forward and backward compute it
+ * by this one expression, so that backward's MASK_X sees forward's floats. */
+static inline void
+bn_affine (const MmBatchNorm *l, int ch, float mean, float invstd, float *scale,
+           float *shift)
+{
+  *scale = l->gamma[ch] * invstd;
+  *shift = l->beta[ch] - mean * invstd * l->gamma[ch];
 }
 
 /* The max-pool of the fused kernels works four windows at a time on 4-lane
@@ -149,6 +181,8 @@ channel_stats (int batch, int c, int spatial, int ch, const float *x,
  * task the wake-up would cost more than the pass. */
 #define BN_MIN_TASK_VALUES 32768.0
 #define BN_MAX_TASKS 16
+/* planes up to this size use a scratch plane on the stack */
+#define BN_STACK_PLANE 4096
 /* the inference kernel: about 0.2 ns per input value, so a task of this
  * many values lasts ~2 µs, twice what handing it to a polling worker costs */
 #define BN_INFER_MIN_TASK_VALUES 8192.0
@@ -233,7 +267,7 @@ pool_plane (const float *restrict in, int h, int w, float *restrict out,
 }
 
 static inline __attribute__ ((always_inline)) void
-forward_channel (const BnJob *j, int ch)
+forward_channel (const BnJob *j, int ch, float *scratch)
 {
   MmBatchNorm *l = j->l;
   size_t plane = (size_t) j->spatial, stride = (size_t) l->c * j->spatial;
@@ -258,11 +292,11 @@ forward_channel (const BnJob *j, int ch)
     mean = l->running_mean[ch];
     invstd = 1.0f / sqrtf (l->running_var[ch] + l->eps);
   }
-  scale = l->gamma[ch] * invstd;
-  shift = l->beta[ch] - mean * invstd * l->gamma[ch];
+  bn_affine (l, ch, mean, invstd, &scale, &shift);
   for (int b = 0; b < j->batch; b++) {
     const float *p = j->x + b * stride + ch * plane;
-    float *q = j->y + b * stride + ch * plane;
+    /* without y (only with the pool), the plane lives in L1 scratch */
+    float *q = j->y ? j->y + b * stride + ch * plane : scratch;
     if (j->relu)
       plane_affine (q, p, scale, shift, TRUE, plane);
     else
@@ -280,9 +314,13 @@ forward_task (gpointer data, int task)
 {
   const BnJob *j = data;
   int c = j->l->c;
+  float stack[BN_STACK_PLANE];
+  float *scratch = !j->y && j->spatial > BN_STACK_PLANE ? g_new (float, j->spatial) : stack;
 
   for (int ch = task * c / j->n_tasks; ch < (task + 1) * c / j->n_tasks; ch++)
-    forward_channel (j, ch);
+    forward_channel (j, ch, scratch);
+  if (scratch != stack)
+    g_free (scratch);
 }
 
 static void
@@ -377,9 +415,9 @@ infer_task (gpointer data, int task)
 
   for (int ch = task * c / j->n_tasks; ch < (task + 1) * c / j->n_tasks; ch++) {
     /* the same expressions as forward_channel's evaluation branch */
-    float invstd = 1.0f / sqrtf (l->running_var[ch] + l->eps);
-    float scale = l->gamma[ch] * invstd;
-    float shift = l->beta[ch] - l->running_mean[ch] * invstd * l->gamma[ch];
+    float invstd = 1.0f / sqrtf (l->running_var[ch] + l->eps), scale, shift;
+
+    bn_affine (l, ch, l->running_mean[ch], invstd, &scale, &shift);
 
     for (int b = 0; b < j->batch; b++) {
       const float *p = j->x + ((size_t) b * c + ch) * plane;
@@ -430,7 +468,7 @@ plane_dy (const BnJob *j, int bi, int ch, float *scratch)
 }
 
 static inline __attribute__ ((always_inline)) void
-backward_channel (const BnJob *j, int ch, const float *r, float *scratch)
+backward_channel (const BnJob *j, int ch, MaskMode mode, float *scratch)
 {
   const MmBatchNorm *l = j->l;
   size_t plane = (size_t) j->spatial, stride = (size_t) l->c * j->spatial;
@@ -438,11 +476,14 @@ backward_channel (const BnJob *j, int ch, const float *r, float *scratch)
   float mean = l->save_mean[ch], invstd = l->save_invstd[ch];
   double sdy = 0, sdyx = 0;
   float k, a, b;
+  Mask mk = { mode, NULL, 0.0f, 0.0f };
 
+  bn_affine (l, ch, mean, invstd, &mk.scale, &mk.shift);
   for (int bi = 0; bi < j->batch; bi++) {
     size_t o = bi * stride + ch * plane;
-    plane_sum_dot_dev (plane_dy (j, bi, ch, scratch), r ? r + o : NULL,
-        j->x + o, mean, plane, &sdy, &sdyx);
+    mk.r = j->r ? j->r + o : NULL;
+    plane_sum_dot_dev (plane_dy (j, bi, ch, scratch), &mk, j->x + o, mean, plane,
+        &sdy, &sdyx);
   }
   l->dbeta[ch] = (float) sdy;
   l->dgamma[ch] = (float) (sdyx * invstd);
@@ -454,13 +495,11 @@ backward_channel (const BnJob *j, int ch, const float *r, float *scratch)
   b = (float) (k * sdy / n);
   for (int bi = 0; bi < j->batch; bi++) {
     size_t o = bi * stride + ch * plane;
-    plane_axpb (j->dx + o, plane_dy (j, bi, ch, scratch), r ? r + o : NULL, k,
-        j->x + o, a, mean, b, plane);
+    mk.r = j->r ? j->r + o : NULL;
+    plane_axpb (j->dx + o, plane_dy (j, bi, ch, scratch), &mk, k, j->x + o, a, mean,
+        b, plane);
   }
 }
-
-/* planes up to this size build their dy on the stack */
-#define BN_STACK_PLANE 4096
 
 MM_VECTOR_CLONES static void
 backward_task (gpointer data, int task)
@@ -471,11 +510,14 @@ backward_task (gpointer data, int task)
   float *scratch = j->dpool && j->spatial > BN_STACK_PLANE
       ? g_new (float, j->spatial) : stack;
 
+  /* one call per mode, so that each inlined copy tests its mask only */
   for (int ch = task * c / j->n_tasks; ch < (task + 1) * c / j->n_tasks; ch++)
-    if (j->r)
-      backward_channel (j, ch, j->r, scratch);
+    if (!j->relu)
+      backward_channel (j, ch, MASK_NONE, scratch);
+    else if (j->r)
+      backward_channel (j, ch, MASK_R, scratch);
     else
-      backward_channel (j, ch, NULL, scratch);
+      backward_channel (j, ch, MASK_X, scratch);
   if (scratch != stack)
     g_free (scratch);
 }

@@ -92,8 +92,9 @@ void mm_batchnorm_relu_backward (const MmBatchNorm *l, int batch, int spatial,
                                  const float *dy, float *dx);
 
 /* mm_batchnorm_relu_forward (spatial = h·w) then mm_maxpool2_forward of its
- * output in one pass, with the same results (y is still written: the fused
- * backward needs it). */
+ * output in one pass, with the same results. @y, the full-size ReLU output,
+ * may be NULL: nothing needs it (the fused backward can recompute its mask),
+ * and not writing it saves a pass over the largest activation. */
 void mm_batchnorm_relu_maxpool2_forward (MmBatchNorm *l, int batch, int h, int w,
                                          const float *x, float *y, float *pooled,
                                          int32_t *argmax, gboolean training);
@@ -105,7 +106,10 @@ void mm_batchnorm_relu_maxpool2_infer (const MmBatchNorm *l, int batch, int h, i
                                        const float *x, float *pooled);
 /* Its backward: mm_maxpool2_backward of @dpooled then
  * mm_batchnorm_relu_backward, with the same results, without writing the
- * pool's (mostly zero) input gradient. */
+ * pool's (mostly zero) input gradient. With @y NULL the ReLU's mask is
+ * recomputed from @x and the statistics the training forward saved (the
+ * same floats, so the same mask and results); γ and β must not have
+ * changed since that forward. */
 void mm_batchnorm_relu_maxpool2_backward (const MmBatchNorm *l, int batch, int h,
                                           int w, const float *x, const float *y,
                                           const float *dpooled,

@@ -36,7 +36,7 @@ typedef struct {
   int flat;                  /* 64 · (h/2/2) · (w/2/2) */
   /* activations, [max_batch]… */
   float *x;                  /* the input as NCHW (audio: transposed copy) */
-  float *c1, *a1, *p1, *c2, *a2, *p2, *f;
+  float *c1, *p1, *c2, *p2, *f;
   int32_t *am1, *am2;
   float *mask_p2, *mask_f;
   float *bn_save;            /* 4 × 64 floats of batch-norm scratch */
@@ -363,7 +363,7 @@ mm_net_new (MmArch arch, guint64 seed)
 static void
 cnn_free (CnnEncoder *e)
 {
-  float **f[] = { &e->x, &e->c1, &e->a1, &e->p1, &e->c2, &e->a2, &e->p2, &e->f,
+  float **f[] = { &e->x, &e->c1, &e->p1, &e->c2, &e->p2, &e->f,
     &e->mask_p2, &e->mask_f, &e->bn_save };
   for (guint i = 0; i < G_N_ELEMENTS (f); i++)
     g_clear_pointer (f[i], g_free);
@@ -378,11 +378,9 @@ cnn_alloc (CnnEncoder *e, int b)
   cnn_free (e);
   e->x = g_new (float, b * plane);
   e->c1 = g_new (float, b * 32 * plane);
-  e->a1 = g_new (float, b * 32 * plane);
   e->p1 = g_new (float, b * 32 * plane2);
   e->am1 = g_new (int32_t, b * 32 * plane2);
   e->c2 = g_new (float, b * 64 * plane2);
-  e->a2 = g_new (float, b * 64 * plane2);
   e->p2 = g_new (float, (size_t) b * e->flat);
   e->am2 = g_new (int32_t, (size_t) b * e->flat);
   e->mask_p2 = g_new (float, (size_t) b * e->flat);
@@ -510,15 +508,16 @@ dropping (const MmNet *net)
   return net->training && net->dropout;
 }
 
-/* BatchNorm2d → ReLU → max-pool of a conv block. Evaluation takes the
- * inference kernel: the same pooled values without the full-size activation
- * and argmax that only backward reads. */
+/* BatchNorm2d → ReLU → max-pool of a conv block. Neither mode keeps the
+ * full-size ReLU output: the fused backward recomputes its mask from the
+ * conv output (c) and the saved statistics. Evaluation takes the inference
+ * kernel, which keeps nothing for backward at all. */
 static void
 conv_block_tail (MmNet *net, MmBatchNorm *bn, int B, int h, int w, const float *c,
-                 float *a, float *p, int32_t *am)
+                 float *p, int32_t *am)
 {
   if (net->training)
-    mm_batchnorm_relu_maxpool2_forward (bn, B, h, w, c, a, p, am, TRUE);
+    mm_batchnorm_relu_maxpool2_forward (bn, B, h, w, c, NULL, p, am, TRUE);
   else
     mm_batchnorm_relu_maxpool2_infer (bn, B, h, w, c, p);
 }
@@ -544,9 +543,9 @@ cnn_forward (MmNet *net, CnnEncoder *e, int B, const float *in, gboolean audio)
     memcpy (e->x, in, sizeof (float) * B * plane);
   }
   mm_conv2d_forward (&e->conv1, B, h, w, x, e->c1, net->conv_ws);
-  conv_block_tail (net, &e->bn1, B, h, w, e->c1, e->a1, e->p1, e->am1);
+  conv_block_tail (net, &e->bn1, B, h, w, e->c1, e->p1, e->am1);
   mm_conv2d_forward (&e->conv2, B, h2, w2, e->p1, e->c2, net->conv_ws);
-  conv_block_tail (net, &e->bn2, B, h2, w2, e->c2, e->a2, e->p2, e->am2);
+  conv_block_tail (net, &e->bn2, B, h2, w2, e->c2, e->p2, e->am2);
   if (dropping (net))
     mm_dropout_forward (0.25f, (size_t) B * e->flat, e->p2, e->p2, e->mask_p2, &net->drop_rng);
   mm_linear_forward (&e->fc, B, e->p2, e->f);
@@ -568,9 +567,9 @@ cnn_backward (MmNet *net, CnnEncoder *e, int B, float *d)
   mm_linear_backward (&e->fc, B, e->p2, d, g1);
   if (dropping (net))
     mm_dropout_backward ((size_t) B * e->flat, g1, e->mask_p2, g1);
-  mm_batchnorm_relu_maxpool2_backward (&e->bn2, B, h2, w2, e->c2, e->a2, g1, e->am2, g2);
+  mm_batchnorm_relu_maxpool2_backward (&e->bn2, B, h2, w2, e->c2, NULL, g1, e->am2, g2);
   mm_conv2d_backward (&e->conv2, B, h2, w2, e->p1, g2, g1, net->conv_ws);
-  mm_batchnorm_relu_maxpool2_backward (&e->bn1, B, h, w, e->c1, e->a1, g1, e->am1, g2);
+  mm_batchnorm_relu_maxpool2_backward (&e->bn1, B, h, w, e->c1, NULL, g1, e->am1, g2);
   mm_conv2d_backward (&e->conv1, B, h, w, e->x, g2, NULL, net->conv_ws);
 }
 

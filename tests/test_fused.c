@@ -1,6 +1,6 @@
-/* The fused batch-norm + ReLU + max-pool kernels against the separate
- * kernels they replace in the CNN encoders: the results must be the same to
- * the bit (net.c relies on it, and the parity and thread tests were written
+/* The fused batch-norm + ReLU + max-pool kernels (with and without the
+ * full-size ReLU output) against the separate kernels they replace in the
+ * CNN encoders: the results must be the same to the bit (net.c relies on it, and the parity and thread tests were written
  * against the separate kernels). The inputs hold ties: every seventh value
  * is equal, and the ReLU makes many zeros, so the first-maximum rule of the
  * pool is exercised. */
@@ -40,6 +40,7 @@ check_shape (const Shape *sh, gboolean training)
   float *x = g_new (float, n), *y1 = g_new (float, n), *y2 = g_new (float, n);
   float *p1 = g_new (float, np + 1), *p2 = g_new (float, np + 1);
   float *par1 = g_new (float, BN_FIELDS * c), *par2 = g_new (float, BN_FIELDS * c);
+  float *par0 = g_new (float, BN_FIELDS * c);   /* before any forward */
   gint32 *a1 = g_new (gint32, np + 1), *a2 = g_new (gint32, np + 1);
   MmBatchNorm l1 = make_bn (c, par1), l2 = make_bn (c, par2);
 
@@ -51,6 +52,7 @@ check_shape (const Shape *sh, gboolean training)
   for (int i = 0; i < c; i++)
     l1.running_var[i] += 0.5f;
   memcpy (par2, par1, BN_FIELDS * c * sizeof (float));
+  memcpy (par0, par1, BN_FIELDS * c * sizeof (float));
 
   mm_batchnorm_relu_forward (&l1, sh->batch, sh->h * sh->w, x, y1, training);
   mm_maxpool2_forward (sh->batch, c, sh->h, sh->w, y1, p1, a1);
@@ -83,6 +85,32 @@ check_shape (const Shape *sh, gboolean training)
     ck_assert_msg (memcmp (l1.dgamma, l2.dgamma, c * sizeof (float)) == 0
         && memcmp (l1.dbeta, l2.dbeta, c * sizeof (float)) == 0,
         "dgamma / dbeta differ");
+
+    /* without y: forward writes no ReLU output, backward recomputes its
+     * mask from x and the saved statistics; a third layer that starts
+     * from the same parameters must give the same floats */
+    {
+      float *par3 = g_new (float, BN_FIELDS * c), *p3 = g_new (float, np + 1);
+      float *dx3 = g_new (float, n);
+      gint32 *a3 = g_new (gint32, np + 1);
+      MmBatchNorm l3 = make_bn (c, par3);
+
+      memcpy (par3, par0, BN_FIELDS * c * sizeof (float));
+      mm_batchnorm_relu_maxpool2_forward (&l3, sh->batch, sh->h, sh->w, x, NULL, p3,
+          a3, TRUE);
+      ck_assert_msg (memcmp (p1, p3, np * sizeof (float)) == 0
+          && memcmp (a1, a3, np * sizeof (gint32)) == 0, "pooled / argmax differ without y");
+      mm_batchnorm_relu_maxpool2_backward (&l3, sh->batch, sh->h, sh->w, x, NULL,
+          gp, a3, dx3);
+      ck_assert_msg (memcmp (dx1, dx3, n * sizeof (float)) == 0, "dx differs without y");
+      ck_assert_msg (memcmp (l1.dgamma, l3.dgamma, c * sizeof (float)) == 0
+          && memcmp (l1.dbeta, l3.dbeta, c * sizeof (float)) == 0,
+          "dgamma / dbeta differ without y");
+      g_free (par3);
+      g_free (p3);
+      g_free (dx3);
+      g_free (a3);
+    }
     g_free (gp);
     g_free (dy);
     g_free (dx1);
@@ -93,6 +121,7 @@ check_shape (const Shape *sh, gboolean training)
   g_free (y2);
   g_free (p1);
   g_free (p2);
+  g_free (par0);
   g_free (par1);
   g_free (par2);
   g_free (a1);
