@@ -25,7 +25,12 @@ typedef gint32 MmVFi __attribute__ ((vector_size (4 * MM_VW)));
 
 #define MM_VF_SET(s) ((MmVF) { 0 } + (s))
 
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#include "mm-config.h"
+
+/* -Dsimd_clones=false builds the baseline alone: the sanitizer build of
+ * scripts/test.sh uses it, so that the tests also run the variant every
+ * x86-64 machine can (this one would pick AVX-512). */
+#if MM_SIMD_CLONES && defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute (target_clones)
 #define MM_VECTOR_CLONES __attribute__ ((target_clones ("avx512f", "avx2", "default")))
 #endif

@@ -17,7 +17,8 @@ meson test -C build --print-errorlogs --num-processes "$jobs"
 
 if [ -z "${MM_SKIP_ASAN:-}" ]; then
   if [ ! -f build-asan/build.ninja ]; then
-    meson setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false
+    meson setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false \
+      -Dsimd_clones=false
   fi
   meson compile -C build-asan
   # OpenBLAS and GLib hold memory for the life of the process by design;
@@ -28,4 +29,13 @@ if [ -z "${MM_SKIP_ASAN:-}" ]; then
   # training smoke test, which the plain build has already run.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     meson test -C build-asan --print-errorlogs --num-processes "$jobs" --no-suite parity --no-suite integration --no-suite slow --no-suite leaks
+  # The plain build's element-wise kernels take this CPU's widest variant,
+  # the sanitizer build's the x86-64 baseline: both must train and infer to
+  # the same floats (core/mm-simd.h).
+  if ! diff <(MMDIGITS_THREADS=2 build/tests/simd_digest | grep -v '^#') \
+            <(MMDIGITS_THREADS=2 ASAN_OPTIONS=detect_leaks=0 build-asan/tests/simd_digest | grep -v '^#'); then
+    echo "test.sh: the vector-kernel variants computed different floats ($(build/tests/simd_digest | head -1))" >&2
+    exit 1
+  fi
+  echo "vector-kernel variants agree ($(build/tests/simd_digest | head -1 | sed 's/^# //') vs baseline)"
 fi
