@@ -350,9 +350,9 @@ forward_task (gpointer data, int task)
   }
 }
 
-void
-mm_lstm_forward (const MmLstm *l, int batch, int steps, const float *x,
-    float *h, float *ws)
+static void
+lstm_forward (const MmLstm *l, int batch, int steps, const float *x, float *h,
+    float *ws, gboolean wavefront)
 {
   LstmJob j = { .l = l, .batch = batch, .steps = steps, .x = x, .h = h };
   const MmLstmLayer *top = &l->layer[l->n_layers - 1];
@@ -361,7 +361,7 @@ mm_lstm_forward (const MmLstm *l, int batch, int steps, const float *x,
   if (batch <= 0 || steps <= 0)
     return;
   workspace_map (l, batch, steps, ws, &j.w);
-  if (batch == 1 && l->n_layers > 1) {
+  if (wavefront && batch == 1 && l->n_layers > 1) {
     int ready[MM_LSTM_MAX_LAYERS * READY_STRIDE] __attribute__ ((aligned (64))) = { 0 };
     WavefrontJob wj = { l, steps, x, j.w, ready };
     mm_parallel_for (l->n_layers, wavefront_task, &wj);
@@ -371,6 +371,20 @@ mm_lstm_forward (const MmLstm *l, int batch, int steps, const float *x,
   }
   memcpy (h, j.w.layer[l->n_layers - 1].h,
       sizeof (float) * batch * steps * top->hidden);
+}
+
+void
+mm_lstm_forward (const MmLstm *l, int batch, int steps, const float *x,
+    float *h, float *ws)
+{
+  lstm_forward (l, batch, steps, x, h, ws, TRUE);
+}
+
+void
+mm_lstm_forward_in_turn (const MmLstm *l, int batch, int steps, const float *x,
+    float *h, float *ws)
+{
+  lstm_forward (l, batch, steps, x, h, ws, FALSE);
 }
 
 /* d(loss)/d(pre-activation gates) of step @t from w->dh (this step's

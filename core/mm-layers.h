@@ -179,6 +179,14 @@ size_t mm_lstm_workspace_size (const MmLstm *l, int batch, int steps);
  * Initial hidden and cell states are zero. */
 void   mm_lstm_forward  (const MmLstm *l, int batch, int steps,
                          const float *x, float *h, float *ws);
+/* The same for a caller that already runs it in a task of its own, beside
+ * other work (HybridNet_CNN_LSTM's encoders at batch 1): never the
+ * one-sample wavefront, which only pays on cores of its own. At batch 1
+ * each layer's input projection is then one GEMM instead of one product
+ * per step, so the floats may differ from mm_lstm_forward's in the last
+ * bits; at batch > 1 they are the same. */
+void   mm_lstm_forward_in_turn (const MmLstm *l, int batch, int steps,
+                                const float *x, float *h, float *ws);
 /* Full back-propagation through time. dh [batch][steps][hidden] is the
  * gradient w.r.t. every output step (zeros where unused); dx may be NULL. */
 void   mm_lstm_backward (const MmLstm *l, int batch, int steps,
