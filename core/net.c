@@ -61,6 +61,7 @@ struct _MmNet {
   MmArch arch;
   gboolean training, dropout;
   gboolean backward_ready;   /* the last forward was in training mode */
+  gboolean dropped;          /* the last forward applied dropout */
   MmRng drop_rng;
   MmNorm norm;
 
@@ -502,6 +503,8 @@ ensure_batch (MmNet *net, int batch)
 
 /* ---- forward / backward of the blocks ---- */
 
+/* Whether a forward applies dropout now. Backward asks net->dropped
+ * instead: what the last forward did, whatever the mode since. */
 static gboolean
 dropping (const MmNet *net)
 {
@@ -561,11 +564,11 @@ cnn_backward (MmNet *net, CnnEncoder *e, int B, float *d)
   int h = e->h, w = e->w, h2 = h / 2, w2 = w / 2;
   float *g1 = net->g1, *g2 = net->g2;
 
-  if (dropping (net))
+  if (net->dropped)
     mm_dropout_backward ((size_t) B * 128, d, e->mask_f, d);
   mm_relu_backward ((size_t) B * 128, e->f, d, d);
   mm_linear_backward (&e->fc, B, e->p2, d, g1);
-  if (dropping (net))
+  if (net->dropped)
     mm_dropout_backward ((size_t) B * e->flat, g1, e->mask_p2, g1);
   mm_batchnorm_relu_maxpool2_backward (&e->bn2, B, h2, w2, e->c2, NULL, g1, e->am2, g2);
   mm_conv2d_backward (&e->conv2, B, h2, w2, e->p1, g2, g1, net->conv_ws);
@@ -600,7 +603,7 @@ lstm_backward (MmNet *net, LstmEncoder *e, int B, float *d)
   float *x = e->ws + mm_lstm_workspace_size (&e->lstm, net->max_batch, T);
   float *dlast = net->g1;
 
-  if (e->p_drop > 0 && dropping (net))
+  if (e->p_drop > 0 && net->dropped)
     mm_dropout_backward ((size_t) B * out, d, e->mask, d);
   mm_relu_backward ((size_t) B * out, e->f, d, d);
   mm_linear_backward (&e->fc, B, e->last, d, dlast);
@@ -631,7 +634,7 @@ fusion_backward (MmNet *net, Fusion *fu, int B, const float *dlogits, float *d_i
   float *g1 = net->g1, *g2 = net->g2;
 
   mm_linear_backward (&fu->fc2, B, fu->a1, dlogits, g1);
-  if (dropping (net))
+  if (net->dropped)
     mm_dropout_backward ((size_t) B * 128, g1, fu->mask, g1);
   mm_batchnorm_relu_backward (&fu->bn, B, 1, fu->z1, fu->a1, g1, g2);
   mm_linear_backward (&fu->fc1, B, fu->cat, g2, g1);
@@ -679,6 +682,7 @@ mm_net_forward (MmNet *net, int batch, const float *image, const float *audio, f
   ensure_batch (net, batch);
   net->batch = batch;
   net->backward_ready = net->training;
+  net->dropped = dropping (net);
 
   if (side_by_side) {
     EncoderJob j = { net, image, audio };

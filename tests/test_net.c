@@ -194,6 +194,29 @@ START_TEST (test_net_eval_mode_is_per_sample_and_deterministic)
 }
 END_TEST
 
+/* Backward differentiates what the last forward did: switching to
+ * evaluation mode between a training forward and its backward must not
+ * drop the dropout masks from the gradient (nor the batch statistics). */
+START_TEST (test_net_backward_follows_the_forward_not_the_current_mode)
+{
+  MmArch arch = (MmArch) _i;
+  Fixture *a = fixture_new (arch, 4), *b = fixture_new (arch, 4);
+  size_t n = mm_net_n_params (a->net);
+
+  mm_net_set_training (a->net, TRUE);
+  mm_net_set_training (b->net, TRUE);
+  fixture_loss (a);
+  fixture_forward (b);
+  mm_net_set_training (b->net, FALSE);
+  mm_net_backward (b->net, b->labels);
+  ck_assert_msg (memcmp (mm_net_grads (a->net), mm_net_grads (b->net), n * sizeof (float)) == 0,
+      "%s: gradients change when the mode changes between forward and backward",
+      mm_arch_name (arch));
+  fixture_free (a);
+  fixture_free (b);
+}
+END_TEST
+
 START_TEST (test_net_dropout_changes_training_outputs_only)
 {
   Fixture *f = fixture_new (MM_ARCH_IMAGENET_CNN, 4);
@@ -249,6 +272,8 @@ main (void)
   tcase_add_loop_test (tc, test_net_backward_matches_finite_differences, 0, MM_N_ARCH);
   tcase_add_loop_test (tc, test_net_eval_mode_is_per_sample_and_deterministic, 0, MM_N_ARCH);
   tcase_add_test (tc, test_net_dropout_changes_training_outputs_only);
+  tcase_add_loop_test (tc, test_net_backward_follows_the_forward_not_the_current_mode, 0,
+      MM_N_ARCH);
   tcase_add_test (tc, test_net_prepare_normalises_inputs);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);
