@@ -133,17 +133,6 @@ bn_affine (const MmBatchNorm *l, int ch, float mean, float invstd, float *scale,
 
 /* The max-pool of the fused kernels works four windows at a time on 4-lane
  * vectors: its planes are 14 or 19 windows wide, too narrow for 16. */
-typedef float V4 __attribute__ ((vector_size (16)));
-typedef gint32 V4i __attribute__ ((vector_size (16)));
-
-static inline V4
-v4_load (const float *p)
-{
-  V4 v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
 /* y = x·scale + shift (then the ReLU) */
 static inline __attribute__ ((always_inline)) void
 plane_affine (float *restrict q, const float *restrict p, float scale,
@@ -211,10 +200,10 @@ bn_tasks (const MmBatchNorm *l, int batch, int spatial)
  * ReLU mask maps NaN to 0), bit-identical to mm_maxpool2_forward: the same
  * comparisons as its fast path, which is exact without NaN, four windows at
  * a time. */
-static inline V4
-v4_select (V4i mask, V4 a, V4 b)
+static inline MmV4
+v4_select (MmV4i mask, MmV4 a, MmV4 b)
 {
-  return (V4) ((mask & (V4i) a) | (~mask & (V4i) b));
+  return (MmV4) ((mask & (MmV4i) a) | (~mask & (MmV4i) b));
 }
 
 /* Always inlined, like every kernel below the MM_VECTOR_CLONES task
@@ -225,7 +214,7 @@ pool_plane (const float *restrict in, int h, int w, float *restrict out,
             gint32 *restrict arg)
 {
   int oh = h / 2, ow = w / 2;
-  const V4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
+  const MmV4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
 
   for (int oy = 0; oy < oh; oy++) {
     const float *r0 = in + 2 * oy * w, *r1 = r0 + w;
@@ -237,19 +226,19 @@ pool_plane (const float *restrict in, int h, int w, float *restrict out,
       /* the last block may overlap the one before: same values rewritten */
       if (ox + 4 > ow)
         ox = ow - 4;
-      V4 a0 = v4_load (r0 + 2 * ox), a1 = v4_load (r0 + 2 * ox + 4);
-      V4 b0 = v4_load (r1 + 2 * ox), b1 = v4_load (r1 + 2 * ox + 4);
+      MmV4 a0 = mm_v4_load (r0 + 2 * ox), a1 = mm_v4_load (r0 + 2 * ox + 4);
+      MmV4 b0 = mm_v4_load (r1 + 2 * ox), b1 = mm_v4_load (r1 + 2 * ox + 4);
       /* v0..v3: the four values of each window, in row-major order */
-      V4 v0 = __builtin_shuffle (a0, a1, even);
-      V4 v1 = __builtin_shuffle (a0, a1, odd);
-      V4 v2 = __builtin_shuffle (b0, b1, even);
-      V4 v3 = __builtin_shuffle (b0, b1, odd);
-      V4 m01 = v4_select (v1 > v0, v1, v0), m23 = v4_select (v3 > v2, v3, v2);
-      V4 m = v4_select (m23 > m01, m23, m01);
-      V4i n0 = v0 != m, n1 = v1 != m, n2 = v2 != m;
+      MmV4 v0 = __builtin_shuffle (a0, a1, even);
+      MmV4 v1 = __builtin_shuffle (a0, a1, odd);
+      MmV4 v2 = __builtin_shuffle (b0, b1, even);
+      MmV4 v3 = __builtin_shuffle (b0, b1, odd);
+      MmV4 m01 = v4_select (v1 > v0, v1, v0), m23 = v4_select (v3 > v2, v3, v2);
+      MmV4 m = v4_select (m23 > m01, m23, m01);
+      MmV4i n0 = v0 != m, n1 = v1 != m, n2 = v2 != m;
       /* first value equal to the maximum: k = n0·(1 + n1·(1 + n2)) */
-      V4i k = (n0 & 1) + (n0 & n1 & 1) + (n0 & n1 & n2 & 1);
-      V4i idx = 2 * oy * w + 2 * ox + even + (k & 1) + (-(k >> 1) & w);
+      MmV4i k = (n0 & 1) + (n0 & n1 & 1) + (n0 & n1 & n2 & 1);
+      MmV4i idx = 2 * oy * w + 2 * ox + even + (k & 1) + (-(k >> 1) & w);
 
       memcpy (o + ox, &m, sizeof m);
       memcpy (a + ox, &idx, sizeof idx);
@@ -374,7 +363,7 @@ infer_plane (const float *restrict in, int h, int w, float scale, float shift,
              gboolean neg, float *restrict out)
 {
   int oh = h / 2, ow = w / 2;
-  const V4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
+  const MmV4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
 
   for (int oy = 0; oy < oh; oy++) {
     const float *r0 = in + 2 * oy * w, *r1 = r0 + w;
@@ -384,15 +373,15 @@ infer_plane (const float *restrict in, int h, int w, float scale, float shift,
     for (; ox < ow && ow >= 4; ox += 4) {
       if (ox + 4 > ow)    /* overlap the previous block: same values */
         ox = ow - 4;
-      V4 a0 = v4_load (r0 + 2 * ox), a1 = v4_load (r0 + 2 * ox + 4);
-      V4 b0 = v4_load (r1 + 2 * ox), b1 = v4_load (r1 + 2 * ox + 4);
-      V4 v0 = __builtin_shuffle (a0, a1, even), v1 = __builtin_shuffle (a0, a1, odd);
-      V4 v2 = __builtin_shuffle (b0, b1, even), v3 = __builtin_shuffle (b0, b1, odd);
-      V4 m01 = v4_select (neg ? v1 < v0 : v1 > v0, v1, v0);
-      V4 m23 = v4_select (neg ? v3 < v2 : v3 > v2, v3, v2);
-      V4 m = v4_select (neg ? m23 < m01 : m23 > m01, m23, m01) * scale + shift;
+      MmV4 a0 = mm_v4_load (r0 + 2 * ox), a1 = mm_v4_load (r0 + 2 * ox + 4);
+      MmV4 b0 = mm_v4_load (r1 + 2 * ox), b1 = mm_v4_load (r1 + 2 * ox + 4);
+      MmV4 v0 = __builtin_shuffle (a0, a1, even), v1 = __builtin_shuffle (a0, a1, odd);
+      MmV4 v2 = __builtin_shuffle (b0, b1, even), v3 = __builtin_shuffle (b0, b1, odd);
+      MmV4 m01 = v4_select (neg ? v1 < v0 : v1 > v0, v1, v0);
+      MmV4 m23 = v4_select (neg ? v3 < v2 : v3 > v2, v3, v2);
+      MmV4 m = v4_select (neg ? m23 < m01 : m23 > m01, m23, m01) * scale + shift;
 
-      m = (V4) ((V4i) m & (m > 0.0f));
+      m = (MmV4) ((MmV4i) m & (m > 0.0f));
       memcpy (o + ox, &m, sizeof m);
     }
     for (; ox < ow; ox++) {

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "mm-error.h"
+#include "mm-simd.h"
 
 /* Samples enter as 16-bit units, as the reference reads int16 WAVs. */
 #define MM_MFCC_SCALE 32768.0f
@@ -485,25 +486,8 @@ mm_mfcc_n_frames (const MmMfcc *m, size_t n_samples)
   return f > G_MAXINT ? -1 : (int) f;
 }
 
-/* GCC/Clang vector extensions: SSE on any x86-64, NEON on arm64, without
+/* 4-lane vectors (mm-simd.h): SSE on any x86-64, NEON on arm64, without
  * -ffast-math and without depending on the -O2 vectoriser's cost model. */
-typedef float v4f __attribute__ ((vector_size (16)));
-typedef guint32 v4u __attribute__ ((vector_size (16)));
-typedef gint32 v4si __attribute__ ((vector_size (16)));
-
-static inline v4f
-load4 (const float *p)
-{
-  v4f v;
-  memcpy (&v, p, sizeof v);
-  return v;
-}
-
-static inline void
-store4 (float *p, v4f v)
-{
-  memcpy (p, &v, sizeof v);
-}
 
 /* Pre-emphasised, scaled samples start..start+n_fft_in-1 of the signal into
  * fft_in, zeros past the end of the signal. Returns FALSE when the frame is
@@ -513,12 +497,12 @@ fill_frame (MmMfcc *m, const float *restrict s, size_t n, size_t start)
 {
   float *restrict x = m->fft_in;
   const float k = m->p.preemph * MM_MFCC_SCALE;
-  const v4f vscale = { MM_MFCC_SCALE, MM_MFCC_SCALE, MM_MFCC_SCALE, MM_MFCC_SCALE };
-  const v4f vk = { k, k, k, k };
+  const MmV4 vscale = { MM_MFCC_SCALE, MM_MFCC_SCALE, MM_MFCC_SCALE, MM_MFCC_SCALE };
+  const MmV4 vk = { k, k, k, k };
   size_t len = (size_t) m->n_fft_in;
   size_t avail = start < n ? MIN (n - start, len) : 0;
   size_t j = 0;
-  v4u any = { 0, 0, 0, 0 };
+  MmV4u any = { 0, 0, 0, 0 };
   guint32 any1 = 0;
 
   if (avail > 0 && start == 0) {
@@ -528,19 +512,19 @@ fill_frame (MmMfcc *m, const float *restrict s, size_t n, size_t start)
   }
   s += start;
   for (; j + 8 <= avail; j += 8) {
-    v4f y0 = load4 (s + j) * vscale - vk * load4 (s + j - 1);
-    v4f y1 = load4 (s + j + 4) * vscale - vk * load4 (s + j + 3);
-    v4u u0, u1;
-    store4 (x + j, y0);
-    store4 (x + j + 4, y1);
+    MmV4 y0 = mm_v4_load (s + j) * vscale - vk * mm_v4_load (s + j - 1);
+    MmV4 y1 = mm_v4_load (s + j + 4) * vscale - vk * mm_v4_load (s + j + 3);
+    MmV4u u0, u1;
+    mm_v4_store (x + j, y0);
+    mm_v4_store (x + j + 4, y1);
     memcpy (&u0, &y0, sizeof u0);
     memcpy (&u1, &y1, sizeof u1);
     any |= u0 | u1;
   }
   for (; j + 4 <= avail; j += 4) {
-    v4f y = load4 (s + j) * vscale - vk * load4 (s + j - 1);
-    v4u u;
-    store4 (x + j, y);
+    MmV4 y = mm_v4_load (s + j) * vscale - vk * mm_v4_load (s + j - 1);
+    MmV4u u;
+    mm_v4_store (x + j, y);
     memcpy (&u, &y, sizeof u);
     any |= u;
   }
@@ -559,39 +543,39 @@ fill_frame (MmMfcc *m, const float *restrict s, size_t n, size_t start)
 
 /* Dot product of @n (a multiple of 4) floats, eight partial sums, left as
  * four lanes: the caller adds the lanes of four such sums at once. */
-static inline v4f
+static inline MmV4
 dot4 (const float *restrict a, const float *restrict b, int n)
 {
-  v4f acc0 = { 0 }, acc1 = { 0 };
+  MmV4 acc0 = { 0 }, acc1 = { 0 };
   int i = 0;
 
   for (; i + 8 <= n; i += 8) {
-    acc0 += load4 (a + i) * load4 (b + i);
-    acc1 += load4 (a + i + 4) * load4 (b + i + 4);
+    acc0 += mm_v4_load (a + i) * mm_v4_load (b + i);
+    acc1 += mm_v4_load (a + i + 4) * mm_v4_load (b + i + 4);
   }
   if (i < n)
-    acc0 += load4 (a + i) * load4 (b + i);
+    acc0 += mm_v4_load (a + i) * mm_v4_load (b + i);
   return acc0 + acc1;
 }
 
 /* { Σ lanes of a, of b, of c, of d }, each as (x0 + x2) + (x1 + x3). */
-static inline v4f
-hsum4 (v4f a, v4f b, v4f c, v4f d)
+static inline MmV4
+hsum4 (MmV4 a, MmV4 b, MmV4 c, MmV4 d)
 {
-  v4f ab = __builtin_shufflevector (a, b, 0, 4, 1, 5)
+  MmV4 ab = __builtin_shufflevector (a, b, 0, 4, 1, 5)
       + __builtin_shufflevector (a, b, 2, 6, 3, 7);
-  v4f cd = __builtin_shufflevector (c, d, 0, 4, 1, 5)
+  MmV4 cd = __builtin_shufflevector (c, d, 0, 4, 1, 5)
       + __builtin_shufflevector (c, d, 2, 6, 3, 7);
   return __builtin_shufflevector (ab, cd, 0, 1, 4, 5)
       + __builtin_shufflevector (ab, cd, 2, 3, 6, 7);
 }
 
 /* Energy of filter @j as four partial sums; 0 past the last filter. */
-static inline v4f
+static inline MmV4
 filter_sum (const MmMfcc *m, const float *restrict power, int j)
 {
   if (j >= m->p.n_filters)
-    return (v4f) { 0 };
+    return (MmV4) { 0 };
   return dot4 (m->fb_w + m->fb_off[j], power + m->fb_start[j], m->fb_len[j]);
 }
 
@@ -600,20 +584,20 @@ filter_sum (const MmMfcc *m, const float *restrict power, int j)
 static float
 power_spectrum (const float *restrict spec, float *restrict power, int nb)
 {
-  v4f acc0 = { 0 }, acc1 = { 0 };
+  MmV4 acc0 = { 0 }, acc1 = { 0 };
   float tail = 0;
   int i = 0;
 
   for (; i + 8 <= nb; i += 8) {
-    v4f a = load4 (spec + 2 * i), b = load4 (spec + 2 * i + 4);
-    v4f c = load4 (spec + 2 * i + 8), d = load4 (spec + 2 * i + 12);
-    v4f sa = a * a, sb = b * b, sc = c * c, sd = d * d;
-    v4f p0 = __builtin_shufflevector (sa, sb, 0, 2, 4, 6)
+    MmV4 a = mm_v4_load (spec + 2 * i), b = mm_v4_load (spec + 2 * i + 4);
+    MmV4 c = mm_v4_load (spec + 2 * i + 8), d = mm_v4_load (spec + 2 * i + 12);
+    MmV4 sa = a * a, sb = b * b, sc = c * c, sd = d * d;
+    MmV4 p0 = __builtin_shufflevector (sa, sb, 0, 2, 4, 6)
         + __builtin_shufflevector (sa, sb, 1, 3, 5, 7);
-    v4f p1 = __builtin_shufflevector (sc, sd, 0, 2, 4, 6)
+    MmV4 p1 = __builtin_shufflevector (sc, sd, 0, 2, 4, 6)
         + __builtin_shufflevector (sc, sd, 1, 3, 5, 7);
-    store4 (power + i, p0);
-    store4 (power + i + 4, p1);
+    mm_v4_store (power + i, p0);
+    mm_v4_store (power + i + 4, p1);
     acc0 += p0;
     acc1 += p1;
   }
@@ -629,31 +613,31 @@ power_spectrum (const float *restrict spec, float *restrict power, int nb)
  * logf polynomial in m − 1 (max error ~1 ulp of the result, < 2e-7
  * relative against logf here). A vector with a lane outside the normal
  * range (0, subnormal, inf) goes to logf, so every input is handled. */
-static inline v4f
-log4 (v4f x)
+static inline MmV4
+log4 (MmV4 x)
 {
-  const v4u vmin = { 0x00800000u, 0x00800000u, 0x00800000u, 0x00800000u };
-  const v4u vmax = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
-  const v4u mant = { 0x007fffffu, 0x007fffffu, 0x007fffffu, 0x007fffffu };
-  const v4u half = { 0x3f000000u, 0x3f000000u, 0x3f000000u, 0x3f000000u };
-  const v4f one = { 1, 1, 1, 1 };
-  v4u u, big;
-  v4f mf, e, z, z4, y;
+  const MmV4u vmin = { 0x00800000u, 0x00800000u, 0x00800000u, 0x00800000u };
+  const MmV4u vmax = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
+  const MmV4u mant = { 0x007fffffu, 0x007fffffu, 0x007fffffu, 0x007fffffu };
+  const MmV4u half = { 0x3f000000u, 0x3f000000u, 0x3f000000u, 0x3f000000u };
+  const MmV4 one = { 1, 1, 1, 1 };
+  MmV4u u, big;
+  MmV4 mf, e, z, z4, y;
 
   memcpy (&u, &x, sizeof u);
   /* as unsigned ints, normal positive floats are the range [min, inf) */
   if ((((u < vmin) | (u >= vmax))[0] | ((u < vmin) | (u >= vmax))[1]
           | ((u < vmin) | (u >= vmax))[2] | ((u < vmin) | (u >= vmax))[3]) != 0)
-    return (v4f) { logf (x[0]), logf (x[1]), logf (x[2]), logf (x[3]) };
+    return (MmV4) { logf (x[0]), logf (x[1]), logf (x[2]), logf (x[3]) };
 
   /* m in [0.5, 1), e the matching exponent */
-  e = __builtin_convertvector ((v4si) (u >> 23) - 126, v4f);
+  e = __builtin_convertvector ((MmV4i) (u >> 23) - 126, MmV4);
   u = (u & mant) | half;
   memcpy (&mf, &u, sizeof mf);
   /* below √½: use 2m − 1 and e − 1 */
-  big = (v4u) (mf >= 0.707106781186547524f);
-  e -= (v4f) ((v4u) one & ~big);
-  mf = mf - one + (v4f) ((v4u) mf & ~big);
+  big = (MmV4u) (mf >= 0.707106781186547524f);
+  e -= (MmV4) ((MmV4u) one & ~big);
+  mf = mf - one + (MmV4) ((MmV4u) mf & ~big);
 
   /* the degree-8 polynomial by Estrin's scheme: a shorter dependency
    * chain than Horner's */
@@ -680,7 +664,7 @@ frame_mfcc (MmMfcc *m, float *restrict out)
   const float *restrict spec = (const float *) m->fft_out;
   float *restrict power = m->power, *restrict log_fb = m->log_fb;
   const float *restrict dct = m->dct;
-  const v4f veps = { DBL_EPSILON, DBL_EPSILON, DBL_EPSILON, DBL_EPSILON };
+  const MmV4 veps = { DBL_EPSILON, DBL_EPSILON, DBL_EPSILON, DBL_EPSILON };
   float energy;
 
   fftwf_execute (m->plan);
@@ -688,31 +672,31 @@ frame_mfcc (MmMfcc *m, float *restrict out)
   /* four filters at a time; log_fb has nf rounded up to 4 entries, the
    * padding (ln DBL_EPSILON) is never read by the DCT below */
   for (int j = 0; j < nf; j += 4) {
-    v4f e = hsum4 (filter_sum (m, power, j), filter_sum (m, power, j + 1),
+    MmV4 e = hsum4 (filter_sum (m, power, j), filter_sum (m, power, j + 1),
         filter_sum (m, power, j + 2), filter_sum (m, power, j + 3));
-    v4u pos = (v4u) (e > 0);
-    store4 (log_fb + j, (v4f) (((v4u) e & pos) | ((v4u) veps & ~pos)));
+    MmV4u pos = (MmV4u) (e > 0);
+    mm_v4_store (log_fb + j, (MmV4) (((MmV4u) e & pos) | ((MmV4u) veps & ~pos)));
   }
   /* a loop of its own, so that the logs overlap one another */
   for (int j = 0; j < nf; j += 4)
-    store4 (log_fb + j, log4 (load4 (log_fb + j)));
+    mm_v4_store (log_fb + j, log4 (mm_v4_load (log_fb + j)));
   /* sixteen coefficients at a time, each in its own lane: four
    * independent sums in registers, so the additions do not wait on each
    * other (the 0-padded coefficients past n_coeffs cost nothing more) */
   for (int k0 = 0; k0 < m->nc16; k0 += 16) {
-    v4f a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
+    MmV4 a0 = { 0 }, a1 = { 0 }, a2 = { 0 }, a3 = { 0 };
     for (int j = 0; j < nf; j++) {
       const float *row = dct + j * m->nc16 + k0;
-      v4f l = { log_fb[j], log_fb[j], log_fb[j], log_fb[j] };
-      a0 += load4 (row) * l;
-      a1 += load4 (row + 4) * l;
-      a2 += load4 (row + 8) * l;
-      a3 += load4 (row + 12) * l;
+      MmV4 l = { log_fb[j], log_fb[j], log_fb[j], log_fb[j] };
+      a0 += mm_v4_load (row) * l;
+      a1 += mm_v4_load (row + 4) * l;
+      a2 += mm_v4_load (row + 8) * l;
+      a3 += mm_v4_load (row + 12) * l;
     }
-    store4 (m->cep + k0, a0);
-    store4 (m->cep + k0 + 4, a1);
-    store4 (m->cep + k0 + 8, a2);
-    store4 (m->cep + k0 + 12, a3);
+    mm_v4_store (m->cep + k0, a0);
+    mm_v4_store (m->cep + k0 + 4, a1);
+    mm_v4_store (m->cep + k0 + 8, a2);
+    mm_v4_store (m->cep + k0 + 12, a3);
   }
   memcpy (out, m->cep, sizeof (float) * nc);
   if (p->append_energy)
@@ -725,17 +709,17 @@ frame_mfcc (MmMfcc *m, float *restrict out)
 static size_t
 first_non_finite (const float *x, size_t n)
 {
-  const v4u mask = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
-  v4u bad = { 0, 0, 0, 0 }, bad1 = { 0, 0, 0, 0 };
+  const MmV4u mask = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
+  MmV4u bad = { 0, 0, 0, 0 }, bad1 = { 0, 0, 0, 0 };
   size_t i = 0;
   gboolean any;
 
   for (; i + 8 <= n; i += 8) {
-    v4u u, u1;
+    MmV4u u, u1;
     memcpy (&u, x + i, sizeof u);
     memcpy (&u1, x + i + 4, sizeof u1);
-    bad |= (v4u) ((u & mask) == mask);
-    bad1 |= (v4u) ((u1 & mask) == mask);
+    bad |= (MmV4u) ((u & mask) == mask);
+    bad1 |= (MmV4u) ((u1 & mask) == mask);
   }
   bad |= bad1;
   any = (bad[0] | bad[1] | bad[2] | bad[3]) != 0;

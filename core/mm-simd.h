@@ -100,3 +100,23 @@ mm_vf_sum (MmVF v)
     t += v[k];
   return t;
 }
+
+/* ---- 4 lanes: for loops too narrow for 16 (max-pool windows, the MFCC's
+ * 8-value blocks) ---- */
+typedef float MmV4 __attribute__ ((vector_size (16)));
+typedef gint32 MmV4i __attribute__ ((vector_size (16)));
+typedef guint32 MmV4u __attribute__ ((vector_size (16)));
+
+static inline MmV4
+mm_v4_load (const float *p)
+{
+  MmV4 v;
+  memcpy (&v, p, sizeof v);
+  return v;
+}
+
+static inline void
+mm_v4_store (float *p, MmV4 v)
+{
+  memcpy (p, &v, sizeof v);
+}
