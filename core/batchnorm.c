@@ -121,6 +121,14 @@ plane_axpb (float *restrict q, const float *restrict d, const Mask *mk,
     q[i] = k * masked (d, mk, i, p[i]) - a * (p[i] - m) - b;
 }
 
+/* σ⁻¹ from the running variance (evaluation); the training forward's
+ * kernel and the inference kernel both take it from here */
+static inline float
+running_invstd (const MmBatchNorm *l, int ch)
+{
+  return 1.0f / sqrtf (l->running_var[ch] + l->eps);
+}
+
 /* The batch norm as y = x·scale + shift; forward and backward compute it
  * by this one expression, so that backward's MASK_X sees forward's floats. */
 static inline void
@@ -131,8 +139,6 @@ bn_affine (const MmBatchNorm *l, int ch, float mean, float invstd, float *scale,
   *shift = l->beta[ch] - mean * invstd * l->gamma[ch];
 }
 
-/* The max-pool of the fused kernels works four windows at a time on 4-lane
- * vectors: its planes are 14 or 19 windows wide, too narrow for 16. */
 /* y = x·scale + shift (then the ReLU) */
 static inline __attribute__ ((always_inline)) void
 plane_affine (float *restrict q, const float *restrict p, float scale,
@@ -148,6 +154,7 @@ plane_affine (float *restrict q, const float *restrict p, float scale,
     q[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
   }
 }
+
 /* mean and biased variance of one channel (two passes: exact for offsets) */
 static inline __attribute__ ((always_inline)) void
 channel_stats (int batch, int c, int spatial, int ch, const float *x,
@@ -189,6 +196,14 @@ typedef struct {
   const gint32 *cargmax;
 } BnJob;
 
+/* A task's scratch plane, when @needed: @stack (BN_STACK_PLANE floats)
+ * when the plane fits, else a heap block the task frees (≠ @stack). */
+static float *
+scratch_plane (const BnJob *j, gboolean needed, float *stack)
+{
+  return needed && j->spatial > BN_STACK_PLANE ? g_new (float, j->spatial) : stack;
+}
+
 static int
 bn_tasks (const MmBatchNorm *l, int batch, int spatial)
 {
@@ -196,17 +211,27 @@ bn_tasks (const MmBatchNorm *l, int batch, int spatial)
           BN_MIN_TASK_VALUES, BN_MAX_TASKS));
 }
 
+static const MmV4i even_lanes = { 0, 2, 4, 6 }, odd_lanes = { 1, 3, 5, 7 };
+
+/* The pools work four windows at a time on 4-lane vectors: the planes are
+ * 14 or 19 windows wide, too narrow for 16. v[0..3] receive the four values
+ * of windows ox … ox+3 of the row pair (r0, r1), in row-major order. */
+static inline __attribute__ ((always_inline)) void
+window_values (const float *r0, const float *r1, int ox, MmV4 v[4])
+{
+  MmV4 a0 = mm_v4_load (r0 + 2 * ox), a1 = mm_v4_load (r0 + 2 * ox + 4);
+  MmV4 b0 = mm_v4_load (r1 + 2 * ox), b1 = mm_v4_load (r1 + 2 * ox + 4);
+
+  v[0] = __builtin_shuffle (a0, a1, even_lanes);
+  v[1] = __builtin_shuffle (a0, a1, odd_lanes);
+  v[2] = __builtin_shuffle (b0, b1, even_lanes);
+  v[3] = __builtin_shuffle (b0, b1, odd_lanes);
+}
+
 /* Max-pool 2×2 of one plane of the fused ReLU's output (no NaN there: the
  * ReLU mask maps NaN to 0), bit-identical to mm_maxpool2_forward: the same
  * comparisons as its fast path, which is exact without NaN, four windows at
- * a time. */
-static inline MmV4
-v4_select (MmV4i mask, MmV4 a, MmV4 b)
-{
-  return (MmV4) ((mask & (MmV4i) a) | (~mask & (MmV4i) b));
-}
-
-/* Always inlined, like every kernel below the MM_VECTOR_CLONES task
+ * a time. Always inlined, like every kernel below the MM_VECTOR_CLONES task
  * functions: called out of line, this baseline (SSE) code ran from the
  * AVX-512 clone at half speed (the fused forward took 2× as long). */
 static inline __attribute__ ((always_inline)) void
@@ -214,7 +239,6 @@ pool_plane (const float *restrict in, int h, int w, float *restrict out,
             gint32 *restrict arg)
 {
   int oh = h / 2, ow = w / 2;
-  const MmV4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
 
   for (int oy = 0; oy < oh; oy++) {
     const float *r0 = in + 2 * oy * w, *r1 = r0 + w;
@@ -223,24 +247,20 @@ pool_plane (const float *restrict in, int h, int w, float *restrict out,
     int ox = 0;
 
     for (; ox < ow && ow >= 4; ox += 4) {
+      MmV4 v[4];
       /* the last block may overlap the one before: same values rewritten */
       if (ox + 4 > ow)
         ox = ow - 4;
-      MmV4 a0 = mm_v4_load (r0 + 2 * ox), a1 = mm_v4_load (r0 + 2 * ox + 4);
-      MmV4 b0 = mm_v4_load (r1 + 2 * ox), b1 = mm_v4_load (r1 + 2 * ox + 4);
-      /* v0..v3: the four values of each window, in row-major order */
-      MmV4 v0 = __builtin_shuffle (a0, a1, even);
-      MmV4 v1 = __builtin_shuffle (a0, a1, odd);
-      MmV4 v2 = __builtin_shuffle (b0, b1, even);
-      MmV4 v3 = __builtin_shuffle (b0, b1, odd);
-      MmV4 m01 = v4_select (v1 > v0, v1, v0), m23 = v4_select (v3 > v2, v3, v2);
-      MmV4 m = v4_select (m23 > m01, m23, m01);
-      MmV4i n0 = v0 != m, n1 = v1 != m, n2 = v2 != m;
+      window_values (r0, r1, ox, v);
+      MmV4 m01 = mm_v4_select (v[1] > v[0], v[1], v[0]);
+      MmV4 m23 = mm_v4_select (v[3] > v[2], v[3], v[2]);
+      MmV4 m = mm_v4_select (m23 > m01, m23, m01);
+      MmV4i n0 = v[0] != m, n1 = v[1] != m, n2 = v[2] != m;
       /* first value equal to the maximum: k = n0·(1 + n1·(1 + n2)) */
       MmV4i k = (n0 & 1) + (n0 & n1 & 1) + (n0 & n1 & n2 & 1);
-      MmV4i idx = 2 * oy * w + 2 * ox + even + (k & 1) + (-(k >> 1) & w);
+      MmV4i idx = 2 * oy * w + 2 * ox + even_lanes + (k & 1) + (-(k >> 1) & w);
 
-      memcpy (o + ox, &m, sizeof m);
+      mm_v4_store (o + ox, m);
       memcpy (a + ox, &idx, sizeof idx);
     }
     for (; ox < ow; ox++) {
@@ -279,7 +299,7 @@ forward_channel (const BnJob *j, int ch, float *scratch)
         + l->momentum * (float) (n > 1 ? var * n / (n - 1) : var);
   } else {
     mean = l->running_mean[ch];
-    invstd = 1.0f / sqrtf (l->running_var[ch] + l->eps);
+    invstd = running_invstd (l, ch);
   }
   bn_affine (l, ch, mean, invstd, &scale, &shift);
   for (int b = 0; b < j->batch; b++) {
@@ -304,7 +324,7 @@ forward_task (gpointer data, int task)
   const BnJob *j = data;
   int c = j->l->c;
   float stack[BN_STACK_PLANE];
-  float *scratch = !j->y && j->spatial > BN_STACK_PLANE ? g_new (float, j->spatial) : stack;
+  float *scratch = scratch_plane (j, !j->y, stack);
 
   for (int ch = task * c / j->n_tasks; ch < (task + 1) * c / j->n_tasks; ch++)
     forward_channel (j, ch, scratch);
@@ -363,7 +383,6 @@ infer_plane (const float *restrict in, int h, int w, float scale, float shift,
              gboolean neg, float *restrict out)
 {
   int oh = h / 2, ow = w / 2;
-  const MmV4i even = { 0, 2, 4, 6 }, odd = { 1, 3, 5, 7 };
 
   for (int oy = 0; oy < oh; oy++) {
     const float *r0 = in + 2 * oy * w, *r1 = r0 + w;
@@ -371,18 +390,15 @@ infer_plane (const float *restrict in, int h, int w, float scale, float shift,
     int ox = 0;
 
     for (; ox < ow && ow >= 4; ox += 4) {
+      MmV4 v[4];
       if (ox + 4 > ow)    /* overlap the previous block: same values */
         ox = ow - 4;
-      MmV4 a0 = mm_v4_load (r0 + 2 * ox), a1 = mm_v4_load (r0 + 2 * ox + 4);
-      MmV4 b0 = mm_v4_load (r1 + 2 * ox), b1 = mm_v4_load (r1 + 2 * ox + 4);
-      MmV4 v0 = __builtin_shuffle (a0, a1, even), v1 = __builtin_shuffle (a0, a1, odd);
-      MmV4 v2 = __builtin_shuffle (b0, b1, even), v3 = __builtin_shuffle (b0, b1, odd);
-      MmV4 m01 = v4_select (neg ? v1 < v0 : v1 > v0, v1, v0);
-      MmV4 m23 = v4_select (neg ? v3 < v2 : v3 > v2, v3, v2);
-      MmV4 m = v4_select (neg ? m23 < m01 : m23 > m01, m23, m01) * scale + shift;
+      window_values (r0, r1, ox, v);
+      MmV4 m01 = mm_v4_select (neg ? v[1] < v[0] : v[1] > v[0], v[1], v[0]);
+      MmV4 m23 = mm_v4_select (neg ? v[3] < v[2] : v[3] > v[2], v[3], v[2]);
+      MmV4 m = mm_v4_select (neg ? m23 < m01 : m23 > m01, m23, m01) * scale + shift;
 
-      m = (MmV4) ((MmV4i) m & (m > 0.0f));
-      memcpy (o + ox, &m, sizeof m);
+      mm_v4_store (o + ox, mm_v4_relu (m));
     }
     for (; ox < ow; ox++) {
       float v[4] = { r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1] }, m = v[0];
@@ -403,10 +419,10 @@ infer_task (gpointer data, int task)
   int c = l->c;
 
   for (int ch = task * c / j->n_tasks; ch < (task + 1) * c / j->n_tasks; ch++) {
-    /* the same expressions as forward_channel's evaluation branch */
-    float invstd = 1.0f / sqrtf (l->running_var[ch] + l->eps), scale, shift;
+    /* the same floats as forward_channel's evaluation branch */
+    float scale, shift;
 
-    bn_affine (l, ch, l->running_mean[ch], invstd, &scale, &shift);
+    bn_affine (l, ch, l->running_mean[ch], running_invstd (l, ch), &scale, &shift);
 
     for (int b = 0; b < j->batch; b++) {
       const float *p = j->x + ((size_t) b * c + ch) * plane;
@@ -496,8 +512,7 @@ backward_task (gpointer data, int task)
   const BnJob *j = data;
   int c = j->l->c;
   float stack[BN_STACK_PLANE];
-  float *scratch = j->dpool && j->spatial > BN_STACK_PLANE
-      ? g_new (float, j->spatial) : stack;
+  float *scratch = scratch_plane (j, j->dpool != NULL, stack);
 
   /* one call per mode, so that each inlined copy tests its mask only */
   for (int ch = task * c / j->n_tasks; ch < (task + 1) * c / j->n_tasks; ch++)

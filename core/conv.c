@@ -295,11 +295,12 @@ void
 mm_conv2d_forward (const MmConv2d *l, int batch, int h, int w,
                    const float *x, float *y, float *ws)
 {
-  ConvJob j = { l, batch, h, w, conv_split (l, batch, h, w), x, NULL, y, NULL, ws,
-    NULL };
+  ConvJob j = { .l = l, .batch = batch, .h = h, .w = w, .x = x, .y = y, .ws = ws };
+  int bands = batch == 1 && l->cin > 1 ? single_sample_tasks (l, h, w) : 1;
 
-  if (batch == 1 && l->cin > 1 && (j.sp.n = single_sample_tasks (l, h, w)) > 1) {
-    mm_parallel_for (j.sp.n, band_task, &j);
+  if (bands > 1) {
+    j.sp.n = bands;
+    mm_parallel_for (bands, band_task, &j);
     return;
   }
   j.sp = conv_split (l, batch, h, w);

@@ -17,6 +17,8 @@
 #include <glib.h>
 #include <string.h>
 
+#include "mm-config.h"
+
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 #define MM_VW 16
@@ -24,8 +26,6 @@ typedef float MmVF __attribute__ ((vector_size (4 * MM_VW)));
 typedef gint32 MmVFi __attribute__ ((vector_size (4 * MM_VW)));
 
 #define MM_VF_SET(s) ((MmVF) { 0 } + (s))
-
-#include "mm-config.h"
 
 /* -Dsimd_clones=false builds the baseline alone: the sanitizer build of
  * scripts/test.sh uses it, so that the tests also run the variant every
@@ -61,10 +61,9 @@ mm_vf_load_n (const float *p, int n)
 {
   MmVF v = MM_VF_SET (0.0f);
   if (n >= MM_VW)
-    memcpy (&v, p, sizeof v);
-  else
-    for (int k = 0; k < n; k++)
-      v[k] = p[k];
+    return mm_vf_load (p);
+  for (int k = 0; k < n; k++)
+    v[k] = p[k];
   return v;
 }
 
@@ -72,7 +71,7 @@ MM_VF_INLINE void
 mm_vf_store_n (float *p, MmVF v, int n)
 {
   if (n >= MM_VW)
-    memcpy (p, &v, sizeof v);
+    mm_vf_store (p, v);
   else
     for (int k = 0; k < n; k++)
       p[k] = v[k];
@@ -119,4 +118,17 @@ static inline void
 mm_v4_store (float *p, MmV4 v)
 {
   memcpy (p, &v, sizeof v);
+}
+
+static inline MmV4
+mm_v4_select (MmV4i mask, MmV4 a, MmV4 b)
+{
+  return (MmV4) ((mask & (MmV4i) a) | (~mask & (MmV4i) b));
+}
+
+/* v where it is > 0, else +0 */
+static inline MmV4
+mm_v4_relu (MmV4 v)
+{
+  return (MmV4) ((MmV4i) v & (v > 0.0f));
 }
