@@ -177,6 +177,14 @@ forward_pointwise (const MmLstmLayer *p, int batch, int steps, int t,
   }
 }
 
+/* a[i] = b_ih[i] + b_hh[i] for the gate rows [r0, r1) of one step */
+static inline void
+set_biases (const MmLstmLayer *p, float *a, int r0, int r1)
+{
+  for (int i = r0; i < r1; i++)
+    a[i] = p->b_ih[i] + p->b_hh[i];
+}
+
 /* gates[r] = b_ih + b_hh + W_ih·x[r] for the @nt rows of x [nt][in]: the
  * biases first, then the input projection of all rows as one GEMM. */
 static void
@@ -184,11 +192,8 @@ input_projection (const MmLstmLayer *p, size_t nt, const float *x, float *gates)
 {
   int in = p->in, g4 = 4 * p->hidden;
 
-  for (size_t r = 0; r < nt; r++) {
-    float *a = gates + r * g4;
-    for (int j = 0; j < g4; j++)
-      a[j] = p->b_ih[j] + p->b_hh[j];
-  }
+  for (size_t r = 0; r < nt; r++)
+    set_biases (p, gates + r * g4, 0, g4);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) nt, g4, in,
       1.0f, x, in, p->w_ih, in, 1.0f, gates, g4);
 }
@@ -255,8 +260,7 @@ project_step (const MmLstm *l, const Workspace *w, int k, int t, int r0, int r1)
   int in = p->in;
   float *a = w->layer[k].gates + (size_t) t * 4 * p->hidden;
 
-  for (int i = r0; i < r1; i++)
-    a[i] = p->b_ih[i] + p->b_hh[i];
+  set_biases (p, a, r0, r1);
   cblas_sgemv (CblasRowMajor, CblasNoTrans, r1 - r0, in, 1.0f,
       p->w_ih + (size_t) r0 * in, in, w->layer[k - 1].h + (size_t) t * in, 1,
       1.0f, a + r0, 1);
