@@ -46,7 +46,11 @@
  *
  * ## Threading
  * Training can take minutes, so it runs in a thread of its own started at
- * EOS: the streaming threads return at once. Going to READY cancels it
+ * EOS: the streaming threads return at once. As any sink renders only in
+ * PLAYING, training starts (or the error for too few samples is posted)
+ * once every requested pad is EOS AND the element is PLAYING: a stream
+ * that ends while the pipeline is still PAUSED is trained on when it
+ * reaches PLAYING. Going to READY cancels it
  * (after the current batch) without writing a model. When the model is
  * written the element posts EOS on the bus, as a sink does, so
  * `gst-launch-1.0` exits once the model exists.
@@ -178,6 +182,8 @@ struct _GstMmTrain
   GstSegment segment[2];
   gboolean eos[2];
   GArray *samples[2];           /* ImageSample, AudioSample */
+  gboolean playing;             /* in PLAYING: EOS may launch */
+  guint32 eos_seqnum;           /* of the last EOS, for the EOS message */
   gboolean launched;            /* training started for this run */
 
   /* loaded at NULL→READY, read-only until READY→NULL */
@@ -256,6 +262,7 @@ reset_collection (GstMmTrain * self)
     self->eos[m] = FALSE;
     g_array_set_size (self->samples[m], 0);
   }
+  self->playing = FALSE;
   self->launched = FALSE;
   GST_OBJECT_UNLOCK (self);
 }
@@ -703,21 +710,57 @@ gst_mm_train_stop_thread (GstMmTrain * self)
   self->thread = NULL;
 }
 
+/* Whether training may start now: every requested pad is EOS, the element
+ * is PLAYING and it has not started yet; if so, marks it started. Object
+ * lock held.
+ *
+ * Why PLAYING: like any sink, mmtrain acts on what it received (writes a
+ * file, posts EOS or an error) only in PLAYING. In PAUSED a whole short
+ * stream can arrive before the application runs its main loop, and
+ * gst-launch-1.0 quits that loop from a bus sync handler, which is lost
+ * when the loop is not running yet: an error posted then left it waiting
+ * forever. An application sets PLAYING from the running loop (or before
+ * it), so what mmtrain posts from PLAYING on is always seen. */
+static gboolean
+take_launch (GstMmTrain * self)
+{
+  if (self->launched || !self->playing ||
+      (self->pads[IMAGE] && !self->eos[IMAGE]) ||
+      (self->pads[AUDIO] && !self->eos[AUDIO]))
+    return FALSE;
+  self->launched = TRUE;
+  return TRUE;
+}
+
 static void
 handle_eos (GstMmTrain * self, int m, guint32 seqnum)
 {
-  gboolean all;
+  gboolean go;
 
   GST_OBJECT_LOCK (self);
   self->eos[m] = TRUE;
-  all = !self->launched &&
-      (!self->pads[IMAGE] || self->eos[IMAGE]) &&
-      (!self->pads[AUDIO] || self->eos[AUDIO]);
-  if (all)
-    self->launched = TRUE;
+  self->eos_seqnum = seqnum;
+  go = take_launch (self);
   GST_OBJECT_UNLOCK (self);
 
-  if (all)
+  if (go)
+    gst_mm_train_launch (self, seqnum);
+}
+
+/* PAUSED→PLAYING: a stream that ended while PAUSED is trained on now. */
+static void
+handle_playing (GstMmTrain * self)
+{
+  gboolean go;
+  guint32 seqnum;
+
+  GST_OBJECT_LOCK (self);
+  self->playing = TRUE;
+  go = take_launch (self);
+  seqnum = self->eos_seqnum;
+  GST_OBJECT_UNLOCK (self);
+
+  if (go)
     gst_mm_train_launch (self, seqnum);
 }
 
@@ -884,6 +927,11 @@ gst_mm_train_change_state (GstElement * element, GstStateChange transition)
       gst_mm_train_stop_thread (self);
       reset_collection (self);
       break;
+    case GST_STATE_CHANGE_PLAYING_TO_PAUSED:
+      GST_OBJECT_LOCK (self);
+      self->playing = FALSE;
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       break;
   }
@@ -891,6 +939,10 @@ gst_mm_train_change_state (GstElement * element, GstStateChange transition)
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 
   switch (transition) {
+    case GST_STATE_CHANGE_PAUSED_TO_PLAYING:
+      if (ret != GST_STATE_CHANGE_FAILURE)
+        handle_playing (self);
+      break;
     case GST_STATE_CHANGE_PAUSED_TO_READY:
       gst_mm_train_stop_thread (self);
       reset_collection (self);
