@@ -262,7 +262,11 @@ forward_task (gpointer data, int task)
  * output channels: with a channel cut every task reads the one column
  * matrix, which then moves between the cores' caches on every call and
  * costs more than the product gains. Each output is still one dot product
- * over the same k: the cut changes no sum. */
+ * over the same k, but the GEMM shapes differ from the batch path's, and
+ * OpenBLAS may block k differently for them (its Haswell and Zen kernels
+ * do): a sample alone and in a batch agree to float rounding, not to the
+ * bit. The band cut depends on sizes only, so one shape always gives the
+ * same floats on one machine. */
 static int
 single_sample_tasks (const MmConv2d *l, int h, int w)
 {

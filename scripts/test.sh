@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds mmdigits and runs every test: the normal build, then the same suite
+# Builds mmdigits and runs every test: the normal build (its numeric suites
+# once more on each OpenBLAS kernel the CPU can run), then the same suite
 # under AddressSanitizer + UndefinedBehaviorSanitizer.
 #   bash scripts/test.sh            # both
 #   MM_SKIP_ASAN=1 bash scripts/test.sh
@@ -14,6 +15,20 @@ if [ ! -f build/build.ninja ]; then
 fi
 meson compile -C build
 meson test -C build --print-errorlogs --num-processes "$jobs"
+
+# The numeric suites again on every OpenBLAS kernel this CPU can execute:
+# other machines pick other kernels, which block and round GEMMs differently,
+# so a test that only holds for this CPU's kernel fails here too.
+for core in $(bash scripts/openblas-coretypes.sh); do
+  got=$(OPENBLAS_VERBOSE=2 OPENBLAS_CORETYPE=$core build/tests/test_rng 2>&1 | grep -o 'Core: [A-Za-z0-9]*' | head -1)
+  if [ "$got" != "Core: $core" ]; then
+    echo "test.sh: OPENBLAS_CORETYPE=$core was not honoured (${got:-no core reported})" >&2
+    exit 1
+  fi
+  echo "== core and parity suites on OpenBLAS's $core kernels"
+  OPENBLAS_CORETYPE=$core meson test -C build --print-errorlogs --num-processes "$jobs" \
+    --suite core --suite parity
+done
 
 if [ -z "${MM_SKIP_ASAN:-}" ]; then
   if [ ! -f build-asan/build.ninja ]; then

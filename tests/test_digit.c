@@ -1,6 +1,7 @@
-/* Digit finder and MNIST normalisation on synthetic drawings and on MNIST.
+/* Digit finder and MNIST normalisation on synthetic drawings, on the
+ * project's own MNIST-style digits (tests/data/digits) and on MNIST.
  *
- * The MNIST test needs ../shared/data/mnist (or MMDIGITS_DATA); without it
+ * The MNIST tests need ../shared/data/mnist (or MMDIGITS_DATA); without it
  * the other tests still run and the program reports "skipped: no data"
  * (exit 77) unless something failed. */
 #include <gio/gio.h>
@@ -380,11 +381,22 @@ mnist_test_images (void)
   return path;
 }
 
+/* The project's own MNIST-style digits (tests/data/digits/make-digits.py:
+ * drawn strokes put in MNIST's form by an independent transcription of its
+ * recipe), so the MNIST-form tests run in a bare clone too. */
+static char *
+drawn_digit_images (void)
+{
+  const char *root = g_getenv ("MMDIGITS_SOURCE_ROOT");
+  ck_assert_msg (root != NULL, "MMDIGITS_SOURCE_ROOT is not set");
+  return g_build_filename (root, "tests", "data", "digits", "drawn-digits-idx3-ubyte.gz", NULL);
+}
+
 /* MNIST was made with this recipe: normalising its images again changes
  * them little. */
-START_TEST (test_digit_normalize_leaves_mnist_nearly_unchanged)
+static void
+check_normalize_leaves_nearly_unchanged (char *path, const char *what)
 {
-  char *path = mnist_test_images ();
   int n;
   guint8 *px = load_mnist (path, 10000, &n), out[784];
   double total = 0, worst = 0;
@@ -398,21 +410,32 @@ START_TEST (test_digit_normalize_leaves_mnist_nearly_unchanged)
     total += d;
     worst = MAX (worst, d);
   }
-  printf ("MNIST re-normalised: mean abs difference %.2f grey levels (worst image %.2f)\n",
-      total / n, worst);
+  printf ("%s re-normalised: mean abs difference %.2f grey levels (worst image %.2f)\n",
+      what, total / n, worst);
   fflush (stdout);
   ck_assert_double_lt (total / n, 25);
   g_free (px);
   g_free (path);
+}
+
+START_TEST (test_digit_normalize_leaves_mnist_nearly_unchanged)
+{
+  check_normalize_leaves_nearly_unchanged (mnist_test_images (), "MNIST");
+}
+END_TEST
+
+START_TEST (test_digit_normalize_leaves_drawn_digits_nearly_unchanged)
+{
+  check_normalize_leaves_nearly_unchanged (drawn_digit_images (), "drawn digits");
 }
 END_TEST
 
 /* An MNIST digit printed large (×4, dark on light paper, with noise) and
  * found again: thresholding loses its faintest edge pixels, so the bound is
  * looser than for re-normalising it. */
-START_TEST (test_digit_find_recovers_enlarged_mnist_digit)
+static void
+check_find_recovers_enlarged (char *path, const char *what)
 {
-  char *path = mnist_test_images ();
   int n;
   guint8 *px = load_mnist (path, 100, &n), out[784];
   MmDigitFinder *f = mm_digit_finder_new ();
@@ -436,13 +459,24 @@ START_TEST (test_digit_find_recovers_enlarged_mnist_digit)
     worst = MAX (worst, d);
     g_free (im.px);
   }
-  printf ("MNIST enlarged and found: mean abs difference %.2f grey levels (worst image %.2f)\n",
-      total / n, worst);
+  printf ("%s enlarged and found: mean abs difference %.2f grey levels (worst image %.2f)\n",
+      what, total / n, worst);
   fflush (stdout);
   ck_assert_double_lt (total / n, 12);
   mm_digit_finder_free (f);
   g_free (px);
   g_free (path);
+}
+
+START_TEST (test_digit_find_recovers_enlarged_mnist_digit)
+{
+  check_find_recovers_enlarged (mnist_test_images (), "MNIST");
+}
+END_TEST
+
+START_TEST (test_digit_find_recovers_enlarged_drawn_digit)
+{
+  check_find_recovers_enlarged (drawn_digit_images (), "drawn digits");
 }
 END_TEST
 
@@ -462,6 +496,8 @@ main (void)
   tcase_add_test (tc, test_digit_params_threshold_and_polarity_are_obeyed);
   tcase_add_test (tc, test_otsu_threshold_separates_two_modes);
   tcase_add_test (tc, test_digit_normalize_scales_small_digit_and_blanks);
+  tcase_add_test (tc, test_digit_normalize_leaves_drawn_digits_nearly_unchanged);
+  tcase_add_test (tc, test_digit_find_recovers_enlarged_drawn_digit);
   if (mnist)
     tcase_add_test (tc, test_digit_normalize_leaves_mnist_nearly_unchanged);
   if (mnist)

@@ -1,9 +1,11 @@
 /* MFCC front end: python_speech_features parity, framing, edge cases, JSON.
  *
- * The reference tests read ../shared/testdata/mfcc (WAV inputs and the
- * float32 outputs of python_speech_features 0.6.1). Without it the other
- * tests still run; the program then reports "skipped: no data" (exit 77)
- * unless something failed. */
+ * Two reference sets: tests/data/mfcc, synthetic signals made by the project
+ * with their MFCC from a NumPy transcription of python_speech_features
+ * (always run), and ../shared/testdata/mfcc, ten FSDD recordings with the
+ * float32 outputs of python_speech_features 0.6.1 itself. Without the
+ * latter the other tests still run; the program then reports "skipped: no
+ * data" (exit 77) unless something failed. */
 #include <float.h>
 #include <math.h>
 #include <sndfile.h>
@@ -75,19 +77,34 @@ read_f32 (const char *path, size_t expect)
   return y;
 }
 
-/* Max |ours − reference| over all ten files; fails beyond 1e-3 + 1e-4·|ref|. */
+/* Where a reference set lives: the project's own synthetic signals under
+ * tests/data/mfcc (always there), or python_speech_features' outputs for
+ * ten FSDD recordings under ../shared/testdata/mfcc (when present). */
+static char *
+shipped_path (const char *rel)
+{
+  const char *root = g_getenv ("MMDIGITS_SOURCE_ROOT");
+  ck_assert_msg (root != NULL, "MMDIGITS_SOURCE_ROOT is not set");
+  return g_build_filename (root, "tests", "data", rel, NULL);
+}
+
+static const char *const shipped_names[] = { "vowel", "chirp", "bursts" };
+
+/* Max |ours − reference| over a reference set; fails beyond
+ * 1e-3 + 1e-4·|ref| (float FFT rounding against float64, see core/mfcc.c). */
 static void
-check_references (int nfft, const char *suffix)
+check_references (int nfft, const char *suffix, const char *const *names, guint n_names,
+                  char *(*path_of) (const char *rel), const char *what)
 {
   MmMfcc *m = new_mfcc (nfft);
   float out[N_FRAMES * N_COEFFS];
   double max_abs = 0;
 
-  for (guint f = 0; f < G_N_ELEMENTS (ref_names); f++) {
-    char *wav_rel = g_strdup_printf ("mfcc/%s_16k1s.wav", ref_names[f]);
-    char *ref_rel = g_strdup_printf ("mfcc/%s_16k1s%s.f32", ref_names[f], suffix);
-    char *wav = mm_test_testdata_path (wav_rel);
-    char *ref = mm_test_testdata_path (ref_rel);
+  for (guint f = 0; f < n_names; f++) {
+    char *wav_rel = g_strdup_printf ("mfcc/%s_16k1s.wav", names[f]);
+    char *ref_rel = g_strdup_printf ("mfcc/%s_16k1s%s.f32", names[f], suffix);
+    char *wav = path_of (wav_rel);
+    char *ref = path_of (ref_rel);
     size_t n;
     float *x, *y;
     GError *err = NULL;
@@ -102,7 +119,7 @@ check_references (int nfft, const char *suffix)
       max_abs = MAX (max_abs, d);
       ck_assert_msg (d <= 1e-3 + 1e-4 * fabs (y[i]),
           "%s nfft %d frame %d coef %d: %.6f, reference %.6f",
-          ref_names[f], nfft, i / N_COEFFS, i % N_COEFFS, out[i], y[i]);
+          names[f], nfft, i / N_COEFFS, i % N_COEFFS, out[i], y[i]);
     }
     g_free (x);
     g_free (y);
@@ -111,20 +128,31 @@ check_references (int nfft, const char *suffix)
     g_free (wav_rel);
     g_free (ref_rel);
   }
-  printf ("nfft %d: max abs error vs python_speech_features %.3g\n", nfft, max_abs);
+  printf ("nfft %d: max abs error vs %s %.3g\n", nfft, what, max_abs);
   fflush (stdout);
   mm_mfcc_free (m);
 }
 
+START_TEST (test_mfcc_matches_shipped_references)
+{
+  /* tests/data/mfcc/make-references.py: a NumPy transcription of
+   * python_speech_features, checked against the original's outputs */
+  check_references (_i == 0 ? 1024 : 512, _i == 0 ? "" : ".nfft512", shipped_names,
+      G_N_ELEMENTS (shipped_names), shipped_path, "the shipped references");
+}
+END_TEST
+
 START_TEST (test_mfcc_matches_python_speech_features_nfft1024)
 {
-  check_references (1024, "");
+  check_references (1024, "", ref_names, G_N_ELEMENTS (ref_names), mm_test_testdata_path,
+      "python_speech_features");
 }
 END_TEST
 
 START_TEST (test_mfcc_matches_python_speech_features_nfft512_truncating)
 {
-  check_references (512, ".nfft512");
+  check_references (512, ".nfft512", ref_names, G_N_ELEMENTS (ref_names),
+      mm_test_testdata_path, "python_speech_features");
 }
 END_TEST
 
@@ -405,6 +433,7 @@ main (void)
   tcase_add_test (tc, test_mfcc_params_json_rejects_bad_values);
   tcase_add_test (tc, test_audio_fit_center_pads_crops_and_copies);
   tcase_add_test (tc, test_mfcc_extractors_from_several_threads_agree);
+  tcase_add_loop_test (tc, test_mfcc_matches_shipped_references, 0, 2);
   if (data) {
     tcase_add_test (tc, test_mfcc_matches_python_speech_features_nfft1024);
     tcase_add_test (tc, test_mfcc_matches_python_speech_features_nfft512_truncating);
