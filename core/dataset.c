@@ -7,6 +7,37 @@
 #include "mm-mnist.h"
 #include "mm-rng.h"
 
+MmWaveBank *
+mm_wave_bank_new (int n, int len, int sample_rate)
+{
+  MmWaveBank *bank = g_rc_box_new0 (MmWaveBank);
+  bank->n = n;
+  bank->len = len;
+  bank->sample_rate = sample_rate;
+  bank->samples = g_new0 (float, (size_t) MAX (n, 1) * len);
+  return bank;
+}
+
+MmWaveBank *
+mm_wave_bank_ref (MmWaveBank *bank)
+{
+  return g_rc_box_acquire (bank);
+}
+
+static void
+wave_bank_clear (gpointer data)
+{
+  MmWaveBank *bank = data;
+  g_free (bank->samples);
+}
+
+void
+mm_wave_bank_unref (MmWaveBank *bank)
+{
+  if (bank)
+    g_rc_box_release_full (bank, wave_bank_clear);
+}
+
 MmDataset *
 mm_dataset_new (int n, gboolean with_image, gboolean with_audio)
 {
@@ -28,6 +59,8 @@ mm_dataset_free (MmDataset *ds)
   g_free (ds->image);
   g_free (ds->audio);
   g_free (ds->labels);
+  g_free (ds->wave);
+  mm_wave_bank_unref (ds->waves);
   g_free (ds);
 }
 
@@ -35,9 +68,15 @@ MmDataset *
 mm_dataset_subset (const MmDataset *src, const int *idx, int n)
 {
   MmDataset *ds = mm_dataset_new (n, src->image != NULL, src->audio != NULL);
+  if (src->waves) {
+    ds->waves = mm_wave_bank_ref (src->waves);
+    ds->wave = g_new (int, MAX (n, 1));
+  }
   for (int i = 0; i < n; i++) {
     int j = idx[i];
     ds->labels[i] = src->labels[j];
+    if (ds->wave)
+      ds->wave[i] = src->wave[j];
     if (src->image)
       memcpy (ds->image + (size_t) i * MM_IMAGE_PIXELS,
           src->image + (size_t) j * MM_IMAGE_PIXELS, MM_IMAGE_PIXELS * sizeof (float));

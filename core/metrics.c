@@ -1,6 +1,7 @@
 /* Confusion matrix, accuracy, macro F1, batched prediction. */
 #include "mm-train.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "mm-layers.h"
@@ -64,22 +65,45 @@ argmax10 (const float *p)
   return best;
 }
 
+/* Logits of samples [start, start + b) of @ds into @logits. */
+static void
+forward_slice (MmNet *net, const MmDataset *ds, int start, int b, float *logits)
+{
+  const float *img = ds->image ? ds->image + (size_t) start * MM_IMAGE_PIXELS : NULL;
+  const float *aud = ds->audio ? ds->audio + (size_t) start * MM_AUDIO_VALUES : NULL;
+
+  mm_net_forward (net, b, mm_arch_uses_image (mm_net_arch (net)) ? img : NULL,
+      mm_arch_uses_audio (mm_net_arch (net)) ? aud : NULL, logits);
+}
+
+void
+mm_net_logits (MmNet *net, const MmDataset *ds, int batch, float *logits)
+{
+  mm_net_set_training (net, FALSE);
+  for (int start = 0; start < ds->n; start += batch)
+    forward_slice (net, ds, start, MIN (batch, ds->n - start),
+        logits + (size_t) start * MM_N_CLASSES);
+}
+
 void
 mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
     float *probs, MmConfusion *conf)
 {
   float *logits = g_new (float, (size_t) batch * MM_N_CLASSES);
+  float inv_t = 1.0f / mm_net_temperature (net);
 
   mm_net_set_training (net, FALSE);
   for (int start = 0; start < ds->n; start += batch) {
     int b = MIN (batch, ds->n - start);
-    const float *img = ds->image ? ds->image + (size_t) start * MM_IMAGE_PIXELS : NULL;
-    const float *aud = ds->audio ? ds->audio + (size_t) start * MM_AUDIO_VALUES : NULL;
 
-    mm_net_forward (net, b, mm_arch_uses_image (mm_net_arch (net)) ? img : NULL,
-        mm_arch_uses_audio (mm_net_arch (net)) ? aud : NULL, logits);
+    forward_slice (net, ds, start, b, logits);
+    /* the arg-max below is the same with or without the temperature */
+    if (probs && inv_t != 1.0f)
+      for (int i = 0; i < b * MM_N_CLASSES; i++)
+        probs[(size_t) start * MM_N_CLASSES + i] = logits[i] * inv_t;
     if (probs)
-      mm_softmax (b, MM_N_CLASSES, logits, probs + (size_t) start * MM_N_CLASSES);
+      mm_softmax (b, MM_N_CLASSES, inv_t != 1.0f ? probs + (size_t) start * MM_N_CLASSES : logits,
+          probs + (size_t) start * MM_N_CLASSES);
     for (int i = 0; i < b; i++) {
       int p = argmax10 (logits + i * MM_N_CLASSES);
       if (pred)
@@ -89,4 +113,73 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
     }
   }
   g_free (logits);
+}
+
+double
+mm_calibration_ece (const float *probs, const int *labels, int n, int bins)
+{
+  double *conf_sum = g_new0 (double, bins);
+  int *count = g_new0 (int, bins), *right = g_new0 (int, bins);
+  double ece = 0;
+
+  for (int i = 0; i < n; i++) {
+    const float *p = probs + (size_t) i * MM_N_CLASSES;
+    int k = argmax10 (p);
+    /* bin b holds confidences in (b/bins, (b+1)/bins] */
+    int b = CLAMP ((int) ceil (p[k] * bins) - 1, 0, bins - 1);
+    conf_sum[b] += p[k];
+    count[b]++;
+    right[b] += k == labels[i];
+  }
+  for (int b = 0; b < bins; b++)
+    if (count[b])
+      ece += fabs ((double) right[b] / count[b] - conf_sum[b] / count[b]) * count[b] / n;
+  g_free (conf_sum);
+  g_free (count);
+  g_free (right);
+  return n ? ece : 0.0;
+}
+
+/* Mean cross-entropy of softmax(logits / t), in double. */
+static double
+nll_at (const float *logits, const int *labels, int n, double t)
+{
+  double sum = 0;
+
+  for (int i = 0; i < n; i++) {
+    const float *z = logits + (size_t) i * MM_N_CLASSES;
+    double max = z[0], lse = 0;
+    for (int k = 1; k < MM_N_CLASSES; k++)
+      max = MAX (max, z[k]);
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      lse += exp ((z[k] - max) / t);
+    sum += log (lse) - (z[labels[i]] - max) / t;
+  }
+  return n ? sum / n : 0.0;
+}
+
+float
+mm_fit_temperature (const float *logits, const int *labels, int n)
+{
+  const double phi = (sqrt (5.0) - 1) / 2;
+  double a = log (0.05), b = log (20.0);
+  double c = b - phi * (b - a), d = a + phi * (b - a);
+  double fc = nll_at (logits, labels, n, exp (c)), fd = nll_at (logits, labels, n, exp (d));
+
+  while (b - a > 1e-4) {
+    if (fc < fd) {
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - phi * (b - a);
+      fc = nll_at (logits, labels, n, exp (c));
+    } else {
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + phi * (b - a);
+      fd = nll_at (logits, labels, n, exp (d));
+    }
+  }
+  return (float) exp ((a + b) / 2);
 }

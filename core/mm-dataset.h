@@ -7,20 +7,38 @@
 
 G_BEGIN_DECLS
 
+/* Audio clips shared by data sets (recordings repeat across samples and
+ * splits): @n clips of @len float samples in [-1, 1). Reference-counted;
+ * the samples are owned by the bank. */
+typedef struct {
+  int n, len, sample_rate;
+  float *samples;   /* [n][len] */
+} MmWaveBank;
+
+/* A bank of @n zeroed clips; one reference. */
+MmWaveBank *mm_wave_bank_new   (int n, int len, int sample_rate);
+MmWaveBank *mm_wave_bank_ref   (MmWaveBank *bank);
+void        mm_wave_bank_unref (MmWaveBank *bank);
+
 /* A data set of n samples, each with an image, an audio block or both.
  * All arrays are owned. Values are what the network sees (normalised) once
  * mm_dataset_normalize() has run; before, images are in [0, 1] and audio is
- * raw MFCC. */
+ * raw MFCC. When the audio's waveforms are known, @waves holds them (one
+ * reference) and @wave[i] is the clip sample i's audio block was made from:
+ * the trainer's waveform augmentation needs them. */
 typedef struct {
   int n;
   float *image;   /* [n][784] or NULL */
   float *audio;   /* [n][39·13] time-major, or NULL */
   int *labels;    /* [n] */
+  MmWaveBank *waves;  /* or NULL */
+  int *wave;          /* [n] clip index into @waves, or NULL */
 } MmDataset;
 
 MmDataset *mm_dataset_new    (int n, gboolean with_image, gboolean with_audio);
 void       mm_dataset_free   (MmDataset *ds);
-/* New data set of the samples @idx[0..n) of @src (copies). */
+/* New data set of the samples @idx[0..n) of @src (copies; the wave bank is
+ * shared). */
 MmDataset *mm_dataset_subset (const MmDataset *src, const int *idx, int n);
 /* (x − mean) / std in place, with the model's norm. */
 void       mm_dataset_normalize (MmDataset *ds, const MmNorm *norm);

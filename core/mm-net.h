@@ -72,7 +72,12 @@ int                 mm_net_n_tensors (const MmNet *net);
 const MmTensorInfo *mm_net_tensor    (const MmNet *net, int i);
 const MmTensorInfo *mm_net_find_tensor (const MmNet *net, const char *name);
 MmNorm      *mm_net_norm       (MmNet *net);
-/* Copies parameters, buffers and norm from @src (same arch) into @dst. */
+/* Calibration temperature T (default 1): class probabilities are
+ * softmax(logits / T). Fitted on a validation set (mm_fit_temperature), stored
+ * in the model file; the arg-max does not depend on it. T > 0, finite. */
+float        mm_net_temperature     (const MmNet *net);
+void         mm_net_set_temperature (MmNet *net, float t);
+/* Copies parameters, buffers, norm and temperature from @src (same arch) into @dst. */
 void         mm_net_copy_weights (MmNet *dst, const MmNet *src);
 
 /* Training mode: batch-norm uses batch statistics, dropout is active. */

@@ -95,8 +95,24 @@ double mm_confusion_accuracy (const MmConfusion *c);
 double mm_confusion_macro_f1 (const MmConfusion *c);
 
 /* Evaluation-mode predictions for every sample of @ds: @pred [n] (may be
- * NULL), @probs [n][10] (may be NULL), @conf (may be NULL). */
+ * NULL), @probs [n][10] (may be NULL: the softmax of the logits divided by
+ * the net's temperature), @conf (may be NULL). */
 void   mm_net_predict (MmNet *net, const MmDataset *ds, int batch,
                        int *pred, float *probs, MmConfusion *conf);
+/* Evaluation-mode raw logits [n][10] of every sample of @ds (no temperature). */
+void   mm_net_logits  (MmNet *net, const MmDataset *ds, int batch, float *logits);
+
+/* ---- Calibration ---- */
+/* Expected calibration error of @n predictions: the top probability of each
+ * row of @probs [n][10] as its confidence, @bins equal-width bins over
+ * (0, 1], Σ_b (n_b / n)·|accuracy_b − mean confidence_b| (Guo et al. 2017;
+ * 15 bins is the usual choice). 0 for n = 0. */
+double mm_calibration_ece (const float *probs, const int *labels, int n, int bins);
+/* The temperature T > 0 that minimises the mean cross-entropy of
+ * softmax(@logits / T) against @labels (@n rows of 10): temperature scaling
+ * (Guo et al. 2017). Fit it on a validation set, never on the set reported.
+ * The search is a golden-section search over ln T in [ln 0.05, ln 20] (the
+ * loss is unimodal in T), to 1e-4 relative. */
+float  mm_fit_temperature (const float *logits, const int *labels, int n);
 
 G_END_DECLS

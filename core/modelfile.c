@@ -119,6 +119,10 @@ build_header (const MmNet *net, const MmModelMeta *meta, gsize *len)
   add_float_string (b, "image_std", norm->image_std);
   add_float_array_string (b, "mfcc_mean", norm->mfcc_mean, MM_MFCC_COEFFS);
   add_float_array_string (b, "mfcc_std", norm->mfcc_std, MM_MFCC_COEFFS);
+  /* written only when calibrated, so that an uncalibrated model's header
+   * stays what it was before calibration existed */
+  if (mm_net_temperature (net) != 1.0f)
+    add_float_string (b, "temperature", mm_net_temperature (net));
   if (meta && meta->mfcc_json)
     add_string (b, "mfcc", meta->mfcc_json);
   if (meta && meta->provenance_json)
@@ -654,6 +658,19 @@ load_norm (const char *path, JsonObject *md, MmArch arch, MmNorm *norm, GError *
   return TRUE;
 }
 
+/* The calibration temperature: optional (1 when absent), positive. */
+static gboolean
+load_temperature (const char *path, JsonObject *md, MmNet *net, GError **error)
+{
+  float t = 1.0f;
+
+  if (json_object_has_member (md, "temperature")
+      && !meta_number (path, md, "temperature", TRUE, &t, error))
+    return FALSE;
+  mm_net_set_temperature (net, t);
+  return TRUE;
+}
+
 /* Checks every tensor entry, that all the net's tensors are there and that
  * the spans tile the data, then copies the values. */
 static gboolean
@@ -759,6 +776,7 @@ mm_model_load (const char *path, MmModelMeta *meta, GError **error)
   if (!load_tensors (path, root, net, (const guint8 *) contents + 8 + header_len,
           size - 8 - header_len, error)
       || !load_norm (path, md, arch, mm_net_norm (net), error)
+      || !load_temperature (path, md, net, error)
       || !meta_json_object (path, md, "mfcc", &m.mfcc_json, error)
       || !meta_json_object (path, md, "provenance", &m.provenance_json, error))
     goto fail;

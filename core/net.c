@@ -64,6 +64,7 @@ struct _MmNet {
   gboolean dropped;          /* the last forward applied dropout */
   MmRng drop_rng;
   MmNorm norm;
+  float temperature;         /* calibration: probabilities are softmax(logits / T) */
 
   float *params, *grads, *buffers;
   size_t n_params, n_buffers;
@@ -340,6 +341,7 @@ mm_net_new (MmArch arch, guint64 seed)
   net->dropout = TRUE;
   net->norm.image_mean = 0.5f;
   net->norm.image_std = 0.5f;
+  net->temperature = 1.0f;
   for (int k = 0; k < MM_MFCC_COEFFS; k++) {
     net->norm.mfcc_mean[k] = 0.0f;
     net->norm.mfcc_std[k] = 1.0f;
@@ -789,6 +791,16 @@ mm_net_copy_weights (MmNet *dst, const MmNet *src)
   memcpy (dst->params, src->params, sizeof (float) * src->n_params);
   memcpy (dst->buffers, src->buffers, sizeof (float) * src->n_buffers);
   dst->norm = src->norm;
+  dst->temperature = src->temperature;
+}
+
+float mm_net_temperature (const MmNet *net) { return net->temperature; }
+
+void
+mm_net_set_temperature (MmNet *net, float t)
+{
+  g_return_if_fail (t > 0 && isfinite (t));
+  net->temperature = t;
 }
 
 void mm_net_set_training (MmNet *net, gboolean training) { net->training = training; }

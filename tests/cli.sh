@@ -98,7 +98,7 @@ if [ -f "$DATA/fsdd/recordings/0_george_0.wav" ] && [ -f "$DATA/mnist/train-labe
       --out "$T/audio.safetensors" 2> "$T/train.err"
   rc=$?
   took=$(echo "$(date +%s.%N) - $start" | bc)
-  grep -h "extracted" "$T/train.err"
+  grep -h "decoded" "$T/train.err"
   [ $rc -eq 0 ] && [ -s "$T/audio.safetensors" ] \
     && ok "train AudioNet_CNN smoke run writes a model (${took}s)" \
     || fail "train AudioNet_CNN: rc $rc: $(tail -1 "$T/train.err")"
@@ -107,6 +107,29 @@ if [ -f "$DATA/fsdd/recordings/0_george_0.wav" ] && [ -f "$DATA/mnist/train-labe
     && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["arch"]=="AudioNet_CNN" and d["protocol"]=="clean" and d["split_test"]["samples"]==9000 and d["heldout_test"]["samples"]==10000' "$T/eval.json" \
     && ok "eval loads the model and reports split and held-out tests" \
     || fail "eval of the smoke model"
+
+  # speaker-disjoint folds: a model per fold, scored on that fold's speakers
+  # (FSDD and licensed extra-speech); two tiny folds are enough for the plumbing
+  if [ -d "$DATA/extra-speech" ]; then
+    for k in 1 2; do
+      "$MM" train --arch AudioNet_CNN --protocol new-speaker:$k --epochs 1 --limit 200 --threads 2 \
+          --out "$T/fold$k.safetensors" 2> "$T/fold$k.err" || fail "train fold $k: $(tail -1 "$T/fold$k.err")"
+    done
+    "$MM" eval --protocol new-speaker -m "$T/fold1.safetensors" -m "$T/fold2.safetensors" --json > "$T/folds.json" \
+      && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["folds"]; assert [x["fold"] for x in f]==[1,2] and d["folds_given"]==2 and d["folds_total"]==6 and abs(d["mean_accuracy"]-(f[0]["accuracy"]+f[1]["accuracy"])/2)<1e-6 and d["min_accuracy"]==min(x["accuracy"] for x in f) and all(0<=x["ece"]<=1 for x in f)' "$T/folds.json" \
+      && ok "eval --protocol new-speaker scores each fold model on its own unheard speakers" \
+      || fail "eval --protocol new-speaker: $(cat "$T/folds.json")"
+    "$MM" eval --protocol new-speaker -m "$T/audio.safetensors" > /dev/null 2> "$T/nofold.err"
+    [ $? -eq 1 ] && grep -q "not trained on a new-speaker:K fold" "$T/nofold.err" \
+      && ok "eval --protocol new-speaker refuses a model not trained on a fold" \
+      || fail "eval new-speaker with a clean model: $(cat "$T/nofold.err")"
+    "$MM" eval --protocol new-speaker -m "$T/fold1.safetensors" -m "$T/fold1.safetensors" > /dev/null 2> "$T/dup.err"
+    [ $? -eq 1 ] && grep -q "same fold" "$T/dup.err" \
+      && ok "eval --protocol new-speaker refuses two models for one fold" \
+      || fail "eval new-speaker with a fold twice: $(cat "$T/dup.err")"
+  else
+    echo "skipped: no extra-speech data"
+  fi
 else
   echo "skipped: no data"
 fi

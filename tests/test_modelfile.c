@@ -127,6 +127,29 @@ START_TEST (test_model_without_meta_loads_with_null_meta)
 }
 END_TEST
 
+/* The calibration temperature travels with the model; an uncalibrated
+ * model loads with T = 1. */
+START_TEST (test_model_temperature_round_trips)
+{
+  MmNet *net = make_net (MM_ARCH_IMAGENET_CNN, 4), *back;
+  char *path;
+  GError *err = NULL;
+
+  back = mm_model_load (path = save_net (net, "t1.safetensors"), NULL, &err);
+  ck_assert_msg (back != NULL, "%s", err ? err->message : "");
+  ck_assert_float_eq (mm_net_temperature (back), 1.0f);
+  mm_net_free (back);
+  g_free (path);
+  mm_net_set_temperature (net, 1.75f);
+  back = mm_model_load (path = save_net (net, "t2.safetensors"), NULL, &err);
+  ck_assert_msg (back != NULL, "%s", err ? err->message : "");
+  ck_assert_float_eq (mm_net_temperature (back), 1.75f);
+  mm_net_free (back);
+  mm_net_free (net);
+  g_free (path);
+}
+END_TEST
+
 /* Reads the file apart: header JSON (parsed) and the data section. */
 typedef struct {
   JsonParser *parser;
@@ -668,6 +691,7 @@ main (void)
   tcase_add_checked_fixture (rt, setup, teardown);
   tcase_add_test (rt, test_model_round_trip_is_bit_identical_for_every_arch);
   tcase_add_test (rt, test_model_without_meta_loads_with_null_meta);
+  tcase_add_test (rt, test_model_temperature_round_trips);
   tcase_add_test (rt, test_model_file_layout_follows_safetensors);
   tcase_add_test (rt, test_model_save_into_missing_directory_fails_cleanly);
   tcase_add_test (rt, test_model_save_refuses_nan_and_keeps_old_file);

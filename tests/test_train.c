@@ -2,6 +2,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mm-layers.h"
 #include "mm-rng.h"
 #include "mm-test-util.h"
 #include "mm-train.h"
@@ -111,6 +112,68 @@ record_loss (const MmTrainProgress *p, gpointer user_data)
 }
 
 /* Loss falls and accuracy far above chance, for every arch, in seconds. */
+/* ECE by hand: 4 predictions in two bins. Bin (0.6, 0.667]: confidences
+ * 0.62 and 0.66, one right → |0.5 − 0.64| = 0.14; bin (0.933, 1]: 0.95 and
+ * 0.97, both right → |1 − 0.96| = 0.04. ECE = ½·0.14 + ½·0.04 = 0.09. */
+START_TEST (test_ece_by_hand)
+{
+  float probs[4][MM_N_CLASSES] = { { 0 } };
+  int labels[4] = { 0, 1, 2, 3 };
+  float top[4] = { 0.62f, 0.66f, 0.95f, 0.97f };
+  int pred[4] = { 0, 5, 2, 3 };
+
+  for (int i = 0; i < 4; i++) {
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      probs[i][k] = (1 - top[i]) / 9;
+    probs[i][pred[i]] = top[i];
+  }
+  ck_assert_double_eq_tol (mm_calibration_ece (&probs[0][0], labels, 4, 15), 0.09, 1e-6);
+  ck_assert_double_eq (mm_calibration_ece (&probs[0][0], labels, 0, 15), 0.0);
+}
+END_TEST
+
+/* Logits drawn so that a known temperature is right: class probabilities
+ * softmax(z / 2.5) are the truth the labels are sampled from; the fit
+ * recovers T ≈ 2.5 from 20,000 samples, and scaling by it lowers the ECE. */
+START_TEST (test_temperature_fit_recovers_the_true_temperature)
+{
+  const int n = 20000;
+  float *z = g_new (float, (size_t) n * MM_N_CLASSES), *p = g_new (float, (size_t) n * MM_N_CLASSES);
+  int *labels = g_new (int, n);
+  MmRng rng;
+  float t;
+  double ece_raw, ece_cal;
+
+  mm_rng_seed (&rng, 7, 1);
+  for (int i = 0; i < n; i++) {
+    float *zi = z + (size_t) i * MM_N_CLASSES, q[MM_N_CLASSES], sum = 0, u, acc = 0;
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      zi[k] = 8.0f * mm_rng_uniform (&rng);
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      sum += q[k] = expf (zi[k] / 2.5f);
+    u = mm_rng_uniform (&rng) * sum;
+    labels[i] = MM_N_CLASSES - 1;
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      if ((acc += q[k]) > u) {
+        labels[i] = k;
+        break;
+      }
+  }
+  t = mm_fit_temperature (z, labels, n);
+  ck_assert_msg (fabsf (t - 2.5f) < 0.15f, "fitted T %.3f, expected 2.5", t);
+  mm_softmax (n, MM_N_CLASSES, z, p);
+  ece_raw = mm_calibration_ece (p, labels, n, 15);
+  for (size_t i = 0; i < (size_t) n * MM_N_CLASSES; i++)
+    z[i] /= t;
+  mm_softmax (n, MM_N_CLASSES, z, p);
+  ece_cal = mm_calibration_ece (p, labels, n, 15);
+  ck_assert_msg (ece_cal < 0.02 && ece_cal < ece_raw / 3, "ECE %.4f → %.4f", ece_raw, ece_cal);
+  g_free (z);
+  g_free (p);
+  g_free (labels);
+}
+END_TEST
+
 START_TEST (test_train_learns_a_separable_problem)
 {
   MmArch arch = (MmArch) _i;
@@ -225,6 +288,8 @@ main (void)
   tcase_add_test (tc, test_adam_second_step_matches_closed_form);
   tcase_add_test (tc, test_plateau_reduces_after_patience_epochs_without_gain);
   tcase_add_test (tc, test_confusion_accuracy_and_macro_f1);
+  tcase_add_test (tc, test_ece_by_hand);
+  tcase_add_test (tc, test_temperature_fit_recovers_the_true_temperature);
   tcase_add_loop_test (tc, test_train_learns_a_separable_problem, 0, MM_N_ARCH);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
   tcase_add_test (tc, test_train_stops_early_without_progress);

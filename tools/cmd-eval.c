@@ -1,16 +1,29 @@
-/* mmdigits eval — accuracy, macro F1 and confusion matrix of a model file. */
+/* mmdigits eval — accuracy, macro F1, calibration error and confusion
+ * matrix of a model file; with --protocol new-speaker, the speaker-disjoint
+ * folds of several models at once. */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "mm-cli.h"
 #include "mm-modelfile.h"
 #include "mm-train.h"
 
+/* Expected calibration error with the usual 15 bins. */
+#define ECE_BINS 15
+
+/* The scores of one set. */
+typedef struct {
+  MmConfusion conf;
+  double ece;
+} Scores;
+
 static void
-print_confusion (const char *title, const MmConfusion *c)
+print_confusion (const char *title, const Scores *sc)
 {
-  printf ("%s: %d samples, accuracy %.2f%%, macro F1 %.4f\n", title, c->n,
-      100 * mm_confusion_accuracy (c), mm_confusion_macro_f1 (c));
+  const MmConfusion *c = &sc->conf;
+  printf ("%s: %d samples, accuracy %.2f%%, macro F1 %.4f, ECE %.2f%% (%d bins)\n", title, c->n,
+      100 * mm_confusion_accuracy (c), mm_confusion_macro_f1 (c), 100 * sc->ece, ECE_BINS);
   printf ("  truth\\pred");
   for (int k = 0; k < MM_N_CLASSES; k++)
     printf (" %5d", k);
@@ -24,10 +37,13 @@ print_confusion (const char *title, const MmConfusion *c)
 }
 
 static void
-add_confusion (JsonBuilder *b, const char *name, const MmConfusion *c)
+add_confusion (JsonBuilder *b, const char *name, const Scores *sc)
 {
+  const MmConfusion *c = &sc->conf;
   json_builder_set_member_name (b, name);
   json_builder_begin_object (b);
+  json_builder_set_member_name (b, "ece");
+  json_builder_add_double_value (b, sc->ece);
   json_builder_set_member_name (b, "samples");
   json_builder_add_int_value (b, c->n);
   json_builder_set_member_name (b, "accuracy");
@@ -47,8 +63,8 @@ add_confusion (JsonBuilder *b, const char *name, const MmConfusion *c)
 }
 
 static void
-print_json (const char *model, MmArch arch, const char *protocol, const MmConfusion *test,
-    const MmConfusion *heldout)
+print_json (const char *model, MmArch arch, const char *protocol, const Scores *test,
+    const Scores *heldout)
 {
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen = json_generator_new ();
@@ -100,17 +116,19 @@ recorded_protocol (const MmModelMeta *meta)
   return name;
 }
 
-/* Predicts a whole set, filling @conf and, when @tsv is non-NULL, one line
+/* Predicts a whole set, filling @sc and, when @tsv is non-NULL, one line
  * per sample: the sample indices are the protocol's fixed order, so files
- * from different models line up sample by sample. */
+ * from different models line up sample by sample. Confidences are the
+ * model's calibrated probabilities (its temperature). */
 static void
-predict_set (MmNet *net, const MmDataset *ds, const char *name, MmConfusion *conf, GString *tsv)
+predict_set (MmNet *net, const MmDataset *ds, const char *name, Scores *sc, GString *tsv)
 {
   int *pred = g_new (int, ds->n);
   float *probs = g_new (float, (size_t) ds->n * MM_N_CLASSES);
 
-  mm_confusion_init (conf);
-  mm_net_predict (net, ds, 256, pred, probs, conf);
+  mm_confusion_init (&sc->conf);
+  mm_net_predict (net, ds, 256, pred, probs, &sc->conf);
+  sc->ece = mm_calibration_ece (probs, ds->labels, ds->n, ECE_BINS);
   for (int i = 0; tsv && i < ds->n; i++)
     g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, ds->labels[i], pred[i],
         probs[(size_t) i * MM_N_CLASSES + pred[i]]);
@@ -118,17 +136,106 @@ predict_set (MmNet *net, const MmDataset *ds, const char *name, MmConfusion *con
   g_free (probs);
 }
 
+/* The features of @meta's model: its stored MFCC parameters, else the defaults. */
+static gboolean
+model_mfcc (const char *path, const MmModelMeta *meta, MmMfccParams *mfcc, GError **error)
+{
+  mm_mfcc_params_init (mfcc);
+  if (meta->mfcc_json && !mm_mfcc_params_from_json (meta->mfcc_json, mfcc, error)) {
+    g_prefix_error (error, "%s: ", path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* --protocol new-speaker: each model was trained on one fold
+ * ("new-speaker:K" in its provenance) and is scored on that fold's unheard
+ * speakers; prints every fold, the mean and the worst. */
+static int
+eval_folds (char **models, const char *data_dir, gboolean json)
+{
+  double acc[MM_PROTOCOL_FOLDS + 1] = { 0 }, ece[MM_PROTOCOL_FOLDS + 1] = { 0 };
+  gboolean seen[MM_PROTOCOL_FOLDS + 1] = { FALSE };
+  GString *out = g_string_new (NULL);
+  int n = 0, rc = MM_EXIT_FAILURE;
+  double sum = 0, worst = 1;
+
+  if (json)
+    g_string_append (out, "{\"protocol\":\"new-speaker\",\"folds\":[");
+  for (char **m = models; *m; m++) {
+    MmModelMeta meta = { 0 };
+    MmSplits splits = { 0 };
+    MmMfccParams mfcc;
+    GError *error = NULL;
+    Scores sc;
+    MmNet *net = mm_model_load (*m, &meta, &error);
+    char *protocol = net ? recorded_protocol (&meta) : NULL;
+    int fold = protocol ? mm_protocol_fold (protocol) : 0;
+    gboolean ok = net && fold && !seen[fold] && model_mfcc (*m, &meta, &mfcc, &error)
+        && mm_protocol_load (mm_net_arch (net), protocol, &mfcc, data_dir, FALSE, FALSE,
+            &splits, &error);
+
+    if (ok) {
+      mm_dataset_normalize (splits.heldout, mm_net_norm (net));
+      predict_set (net, splits.heldout, "heldout_test", &sc, NULL);
+      seen[fold] = TRUE;
+      acc[fold] = mm_confusion_accuracy (&sc.conf);
+      ece[fold] = sc.ece;
+      sum += acc[fold];
+      worst = MIN (worst, acc[fold]);
+      n++;
+      if (json) {
+        g_string_append_printf (out, "%s{\"fold\":%d,\"model\":", n > 1 ? "," : "", fold);
+        mm_cli_json_string (out, *m);
+        g_string_append_printf (out, ",\"arch\":\"%s\",\"accuracy\":%.6f,\"macro_f1\":%.6f,"
+            "\"ece\":%.6f}", mm_arch_name (mm_net_arch (net)), acc[fold],
+            mm_confusion_macro_f1 (&sc.conf), ece[fold]);
+      } else
+        printf ("fold %d  %-40s %s  unheard speakers %.2f%%  macro F1 %.4f  ECE %.2f%%\n", fold, *m,
+            mm_arch_name (mm_net_arch (net)), 100 * acc[fold], mm_confusion_macro_f1 (&sc.conf),
+            100 * ece[fold]);
+    } else if (!error) {
+      mm_cli_fail ("%s: %s", *m, !net ? "cannot be loaded" : !fold
+          ? "was not trained on a new-speaker:K fold (see its provenance); train one with "
+            "'mmdigits train --protocol new-speaker:K'" : "a second model for the same fold");
+    } else {
+      mm_cli_fail ("%s", error->message);
+    }
+    g_clear_error (&error);
+    g_free (protocol);
+    mm_splits_clear (&splits);
+    mm_model_meta_clear (&meta);
+    mm_net_free (net);
+    if (!ok)
+      goto out;
+  }
+  if (json) {
+    g_string_append_printf (out, "],\"folds_given\":%d,\"folds_total\":%d,\"mean_accuracy\":%.6f,"
+        "\"min_accuracy\":%.6f}", n, MM_PROTOCOL_FOLDS, sum / n, worst);
+    printf ("%s\n", out->str);
+  } else {
+    printf ("unheard speakers over %d of %d folds: mean %.2f%%, worst fold %.2f%%\n", n,
+        MM_PROTOCOL_FOLDS, 100 * sum / n, 100 * worst);
+  }
+  rc = MM_EXIT_OK;
+out:
+  g_string_free (out, TRUE);
+  return rc;
+}
+
 int
 mm_cmd_eval (int argc, char **argv)
 {
-  char *model_path = NULL, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
+  char **models = NULL, *model_path, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
   char *pred_path = NULL;
   int threads = 0;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file (.safetensors)", "FILE" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &models, "Model file (.safetensors); "
+      "one per fold, repeated, with --protocol new-speaker", "FILE" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_opt, "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" },
-    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean or new-speaker:NAME (default: the model's, else clean)", "NAME" },
+    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, new-speaker:K, "
+      "new-speaker:NAME (default: the model's, else clean), or new-speaker (every fold model given)", "NAME" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
     { "predictions", 0, 0, G_OPTION_ARG_FILENAME, &pred_path,
@@ -139,10 +246,11 @@ mm_cmd_eval (int argc, char **argv)
   MmSplits splits = { 0 };
   MmModelMeta meta = { 0 };
   MmMfccParams mfcc;
-  MmConfusion test, heldout;
+  Scores test, heldout;
   GString *pred_tsv = NULL;
   GError *error = NULL;
   MmNet *net = NULL;
+  gboolean folds;
   int rc = MM_EXIT_FAILURE;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -150,17 +258,34 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (!model_path) {
+  if (!models || !models[0]) {
     fprintf (stderr, "mmdigits: eval needs --model (see --help)\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (protocol && !mm_protocol_check (protocol, &error)) {
+  folds = protocol && !strcmp (protocol, "new-speaker");
+  if (protocol && !folds && !mm_protocol_check (protocol, &error)) {
     fprintf (stderr, "mmdigits: %s\n", error->message);
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (models[1] && !folds) {
+    fprintf (stderr, "mmdigits: several --model only with --protocol new-speaker\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (folds && pred_path) {
+    fprintf (stderr, "mmdigits: --predictions takes one model, not --protocol new-speaker\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
   mm_cli_set_threads (threads);
+  if (folds) {
+    if ((data_dir = mm_cli_data_dir (data_opt)))
+      rc = eval_folds (models, data_dir, json);
+    goto out;
+  }
+  model_path = models[0];
   if (!(net = mm_model_load (model_path, &meta, &error))) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
@@ -168,20 +293,20 @@ mm_cmd_eval (int argc, char **argv)
   if (!protocol && !(protocol = recorded_protocol (&meta)))
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   /* the features are made as the model was trained on them */
-  mm_mfcc_params_init (&mfcc);
-  if (meta.mfcc_json && !mm_mfcc_params_from_json (meta.mfcc_json, &mfcc, &error)) {
-    rc = mm_cli_fail ("%s: %s", model_path, error->message);
+  if (!model_mfcc (model_path, &meta, &mfcc, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
-  if (!mm_protocol_load (mm_net_arch (net), protocol, &mfcc, data_dir, FALSE, &splits, &error)) {
+  if (!mm_protocol_load (mm_net_arch (net), protocol, &mfcc, data_dir, FALSE, FALSE, &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
   /* the model's stored norm (training-set statistics), never recomputed */
   mm_dataset_normalize (splits.test, mm_net_norm (net));
-  mm_confusion_init (&heldout);
+  mm_confusion_init (&heldout.conf);
+  heldout.ece = 0;
   if (pred_path)
     pred_tsv = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence\n");
   predict_set (net, splits.test, "split_test", &test, pred_tsv);
@@ -198,7 +323,8 @@ mm_cmd_eval (int argc, char **argv)
     print_json (model_path, mm_net_arch (net), protocol, &test,
         splits.heldout ? &heldout : NULL);
   } else {
-    printf ("%s (%s, protocol %s)\n", model_path, mm_arch_name (mm_net_arch (net)), protocol);
+    printf ("%s (%s, protocol %s, temperature %g)\n", model_path,
+        mm_arch_name (mm_net_arch (net)), protocol, mm_net_temperature (net));
     print_confusion ("split test (9,000 of the 60,000 training samples, never trained on)", &test);
     if (splits.heldout)
       print_confusion ("held-out test", &heldout);
@@ -212,7 +338,7 @@ out:
   mm_model_meta_clear (&meta);
   mm_net_free (net);
   g_free (data_dir);
-  g_free (model_path);
+  g_strfreev (models);
   g_free (data_opt);
   g_free (protocol);
   g_free (pred_path);

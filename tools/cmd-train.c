@@ -243,7 +243,7 @@ mm_cmd_train (int argc, char **argv)
   signal (SIGTERM, on_signal);
   cfg.user_data = &prog;
 
-  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, TRUE, &splits, &error)) {
+  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, TRUE, FALSE, &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }

@@ -34,7 +34,9 @@ mm_fsdd_parse_name (const char *name, int *digit, const char **speaker, int *ind
   if (!g_ascii_isdigit (p[0]) || p[1] != '_')
     goto bad;
   sp = p += 2;
-  while (*p >= 'a' && *p <= 'z')
+  /* FSDD's speakers are lower-case words; extra-speech's ids add digits
+   * and '-' ("gsc-0a7c2a8d"); none contains '_' */
+  while ((*p >= 'a' && *p <= 'z') || g_ascii_isdigit (*p) || *p == '-')
     p++;
   if (p == sp || *p != '_')
     goto bad;
@@ -50,7 +52,7 @@ mm_fsdd_parse_name (const char *name, int *digit, const char **speaker, int *ind
   return TRUE;
 bad:
   g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
-      "%s: not an FSDD recording name ({digit}_{speaker}_{index}.wav)", name);
+      "%s: not a recording name ({digit}_{speaker}_{index}.wav)", name);
   return FALSE;
 }
 
@@ -79,6 +81,7 @@ mm_fsdd_free (MmFsdd *f)
   g_free (f->speaker);
   g_free (f->index);
   g_free (f->mfcc);
+  g_free (f->wave);
   g_free (f);
 }
 
@@ -184,9 +187,9 @@ swap_le (float *v, size_t n)
 /* Reads the cache into f->mfcc; FALSE (quietly) when it is absent, stale or
  * damaged: the caller then rebuilds it. */
 static gboolean
-cache_read (const char *path, const char *key, MmFsdd *f)
+cache_read (const char *path, const char *key, int n, guint32 per_clip, float **out)
 {
-  size_t values = (size_t) f->n * MM_AUDIO_VALUES, bytes = values * sizeof (float);
+  size_t values = (size_t) n * per_clip, bytes = values * sizeof (float);
   CacheHeader h;
   char *data = NULL, *payload_sum;
   gsize len = 0;
@@ -198,8 +201,8 @@ cache_read (const char *path, const char *key, MmFsdd *f)
     goto out;
   memcpy (&h, data, sizeof h);
   if (memcmp (h.magic, CACHE_MAGIC, 8) != 0 || GUINT32_FROM_LE (h.version) != 1
-      || GUINT32_FROM_LE (h.n) != (guint32) f->n
-      || GUINT32_FROM_LE (h.values) != MM_AUDIO_VALUES
+      || GUINT32_FROM_LE (h.n) != (guint32) n
+      || GUINT32_FROM_LE (h.values) != per_clip
       || memcmp (h.key, key, HASH_LEN) != 0)
     goto out;
   payload_sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256,
@@ -207,9 +210,9 @@ cache_read (const char *path, const char *key, MmFsdd *f)
   ok = memcmp (h.payload, payload_sum, HASH_LEN) == 0;
   g_free (payload_sum);
   if (ok) {
-    f->mfcc = g_new (float, values);
-    memcpy (f->mfcc, data + sizeof h, bytes);
-    swap_le (f->mfcc, values);
+    *out = g_new (float, values);
+    memcpy (*out, data + sizeof h, bytes);
+    swap_le (*out, values);
   }
 out:
   g_free (data);
@@ -219,20 +222,20 @@ out:
 /* Writes the cache atomically (temporary file + rename); a cache that
  * cannot be written only costs time next run, so failure is a warning. */
 static void
-cache_write (const char *path, const char *key, const MmFsdd *f)
+cache_write (const char *path, const char *key, int n, guint32 per_clip, const float *in)
 {
-  size_t values = (size_t) f->n * MM_AUDIO_VALUES, bytes = values * sizeof (float);
+  size_t values = (size_t) n * per_clip, bytes = values * sizeof (float);
   char *data = g_malloc (sizeof (CacheHeader) + bytes), *payload_sum, *dir;
   CacheHeader h = { 0 };
   float *feat = (float *) (data + sizeof h);
   GError *error = NULL;
 
-  memcpy (feat, f->mfcc, bytes);
+  memcpy (feat, in, bytes);
   swap_le (feat, values);
   memcpy (h.magic, CACHE_MAGIC, 8);
   h.version = GUINT32_TO_LE (1);
-  h.n = GUINT32_TO_LE ((guint32) f->n);
-  h.values = GUINT32_TO_LE (MM_AUDIO_VALUES);
+  h.n = GUINT32_TO_LE ((guint32) n);
+  h.values = GUINT32_TO_LE (per_clip);
   memcpy (h.key, key, HASH_LEN);
   payload_sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) feat, bytes);
   memcpy (h.payload, payload_sum, HASH_LEN);
@@ -254,6 +257,8 @@ typedef struct {
   const char *dir;
   const MmMfccParams *params;
   MmFsdd *f;
+  gboolean features;  /* fill f->mfcc */
+  gboolean waves;     /* fill f->wave */
   gint next;          /* next recording to take (atomic) */
   gint failed;        /* set once: the others stop early */
   GMutex lock;
@@ -275,8 +280,11 @@ extract_worker (gpointer task, gpointer user_data)
     char *path = g_build_filename (x->dir, x->f->names[i], NULL);
     float *clip = NULL;
     gboolean ok = mm_fsdd_load_clip (path, &clip, &error)
-        && mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE,
-            x->f->mfcc + (size_t) i * MM_AUDIO_VALUES, &error);
+        && (!x->features || mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE,
+                x->f->mfcc + (size_t) i * MM_AUDIO_VALUES, &error));
+    if (ok && x->waves)
+      memcpy (x->f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, clip,
+          sizeof (float) * MM_MEDIA_SAMPLE_RATE);
     g_free (clip);
     g_free (path);
     if (!ok)
@@ -293,15 +301,23 @@ extract_worker (gpointer task, gpointer user_data)
   mm_mfcc_free (m);
 }
 
+/* Decodes every recording once, making what is missing: the features
+ * (f->mfcc NULL) and the one-second waveforms (when @waves and f->wave is
+ * NULL). */
 static gboolean
-extract_all (const char *dir, const MmMfccParams *params, MmFsdd *f, GError **error)
+extract_all (const char *dir, const char *what, const MmMfccParams *params, MmFsdd *f,
+    gboolean waves, GError **error)
 {
-  Extraction x = { .dir = dir, .params = params, .f = f };
+  Extraction x = { .dir = dir, .params = params, .f = f, .features = !f->mfcc,
+    .waves = waves && !f->wave };
   int workers = MAX (1, MIN ((int) g_get_num_processors (), f->n));
   gint64 t0 = g_get_monotonic_time ();
   GThreadPool *pool;
 
-  f->mfcc = g_new (float, (size_t) f->n * MM_AUDIO_VALUES);
+  if (x.features)
+    f->mfcc = g_new (float, (size_t) f->n * MM_AUDIO_VALUES);
+  if (x.waves)
+    f->wave = g_new (float, (size_t) f->n * MM_MEDIA_SAMPLE_RATE);
   g_mutex_init (&x.lock);
   pool = g_thread_pool_new (extract_worker, &x, workers, TRUE, error);
   if (!pool) {
@@ -316,8 +332,9 @@ extract_all (const char *dir, const MmMfccParams *params, MmFsdd *f, GError **er
     g_propagate_error (error, x.error);
     return FALSE;
   }
-  fprintf (stderr, "mmdigits: extracted MFCC of %d FSDD recordings in %.1f s (%d workers)\n",
-      f->n, (g_get_monotonic_time () - t0) / 1e6, workers);
+  fprintf (stderr, "mmdigits: decoded %d %s recordings%s%s in %.1f s (%d workers)\n",
+      f->n, what, x.features ? " (MFCC)" : "", x.waves ? " (waveforms)" : "",
+      (g_get_monotonic_time () - t0) / 1e6, workers);
   return TRUE;
 }
 
@@ -342,11 +359,25 @@ check_params (const MmMfccParams *params, GError **error)
   return ok;
 }
 
-MmFsdd *
-mm_fsdd_load (const char *data_dir, const MmMfccParams *params, GError **error)
+/* The cache file for @kind ("fsdd": features, "waves": waveforms) of the
+ * inputs hashed in @key. */
+static char *
+cache_path (const char *kind, const char *key)
 {
-  char *dir = g_build_filename (data_dir, "fsdd", "recordings", NULL);
-  char *params_json = NULL, *key = NULL, *cdir = NULL, *cname = NULL, *cpath = NULL;
+  char *cdir = cache_dir ();
+  char *name = g_strdup_printf ("%s-%.16s.cache", kind, key);
+  char *path = g_build_filename (cdir, name, NULL);
+
+  g_free (cdir);
+  g_free (name);
+  return path;
+}
+
+MmFsdd *
+mm_speech_load (const char *dir, const char *what, const MmMfccParams *params, gboolean waves,
+    GError **error)
+{
+  char *params_json = NULL, *key = NULL, *wkey = NULL, *cpath = NULL, *wpath = NULL;
   MmMfccParams defaults;
   MmFsdd *f = NULL;
 
@@ -357,25 +388,45 @@ mm_fsdd_load (const char *data_dir, const MmMfccParams *params, GError **error)
   if (!check_params (params, error) || !(f = list_recordings (dir, error)))
     goto out;
   params_json = mm_mfcc_params_to_json (params);
-  if (!(key = cache_key (dir, f, params_json, error)))
+  /* the waveforms do not depend on the MFCC parameters */
+  if (!(key = cache_key (dir, f, params_json, error))
+      || (waves && !(wkey = cache_key (dir, f, "waveforms 16000 Hz, 1 s", error))))
     goto fail;
-  cdir = cache_dir ();
-  cname = g_strdup_printf ("fsdd-%.16s.cache", key);
-  cpath = g_build_filename (cdir, cname, NULL);
-  if (cache_read (cpath, key, f))
+  cpath = cache_path ("fsdd", key);
+  cache_read (cpath, key, f->n, MM_AUDIO_VALUES, &f->mfcc);
+  if (waves) {
+    wpath = cache_path ("waves", wkey);
+    cache_read (wpath, wkey, f->n, MM_MEDIA_SAMPLE_RATE, &f->wave);
+  }
+  if (f->mfcc && (!waves || f->wave))
     goto out;
-  if (!extract_all (dir, params, f, error))
-    goto fail;
-  cache_write (cpath, key, f);
+  {
+    gboolean had_mfcc = f->mfcc != NULL, had_wave = f->wave != NULL;
+    if (!extract_all (dir, what, params, f, waves, error))
+      goto fail;
+    if (!had_mfcc)
+      cache_write (cpath, key, f->n, MM_AUDIO_VALUES, f->mfcc);
+    if (waves && !had_wave)
+      cache_write (wpath, wkey, f->n, MM_MEDIA_SAMPLE_RATE, f->wave);
+  }
   goto out;
 fail:
   g_clear_pointer (&f, mm_fsdd_free);
 out:
-  g_free (dir);
   g_free (params_json);
   g_free (key);
-  g_free (cdir);
-  g_free (cname);
+  g_free (wkey);
   g_free (cpath);
+  g_free (wpath);
+  return f;
+}
+
+MmFsdd *
+mm_fsdd_load (const char *data_dir, const MmMfccParams *params, gboolean waves, GError **error)
+{
+  char *dir = g_build_filename (data_dir, "fsdd", "recordings", NULL);
+  MmFsdd *f = mm_speech_load (dir, "FSDD", params, waves, error);
+
+  g_free (dir);
   return f;
 }

@@ -3,8 +3,9 @@
  * <data>/fsdd/recordings/{digit}_{speaker}_{index}.wav are decoded and
  * resampled to 16 kHz by GStreamer (mm-media), fitted to one second
  * (centred in silence or cut to the central second) and turned into raw
- * 39×13 MFCC blocks by the core. The result is cached in one file (see
- * mm_fsdd_load) because decoding 3,000 files takes a while.
+ * 39×13 MFCC blocks by the core. The result is cached (see
+ * mm_speech_load) because decoding 3,000 files takes a while. The same
+ * loader reads <data>/extra-speech, whose files share FSDD's naming.
  */
 #pragma once
 
@@ -24,9 +25,11 @@ typedef struct {
   const char **speaker;    /* [n] interned (g_intern_string): compare pointers or strcmp */
   int *index;              /* [n] recording index */
   float *mfcc;             /* [n][39·13] raw, time-major */
+  float *wave;             /* [n][16000] the one-second clips, or NULL (not asked for) */
 } MmFsdd;
 
-/* Parses "{digit}_{speaker}_{index}.wav" (speaker: lower-case letters).
+/* Parses "{digit}_{speaker}_{index}.wav" (speaker: lower-case letters,
+ * digits and '-', as FSDD's and extra-speech's ids).
  * *speaker is interned. Fails with a message naming @name. */
 gboolean mm_fsdd_parse_name (const char *name, int *digit, const char **speaker, int *index,
                              GError **error);
@@ -35,14 +38,21 @@ gboolean mm_fsdd_parse_name (const char *name, int *digit, const char **speaker,
  * and resampled by mm-media, then mm_audio_fit_center. *samples: g_free. */
 gboolean mm_fsdd_load_clip (const char *path, float **samples, GError **error);
 
-/* All recordings of <data_dir>/fsdd/recordings with their MFCC (@params:
- * NULL = defaults). Features come from the cache in $MMDIGITS_CACHE, else
- * <user cache dir>/mmdigits, when a cache made from the same files (names,
- * sizes, mtimes) with the same parameters exists and is intact; otherwise
- * every file is decoded in parallel (one worker per processor) and the
- * cache is (re)written atomically. Prints one line on stderr when it
- * extracts. */
-MmFsdd  *mm_fsdd_load (const char *data_dir, const MmMfccParams *params, GError **error);
+/* All recordings "{digit}_{speaker}_{index}.wav" of the directory @dir
+ * (@what names them in messages, e.g. "FSDD") with their MFCC (@params: NULL
+ * = defaults) and, when @waves, the one-second 16 kHz clips the features are
+ * made from (waveform augmentation computes features from them anew each
+ * epoch). Features and clips come from caches in $MMDIGITS_CACHE, else <user
+ * cache dir>/mmdigits, when caches made from the same files (names, sizes,
+ * mtimes) — and, for features, the same parameters — exist and are intact;
+ * otherwise every file is decoded in parallel (one worker per processor) and
+ * the caches are (re)written atomically. Prints one line on stderr when it
+ * decodes. */
+MmFsdd  *mm_speech_load (const char *dir, const char *what, const MmMfccParams *params,
+                         gboolean waves, GError **error);
+/* mm_speech_load of <data_dir>/fsdd/recordings. */
+MmFsdd  *mm_fsdd_load (const char *data_dir, const MmMfccParams *params, gboolean waves,
+                       GError **error);
 void     mm_fsdd_free (MmFsdd *f);
 
 G_END_DECLS

@@ -46,7 +46,16 @@ void  mm_cli_set_threads (int threads);
  *            headline protocol and the default;
  *  "new-speaker:NAME": pairs for train/val/test drawn without speaker NAME;
  *            held-out test = the MNIST test images paired with NAME's 500
- *            recordings (a voice never heard in training).
+ *            recordings (a voice never heard in training);
+ *  "new-speaker:K" (K = 1…6): speaker-disjoint folds over FSDD's speakers
+ *            and extra-speech's licensed ones (Speech Commands, AudioMNIST):
+ *            pairs for train/val/test drawn from FSDD 5–49 and licensed
+ *            extra-speech without fold K's speakers; held-out = the MNIST test
+ *            images paired with fold K's recordings, a speaker drawn first;
+ *  "voices": train/val/test from FSDD 5–49 and all licensed extra-speech;
+ *            held-out = the MNIST test images paired with extra-speech's
+ *            unlicensed voices (never trained on): a VALIDATION set of
+ *            unheard voices, the one that chooses settings.
  * Image-only networks never load FSDD, audio-only networks never load the
  * MNIST pixels (only labels); the sample indices are the same for all, so
  * results are comparable. Sets are raw (images in [0, 1], audio raw MFCC):
@@ -67,10 +76,15 @@ typedef struct {
 
 /* Checks a protocol name (usage errors, before any data is read). */
 gboolean mm_protocol_check (const char *protocol, GError **error);
-/* @mfcc: the front end for the audio (NULL = defaults). */
+/* @mfcc: the front end for the audio (NULL = defaults). @waves: the
+ * audio sets also carry their one-second clips (MmDataset.waves), for
+ * waveform augmentation. */
 gboolean mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
-                           const char *data_dir, gboolean need_train,
+                           const char *data_dir, gboolean need_train, gboolean waves,
                            MmSplits *out, GError **error);
+/* K for "new-speaker:K", else 0. */
+int      mm_protocol_fold (const char *protocol);
+#define MM_PROTOCOL_FOLDS 6
 void     mm_splits_clear  (MmSplits *s);
 
 /* ---- classifying through the GStreamer plugin (tools/cmd-predict.c) ----

@@ -6,6 +6,7 @@
 
 #include "fsdd.h"
 #include "mm-error.h"
+#include "mm-media.h"
 #include "mm-mnist.h"
 #include "mm-rng.h"
 
@@ -15,18 +16,61 @@ static const char *const speakers[] = {
   "george", "jackson", "lucas", "nicolas", "theo", "yweweler", NULL
 };
 
-typedef enum { PROTOCOL_PAPER, PROTOCOL_CLEAN, PROTOCOL_NEW_SPEAKER } ProtocolKind;
+/* Where a recording comes from, which decides what it may be used for. */
+typedef enum {
+  SRC_FSDD,       /* FSDD (CC BY-SA 4.0) */
+  SRC_LICENSED,   /* extra-speech whose licence allows training shipped weights */
+  SRC_UNHEARD,    /* extra-speech with no licence: validation only, never trained on */
+} Source;
+
+/* extra-speech's sources by speaker-id prefix, from its README's licence
+ * column. An id that matches none is an error: a new source must be
+ * classified here before it can be used at all. */
+static const struct {
+  const char *prefix;
+  Source src;
+} extra_sources[] = {
+  { "gsc-", SRC_LICENSED },           /* Google Speech Commands v0.02 test clips, CC BY 4.0 */
+  { "am", SRC_LICENSED },             /* AudioMNIST subset (am01 … am60), MIT */
+  { "altainmunkhg-", SRC_UNHEARD },   /* students' own recordings, no licence */
+  { "hatemhussein-", SRC_UNHEARD },   /* "zero" only, no licence */
+};
+
+/* Speaker-disjoint folds of the "new-speaker:K" protocols: fold K holds the
+ * K-th FSDD speaker (in the order of speakers[]) and every N_FOLDS-th of the
+ * licensed extra-speech speakers after a seeded shuffle. */
+#define N_FOLDS MM_PROTOCOL_FOLDS
+
+typedef enum {
+  PROTOCOL_PAPER, PROTOCOL_CLEAN, PROTOCOL_NEW_SPEAKER, PROTOCOL_FOLD, PROTOCOL_VOICES
+} ProtocolKind;
 
 typedef struct {
   ProtocolKind kind;
-  const char *speaker;    /* new-speaker: interned name */
+  const char *speaker;    /* new-speaker:NAME: interned name */
+  int fold;               /* new-speaker:K: 1 … N_FOLDS */
 } Protocol;
 
-/* Which recordings may be paired: an index range, and one speaker kept or
- * left out. Speakers are interned, so pointers compare. */
+/* Every recording a protocol may draw from: FSDD, and extra-speech for the
+ * protocols that use it, in one table. */
+typedef struct {
+  int n;
+  int *digit, *index, *fold;    /* fold: 1 … N_FOLDS, 0 = in no fold (unheard voices) */
+  const char **speaker;         /* interned */
+  Source *src;
+  float *mfcc;                  /* [n][39·13] raw */
+  MmWaveBank *waves;            /* the clips, or NULL */
+} Speech;
+
+/* Which recordings may be paired: FSDD's index range, one speaker kept or
+ * left out, one fold kept or left out, and which extra-speech sources. */
 typedef struct {
   int min_index, max_index;
   const char *only, *exclude;
+  int only_fold, exclude_fold;
+  gboolean licensed, unheard;   /* extra-speech sources taken */
+  gboolean fsdd;
+  gboolean by_speaker;          /* draw a speaker first, then one of its recordings */
 } Pool;
 
 /* MNIST labels, and pixels (uint8) only when the network sees images. */
@@ -39,7 +83,7 @@ typedef struct {
 static gboolean
 parse_protocol (const char *name, Protocol *p, GError **error)
 {
-  const char *prefix = "new-speaker:";
+  const char *prefix = "new-speaker:", *arg = name + strlen (prefix);
 
   memset (p, 0, sizeof *p);
   if (!strcmp (name, "paper")) {
@@ -50,15 +94,32 @@ parse_protocol (const char *name, Protocol *p, GError **error)
     p->kind = PROTOCOL_CLEAN;
     return TRUE;
   }
-  if (g_str_has_prefix (name, prefix)
-      && g_strv_contains ((const char *const *) speakers, name + strlen (prefix))) {
-    p->kind = PROTOCOL_NEW_SPEAKER;
-    p->speaker = g_intern_string (name + strlen (prefix));
+  if (!strcmp (name, "voices")) {
+    p->kind = PROTOCOL_VOICES;
     return TRUE;
   }
-  g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "unknown protocol '%s' (paper, clean, "
-      "new-speaker:NAME with NAME one of george, jackson, lucas, nicolas, theo, yweweler)", name);
+  if (g_str_has_prefix (name, prefix)
+      && g_strv_contains ((const char *const *) speakers, arg)) {
+    p->kind = PROTOCOL_NEW_SPEAKER;
+    p->speaker = g_intern_string (arg);
+    return TRUE;
+  }
+  if (g_str_has_prefix (name, prefix) && arg[0] >= '1' && arg[0] < '1' + N_FOLDS && !arg[1]) {
+    p->kind = PROTOCOL_FOLD;
+    p->fold = arg[0] - '0';
+    return TRUE;
+  }
+  g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "unknown protocol '%s' (paper, clean, voices, "
+      "new-speaker:K with K 1-%d, or new-speaker:NAME with NAME one of george, jackson, lucas, "
+      "nicolas, theo, yweweler)", name, N_FOLDS);
   return FALSE;
+}
+
+int
+mm_protocol_fold (const char *protocol)
+{
+  Protocol p;
+  return parse_protocol (protocol, &p, NULL) && p.kind == PROTOCOL_FOLD ? p.fold : 0;
 }
 
 gboolean
@@ -113,54 +174,201 @@ mnist_load (const char *data_dir, gboolean train_set, gboolean with_images, Mnis
   return ok;
 }
 
-static gboolean
-pool_takes (const Pool *pool, const MmFsdd *f, int r)
+static void
+speech_clear (Speech *sp)
 {
-  return f->index[r] >= pool->min_index && f->index[r] <= pool->max_index
-      && (!pool->only || f->speaker[r] == pool->only)
-      && (!pool->exclude || f->speaker[r] != pool->exclude);
+  g_clear_pointer (&sp->digit, g_free);
+  g_clear_pointer (&sp->index, g_free);
+  g_clear_pointer (&sp->fold, g_free);
+  g_clear_pointer (&sp->speaker, g_free);
+  g_clear_pointer (&sp->src, g_free);
+  g_clear_pointer (&sp->mfcc, g_free);
+  g_clear_pointer (&sp->waves, mm_wave_bank_unref);
+  sp->n = 0;
 }
 
-/* For each of the @n labels, a recording of the same digit drawn uniformly
- * from @pool with a fixed PCG stream. The result is owned by the caller. */
+static gboolean
+extra_source (const char *speaker, Source *src, GError **error)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (extra_sources); k++)
+    if (g_str_has_prefix (speaker, extra_sources[k].prefix)) {
+      *src = extra_sources[k].src;
+      return TRUE;
+    }
+  g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "extra-speech: speaker '%s' is from no known "
+      "source, so its licence is unknown (see tools/protocol.c extra_sources)", speaker);
+  return FALSE;
+}
+
+static int
+compare_strings (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Folds: FSDD speaker k → fold k + 1; the licensed extra-speech speakers,
+ * sorted by id and shuffled with MM_SPLIT_SEED, dealt round-robin. */
+static void
+assign_folds (Speech *sp)
+{
+  GPtrArray *extra = g_ptr_array_new ();
+  GHashTable *fold_of = g_hash_table_new (NULL, NULL);
+  int *order;
+  MmRng rng;
+
+  for (int k = 0; speakers[k]; k++)
+    g_hash_table_insert (fold_of, (gpointer) g_intern_string (speakers[k]), GINT_TO_POINTER (k + 1));
+  for (int r = 0; r < sp->n; r++)
+    if (sp->src[r] == SRC_LICENSED && !g_hash_table_contains (fold_of, sp->speaker[r])) {
+      g_hash_table_insert (fold_of, (gpointer) sp->speaker[r], GINT_TO_POINTER (0));
+      g_ptr_array_add (extra, (gpointer) sp->speaker[r]);
+    }
+  g_ptr_array_sort (extra, compare_strings);
+  order = g_new (int, MAX (extra->len, 1));
+  for (guint i = 0; i < extra->len; i++)
+    order[i] = i;
+  mm_rng_seed (&rng, MM_SPLIT_SEED, 3);
+  mm_rng_shuffle (&rng, order, extra->len);
+  for (guint i = 0; i < extra->len; i++)
+    g_hash_table_insert (fold_of, g_ptr_array_index (extra, order[i]),
+        GINT_TO_POINTER (i % N_FOLDS + 1));
+  for (int r = 0; r < sp->n; r++)
+    sp->fold[r] = GPOINTER_TO_INT (g_hash_table_lookup (fold_of, sp->speaker[r]));
+  g_free (order);
+  g_ptr_array_unref (extra);
+  g_hash_table_unref (fold_of);
+}
+
+/* FSDD and, when @extra, <data>/extra-speech in one table; the clips too
+ * when @waves. */
+static gboolean
+speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra, gboolean waves,
+    Speech *sp, GError **error)
+{
+  MmFsdd *part[2] = { NULL, NULL };
+  char *extra_dir = g_build_filename (data_dir, "extra-speech", NULL);
+  gboolean ok = FALSE;
+  int r = 0;
+
+  memset (sp, 0, sizeof *sp);
+  if (!(part[0] = mm_fsdd_load (data_dir, mfcc, waves, error))
+      || (extra && !(part[1] = mm_speech_load (extra_dir, "extra-speech", mfcc, waves, error))))
+    goto out;
+  sp->n = part[0]->n + (part[1] ? part[1]->n : 0);
+  sp->digit = g_new (int, sp->n);
+  sp->index = g_new (int, sp->n);
+  sp->fold = g_new0 (int, sp->n);
+  sp->speaker = g_new (const char *, sp->n);
+  sp->src = g_new (Source, sp->n);
+  sp->mfcc = g_new (float, (size_t) sp->n * MM_AUDIO_VALUES);
+  if (waves)
+    sp->waves = mm_wave_bank_new (sp->n, MM_MEDIA_SAMPLE_RATE, MM_MEDIA_SAMPLE_RATE);
+  for (int k = 0; k < 2 && part[k]; k++) {
+    const MmFsdd *f = part[k];
+    for (int i = 0; i < f->n; i++, r++) {
+      sp->digit[r] = f->digit[i];
+      sp->index[r] = f->index[i];
+      sp->speaker[r] = f->speaker[i];
+      sp->src[r] = SRC_FSDD;
+      if (k == 1 && !extra_source (f->speaker[i], &sp->src[r], error)) {
+        g_prefix_error (error, "%s/%s: ", extra_dir, f->names[i]);
+        goto out;
+      }
+      memcpy (sp->mfcc + (size_t) r * MM_AUDIO_VALUES, f->mfcc + (size_t) i * MM_AUDIO_VALUES,
+          sizeof (float) * MM_AUDIO_VALUES);
+      if (waves)
+        memcpy (sp->waves->samples + (size_t) r * MM_MEDIA_SAMPLE_RATE,
+            f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, sizeof (float) * MM_MEDIA_SAMPLE_RATE);
+    }
+  }
+  assign_folds (sp);
+  ok = TRUE;
+out:
+  if (!ok)
+    speech_clear (sp);
+  mm_fsdd_free (part[0]);
+  mm_fsdd_free (part[1]);
+  g_free (extra_dir);
+  return ok;
+}
+
+static gboolean
+pool_takes (const Pool *pool, const Speech *sp, int r)
+{
+  if (sp->src[r] == SRC_FSDD
+      ? !pool->fsdd || sp->index[r] < pool->min_index || sp->index[r] > pool->max_index
+      : sp->src[r] == SRC_LICENSED ? !pool->licensed : !pool->unheard)
+    return FALSE;
+  return (!pool->only || sp->speaker[r] == pool->only)
+      && (!pool->exclude || sp->speaker[r] != pool->exclude)
+      && (!pool->only_fold || sp->fold[r] == pool->only_fold)
+      && (!pool->exclude_fold || sp->fold[r] != pool->exclude_fold);
+}
+
+/* For each of the @n labels, a recording of the same digit drawn from @pool
+ * with a fixed PCG stream: uniformly among the recordings, or, with
+ * pool->by_speaker, a speaker first (uniformly among those who said the
+ * digit) and then one of their recordings, so that a voice with 500 clips
+ * counts as much as one with 2. The result is owned by the caller. */
 static int *
-pair_recordings (const MmFsdd *f, const guint8 *labels, int n, const Pool *pool,
+pair_recordings (const Speech *sp, const guint8 *labels, int n, const Pool *pool,
     guint64 stream, GError **error)
 {
-  GArray *by_digit[N_DIGITS];
+  GArray *by_digit[N_DIGITS], *runs[N_DIGITS];   /* runs: start of each speaker's recordings */
   int *rec = NULL;
   MmRng rng;
 
-  for (int d = 0; d < N_DIGITS; d++)
+  for (int d = 0; d < N_DIGITS; d++) {
     by_digit[d] = g_array_new (FALSE, FALSE, sizeof (int));
-  for (int r = 0; r < f->n; r++)
-    if (pool_takes (pool, f, r))
-      g_array_append_val (by_digit[f->digit[r]], r);
+    runs[d] = g_array_new (FALSE, FALSE, sizeof (int));
+  }
+  /* the table is sorted by name within each source and a speaker is in one
+   * source, so a speaker's recordings of a digit are consecutive */
+  for (int r = 0; r < sp->n; r++)
+    if (pool_takes (pool, sp, r)) {
+      GArray *a = by_digit[sp->digit[r]];
+      if (a->len == 0 || sp->speaker[g_array_index (a, int, a->len - 1)] != sp->speaker[r])
+        g_array_append_val (runs[sp->digit[r]], a->len);
+      g_array_append_val (a, r);
+    }
   for (int d = 0; d < N_DIGITS; d++)
     if (by_digit[d]->len == 0) {
       g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH,
-          "FSDD has no recording of digit %d for this protocol", d);
+          "no recording of digit %d for this protocol", d);
       goto out;
     }
   mm_rng_seed (&rng, MM_PAIR_SEED, stream);
   rec = g_new (int, MAX (n, 1));
   for (int i = 0; i < n; i++) {
-    GArray *a = by_digit[labels[i]];
-    rec[i] = g_array_index (a, int, mm_rng_below (&rng, a->len));
+    GArray *a = by_digit[labels[i]], *ru = runs[labels[i]];
+    if (pool->by_speaker) {
+      guint s = mm_rng_below (&rng, ru->len);
+      int first = g_array_index (ru, int, s);
+      int end = s + 1 < ru->len ? g_array_index (ru, int, s + 1) : (int) a->len;
+      rec[i] = g_array_index (a, int, first + mm_rng_below (&rng, end - first));
+    } else {
+      rec[i] = g_array_index (a, int, mm_rng_below (&rng, a->len));
+    }
   }
 out:
-  for (int d = 0; d < N_DIGITS; d++)
+  for (int d = 0; d < N_DIGITS; d++) {
     g_array_unref (by_digit[d]);
+    g_array_unref (runs[d]);
+  }
   return rec;
 }
 
 /* The samples @idx[0..n) (NULL: 0..n) of @m, with the paired audio when
  * @rec is given. Images are scaled to [0, 1]. */
 static MmDataset *
-assemble (const Mnist *m, const MmFsdd *f, const int *rec, const int *idx, int n)
+assemble (const Mnist *m, const Speech *sp, const int *rec, const int *idx, int n)
 {
   MmDataset *ds = mm_dataset_new (n, m->img.pixels != NULL, rec != NULL);
 
+  if (rec && sp->waves) {
+    ds->waves = mm_wave_bank_ref (sp->waves);
+    ds->wave = g_new (int, MAX (n, 1));
+  }
   for (int i = 0; i < n; i++) {
     int j = idx ? idx[i] : i;
     ds->labels[i] = m->labels[j];
@@ -172,7 +380,9 @@ assemble (const Mnist *m, const MmFsdd *f, const int *rec, const int *idx, int n
     }
     if (ds->audio)
       memcpy (ds->audio + (size_t) i * MM_AUDIO_VALUES,
-          f->mfcc + (size_t) rec[j] * MM_AUDIO_VALUES, MM_AUDIO_VALUES * sizeof (float));
+          sp->mfcc + (size_t) rec[j] * MM_AUDIO_VALUES, MM_AUDIO_VALUES * sizeof (float));
+    if (ds->wave)
+      ds->wave[i] = rec[j];
   }
   return ds;
 }
@@ -186,6 +396,12 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
     g_string_append (s, " paired with random FSDD training recordings (indices 5-49");
     if (p->kind == PROTOCOL_NEW_SPEAKER)
       g_string_append_printf (s, ", speaker %s left out", p->speaker);
+    if (p->kind == PROTOCOL_FOLD)
+      g_string_append_printf (s, ") and licensed extra-speech recordings (Speech Commands, "
+          "AudioMNIST), the speakers of fold %d of %d left out (", p->fold, N_FOLDS);
+    if (p->kind == PROTOCOL_VOICES)
+      g_string_append (s, ") and every licensed extra-speech recording (Speech Commands, "
+          "AudioMNIST; ");
     g_string_append (s, ") of the same digit (seed " G_STRINGIFY (MM_PAIR_SEED)
         "; recordings repeat across train/val/test),");
   }
@@ -200,19 +416,26 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
   else if (audio && p->kind == PROTOCOL_NEW_SPEAKER)
     g_string_append_printf (s, " paired with all recordings of %s, never heard in training",
         p->speaker);
+  else if (audio && p->kind == PROTOCOL_FOLD)
+    g_string_append_printf (s, " paired with the recordings of fold %d's speakers (a speaker "
+        "drawn first, then one of their recordings), never heard in training", p->fold);
+  else if (audio && p->kind == PROTOCOL_VOICES)
+    g_string_append (s, " paired with the unlicensed extra-speech voices (altainmunkhg, "
+        "hatemhussein; a speaker drawn first), never trained on: a VALIDATION set of unheard "
+        "voices for choosing settings");
   return g_string_free (s, FALSE);
 }
 
 gboolean
 mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
-    const char *data_dir, gboolean need_train, MmSplits *out, GError **error)
+    const char *data_dir, gboolean need_train, gboolean waves, MmSplits *out, GError **error)
 {
   gboolean image = mm_arch_uses_image (arch), audio = mm_arch_uses_audio (arch);
   Mnist train = { 0 }, test = { 0 };
   Protocol p;
-  Pool train_pool = { MM_FSDD_FIRST_TRAIN_INDEX, G_MAXINT, NULL, NULL };
-  Pool heldout_pool = { 0, MM_FSDD_FIRST_TRAIN_INDEX - 1, NULL, NULL };
-  MmFsdd *fsdd = NULL;
+  Pool train_pool = { .min_index = MM_FSDD_FIRST_TRAIN_INDEX, .max_index = G_MAXINT, .fsdd = TRUE };
+  Pool heldout_pool = { .min_index = 0, .max_index = MM_FSDD_FIRST_TRAIN_INDEX - 1, .fsdd = TRUE };
+  Speech sp = { 0 };
   int *rec = NULL, *hrec = NULL, *tr = NULL, *va = NULL, *te = NULL, ntr, nva, nte;
   gboolean ok = FALSE;
 
@@ -221,26 +444,35 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
     return FALSE;
   if (p.kind == PROTOCOL_NEW_SPEAKER) {
     train_pool.exclude = p.speaker;
-    heldout_pool = (Pool) { 0, G_MAXINT, p.speaker, NULL };
+    heldout_pool = (Pool) { 0, G_MAXINT, p.speaker, NULL, .fsdd = TRUE };
+  } else if (p.kind == PROTOCOL_FOLD) {
+    train_pool.licensed = TRUE;
+    train_pool.exclude_fold = p.fold;
+    heldout_pool = (Pool) { 0, G_MAXINT, .only_fold = p.fold, .fsdd = TRUE, .licensed = TRUE,
+      .by_speaker = TRUE };
+  } else if (p.kind == PROTOCOL_VOICES) {
+    train_pool.licensed = TRUE;
+    heldout_pool = (Pool) { .unheard = TRUE, .by_speaker = TRUE };
   }
   if (!mnist_load (data_dir, TRUE, image, &train, error)
       || (p.kind != PROTOCOL_PAPER && !mnist_load (data_dir, FALSE, image, &test, error)))
     goto out;
   if (audio) {
-    if (!(fsdd = mm_fsdd_load (data_dir, mfcc, error))
-        || !(rec = pair_recordings (fsdd, train.labels, train.n, &train_pool, 1, error))
-        || (test.n && !(hrec = pair_recordings (fsdd, test.labels, test.n, &heldout_pool, 2,
+    if (!speech_load (data_dir, mfcc, p.kind == PROTOCOL_FOLD || p.kind == PROTOCOL_VOICES,
+            waves, &sp, error)
+        || !(rec = pair_recordings (&sp, train.labels, train.n, &train_pool, 1, error))
+        || (test.n && !(hrec = pair_recordings (&sp, test.labels, test.n, &heldout_pool, 2,
                     error))))
       goto out;
   }
   mm_split_14_3_3 (train.n, MM_SPLIT_SEED, &tr, &ntr, &va, &nva, &te, &nte);
   if (need_train) {
-    out->train = assemble (&train, fsdd, rec, tr, ntr);
-    out->val = assemble (&train, fsdd, rec, va, nva);
+    out->train = assemble (&train, &sp, rec, tr, ntr);
+    out->val = assemble (&train, &sp, rec, va, nva);
   }
-  out->test = assemble (&train, fsdd, rec, te, nte);
+  out->test = assemble (&train, &sp, rec, te, nte);
   if (test.n)
-    out->heldout = assemble (&test, fsdd, hrec, NULL, test.n);
+    out->heldout = assemble (&test, &sp, hrec, NULL, test.n);
   out->protocol = g_strdup (protocol);
   out->description = describe (&p, audio, ntr, nva, nte);
   ok = TRUE;
@@ -249,7 +481,7 @@ out:
     mm_splits_clear (out);
   mnist_clear (&train);
   mnist_clear (&test);
-  mm_fsdd_free (fsdd);
+  speech_clear (&sp);
   g_free (rec);
   g_free (hrec);
   g_free (tr);
