@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "mm-error.h"
+#include "mm-json.h"
 #include "mm-simd.h"
 
 /* Samples enter as 16-bit units, as the reference reads int16 WAVs. */
@@ -256,7 +257,6 @@ json_get_bool (JsonObject *obj, const char *name, gboolean *val, GError **error)
 gboolean
 mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
 {
-  JsonParser *parser;
   JsonNode *root;
   JsonObject *obj;
   MmMfccParams q;
@@ -267,19 +267,16 @@ mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "MFCC parameters: no JSON");
     return FALSE;
   }
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, json, -1, &err)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
-        "MFCC parameters: invalid JSON: %s", err->message);
+  if (!(root = mm_json_parse (json, -1, &err))) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "MFCC parameters: the text %s",
+        err->message);
     g_error_free (err);
-    g_object_unref (parser);
     return FALSE;
   }
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
         "MFCC parameters: JSON is not an object");
-    g_object_unref (parser);
+    json_node_unref (root);
     return FALSE;
   }
   obj = json_node_get_object (root);
@@ -296,7 +293,7 @@ mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
       && json_get_int (obj, "lifter", &q.lifter, error)
       && json_get_bool (obj, "append_energy", &q.append_energy, error)
       && params_check (&q, error);
-  g_object_unref (parser);
+  json_node_unref (root);
   if (ok)
     *p = q;
   return ok;

@@ -20,14 +20,19 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mm-error.h"
+#include "mm-json.h"
 
 #define MM_FORMAT_TAG     "mmdigits"
 #define MM_FORMAT_VERSION "1"
-/* The reference implementation's limit: a longer header is not a model. */
-#define MAX_HEADER_LEN    (100u * 1024 * 1024)
+/* The safetensors reference allows 100 MB of header; json-glib's nodes take
+ * about 15 times the text (a 51 MB header cost 759 MB), and our headers are
+ * under 5 KB. 1 MiB leaves 200 times that for other writers' metadata and
+ * bounds what parsing a hostile header can cost. */
+#define MAX_HEADER_LEN    (1u << 20)
 
 G_STATIC_ASSERT (sizeof (float) == 4);
 
@@ -63,13 +68,27 @@ format_float_array (const float *v, int n)
   return g_string_free (s, FALSE);
 }
 
+/* Index of the first negative variance in @t if it holds batch-norm
+ * variances, else -1. A variance below zero has no square root:
+ * (x − mean)/√(var + ε) would be NaN, or huge for −ε < var < 0, and every
+ * decision wrong without a word. */
+static gssize
+negative_variance (const MmTensorInfo *t)
+{
+  if (!g_str_has_suffix (t->name, ".running_var"))
+    return -1;
+  for (size_t i = 0; i < t->size; i++)
+    if (t->data[i] < 0)
+      return (gssize) i;
+  return -1;
+}
+
 static gboolean
 is_json_object (const char *text)
 {
-  JsonParser *p = json_parser_new ();
-  gboolean ok = json_parser_load_from_data (p, text, -1, NULL)
-      && json_parser_get_root (p) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (p));
-  g_object_unref (p);
+  JsonNode *root = mm_json_parse (text, -1, NULL);
+  gboolean ok = root && JSON_NODE_HOLDS_OBJECT (root);
+  g_clear_pointer (&root, json_node_unref);
   return ok;
 }
 
@@ -172,6 +191,7 @@ check_savable (const MmNet *net, const MmModelMeta *meta, const char *path,
 
   for (int i = 0; i < mm_net_n_tensors (net); i++) {
     const MmTensorInfo *t = mm_net_tensor (net, i);
+    gssize neg;
     for (size_t j = 0; j < t->size; j++) {
       if (!isfinite (t->data[j])) {
         g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
@@ -179,6 +199,12 @@ check_savable (const MmNet *net, const MmModelMeta *meta, const char *path,
             path, t->name, j);
         return FALSE;
       }
+    }
+    if ((neg = negative_variance (t)) >= 0) {
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+          "%s: tensor %s has a negative variance at index %" G_GSSIZE_FORMAT
+          "; not saved", path, t->name, neg);
+      return FALSE;
     }
   }
   if (!isfinite (norm->image_mean) || !(norm->image_std > 0) || !isfinite (norm->image_std)) {
@@ -488,10 +514,41 @@ check_spans_tile (const char *path, Span *spans, int n, guint64 data_size, GErro
   return TRUE;
 }
 
+/* Reads exactly @len bytes at @offset. The size was taken from fstat before,
+ * so a short read means the file shrank meanwhile. */
 static gboolean
-copy_tensor (const char *path, const MmTensorInfo *t, const guint8 *src, GError **error)
+read_at (const char *path, int fd, void *buf, gsize len, guint64 offset, GError **error)
 {
-  memcpy (t->data, src, t->size * sizeof (float));
+  guint8 *p = buf;
+
+  while (len > 0) {
+    ssize_t r = pread (fd, p, len, (off_t) offset);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      int e = errno;
+      g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot read: %s", path, g_strerror (e));
+      return FALSE;
+    }
+    if (r == 0) {
+      g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: file shrank while being read", path);
+      return FALSE;
+    }
+    p += r;
+    len -= (gsize) r;
+    offset += (guint64) r;
+  }
+  return TRUE;
+}
+
+/* Reads a tensor's bytes straight into the net, then checks its values. */
+static gboolean
+read_tensor (const char *path, int fd, guint64 offset, const MmTensorInfo *t, GError **error)
+{
+  gssize i;
+
+  if (!read_at (path, fd, t->data, t->size * sizeof (float), offset, error))
+    return FALSE;
 #if G_BYTE_ORDER != G_LITTLE_ENDIAN
   {
     guint32 *w = (guint32 *) t->data;
@@ -499,10 +556,13 @@ copy_tensor (const char *path, const MmTensorInfo *t, const guint8 *src, GError 
       w[i] = GUINT32_FROM_LE (w[i]);
   }
 #endif
-  for (size_t i = 0; i < t->size; i++)
+  for (i = 0; i < (gssize) t->size; i++)
     if (!isfinite (t->data[i]))
-      FAIL ("%s: tensor %s has a non-finite value (%g) at index %zu", path, t->name,
-          t->data[i], i);
+      FAIL ("%s: tensor %s has a non-finite value (%g) at index %" G_GSSIZE_FORMAT, path,
+          t->name, t->data[i], i);
+  if ((i = negative_variance (t)) >= 0)
+    FAIL ("%s: tensor %s has a negative variance (%g) at index %" G_GSSIZE_FORMAT, path,
+        t->name, t->data[i], i);
   return TRUE;
 }
 
@@ -533,23 +593,33 @@ meta_number (const char *path, JsonObject *md, const char *key, gboolean positiv
   return TRUE;
 }
 
+/* The JSON text of metadata @key, parsed within mm-json.h's limits; owned
+ * by the caller. */
+static JsonNode *
+parse_meta_json (const char *path, const char *key, const char *text, GError **error)
+{
+  JsonNode *root = mm_json_parse (text, -1, error);
+  if (!root)
+    g_prefix_error (error, "%s: __metadata__ %s ", path, key);
+  return root;
+}
+
 static gboolean
 meta_number_array (const char *path, JsonObject *md, const char *key, gboolean positive,
     float *out, GError **error)
 {
   const char *s = node_string (json_object_get_member (md, key));
-  JsonParser *p;
   JsonNode *root;
   JsonArray *a;
   gboolean ok = TRUE;
 
   if (!s)
     FAIL ("%s: __metadata__ has no %s", path, key);
-  p = json_parser_new ();
-  if (!json_parser_load_from_data (p, s, -1, NULL)
-      || !(root = json_parser_get_root (p)) || !JSON_NODE_HOLDS_ARRAY (root)
+  if (!(root = parse_meta_json (path, key, s, error)))
+    return FALSE;
+  if (!JSON_NODE_HOLDS_ARRAY (root)
       || json_array_get_length (a = json_node_get_array (root)) != MM_MFCC_COEFFS) {
-    g_object_unref (p);
+    json_node_unref (root);
     FAIL ("%s: __metadata__ %s is not a JSON array of %d numbers", path, key,
         MM_MFCC_COEFFS);
   }
@@ -573,7 +643,7 @@ meta_number_array (const char *path, JsonObject *md, const char *key, gboolean p
     }
     out[i] = (float) v;
   }
-  g_object_unref (p);
+  json_node_unref (root);
   return ok;
 }
 
@@ -581,12 +651,19 @@ static gboolean
 meta_json_object (const char *path, JsonObject *md, const char *key, char **out,
     GError **error)
 {
-  JsonNode *n = json_object_get_member (md, key);
+  JsonNode *n = json_object_get_member (md, key), *root;
   const char *s = node_string (n);
+  gboolean is_object;
 
   if (!n)
     return TRUE;                /* optional */
-  if (!s || !is_json_object (s))
+  if (!s)
+    FAIL ("%s: __metadata__ %s is not a JSON object", path, key);
+  if (!(root = parse_meta_json (path, key, s, error)))
+    return FALSE;
+  is_object = JSON_NODE_HOLDS_OBJECT (root);
+  json_node_unref (root);
+  if (!is_object)
     FAIL ("%s: __metadata__ %s is not a JSON object", path, key);
   *out = g_strdup (s);
   return TRUE;
@@ -672,9 +749,10 @@ load_temperature (const char *path, JsonObject *md, MmNet *net, GError **error)
 }
 
 /* Checks every tensor entry, that all the net's tensors are there and that
- * the spans tile the data, then copies the values. */
+ * the spans tile the data (which starts at byte @data_start), then reads the
+ * values: only a file that describes exactly the net is read further. */
 static gboolean
-load_tensors (const char *path, JsonObject *root, MmNet *net, const guint8 *data,
+load_tensors (const char *path, JsonObject *root, MmNet *net, int fd, guint64 data_start,
     guint64 data_size, GError **error)
 {
   int n_net = mm_net_n_tensors (net), n = 0;
@@ -700,41 +778,122 @@ load_tensors (const char *path, JsonObject *root, MmNet *net, const guint8 *data
   }
   ok = ok && check_spans_tile (path, spans, n, data_size, error);
   for (int i = 0; ok && i < n; i++)
-    ok = copy_tensor (path, mm_net_find_tensor (net, spans[i].name), data + spans[i].begin,
-        error);
+    ok = read_tensor (path, fd, data_start + spans[i].begin,
+        mm_net_find_tensor (net, spans[i].name), error);
   g_free (spans);
   return ok;
 }
 
-static JsonObject *
-parse_header (const char *path, const char *text, gsize len, JsonParser *parser,
-    GError **error)
+static const char *
+file_kind (mode_t mode)
 {
-  GError *jerr = NULL;
-  JsonNode *root;
+  return S_ISDIR (mode) ? "a directory" : S_ISFIFO (mode) ? "a FIFO" :
+      S_ISCHR (mode) ? "a character device" : S_ISBLK (mode) ? "a block device" :
+      S_ISSOCK (mode) ? "a socket" : "not a regular file";
+}
 
-  if (!json_parser_load_from_data (parser, text, (gssize) len, &jerr)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: header is not JSON: %s", path,
-        jerr->message);
+/* Opens @path for reading if it is a regular file. O_NONBLOCK: opening a
+ * FIFO would otherwise wait for a writer; a device like /dev/zero would be
+ * read without end. */
+static int
+open_regular (const char *path, guint64 *size, GError **error)
+{
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+
+  if (fd < 0 || fstat (fd, &st) != 0) {
+    int e = errno;
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot read: %s", path, g_strerror (e));
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  if (!S_ISREG (st.st_mode)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: is %s, not a model file", path,
+        file_kind (st.st_mode));
+    close (fd);
+    return -1;
+  }
+  *size = (guint64) st.st_size;
+  return fd;
+}
+
+/* The 8-byte length and the JSON header, parsed within MAX_HEADER_LEN and
+ * mm-json.h's limits. Returns the root object's node, owned by the caller. */
+static JsonNode *
+read_header (const char *path, int fd, guint64 size, guint64 *header_len, GError **error)
+{
+  guint64 len_le;
+  char *text;
+  JsonNode *root;
+  GError *jerr = NULL;
+
+  if (size < 8) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "%s: file is %" G_GUINT64_FORMAT " bytes, too short for a safetensors header",
+        path, size);
+    return NULL;
+  }
+  if (!read_at (path, fd, &len_le, 8, 0, error))
+    return NULL;
+  *header_len = GUINT64_FROM_LE (len_le);
+  if (*header_len > size - 8) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "%s: header length %" G_GUINT64_FORMAT " is larger than the file (%"
+        G_GUINT64_FORMAT " bytes)", path, *header_len, size);
+    return NULL;
+  }
+  if (*header_len > MAX_HEADER_LEN) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "%s: header of %" G_GUINT64_FORMAT " bytes is longer than the %u this reader "
+        "accepts", path, *header_len, MAX_HEADER_LEN);
+    return NULL;
+  }
+  text = g_malloc (*header_len + 1);
+  if (!read_at (path, fd, text, *header_len, 8, error)) {
+    g_free (text);
+    return NULL;
+  }
+  root = mm_json_parse (text, (gssize) *header_len, &jerr);
+  g_free (text);
+  if (!root) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: header %s", path, jerr->message);
     g_error_free (jerr);
     return NULL;
   }
-  root = json_parser_get_root (parser);
-  if (!root || !JSON_NODE_HOLDS_OBJECT (root)) {
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: header is not a JSON object", path);
+    json_node_unref (root);
     return NULL;
   }
-  return json_node_get_object (root);
+  return root;
+}
+
+gboolean
+mm_model_read_arch (const char *path, MmArch *arch, GError **error)
+{
+  guint64 size, header_len;
+  int fd;
+  JsonNode *root;
+  JsonObject *md;
+  gboolean ok;
+
+  g_return_val_if_fail (path != NULL && arch != NULL, FALSE);
+  if ((fd = open_regular (path, &size, error)) < 0)
+    return FALSE;
+  root = read_header (path, fd, size, &header_len, error);
+  close (fd);
+  ok = root && check_metadata (path, json_node_get_object (root), &md, arch, error);
+  g_clear_pointer (&root, json_node_unref);
+  return ok;
 }
 
 MmNet *
 mm_model_load (const char *path, MmModelMeta *meta, GError **error)
 {
-  char *contents = NULL;
-  gsize size = 0;
-  guint64 header_len;
-  GError *ferr = NULL;
-  JsonParser *parser = NULL;
+  guint64 size, header_len;
+  int fd;
+  JsonNode *root_node = NULL;
   JsonObject *root, *md;
   MmArch arch;
   MmNet *net = NULL;
@@ -743,38 +902,14 @@ mm_model_load (const char *path, MmModelMeta *meta, GError **error)
   g_return_val_if_fail (path != NULL, NULL);
   if (meta)
     memset (meta, 0, sizeof (*meta));
-  if (!g_file_get_contents (path, &contents, &size, &ferr)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot read: %s", path, ferr->message);
-    g_error_free (ferr);
+  if ((fd = open_regular (path, &size, error)) < 0)
     return NULL;
-  }
-  if (size < 8) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
-        "%s: file is %" G_GSIZE_FORMAT " bytes, too short for a safetensors header",
-        path, size);
-    goto fail;
-  }
-  memcpy (&header_len, contents, 8);
-  header_len = GUINT64_FROM_LE (header_len);
-  if (header_len > size - 8) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
-        "%s: header length %" G_GUINT64_FORMAT " is larger than the file (%"
-        G_GSIZE_FORMAT " bytes)", path, header_len, size);
-    goto fail;
-  }
-  if (header_len > MAX_HEADER_LEN) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
-        "%s: header length %" G_GUINT64_FORMAT " is absurd", path, header_len);
-    goto fail;
-  }
-  parser = json_parser_new ();
-  if (!(root = parse_header (path, contents + 8, header_len, parser, error))
-      || !check_metadata (path, root, &md, &arch, error))
+  if (!(root_node = read_header (path, fd, size, &header_len, error))
+      || !check_metadata (path, root = json_node_get_object (root_node), &md, &arch, error))
     goto fail;
 
   net = mm_net_new (arch, 0);
-  if (!load_tensors (path, root, net, (const guint8 *) contents + 8 + header_len,
-          size - 8 - header_len, error)
+  if (!load_tensors (path, root, net, fd, 8 + header_len, size - 8 - header_len, error)
       || !load_norm (path, md, arch, mm_net_norm (net), error)
       || !load_temperature (path, md, net, error)
       || !meta_json_object (path, md, "mfcc", &m.mfcc_json, error)
@@ -785,14 +920,14 @@ mm_model_load (const char *path, MmModelMeta *meta, GError **error)
     *meta = m;
   else
     mm_model_meta_clear (&m);
-  g_object_unref (parser);
-  g_free (contents);
+  json_node_unref (root_node);
+  close (fd);
   return net;
 
 fail:
   mm_model_meta_clear (&m);
   g_clear_pointer (&net, mm_net_free);
-  g_clear_object (&parser);
-  g_free (contents);
+  g_clear_pointer (&root_node, json_node_unref);
+  close (fd);
   return NULL;
 }

@@ -75,24 +75,19 @@ media_args=(--out "$out" --seed "$seed")
 [ -n "$digits" ] && media_args+=(--digits "$digits")
 "$mmdigits" demo-media "${media_args[@]}" >/dev/null
 
-# Which networks models/ holds (the "arch" in each file's metadata) decides
-# the shape of the pipeline:
+# Which networks models/ holds (the "arch" of each file that loads: the
+# loader of mmdigits inspect is mmclassify's, so a file it refuses is one
+# mmclassify skips too) decides the shape of the pipeline:
 #  - a hybrid network (+ the image and audio ones for lone items): one
 #    mmclassify fuses a crop and a word that fall within its pair-window;
 #  - no hybrid network: one mmclassify per modality, whose decisions are
 #    merged in time order (the score then takes the more confident one);
 #  - only an image network: the video alone.
-archs=$(python3 - "$models" <<'PY'
-import glob, json, struct, sys
-for f in sorted(glob.glob(sys.argv[1] + "/*.safetensors")):
-    try:
-        with open(f, "rb") as h:
-            n = struct.unpack("<Q", h.read(8))[0]
-            print(json.loads(h.read(n))["__metadata__"]["arch"])
-    except (OSError, ValueError, KeyError, struct.error):
-        pass
-PY
-)
+# (inspect exits 1 when a file is refused; the others are still listed.)
+archs=$("$mmdigits" inspect --json "$models"/*.safetensors 2>/dev/null \
+        | python3 -c 'import json, sys
+for line in sys.stdin:
+    print(json.loads(line)["arch"])' || true)
 has () { grep -qx "$1" <<<"$archs"; }
 image_net='' audio_net='' hybrid_net=''
 has ImageNet_CNN && image_net=1

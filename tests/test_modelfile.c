@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mm-error.h"
 #include "mm-modelfile.h"
@@ -253,6 +254,27 @@ check_edited_is_refused (EditFn edit, const char *substr)
 }
 
 static void
+set_float (Parts *p, const char *tensor, int index, float v)
+{
+  JsonObject *t = json_object_get_object_member (p->root, tensor);
+  gint64 begin = json_array_get_int_element (json_object_get_array_member (t, "data_offsets"), 0);
+  gsize len;
+  guint8 *d = g_bytes_unref_to_data (p->data, &len);
+  guint32 bits;
+
+  memcpy (&bits, &v, 4);
+  bits = GUINT32_TO_LE (bits);
+  memcpy (d + begin + 4 * index, &bits, 4);
+  p->data = g_bytes_new_take (d, len);
+}
+
+static void
+edit_nan (Parts *p)
+{
+  set_float (p, "image.conv2.weight", 5, NAN);
+}
+
+static void
 edit_remove_tensor (Parts *p)
 {
   json_object_remove_member (p->root, "image.bn2.running_var");
@@ -274,23 +296,6 @@ edit_dtype (Parts *p)
 {
   JsonObject *t = json_object_get_object_member (p->root, "image.fc.bias");
   json_object_set_string_member (t, "dtype", "F16");
-}
-
-static void
-edit_nan (Parts *p)
-{
-  JsonObject *t = json_object_get_object_member (p->root, "image.conv2.weight");
-  JsonArray *off = json_object_get_array_member (t, "data_offsets");
-  gint64 begin = json_array_get_int_element (off, 0);
-  gsize len;
-  guint8 *d = g_bytes_unref_to_data (p->data, &len);
-  float nan = NAN;
-  guint32 bits;
-
-  memcpy (&bits, &nan, 4);
-  bits = GUINT32_TO_LE (bits);
-  memcpy (d + begin + 4 * 5, &bits, 4);
-  p->data = g_bytes_new_take (d, len);
 }
 
 static void
@@ -491,6 +496,173 @@ START_TEST (test_model_tiny_and_missing_files_are_refused)
 }
 END_TEST
 
+/* A header of @len bytes of @fill after @head, with no data section. */
+static void
+write_header_of (const char *path, const char *head, char fill, gsize len)
+{
+  char *text = g_malloc (len);
+  GBytes *empty = g_bytes_new (NULL, 0);
+  gsize h = strlen (head);
+
+  memcpy (text, head, h);
+  memset (text + h, fill, len - h);
+  write_raw (path, text, len, empty);
+  g_bytes_unref (empty);
+  g_free (text);
+}
+
+/* json-glib descends once per level on the stack: 100,000 levels crashed
+ * every program that loaded such a file, before any check of ours ran. */
+START_TEST (test_model_deeply_nested_header_is_refused)
+{
+  char *path = tmp_path ("deep.safetensors");
+  MmArch arch;
+  GError *err = NULL;
+
+  write_header_of (path, "", '[', 100000);
+  assert_load_fails (path, "header nests deeper than 64 levels");
+  ck_assert (!mm_model_read_arch (path, &arch, &err));
+  ck_assert_msg (strstr (err->message, "nests deeper") != NULL, "%s", err->message);
+  g_clear_error (&err);
+  /* the same inside an object, as a writer's header would start */
+  write_header_of (path, "{\"__metadata__\":", '{', 50000);
+  assert_load_fails (path, "header nests deeper than 64 levels");
+  g_free (path);
+}
+END_TEST
+
+/* The metadata's JSON texts are parsed again: they are bounded too. */
+static void
+edit_deep_provenance (Parts *p)
+{
+  char *deep = g_strnfill (100000, '[');
+  json_object_set_string_member (metadata (p), "provenance", deep);
+  g_free (deep);
+}
+
+static void
+edit_deep_mfcc_std (Parts *p)
+{
+  char *deep = g_strnfill (100000, '[');
+  json_object_set_string_member (metadata (p), "mfcc_std", deep);
+  g_free (deep);
+}
+
+START_TEST (test_model_deeply_nested_metadata_is_refused)
+{
+  check_edited_is_refused (edit_deep_provenance,
+      "__metadata__ provenance nests deeper than 64 levels");
+  check_edited_is_refused (edit_deep_mfcc_std,
+      "__metadata__ mfcc_std nests deeper than 64 levels");
+}
+END_TEST
+
+/* A 51 MB header of small values took 759 MB to parse. */
+START_TEST (test_model_oversized_header_is_refused)
+{
+  char *path = tmp_path ("big.safetensors");
+  GString *flat = g_string_new ("{\"__metadata__\":{\"format\":\"mmdigits\"},\"x\":[0");
+
+  write_header_of (path, "{\"__metadata__\":\"", 'x', (1 << 20) + 1);
+  assert_load_fails (path, "header of 1048577 bytes is longer than the 1048576 this reader accepts");
+
+  /* under the size cap, over the value cap: 70,000 numbers in 140 KB */
+  for (int i = 1; i < 70000; i++)
+    g_string_append (flat, ",0");
+  g_string_append (flat, "]}");
+  write_header_of (path, flat->str, ' ', flat->len);
+  assert_load_fails (path, "header holds more than 65536 values");
+  g_string_free (flat, TRUE);
+  g_free (path);
+}
+END_TEST
+
+/* json-glib takes comments, in which a quote would hide brackets from the
+ * scan that bounds the nesting: refused, as JSON itself does. */
+START_TEST (test_model_header_with_comment_is_refused)
+{
+  char *path = tmp_path ("comment.safetensors");
+  char *head = g_strconcat ("{\"__metadata__\": /* \" */ ", NULL);
+
+  write_header_of (path, head, '[', 100000);
+  assert_load_fails (path, "header is not JSON: a comment at byte 17");
+  g_free (head);
+  g_free (path);
+}
+END_TEST
+
+/* /dev/zero was read until memory ran out; a FIFO blocked for ever. */
+START_TEST (test_model_non_regular_files_are_refused)
+{
+  char *fifo = tmp_path ("fifo.safetensors");
+  MmArch arch;
+  GError *err = NULL;
+
+  assert_load_fails ("/dev/zero", "is a character device, not a model file");
+  assert_load_fails (tmp_dir, "is a directory, not a model file");
+  ck_assert_int_eq (mkfifo (fifo, 0600), 0);
+  assert_load_fails (fifo, "is a FIFO, not a model file");
+  ck_assert (!mm_model_read_arch (fifo, &arch, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_IO));
+  g_clear_error (&err);
+  g_unlink (fifo);
+  g_free (fifo);
+}
+END_TEST
+
+static void
+edit_negative_variance (Parts *p)
+{
+  set_float (p, "image.bn2.running_var", 17, -0.25f);
+}
+
+/* Within (−ε, 0) the square root exists, but a variance is never negative. */
+static void
+edit_slightly_negative_variance (Parts *p)
+{
+  set_float (p, "image.bn1.running_var", 0, -1e-7f);
+}
+
+static void
+edit_infinite_mean (Parts *p)
+{
+  set_float (p, "image.bn1.running_mean", 3, INFINITY);
+}
+
+START_TEST (test_model_invalid_batchnorm_statistics_are_refused)
+{
+  check_edited_is_refused (edit_negative_variance,
+      "tensor image.bn2.running_var has a negative variance (-0.25) at index 17");
+  check_edited_is_refused (edit_slightly_negative_variance,
+      "tensor image.bn1.running_var has a negative variance");
+  check_edited_is_refused (edit_infinite_mean,
+      "tensor image.bn1.running_mean has a non-finite value (inf) at index 3");
+}
+END_TEST
+
+START_TEST (test_model_read_arch_reads_the_header_alone)
+{
+  MmNet *net = make_net (MM_ARCH_HYBRIDNET_CNN_LSTM, 9);
+  char *path = save_net (net, "h.safetensors");
+  char *contents;
+  gsize size;
+  MmArch arch = MM_ARCH_IMAGENET_CNN;
+  GError *err = NULL;
+
+  ck_assert_msg (mm_model_read_arch (path, &arch, &err), "%s", err ? err->message : "");
+  ck_assert_int_eq (arch, MM_ARCH_HYBRIDNET_CNN_LSTM);
+  /* the data section is not read: a truncated file still names its arch */
+  ck_assert (g_file_get_contents (path, &contents, &size, NULL));
+  ck_assert (g_file_set_contents (path, contents, (gssize) (size - 1000), NULL));
+  ck_assert (mm_model_read_arch (path, &arch, NULL));
+  ck_assert_int_eq (arch, MM_ARCH_HYBRIDNET_CNN_LSTM);
+  assert_load_fails (path, "beyond the end of the data");
+  g_free (contents);
+  mm_net_free (net);
+  g_free (path);
+}
+END_TEST
+
 START_TEST (test_model_file_layout_follows_safetensors)
 {
   /* What any safetensors reader relies on: the JSON starts with '{', the data
@@ -590,6 +762,25 @@ START_TEST (test_model_save_refuses_nan_and_keeps_old_file)
   ck_assert_msg (back != NULL, "%s", err ? err->message : "");
   assert_nets_identical (net, back);
   mm_net_free (back);
+  mm_net_free (net);
+  g_free (path);
+}
+END_TEST
+
+/* What the loader refuses is never written. */
+START_TEST (test_model_save_refuses_negative_variance)
+{
+  MmNet *net = make_net (MM_ARCH_IMAGENET_CNN, 4);
+  char *path = tmp_path ("v.safetensors");
+  GError *err = NULL;
+
+  ((float *) mm_net_find_tensor (net, "image.bn2.running_var")->data)[5] = -1.0f;
+  ck_assert (!mm_model_save (net, NULL, path, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+  ck_assert_msg (strstr (err->message, "image.bn2.running_var has a negative variance at index 5")
+      != NULL, "%s", err->message);
+  ck_assert_int_eq (count_entries (tmp_dir), 0);
+  g_clear_error (&err);
   mm_net_free (net);
   g_free (path);
 }
@@ -696,6 +887,7 @@ main (void)
   tcase_add_test (rt, test_model_save_into_missing_directory_fails_cleanly);
   tcase_add_test (rt, test_model_save_refuses_nan_and_keeps_old_file);
   tcase_add_test (rt, test_model_save_replaces_existing_file);
+  tcase_add_test (rt, test_model_save_refuses_negative_variance);
   tcase_add_test (rt, test_model_python_written_file_loads);
   suite_add_tcase (s, rt);
 
@@ -715,6 +907,16 @@ main (void)
   tcase_add_test (bad, test_model_bad_norm_is_refused);
   tcase_add_test (bad, test_model_norm_out_of_float_range_is_refused);
   tcase_add_test (bad, test_model_short_mfcc_array_is_refused);
+  tcase_add_test (bad, test_model_deeply_nested_header_is_refused);
+  tcase_add_test (bad, test_model_deeply_nested_metadata_is_refused);
+  tcase_add_test (bad, test_model_oversized_header_is_refused);
+  tcase_add_test (bad, test_model_header_with_comment_is_refused);
+  tcase_add_test (bad, test_model_non_regular_files_are_refused);
+  tcase_add_test (bad, test_model_invalid_batchnorm_statistics_are_refused);
+  tcase_add_test (bad, test_model_read_arch_reads_the_header_alone);
+  /* a FIFO that blocks must fail the test, not hold the suite for its
+   * 60 s limit */
+  tcase_set_timeout (bad, 20);
   suite_add_tcase (s, bad);
   return mm_test_run_suite (s);
 }

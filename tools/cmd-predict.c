@@ -14,6 +14,7 @@
 
 #include "mm-cli.h"
 #include "mm-error.h"
+#include "mm-modelfile.h"
 #include "mm-net.h"
 
 /* A pipeline whose position has not moved for this long is stuck. */
@@ -89,64 +90,9 @@ mm_cli_model_path (const char *opt)
   return g_strdup (MM_SOURCE_MODELDIR);
 }
 
-/* The "arch" of a safetensors file's metadata, without reading the weights:
- * an 8-byte little-endian header length, then the JSON header. */
-static char *
-read_arch (const char *path, GError **error)
-{
-  FILE *f = fopen (path, "rb");
-  guint8 len_le[8];
-  guint64 len;
-  char *header = NULL, *arch = NULL;
-  JsonParser *parser = NULL;
-  JsonObject *root, *meta;
-
-  if (!f) {
-    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", path,
-        g_strerror (errno));
-    return NULL;
-  }
-  if (fread (len_le, 1, 8, f) != 8)
-    goto bad;
-  len = GUINT64_FROM_LE (*(guint64 *) len_le);
-  if (len == 0 || len > 100 * 1024 * 1024)
-    goto bad;
-  header = g_malloc (len);
-  if (fread (header, 1, len, f) != len)
-    goto bad;
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, header, (gssize) len, NULL)
-      || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    goto bad;
-  root = json_node_get_object (json_parser_get_root (parser));
-  meta = json_object_has_member (root, "__metadata__") ?
-      json_object_get_object_member (root, "__metadata__") : NULL;
-  if (!meta || !json_object_has_member (meta, "arch"))
-    goto bad;
-  arch = g_strdup (json_object_get_string_member (meta, "arch"));
-  if (!arch)
-    goto bad;
-  g_object_unref (parser);
-  g_free (header);
-  fclose (f);
-  return arch;
-
-bad:
-  g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
-      "%s: not a model file (no safetensors header with an \"arch\")", path);
-  g_clear_object (&parser);
-  g_free (header);
-  fclose (f);
-  return NULL;
-}
-
 static void
-nets_add (MmCliNets *nets, const char *arch_name)
+nets_add (MmCliNets *nets, MmArch arch)
 {
-  MmArch arch;
-
-  if (!mm_arch_from_name (arch_name, &arch))
-    return;
   if (mm_arch_uses_image (arch) && mm_arch_uses_audio (arch))
     nets->hybrid = TRUE;
   else if (mm_arch_uses_image (arch))
@@ -168,15 +114,15 @@ mm_cli_model_nets (const char *path, MmCliNets *nets, GError **error)
       return FALSE;
     }
     while ((name = g_dir_read_name (d))) {
-      char *file, *arch;
+      char *file;
+      MmArch arch;
 
       if (!g_str_has_suffix (name, ".safetensors"))
         continue;
       file = g_build_filename (path, name, NULL);
       /* a broken file is the element's to report (it skips it) */
-      if ((arch = read_arch (file, NULL)))
+      if (mm_model_read_arch (file, &arch, NULL))
         nets_add (nets, arch);
-      g_free (arch);
       g_free (file);
     }
     g_dir_close (d);
@@ -188,17 +134,11 @@ mm_cli_model_nets (const char *path, MmCliNets *nets, GError **error)
     }
     return TRUE;
   } else {
-    char *arch = read_arch (path, error);
+    MmArch arch;
 
-    if (!arch)
+    if (!mm_model_read_arch (path, &arch, error))
       return FALSE;
     nets_add (nets, arch);
-    g_free (arch);
-    if (!nets->image && !nets->audio && !nets->hybrid) {
-      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
-          "%s: unknown arch in the model's metadata", path);
-      return FALSE;
-    }
     return TRUE;
   }
 }

@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mm-modelfile.h"
 #include "mm-net.h"
@@ -807,6 +808,64 @@ GST_START_TEST (test_mmclassify_missing_model_file_is_an_error_naming_it)
 
 GST_END_TEST;
 
+/* A header nesting 100,000 deep overflowed json-glib's stack in the
+ * element; a FIFO blocked it for ever. Both are errors naming the cause. */
+GST_START_TEST (test_mmclassify_hostile_model_files_are_errors)
+{
+  gchar *deep = g_build_filename (tmpdir, "deep.safetensors", NULL);
+  gchar *fifo = g_build_filename (tmpdir, "fifo.safetensors", NULL);
+  gchar *dir = make_subdir ("with-deep");
+  gchar *deep_in_dir = g_build_filename (dir, "a-deep.safetensors", NULL);
+  guint64 len = GUINT64_TO_LE (100000);
+  GString *bytes = g_string_new_len ((const char *) &len, 8);
+  gchar *text, *good;
+  GstBus *bus;
+  GstElement *e;
+  GstPad *p;
+  GstMessage *msg;
+  GError *err = NULL;
+
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (bytes, '[');
+  fail_unless (g_file_set_contents (deep, bytes->str, (gssize) bytes->len, NULL));
+  fail_unless (g_file_set_contents (deep_in_dir, bytes->str, (gssize) bytes->len, NULL));
+  text = open_fails (deep, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+      "image_sink", NULL);
+  fail_unless (strstr (text, "nests deeper than 64 levels") != NULL, "%s", text);
+  g_free (text);
+
+  fail_unless_equals_int (mkfifo (fifo, 0600), 0);
+  text = open_fails (fifo, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+      "image_sink", NULL);
+  fail_unless (strstr (text, "is a FIFO") != NULL, "%s", text);
+  g_free (text);
+
+  /* in a directory, the file is skipped with a warning; the rest serves */
+  good = make_model (dir, "b-image.safetensors", MM_ARCH_IMAGENET_CNN, 3);
+  e = new_classifier (dir, &bus);
+  p = gst_element_request_pad_simple (e, "image_sink");
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning for the skipped file");
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "nests deeper") != NULL, "%s", err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (p);
+  release (e, bus);
+
+  g_string_free (bytes, TRUE);
+  g_free (good);
+  g_free (deep_in_dir);
+  g_free (dir);
+  g_free (fifo);
+  g_free (deep);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mmclassify_directory_without_hybrid_fails_clearly)
 {
   gchar *dir = make_subdir ("singles");
@@ -901,6 +960,7 @@ mmclassify_suite (void)
   tcase_add_test (tc,
       test_mmclassify_missing_model_file_is_an_error_naming_it);
   tcase_add_test (tc, test_mmclassify_directory_without_hybrid_fails_clearly);
+  tcase_add_test (tc, test_mmclassify_hostile_model_files_are_errors);
   tcase_add_test (tc, test_mmclassify_two_instances_keep_their_own_models);
   return s;
 }

@@ -315,6 +315,42 @@ GST_START_TEST (test_mmtrain_without_out_fails_at_start)
 
 GST_END_TEST;
 
+/* An init-model nesting 100,000 deep overflowed json-glib's stack. */
+GST_START_TEST (test_mmtrain_hostile_init_model_is_an_error)
+{
+  gchar *deep = g_build_filename (tmpdir, "deep.safetensors", NULL);
+  gchar *out = g_build_filename (tmpdir, "out.safetensors", NULL);
+  guint64 len = GUINT64_TO_LE (100000);
+  GString *bytes = g_string_new_len ((const char *) &len, 8);
+  GstElement *e = gst_element_factory_make ("mmtrain", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (bytes, '[');
+  fail_unless (g_file_set_contents (deep, bytes->str, (gssize) bytes->len, NULL));
+  g_object_set (e, "init-model", deep, "out", out, "label", 1, NULL);
+  gst_element_set_bus (e, bus);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "nests deeper than 64 levels") != NULL, "%s",
+      err->message);
+  fail_if (g_file_test (out, G_FILE_TEST_EXISTS));
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (e, GST_STATE_NULL);
+  release (e, bus);
+  g_string_free (bytes, TRUE);
+  g_free (out);
+  g_free (deep);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mmtrain_fine_tuning_keeps_the_init_model_norm)
 {
   gchar *init = g_build_filename (tmpdir, "init.safetensors", NULL);
@@ -470,6 +506,7 @@ mmtrain_suite (void)
   tcase_add_test (tc, test_mmtrain_without_labels_is_an_error);
   tcase_add_test (tc, test_mmtrain_without_out_fails_at_start);
   tcase_add_test (tc, test_mmtrain_fine_tuning_keeps_the_init_model_norm);
+  tcase_add_test (tc, test_mmtrain_hostile_init_model_is_an_error);
   tcase_add_test (tc, test_mmtrain_pairs_within_window_train_a_hybrid);
   tcase_add_test (tc, test_mmtrain_stopping_cancels_training_without_a_model);
   return s;

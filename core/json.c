@@ -1,0 +1,85 @@
+/* mmdigits — bounded JSON parsing (see mm-json.h). */
+#include "mm-json.h"
+
+#include <string.h>
+
+#include "mm-error.h"
+
+gboolean
+mm_json_check_limits (const char *text, gssize len, GError **error)
+{
+  gsize n = len < 0 ? strlen (text) : (gsize) len;
+  gboolean in_string = FALSE;
+  guint depth = 0, values = 0;
+
+  for (gsize i = 0; i < n; i++) {
+    char c = text[i];
+
+    if (in_string) {
+      if (c == '\\')
+        i++;                    /* the escaped character cannot end the string */
+      else if (c == '"')
+        in_string = FALSE;
+      continue;
+    }
+    switch (c) {
+      case '"':
+        in_string = TRUE;
+        break;
+      case '[':
+      case '{':
+        if (++depth > MM_JSON_MAX_DEPTH) {
+          g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+              "nests deeper than %d levels", MM_JSON_MAX_DEPTH);
+          return FALSE;
+        }
+        G_GNUC_FALLTHROUGH;     /* a container is a value too */
+      case ',':
+        if (++values > MM_JSON_MAX_VALUES) {
+          g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+              "holds more than %d values", MM_JSON_MAX_VALUES);
+          return FALSE;
+        }
+        break;
+      case ']':
+      case '}':
+        if (depth > 0)
+          depth--;
+        break;
+      case '/':
+      case '\'':
+        g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+            "is not JSON: %s at byte %" G_GSIZE_FORMAT, c == '/' ? "a comment" :
+            "a single quote", i);
+        return FALSE;
+      default:
+        break;
+    }
+  }
+  return TRUE;
+}
+
+JsonNode *
+mm_json_parse (const char *text, gssize len, GError **error)
+{
+  JsonParser *parser;
+  JsonNode *root;
+  GError *jerr = NULL;
+
+  if (!mm_json_check_limits (text, len, error))
+    return NULL;
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, text, len, &jerr)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "is not JSON: %s", jerr->message);
+    g_error_free (jerr);
+    g_object_unref (parser);
+    return NULL;
+  }
+  root = json_parser_steal_root (parser);
+  g_object_unref (parser);
+  if (!root) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "is not JSON: empty text");
+    return NULL;
+  }
+  return root;
+}

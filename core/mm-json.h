@@ -1,0 +1,37 @@
+/* mmdigits — JSON from files we did not write (model headers and the JSON
+ * texts kept in their metadata).
+ *
+ * json-glib's parser descends once per nesting level on the C stack and
+ * builds one node per value: 100,000 '[' overflow the stack, and a header of
+ * 51 MB of small values takes about 15 times that in nodes. mm_json_parse()
+ * therefore scans the text first, cheaply and without recursion, and refuses
+ * it beyond the limits below before json-glib sees it.
+ */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+/* Our model header nests 3 deep ({ tensor: { shape: [ ] } }) and the
+ * metadata's JSON texts 2; 64 leaves room for other writers' metadata and
+ * is nowhere near what the stack can take. */
+#define MM_JSON_MAX_DEPTH  64
+/* Values (array elements and object members, containers included) in one
+ * text; our largest header holds about 400. */
+#define MM_JSON_MAX_VALUES 65536
+
+/* Refuses @text (@len bytes, or up to its NUL if @len < 0) when it nests
+ * deeper than MM_JSON_MAX_DEPTH, holds more than MM_JSON_MAX_VALUES values,
+ * or has a comment or a single quote outside a string (json-glib accepts
+ * those, JSON does not, and a quote in a comment would hide what follows
+ * from this scan). The message is a predicate ("nests deeper than 64
+ * levels") for the caller to prefix with the text's name (g_prefix_error). */
+gboolean  mm_json_check_limits (const char *text, gssize len, GError **error);
+
+/* Checks the limits, then parses; returns the root node (owned by the
+ * caller: json_node_unref) or NULL with @error set (MM_ERROR_FORMAT). */
+JsonNode *mm_json_parse (const char *text, gssize len, GError **error);
+
+G_END_DECLS
