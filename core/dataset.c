@@ -147,17 +147,6 @@ mm_split_14_3_3 (int n, guint64 seed, int **train, int *n_train,
   g_free (perm);
 }
 
-char *
-mm_data_dir (void)
-{
-  const char *env = g_getenv ("MMDIGITS_DATA");
-  if (env && *env)
-    return g_strdup (env);
-  if (g_file_test ("../shared/data", G_FILE_TEST_IS_DIR))
-    return g_canonicalize_filename ("../shared/data", NULL);
-  return NULL;
-}
-
 MmDataset *
 mm_dataset_load_mnist (const char *data_dir, gboolean train_set, GError **error)
 {

@@ -55,8 +55,4 @@ MmDataset *mm_dataset_load_mnist (const char *data_dir, gboolean train_set, GErr
 void mm_split_14_3_3 (int n, guint64 seed, int **train, int *n_train,
                       int **val, int *n_val, int **test, int *n_test);
 
-/* The data directory: $MMDIGITS_DATA if set, else ../shared/data when it
- * exists (relative to the working directory), else NULL. Caller frees. */
-char *mm_data_dir (void);
-
 G_END_DECLS

@@ -90,6 +90,7 @@
 #include "gstmmutil.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
+#include "mm-paths.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mm_classify_debug);
 #define GST_CAT_DEFAULT gst_mm_classify_debug
@@ -205,12 +206,13 @@ GST_ELEMENT_REGISTER_DEFINE (mmclassify, "mmclassify", GST_RANK_NONE,
 
 /* ---- models --------------------------------------------------------- */
 
+/* The shipped models of the install this plugin belongs to (see
+ * mm_models_dir): found from where the plugin was loaded, so a moved
+ * install uses its own models, never a source tree's. */
 static gchar *
 default_model_dir (void)
 {
-  if (g_file_test (MM_MODELDIR, G_FILE_TEST_IS_DIR))
-    return g_strdup (MM_MODELDIR);
-  return g_strdup (MM_SOURCE_MODELDIR);
+  return mm_models_dir (MM_PLUGINDIR, gst_mm_plugin_dir ());
 }
 
 static Role
@@ -993,8 +995,6 @@ gst_mm_classify_set_property (GObject * object, guint prop_id,
       GST_OBJECT_LOCK (self);
       g_free (self->model);
       self->model = g_value_dup_string (value);
-      if (!self->model)
-        self->model = default_model_dir ();
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_PAIR_WINDOW:
@@ -1062,10 +1062,10 @@ gst_mm_classify_class_init (GstMmClassifyClass * klass)
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
           "A model file (safetensors) or a directory of them, from which the "
-          "hybrid and single-modality networks are chosen by their arch "
-          "(default: the installed models directory, else the source tree's "
-          "models/); read at NULL to READY",
-          MM_MODELDIR, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          "hybrid and single-modality networks are chosen by their arch; "
+          "NULL (the default): the shipped models — $MMDIGITS_MODELS if set, "
+          "else the models installed with this plugin; read at NULL to READY",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PAIR_WINDOW,
       g_param_spec_uint ("pair-window", "Pair window",
@@ -1111,7 +1111,6 @@ gst_mm_classify_class_init (GstMmClassifyClass * klass)
 static void
 gst_mm_classify_init (GstMmClassify * self)
 {
-  self->model = default_model_dir ();
   self->pair_window_ms = DEFAULT_PAIR_WINDOW;
   self->fallback = DEFAULT_FALLBACK;
   self->pos[0] = self->pos[1] = GST_CLOCK_TIME_NONE;

@@ -36,3 +36,20 @@ gst_mm_keys_within (GstClockTime a, GstClockTime b, GstClockTime window)
     return FALSE;
   return (a > b ? a - b : b - a) <= window;
 }
+
+static gchar *plugin_dir;
+
+void
+gst_mm_plugin_dir_set (GstPlugin * plugin)
+{
+  const gchar *file = gst_plugin_get_filename (plugin);
+
+  if (file && !plugin_dir)
+    plugin_dir = g_path_get_dirname (file);
+}
+
+const gchar *
+gst_mm_plugin_dir (void)
+{
+  return plugin_dir;
+}

@@ -29,4 +29,9 @@ GstClockTime gst_mm_pairing_key (const GstSegment * segment, GstClockTime pts,
 /* Whether both keys are valid and at most @window apart. */
 gboolean gst_mm_keys_within (GstClockTime a, GstClockTime b, GstClockTime window);
 
+/* The directory the plugin was loaded from (set once by plugin_init; NULL
+ * for a statically registered plugin). Owned by the plugin. */
+const gchar *gst_mm_plugin_dir (void);
+void         gst_mm_plugin_dir_set (GstPlugin * plugin);
+
 G_END_DECLS

@@ -11,12 +11,14 @@
 #include "gstdigitimage.h"
 #include "gstmmclassify.h"
 #include "gstmmtrain.h"
+#include "gstmmutil.h"
 
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
   gboolean ret = FALSE;
 
+  gst_mm_plugin_dir_set (plugin);
   ret |= GST_ELEMENT_REGISTER (mfccextract, plugin);
   ret |= GST_ELEMENT_REGISTER (digitimage, plugin);
   ret |= GST_ELEMENT_REGISTER (mmclassify, plugin);

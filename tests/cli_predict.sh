@@ -1,6 +1,7 @@
 #!/bin/bash
 # CLI integration test: mmdigits predict and batch, through the plugin's
-# elements (the CLI finds the plugin in the build tree by itself).
+# elements (the build tree's plugin, given by GST_PLUGIN_PATH as meson
+# devenv gives it; tests/install.sh checks an install finds its own).
 # Usage: bash cli_predict.sh PATH/TO/mmdigits
 # Models: trained here (ImageNet_CNN 3,000 samples, AudioNet_CNN 500, one
 # epoch each) when the data sets are present, else the shipped models/;
@@ -10,8 +11,8 @@ MM=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=${MMDIGITS_DATA:-$HERE/../../shared/data}
 export MMDIGITS_CACHE=$(dirname "$MM")/mmdigits-cache
-# exercise the CLI's own search for the plugin (build tree, then installed)
-unset GST_PLUGIN_PATH GST_PLUGIN_PATH_1_0
+BUILD=$(dirname "$(dirname "$MM")")
+unset GST_PLUGIN_PATH_1_0
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
@@ -33,6 +34,18 @@ cp "$T/frames/f-020.png" "$T/three.png" || fail "could not make the PNG"
 espeak-ng -w "$T/seven.wav" "seven" 2> /dev/null || fail "espeak-ng"
 gst-launch-1.0 -q audiotestsrc wave=silence num-buffers=20 ! audio/x-raw,rate=16000,channels=1 \
   ! wavenc ! filesink location="$T/silence.wav" > /dev/null 2>&1
+
+# ---- an uninstalled CLI refers to no build tree: without GST_PLUGIN_PATH
+# (and no install) it says where it looked, in one line ----
+if [ ! -e "$(pkg-config --variable=pluginsdir gstreamer-1.0)/libgstmmdigits.so" ]; then
+  GST_PLUGIN_PATH= GST_REGISTRY_1_0=$T/empty-registry.bin "$MM" predict --audio "$T/seven.wav" \
+    > /dev/null 2> "$T/err"
+  rc=$?
+  [ $rc -eq 1 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q GST_PLUGIN_PATH "$T/err" \
+    && ok "no plugin on the search path: exit 1, one line naming GST_PLUGIN_PATH" \
+    || fail "no plugin on the search path: rc $rc: $(cat "$T/err")"
+fi
+export GST_PLUGIN_PATH=$BUILD/plugins
 
 # ---- batch: an unwritable --out fails first, leaving nothing ----
 "$MM" batch "$T/a31.webm" --out "$T/nodir/events.jsonl" > /dev/null 2> "$T/err"

@@ -24,7 +24,7 @@ mm_test_data_dir (void)
       return dir;
     g_free (dir);
   }
-  return mm_data_dir ();
+  return NULL;
 }
 
 char *

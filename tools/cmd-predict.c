@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mm-cli.h"
+#include "mm-paths.h"
 #include "mm-error.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
@@ -48,6 +49,16 @@ scan_for_classifier (const char *dir)
   return have_classifier ();
 }
 
+/* The directory this executable runs from (resolving symlinks), or NULL. */
+static char *
+exe_dir (void)
+{
+  char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  char *dir = exe ? g_path_get_dirname (exe) : NULL;
+  g_free (exe);
+  return dir;
+}
+
 gboolean
 mm_cli_gst_ready (GError **error)
 {
@@ -56,19 +67,23 @@ mm_cli_gst_ready (GError **error)
 
   if (g_once_init_enter (&done)) {
     GError *err = NULL;
+    char *bindir = exe_dir ();
+    /* the install's own plugin directory, wherever the install was moved */
+    char *plugindir = bindir ? mm_path_relocate (MM_BINDIR, bindir, MM_PLUGINDIR)
+        : g_strdup (MM_PLUGINDIR);
 
     if (!gst_init_check (NULL, NULL, &err)) {
       failure = g_strdup_printf ("GStreamer could not be initialised: %s", err->message);
       g_error_free (err);
-    } else if (!have_classifier () && !scan_for_classifier (MM_BUILD_PLUGINDIR)
-        && !scan_for_classifier (MM_PLUGINDIR)) {
+    } else if (!have_classifier () && !scan_for_classifier (plugindir)) {
       failure = g_strdup_printf ("the GStreamer element mmclassify (plugin gstmmdigits) "
-          "was not found in GST_PLUGIN_PATH (%s), the system plugin paths, %s or %s: "
-          "build the plugin (meson compile plugins/gstmmdigits) or set GST_PLUGIN_PATH "
-          "to the directory that holds libgstmmdigits.so",
-          g_getenv ("GST_PLUGIN_PATH") ? g_getenv ("GST_PLUGIN_PATH") : "unset",
-          MM_BUILD_PLUGINDIR, MM_PLUGINDIR);
+          "was not found in GST_PLUGIN_PATH (%s), the system plugin paths or %s: "
+          "install mmdigits, or set GST_PLUGIN_PATH to the directory that holds "
+          "libgstmmdigits.so (an uninstalled build: meson devenv, or build/plugins)",
+          g_getenv ("GST_PLUGIN_PATH") ? g_getenv ("GST_PLUGIN_PATH") : "unset", plugindir);
     }
+    g_free (plugindir);
+    g_free (bindir);
     g_once_init_leave (&done, 1);
   }
   if (failure) {
@@ -83,11 +98,14 @@ mm_cli_gst_ready (GError **error)
 char *
 mm_cli_model_path (const char *opt)
 {
+  char *bindir, *dir;
+
   if (opt)
     return g_strdup (opt);
-  if (g_file_test (MM_MODELDIR, G_FILE_TEST_IS_DIR))
-    return g_strdup (MM_MODELDIR);
-  return g_strdup (MM_SOURCE_MODELDIR);
+  bindir = exe_dir ();
+  dir = mm_models_dir (MM_BINDIR, bindir);
+  g_free (bindir);
+  return dir;
 }
 
 static void

@@ -98,8 +98,9 @@ struct _GstElement;
  * plugins/ and then the installed plugin directory. Fails with a message
  * saying where it looked. Thread-safe; the work is done once. */
 gboolean mm_cli_gst_ready (GError **error);
-/* @opt, else the installed model directory, else the source tree's models/:
- * the same default as mmclassify's model property. */
+/* @opt, else the shipped models (mm_models_dir: $MMDIGITS_MODELS, this
+ * install's own, the configured one): the same default as mmclassify's
+ * model property. Newly allocated. */
 char    *mm_cli_model_path (const char *opt);
 
 /* The networks a model file or directory holds, by role, read from the

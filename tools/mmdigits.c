@@ -55,10 +55,25 @@ mm_cli_parse (GOptionContext *ctx, int *argc, char ***argv)
   return TRUE;
 }
 
+/* --data, else $MMDIGITS_DATA, else ../shared/data beside the working
+ * directory (where a checkout sits next to the data sets): a decision of
+ * the command-line tool, which the library never makes for its host. */
+static char *
+default_data_dir (void)
+{
+  const char *env = g_getenv ("MMDIGITS_DATA");
+
+  if (env && *env)
+    return g_strdup (env);
+  if (g_file_test ("../shared/data", G_FILE_TEST_IS_DIR))
+    return g_canonicalize_filename ("../shared/data", NULL);
+  return NULL;
+}
+
 char *
 mm_cli_data_dir (const char *opt)
 {
-  char *dir = opt ? g_strdup (opt) : mm_data_dir ();
+  char *dir = opt ? g_strdup (opt) : default_data_dir ();
 
   if (!dir || !g_file_test (dir, G_FILE_TEST_IS_DIR)) {
     mm_cli_fail ("no data directory%s%s: pass --data DIR or set MMDIGITS_DATA",
