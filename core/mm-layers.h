@@ -16,12 +16,11 @@
  * accumulate across calls, so no zeroing pass is needed between steps.
  *
  * Thread-safety: kernels are reentrant. Large kernels split their work
- * into tasks over a process-wide worker pool (see mm_set_threads); the split
- * depends only on the sizes and partial sums are added in a fixed order, so
- * results are the same for any thread count and run to run. When the pool
- * runs more than one thread it sets OpenBLAS to one thread (the kernels
- * split the products themselves); with one thread OpenBLAS is left as the
- * application set it.
+ * into tasks over worker pools (see mm_set_threads); the split depends only
+ * on the sizes and partial sums are added in a fixed order, so results are
+ * the same for any thread count and run to run. While a pool runs a job,
+ * OpenBLAS runs one thread (the kernels split the products themselves);
+ * the application's OpenBLAS setting is restored after every job.
  */
 #pragma once
 
@@ -37,9 +36,9 @@ G_BEGIN_DECLS
 /* Threads the kernels may use, the caller included: @n ≤ 0 restores the
  * default, which is the environment variable MMDIGITS_THREADS if set, else
  * the number of cores. Process-wide and thread-safe; takes effect at the
- * next kernel call. One pool serves the whole process: a kernel called while
- * another thread's kernel holds it runs in its own thread (correct, only
- * not parallel), so several networks in several threads are fine. */
+ * next kernel call. A kernel called while another thread's kernel owns a
+ * pool gets a pool of its own, so several networks in several threads each
+ * run in parallel; the workers stop when the last MmNet is freed. */
 void mm_set_threads (int n);
 int  mm_get_threads (void);
 

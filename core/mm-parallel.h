@@ -15,12 +15,22 @@ G_BEGIN_DECLS
 
 typedef void (*MmTaskFunc) (gpointer data, int task);
 
-/* Runs fn(data, 0 … n_tasks−1) and returns when all are done. Uses the pool
- * when more than one thread is configured and it is free; otherwise (one
- * thread, one task, or the pool busy with another caller, e.g. a second
- * network in another thread, or a nested call) runs the tasks in the calling
- * thread, in order. */
+/* Runs fn(data, 0 … n_tasks−1) and returns when all are done. Uses a pool
+ * when more than one thread is configured: a free one, or a new one when
+ * another caller (a second network in another thread) owns every pool;
+ * otherwise (one thread, one task, a call from inside a task, or MAX_POOLS
+ * callers at once) runs the tasks in the calling thread, in order. OpenBLAS
+ * runs one thread during a parallel job and the host's setting afterwards. */
 void mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data);
+
+/* Users of the pools (every MmNet holds one reference): when the last one
+ * is dropped, every worker is stopped and joined, so a host that frees its
+ * networks is left with none of our threads. Kernels called without a
+ * reference still work; their workers live until the next drop to zero. */
+void mm_parallel_ref   (void);
+void mm_parallel_unref (void);
+/* Worker threads currently running, over all pools (for tests). */
+int  mm_parallel_n_workers (void);
 
 /* Number of tasks to split @work units into: 1 below @min_work_per_task·2
  * (too small to pay a wake-up), else up to @max_tasks. Depends only on the

@@ -333,6 +333,7 @@ mm_net_new (MmArch arch, guint64 seed)
 
   g_return_val_if_fail (arch < MM_N_ARCH, NULL);
   net = g_new0 (MmNet, 1);
+  mm_parallel_ref ();
   net->arch = arch;
   net->has_image = mm_arch_uses_image (arch);
   net->has_audio_cnn = arch == MM_ARCH_AUDIONET_CNN || arch == MM_ARCH_HYBRIDNET_CNN;
@@ -759,6 +760,7 @@ mm_net_free (MmNet *net)
   g_free (net->grads);
   g_free (net->buffers);
   g_free (net);
+  mm_parallel_unref ();
 }
 
 MmArch mm_net_arch (const MmNet *net) { return net->arch; }

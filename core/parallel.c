@@ -1,9 +1,9 @@
-/* A small persistent worker pool shared by every network of the process.
+/* Small persistent worker pools shared by the networks of the process.
  *
  * Why our own and not OpenBLAS's threads: the products of a batch are many
  * small GEMMs (one per chunk of samples, one per LSTM step), too small for
  * OpenBLAS to split well, while the chunks themselves are independent. So
- * the kernels split their work into tasks and hand them to this pool; each
+ * the kernels split their work into tasks and hand them to a pool; each
  * task calls OpenBLAS single-threaded.
  *
  * Design: workers poll briefly, then sleep on a condition variable; a job
@@ -12,9 +12,15 @@
  * tasks too, then waits until every task is DONE (not until every worker has
  * woken): on a loaded machine a worker that is not scheduled in time simply
  * takes no task, and the caller finishes alone. One caller at a time owns
- * the pool (busy lock, try-lock only): any other caller runs its tasks
- * itself, so two networks in two threads never wait on each other and never
- * deadlock, and a nested call runs inline. */
+ * a pool (busy lock, try-lock only); a caller that finds every pool busy
+ * (a second network in another thread) gets a pool of its own, up to
+ * MAX_POOLS, so two networks in two threads both run in parallel and never
+ * wait on each other. A call made from inside a task runs inline.
+ *
+ * A host process is left as it was: OpenBLAS is set to one thread only for
+ * the duration of a parallel job and set back afterwards, and the workers
+ * are stopped and joined when the last user (mm_parallel_ref: every MmNet
+ * holds one) is gone. */
 #include "mm-layers.h"
 #include "mm-parallel.h"
 
@@ -33,19 +39,30 @@
  * between the frames of a stream the workers sleep. */
 #define POLL_US 300
 
+/* Pools a process may have at once: one per thread running a network at
+ * the same moment; a caller beyond that runs its tasks inline. */
+#define MAX_POOLS 8
+
 typedef struct {
   GMutex busy;          /* held by the caller that owns the pool */
   GMutex lock;          /* guards the fields below */
   GCond wake, done;
-  int n_workers;        /* threads started (never stopped) */
+  GThread *workers[MAX_THREADS];
+  int n_workers;        /* threads started, joined by pool_free */
+  gboolean stop;        /* set by pool_free: workers return */
   guint64 generation;   /* bumped for every job */
   MmTaskFunc fn;
   gpointer data;
   int n_tasks, next, finished, helpers;
 } Pool;
 
-static Pool pool;
+static GMutex pools_lock;   /* guards pools, n_pools and users */
+static Pool *pools[MAX_POOLS];
+static int n_pools, users;
 static gint n_threads;  /* 0 until first read: then env / cores */
+/* TRUE in a worker, and in a caller while it runs tasks: a kernel called
+ * from a task runs its own tasks inline instead of taking another pool */
+static __thread gboolean in_task;
 
 static int
 default_threads (void)
@@ -77,21 +94,21 @@ mm_get_threads (void)
   return n;
 }
 
-/* Claims and runs tasks of job @gen until none is left; pool.lock held on
+/* Claims and runs tasks of job @gen until none is left; pool->lock held on
  * entry and on return. */
 static void
-run_tasks (guint64 gen)
+run_tasks (Pool *pool, guint64 gen)
 {
-  while (pool.generation == gen && pool.next < pool.n_tasks) {
-    int t = pool.next++;
-    MmTaskFunc fn = pool.fn;
-    gpointer data = pool.data;
+  while (pool->generation == gen && pool->next < pool->n_tasks) {
+    int t = pool->next++;
+    MmTaskFunc fn = pool->fn;
+    gpointer data = pool->data;
 
-    g_mutex_unlock (&pool.lock);
+    g_mutex_unlock (&pool->lock);
     fn (data, t);
-    g_mutex_lock (&pool.lock);
-    if (__atomic_add_fetch (&pool.finished, 1, __ATOMIC_RELEASE) == pool.n_tasks)
-      g_cond_broadcast (&pool.done);
+    g_mutex_lock (&pool->lock);
+    if (__atomic_add_fetch (&pool->finished, 1, __ATOMIC_RELEASE) == pool->n_tasks)
+      g_cond_broadcast (&pool->done);
   }
 }
 
@@ -134,83 +151,189 @@ mm_parallel_wait_for (const int *counter, int value)
     poll_pause ();
 }
 
+typedef struct {
+  Pool *pool;
+  int index;
+} WorkerArgs;
+
 static gpointer
 worker_main (gpointer user_data)
 {
-  int index = GPOINTER_TO_INT (user_data);
+  WorkerArgs *args = user_data;
+  Pool *pool = args->pool;
+  int index = args->index;
   guint64 seen = 0;
 
-  g_mutex_lock (&pool.lock);
+  g_free (args);
+  in_task = TRUE;
+  g_mutex_lock (&pool->lock);
   for (;;) {
-    if (pool.generation == seen) {
+    if (pool->generation == seen) {
       gint64 end = 0;
       int turn = 0;
-      g_mutex_unlock (&pool.lock);
-      while (__atomic_load_n (&pool.generation, __ATOMIC_ACQUIRE) == seen
+      g_mutex_unlock (&pool->lock);
+      while (__atomic_load_n (&pool->generation, __ATOMIC_ACQUIRE) == seen
           && poll_turn (&end, &turn));
-      g_mutex_lock (&pool.lock);
+      g_mutex_lock (&pool->lock);
     }
-    while (pool.generation == seen)
-      g_cond_wait (&pool.wake, &pool.lock);
-    seen = pool.generation;
-    if (index < pool.helpers)
-      run_tasks (seen);
+    while (pool->generation == seen)
+      g_cond_wait (&pool->wake, &pool->lock);
+    if (pool->stop)
+      break;
+    seen = pool->generation;
+    if (index < pool->helpers)
+      run_tasks (pool, seen);
   }
+  g_mutex_unlock (&pool->lock);
   return NULL;
 }
 
-/* Starts workers up to @n; pool.busy held. Returns how many exist (a
+/* Starts workers up to @n; pool->busy held. Returns how many exist (a
  * thread that cannot be created only means less parallelism). */
 static int
-ensure_workers (int n)
+ensure_workers (Pool *pool, int n)
 {
-  while (pool.n_workers < n) {
-    GThread *t = g_thread_try_new ("mm-worker", worker_main,
-        GINT_TO_POINTER (pool.n_workers), NULL);
-    if (!t)
+  while (pool->n_workers < n) {
+    WorkerArgs *args = g_new (WorkerArgs, 1);
+    GThread *t;
+
+    *args = (WorkerArgs) { pool, pool->n_workers };
+    t = g_thread_try_new ("mm-worker", worker_main, args, NULL);
+    if (!t) {
+      g_free (args);
       break;
-    g_thread_unref (t);
-    pool.n_workers++;
+    }
+    pool->workers[pool->n_workers++] = t;
   }
-  return MIN (n, pool.n_workers);
+  return MIN (n, pool->n_workers);
+}
+
+static Pool *
+pool_new (void)
+{
+  Pool *pool = g_new0 (Pool, 1);
+
+  g_mutex_init (&pool->busy);
+  g_mutex_init (&pool->lock);
+  g_cond_init (&pool->wake);
+  g_cond_init (&pool->done);
+  return pool;
+}
+
+/* Stops and joins the workers of a pool no caller owns, and frees it. */
+static void
+pool_free (Pool *pool)
+{
+  g_mutex_lock (&pool->busy);
+  g_mutex_lock (&pool->lock);
+  pool->stop = TRUE;
+  __atomic_add_fetch (&pool->generation, 1, __ATOMIC_RELEASE);
+  g_cond_broadcast (&pool->wake);
+  g_mutex_unlock (&pool->lock);
+  for (int i = 0; i < pool->n_workers; i++)
+    g_thread_join (pool->workers[i]);
+  g_mutex_unlock (&pool->busy);
+  g_mutex_clear (&pool->busy);
+  g_mutex_clear (&pool->lock);
+  g_cond_clear (&pool->wake);
+  g_cond_clear (&pool->done);
+  g_free (pool);
+}
+
+/* A pool whose busy lock the caller now holds: a free one, else a new one;
+ * NULL when MAX_POOLS are all busy. */
+static Pool *
+pool_acquire (void)
+{
+  Pool *got = NULL;
+
+  g_mutex_lock (&pools_lock);
+  for (int i = 0; i < n_pools && !got; i++)
+    if (g_mutex_trylock (&pools[i]->busy))
+      got = pools[i];
+  if (!got && n_pools < MAX_POOLS) {
+    got = pools[n_pools++] = pool_new ();
+    g_mutex_lock (&got->busy);
+  }
+  g_mutex_unlock (&pools_lock);
+  return got;
+}
+
+void
+mm_parallel_ref (void)
+{
+  g_mutex_lock (&pools_lock);
+  users++;
+  g_mutex_unlock (&pools_lock);
+}
+
+void
+mm_parallel_unref (void)
+{
+  g_mutex_lock (&pools_lock);
+  g_return_if_fail (users > 0);
+  if (--users == 0) {
+    for (int i = 0; i < n_pools; i++)
+      pool_free (pools[i]);
+    n_pools = 0;
+  }
+  g_mutex_unlock (&pools_lock);
+}
+
+int
+mm_parallel_n_workers (void)
+{
+  int n = 0;
+
+  g_mutex_lock (&pools_lock);
+  for (int i = 0; i < n_pools; i++)
+    n += pools[i]->n_workers;
+  g_mutex_unlock (&pools_lock);
+  return n;
 }
 
 void
 mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data)
 {
-  int threads = MIN (mm_get_threads (), n_tasks), helpers;
+  int threads = MIN (mm_get_threads (), n_tasks), helpers, blas_threads = 0;
+  Pool *pool;
   guint64 gen;
 
-  if (threads <= 1 || !g_mutex_trylock (&pool.busy)) {
+  if (threads <= 1 || in_task || !(pool = pool_acquire ())) {
     for (int t = 0; t < n_tasks; t++)
       fn (data, t);
     return;
   }
-  helpers = ensure_workers (threads - 1);
-  /* the tasks call OpenBLAS: with its own threads too, two concurrent
-   * GEMMs would queue on its level-3 lock and oversubscribe the cores */
-  if (helpers > 0 && openblas_get_num_threads () > 1)
+  helpers = ensure_workers (pool, threads - 1);
+  /* the tasks call OpenBLAS: with its own threads too, concurrent GEMMs
+   * would queue on its level-3 lock and oversubscribe the cores. One
+   * thread for this job only: the host's setting comes back afterwards. */
+  if (helpers > 0 && (blas_threads = openblas_get_num_threads ()) > 1)
     openblas_set_num_threads (1);
 
-  g_mutex_lock (&pool.lock);
-  pool.fn = fn;
-  pool.data = data;
-  pool.n_tasks = n_tasks;
-  pool.next = pool.finished = 0;
-  pool.helpers = helpers;
-  gen = __atomic_add_fetch (&pool.generation, 1, __ATOMIC_RELEASE);
-  g_cond_broadcast (&pool.wake);
-  run_tasks (gen);
-  if (pool.finished < n_tasks) {
+  g_mutex_lock (&pool->lock);
+  pool->fn = fn;
+  pool->data = data;
+  pool->n_tasks = n_tasks;
+  pool->next = pool->finished = 0;
+  pool->helpers = helpers;
+  gen = __atomic_add_fetch (&pool->generation, 1, __ATOMIC_RELEASE);
+  g_cond_broadcast (&pool->wake);
+  in_task = TRUE;
+  run_tasks (pool, gen);
+  in_task = FALSE;
+  if (pool->finished < n_tasks) {
     gint64 end = 0;
     int turn = 0;
-    g_mutex_unlock (&pool.lock);
-    while (__atomic_load_n (&pool.finished, __ATOMIC_ACQUIRE) < n_tasks
+    g_mutex_unlock (&pool->lock);
+    while (__atomic_load_n (&pool->finished, __ATOMIC_ACQUIRE) < n_tasks
         && poll_turn (&end, &turn));
-    g_mutex_lock (&pool.lock);
+    g_mutex_lock (&pool->lock);
   }
-  while (pool.finished < n_tasks)
-    g_cond_wait (&pool.done, &pool.lock);
-  g_mutex_unlock (&pool.lock);
-  g_mutex_unlock (&pool.busy);
+  while (pool->finished < n_tasks)
+    g_cond_wait (&pool->done, &pool->lock);
+  g_mutex_unlock (&pool->lock);
+  if (blas_threads > 1)
+    openblas_set_num_threads (blas_threads);
+  g_mutex_unlock (&pool->busy);
 }

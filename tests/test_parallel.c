@@ -1,11 +1,13 @@
 /* The worker pool behind the kernels (mm_set_threads): results must not
  * depend on the thread count, and nets in several threads must not
  * interfere. Training steps are compared bit for bit. */
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mm-layers.h"
 #include "mm-net.h"
+#include "mm-parallel.h"
 #include "mm-train.h"
 #include "mm-test-util.h"
 
@@ -133,6 +135,103 @@ START_TEST (test_thread_count_defaults_to_environment_then_cores)
 }
 END_TEST
 
+/* ---- no process-wide surprises for a host ---- */
+
+/* A host that set OpenBLAS to two threads finds two after our parallel
+ * jobs (they run OpenBLAS single-threaded only while they last). */
+START_TEST (test_host_openblas_threads_are_restored)
+{
+  Run r = { .arch = MM_ARCH_IMAGENET_CNN, .batch = 64 };
+
+  openblas_set_num_threads (2);
+  mm_set_threads (2);
+  train_steps (&r);
+  ck_assert_int_eq (openblas_get_num_threads (), 2);
+  run_clear (&r);
+  openblas_set_num_threads (1);
+  mm_set_threads (0);
+}
+END_TEST
+
+/* Threads of this process, from /proc/self/task. */
+static int
+count_threads (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  int n = 0;
+
+  ck_assert (dir != NULL);
+  while (g_dir_read_name (dir))
+    n++;
+  g_dir_close (dir);
+  return n;
+}
+
+START_TEST (test_workers_stop_when_the_last_net_is_freed)
+{
+  Run r = { .arch = MM_ARCH_IMAGENET_CNN, .batch = 64 };
+  int before = count_threads ();
+  MmNet *keep;
+
+  mm_set_threads (2);
+  keep = mm_net_new (MM_ARCH_AUDIONET_CNN, 1);
+  train_steps (&r);     /* its own net, freed at the end; keep holds on */
+  ck_assert_int_gt (mm_parallel_n_workers (), 0);
+  mm_net_free (keep);
+  ck_assert_int_eq (mm_parallel_n_workers (), 0);
+  ck_assert_int_eq (count_threads (), before);
+  run_clear (&r);
+  mm_set_threads (0);
+}
+END_TEST
+
+typedef struct {
+  GMutex lock;
+  GThread *ran_on[2];
+} Job;
+
+static void
+slow_task (gpointer data, int task)
+{
+  Job *job = data;
+
+  g_usleep (100 * 1000);  /* long enough for the two callers to overlap */
+  g_mutex_lock (&job->lock);
+  job->ran_on[task] = g_thread_self ();
+  g_mutex_unlock (&job->lock);
+}
+
+static gpointer
+parallel_caller (gpointer data)
+{
+  mm_parallel_for (2, slow_task, data);
+  return NULL;
+}
+
+/* Two callers in two threads at the same time (two networks of a host)
+ * each get their tasks run by two threads, not one of them inline. */
+START_TEST (test_two_callers_at_once_both_run_in_parallel)
+{
+  Job jobs[2] = { 0 };
+  GThread *t[2];
+
+  mm_set_threads (2);
+  mm_parallel_ref ();
+  for (int i = 0; i < 2; i++) {
+    g_mutex_init (&jobs[i].lock);
+    t[i] = g_thread_new ("caller", parallel_caller, &jobs[i]);
+  }
+  for (int i = 0; i < 2; i++) {
+    g_thread_join (t[i]);
+    ck_assert_msg (jobs[i].ran_on[0] != jobs[i].ran_on[1],
+        "caller %d: both tasks ran on one thread", i);
+    g_mutex_clear (&jobs[i].lock);
+  }
+  mm_parallel_unref ();
+  mm_set_threads (0);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -143,6 +242,9 @@ main (void)
       0, MM_N_ARCH);
   tcase_add_test (tc, test_two_nets_in_two_threads_match_serial_runs);
   tcase_add_test (tc, test_thread_count_defaults_to_environment_then_cores);
+  tcase_add_test (tc, test_host_openblas_threads_are_restored);
+  tcase_add_test (tc, test_workers_stop_when_the_last_net_is_freed);
+  tcase_add_test (tc, test_two_callers_at_once_both_run_in_parallel);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);
 }
