@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "mm-error.h"
+#include "mm-fftw.h"
 #include "mm-json.h"
 #include "mm-simd.h"
 
@@ -100,6 +101,57 @@ mm_mfcc_params_init (MmMfccParams *p)
   p->preemph = 0.97f;
   p->lifter = 22;
   p->append_energy = TRUE;
+  p->dc_block = FALSE;
+  p->cmvn = MM_CMVN_NONE;
+  p->word_cut = MM_WORD_CUT_WHOLE;
+}
+
+static const char *const cmvn_names[] = { "none", "mean", "mean+var" };
+static const char *const word_cut_names[] = { "whole", "detector" };
+
+const char *
+mm_cmvn_name (MmCmvn c)
+{
+  return (unsigned) c < G_N_ELEMENTS (cmvn_names) ? cmvn_names[c] : "?";
+}
+
+gboolean
+mm_cmvn_from_name (const char *name, MmCmvn *c)
+{
+  for (unsigned i = 0; name && i < G_N_ELEMENTS (cmvn_names); i++)
+    if (strcmp (name, cmvn_names[i]) == 0) {
+      *c = (MmCmvn) i;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+const char *
+mm_word_cut_name (MmWordCut c)
+{
+  return (unsigned) c < G_N_ELEMENTS (word_cut_names) ? word_cut_names[c] : "?";
+}
+
+gboolean
+mm_word_cut_from_name (const char *name, MmWordCut *c)
+{
+  for (unsigned i = 0; name && i < G_N_ELEMENTS (word_cut_names); i++)
+    if (strcmp (name, word_cut_names[i]) == 0) {
+      *c = (MmWordCut) i;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+int
+mm_mfcc_params_block_frames (const MmMfccParams *p)
+{
+  size_t n = (size_t) p->sample_rate * MM_MFCC_BLOCK_SECONDS;
+  size_t len = (size_t) p->frame_len, step = (size_t) p->frame_step;
+
+  if (p->frame_step <= 0 || p->frame_len <= 0 || p->sample_rate <= 0)
+    return 0;
+  return n <= len ? 1 : (int) MIN (1 + (n - len + step - 1) / step, (size_t) G_MAXINT);
 }
 
 static gboolean
@@ -127,6 +179,10 @@ params_check (const MmMfccParams *p, GError **error)
     what = "preemph must be in [0, 1)";
   else if (p->lifter < 0)
     what = "lifter must be >= 0";
+  else if ((unsigned) p->cmvn >= G_N_ELEMENTS (cmvn_names))
+    what = "cmvn must be none, mean or mean+var";
+  else if ((unsigned) p->word_cut >= G_N_ELEMENTS (word_cut_names))
+    what = "word_cut must be whole or detector";
 
   if (what) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "MFCC parameters: %s", what);
@@ -182,6 +238,14 @@ mm_mfcc_params_to_json (const MmMfccParams *p)
   json_builder_add_int_value (b, p->lifter);
   json_builder_set_member_name (b, "append_energy");
   json_builder_add_boolean_value (b, p->append_energy);
+  json_builder_set_member_name (b, "frames");
+  json_builder_add_int_value (b, mm_mfcc_params_block_frames (p));
+  json_builder_set_member_name (b, "dc_block");
+  json_builder_add_boolean_value (b, p->dc_block);
+  json_builder_set_member_name (b, "cmvn");
+  json_builder_add_string_value (b, mm_cmvn_name (p->cmvn));
+  json_builder_set_member_name (b, "word_cut");
+  json_builder_add_string_value (b, mm_word_cut_name (p->word_cut));
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
@@ -251,6 +315,62 @@ json_get_bool (JsonObject *obj, const char *name, gboolean *val, GError **error)
   return TRUE;
 }
 
+/* A string member naming an enum value; absent keeps *@val. */
+static gboolean
+json_get_enum (JsonObject *obj, const char *name,
+    gboolean (*from_name) (const char *, int *), int *val, GError **error)
+{
+  JsonNode *n = json_object_get_member (obj, name);
+
+  if (!n)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING
+      || !from_name (json_node_get_string (n), val)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "MFCC parameters: member \"%s\" is not one of the known names", name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+cmvn_from_name_int (const char *name, int *v)
+{
+  MmCmvn c;
+  if (!mm_cmvn_from_name (name, &c))
+    return FALSE;
+  *v = (int) c;
+  return TRUE;
+}
+
+static gboolean
+word_cut_from_name_int (const char *name, int *v)
+{
+  MmWordCut c;
+  if (!mm_word_cut_from_name (name, &c))
+    return FALSE;
+  *v = (int) c;
+  return TRUE;
+}
+
+/* "frames" is derived (written for readers and for the caps); a file whose
+ * value disagrees with the other members is refused rather than believed. */
+static gboolean
+check_frames (JsonObject *obj, const MmMfccParams *q, GError **error)
+{
+  int frames = -1;
+
+  if (!json_get_int (obj, "frames", &frames, error))
+    return FALSE;
+  if (frames != -1 && frames != mm_mfcc_params_block_frames (q)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "MFCC parameters: \"frames\" is %d but the other members give %d per second",
+        frames, mm_mfcc_params_block_frames (q));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Members that are absent keep their defaults and unknown members are
  * ignored, so files from a later version with extra options still load; the
  * result is validated as mm_mfcc_new() would. @p is written only on success. */
@@ -262,6 +382,7 @@ mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
   MmMfccParams q;
   GError *err = NULL;
   gboolean ok;
+  int cmvn, cut;
 
   if (!json) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "MFCC parameters: no JSON");
@@ -281,6 +402,8 @@ mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
   }
   obj = json_node_get_object (root);
   mm_mfcc_params_init (&q);
+  cmvn = (int) q.cmvn;
+  cut = (int) q.word_cut;
   ok = json_get_int (obj, "sample_rate", &q.sample_rate, error)
       && json_get_int (obj, "frame_len", &q.frame_len, error)
       && json_get_int (obj, "frame_step", &q.frame_step, error)
@@ -292,11 +415,57 @@ mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
       && json_get_float (obj, "preemph", &q.preemph, error)
       && json_get_int (obj, "lifter", &q.lifter, error)
       && json_get_bool (obj, "append_energy", &q.append_energy, error)
-      && params_check (&q, error);
+      && json_get_bool (obj, "dc_block", &q.dc_block, error)
+      && json_get_enum (obj, "cmvn", cmvn_from_name_int, &cmvn, error)
+      && json_get_enum (obj, "word_cut", word_cut_from_name_int, &cut, error);
+  q.cmvn = (MmCmvn) cmvn;
+  q.word_cut = (MmWordCut) cut;
+  ok = ok && params_check (&q, error) && check_frames (obj, &q, error);
   json_node_unref (root);
   if (ok)
     *p = q;
   return ok;
+}
+
+gboolean
+mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what)
+{
+  char *w = NULL;
+
+#define CMP_INT(f) \
+  if (!w && a->f != b->f) \
+    w = g_strdup_printf ("%s: %d vs %d", #f, (int) a->f, (int) b->f);
+#define CMP_FLOAT(f) \
+  if (!w && a->f != b->f) \
+    w = g_strdup_printf ("%s: %g vs %g", #f, float_for_json (a->f), float_for_json (b->f));
+#define CMP_BOOL(f) \
+  if (!w && !a->f != !b->f) \
+    w = g_strdup_printf ("%s: %s vs %s", #f, a->f ? "true" : "false", b->f ? "true" : "false");
+  CMP_INT (sample_rate);
+  CMP_INT (frame_len);
+  CMP_INT (frame_step);
+  CMP_INT (nfft);
+  CMP_INT (n_filters);
+  CMP_INT (n_coeffs);
+  CMP_FLOAT (low_freq);
+  CMP_FLOAT (high_freq);
+  CMP_FLOAT (preemph);
+  CMP_INT (lifter);
+  CMP_BOOL (append_energy);
+  CMP_BOOL (dc_block);
+  if (!w && a->cmvn != b->cmvn)
+    w = g_strdup_printf ("cmvn: %s vs %s", mm_cmvn_name (a->cmvn), mm_cmvn_name (b->cmvn));
+  if (!w && a->word_cut != b->word_cut)
+    w = g_strdup_printf ("word_cut: %s vs %s", mm_word_cut_name (a->word_cut),
+        mm_word_cut_name (b->word_cut));
+#undef CMP_INT
+#undef CMP_FLOAT
+#undef CMP_BOOL
+  if (what)
+    *what = w;
+  else
+    g_free (w);
+  return w == NULL;
 }
 
 /* ---- construction -------------------------------------------------------- */
@@ -374,8 +543,8 @@ build_dct (MmMfcc *m)
  * on nfft, the FFTW build and the CPU's SIMD (another FFTW version rejects
  * the wisdom as a whole, and a solver the CPU cannot run gives no plan from
  * it: ESTIMATE then). */
-static fftwf_plan
-plan_r2c (int nfft, float *in, fftwf_complex *out)
+fftwf_plan
+mm_fftw_plan_r2c (int nfft, float *in, fftwf_complex *out)
 {
   fftwf_plan plan = NULL;
 
@@ -388,6 +557,16 @@ plan_r2c (int nfft, float *in, fftwf_complex *out)
         FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
   g_mutex_unlock (&fftw_planner_lock);
   return plan;
+}
+
+void
+mm_fftw_destroy (fftwf_plan plan)
+{
+  if (!plan)
+    return;
+  g_mutex_lock (&fftw_planner_lock);
+  fftwf_destroy_plan (plan);
+  g_mutex_unlock (&fftw_planner_lock);
 }
 
 MmMfcc *
@@ -418,7 +597,7 @@ mm_mfcc_new (const MmMfccParams *p, GError **error)
   m->cep = g_new0 (float, m->nc16);
   m->silence = g_new0 (float, p->n_coeffs);
 
-  m->plan = plan_r2c (p->nfft, m->fft_in, m->fft_out);
+  m->plan = mm_fftw_plan_r2c (p->nfft, m->fft_in, m->fft_out);
   if (!m->plan) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
         "MFCC: FFTW could not plan a real FFT of %d points", p->nfft);
@@ -437,11 +616,7 @@ mm_mfcc_free (MmMfcc *m)
 {
   if (!m)
     return;
-  if (m->plan) {
-    g_mutex_lock (&fftw_planner_lock);
-    fftwf_destroy_plan (m->plan);
-    g_mutex_unlock (&fftw_planner_lock);
-  }
+  mm_fftw_destroy (m->plan);
   fftwf_free (m->fft_in);
   fftwf_free (m->fft_out);
   g_free (m->power);
@@ -730,6 +905,57 @@ first_non_finite (const float *x, size_t n)
   return n;
 }
 
+/* A frame of pure padding (all-zero input) gives exactly m->silence; it
+ * carries no voice, so it neither enters the statistics nor keeps a value
+ * (0 = the utterance's mean afterwards). Sums in double: 39 frames or
+ * minutes of them, the order is fixed and the result reproducible. */
+static gboolean
+is_silence (const MmMfcc *m, const float *row)
+{
+  return memcmp (row, m->silence, sizeof (float) * m->p.n_coeffs) == 0;
+}
+
+static void
+cmvn_apply (MmMfcc *m, float *out, size_t frames)
+{
+  const int nc = m->p.n_coeffs;
+  double *sum = g_newa (double, nc), *sq = g_newa (double, nc);
+  size_t count = 0;
+
+  memset (sum, 0, sizeof (double) * nc);
+  memset (sq, 0, sizeof (double) * nc);
+  for (size_t f = 0; f < frames; f++) {
+    const float *o = out + f * (size_t) nc;
+    if (is_silence (m, o))
+      continue;
+    count++;
+    for (int k = 0; k < nc; k++)
+      sum[k] += o[k];
+  }
+  for (int k = 0; k < nc; k++)
+    sum[k] = count ? sum[k] / count : 0.0;
+  for (size_t f = 0; f < frames; f++) {
+    const float *o = out + f * (size_t) nc;
+    if (is_silence (m, o))
+      continue;
+    for (int k = 0; k < nc; k++)
+      sq[k] += (o[k] - sum[k]) * (o[k] - sum[k]);
+  }
+  for (int k = 0; k < nc; k++) {
+    /* one frame, or a coefficient that never moves: no scale to learn
+     * from, so only the mean is removed (1e-3 is far below any real
+     * spread of a cepstral coefficient) */
+    double sd = count > 1 ? sqrt (sq[k] / count) : 0.0;
+    sq[k] = m->p.cmvn == MM_CMVN_MEAN_VAR && sd > 1e-3 ? 1.0 / sd : 1.0;
+  }
+  for (size_t f = 0; f < frames; f++) {
+    float *o = out + f * (size_t) nc;
+    gboolean silent = is_silence (m, o);
+    for (int k = 0; k < nc; k++)
+      o[k] = silent ? 0.0f : (float) ((o[k] - sum[k]) * sq[k]);
+  }
+}
+
 gboolean
 mm_mfcc_compute (MmMfcc *m, const float *samples, size_t n,
                  float *out, GError **error)
@@ -762,7 +988,44 @@ mm_mfcc_compute (MmMfcc *m, const float *samples, size_t n,
     else
       memcpy (o, m->silence, sizeof (float) * nc);
   }
+  if (m->p.cmvn != MM_CMVN_NONE)
+    cmvn_apply (m, out, frames);
   return TRUE;
+}
+
+void
+mm_dc_block_init (MmDcBlock *d, int sample_rate)
+{
+  d->r = 1.0f - (float) (2.0 * G_PI * 20.0 / MAX (sample_rate, 1000));
+  d->x1 = d->y1 = 0.0f;
+  d->started = FALSE;
+}
+
+void
+mm_dc_block_run (MmDcBlock *d, const float *in, float *out, size_t n)
+{
+  float x1 = d->x1, y1 = d->y1;
+  const float r = d->r;
+
+  if (n == 0)
+    return;
+  if (!d->started) {
+    x1 = in[0];
+    y1 = 0.0f;
+    d->started = TRUE;
+  }
+  for (size_t i = 0; i < n; i++) {
+    float x = in[i];
+    float y = x - x1 + r * y1;
+    x1 = x;
+    /* after a loud passage the output decays towards 0 through the
+     * subnormals, which are slow on x86: stop it there */
+    if (fabsf (y) < 1e-30f)
+      y = 0.0f;
+    out[i] = y1 = y;
+  }
+  d->x1 = x1;
+  d->y1 = y1;
 }
 
 void

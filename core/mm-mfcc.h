@@ -9,6 +9,25 @@
  * DBL_EPSILON), orthonormal DCT-II, first n_coeffs coefficients, sinusoidal
  * lifter, coefficient 0 replaced by log frame energy.
  *
+ * MmMfccParams is the whole front-end contract: every setting that changes
+ * the numbers a network sees, from the recording to the 39×13 block. It
+ * travels in the model file ("mfcc" metadata, mm_mfcc_params_to_json) and in
+ * the audio/x-mfcc caps (plugins). The defaults are the study's front end;
+ * a model file written before a member existed is read with that member's
+ * default, which is what such a model was trained with.
+ *
+ * Three members act around the MFCC rather than inside it:
+ * - dc_block: the recording goes through mm_dc_block (a one-pole high-pass
+ *   filter) before it is cut and analysed. The word detector (mm-words.h)
+ *   always removes DC for its own decisions, whatever this says.
+ * - cmvn: mm_mfcc_compute normalises each block per utterance: the mean
+ *   (and standard deviation) of every coefficient over the frames that hold
+ *   sound; frames of pure padding become 0.
+ * - word_cut: how a whole recording (a file: eval, train, mmdigits mfcc)
+ *   becomes one word before it is centred in one second
+ *   (mm_frontend_block in mm-frontend.h). A stream (mfccextract) is always
+ *   cut by the word detector.
+ *
  * An MmMfcc owns its FFTW plan and every buffer, made once in mm_mfcc_new();
  * computing allocates nothing. One MmMfcc is used by one thread at a time;
  * creating and freeing extractors is safe from any thread (plan creation is
@@ -20,6 +39,19 @@
 #include <stddef.h>
 
 G_BEGIN_DECLS
+
+/* Per-utterance cepstral normalisation. */
+typedef enum {
+  MM_CMVN_NONE,         /* the study's: raw coefficients */
+  MM_CMVN_MEAN,         /* subtract each coefficient's mean over the utterance */
+  MM_CMVN_MEAN_VAR,     /* and divide by its standard deviation */
+} MmCmvn;
+
+/* How a whole recording becomes the word that is centred in one second. */
+typedef enum {
+  MM_WORD_CUT_WHOLE,    /* the study's: the recording is the word (FSDD clips are trimmed) */
+  MM_WORD_CUT_DETECTOR, /* the loudest word the detector (mm-words.h) finds in it */
+} MmWordCut;
 
 typedef struct {
   int sample_rate;      /* 16000 */
@@ -33,11 +65,29 @@ typedef struct {
   float preemph;        /* 0.97; 0 = off */
   int lifter;           /* 22; 0 = off */
   gboolean append_energy; /* TRUE: coefficient 0 = log frame energy */
+  gboolean dc_block;    /* FALSE (study); TRUE: mm_dc_block before everything */
+  MmCmvn cmvn;          /* MM_CMVN_NONE (study) */
+  MmWordCut word_cut;   /* MM_WORD_CUT_WHOLE (study) */
 } MmMfccParams;
+
+/* One block is this many seconds of audio (sample_rate samples). */
+#define MM_MFCC_BLOCK_SECONDS 1
 
 typedef struct _MmMfcc MmMfcc;
 
 void      mm_mfcc_params_init (MmMfccParams *p);        /* the defaults above */
+/* TRUE when every member is equal (floats compared as the JSON writes them);
+ * otherwise FALSE and, if @what is not NULL, *@what = a new string naming the
+ * first member that differs with both values ("nfft: 512 vs 1024"). */
+gboolean  mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what);
+/* Names of the enum values as the JSON and the caps write them; FALSE for
+ * an unknown name. */
+const char *mm_cmvn_name (MmCmvn c);
+gboolean  mm_cmvn_from_name (const char *name, MmCmvn *c);
+const char *mm_word_cut_name (MmWordCut c);
+gboolean  mm_word_cut_from_name (const char *name, MmWordCut *c);
+/* The frames of one block (MM_MFCC_BLOCK_SECONDS of audio) for @p. */
+int       mm_mfcc_params_block_frames (const MmMfccParams *p);
 /* JSON object of the parameters (for the model file); caller frees. */
 char     *mm_mfcc_params_to_json   (const MmMfccParams *p);
 gboolean  mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error);
@@ -52,6 +102,19 @@ int       mm_mfcc_n_frames (const MmMfcc *m, size_t n_samples);
  * n = 0 or a non-finite sample; clipping is fine. */
 gboolean  mm_mfcc_compute (MmMfcc *m, const float *samples, size_t n,
                            float *out, GError **error);
+
+/* DC removal: y[n] = x[n] − x[n−1] + r·y[n−1] with r = 1 − 2π·20 Hz / rate
+ * (−3 dB at about 20 Hz). The state starts as if the signal had been at its
+ * first sample's level for ever, so a constant offset gives no step. Run it
+ * over consecutive pieces of one stream with one state: the result is the
+ * same as over the whole. @out may be @in. */
+typedef struct {
+  float r, x1, y1;
+  gboolean started;
+} MmDcBlock;
+
+void      mm_dc_block_init (MmDcBlock *d, int sample_rate);
+void      mm_dc_block_run  (MmDcBlock *d, const float *in, float *out, size_t n);
 
 /* Fit an utterance to exactly @n_out samples: centre it in silence when it is
  * shorter, keep its central @n_out samples when longer. */

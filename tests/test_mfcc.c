@@ -290,7 +290,12 @@ START_TEST (test_mfcc_params_json_round_trip)
   p.preemph = 0.95f;
   p.lifter = 0;
   p.append_energy = FALSE;
+  p.dc_block = TRUE;
+  p.cmvn = MM_CMVN_MEAN_VAR;
+  p.word_cut = MM_WORD_CUT_DETECTOR;
   json = mm_mfcc_params_to_json (&p);
+  ck_assert_msg (strstr (json, "\"cmvn\":\"mean+var\"") != NULL, "%s", json);
+  ck_assert_msg (strstr (json, "\"frames\":39") != NULL, "%s", json);
   ck_assert_msg (strstr (json, "\"preemph\"") != NULL, "%s", json);
   memset (&q, 0xff, sizeof q);
   ck_assert_msg (mm_mfcc_params_from_json (json, &q, &err), "%s: %s", json,
@@ -311,6 +316,8 @@ START_TEST (test_mfcc_params_json_rejects_bad_values)
   static const char *const bad[] = {
     "not json", "[1, 2]", "{\"nfft\": \"1024\"}", "{\"nfft\": 10.5}",
     "{\"append_energy\": 1}", "{\"nfft\": 0}", "{\"preemph\": 1.5}",
+    "{\"cmvn\": \"yes\"}", "{\"cmvn\": 1}", "{\"word_cut\": \"centre\"}",
+    "{\"dc_block\": \"true\"}", "{\"frames\": 40}", "{\"nfft\": 512, \"frame_step\": 200, \"frames\": 39}",
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
     MmMfccParams q;
@@ -321,6 +328,148 @@ START_TEST (test_mfcc_params_json_rejects_bad_values)
     ck_assert_int_eq (q.nfft, 1024);   /* untouched on failure */
     g_error_free (err);
   }
+}
+END_TEST
+
+/* The "mfcc" metadata of the models shipped before the front end had
+ * dc_block, cmvn, word_cut and frames: it must read as exactly what those
+ * models were trained with, which is mm_mfcc_params_init. */
+START_TEST (test_mfcc_params_json_old_models_map_to_the_study_front_end)
+{
+  static const char old[] = "{\"sample_rate\":16000,\"frame_len\":800,\"frame_step\":400,"
+      "\"nfft\":1024,\"n_filters\":26,\"n_coeffs\":13,\"low_freq\":0.0,\"high_freq\":8000.0,"
+      "\"preemph\":0.96999999999999997,\"lifter\":22,\"append_energy\":true}";
+  MmMfccParams q, d;
+  GError *err = NULL;
+  char *what = NULL;
+
+  mm_mfcc_params_init (&d);
+  ck_assert_msg (mm_mfcc_params_from_json (old, &q, &err), "%s", err ? err->message : "?");
+  ck_assert_msg (mm_mfcc_params_equal (&q, &d, &what), "%s", what);
+  ck_assert (!q.dc_block);
+  ck_assert_int_eq (q.cmvn, MM_CMVN_NONE);
+  ck_assert_int_eq (q.word_cut, MM_WORD_CUT_WHOLE);
+}
+END_TEST
+
+START_TEST (test_mfcc_params_equal_names_the_first_difference)
+{
+  MmMfccParams a, b;
+  char *what = NULL;
+
+  mm_mfcc_params_init (&a);
+  b = a;
+  ck_assert (mm_mfcc_params_equal (&a, &b, &what));
+  ck_assert (what == NULL);
+  b.nfft = 512;
+  b.cmvn = MM_CMVN_MEAN;
+  ck_assert (!mm_mfcc_params_equal (&a, &b, &what));
+  ck_assert_str_eq (what, "nfft: 1024 vs 512");
+  g_free (what);
+  b.nfft = 1024;
+  ck_assert (!mm_mfcc_params_equal (&a, &b, &what));
+  ck_assert_str_eq (what, "cmvn: none vs mean");
+  g_free (what);
+  b = a;
+  b.high_freq = 4000;
+  ck_assert (!mm_mfcc_params_equal (&b, &a, &what));
+  ck_assert_str_eq (what, "high_freq: 4000 vs 8000");
+  g_free (what);
+}
+END_TEST
+
+/* A word (a 300 ms harmonic sound at 0.3 s) centred in one second: with
+ * cmvn every coefficient's mean over the frames that hold sound is 0 (and
+ * with mean+var its deviation 1), the padding frames are 0, and a gain
+ * changes nothing but rounding (c0 included: loudness independence). */
+START_TEST (test_mfcc_cmvn_normalises_the_voiced_frames)
+{
+  float *x = g_new0 (float, 16000), raw[N_FRAMES * N_COEFFS], out[N_FRAMES * N_COEFFS],
+      loud[N_FRAMES * N_COEFFS];
+  MmMfccParams p;
+  MmMfcc *m0, *m;
+  int voiced = 0;
+
+  for (int i = 4800; i < 9600; i++)
+    for (int k = 1; k <= 10; k++)
+      x[i] += 0.02f / k * sinf (2 * G_PI * 140 * k * (i - 4800) / 16000.0f + k)
+          * sinf (G_PI * (i - 4800) / 4800.0f);
+  mm_mfcc_params_init (&p);
+  m0 = mm_mfcc_new (&p, NULL);
+  ck_assert (mm_mfcc_compute (m0, x, 16000, raw, NULL));
+  for (int c = 0; c < 2; c++) {
+    p.cmvn = c == 0 ? MM_CMVN_MEAN : MM_CMVN_MEAN_VAR;
+    m = mm_mfcc_new (&p, NULL);
+    ck_assert (mm_mfcc_compute (m, x, 16000, out, NULL));
+    for (int k = 0; k < N_COEFFS; k++) {
+      double sum = 0, sq = 0;
+      voiced = 0;
+      for (int f = 0; f < N_FRAMES; f++) {
+        /* frames 0-10 and 25-38 read only zeros (frame 24 starts at
+         * 9600, whose pre-emphasis still sees sample 9599) */
+        gboolean pad = f * 400 + 800 <= 4800 || f * 400 > 9600;
+        if (pad) {
+          ck_assert_msg (out[f * N_COEFFS + k] == 0.0f, "frame %d coef %d", f, k);
+          continue;
+        }
+        voiced++;
+        sum += out[f * N_COEFFS + k];
+        sq += (double) out[f * N_COEFFS + k] * out[f * N_COEFFS + k];
+      }
+      ck_assert_msg (fabs (sum / voiced) < 1e-4, "coef %d mean %g", k, sum / voiced);
+      if (c == 1)
+        ck_assert_msg (fabs (sqrt (sq / voiced) - 1) < 1e-3, "coef %d sd %g", k, sqrt (sq / voiced));
+      else   /* only the mean moved: differences between frames are kept */
+        ck_assert_msg (fabs ((out[12 * N_COEFFS + k] - out[14 * N_COEFFS + k])
+                - (raw[12 * N_COEFFS + k] - raw[14 * N_COEFFS + k])) < 1e-3, "coef %d", k);
+    }
+    ck_assert_int_eq (voiced, 14);
+    for (int i = 0; i < 16000; i++)
+      x[i] *= 8;
+    ck_assert (mm_mfcc_compute (m, x, 16000, loud, NULL));
+    for (int i = 0; i < 16000; i++)
+      x[i] /= 8;
+    for (int i = 0; i < N_FRAMES * N_COEFFS; i++)
+      ck_assert_msg (fabsf (loud[i] - out[i]) < 2e-3, "gain changed value %d: %g vs %g",
+          i, loud[i], out[i]);
+    mm_mfcc_free (m);
+  }
+  mm_mfcc_free (m0);
+  g_free (x);
+}
+END_TEST
+
+/* A constant offset leaves nothing (no step at the start either); a 200 Hz
+ * tone passes within 1 %; pieces of a stream give what the whole gives. */
+START_TEST (test_dc_block_removes_offset_keeps_speech_band)
+{
+  enum { N = 16000 };
+  float *x = g_new (float, N), *y = g_new (float, N), *z = g_new (float, N);
+  MmDcBlock d;
+  double peak = 0;
+
+  for (int i = 0; i < N; i++)
+    x[i] = 0.3f;
+  mm_dc_block_init (&d, 16000);
+  mm_dc_block_run (&d, x, y, N);
+  for (int i = 0; i < N; i++)
+    ck_assert_msg (y[i] == 0.0f, "sample %d: %g", i, y[i]);
+
+  for (int i = 0; i < N; i++)
+    x[i] = 0.3f + 0.5f * sinf (2 * G_PI * 200 * i / 16000.0f);
+  mm_dc_block_init (&d, 16000);
+  mm_dc_block_run (&d, x, y, N);
+  for (int i = N / 2; i < N; i++)
+    peak = MAX (peak, fabs (y[i]));
+  ck_assert_msg (fabs (peak - 0.5) < 0.005, "200 Hz peak %g", peak);
+
+  mm_dc_block_init (&d, 16000);
+  for (int i = 0; i < N; i += 777)
+    mm_dc_block_run (&d, x + i, z + i, MIN (777, N - i));
+  ck_assert (memcmp (y, z, sizeof (float) * N) == 0);
+  g_free (x);
+  g_free (y);
+  g_free (z);
 }
 END_TEST
 
@@ -432,6 +581,10 @@ main (void)
   tcase_add_test (tc, test_mfcc_params_json_round_trip);
   tcase_add_test (tc, test_mfcc_params_json_rejects_bad_values);
   tcase_add_test (tc, test_audio_fit_center_pads_crops_and_copies);
+  tcase_add_test (tc, test_mfcc_params_json_old_models_map_to_the_study_front_end);
+  tcase_add_test (tc, test_mfcc_params_equal_names_the_first_difference);
+  tcase_add_test (tc, test_mfcc_cmvn_normalises_the_voiced_frames);
+  tcase_add_test (tc, test_dc_block_removes_offset_keeps_speech_band);
   tcase_add_test (tc, test_mfcc_extractors_from_several_threads_agree);
   tcase_add_loop_test (tc, test_mfcc_matches_shipped_references, 0, 2);
   if (data) {

@@ -1,5 +1,7 @@
 /* mmdigits mfcc — the network's audio input for one file: decoded and
- * resampled by GStreamer, fitted to one second, 39×13 raw MFCC. */
+ * resampled by GStreamer, then the core's front end (mm_frontend_block:
+ * DC removal, word cut, centring in one second, MFCC, CMVN) with the
+ * defaults, a model's contract (--model) or the options given. */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
@@ -8,7 +10,7 @@
 #include "mm-media.h"
 
 static char *
-mfcc_json (const char *file, const float *mfcc)
+mfcc_json (const char *file, const MmMfccParams *p, const MmWordSpan *span, const float *mfcc)
 {
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen = json_generator_new ();
@@ -18,6 +20,18 @@ mfcc_json (const char *file, const float *mfcc)
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "file");
   json_builder_add_string_value (b, file);
+  json_builder_set_member_name (b, "frontend");
+  {
+    char *fe = mm_mfcc_params_to_json (p);
+    JsonNode *n = json_from_string (fe, NULL);
+    json_builder_add_value (b, n);
+    g_free (fe);
+  }
+  /* the part of the decoded recording that became the word */
+  json_builder_set_member_name (b, "word_start");
+  json_builder_add_double_value (b, (double) span->start / MM_MEDIA_SAMPLE_RATE);
+  json_builder_set_member_name (b, "word_end");
+  json_builder_add_double_value (b, (double) span->end / MM_MEDIA_SAMPLE_RATE);
   json_builder_set_member_name (b, "frames");
   json_builder_add_int_value (b, MM_MFCC_FRAMES);
   json_builder_set_member_name (b, "coefficients");
@@ -61,20 +75,15 @@ write_f32 (const char *path, const float *mfcc, GError **error)
 }
 
 static gboolean
-compute (const char *file, int nfft, float *mfcc, GError **error)
+compute (const char *file, const MmMfccParams *params, float *mfcc, MmWordSpan *span,
+    GError **error)
 {
-  MmMfccParams params;
-  MmMfcc *m;
-  float *clip = NULL;
+  MmMfcc *m = mm_mfcc_new (params, error);
   gboolean ok;
 
-  mm_mfcc_params_init (&params);
-  params.nfft = nfft;
-  if (!(m = mm_mfcc_new (&params, error)))
+  if (!m)
     return FALSE;
-  ok = mm_fsdd_load_clip (file, &clip, error)
-      && mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE, mfcc, error);
-  g_free (clip);
+  ok = mm_recording_block (m, file, mfcc, span, error);
   mm_mfcc_free (m);
   return ok;
 }
@@ -83,12 +92,13 @@ int
 mm_cmd_mfcc (int argc, char **argv)
 {
   char *out_path = NULL, **files = NULL;
-  int nfft = 1024;
-  gboolean json = FALSE;
+  gboolean json = FALSE, usage;
+  MmCliFrontend *fe = mm_cli_frontend_new ();
+  MmMfccParams params;
+  MmWordSpan span;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the raw 39×13 float32 LE block (time-major)", "FILE.f32" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the block as JSON on stdout", NULL },
-    { "nfft", 0, 0, G_OPTION_ARG_INT, &nfft, "FFT size: 1024 (default) or 512 (the study's)", "N" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE" },
     { NULL }
   };
@@ -98,6 +108,7 @@ mm_cmd_mfcc (int argc, char **argv)
   int rc = MM_EXIT_FAILURE;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, mm_cli_frontend_group (fe, TRUE));
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     rc = MM_EXIT_USAGE;
     goto out;
@@ -107,18 +118,18 @@ mm_cmd_mfcc (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (nfft != 1024 && nfft != 512) {
-    fprintf (stderr, "mmdigits: --nfft must be 1024 or 512\n");
-    rc = MM_EXIT_USAGE;
+  if (!mm_cli_frontend_params (fe, &params, &usage, &error)) {
+    fprintf (stderr, "mmdigits: %s\n", error->message);
+    rc = usage ? MM_EXIT_USAGE : MM_EXIT_FAILURE;
     goto out;
   }
-  if (!compute (files[0], nfft, mfcc, &error)
+  if (!compute (files[0], &params, mfcc, &span, &error)
       || (out_path && !write_f32 (out_path, mfcc, &error))) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
   if (json) {
-    char *text = mfcc_json (files[0], mfcc);
+    char *text = mfcc_json (files[0], &params, &span, mfcc);
     printf ("%s\n", text);
     g_free (text);
   }
@@ -127,6 +138,7 @@ out:
   g_clear_error (&error);
   g_strfreev (files);
   g_free (out_path);
+  mm_cli_frontend_free (fe);
   g_option_context_free (ctx);
   return rc;
 }

@@ -150,9 +150,10 @@ mm_cmd_train (int argc, char **argv)
 {
   char *arch_name = NULL, *data_opt = NULL, *out_path = NULL, *protocol = NULL;
   /* -1: not given (the study's value, or no limit) */
-  int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1, nfft = 0;
+  int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
   double lr = -1;
-  gboolean json = FALSE;
+  gboolean json = FALSE, usage;
+  MmCliFrontend *fe = mm_cli_frontend_new ();
   /* the command line as given, for the model's provenance (before parsing eats it) */
   g_autofree char *command = g_strjoinv (" ", argv);
   GOptionEntry entries[] = {
@@ -165,7 +166,6 @@ mm_cmd_train (int argc, char **argv)
     { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for initialisation, shuffling and dropout (default 1)", "N" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" },
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean (default) or new-speaker:NAME", "NAME" },
-    { "nfft", 0, 0, G_OPTION_ARG_INT, &nfft, "MFCC FFT size for audio networks: 1024 (default) or 512", "N" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Use only the first N training samples (smoke runs)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON summary on stdout", NULL },
     { NULL }
@@ -185,6 +185,7 @@ mm_cmd_train (int argc, char **argv)
   int rc = MM_EXIT_FAILURE;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_group (ctx, mm_cli_frontend_group (fe, FALSE));
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     rc = MM_EXIT_USAGE;
     goto out;
@@ -213,14 +214,10 @@ mm_cmd_train (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  mm_mfcc_params_init (&mfcc);
-  if (nfft) {
-    if (nfft != 1024 && nfft != 512) {
-      fprintf (stderr, "mmdigits: --nfft must be 1024 or 512\n");
-      rc = MM_EXIT_USAGE;
-      goto out;
-    }
-    mfcc.nfft = nfft;
+  if (!mm_cli_frontend_params (fe, &mfcc, &usage, &error)) {
+    fprintf (stderr, "mmdigits: %s\n", error->message);
+    rc = usage ? MM_EXIT_USAGE : MM_EXIT_FAILURE;
+    goto out;
   }
   if (!check_out_writable (out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
@@ -306,6 +303,7 @@ out:
   g_free (data_opt);
   g_free (out_path);
   g_free (protocol);
+  mm_cli_frontend_free (fe);
   g_option_context_free (ctx);
   return rc;
 }

@@ -57,18 +57,37 @@ bad:
 }
 
 gboolean
-mm_fsdd_load_clip (const char *path, float **samples, GError **error)
+mm_recording_clip (const MmMfccParams *p, const char *path, float *clip, MmWordSpan *span,
+    GError **error)
 {
   float *raw;
   size_t n;
+  gboolean ok;
 
-  *samples = NULL;
+  if (p->sample_rate != MM_MEDIA_SAMPLE_RATE) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s: the front end wants %d Hz, "
+        "recordings are decoded at %d Hz", path, p->sample_rate, MM_MEDIA_SAMPLE_RATE);
+    return FALSE;
+  }
   if (!mm_media_decode_audio (path, &raw, &n, error))
     return FALSE;
-  *samples = g_new (float, MM_MEDIA_SAMPLE_RATE);
-  mm_audio_fit_center (raw, n, *samples, MM_MEDIA_SAMPLE_RATE);
+  ok = mm_frontend_clip (p, NULL, raw, n, clip, span, error);
+  if (!ok)
+    g_prefix_error (error, "%s: ", path);
   g_free (raw);
-  return TRUE;
+  return ok;
+}
+
+gboolean
+mm_recording_block (MmMfcc *m, const char *path, float *out, MmWordSpan *span,
+    GError **error)
+{
+  float *clip = g_new (float, MM_MEDIA_SAMPLE_RATE);
+  gboolean ok = mm_recording_clip (mm_mfcc_params (m), path, clip, span, error)
+      && mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE, out, error);
+
+  g_free (clip);
+  return ok;
 }
 
 void
@@ -261,6 +280,7 @@ typedef struct {
   gboolean waves;     /* fill f->wave */
   gint next;          /* next recording to take (atomic) */
   gint failed;        /* set once: the others stop early */
+  gint whole;         /* recordings without a detected word, taken whole */
   GMutex lock;
   GError *error;      /* the first error */
 } Extraction;
@@ -273,23 +293,31 @@ extract_worker (gpointer task, gpointer user_data)
   Extraction *x = user_data;
   GError *error = NULL;
   MmMfcc *m = mm_mfcc_new (x->params, &error);
+  MmMfccParams whole = *x->params;
+  float *clip = g_new (float, MM_MEDIA_SAMPLE_RATE);
   int i;
 
+  whole.word_cut = MM_WORD_CUT_WHOLE;
   while (m && !g_atomic_int_get (&x->failed)
       && (i = g_atomic_int_add (&x->next, 1)) < x->f->n) {
     char *path = g_build_filename (x->dir, x->f->names[i], NULL);
-    float *clip = NULL;
-    gboolean ok = mm_fsdd_load_clip (path, &clip, &error)
-        && (!x->features || mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE,
-                x->f->mfcc + (size_t) i * MM_AUDIO_VALUES, &error));
+    gboolean ok = mm_recording_clip (x->params, path, clip, NULL, &error);
+
+    if (!ok && g_error_matches (error, MM_ERROR, MM_ERROR_NO_WORD)) {
+      g_clear_error (&error);
+      g_atomic_int_inc (&x->whole);
+      ok = mm_recording_clip (&whole, path, clip, NULL, &error);
+    }
+    ok = ok && (!x->features || mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE,
+            x->f->mfcc + (size_t) i * MM_AUDIO_VALUES, &error));
     if (ok && x->waves)
       memcpy (x->f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, clip,
           sizeof (float) * MM_MEDIA_SAMPLE_RATE);
-    g_free (clip);
     g_free (path);
     if (!ok)
       break;
   }
+  g_free (clip);
   if (error) {
     g_atomic_int_set (&x->failed, 1);
     g_mutex_lock (&x->lock);
@@ -335,28 +363,10 @@ extract_all (const char *dir, const char *what, const MmMfccParams *params, MmFs
   fprintf (stderr, "mmdigits: decoded %d %s recordings%s%s in %.1f s (%d workers)\n",
       f->n, what, x.features ? " (MFCC)" : "", x.waves ? " (waveforms)" : "",
       (g_get_monotonic_time () - t0) / 1e6, workers);
+  if (params->word_cut == MM_WORD_CUT_DETECTOR)
+    fprintf (stderr, "mmdigits: the word detector found no word in %d of them: taken whole\n",
+        x.whole);
   return TRUE;
-}
-
-/* The front end must give 39×13 blocks for one second, or the networks
- * cannot take them. */
-static gboolean
-check_params (const MmMfccParams *params, GError **error)
-{
-  MmMfcc *m = mm_mfcc_new (params, error);
-  gboolean ok;
-
-  if (!m)
-    return FALSE;
-  ok = mm_mfcc_n_frames (m, MM_MEDIA_SAMPLE_RATE) == MM_MFCC_FRAMES
-      && params->n_coeffs == MM_MFCC_COEFFS && params->sample_rate == MM_MEDIA_SAMPLE_RATE;
-  if (!ok)
-    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
-        "MFCC parameters give %d×%d blocks at %d Hz; the networks need %d×%d at %d Hz",
-        mm_mfcc_n_frames (m, MM_MEDIA_SAMPLE_RATE), params->n_coeffs, params->sample_rate,
-        MM_MFCC_FRAMES, MM_MFCC_COEFFS, MM_MEDIA_SAMPLE_RATE);
-  mm_mfcc_free (m);
-  return ok;
 }
 
 /* The cache file for @kind ("fsdd": features, "waves": waveforms) of the
@@ -378,6 +388,7 @@ mm_speech_load (const char *dir, const char *what, const MmMfccParams *params, g
     GError **error)
 {
   char *params_json = NULL, *key = NULL, *wkey = NULL, *cpath = NULL, *wpath = NULL;
+  char *wave_kind = NULL;
   MmMfccParams defaults;
   MmFsdd *f = NULL;
 
@@ -385,12 +396,17 @@ mm_speech_load (const char *dir, const char *what, const MmMfccParams *params, g
     mm_mfcc_params_init (&defaults);
     params = &defaults;
   }
-  if (!check_params (params, error) || !(f = list_recordings (dir, error)))
+  if (!mm_frontend_check_network (params, error) || !(f = list_recordings (dir, error)))
     goto out;
   params_json = mm_mfcc_params_to_json (params);
-  /* the waveforms do not depend on the MFCC parameters */
+  /* the clips depend only on the members of the contract that act before
+   * the MFCC (the study's keep the key they always had) */
+  wave_kind = !params->dc_block && params->word_cut == MM_WORD_CUT_WHOLE
+      ? g_strdup ("waveforms 16000 Hz, 1 s")
+      : g_strdup_printf ("waveforms 16000 Hz, 1 s, dc_block %d, word_cut %s", params->dc_block,
+          mm_word_cut_name (params->word_cut));
   if (!(key = cache_key (dir, f, params_json, error))
-      || (waves && !(wkey = cache_key (dir, f, "waveforms 16000 Hz, 1 s", error))))
+      || (waves && !(wkey = cache_key (dir, f, wave_kind, error))))
     goto fail;
   cpath = cache_path ("fsdd", key);
   cache_read (cpath, key, f->n, MM_AUDIO_VALUES, &f->mfcc);
@@ -414,6 +430,7 @@ fail:
   g_clear_pointer (&f, mm_fsdd_free);
 out:
   g_free (params_json);
+  g_free (wave_kind);
   g_free (key);
   g_free (wkey);
   g_free (cpath);

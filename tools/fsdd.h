@@ -1,9 +1,9 @@
 /* mmdigits CLI — the Free Spoken Digit Dataset as MFCC blocks.
  *
  * <data>/fsdd/recordings/{digit}_{speaker}_{index}.wav are decoded and
- * resampled to 16 kHz by GStreamer (mm-media), fitted to one second
- * (centred in silence or cut to the central second) and turned into raw
- * 39×13 MFCC blocks by the core. The result is cached (see
+ * resampled to 16 kHz by GStreamer (mm-media) and turned into one-second
+ * clips and raw 39×13 MFCC blocks by the core's front end
+ * (mm_frontend_clip: the study's is the whole recording centred). The result is cached (see
  * mm_speech_load) because decoding 3,000 files takes a while. The same
  * loader reads <data>/extra-speech, whose files share FSDD's naming.
  */
@@ -11,7 +11,7 @@
 
 #include <glib.h>
 
-#include "mm-mfcc.h"
+#include "mm-frontend.h"
 
 G_BEGIN_DECLS
 
@@ -34,15 +34,25 @@ typedef struct {
 gboolean mm_fsdd_parse_name (const char *name, int *digit, const char **speaker, int *index,
                              GError **error);
 
-/* The 16000 samples the network's front end sees for an audio file: decoded
- * and resampled by mm-media, then mm_audio_fit_center. *samples: g_free. */
-gboolean mm_fsdd_load_clip (const char *path, float **samples, GError **error);
+/* The one-second clip the network's front end makes of an audio file
+ * (@clip: MM_MEDIA_SAMPLE_RATE floats): decoded and resampled to 16 kHz by
+ * mm-media, then mm_frontend_clip with contract @p (DC removal, word cut,
+ * centring). *@span (may be NULL): the samples of the decoded recording that
+ * became the word. Fails with MM_ERROR_NO_WORD when @p cuts with the
+ * detector and it finds none. */
+gboolean mm_recording_clip (const MmMfccParams *p, const char *path, float *clip,
+                            MmWordSpan *span, GError **error);
+/* mm_recording_clip, then mm_mfcc_compute with @m into @out (39×13). */
+gboolean mm_recording_block (MmMfcc *m, const char *path, float *out, MmWordSpan *span,
+                             GError **error);
 
 /* All recordings "{digit}_{speaker}_{index}.wav" of the directory @dir
  * (@what names them in messages, e.g. "FSDD") with their MFCC (@params: NULL
  * = defaults) and, when @waves, the one-second 16 kHz clips the features are
  * made from (waveform augmentation computes features from them anew each
- * epoch). Features and clips come from caches in $MMDIGITS_CACHE, else <user
+ * epoch). With word_cut "detector", a recording in which the detector finds
+ * no word is taken whole (every index keeps its clip) and their number is
+ * printed. Features and clips come from caches in $MMDIGITS_CACHE, else <user
  * cache dir>/mmdigits, when caches made from the same files (names, sizes,
  * mtimes) — and, for features, the same parameters — exist and are intact;
  * otherwise every file is decoded in parallel (one worker per processor) and

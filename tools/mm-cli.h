@@ -20,6 +20,7 @@ int  mm_cmd_train  (int argc, char **argv);
 int  mm_cmd_eval   (int argc, char **argv);
 int  mm_cmd_demo   (int argc, char **argv);
 int  mm_cmd_mfcc   (int argc, char **argv);
+int  mm_cmd_words  (int argc, char **argv);
 int  mm_cmd_inspect (int argc, char **argv);
 int  mm_cmd_predict (int argc, char **argv);
 int  mm_cmd_batch (int argc, char **argv);
@@ -33,6 +34,24 @@ gboolean mm_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
 char *mm_cli_data_dir (const char *opt);
 /* Sets the core's worker threads (0 = leave the default). */
 void  mm_cli_set_threads (int threads);
+
+/* ---- the audio front end's options (tools/cli-frontend.c) ----
+ * --nfft, --filters, --low-freq, --high-freq, --preemph, --lifter, --cmvn,
+ * --dc-block, --word-cut and (optionally) --model, for every command that
+ * makes MFCC blocks from recordings: one set of names and checks. */
+typedef struct _MmCliFrontend MmCliFrontend;
+
+MmCliFrontend *mm_cli_frontend_new  (void);
+void           mm_cli_frontend_free (MmCliFrontend *f);
+/* The option group writing into @f (add it to the context before parsing);
+ * --model only if @with_model. The group is owned by the context. */
+GOptionGroup  *mm_cli_frontend_group (MmCliFrontend *f, gboolean with_model);
+/* The front end the options ask for: the defaults (or --model's), with
+ * every option given applied, checked to give the networks' 39×13 blocks.
+ * On failure *@usage says whether it is a usage error (exit 2) or a runtime
+ * one (a model that cannot be read: exit 1). */
+gboolean       mm_cli_frontend_params (const MmCliFrontend *f, MmMfccParams *p,
+                                       gboolean *usage, GError **error);
 
 /* ---- protocols (tools/protocol.c) ----
  * The data a network is trained and tested on. Every protocol starts from

@@ -22,6 +22,7 @@ static const Command commands[] = {
   { "inspect", mm_cmd_inspect, "describe model files: arch, tensors, normalisation, provenance" },
   { "demo-media", mm_cmd_demo, "make a demo video of drawn and spoken digits (--out DIR)" },
   { "mfcc", mm_cmd_mfcc, "the 39×13 MFCC block of an audio file (--out FILE.f32 or --json)" },
+  { "words", mm_cmd_words, "where the word detector finds words in audio files" },
   { "predict", mm_cmd_predict, "classify an image and/or a recording with the pipeline's elements" },
   { "batch", mm_cmd_batch, "classify many media files in parallel into a JSON-lines file" },
 };

@@ -1,0 +1,106 @@
+/* mmdigits — a recording or a word to the network's block (mm-frontend.h). */
+#include "mm-frontend.h"
+
+#include "mm-error.h"
+#include "mm-net.h"
+
+gboolean
+mm_frontend_check_network (const MmMfccParams *p, GError **error)
+{
+  MmMfcc *m = mm_mfcc_new (p, error);
+
+  if (!m)
+    return FALSE;
+  mm_mfcc_free (m);
+  if (p->sample_rate != 16000 || p->n_coeffs != MM_MFCC_COEFFS
+      || mm_mfcc_params_block_frames (p) != MM_MFCC_FRAMES) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "the front end gives %d×%d blocks at %d Hz; the networks take %d×%d at 16000 Hz",
+        mm_mfcc_params_block_frames (p), p->n_coeffs, p->sample_rate, MM_MFCC_FRAMES,
+        MM_MFCC_COEFFS);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+size_t
+mm_frontend_block_samples (const MmMfccParams *p)
+{
+  return (size_t) p->sample_rate * MM_MFCC_BLOCK_SECONDS;
+}
+
+gboolean
+mm_frontend_word_block (MmMfcc *m, const float *word, size_t len, float *scratch,
+    float *out, GError **error)
+{
+  size_t block = mm_frontend_block_samples (mm_mfcc_params (m));
+
+  mm_audio_fit_center (word, len, scratch, block);
+  return mm_mfcc_compute (m, scratch, block, out, error);
+}
+
+gboolean
+mm_frontend_clip (const MmMfccParams *p, const MmWordsParams *wp, const float *x, size_t n,
+    float *clip, MmWordSpan *span, GError **error)
+{
+  MmWordSpan word = { 0, n, 0, 0 };
+  float *clean = NULL;
+  const float *src = x;
+
+  if (n == 0 || !x) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "no samples");
+    return FALSE;
+  }
+  if (p->word_cut == MM_WORD_CUT_DETECTOR) {
+    MmWordsParams def;
+    GArray *spans;
+    gboolean found;
+
+    if (!wp) {
+      mm_words_params_init (&def);
+      def.sample_rate = p->sample_rate;
+      wp = &def;
+    }
+    if (wp->sample_rate != p->sample_rate) {
+      g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH,
+          "word detector at %d Hz, front end at %d Hz", wp->sample_rate, p->sample_rate);
+      return FALSE;
+    }
+    if (!(spans = mm_words_find (wp, x, n, error)))
+      return FALSE;
+    found = mm_words_loudest (spans, &word);
+    g_array_free (spans, TRUE);
+    if (!found) {
+      g_set_error (error, MM_ERROR, MM_ERROR_NO_WORD, "no word found");
+      return FALSE;
+    }
+  }
+  if (p->dc_block) {
+    MmDcBlock dc;
+    /* from the start of the recording, as a stream is filtered */
+    clean = g_new (float, word.end);
+    mm_dc_block_init (&dc, p->sample_rate);
+    mm_dc_block_run (&dc, x, clean, word.end);
+    src = clean;
+  }
+  mm_audio_fit_center (src + word.start, word.end - word.start, clip,
+      mm_frontend_block_samples (p));
+  g_free (clean);
+  if (span)
+    *span = word;
+  return TRUE;
+}
+
+gboolean
+mm_frontend_block (MmMfcc *m, const MmWordsParams *wp, const float *x, size_t n,
+    float *out, MmWordSpan *span, GError **error)
+{
+  const MmMfccParams *p = mm_mfcc_params (m);
+  size_t block = mm_frontend_block_samples (p);
+  float *clip = g_new (float, block);
+  gboolean ok = mm_frontend_clip (p, wp, x, n, clip, span, error)
+      && mm_mfcc_compute (m, clip, block, out, error);
+
+  g_free (clip);
+  return ok;
+}

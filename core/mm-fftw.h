@@ -1,0 +1,17 @@
+/* mmdigits — internal: FFTW plans for the core (not installed).
+ *
+ * FFTW's planner keeps global state, so every plan of the core is made and
+ * destroyed here, under one lock. A plan comes from the wisdom compiled into
+ * mfcc.c when it has one for the size, else from FFTW_ESTIMATE: never from
+ * timing, so the same size gives the same plan, and the same floats, in every
+ * run on one machine.
+ */
+#pragma once
+
+#include <fftw3.h>
+
+/* A real-to-complex plan of @nfft points over @in (fftwf_malloc'd, nfft
+ * floats) into @out (nfft/2+1 complex), FFTW_PRESERVE_INPUT; NULL if FFTW
+ * cannot plan it. Destroy with mm_fftw_destroy. Safe from any thread. */
+fftwf_plan mm_fftw_plan_r2c (int nfft, float *in, fftwf_complex *out);
+void       mm_fftw_destroy  (fftwf_plan plan);   /* NULL is fine */

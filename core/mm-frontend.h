@@ -1,0 +1,50 @@
+/* mmdigits — the audio front end from a recording to the network's block.
+ *
+ * The one place where a recording, or a word cut from a stream, becomes
+ * the 39×13 block a network sees, following the contract in MmMfccParams
+ * (mm-mfcc.h): DC removal, the word cut, centring in one second, MFCC,
+ * per-utterance normalisation. mmdigits mfcc, eval, train (FSDD and other
+ * recordings) and batch call mm_frontend_block(); mfccextract cuts with its
+ * streaming MmWords and calls mm_frontend_word_block() per word.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mm-mfcc.h"
+#include "mm-words.h"
+
+G_BEGIN_DECLS
+
+/* TRUE if @p is valid (mm_mfcc_new would take it) and gives the blocks the
+ * audio networks take: MM_MFCC_FRAMES × MM_MFCC_COEFFS per second of 16 kHz
+ * audio. Otherwise FALSE with a message naming what it gives. */
+gboolean mm_frontend_check_network (const MmMfccParams *p, GError **error);
+
+/* Samples in one block of @p (MM_MFCC_BLOCK_SECONDS · sample_rate). */
+size_t   mm_frontend_block_samples (const MmMfccParams *p);
+
+/* One word (@len samples, already DC-free when the contract says so) →
+ * the block: centred in one second of silence or cut to its central second
+ * (mm_audio_fit_center), then mm_mfcc_compute with @m's parameters.
+ * @scratch: mm_frontend_block_samples floats. @out: frames × n_coeffs. */
+gboolean mm_frontend_word_block (MmMfcc *m, const float *word, size_t len,
+                                 float *scratch, float *out, GError **error);
+
+/* A whole recording (@n samples at the contract's sample_rate) → the clip
+ * of mm_frontend_block_samples the MFCC is computed from (waveform
+ * augmentation starts here): mm_dc_block if dc_block; the word — the whole
+ * recording (MM_WORD_CUT_WHOLE) or the loudest word the detector finds
+ * (MM_WORD_CUT_DETECTOR, detector settings @wp, NULL = defaults) — centred
+ * in silence or cut to its central second. *@span (may be NULL) receives the
+ * samples used. With MM_WORD_CUT_DETECTOR and no word, fails with
+ * MM_ERROR_NO_WORD; with no samples, MM_ERROR_INVALID. */
+gboolean mm_frontend_clip (const MmMfccParams *p, const MmWordsParams *wp, const float *x,
+                           size_t n, float *clip, MmWordSpan *span, GError **error);
+
+/* A whole recording → the block: mm_frontend_clip, then mm_mfcc_compute
+ * with @m (whose parameters are the contract). Allocates its scratch. */
+gboolean mm_frontend_block (MmMfcc *m, const MmWordsParams *wp, const float *x, size_t n,
+                            float *out, MmWordSpan *span, GError **error);
+
+G_END_DECLS

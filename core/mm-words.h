@@ -1,0 +1,97 @@
+/* mmdigits — word detection: where the spoken words are in a recording or a
+ * stream.
+ *
+ * One detector for every path (mfccextract, mmdigits mfcc/eval/train/batch,
+ * mm_frontend_block), so all of them cut words the same way. It adapts to
+ * the recording: no fixed level.
+ *
+ * 1. DC is removed (mm_dc_block): an offset is neither sound nor a step.
+ * 2. Every hop (10 ms) a 25 ms Hann frame gives the power of n_bands mel-spaced
+ *    bands between band_low and band_high, smoothed over three frames.
+ * 3. Noise floor per band: the minimum of that power over the frames from
+ *    floor_window before to lookahead after the frame, raised by floor_bias
+ *    (the minimum of a fluctuating noise sits below its mean), and never
+ *    below abs_floor. Anything stationary — noise of any colour, hum, a tone,
+ *    a square wave — becomes its own floor within floor_window.
+ * 4. A frame is voiced when its top_bands best bands stand above their
+ *    floors by on_db on average.
+ * 5. Voiced frames closer than hangover form a word; it is kept when it holds
+ *    at least min_length of voiced frames and its level moves: the 90th minus
+ *    the 10th percentile of its frames' levels is at least min_range_db.
+ *    A steady sound that starts after silence stands above the old floor for
+ *    floor_window, but its level does not move: it is no word. Speech rises
+ *    and falls by tens of dB within a word. A word that reaches max_length is
+ *    cut there and detection goes on.
+ * 6. The word's span is widened by pad on both sides (soft onsets, fricatives).
+ *
+ * The thresholds were chosen on FSDD training recordings (indices 5–49) and
+ * generated signals; docs/results.md "Word detection" reports them on other
+ * recordings with the commands.
+ *
+ * Streaming and whole recording give the same spans: mm_words_find() is
+ * mm_words_push() of everything then mm_words_finish(). An MmWords is used by
+ * one thread at a time.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  int sample_rate;          /* 16000 */
+  double band_low;          /* 150 Hz: below is hum and handling noise */
+  double band_high;         /* 7000 Hz (limited to 0.45 × sample_rate) */
+  int n_bands;              /* 16 */
+  int top_bands;            /* 4: the frame score averages the best 4 */
+  guint floor_window_ms;    /* 1000: how far back the floor looks */
+  guint lookahead_ms;       /* 500: how far ahead it looks (adds latency) */
+  double floor_bias_db;     /* 4 */
+  double abs_floor_db;      /* -90 dBFS (full-scale square = 0 dB), whole band */
+  double on_db;             /* 6 */
+  double min_range_db;      /* 3 */
+  guint hangover_ms;        /* 150 */
+  guint min_length_ms;      /* 100 of voiced frames */
+  guint max_length_ms;      /* 1000 */
+  guint pad_ms;             /* 40 */
+} MmWordsParams;
+
+/* A word: samples [start, end) counted from the first sample pushed. */
+typedef struct {
+  guint64 start, end;
+  double peak_db;           /* loudest frame of the word, dBFS */
+  double snr_db;            /* its highest frame score above the floor */
+} MmWordSpan;
+
+typedef struct _MmWords MmWords;
+
+void      mm_words_params_init (MmWordsParams *p);       /* the defaults above */
+
+MmWords  *mm_words_new   (const MmWordsParams *p, GError **error);
+void      mm_words_free  (MmWords *w);
+/* Forgets the stream: the next sample pushed is sample 0 again. */
+void      mm_words_reset (MmWords *w);
+/* Feeds @n samples in [-1, 1) (a non-finite one counts as 0). */
+void      mm_words_push  (MmWords *w, const float *x, size_t n);
+/* End of the stream: decides what the lookahead held back. Push after
+ * finish only after mm_words_reset. */
+void      mm_words_finish (MmWords *w);
+/* The next word found, oldest first; FALSE when none is waiting. */
+gboolean  mm_words_pop   (MmWords *w, MmWordSpan *span);
+/* No word found later starts before this sample: what precedes it may be
+ * dropped. */
+guint64   mm_words_hold  (const MmWords *w);
+/* The longest time from the end of a word's audio to the push that
+ * reports it (the element's latency), in samples. */
+guint64   mm_words_delay (const MmWords *w);
+const MmWordsParams *mm_words_params (const MmWords *w);
+
+/* Every word of a whole recording (@p NULL = defaults). Returns an array of
+ * MmWordSpan (empty when there is none); NULL with @error on bad
+ * parameters. */
+GArray   *mm_words_find (const MmWordsParams *p, const float *x, size_t n, GError **error);
+/* The loudest word (by peak_db) of @spans into *@best; FALSE if empty. */
+gboolean  mm_words_loudest (const GArray *spans, MmWordSpan *best);
+
+G_END_DECLS

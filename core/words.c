@@ -1,0 +1,494 @@
+/* mmdigits — word detection against an adaptive noise floor (mm-words.h). */
+#include "mm-words.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mm-error.h"
+#include "mm-fftw.h"
+#include "mm-mfcc.h"
+
+#define FRAME_MS 25
+#define HOP_MS 10
+#define MAX_BANDS 64
+/* the level of an all-zero frame, far below any abs_floor */
+#define SILENT_DB -300.0
+
+struct _MmWords {
+  MmWordsParams p;
+  int win, hop, nfft;           /* samples */
+  int past, ahead;              /* floor window, frames */
+  int hang, min_frames, max_frames, pad;
+  int band_lo[MAX_BANDS], band_hi[MAX_BANDS];   /* bins [lo, hi) */
+  double abs_band;              /* abs_floor per band, linear */
+  float *window;                /* [win] Hann */
+  double power_scale;           /* |X|² → mean square of the frame */
+  fftwf_plan plan;
+  float *fft_in;
+  fftwf_complex *fft_out;
+
+  MmDcBlock dc;
+  float *buf;                   /* DC-free samples from buf_first on */
+  size_t buf_len, buf_cap;
+  guint64 buf_first;
+  guint64 n_in;
+  gboolean finished;
+
+  /* per-frame band powers (P) and their three-frame means (S), ring of R */
+  int ring;
+  double *pw, *sm;              /* [ring][n_bands] */
+  guint64 n_frames;             /* frames analysed */
+  guint64 n_smoothed;           /* frames whose S is known */
+  guint64 next_decide;
+
+  /* the word being built */
+  gboolean in_word;
+  guint64 w_start, w_last;
+  int w_voiced;
+  double w_peak, w_snr;
+  GArray *levels;               /* double dB, one per frame from w_start */
+
+  GQueue found;                 /* MmWordSpan* */
+};
+
+void
+mm_words_params_init (MmWordsParams *p)
+{
+  p->sample_rate = 16000;
+  p->band_low = 150.0;
+  p->band_high = 7000.0;
+  p->n_bands = 16;
+  p->top_bands = 4;
+  p->floor_window_ms = 1000;
+  p->lookahead_ms = 500;
+  p->floor_bias_db = 4.0;
+  p->abs_floor_db = -90.0;
+  p->on_db = 6.0;
+  p->min_range_db = 3.0;
+  p->hangover_ms = 150;
+  p->min_length_ms = 100;
+  p->max_length_ms = 1000;
+  p->pad_ms = 40;
+}
+
+static gboolean
+params_check (const MmWordsParams *p, GError **error)
+{
+  const char *what = NULL;
+
+  if (p->sample_rate < 4000 || p->sample_rate > 384000)
+    what = "sample_rate must be in 4000..384000";
+  else if (p->n_bands < 1 || p->n_bands > MAX_BANDS)
+    what = "n_bands must be in 1..64";
+  else if (p->top_bands < 1 || p->top_bands > p->n_bands)
+    what = "top_bands must be in 1..n_bands";
+  else if (!(p->band_low >= 0) || !(p->band_high > p->band_low))
+    what = "need 0 <= band_low < band_high";
+  else if (p->floor_window_ms < 100 || p->floor_window_ms > 60000
+      || p->lookahead_ms > 10000)
+    what = "floor_window_ms must be in 100..60000, lookahead_ms at most 10000";
+  else if (!isfinite (p->floor_bias_db) || !isfinite (p->abs_floor_db)
+      || !isfinite (p->on_db) || !isfinite (p->min_range_db))
+    what = "levels must be finite";
+  else if (p->max_length_ms < 2 * HOP_MS || p->max_length_ms > 60000
+      || p->min_length_ms > p->max_length_ms)
+    what = "need min_length_ms <= max_length_ms, max_length_ms in 20..60000";
+  else if (p->hangover_ms > 10000 || p->pad_ms > 10000)
+    what = "hangover_ms and pad_ms must be at most 10000";
+  if (what) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: %s", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static double
+hz2mel (double hz)
+{
+  return 2595.0 * log10 (1.0 + hz / 700.0);
+}
+
+static double
+mel2hz (double mel)
+{
+  return 700.0 * (pow (10.0, mel / 2595.0) - 1.0);
+}
+
+/* Mel-spaced bands; each holds at least one bin. */
+static void
+build_bands (MmWords *w)
+{
+  const MmWordsParams *p = &w->p;
+  double hi = MIN (p->band_high, 0.45 * p->sample_rate);
+  double lo = MIN (p->band_low, hi / 2), mlo = hz2mel (lo), mhi = hz2mel (hi);
+  int nbins = w->nfft / 2 + 1, prev = 1;
+
+  for (int b = 0; b < p->n_bands; b++) {
+    double f = mel2hz (mlo + (b + 1) * (mhi - mlo) / p->n_bands);
+    int start = b == 0 ? MAX (1, (int) lround (lo * w->nfft / p->sample_rate)) : prev;
+    int end = (int) lround (f * w->nfft / p->sample_rate);
+    end = CLAMP (end, start + 1, nbins - 1);
+    w->band_lo[b] = start;
+    w->band_hi[b] = end;
+    prev = end;
+  }
+}
+
+MmWords *
+mm_words_new (const MmWordsParams *p, GError **error)
+{
+  MmWordsParams def;
+  MmWords *w;
+  double wsum2 = 0;
+
+  if (!p) {
+    mm_words_params_init (&def);
+    p = &def;
+  }
+  if (!params_check (p, error))
+    return NULL;
+  w = g_new0 (MmWords, 1);
+  w->p = *p;
+  w->win = p->sample_rate * FRAME_MS / 1000;
+  w->hop = p->sample_rate * HOP_MS / 1000;
+  for (w->nfft = 16; w->nfft < w->win; w->nfft *= 2)
+    ;
+  w->past = (int) (p->floor_window_ms / HOP_MS);
+  w->ahead = (int) (p->lookahead_ms / HOP_MS);
+  w->hang = (int) (p->hangover_ms / HOP_MS);
+  w->min_frames = (int) (p->min_length_ms / HOP_MS);
+  w->max_frames = MAX (1, (int) (p->max_length_ms / HOP_MS));
+  w->pad = (int) ((guint64) p->pad_ms * p->sample_rate / 1000);
+  w->abs_band = pow (10.0, p->abs_floor_db / 10.0) / p->n_bands;
+  w->window = g_new (float, w->win);
+  for (int i = 0; i < w->win; i++) {
+    w->window[i] = (float) (0.5 - 0.5 * cos (2 * G_PI * (i + 0.5) / w->win));
+    wsum2 += (double) w->window[i] * w->window[i];
+  }
+  /* Parseval: Σ over the full spectrum of |X|² = nfft·Σ(w·x)², and a
+   * one-sided bin stands for two; divided by Σw² that is the frame's mean
+   * square */
+  w->power_scale = 2.0 / (w->nfft * wsum2);
+  w->fft_in = fftwf_alloc_real (w->nfft);
+  w->fft_out = fftwf_alloc_complex (w->nfft / 2 + 1);
+  memset (w->fft_in, 0, sizeof (float) * w->nfft);
+  w->plan = mm_fftw_plan_r2c (w->nfft, w->fft_in, w->fft_out);
+  if (!w->plan) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "word detector: FFTW could not plan %d points", w->nfft);
+    mm_words_free (w);
+    return NULL;
+  }
+  build_bands (w);
+  w->ring = w->past + w->ahead + 4;
+  w->pw = g_new0 (double, (size_t) w->ring * p->n_bands);
+  w->sm = g_new0 (double, (size_t) w->ring * p->n_bands);
+  w->levels = g_array_new (FALSE, FALSE, sizeof (double));
+  g_queue_init (&w->found);
+  mm_words_reset (w);
+  return w;
+}
+
+void
+mm_words_free (MmWords *w)
+{
+  if (!w)
+    return;
+  mm_fftw_destroy (w->plan);
+  fftwf_free (w->fft_in);
+  fftwf_free (w->fft_out);
+  g_free (w->window);
+  g_free (w->buf);
+  g_free (w->pw);
+  g_free (w->sm);
+  if (w->levels)
+    g_array_free (w->levels, TRUE);
+  g_queue_clear_full (&w->found, g_free);
+  g_free (w);
+}
+
+void
+mm_words_reset (MmWords *w)
+{
+  mm_dc_block_init (&w->dc, w->p.sample_rate);
+  w->buf_len = 0;
+  w->buf_first = 0;
+  w->n_in = 0;
+  w->finished = FALSE;
+  w->n_frames = w->n_smoothed = w->next_decide = 0;
+  w->in_word = FALSE;
+  g_array_set_size (w->levels, 0);
+  g_queue_clear_full (&w->found, g_free);
+}
+
+const MmWordsParams *
+mm_words_params (const MmWords *w)
+{
+  return &w->p;
+}
+
+static double *
+pw_at (MmWords *w, guint64 t)
+{
+  return w->pw + (size_t) (t % w->ring) * w->p.n_bands;
+}
+
+static double *
+sm_at (MmWords *w, guint64 t)
+{
+  return w->sm + (size_t) (t % w->ring) * w->p.n_bands;
+}
+
+/* Band powers of the frame starting at buf[off]. */
+static void
+analyse_frame (MmWords *w, const float *x)
+{
+  double *pw = pw_at (w, w->n_frames);
+  const float *spec = (const float *) w->fft_out;
+
+  for (int i = 0; i < w->win; i++)
+    w->fft_in[i] = x[i] * w->window[i];
+  fftwf_execute (w->plan);
+  for (int b = 0; b < w->p.n_bands; b++) {
+    double sum = 0;
+    for (int k = w->band_lo[b]; k < w->band_hi[b]; k++)
+      sum += (double) spec[2 * k] * spec[2 * k] + (double) spec[2 * k + 1] * spec[2 * k + 1];
+    pw[b] = sum * w->power_scale;
+  }
+  w->n_frames++;
+}
+
+/* S(t): the mean of P over t−1..t+1 that exist (t+1 does not at the end of
+ * the stream). */
+static void
+smooth_frame (MmWords *w, guint64 t)
+{
+  double *s = sm_at (w, t);
+  guint64 lo = t > 0 ? t - 1 : 0, hi = MIN (t + 1, w->n_frames - 1);
+
+  for (int b = 0; b < w->p.n_bands; b++) {
+    double sum = 0;
+    for (guint64 u = lo; u <= hi; u++)
+      sum += pw_at (w, u)[b];
+    s[b] = sum / (double) (hi - lo + 1);
+  }
+  w->n_smoothed = t + 1;
+}
+
+static int
+compare_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+/* Closes the word [w_start, w_last]: kept if long enough and if its level
+ * moves (see the header). */
+static void
+close_word (MmWords *w)
+{
+  int n = (int) (w->w_last - w->w_start + 1);
+  double *lv = g_newa (double, n);
+  double range;
+  MmWordSpan *span;
+  guint64 start, end;
+
+  w->in_word = FALSE;
+  if (w->w_voiced < MAX (w->min_frames, 1))
+    return;
+  memcpy (lv, w->levels->data, sizeof (double) * n);
+  qsort (lv, n, sizeof (double), compare_double);
+  range = lv[(n - 1) * 9 / 10] - lv[(n - 1) / 10];
+  if (range < w->p.min_range_db)
+    return;
+  start = w->w_start * w->hop;
+  start = start > (guint64) w->pad ? start - w->pad : 0;
+  end = MIN (w->w_last * w->hop + w->win + w->pad, w->n_in);
+  span = g_new (MmWordSpan, 1);
+  *span = (MmWordSpan) { start, end, w->w_peak, w->w_snr };
+  g_queue_push_tail (&w->found, span);
+}
+
+/* Frame t against its floor: the score (dB above the floor, averaged over
+ * the top_bands bands that stand highest above theirs) and the level.
+ * The best bands, not all: a word need not fill the whole band (FSDD holds
+ * nothing above 4 kHz, a vowel little above 3), while noise rises in a few
+ * bands only by chance. */
+static void
+score_frame (MmWords *w, guint64 t, double *score, double *level)
+{
+  const int nb = w->p.n_bands;
+  guint64 lo = t > (guint64) w->past ? t - w->past : 0;
+  guint64 hi = MIN (t + w->ahead, w->n_smoothed - 1);
+  const double *s = sm_at (w, t);
+  const double bias = pow (10.0, w->p.floor_bias_db / 10.0);
+  double sum = 0, total = 0, snr[MAX_BANDS];
+  const int k = MIN (w->p.top_bands, nb);
+
+  for (int b = 0; b < nb; b++) {
+    double m = s[b], floor;
+    for (guint64 u = lo; u <= hi; u++)
+      m = MIN (m, sm_at (w, u)[b]);
+    floor = MAX (m * bias, w->abs_band);
+    snr[b] = s[b] > floor ? 10.0 * log10 (s[b] / floor) : 0.0;
+    total += s[b];
+  }
+  qsort (snr, nb, sizeof (double), compare_double);
+  for (int b = nb - k; b < nb; b++)
+    sum += snr[b];
+  *score = sum / k;
+  *level = total > 0 ? 10.0 * log10 (total) : SILENT_DB;
+}
+
+static void
+decide_frame (MmWords *w, guint64 t)
+{
+  double score, level;
+  gboolean voiced;
+
+  score_frame (w, t, &score, &level);
+  voiced = score >= w->p.on_db;
+  if (voiced && !w->in_word) {
+    w->in_word = TRUE;
+    w->w_start = t;
+    w->w_voiced = 0;
+    w->w_peak = SILENT_DB;
+    w->w_snr = 0;
+    g_array_set_size (w->levels, 0);
+  }
+  if (!w->in_word)
+    return;
+  g_array_append_val (w->levels, level);
+  if (voiced) {
+    w->w_last = t;
+    w->w_voiced++;
+    w->w_peak = MAX (w->w_peak, level);
+    w->w_snr = MAX (w->w_snr, score);
+  }
+  if ((int) (w->w_last - w->w_start + 1) >= w->max_frames
+      || (int) (t - w->w_last) >= w->hang)
+    close_word (w);
+}
+
+/* Smooths and decides every frame whose lookahead has arrived (all of them
+ * once the stream is finished). */
+static void
+advance (MmWords *w)
+{
+  guint64 smooth_to = w->finished ? w->n_frames : (w->n_frames > 0 ? w->n_frames - 1 : 0);
+  guint64 decide_to;
+
+  while (w->n_smoothed < smooth_to)
+    smooth_frame (w, w->n_smoothed);
+  if (w->finished)
+    decide_to = w->n_smoothed;
+  else
+    decide_to = w->n_smoothed > (guint64) w->ahead ? w->n_smoothed - w->ahead : 0;
+  while (w->next_decide < decide_to)
+    decide_frame (w, w->next_decide++);
+}
+
+void
+mm_words_push (MmWords *w, const float *x, size_t n)
+{
+  float *dst;
+  size_t off;
+
+  g_return_if_fail (!w->finished);
+  if (n == 0)
+    return;
+  if (w->buf_len + n > w->buf_cap) {
+    w->buf_cap = MAX (w->buf_len + n, 2 * w->buf_cap);
+    w->buf = g_renew (float, w->buf, w->buf_cap);
+  }
+  dst = w->buf + w->buf_len;
+  for (size_t i = 0; i < n; i++)
+    dst[i] = isfinite (x[i]) ? x[i] : 0.0f;
+  mm_dc_block_run (&w->dc, dst, dst, n);
+  w->buf_len += n;
+  w->n_in += n;
+
+  /* every complete frame, then the samples no later frame needs go; the
+   * ring holds past + ahead + 4 frames, so decide as we go */
+  off = (size_t) (w->n_frames * w->hop - w->buf_first);
+  while (off + w->win <= w->buf_len) {
+    analyse_frame (w, w->buf + off);
+    off += w->hop;
+    advance (w);
+  }
+  memmove (w->buf, w->buf + off, sizeof (float) * (w->buf_len - off));
+  w->buf_len -= off;
+  w->buf_first += off;
+}
+
+void
+mm_words_finish (MmWords *w)
+{
+  if (w->finished)
+    return;
+  w->finished = TRUE;
+  advance (w);
+  if (w->in_word)
+    close_word (w);
+}
+
+gboolean
+mm_words_pop (MmWords *w, MmWordSpan *span)
+{
+  MmWordSpan *s = g_queue_pop_head (&w->found);
+
+  if (!s)
+    return FALSE;
+  *span = *s;
+  g_free (s);
+  return TRUE;
+}
+
+guint64
+mm_words_hold (const MmWords *w)
+{
+  guint64 first = w->in_word ? w->w_start : w->next_decide;
+  guint64 at = first * w->hop;
+  const MmWordSpan *queued = g_queue_peek_head ((GQueue *) &w->found);
+
+  if (queued)
+    return queued->start;
+  return at > (guint64) w->pad ? at - w->pad : 0;
+}
+
+guint64
+mm_words_delay (const MmWords *w)
+{
+  return (guint64) (w->hang + w->ahead + 3) * w->hop + w->win;
+}
+
+GArray *
+mm_words_find (const MmWordsParams *p, const float *x, size_t n, GError **error)
+{
+  MmWords *w = mm_words_new (p, error);
+  GArray *spans;
+  MmWordSpan s;
+
+  if (!w)
+    return NULL;
+  spans = g_array_new (FALSE, FALSE, sizeof (MmWordSpan));
+  mm_words_push (w, x, n);
+  mm_words_finish (w);
+  while (mm_words_pop (w, &s))
+    g_array_append_val (spans, s);
+  mm_words_free (w);
+  return spans;
+}
+
+gboolean
+mm_words_loudest (const GArray *spans, MmWordSpan *best)
+{
+  if (!spans || spans->len == 0)
+    return FALSE;
+  *best = g_array_index (spans, MmWordSpan, 0);
+  for (guint i = 1; i < spans->len; i++)
+    if (g_array_index (spans, MmWordSpan, i).peak_db > best->peak_db)
+      *best = g_array_index (spans, MmWordSpan, i);
+  return TRUE;
+}

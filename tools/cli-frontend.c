@@ -1,0 +1,116 @@
+/* mmdigits CLI — the front-end options shared by train and mfcc (mm-cli.h). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mm-cli.h"
+#include "mm-error.h"
+#include "mm-frontend.h"
+#include "mm-modelfile.h"
+
+struct _MmCliFrontend {
+  int nfft, filters, lifter;
+  double low_freq, high_freq, preemph;
+  char *cmvn, *word_cut, *model;
+  gboolean dc_block;
+};
+
+MmCliFrontend *
+mm_cli_frontend_new (void)
+{
+  MmCliFrontend *f = g_new0 (MmCliFrontend, 1);
+
+  /* "not given": keep the value of the defaults (or of --model) */
+  f->nfft = f->filters = f->lifter = -1;
+  f->low_freq = f->high_freq = f->preemph = NAN;
+  return f;
+}
+
+void
+mm_cli_frontend_free (MmCliFrontend *f)
+{
+  if (!f)
+    return;
+  g_free (f->cmvn);
+  g_free (f->word_cut);
+  g_free (f->model);
+  g_free (f);
+}
+
+GOptionGroup *
+mm_cli_frontend_group (MmCliFrontend *f, gboolean with_model)
+{
+  GOptionEntry entries[] = {
+    { "nfft", 0, 0, G_OPTION_ARG_INT, &f->nfft, "FFT size: 1024 (default) or 512 (the study's)", "N" },
+    { "filters", 0, 0, G_OPTION_ARG_INT, &f->filters, "Mel filters (default 26)", "N" },
+    { "low-freq", 0, 0, G_OPTION_ARG_DOUBLE, &f->low_freq, "Lowest edge of the mel filters, Hz (default 0)", "HZ" },
+    { "high-freq", 0, 0, G_OPTION_ARG_DOUBLE, &f->high_freq, "Highest edge of the mel filters, Hz (default 8000)", "HZ" },
+    { "preemph", 0, 0, G_OPTION_ARG_DOUBLE, &f->preemph, "Pre-emphasis coefficient (default 0.97; 0 = off)", "K" },
+    { "lifter", 0, 0, G_OPTION_ARG_INT, &f->lifter, "Cepstral lifter (default 22; 0 = off)", "L" },
+    { "cmvn", 0, 0, G_OPTION_ARG_STRING, &f->cmvn, "Per-utterance normalisation: none (default), mean, mean+var", "MODE" },
+    { "dc-block", 0, 0, G_OPTION_ARG_NONE, &f->dc_block, "Remove DC before cutting and analysing (default off)", NULL },
+    { "word-cut", 0, 0, G_OPTION_ARG_STRING, &f->word_cut, "A recording is the word (whole, default) or the word detector cuts it (detector)", "HOW" },
+    { "model", 'm', 0, G_OPTION_ARG_FILENAME, &f->model, "Start from this model's front end (its \"mfcc\" metadata)", "FILE" },
+    { NULL }
+  };
+  GOptionGroup *g = g_option_group_new ("frontend", "Audio front end (recorded in the model):",
+      "Show the audio front-end options", NULL, NULL);
+
+  if (!with_model)
+    memset (&entries[G_N_ELEMENTS (entries) - 2], 0, sizeof entries[0]);
+  g_option_group_add_entries (g, entries);
+  return g;
+}
+
+gboolean
+mm_cli_frontend_params (const MmCliFrontend *f, MmMfccParams *p, gboolean *usage,
+    GError **error)
+{
+  *usage = TRUE;
+  mm_mfcc_params_init (p);
+  if (f->model) {
+    MmModelMeta meta = { 0 };
+    MmNet *net = mm_model_load (f->model, &meta, error);
+    gboolean ok = net != NULL;
+
+    *usage = FALSE;
+    if (ok && !meta.mfcc_json) {
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+          "%s: an image model has no audio front end", f->model);
+      ok = FALSE;
+    }
+    ok = ok && mm_mfcc_params_from_json (meta.mfcc_json, p, error);
+    mm_net_free (net);
+    mm_model_meta_clear (&meta);
+    if (!ok)
+      return FALSE;
+    *usage = TRUE;
+  }
+  if (f->nfft != -1 && f->nfft != 1024 && f->nfft != 512) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--nfft must be 1024 or 512");
+    return FALSE;
+  }
+  if (f->cmvn && !mm_cmvn_from_name (f->cmvn, &p->cmvn)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--cmvn must be none, mean or mean+var");
+    return FALSE;
+  }
+  if (f->word_cut && !mm_word_cut_from_name (f->word_cut, &p->word_cut)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--word-cut must be whole or detector");
+    return FALSE;
+  }
+  if (f->nfft != -1)
+    p->nfft = f->nfft;
+  if (f->filters != -1)
+    p->n_filters = f->filters;
+  if (f->lifter != -1)
+    p->lifter = f->lifter;
+  if (!isnan (f->low_freq))
+    p->low_freq = (float) f->low_freq;
+  if (!isnan (f->high_freq))
+    p->high_freq = (float) f->high_freq;
+  if (!isnan (f->preemph))
+    p->preemph = (float) f->preemph;
+  if (f->dc_block)
+    p->dc_block = TRUE;
+  return mm_frontend_check_network (p, error);
+}
