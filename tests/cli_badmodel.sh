@@ -9,7 +9,6 @@ MM=$(realpath "$1")
 PLUGIN=${2:-no}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=${MMDIGITS_SOURCE_ROOT:-$HERE/..}
-unset GST_PLUGIN_PATH GST_PLUGIN_PATH_1_0
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
