@@ -1,45 +1,45 @@
 /* mmdigits batch — the demo's pipeline over many media files, several at a
- * time, into one JSON-lines file.
+ * time, into one JSON-lines file; and --merge, which joins the parts of a
+ * sharded run (an array job) into the file one machine would have written.
  *
- * Each file gets its own pipeline, run by a GThreadPool worker:
+ * Each of --jobs worker threads keeps its own classifier pipelines and
+ * models for its whole share of the files (batch-worker.h says how and
+ * why) and takes the next file from a shared counter. The main thread
+ * writes each file's lines, in the order of the file list, to OUT.part as
+ * soon as the files before it are done — one write() per file, so the part
+ * holds whole files and never a torn line short of a crash mid-write, which
+ * --resume repairs — and renames it to OUT at the end: OUT appears complete
+ * or not at all, and an interrupted run leaves OUT.part for --resume.
  *
- *   filesrc ! decodebin ─ queue ! videoconvert ! GRAY8 ! digitimage ─┐
- *                       └ queue ! audioconvert ! audioresample ! 16 kHz mono F32 ! mfccextract ─┴ mmclassify ! appsink
- *
- * with the branches of the streams the file has, shaped as pipelines/demo.sh
- * shapes them from the networks the models hold: with a hybrid network one
- * mmclassify fuses both (fallback only if the image and audio networks are
- * there too); without one, one mmclassify per modality whose decisions are
- * merged in time order; a stream no network can classify is discarded. A
- * still image (a video stream with framerate 0/1, as image decoders give)
- * goes through imagefreeze num-buffers=1 and digitimage stable-frames=1.
- *
- * Output is deterministic whatever the scheduling: the main thread writes
- * each file's lines (in decision-time order) in the order of the arguments,
- * into a temporary file beside --out that is renamed at the end, so --out
- * appears complete or not at all. */
+ * Every file gets at least one line: its decisions, or {"file":…,"error":…}
+ * if it failed, or {"file":…,"decisions":0} if it had no digit and no word.
+ * That is what lets --resume and --merge tell a finished file from a
+ * missing one. */
 #include "mm-config.h"
 
 #include <cblas.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <gst/gst.h>
-#include <signal.h>
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch-worker.h"
 #include "mm-cli.h"
 #include "mm-error.h"
 #include "mm-layers.h"
 
 typedef struct {
-  char *model;
+  const char *model;
   MmCliNets nets;
+  MmBatchDecode decode;
+  char **files;                 /* the files to run, in output order (borrowed) */
+  guint n;
+  gint next;                    /* the next file to take (atomic) */
   GAsyncQueue *done;            /* Result */
-  char **files;                 /* the files to run, in output order */
 } Batch;
 
 typedef struct {
@@ -48,250 +48,25 @@ typedef struct {
   GPtrArray *lines;             /* char *, owned */
 } Result;
 
-/* One file's pipeline; the lock serialises decodebin's pad-added calls. */
-typedef struct {
-  const Batch *b;
-  GstElement *pipeline;
-  MmCliLines *lines;
-  GMutex lock;
-  gboolean saw_video, saw_audio;
-  /* the streams kept, linked at no-more-pads (owned refs) */
-  GstPad *video, *audio;
-  gboolean still;
-  gboolean linked_video, linked_audio;
-  gboolean built;               /* no-more-pads came: later streams are discarded */
-  GPtrArray *added;             /* elements made at no-more-pads, in order (borrowed) */
-} FileRun;
+/* ---- workers ------------------------------------------------------------ */
 
-#define VIDEO_BRANCH "queue ! videoconvert ! video/x-raw,format=GRAY8 ! digitimage"
-#define STILL_BRANCH "queue ! videoconvert ! video/x-raw,format=GRAY8 " \
-  "! imagefreeze num-buffers=1 ! digitimage stable-frames=1"
-#define AUDIO_BRANCH "queue ! audioconvert ! audioresample " \
-  "! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract"
-
-/* Temporary output, removed if a signal ends the process. */
-static char tmp_path[4096];
-
-static void
-on_signal (int sig)
+static gpointer
+worker (gpointer data)
 {
-  if (tmp_path[0])
-    unlink (tmp_path);
-  signal (sig, SIG_DFL);
-  raise (sig);
-}
+  Batch *b = data;
+  MmBatchWorker *w = mm_batch_worker_new (b->model, &b->nets, b->decode);
+  gint i;
 
-/* ---- one file ----------------------------------------------------------- */
+  while ((i = g_atomic_int_add (&b->next, 1)) < (gint) b->n) {
+    Result *r = g_new0 (Result, 1);
 
-static GstElement *
-make (const char *factory)
-{
-  return gst_element_factory_make (factory, NULL);
-}
-
-/* A new mmclassify feeding a new appsink whose lines go to @run as @source. */
-static GstElement *
-add_classifier (FileRun *run, int source, gboolean fallback)
-{
-  GstElement *mm = make ("mmclassify"), *sink = make ("appsink");
-
-  g_object_set (mm, "model", run->b->model, "fallback", fallback, NULL);
-  mm_cli_lines_attach (run->lines, sink, source);
-  gst_bin_add_many (GST_BIN (run->pipeline), mm, sink, NULL);
-  gst_element_link (mm, sink);
-  g_ptr_array_add (run->added, sink);
-  g_ptr_array_add (run->added, mm);
-  return mm;
-}
-
-static void
-discard (FileRun *run, GstPad *pad)
-{
-  GstElement *sink = make ("fakesink");
-  GstPad *sinkpad = gst_element_get_static_pad (sink, "sink");
-
-  g_object_set (sink, "sync", FALSE, NULL);
-  gst_bin_add (GST_BIN (run->pipeline), sink);
-  gst_pad_link (pad, sinkpad);
-  gst_object_unref (sinkpad);
-  gst_element_sync_state_with_parent (sink);
-}
-
-static gboolean
-caps_is_still (const GstStructure *s)
-{
-  int n = 0, d = 1;
-
-  return gst_structure_get_fraction (s, "framerate", &n, &d) && n == 0;
-}
-
-/* decodebin exposes a stream: keep the first video and the first audio
- * stream that a network can classify (mmclassify has one pad of each;
- * without a hybrid network a modality needs its own), discard the rest. */
-static void
-on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
-{
-  FileRun *run = user_data;
-  const MmCliNets *nets = &run->b->nets;
-  GstCaps *caps = gst_pad_get_current_caps (pad);
-  const GstStructure *st;
-  gboolean video, audio;
-
-  if (!caps)
-    caps = gst_pad_query_caps (pad, NULL);
-  st = gst_caps_get_size (caps) ? gst_caps_get_structure (caps, 0) : NULL;
-  video = st && g_str_has_prefix (gst_structure_get_name (st), "video/");
-  audio = st && g_str_has_prefix (gst_structure_get_name (st), "audio/");
-
-  g_mutex_lock (&run->lock);
-  run->saw_video |= video;
-  run->saw_audio |= audio;
-  if (run->built) {
-    discard (run, pad);         /* a chained stream's next group */
-  } else if (video && !run->video && (nets->hybrid || nets->image)) {
-    run->video = gst_object_ref (pad);
-    run->still = caps_is_still (st);
-  } else if (audio && !run->audio && (nets->hybrid || nets->audio)) {
-    run->audio = gst_object_ref (pad);
-  } else {
-    discard (run, pad);
+    r->index = (guint) i;
+    r->lines = g_ptr_array_new_with_free_func (g_free);
+    r->error = mm_batch_worker_run (w, b->files[i], r->lines);
+    g_async_queue_push (b->done, r);
   }
-  g_mutex_unlock (&run->lock);
-  gst_caps_unref (caps);
-}
-
-/* Links decodebin's @pad through a new @branch into @mm's @pad_name. */
-static void
-link_branch (FileRun *run, GstPad *pad, const char *branch_desc, GstElement *mm,
-    const char *pad_name)
-{
-  GstElement *branch = gst_parse_bin_from_description (branch_desc, TRUE, NULL);
-  GstPad *in = gst_element_get_static_pad (branch, "sink");
-  GstPad *out = gst_element_get_static_pad (branch, "src");
-  GstPad *mmpad = gst_element_request_pad_simple (mm, pad_name);
-
-  gst_bin_add (GST_BIN (run->pipeline), branch);
-  g_ptr_array_add (run->added, branch);
-  gst_pad_link (out, mmpad);
-  gst_pad_link (pad, in);
-  gst_object_unref (mmpad);
-  gst_object_unref (out);
-  gst_object_unref (in);
-}
-
-/* All streams are known: build the branches. A classifier's pads are all
- * requested before it loads its models (NULL→READY), so that it checks the
- * models against the pads it really has (a hybrid network alone serves a
- * pair of pads, not a lone one). A classifier whose models cannot serve its
- * pads posts an ERROR, which ends the run. */
-static void
-on_no_more_pads (GstElement *decodebin, gpointer user_data)
-{
-  FileRun *run = user_data;
-  const MmCliNets *nets = &run->b->nets;
-  const char *video_desc = run->still ? STILL_BRANCH : VIDEO_BRANCH;
-  GstElement *mm;
-
-  g_mutex_lock (&run->lock);
-  if (nets->hybrid && (run->video || run->audio)) {
-    mm = add_classifier (run, 0, nets->image && nets->audio);
-    if (run->video)
-      link_branch (run, run->video, video_desc, mm, "image_sink");
-    if (run->audio)
-      link_branch (run, run->audio, AUDIO_BRANCH, mm, "audio_sink");
-  } else {
-    if (run->video)
-      link_branch (run, run->video, video_desc, add_classifier (run, 0, TRUE), "image_sink");
-    if (run->audio)
-      link_branch (run, run->audio, AUDIO_BRANCH, add_classifier (run, 1, TRUE), "audio_sink");
-  }
-  run->built = TRUE;
-  run->linked_video = run->video != NULL;
-  run->linked_audio = run->audio != NULL;
-  /* each element after those downstream of it (the order they were made
-   * in), so that nothing pushes into an element not yet started */
-  for (guint k = 0; k < run->added->len; k++)
-    gst_element_sync_state_with_parent (g_ptr_array_index (run->added, k));
-  g_mutex_unlock (&run->lock);
-}
-
-/* Why a file gave nothing to classify. */
-static char *
-nothing_linked (const FileRun *run)
-{
-  if (!run->saw_video && !run->saw_audio)
-    return g_strdup ("no video or audio stream");
-  return g_strdup_printf ("no network in %s for its %s (add %s)", run->b->model,
-      run->saw_video ? (run->saw_audio ? "video and audio" : "video") : "audio",
-      run->saw_video ? (run->saw_audio ? "ImageNet_CNN or AudioNet_CNN" : "ImageNet_CNN")
-      : "AudioNet_CNN or AudioNet_LSTM");
-}
-
-/* The classifier's errors (models) are its own; any other element's is the
- * file's. @path: the path of the element that posted it. */
-static char *
-run_error (const char *path, const GError *err)
-{
-  if (path && strstr (path, "/GstMmClassify:"))
-    return g_strdup (err->message);
-  return g_strdup_printf ("could not decode: %s", err->message);
-}
-
-static Result *
-run_file (const Batch *b, guint index)
-{
-  const char *path = b->files[index];
-  Result *r = g_new0 (Result, 1);
-  FileRun run = { .b = b };
-  GstElement *src, *dec;
-  char *err_path = NULL;
-  GError *err = NULL;
-
-  r->index = index;
-  r->lines = g_ptr_array_new_with_free_func (g_free);
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
-    r->error = g_strdup ("no such file");
-    return r;
-  }
-  g_mutex_init (&run.lock);
-  run.lines = mm_cli_lines_new ();
-  run.added = g_ptr_array_new ();
-  run.pipeline = gst_pipeline_new (NULL);
-  src = make ("filesrc");
-  dec = make ("decodebin");
-  g_object_set (src, "location", path, NULL);
-  gst_bin_add_many (GST_BIN (run.pipeline), src, dec, NULL);
-  gst_element_link (src, dec);
-  g_signal_connect (dec, "pad-added", G_CALLBACK (on_pad_added), &run);
-  g_signal_connect (dec, "no-more-pads", G_CALLBACK (on_no_more_pads), &run);
-
-  if (!mm_cli_pipeline_run (run.pipeline, &err_path, &err)) {
-    r->error = run_error (err_path, err);
-    g_error_free (err);
-    g_free (err_path);
-  } else if (!run.linked_video && !run.linked_audio) {
-    r->error = nothing_linked (&run);
-  } else {
-    GPtrArray *sorted = mm_cli_lines_sorted (run.lines);
-
-    for (guint i = 0; i < sorted->len; i++)
-      g_ptr_array_add (r->lines, g_strdup (g_ptr_array_index (sorted, i)));
-  }
-  gst_object_unref (run.pipeline);
-  g_clear_object (&run.video);
-  g_clear_object (&run.audio);
-  g_ptr_array_unref (run.added);
-  mm_cli_lines_free (run.lines);
-  g_mutex_clear (&run.lock);
-  return r;
-}
-
-static void
-worker (gpointer data, gpointer user_data)
-{
-  Batch *b = user_data;
-
-  g_async_queue_push (b->done, run_file (b, GPOINTER_TO_UINT (data) - 1));
+  mm_batch_worker_free (w);
+  return NULL;
 }
 
 static void
@@ -304,47 +79,21 @@ result_free (Result *r)
 
 /* ---- output ------------------------------------------------------------- */
 
-/* Opens a temporary file beside @out (same file system, so the final rename
- * is atomic), with the mode a new file would get. */
-static FILE *
-open_tmp (const char *out, GError **error)
-{
-  char *dir = g_path_get_dirname (out), *base = g_path_get_basename (out);
-  char *tmpl = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  mode_t mask = umask (0);
-  int fd;
-  FILE *f = NULL;
-
-  umask (mask);
-  fd = g_mkstemp_full (tmpl, O_WRONLY, 0666 & ~mask);
-  if (fd < 0) {
-    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot write in %s: %s",
-        out, dir, g_strerror (errno));
-  } else if (!(f = fdopen (fd, "w"))) {
-    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", out,
-        g_strerror (errno));
-    close (fd);
-    g_unlink (tmpl);
-  } else {
-    fchmod (fd, 0666 & ~mask);
-    g_strlcpy (tmp_path, tmpl, sizeof tmp_path);
-  }
-  g_free (tmpl);
-  g_free (dir);
-  g_free (base);
-  return f;
-}
-
-static void
-write_result (FILE *f, const char *file, const Result *r)
+/* A file's lines, as one string. */
+static GString *
+format_result (const char *file, const Result *r)
 {
   GString *s = g_string_new (NULL);
 
-  if (r->error) {
+  if (r->error || r->lines->len == 0) {
     g_string_append (s, "{\"file\":");
     mm_cli_json_string (s, file);
-    g_string_append (s, ",\"error\":");
-    mm_cli_json_string (s, r->error);
+    if (r->error) {
+      g_string_append (s, ",\"error\":");
+      mm_cli_json_string (s, r->error);
+    } else {
+      g_string_append (s, ",\"decisions\":0");
+    }
     g_string_append (s, "}\n");
   }
   for (guint i = 0; i < r->lines->len; i++) {
@@ -357,30 +106,161 @@ write_result (FILE *f, const char *file, const Result *r)
     g_string_append (s, line + 1);
     g_string_append_c (s, '\n');
   }
-  fwrite (s->str, 1, s->len, f);
-  g_string_free (s, TRUE);
+  return s;
+}
+
+/* Appends @len bytes in one write() (retried only for what a short write
+ * left), so that another reader or a resumed run sees whole files. */
+static gboolean
+write_all (int fd, const char *data, gsize len)
+{
+  while (len > 0) {
+    gssize k = write (fd, data, len);
+
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return FALSE;
+    data += k;
+    len -= (gsize) k;
+  }
+  return TRUE;
+}
+
+static char *
+part_path (const char *out)
+{
+  return g_strconcat (out, ".part", NULL);
+}
+
+/* ---- resuming ----------------------------------------------------------- */
+
+/* The "file" of a JSON line, or NULL. */
+static char *
+line_file (JsonParser *parser, const char *line, gsize len)
+{
+  JsonNode *root;
+  JsonObject *o;
+
+  if (!json_parser_load_from_data (parser, line, (gssize) len, NULL)
+      || !(root = json_parser_get_root (parser)) || !JSON_NODE_HOLDS_OBJECT (root))
+    return NULL;
+  o = json_node_get_object (root);
+  if (!json_object_has_member (o, "file"))
+    return NULL;
+  return g_strdup (json_object_get_string_member_with_default (o, "file", NULL));
+}
+
+/* Reads a partial output: keeps its whole lines except those of the last
+ * file in it (the one a crash may have cut short), records the files kept
+ * in @done, and returns the length to keep. Fails on a line that is not one
+ * of ours. */
+static gboolean
+read_partial (const char *path, const char *text, gsize len, GHashTable *done, gsize *keep,
+    GError **error)
+{
+  JsonParser *parser = json_parser_new ();
+  gsize pos = 0, last_start = 0;
+  char *last = NULL;
+  guint line_no = 0;
+  gboolean ok = TRUE;
+
+  while (pos < len) {
+    const char *nl = memchr (text + pos, '\n', len - pos);
+    gsize end;
+    char *file;
+
+    if (!nl)
+      break;                    /* a torn last line: dropped */
+    end = (gsize) (nl - text);
+    line_no++;
+    if (!(file = line_file (parser, text + pos, end - pos))) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+          "%s:%u: not a line of mmdigits batch: not resuming", path, line_no);
+      ok = FALSE;
+      break;
+    }
+    if (!last || strcmp (file, last) != 0) {
+      if (last)
+        g_hash_table_add (done, last);
+      last = file;
+      last_start = pos;
+    } else {
+      g_free (file);
+    }
+    pos = end + 1;
+  }
+  *keep = last_start;
+  g_free (last);
+  g_object_unref (parser);
+  return ok;
+}
+
+/* Opens OUT.part for appending: fresh, or with --resume continued from
+ * OUT.part (else from a finished OUT); @done receives the files already
+ * there. Fails if the partial output names a file not in @files. */
+static int
+open_part (const char *out, const char *part, gboolean resume, char **files, guint n,
+    GHashTable *done, GError **error)
+{
+  char *text = NULL;
+  gsize len = 0, keep = 0;
+  int fd;
+
+  if (resume && !g_file_test (part, G_FILE_TEST_EXISTS) && g_file_test (out, G_FILE_TEST_EXISTS)
+      && g_rename (out, part) != 0) {
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", out, g_strerror (errno));
+    return -1;
+  }
+  if (resume && g_file_get_contents (part, &text, &len, NULL)) {
+    GHashTable *listed = g_hash_table_new (g_str_hash, g_str_equal);
+    GHashTableIter it;
+    gpointer f;
+
+    if (!read_partial (part, text, len, done, &keep, error)) {
+      g_free (text);
+      g_hash_table_unref (listed);
+      return -1;
+    }
+    for (guint i = 0; i < n; i++)
+      g_hash_table_add (listed, files[i]);
+    g_hash_table_iter_init (&it, done);
+    while (g_hash_table_iter_next (&it, &f, NULL))
+      if (!g_hash_table_contains (listed, f)) {
+        g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+            "%s has lines for %s, which is not among the files to run: not resuming "
+            "(give the same files and --shard as the interrupted run)", part, (char *) f);
+        g_hash_table_unref (listed);
+        g_free (text);
+        return -1;
+      }
+    g_hash_table_unref (listed);
+  }
+  g_free (text);
+  fd = g_open (part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+  if (fd < 0 || ftruncate (fd, (off_t) keep) != 0) {
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: cannot write: %s", part,
+        g_strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  return fd;
 }
 
 static gboolean
-finish_output (FILE *f, const char *out)
+finish_part (int fd, const char *part, const char *out)
 {
-  gboolean ok = fflush (f) == 0 && !ferror (f) && fsync (fileno (f)) == 0;
-  int saved = errno;
+  int saved;
 
-  ok = (fclose (f) == 0) && ok;
-  if (ok && g_rename (tmp_path, out) == 0) {
-    tmp_path[0] = '\0';
+  if (fsync (fd) == 0 && close (fd) == 0 && g_rename (part, out) == 0)
     return TRUE;
-  }
-  if (ok)
-    saved = errno;
+  saved = errno;
   mm_cli_fail ("%s: could not write: %s", out, g_strerror (saved));
-  g_unlink (tmp_path);
-  tmp_path[0] = '\0';
   return FALSE;
 }
 
-/* ---- the command -------------------------------------------------------- */
+/* ---- the file list ------------------------------------------------------ */
 
 /* "i/n" with 1 ≤ i ≤ n. */
 static gboolean
@@ -408,83 +288,154 @@ compare_strings (gconstpointer a, gconstpointer b)
 }
 
 /* The files of shard @i of @n: index in the sorted list ≡ i − 1 (mod n),
- * kept in argument order. */
-static char **
-shard_files (char **args, guint n_args, guint i, guint n)
+ * kept in list order. Borrowed strings. */
+static GPtrArray *
+shard_files (GPtrArray *all, guint i, guint n)
 {
-  GPtrArray *sorted = g_ptr_array_new (), *keep = g_ptr_array_new ();
+  GPtrArray *sorted = g_ptr_array_sized_new (all->len), *keep = g_ptr_array_new ();
   GHashTable *mine = g_hash_table_new (g_str_hash, g_str_equal);
 
-  for (guint k = 0; k < n_args; k++)
-    g_ptr_array_add (sorted, args[k]);
+  for (guint k = 0; k < all->len; k++)
+    g_ptr_array_add (sorted, g_ptr_array_index (all, k));
   g_ptr_array_sort (sorted, compare_strings);
   for (guint k = 0; k < sorted->len; k++)
     if (k % n == i - 1)
       g_hash_table_add (mine, g_ptr_array_index (sorted, k));
-  for (guint k = 0; k < n_args; k++)
-    if (g_hash_table_contains (mine, args[k]))
-      g_ptr_array_add (keep, g_strdup (args[k]));
-  g_ptr_array_add (keep, NULL);
+  for (guint k = 0; k < all->len; k++)
+    if (g_hash_table_contains (mine, g_ptr_array_index (all, k)))
+      g_ptr_array_add (keep, g_ptr_array_index (all, k));
   g_hash_table_unref (mine);
   g_ptr_array_unref (sorted);
-  return (char **) g_ptr_array_free (keep, FALSE);
+  return keep;
+}
+
+/* The arguments, then the lines of --files-from ("-": standard input; empty
+ * lines skipped). Owned strings. */
+static GPtrArray *
+file_list (char **args, const char *from, GError **error)
+{
+  GPtrArray *all = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint k = 0; args && args[k]; k++)
+    g_ptr_array_add (all, g_strdup (args[k]));
+  if (from) {
+    GIOChannel *ch = strcmp (from, "-") ? g_io_channel_new_file (from, "r", error)
+        : g_io_channel_unix_new (0);
+    char *line;
+    gsize term;
+
+    if (!ch) {
+      g_prefix_error (error, "--files-from: ");
+      g_ptr_array_unref (all);
+      return NULL;
+    }
+    g_io_channel_set_encoding (ch, NULL, NULL);
+    while (g_io_channel_read_line (ch, &line, NULL, &term, NULL) == G_IO_STATUS_NORMAL) {
+      line[term] = '\0';
+      if (*line)
+        g_ptr_array_add (all, line);
+      else
+        g_free (line);
+    }
+    g_io_channel_unref (ch);
+  }
+  return all;
+}
+
+/* ---- progress ----------------------------------------------------------- */
+
+typedef struct {
+  gboolean on, tty;
+  guint total, skipped;         /* skipped: done by an earlier run (--resume) */
+  GTimer *timer;
+  double last;                  /* when the line was last drawn */
+} Progress;
+
+static void
+format_eta (char *buf, gsize size, double s)
+{
+  guint64 t = (guint64) (s + 0.5);
+
+  if (t >= 3600)
+    g_snprintf (buf, size, "%" G_GUINT64_FORMAT ":%02u:%02u", t / 3600,
+        (guint) (t / 60 % 60), (guint) (t % 60));
+  else
+    g_snprintf (buf, size, "%u:%02u", (guint) (t / 60), (guint) (t % 60));
+}
+
+/* Draws the line at most 10 times a second on a terminal, every 10 s
+ * otherwise; @force: the last one. */
+static void
+progress_show (Progress *p, guint done, guint failed, gboolean force)
+{
+  double now = g_timer_elapsed (p->timer, NULL), rate = now > 0 ? done / now : 0;
+  char eta[32];
+
+  if (!p->on || (!force && now - p->last < (p->tty ? 0.1 : 10.0)))
+    return;
+  p->last = now;
+  format_eta (eta, sizeof eta, rate > 0 ? (p->total - p->skipped - done) / rate : 0);
+  fprintf (stderr, "%sbatch: %u/%u files", p->tty ? "\r\033[K" : "", done + p->skipped,
+      p->total);
+  if (failed)
+    fprintf (stderr, " (%u failed)", failed);
+  fprintf (stderr, ", %.1f files/s, ETA %s%s", rate, rate > 0 ? eta : "?",
+      p->tty && !force ? "" : "\n");
 }
 
 static void
-progress (gboolean tty, guint done, guint total, const char *file, const Result *r,
-    double seconds)
+progress_clear (const Progress *p)
 {
-  if (tty)
-    fprintf (stderr, "\r\033[Kbatch: %u/%u files, %.1f files/s", done, total,
-        seconds > 0 ? done / seconds : 0.0);
-  else if (r->error)
-    fprintf (stderr, "batch: %u/%u %s: failed\n", done, total, file);
-  else
-    fprintf (stderr, "batch: %u/%u %s: %u decision%s\n", done, total, file, r->lines->len,
-        r->lines->len == 1 ? "" : "s");
+  if (p->on && p->tty)
+    fprintf (stderr, "\r\033[K");
 }
 
+/* ---- running ------------------------------------------------------------ */
+
 /* Runs the files, writing results in order as they become ready. Returns the
- * number of failed files. */
+ * number of failed files; *write_failed if OUT.part could not be written. */
 static guint
-run_all (Batch *b, guint n, int jobs, FILE *f, guint *n_lines)
+run_all (Batch *b, int jobs, int fd, const char *part, Progress *p, guint *n_lines,
+    gboolean *write_failed)
 {
-  gboolean tty = isatty (2);
-  GThreadPool *pool = g_thread_pool_new (worker, b, jobs, TRUE, NULL);
-  Result **ready = g_new0 (Result *, n);
-  GTimer *timer = g_timer_new ();
+  GThread **threads = g_new (GThread *, jobs);
+  Result **ready = g_new0 (Result *, MAX (b->n, 1));
   guint next = 0, failed = 0;
 
-  for (guint k = 0; k < n; k++)
-    g_thread_pool_push (pool, GUINT_TO_POINTER (k + 1), NULL);
-  for (guint done = 1; done <= n; done++) {
+  for (int t = 0; t < jobs; t++)
+    threads[t] = g_thread_new ("batch", worker, b);
+  for (guint done = 1; done <= b->n; done++) {
     Result *r = g_async_queue_pop (b->done);
-    const char *file = b->files[r->index];
 
     if (r->error) {
-      if (tty)
-        fprintf (stderr, "\r\033[K");
-      mm_cli_fail ("%s: %s", file, r->error);
+      progress_clear (p);
+      mm_cli_fail ("%s: %s", b->files[r->index], r->error);
       failed++;
     }
-    progress (tty, done, n, file, r, g_timer_elapsed (timer, NULL));
     ready[r->index] = r;
-    for (; next < n && ready[next]; next++) {
-      write_result (f, b->files[next], ready[next]);
+    for (; next < b->n && ready[next]; next++) {
+      GString *s = format_result (b->files[next], ready[next]);
+
+      if (!*write_failed && !write_all (fd, s->str, s->len)) {
+        progress_clear (p);
+        mm_cli_fail ("%s: could not write: %s", part, g_strerror (errno));
+        *write_failed = TRUE;
+      }
       *n_lines += ready[next]->lines->len;
+      g_string_free (s, TRUE);
       result_free (ready[next]);
       ready[next] = NULL;
     }
+    progress_show (p, done, failed, done == b->n);
   }
-  if (tty)
-    fprintf (stderr, "\n");
-  g_thread_pool_free (pool, FALSE, TRUE);
-  g_timer_destroy (timer);
+  for (int t = 0; t < jobs; t++)
+    g_thread_join (threads[t]);
+  g_free (threads);
   g_free (ready);
   return failed;
 }
 
-/* With several pipelines at once, each network runs on one core: the
+/* With several workers at once, each network runs on one core: the
  * parallelism is across files. The plugin holds its own copy of the core,
  * whose pool reads MMDIGITS_THREADS, so it is told through the environment
  * (before any thread starts); OpenBLAS is one shared library. */
@@ -496,98 +447,300 @@ one_thread_per_job (void)
   openblas_set_num_threads (1);
 }
 
+/* The files not yet done, in list order. */
+static char **
+files_to_run (GPtrArray *mine, GHashTable *done)
+{
+  GPtrArray *todo = g_ptr_array_new ();
+
+  for (guint k = 0; k < mine->len; k++)
+    if (!g_hash_table_contains (done, g_ptr_array_index (mine, k)))
+      g_ptr_array_add (todo, g_ptr_array_index (mine, k));
+  g_ptr_array_add (todo, NULL);
+  return (char **) g_ptr_array_free (todo, FALSE);
+}
+
+static int
+run_batch (GPtrArray *mine, const char *out, const char *model_opt, int jobs,
+    gboolean resume, gboolean show_progress, MmBatchDecode decode)
+{
+  GHashTable *done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  char *part = part_path (out);
+  Batch b = { .decode = decode };
+  Progress p = { .total = mine->len };
+  GError *err = NULL;
+  guint failed, n_lines = 0;
+  gboolean write_failed = FALSE;
+  int fd, rc = MM_EXIT_FAILURE;
+
+  /* fail on an unwritable --out before any work */
+  if ((fd = open_part (out, part, resume, (char **) mine->pdata, mine->len, done, &err)) < 0) {
+    rc = mm_cli_fail ("%s", err->message);
+    goto out;
+  }
+  b.model = mm_cli_model_path (model_opt);
+  if (!mm_cli_gst_ready (&err) || !mm_cli_model_nets (b.model, &b.nets, &err)) {
+    rc = mm_cli_fail ("%s", err->message);
+    close (fd);
+    goto out;
+  }
+  b.files = files_to_run (mine, done);
+  b.n = g_strv_length (b.files);
+  if (jobs == 0)
+    jobs = (int) g_get_num_processors ();
+  jobs = MIN (jobs, (int) MAX (b.n, 1));
+  if (jobs > 1)
+    one_thread_per_job ();
+  b.done = g_async_queue_new ();
+  p.tty = isatty (2);
+  p.on = show_progress || p.tty;
+  p.skipped = mine->len - b.n;
+  p.timer = g_timer_new ();
+  if (resume)
+    fprintf (stderr, "batch: %u of %u files already in %s, %u to run\n", p.skipped,
+        mine->len, part, b.n);
+  failed = run_all (&b, jobs, fd, part, &p, &n_lines, &write_failed);
+  if (write_failed) {
+    close (fd);
+    rc = mm_cli_fail ("%s kept: run again with --resume once it can be written", part);
+  } else if (finish_part (fd, part, out)) {
+    double s = g_timer_elapsed (p.timer, NULL);
+
+    fprintf (stderr, "batch: %u file%s (%u failed), %u decisions in %.2f s (%.2f files/s, "
+        "%d job%s); wrote %s\n", b.n, b.n == 1 ? "" : "s", failed, n_lines, s,
+        s > 0 ? b.n / s : 0.0, jobs, jobs == 1 ? "" : "s", out);
+    rc = failed ? MM_EXIT_FAILURE : MM_EXIT_OK;
+  }
+  g_timer_destroy (p.timer);
+  g_async_queue_unref (b.done);
+out:
+  g_clear_error (&err);
+  g_free (b.files);
+  g_free ((char *) b.model);
+  g_free (part);
+  g_hash_table_unref (done);
+  return rc;
+}
+
+/* ---- merging ------------------------------------------------------------ */
+
+typedef struct {
+  const char *part;             /* where the file's lines came from */
+  GString *lines;
+} Group;
+
+static void
+group_free (gpointer p)
+{
+  Group *g = p;
+
+  g_string_free (g->lines, TRUE);
+  g_free (g);
+}
+
+/* Reads one part into @groups (file → Group), each file's lines together. */
+static gboolean
+merge_read (const char *part, GHashTable *groups, GPtrArray *order, GError **error)
+{
+  JsonParser *parser = json_parser_new ();
+  char *text = NULL, *file = NULL;
+  gsize len, pos = 0;
+  guint line_no = 0;
+  Group *g = NULL;
+  gboolean ok = FALSE;
+
+  if (!g_file_get_contents (part, &text, &len, error))
+    goto out;
+  while (pos < len) {
+    const char *nl = memchr (text + pos, '\n', len - pos);
+    gsize end = nl ? (gsize) (nl - text) : len;
+
+    line_no++;
+    g_clear_pointer (&file, g_free);
+    if (!nl || !(file = line_file (parser, text + pos, end - pos))) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s:%u: %s", part, line_no,
+          nl ? "not a line of mmdigits batch" : "torn last line (an unfinished part?)");
+      goto out;
+    }
+    if (!g || strcmp (file, (char *) g_ptr_array_index (order, order->len - 1)) != 0) {
+      if ((g = g_hash_table_lookup (groups, file))) {
+        g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s has lines in %s and in %s%s",
+            file, g->part, part, strcmp (g->part, part) ? "" : " apart");
+        goto out;
+      }
+      g = g_new0 (Group, 1);
+      g->part = part;
+      g->lines = g_string_new (NULL);
+      g_hash_table_insert (groups, g_strdup (file), g);
+      g_ptr_array_add (order, g_strdup (file));
+    }
+    g_string_append_len (g->lines, text + pos, (gssize) (end - pos + 1));
+    pos = end + 1;
+  }
+  ok = TRUE;
+out:
+  g_free (file);
+  g_free (text);
+  g_object_unref (parser);
+  return ok;
+}
+
+/* --merge: the parts' lines grouped by file, in the order of the file list
+ * when one is given (and then every listed file must be there, once), else
+ * in file-name order. */
+static int
+run_merge (char **parts, GPtrArray *list, const char *out)
+{
+  GHashTable *groups = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, group_free);
+  GPtrArray *order = g_ptr_array_new_with_free_func (g_free);
+  GString *all = g_string_new (NULL);
+  GError *err = NULL;
+  guint missing = 0, extra = 0;
+  const char *first_missing = NULL;
+  int rc = MM_EXIT_FAILURE;
+
+  for (guint k = 0; parts[k]; k++)
+    if (!merge_read (parts[k], groups, order, &err)) {
+      rc = mm_cli_fail ("--merge: %s", err->message);
+      goto out;
+    }
+  if (list->len) {
+    GHashTable *listed = g_hash_table_new (g_str_hash, g_str_equal);
+
+    for (guint k = 0; k < list->len; k++) {
+      Group *g = g_hash_table_lookup (groups, g_ptr_array_index (list, k));
+
+      g_hash_table_add (listed, g_ptr_array_index (list, k));
+      if (!g) {
+        if (!missing++)
+          first_missing = g_ptr_array_index (list, k);
+        continue;
+      }
+      g_string_append_len (all, g->lines->str, (gssize) g->lines->len);
+    }
+    for (guint k = 0; k < order->len; k++)
+      extra += !g_hash_table_contains (listed, g_ptr_array_index (order, k));
+    g_hash_table_unref (listed);
+    if (missing || extra) {
+      rc = mm_cli_fail ("--merge: %u listed file%s in no part (first: %s), %u file%s in the "
+          "parts but not listed: nothing written (rerun the shards that lack them)", missing,
+          missing == 1 ? "" : "s", first_missing ? first_missing : "-", extra,
+          extra == 1 ? "" : "s");
+      goto out;
+    }
+  } else {
+    g_ptr_array_sort (order, compare_strings);
+    for (guint k = 0; k < order->len; k++) {
+      Group *g = g_hash_table_lookup (groups, g_ptr_array_index (order, k));
+
+      g_string_append_len (all, g->lines->str, (gssize) g->lines->len);
+    }
+  }
+  /* g_file_set_contents_full writes a temporary and renames it */
+  if (!g_file_set_contents_full (out, all->str, (gssize) all->len,
+          G_FILE_SET_CONTENTS_CONSISTENT, 0666, &err)) {
+    rc = mm_cli_fail ("%s", err->message);
+    goto out;
+  }
+  fprintf (stderr, "batch: merged %u file%s from %u part%s into %s\n", order->len,
+      order->len == 1 ? "" : "s", g_strv_length (parts), g_strv_length (parts) == 1 ? "" : "s",
+      out);
+  rc = MM_EXIT_OK;
+out:
+  g_clear_error (&err);
+  g_string_free (all, TRUE);
+  g_ptr_array_unref (order);
+  g_hash_table_unref (groups);
+  return rc;
+}
+
+/* ---- the command -------------------------------------------------------- */
+
 int
 mm_cmd_batch (int argc, char **argv)
 {
-  char *out = NULL, *model = NULL, *shard = NULL, **args = NULL;
+  char *out = NULL, *model = NULL, *shard = NULL, *from = NULL, *decode = NULL, **args = NULL;
   int jobs = 0;
+  gboolean resume = FALSE, progress = FALSE, merge = FALSE;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out,
-      "the JSON-lines file to write (atomically, at the end)", "FILE" },
+      "the JSON-lines file to write (OUT.part while running, renamed at the end)", "OUT" },
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
       "model directory or file (default: the installed models, else the source tree's models/)",
       "DIR" },
-    { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "files classified at once (default, or 0: the number of cores)", "N" },
+    { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
+      "files classified at once (default, or 0: the number of cores)", "N" },
+    { "files-from", 'f', 0, G_OPTION_ARG_FILENAME, &from,
+      "also the files listed in LIST, one per line ('-': standard input)", "LIST" },
     { "shard", 0, 0, G_OPTION_ARG_STRING, &shard,
       "only the files whose index in the sorted list is I-1 modulo N (1 <= I <= N)", "I/N" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &resume,
+      "continue from OUT.part (or OUT) left by an earlier run of the same files", NULL },
+    { "progress", 0, 0, G_OPTION_ARG_NONE, &progress,
+      "show files/s and ETA on stderr even when it is not a terminal", NULL },
+    { "decode", 0, 0, G_OPTION_ARG_STRING, &decode,
+      "auto (libsndfile for 16-bit PCM WAV, else decodebin) or gstreamer (decodebin always)",
+      "HOW" },
+    { "merge", 0, 0, G_OPTION_ARG_NONE, &merge,
+      "join the parts PART... of a sharded run into OUT, in the order of --files-from", NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, "FILE..." },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- classify media files into a JSON-lines file");
-  Batch b = { 0 };
-  guint shard_i = 1, shard_n = 1, n = 0, failed, n_lines = 0;
+  guint shard_i = 1, shard_n = 1;
+  MmBatchDecode how = MM_BATCH_DECODE_AUTO;
+  GPtrArray *all = NULL, *mine = NULL;
   GError *err = NULL;
-  FILE *f = NULL;
-  GTimer *timer;
-  int rc = MM_EXIT_FAILURE;
+  int rc = MM_EXIT_USAGE;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
-      "Each file runs through decodebin into digitimage (video) and mfccextract\n"
-      "(audio) and mmclassify, as pipelines/demo.sh. One line per decision: the\n"
-      "element's JSON object with \"file\" first; a file that fails gives\n"
-      "{\"file\":...,\"error\":...} and a line on stderr, and the exit status is 1.\n"
-      "Lines are grouped by file in argument order, whatever --jobs.\n"
+      "Each file runs through digitimage (video) and mfccextract (audio) into\n"
+      "mmclassify, as pipelines/demo.sh; each job keeps its pipelines and models\n"
+      "for all its files (docs/batch.md). One line per decision: the element's\n"
+      "JSON object with \"file\" first; a file without a decision gives\n"
+      "{\"file\":...,\"decisions\":0}; a file that fails gives {\"file\":...,\"error\":...}\n"
+      "and a line on stderr, and the exit status is 1. Lines are grouped by file\n"
+      "in list order, whatever --jobs.\n"
       "--shard I/N splits an archive over N machines or array-job tasks: sort\n"
       "order decides, so every task may be given the same list, e.g.\n"
-      "  Slurm (--array=1-N): --shard $SLURM_ARRAY_TASK_ID/N\n"
-      "  Kubernetes: --shard $((JOB_COMPLETION_INDEX+1))/N\n"
-      "  GNU parallel: parallel mmdigits batch --jobs 1 --shard {}/4 --out part{}.jsonl FILES ::: 1 2 3 4");
-  if (!mm_cli_parse (ctx, &argc, &argv)) {
-    rc = MM_EXIT_USAGE;
+      "  Slurm (--array=1-N): --shard $SLURM_ARRAY_TASK_ID/N --out part-$SLURM_ARRAY_TASK_ID.jsonl\n"
+      "then: mmdigits batch --merge --files-from LIST --out all.jsonl part-*.jsonl\n"
+      "gives the lines a single run over LIST gives. See docs/batch.md.");
+  if (!mm_cli_parse (ctx, &argc, &argv))
+    goto out;
+  if (decode && !strcmp (decode, "gstreamer"))
+    how = MM_BATCH_DECODE_GSTREAMER;
+  if (!out || jobs < 0 || (shard && !parse_shard (shard, &shard_i, &shard_n))
+      || (decode && strcmp (decode, "auto") && strcmp (decode, "gstreamer"))
+      || (merge ? (!args || !args[0] || shard || resume) : (!args || !args[0]) && !from)) {
+    fprintf (stderr, "mmdigits: batch needs FILE... (or --files-from LIST) and --out OUT; "
+        "--jobs N >= 0; --shard I/N with 1 <= I <= N; --decode auto|gstreamer; "
+        "--merge PART... without --shard or --resume (see --help)\n");
     goto out;
   }
-  if (!out || !args || !args[0] || jobs < 0 || (shard && !parse_shard (shard, &shard_i, &shard_n))) {
-    fprintf (stderr, "mmdigits: batch needs FILE... and --out FILE; --jobs N >= 1; "
-        "--shard I/N with 1 <= I <= N (see --help)\n");
-    rc = MM_EXIT_USAGE;
-    goto out;
-  }
-  b.files = shard_files (args, g_strv_length (args), shard_i, shard_n);
-  n = g_strv_length (b.files);
-  if (jobs == 0)
-    jobs = (int) g_get_num_processors ();
-  jobs = MIN (jobs, (int) MAX (n, 1));
-  if (jobs > 1)
-    one_thread_per_job ();
-
-  /* fail on an unwritable --out before any work, and never leave a part */
-  if (!(f = open_tmp (out, &err))) {
-    rc = mm_cli_fail ("%s", err ? err->message : out);
-    goto out;
-  }
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
-  b.model = mm_cli_model_path (model);
-  if (!mm_cli_gst_ready (&err) || !mm_cli_model_nets (b.model, &b.nets, &err)) {
+  if (!(all = file_list (merge ? NULL : args, from, &err))) {
     rc = mm_cli_fail ("%s", err->message);
-    fclose (f);
-    g_unlink (tmp_path);
-    tmp_path[0] = '\0';
     goto out;
   }
-  b.done = g_async_queue_new ();
-  timer = g_timer_new ();
-  failed = run_all (&b, n, jobs, f, &n_lines);
-  if (!finish_output (f, out)) {
-    rc = MM_EXIT_FAILURE;
-  } else {
-    double s = g_timer_elapsed (timer, NULL);
-
-    fprintf (stderr, "batch: %u file%s (%u failed), %u decisions in %.2f s (%.2f files/s, "
-        "%d job%s); wrote %s\n", n, n == 1 ? "" : "s", failed, n_lines, s, s > 0 ? n / s : 0.0,
-        jobs, jobs == 1 ? "" : "s", out);
-    rc = failed ? MM_EXIT_FAILURE : MM_EXIT_OK;
+  if (merge) {
+    rc = run_merge (args, all, out);
+    goto out;
   }
-  g_timer_destroy (timer);
-  g_async_queue_unref (b.done);
+  mine = shard_files (all, shard_i, shard_n);
+  rc = run_batch (mine, out, model, jobs, resume, progress, how);
 out:
-  g_strfreev (b.files);
-  g_free (b.model);
+  g_clear_error (&err);
+  if (mine)
+    g_ptr_array_unref (mine);
+  if (all)
+    g_ptr_array_unref (all);
   g_strfreev (args);
   g_free (out);
   g_free (model);
   g_free (shard);
+  g_free (from);
+  g_free (decode);
   g_option_context_free (ctx);
   return rc;
 }

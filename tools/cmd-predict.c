@@ -198,6 +198,8 @@ typedef struct {
 
 struct _MmCliLines {
   GMutex lock;
+  GCond eos_cond;
+  guint n_eos;                  /* appsinks that got EOS since the last reset */
   GArray *lines;                /* Line */
   GPtrArray *sorted;            /* borrowed char * */
 };
@@ -219,6 +221,7 @@ mm_cli_lines_new (void)
   MmCliLines *l = g_new0 (MmCliLines, 1);
 
   g_mutex_init (&l->lock);
+  g_cond_init (&l->eos_cond);
   l->lines = g_array_new (FALSE, FALSE, sizeof (Line));
   g_array_set_clear_func (l->lines, line_clear);
   return l;
@@ -232,8 +235,32 @@ mm_cli_lines_free (MmCliLines *l)
   g_array_unref (l->lines);
   if (l->sorted)
     g_ptr_array_unref (l->sorted);
+  g_cond_clear (&l->eos_cond);
   g_mutex_clear (&l->lock);
   g_free (l);
+}
+
+void
+mm_cli_lines_reset (MmCliLines *l)
+{
+  g_mutex_lock (&l->lock);
+  g_array_set_size (l->lines, 0);
+  g_clear_pointer (&l->sorted, g_ptr_array_unref);
+  l->n_eos = 0;
+  g_mutex_unlock (&l->lock);
+}
+
+gboolean
+mm_cli_lines_wait_eos (MmCliLines *l, guint n_sinks, gint64 end_time)
+{
+  gboolean all;
+
+  g_mutex_lock (&l->lock);
+  while (l->n_eos < n_sinks && g_cond_wait_until (&l->eos_cond, &l->lock, end_time))
+    ;
+  all = l->n_eos >= n_sinks;
+  g_mutex_unlock (&l->lock);
+  return all;
 }
 
 static GstFlowReturn
@@ -267,10 +294,21 @@ on_new_sample (GstAppSink *sink, gpointer user_data)
   return GST_FLOW_OK;
 }
 
+static void
+on_eos (GstAppSink *sink, gpointer user_data)
+{
+  Tap *tap = user_data;
+
+  g_mutex_lock (&tap->lines->lock);
+  tap->lines->n_eos++;
+  g_cond_broadcast (&tap->lines->eos_cond);
+  g_mutex_unlock (&tap->lines->lock);
+}
+
 void
 mm_cli_lines_attach (MmCliLines *lines, GstElement *appsink, int source)
 {
-  GstAppSinkCallbacks cb = { .new_sample = on_new_sample };
+  GstAppSinkCallbacks cb = { .new_sample = on_new_sample, .eos = on_eos };
   Tap *tap = g_new (Tap, 1);
 
   tap->lines = lines;

@@ -142,6 +142,14 @@ void        mm_cli_lines_attach (MmCliLines *lines, struct _GstElement *appsink,
 /* The lines (without newline) in decision-time order, ties by source then
  * arrival; the array and strings belong to @lines. */
 GPtrArray  *mm_cli_lines_sorted (MmCliLines *lines);
+/* Forgets the lines and EOS counts, for a pipeline that runs again. */
+void        mm_cli_lines_reset  (MmCliLines *lines);
+/* Waits until @n_sinks of the attached appsinks got EOS since the last
+ * reset, or until @end_time (g_get_monotonic_time() clock); TRUE if they
+ * did. An appsink's EOS callback runs whatever the pipeline's state, so
+ * this works where the bus's EOS message does not (a pipeline taken back to
+ * READY and replayed). */
+gboolean    mm_cli_lines_wait_eos (MmCliLines *lines, guint n_sinks, gint64 end_time);
 
 /* Plays @pipeline to EOS (it must have no live source). On an ERROR message
  * returns FALSE with its text in @error and, if @err_path is not NULL, the

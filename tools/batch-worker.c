@@ -1,0 +1,632 @@
+/* One batch worker: kept classifier pipelines fed file after file (see
+ * batch-worker.h).
+ *
+ * Why this shape. Building `filesrc ! decodebin ! … ! mmclassify` per file
+ * costs far more than classifying a one-second recording: the pipeline, its
+ * threads, decodebin's type finding and auto-plugging, and loading every
+ * network from disk. A worker therefore keeps the classifier half — the
+ * only part whose setup is expensive and the same for every file — and
+ * replays it: PLAYING for a file, READY after it. READY keeps mmclassify's
+ * networks (it loads them at NULL→READY) and resets every element's stream
+ * state, so a file is classified exactly as by a fresh pipeline. A flush
+ * between files would be cheaper still but leaves audioresample's filter
+ * history from the previous file: the decisions then drift from the
+ * pipeline's.
+ *
+ * The decoding half is per file: libsndfile for 16-bit PCM WAV (no
+ * GStreamer setup at all), else a short `filesrc ! decodebin` pipeline
+ * whose decoded buffers are handed to the classifier's appsrcs with their
+ * caps and segment, so that times and stream times are those the one-file
+ * pipeline would see. */
+#include "batch-worker.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <sndfile.h>
+#include <string.h>
+
+/* A file whose pipelines have not moved for this long is stuck. */
+#define STALL_US (60 * G_USEC_PER_SEC)
+/* WAV frames pushed per buffer: bounded memory for long recordings. */
+#define WAV_CHUNK 65536
+
+#define VIDEO_BRANCH "videoconvert ! video/x-raw,format=GRAY8 ! digitimage"
+#define STILL_BRANCH "videoconvert ! video/x-raw,format=GRAY8 " \
+  "! imagefreeze num-buffers=1 ! digitimage stable-frames=1"
+#define AUDIO_BRANCH "audioconvert ! audioresample " \
+  "! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract"
+#define APPSRC "appsrc format=time block=true handle-segment-change=true"
+
+/* What a file gives the classifier: which branches it needs. */
+typedef enum {
+  SHAPE_VIDEO = 1 << 0,
+  SHAPE_STILL = 1 << 1,         /* a still image instead of a video */
+  SHAPE_AUDIO = 1 << 2,
+  N_SHAPES = 1 << 3
+} Shape;
+
+/* A kept classifier pipeline for one shape. */
+typedef struct {
+  GstElement *pipeline;
+  GstAppSrc *video, *audio;     /* owned refs, NULL if the shape has none */
+  GstBus *bus;
+  MmCliLines *lines;
+  guint n_sinks;
+} Classifier;
+
+struct _MmBatchWorker {
+  char *model;
+  MmCliNets nets;
+  MmBatchDecode decode;
+  Classifier *classifiers[N_SHAPES];
+};
+
+/* ---- the classifier half ------------------------------------------------ */
+
+static void
+classifier_free (Classifier *c)
+{
+  if (!c)
+    return;
+  gst_element_set_state (c->pipeline, GST_STATE_NULL);
+  g_clear_object (&c->video);
+  g_clear_object (&c->audio);
+  gst_object_unref (c->bus);
+  gst_object_unref (c->pipeline);
+  mm_cli_lines_free (c->lines);
+  g_free (c);
+}
+
+/* The description of @shape's pipeline, shaped as batch always shaped it:
+ * with a hybrid network one mmclassify takes both modalities (fallback
+ * only if the image and audio networks are there too); without one, one
+ * mmclassify per modality, each with its own appsink. */
+static char *
+classifier_description (const MmCliNets *nets, Shape shape, guint *n_sinks)
+{
+  const char *video = shape & SHAPE_STILL ? STILL_BRANCH : VIDEO_BRANCH;
+  gboolean v = (shape & (SHAPE_VIDEO | SHAPE_STILL)) != 0, a = (shape & SHAPE_AUDIO) != 0;
+  GString *d = g_string_new (NULL);
+
+  if (nets->hybrid) {
+    if (v)
+      g_string_append_printf (d, APPSRC " name=vsrc ! %s ! mm0.image_sink ", video);
+    if (a)
+      g_string_append (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm0.audio_sink ");
+    g_string_append_printf (d, "mmclassify name=mm0 fallback=%s ! appsink name=sink0",
+        nets->image && nets->audio ? "true" : "false");
+    *n_sinks = 1;
+  } else {
+    *n_sinks = 0;
+    if (v)
+      g_string_append_printf (d, APPSRC " name=vsrc ! %s ! mm%u.image_sink "
+          "mmclassify name=mm%u ! appsink name=sink%u ", video, *n_sinks, *n_sinks, *n_sinks);
+    (*n_sinks) += v;
+    if (a)
+      g_string_append_printf (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm%u.audio_sink "
+          "mmclassify name=mm%u ! appsink name=sink%u", *n_sinks, *n_sinks, *n_sinks);
+    (*n_sinks) += a;
+  }
+  return g_string_free (d, FALSE);
+}
+
+static GstElement *
+by_name (GstElement *pipeline, const char *fmt, guint i)
+{
+  char name[16];
+
+  g_snprintf (name, sizeof name, fmt, i);
+  return gst_bin_get_by_name (GST_BIN (pipeline), name);
+}
+
+static Classifier *
+classifier_new (const MmBatchWorker *w, Shape shape, char **error)
+{
+  Classifier *c = g_new0 (Classifier, 1);
+  char *desc = classifier_description (&w->nets, shape, &c->n_sinks);
+  GError *err = NULL;
+
+  c->pipeline = gst_parse_launch (desc, &err);
+  g_free (desc);
+  if (!c->pipeline || err) {
+    *error = g_strdup_printf ("could not build the classifier: %s", err ? err->message : "?");
+    g_clear_error (&err);
+    g_clear_object (&c->pipeline);
+    g_free (c);
+    return NULL;
+  }
+  c->video = (GstAppSrc *) gst_bin_get_by_name (GST_BIN (c->pipeline), "vsrc");
+  c->audio = (GstAppSrc *) gst_bin_get_by_name (GST_BIN (c->pipeline), "asrc");
+  c->bus = gst_element_get_bus (c->pipeline);
+  c->lines = mm_cli_lines_new ();
+  for (guint i = 0; i < c->n_sinks; i++) {
+    GstElement *mm = by_name (c->pipeline, "mm%u", i), *sink = by_name (c->pipeline, "sink%u", i);
+
+    /* the path is set as a property, never pasted into the description */
+    g_object_set (mm, "model", w->model, NULL);
+    mm_cli_lines_attach (c->lines, sink, (int) i);
+    gst_object_unref (mm);
+    gst_object_unref (sink);
+  }
+  return c;
+}
+
+/* The classifier's errors (models) are its own; any other element's is the
+ * file's. */
+static char *
+take_error (GstMessage *msg)
+{
+  GError *gerr = NULL;
+  char *debug = NULL, *path = gst_object_get_path_string (GST_MESSAGE_SRC (msg)), *why;
+  const char *reason;
+
+  gst_message_parse_error (msg, &gerr, &debug);
+  /* "Internal data stream error." says little without its reason */
+  reason = debug ? strstr (debug, "reason ") : NULL;
+  if (path && strstr (path, "/GstMmClassify:"))
+    why = g_strdup (gerr->message);
+  else if (reason)
+    why = g_strdup_printf ("could not decode: %s (%s)", gerr->message, reason);
+  else
+    why = g_strdup_printf ("could not decode: %s", gerr->message);
+  g_error_free (gerr);
+  g_free (debug);
+  g_free (path);
+  return why;
+}
+
+static char *
+pop_error (GstBus *bus)
+{
+  GstMessage *msg = bus ? gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) : NULL;
+  char *why;
+
+  if (!msg)
+    return NULL;
+  why = take_error (msg);
+  gst_message_unref (msg);
+  return why;
+}
+
+/* The kept classifier for @shape, made on first use, playing and empty. */
+static Classifier *
+classifier_start (MmBatchWorker *w, Shape shape, char **error)
+{
+  Classifier *c = w->classifiers[shape];
+
+  if (!c && !(c = w->classifiers[shape] = classifier_new (w, shape, error)))
+    return NULL;
+  mm_cli_lines_reset (c->lines);
+  if (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    if (!(*error = pop_error (c->bus)))
+      *error = g_strdup ("the classifier would not start");
+    /* a classifier that failed is not kept: its models are suspect */
+    classifier_free (c);
+    w->classifiers[shape] = NULL;
+    return NULL;
+  }
+  return c;
+}
+
+/* After a file: back to READY (models kept, stream state reset), or, if it
+ * failed, dropped so that the next file gets a fresh one. */
+static void
+classifier_stop (MmBatchWorker *w, Shape shape, gboolean failed)
+{
+  Classifier *c = w->classifiers[shape];
+
+  if (!c)
+    return;
+  if (failed) {
+    classifier_free (c);
+    w->classifiers[shape] = NULL;
+    return;
+  }
+  gst_element_set_state (c->pipeline, GST_STATE_READY);
+  gst_bus_set_flushing (c->bus, TRUE);      /* drop the file's messages */
+  gst_bus_set_flushing (c->bus, FALSE);
+}
+
+/* The decisions, once every appsink got EOS. @decoder: the decoding
+ * pipeline's bus, or NULL; @progress: bumped by whoever moves data, so that
+ * a stuck file is told from a slow one. */
+static char *
+classifier_wait (Classifier *c, GstBus *decoder, volatile gint *progress, GPtrArray *lines)
+{
+  gint seen = g_atomic_int_get (progress);
+  gint64 still_since = g_get_monotonic_time ();
+  char *why = NULL;
+
+  for (;;) {
+    gint64 now = g_get_monotonic_time ();
+    gint moved;
+
+    if (mm_cli_lines_wait_eos (c->lines, c->n_sinks, now + G_USEC_PER_SEC / 10))
+      break;
+    if ((why = pop_error (decoder)) || (why = pop_error (c->bus)))
+      return why;
+    if ((moved = g_atomic_int_get (progress)) != seen) {
+      seen = moved;
+      still_since = g_get_monotonic_time ();
+    } else if (g_get_monotonic_time () - still_since > STALL_US) {
+      return g_strdup_printf ("no progress for %d s", (int) (STALL_US / G_USEC_PER_SEC));
+    }
+  }
+  /* an error posted before the end still fails the file */
+  if ((why = pop_error (decoder)) || (why = pop_error (c->bus)))
+    return why;
+  {
+    GPtrArray *sorted = mm_cli_lines_sorted (c->lines);
+
+    for (guint i = 0; i < sorted->len; i++)
+      g_ptr_array_add (lines, g_strdup (g_ptr_array_index (sorted, i)));
+  }
+  return NULL;
+}
+
+/* ---- decoding by libsndfile -------------------------------------------- */
+
+/* Opens @path if libsndfile reads it as a 16-bit PCM WAV of one or two
+ * channels (two: audioconvert's default stereo layout, as wavparse's). */
+static SNDFILE *
+open_wav (const char *path, SF_INFO *info)
+{
+  SNDFILE *sf;
+
+  if (!g_str_has_suffix (path, ".wav") && !g_str_has_suffix (path, ".WAV"))
+    return NULL;
+  memset (info, 0, sizeof *info);
+  if (!(sf = sf_open (path, SFM_READ, info)))
+    return NULL;
+  if ((info->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV
+      || (info->format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16
+      || info->channels < 1 || info->channels > 2 || info->samplerate < 1) {
+    sf_close (sf);
+    return NULL;
+  }
+  return sf;
+}
+
+static char *
+run_wav (MmBatchWorker *w, SNDFILE *sf, const SF_INFO *info, GPtrArray *lines)
+{
+  GstCaps *caps = gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING, "S16LE",
+      "layout", G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT, info->samplerate,
+      "channels", G_TYPE_INT, info->channels, NULL);
+  char *why = NULL;
+  Classifier *c = classifier_start (w, SHAPE_AUDIO, &why);
+  gint progress = 0;
+  guint64 done = 0;
+
+  if (!c) {
+    gst_caps_unref (caps);
+    return why;
+  }
+  gst_app_src_set_caps (c->audio, caps);
+  gst_caps_unref (caps);
+  /* this thread also watches for the classifier's errors, so it must never
+   * block in a push: it waits for room itself */
+  g_object_set (c->audio, "block", FALSE, NULL);
+  for (;;) {
+    GstBuffer *buf = gst_buffer_new_allocate (NULL, (gsize) WAV_CHUNK * info->channels * 2, NULL);
+    GstMapInfo map;
+    sf_count_t got;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    got = sf_readf_short (sf, (short *) map.data, WAV_CHUNK);
+    gst_buffer_unmap (buf, &map);
+    if (got <= 0) {
+      gst_buffer_unref (buf);
+      break;
+    }
+    gst_buffer_set_size (buf, (gsize) got * info->channels * 2);
+    /* the times and offsets wavparse gives */
+    GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (done, GST_SECOND, info->samplerate);
+    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int (done + got, GST_SECOND,
+        info->samplerate) - GST_BUFFER_PTS (buf);
+    GST_BUFFER_OFFSET (buf) = done;
+    GST_BUFFER_OFFSET_END (buf) = done + got;
+    if (done == 0)
+      GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    done += got;
+    if (gst_app_src_push_buffer (c->audio, buf) != GST_FLOW_OK)
+      break;                    /* the classifier stopped: its error says why */
+    while (!why && gst_app_src_get_current_level_bytes (c->audio) > 2 * WAV_CHUNK * 2 * 2) {
+      why = pop_error (c->bus);
+      g_usleep (1000);
+    }
+    if (why)
+      break;
+  }
+  if (!why && sf_error (sf) != SF_ERR_NO_ERROR)
+    why = g_strdup_printf ("could not decode: %s", sf_strerror (sf));
+  gst_app_src_end_of_stream (c->audio);
+  if (!why)
+    why = classifier_wait (c, NULL, &progress, lines);
+  classifier_stop (w, SHAPE_AUDIO, why != NULL);
+  return why;
+}
+
+/* ---- decoding by decodebin ---------------------------------------------- */
+
+/* One file's decoding pipeline. The lock guards the stream choice, made in
+ * decodebin's threads. */
+typedef struct {
+  MmBatchWorker *w;
+  GstElement *pipeline;
+  GMutex lock;
+  GCond chosen_cond;
+  gboolean saw_video, saw_audio;
+  gboolean still;
+  GstElement *video_sink, *audio_sink;      /* appsinks of the kept streams (borrowed) */
+  gboolean chosen;                          /* no-more-pads came: shape known */
+  gboolean abandoned;                       /* the worker gave up: push nothing more */
+  Classifier *classifier;                   /* NULL until chosen (or if it failed) */
+  char *classifier_error;
+  gint progress;
+} Decoding;
+
+/* The classifier's appsrc that @sink feeds, once the shape is known; NULL
+ * if there is none (the file failed). Waits for no-more-pads: decodebin
+ * exposes its pads together, but data may start before the signal. */
+static GstAppSrc *
+target_of (Decoding *d, GstAppSink *sink)
+{
+  GstAppSrc *src = NULL;
+
+  g_mutex_lock (&d->lock);
+  while (!d->chosen && !d->abandoned)
+    g_cond_wait (&d->chosen_cond, &d->lock);
+  if (d->classifier && !d->abandoned)
+    src = (GstElement *) sink == d->video_sink ? d->classifier->video : d->classifier->audio;
+  g_mutex_unlock (&d->lock);
+  return src;
+}
+
+static GstFlowReturn
+on_decoded (GstAppSink *sink, gpointer user_data)
+{
+  Decoding *d = user_data;
+  GstSample *sample = gst_app_sink_pull_sample (sink);
+  GstAppSrc *src = target_of (d, sink);
+  GstFlowReturn ret = GST_FLOW_ERROR;
+
+  if (sample && src) {
+    ret = gst_app_src_push_sample (src, sample);
+    g_atomic_int_inc (&d->progress);
+  }
+  if (sample)
+    gst_sample_unref (sample);
+  return ret;
+}
+
+static void
+on_decoded_eos (GstAppSink *sink, gpointer user_data)
+{
+  Decoding *d = user_data;
+  GstAppSrc *src = target_of (d, sink);
+
+  if (src)
+    gst_app_src_end_of_stream (src);
+}
+
+static GstElement *
+add_sink (Decoding *d, GstPad *pad, gboolean keep)
+{
+  GstElement *sink = gst_element_factory_make (keep ? "appsink" : "fakesink", NULL);
+  GstPad *sinkpad = gst_element_get_static_pad (sink, "sink");
+
+  g_object_set (sink, "sync", FALSE, NULL);
+  if (keep) {
+    GstAppSinkCallbacks cb = { .new_sample = on_decoded, .eos = on_decoded_eos };
+
+    /* a few buffers of read-ahead, then decoding waits for the classifier */
+    g_object_set (sink, "max-buffers", 4, NULL);
+    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, d, NULL);
+  }
+  gst_bin_add (GST_BIN (d->pipeline), sink);
+  gst_pad_link (pad, sinkpad);
+  gst_object_unref (sinkpad);
+  gst_element_sync_state_with_parent (sink);
+  return sink;
+}
+
+static gboolean
+caps_is_still (const GstStructure *s)
+{
+  int n = 0, den = 1;
+
+  return gst_structure_get_fraction (s, "framerate", &n, &den) && n == 0;
+}
+
+/* decodebin exposes a stream: keep the first video and the first audio
+ * stream that a network can classify, discard the rest. */
+static void
+on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
+{
+  Decoding *d = user_data;
+  const MmCliNets *nets = &d->w->nets;
+  GstCaps *caps = gst_pad_get_current_caps (pad);
+  const GstStructure *st;
+  gboolean video, audio;
+
+  if (!caps)
+    caps = gst_pad_query_caps (pad, NULL);
+  st = gst_caps_get_size (caps) ? gst_caps_get_structure (caps, 0) : NULL;
+  video = st && g_str_has_prefix (gst_structure_get_name (st), "video/");
+  audio = st && g_str_has_prefix (gst_structure_get_name (st), "audio/");
+
+  g_mutex_lock (&d->lock);
+  d->saw_video |= video;
+  d->saw_audio |= audio;
+  if (!d->chosen && video && !d->video_sink && (nets->hybrid || nets->image)) {
+    d->still = caps_is_still (st);
+    d->video_sink = add_sink (d, pad, TRUE);
+  } else if (!d->chosen && audio && !d->audio_sink && (nets->hybrid || nets->audio)) {
+    d->audio_sink = add_sink (d, pad, TRUE);
+  } else {
+    add_sink (d, pad, FALSE);   /* another stream, or a chained file's next group */
+  }
+  g_mutex_unlock (&d->lock);
+  gst_caps_unref (caps);
+}
+
+static Shape
+shape_of (const Decoding *d)
+{
+  return (d->video_sink ? (d->still ? SHAPE_STILL : SHAPE_VIDEO) : 0)
+      | (d->audio_sink ? SHAPE_AUDIO : 0);
+}
+
+/* All streams are known: start the classifier of their shape. */
+static void
+on_no_more_pads (GstElement *decodebin, gpointer user_data)
+{
+  Decoding *d = user_data;
+  Shape shape;
+
+  g_mutex_lock (&d->lock);
+  if (!d->chosen) {
+    shape = shape_of (d);
+    if (shape)
+      d->classifier = classifier_start (d->w, shape, &d->classifier_error);
+    /* decodebin's threads push: they wait for room (the worker watches) */
+    if (d->classifier && d->classifier->video)
+      g_object_set (d->classifier->video, "block", TRUE, NULL);
+    if (d->classifier && d->classifier->audio)
+      g_object_set (d->classifier->audio, "block", TRUE, NULL);
+    d->chosen = TRUE;
+    g_cond_broadcast (&d->chosen_cond);
+  }
+  g_mutex_unlock (&d->lock);
+}
+
+/* Why a file gave nothing to classify. */
+static char *
+nothing_linked (const Decoding *d)
+{
+  if (!d->saw_video && !d->saw_audio)
+    return g_strdup ("no video or audio stream");
+  return g_strdup_printf ("no network in %s for its %s (add %s)", d->w->model,
+      d->saw_video ? (d->saw_audio ? "video and audio" : "video") : "audio",
+      d->saw_video ? (d->saw_audio ? "ImageNet_CNN or AudioNet_CNN" : "ImageNet_CNN")
+      : "AudioNet_CNN or AudioNet_LSTM");
+}
+
+/* Waits for the decoder to choose its streams (or fail). */
+static char *
+wait_chosen (Decoding *d, GstBus *bus)
+{
+  gint64 still_since = g_get_monotonic_time ();
+  char *why = NULL;
+
+  g_mutex_lock (&d->lock);
+  while (!d->chosen) {
+    g_cond_wait_until (&d->chosen_cond, &d->lock, g_get_monotonic_time () + G_USEC_PER_SEC / 10);
+    if (d->chosen)
+      break;
+    g_mutex_unlock (&d->lock);
+    why = pop_error (bus);
+    if (!why && g_get_monotonic_time () - still_since > STALL_US)
+      why = g_strdup_printf ("no progress for %d s", (int) (STALL_US / G_USEC_PER_SEC));
+    g_mutex_lock (&d->lock);
+    if (why)
+      break;
+  }
+  g_mutex_unlock (&d->lock);
+  return why;
+}
+
+static char *
+run_decodebin (MmBatchWorker *w, const char *path, GPtrArray *lines)
+{
+  Decoding d = { .w = w };
+  GstElement *src = gst_element_factory_make ("filesrc", NULL);
+  GstElement *dec = gst_element_factory_make ("decodebin", NULL);
+  GstBus *bus;
+  char *why = NULL;
+
+  g_mutex_init (&d.lock);
+  g_cond_init (&d.chosen_cond);
+  d.pipeline = gst_pipeline_new (NULL);
+  bus = gst_element_get_bus (d.pipeline);
+  g_object_set (src, "location", path, NULL);
+  gst_bin_add_many (GST_BIN (d.pipeline), src, dec, NULL);
+  gst_element_link (src, dec);
+  g_signal_connect (dec, "pad-added", G_CALLBACK (on_pad_added), &d);
+  g_signal_connect (dec, "no-more-pads", G_CALLBACK (on_no_more_pads), &d);
+
+  if (gst_element_set_state (d.pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE
+      && !(why = pop_error (bus)))
+    why = g_strdup ("could not decode: the pipeline would not start");
+  if (!why)
+    why = wait_chosen (&d, bus);
+  if (!why && d.classifier_error)
+    why = g_steal_pointer (&d.classifier_error);
+  else if (!why && !d.classifier)
+    why = nothing_linked (&d);
+  if (!why)
+    why = classifier_wait (d.classifier, bus, &d.progress, lines);
+
+  /* stop decoding first: its threads may be pushing into the classifier */
+  g_mutex_lock (&d.lock);
+  d.abandoned = TRUE;
+  g_cond_broadcast (&d.chosen_cond);
+  g_mutex_unlock (&d.lock);
+  if (d.classifier) {
+    /* unblock a push waiting for room in an appsrc */
+    gst_element_set_state (d.classifier->pipeline, GST_STATE_READY);
+  }
+  gst_element_set_state (d.pipeline, GST_STATE_NULL);
+  if (d.classifier)
+    classifier_stop (w, shape_of (&d), why != NULL);
+  gst_object_unref (bus);
+  gst_object_unref (d.pipeline);
+  g_free (d.classifier_error);
+  g_cond_clear (&d.chosen_cond);
+  g_mutex_clear (&d.lock);
+  return why;
+}
+
+/* ---- the worker --------------------------------------------------------- */
+
+MmBatchWorker *
+mm_batch_worker_new (const char *model, const MmCliNets *nets, MmBatchDecode decode)
+{
+  MmBatchWorker *w = g_new0 (MmBatchWorker, 1);
+
+  w->model = g_strdup (model);
+  w->nets = *nets;
+  w->decode = decode;
+  return w;
+}
+
+void
+mm_batch_worker_free (MmBatchWorker *w)
+{
+  if (!w)
+    return;
+  for (int s = 0; s < N_SHAPES; s++)
+    classifier_free (w->classifiers[s]);
+  g_free (w->model);
+  g_free (w);
+}
+
+char *
+mm_batch_worker_run (MmBatchWorker *w, const char *path, GPtrArray *lines)
+{
+  SF_INFO info;
+  SNDFILE *sf;
+  char *why;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return g_strdup ("no such file");
+  if (w->decode == MM_BATCH_DECODE_AUTO && (w->nets.hybrid || w->nets.audio)
+      && (sf = open_wav (path, &info))) {
+    why = run_wav (w, sf, &info, lines);
+    sf_close (sf);
+    return why;
+  }
+  return run_decodebin (w, path, lines);
+}

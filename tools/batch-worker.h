@@ -1,0 +1,48 @@
+/* mmdigits CLI — one batch worker: classifies file after file with one set
+ * of pipelines that it keeps (tools/batch-worker.c).
+ *
+ * A worker holds, per "shape" of input it has met (video, still image,
+ * audio, or a video or image together with audio), one classifier pipeline
+ *
+ *   appsrc ! videoconvert ! GRAY8 ! digitimage ────────────────────┐
+ *   appsrc ! audioconvert ! audioresample ! 16 kHz F32 ! mfccextract ┴ mmclassify ! appsink
+ *
+ * built the way pipelines/demo.sh shapes it from the networks the model set
+ * holds, whose models are loaded once (mmclassify loads them at NULL→READY;
+ * between files the pipeline only goes back to READY). Each file is decoded
+ * into the appsrcs:
+ *  - a 16-bit PCM WAV file (mono or stereo) by libsndfile, in the worker's
+ *    thread, as S16 samples: the same integers wavparse would give
+ *    audioconvert, so the decisions are the same as through decodebin;
+ *  - anything else by its own `filesrc ! decodebin` pipeline whose first
+ *    video and first audio stream go through appsinks into the appsrcs.
+ *
+ * A worker is used by one thread at a time; several workers share nothing.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mm-cli.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MM_BATCH_DECODE_AUTO,       /* libsndfile for 16-bit PCM WAV, else decodebin */
+  MM_BATCH_DECODE_GSTREAMER,  /* decodebin for every file */
+} MmBatchDecode;
+
+typedef struct _MmBatchWorker MmBatchWorker;
+
+/* @model: a model file or directory (copied); @nets: what it holds. */
+MmBatchWorker *mm_batch_worker_new  (const char *model, const MmCliNets *nets,
+                                     MmBatchDecode decode);
+void           mm_batch_worker_free (MmBatchWorker *w);
+
+/* Classifies @path. On success appends to @lines (GPtrArray of char *, with
+ * a g_free free function) mmclassify's JSON objects, without newline, in
+ * decision-time order, and returns NULL; otherwise returns why (g_free):
+ * "no such file", "could not decode: …", a model error, … */
+char          *mm_batch_worker_run  (MmBatchWorker *w, const char *path, GPtrArray *lines);
+
+G_END_DECLS
