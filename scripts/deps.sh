@@ -11,7 +11,9 @@ MM_PACKAGES=(
   python3-gi gir1.2-gstreamer-1.0      # pipelines/finetune.py
 )
 # parity with PyTorch (tests) and the benchmark's reference run
-MM_TEST_PACKAGES=(python3 python3-numpy python3-torch valgrind)
+MM_TEST_PACKAGES=(python3 python3-numpy python3-scipy python3-torch valgrind)
+# the 'slurm' suite: mmdigits batch as an array job on a one-node cluster
+MM_SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
 
 mm_install_deps () {
   local missing=() p

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
-mm_install_deps "${MM_PACKAGES[@]}" "${MM_TEST_PACKAGES[@]}"
+mm_install_deps "${MM_PACKAGES[@]}" "${MM_TEST_PACKAGES[@]}" "${MM_SLURM_PACKAGES[@]}"
 
 jobs=$(nproc)
 if [ ! -f build/build.ninja ]; then
@@ -41,10 +41,11 @@ if [ -z "${MM_SKIP_ASAN:-}" ]; then
   # Left out here: parity runs the uninstrumented python3 and integration
   # runs gst-launch-1.0, and an instrumented plugin cannot load into either
   # (nor into gst-inspect-1.0, which install runs);
+  # slurm runs the same batch code as cli, through a cluster that takes a while;
   # leaks is valgrind's (it cannot run under ASan); slow is the real-data
   # training smoke test, which the plain build has already run.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C build-asan --print-errorlogs --num-processes "$jobs" --no-suite parity --no-suite integration --no-suite slow --no-suite leaks --no-suite install
+    meson test -C build-asan --print-errorlogs --num-processes "$jobs" --no-suite parity --no-suite integration --no-suite slow --no-suite leaks --no-suite install --no-suite slurm
   # The plain build's element-wise kernels take this CPU's widest variant,
   # the sanitizer build's the x86-64 baseline: both must train and infer to
   # the same floats (core/mm-simd.h).

@@ -151,13 +151,13 @@ line_file (JsonParser *parser, const char *line, gsize len)
   return g_strdup (json_object_get_string_member_with_default (o, "file", NULL));
 }
 
-/* Reads a partial output: keeps its whole lines except those of the last
- * file in it (the one a crash may have cut short), records the files kept
- * in @done, and returns the length to keep. Fails on a line that is not one
- * of ours. */
+/* Reads a partial output: keeps its whole lines except, unless @complete
+ * (a finished OUT), those of the last file in it (the one a crash may have
+ * cut short), records the files kept in @done, and returns the length to
+ * keep. Fails on a line that is not one of ours. */
 static gboolean
-read_partial (const char *path, const char *text, gsize len, GHashTable *done, gsize *keep,
-    GError **error)
+read_partial (const char *path, const char *text, gsize len, gboolean complete,
+    GHashTable *done, gsize *keep, GError **error)
 {
   JsonParser *parser = json_parser_new ();
   gsize pos = 0, last_start = 0;
@@ -190,6 +190,10 @@ read_partial (const char *path, const char *text, gsize len, GHashTable *done, g
     }
     pos = end + 1;
   }
+  if (complete && last && pos == len) {
+    g_hash_table_add (done, g_steal_pointer (&last));
+    last_start = len;
+  }
   *keep = last_start;
   g_free (last);
   g_object_unref (parser);
@@ -205,19 +209,23 @@ open_part (const char *out, const char *part, gboolean resume, char **files, gui
 {
   char *text = NULL;
   gsize len = 0, keep = 0;
+  gboolean complete = FALSE;
   int fd;
 
-  if (resume && !g_file_test (part, G_FILE_TEST_EXISTS) && g_file_test (out, G_FILE_TEST_EXISTS)
-      && g_rename (out, part) != 0) {
-    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", out, g_strerror (errno));
-    return -1;
+  if (resume && !g_file_test (part, G_FILE_TEST_EXISTS) && g_file_test (out, G_FILE_TEST_EXISTS)) {
+    /* a finished OUT was renamed whole: its last file is complete too */
+    if (g_rename (out, part) != 0) {
+      g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", out, g_strerror (errno));
+      return -1;
+    }
+    complete = TRUE;
   }
   if (resume && g_file_get_contents (part, &text, &len, NULL)) {
     GHashTable *listed = g_hash_table_new (g_str_hash, g_str_equal);
     GHashTableIter it;
     gpointer f;
 
-    if (!read_partial (part, text, len, done, &keep, error)) {
+    if (!read_partial (part, text, len, complete, done, &keep, error)) {
       g_free (text);
       g_hash_table_unref (listed);
       return -1;

@@ -1,0 +1,124 @@
+#!/bin/bash
+# mmdigits batch: reuse, resume, merge, progress (tools/cmd-batch.c,
+# tools/batch-worker.c), with the shipped models/.
+# Usage: bash cli_batch.sh PATH/TO/mmdigits
+set -u
+MM=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+M=$HERE/../models
+unset GST_PLUGIN_PATH GST_PLUGIN_PATH_1_0
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+ok () { echo "ok: $*"; }
+fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+[ -f "$M/audionet_cnn.safetensors" ] || { echo "skipped: no models"; exit 77; }
+
+# ---- inputs: spoken digits (16-bit WAV, mono and stereo, 22 and 8 kHz),
+# silence, a demo video, a file that is not media ----
+words=(zero one two three four five six seven eight nine)
+for i in $(seq 0 39); do
+  espeak-ng -s $((150 + i)) -w "$T/w$i.wav" "${words[$((i % 10))]}" 2> /dev/null \
+    || { echo "FAIL: espeak-ng"; exit 1; }
+done
+gst-launch-1.0 -q filesrc location="$T/w3.wav" ! decodebin ! audioconvert ! audioresample \
+  ! audio/x-raw,rate=8000,channels=2 ! wavenc ! filesink location="$T/stereo8k.wav" \
+  > /dev/null 2>&1 || fail "could not make the stereo WAV"
+gst-launch-1.0 -q audiotestsrc wave=silence num-buffers=20 ! audio/x-raw,rate=16000,channels=1 \
+  ! wavenc ! filesink location="$T/silence.wav" > /dev/null 2>&1
+"$MM" demo-media --out "$T/d" --digits 4,2 > /dev/null || fail "demo-media"
+cp "$T/d/demo.webm" "$T/v42.webm"
+echo "not media" > "$T/junk.wav"
+ls "$T"/w*.wav > "$T/list.txt"
+printf '%s\n' "$T/stereo8k.wav" "$T/silence.wav" "$T/v42.webm" "$T/junk.wav" >> "$T/list.txt"
+n=$(wc -l < "$T/list.txt")
+
+# ---- libsndfile and decodebin decode to the same decisions ----
+"$MM" batch --files-from "$T/list.txt" --model "$M" --jobs 2 --out "$T/auto.jsonl" 2> "$T/err"
+rc=$?
+"$MM" batch --files-from "$T/list.txt" --model "$M" --jobs 1 --decode gstreamer \
+  --out "$T/gst.jsonl" 2> /dev/null
+cmp -s "$T/auto.jsonl" "$T/gst.jsonl" \
+  && ok "WAV files read by libsndfile give the lines decodebin gives ($(wc -l < "$T/auto.jsonl") lines)" \
+  || fail "libsndfile and decodebin differ: $(diff "$T/auto.jsonl" "$T/gst.jsonl" | head -4)"
+
+# ---- every file has a line; a failure does not stop the others ----
+python3 - "$T/auto.jsonl" "$T/list.txt" <<'PY' && [ $rc -eq 1 ] \
+  && [ "$(grep -c '^mmdigits: .*junk.wav' "$T/err")" -eq 1 ] \
+  && ok "batch: a line for each of $n files in list order, silence has decisions:0, junk an error (exit 1)" \
+  || fail "batch lines: rc $rc $(cat "$T/err")"
+import itertools, json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+files = [l.strip() for l in open(sys.argv[2])]
+assert [k for k, _ in itertools.groupby(o["file"] for o in objs)] == files
+by = {o["file"]: o for o in objs}
+assert by[files[-3]] == {"file": files[-3], "decisions": 0}, by[files[-3]]
+assert "error" in by[files[-1]] and "digit" not in by[files[-1]]
+assert any(o["file"].endswith("v42.webm") and o["modality"] == "image+audio" for o in objs)
+assert by[files[-4]]["digit"] == 3, by[files[-4]]
+PY
+
+# ---- --resume continues a part cut in the middle of a line ----
+head -c $(( $(head -n 20 "$T/auto.jsonl" | wc -c) + 30 )) "$T/auto.jsonl" > "$T/r.jsonl.part"
+"$MM" batch --files-from "$T/list.txt" --model "$M" --resume --out "$T/r.jsonl" 2> "$T/err"
+cmp -s "$T/r.jsonl" "$T/auto.jsonl" && [ ! -e "$T/r.jsonl.part" ] \
+  && grep -q "19 of $n files already in" "$T/err" \
+  && ok "--resume of a part with a torn line: the 19 whole files kept, the rest run, same output" \
+  || fail "--resume: $(diff "$T/r.jsonl" "$T/auto.jsonl" | head -3) $(cat "$T/err")"
+
+# ---- --resume after kill -9: nothing lost, nothing twice ----
+"$MM" batch --files-from "$T/list.txt" --model "$M" --jobs 1 --decode gstreamer \
+  --out "$T/k.jsonl" 2> /dev/null &
+pid=$!
+for _ in $(seq 200); do
+  [ -s "$T/k.jsonl.part" ] && [ "$(wc -l < "$T/k.jsonl.part")" -ge 3 ] && break
+  sleep 0.05
+done
+kill -9 $pid 2> /dev/null
+wait $pid 2> /dev/null
+had=$(wc -l < "$T/k.jsonl.part" 2> /dev/null || echo 0)
+"$MM" batch --files-from "$T/list.txt" --model "$M" --resume --out "$T/k.jsonl" 2> "$T/err"
+cmp -s "$T/k.jsonl" "$T/auto.jsonl" \
+  && ok "--resume after kill -9 (part had $had lines): same output as one run" \
+  || fail "--resume after kill -9: $(diff "$T/k.jsonl" "$T/auto.jsonl" | head -3)"
+
+# --resume of a finished output runs nothing and keeps it
+"$MM" batch --files-from "$T/list.txt" --model "$M" --resume --out "$T/k.jsonl" 2> "$T/err"
+cmp -s "$T/k.jsonl" "$T/auto.jsonl" && grep -q "$n of $n files already" "$T/err" \
+  && ok "--resume of a finished output: nothing run, output unchanged" \
+  || fail "--resume of a finished output: $(cat "$T/err")"
+
+# --resume with other files refuses
+echo "$T/w1.wav" > "$T/other.txt"
+head -n 5 "$T/auto.jsonl" > "$T/o.jsonl.part"
+"$MM" batch --files-from "$T/other.txt" --model "$M" --resume --out "$T/o.jsonl" 2> "$T/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "not among the files to run" "$T/err" \
+  && ok "--resume of another list's part: exit 1: $(cat "$T/err")" \
+  || fail "--resume of another list's part: rc $rc $(cat "$T/err")"
+
+# ---- shards and --merge ----
+for i in 1 2 3; do
+  "$MM" batch --files-from "$T/list.txt" --model "$M" --shard $i/3 --out "$T/p$i.jsonl" \
+    2> /dev/null
+done
+"$MM" batch --merge --files-from "$T/list.txt" --out "$T/m.jsonl" "$T"/p[123].jsonl 2> "$T/err"
+cmp -s "$T/m.jsonl" "$T/auto.jsonl" \
+  && ok "--shard 1/3, 2/3, 3/3 merged in list order equal one run" \
+  || fail "--merge: $(cat "$T/err") $(diff "$T/m.jsonl" "$T/auto.jsonl" | head -3)"
+"$MM" batch --merge --files-from "$T/list.txt" --out "$T/m2.jsonl" "$T/p1.jsonl" "$T/p2.jsonl" "$T/p2.jsonl" "$T/p3.jsonl" 2> "$T/err"
+rc=$?
+[ $rc -eq 1 ] && [ ! -e "$T/m2.jsonl" ] && grep -q "has lines in" "$T/err" \
+  && ok "--merge of a part given twice: exit 1, nothing written" \
+  || fail "--merge of a duplicate part: rc $rc $(cat "$T/err")"
+
+# ---- progress: only with --progress when stderr is not a terminal ----
+"$MM" batch "$T/w1.wav" "$T/w2.wav" --model "$M" --out "$T/q.jsonl" 2> "$T/err"
+"$MM" batch "$T/w1.wav" "$T/w2.wav" --model "$M" --progress --out "$T/q.jsonl" 2> "$T/err2"
+! grep -q "files/s, ETA" "$T/err" && grep -Eq "^batch: 2/2 files, [0-9.]+ files/s, ETA" "$T/err2" \
+  && ok "progress line only with --progress off a terminal: $(grep ETA "$T/err2" | tail -1)" \
+  || fail "progress: $(cat "$T/err" "$T/err2")"
+
+[ $fails -eq 0 ] && echo "all batch checks passed" || echo "$fails check(s) failed"
+[ $fails -eq 0 ]
