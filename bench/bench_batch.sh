@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# mmdigits batch beside a plain Python script, in one run on this machine:
+#   bash bench/bench_batch.sh [BUILD_DIR]        (default: build)
+# 1. 1-second WAVs (MM_BENCH_FILES FSDD recordings, default 1000; espeak-ng
+#    digits without the data): bench/batch_reference.py (scipy + numpy MFCC +
+#    AudioNet_CNN in PyTorch, one thread) against `batch --jobs 1`, as files
+#    per wall second and per CPU second (the per-core figure on a shared
+#    machine), then `--jobs 2` against `--jobs 1`;
+# 2. demo videos: `batch --jobs 1` against decoding alone (filesrc ! decodebin
+#    ! fakesink per file, the same streams, in one process);
+# 3. memory: peak RSS of `batch --jobs 2` over the file list and over a list
+#    MM_BENCH_LONG entries long (default 100000: the files repeated).
+# Ratios are taken within this run; the machine may be shared, so run it
+# twice and look at both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+MM=$build/tools/mmdigits
+M=models
+n_files=${MM_BENCH_FILES:-1000}
+n_long=${MM_BENCH_LONG:-100000}
+PY=/usr/bin/python3
+meson compile -C "$build" tools/mmdigits plugins/gstmmdigits > /dev/null
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+
+data=${MMDIGITS_DATA:-../shared/data}
+if [ -d "$data/fsdd/recordings" ]; then
+  ls "$data/fsdd/recordings" | grep '\.wav$' | head -n "$n_files" \
+    | sed "s|^|$(realpath "$data")/fsdd/recordings/|" > "$T/wavs.txt"
+  what="FSDD recordings"
+else
+  words=(zero one two three four five six seven eight nine)
+  for i in $(seq 0 $((n_files - 1))); do
+    espeak-ng -s $((140 + i % 40)) -w "$T/$i.wav" "${words[$((i % 10))]}"
+    echo "$T/$i.wav"
+  done > "$T/wavs.txt"
+  what="espeak-ng WAVs"
+fi
+n=$(wc -l < "$T/wavs.txt")
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# "batch: N files (...) in S s (R files/s, J jobs, C CPU s)" -> "S C"
+summary () { sed -n 's/.* in \([0-9.]*\) s (.*, \([0-9.]*\) CPU s).*/\1 \2/p' "$1"; }
+
+# ---- 1. WAV files ----
+"$PY" bench/batch_reference.py "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/ref.json"
+read -r ref_s ref_cpu < <("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["seconds"], j["cpu_seconds"])' "$T/ref.json")
+"$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 1 --out "$T/b1.jsonl" 2> "$T/b1.err"
+read -r b1_s b1_cpu < <(summary "$T/b1.err")
+"$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 2 --out "$T/b2.jsonl" 2> "$T/b2.err"
+read -r b2_s b2_cpu < <(summary "$T/b2.err")
+"$PY" - "$n" "$what" "$ref_s" "$ref_cpu" "$b1_s" "$b1_cpu" "$b2_s" "$b2_cpu" "$T/ref.json" <<'PY'
+import json, sys
+n, what = int(sys.argv[1]), sys.argv[2]
+ref_s, ref_cpu, b1_s, b1_cpu, b2_s, b2_cpu = map(float, sys.argv[3:9])
+impl = json.load(open(sys.argv[9]))["impl"]
+print(f"\n{n} {what}: files/s (wall)   files per CPU second")
+print(f"  Python reference, 1 thread  {n / ref_s:8.1f}   {n / ref_cpu:8.1f}   ({impl})")
+print(f"  batch --jobs 1              {n / b1_s:8.1f}   {n / b1_cpu:8.1f}")
+print(f"  batch --jobs 2              {n / b2_s:8.1f}   {n / b2_cpu:8.1f}")
+print(f"  ratio batch/Python per core (CPU): {ref_cpu / b1_cpu:.2f}   (wall, --jobs 1): {ref_s / b1_s:.2f}")
+print(f"  ratio --jobs 2 / --jobs 1 (wall): {b1_s / b2_s:.2f}")
+PY
+
+# ---- 2. video ----
+mkdir -p "$T/vid"
+for i in 1 2 3 4; do
+  "$MM" demo-media --out "$T/vid/d$i" --digits "$i,$(( (i + 3) % 10 )),$(( (i + 6) % 10 ))" \
+    --seed "$i" > /dev/null
+  for k in 1 2; do cp "$T/vid/d$i/demo.webm" "$T/vid/v$i-$k.webm"; done
+done
+ls "$T"/vid/v*.webm > "$T/vids.txt"
+"$PY" - "$T/vids.txt" > "$T/dec.txt" <<'PY'
+# decoding alone: one filesrc ! decodebin pipeline per file, every stream
+# into a fakesink, played to EOS in this process
+import resource, sys, time
+import gi
+gi.require_version("Gst", "1.0")
+from gi.repository import Gst
+Gst.init(None)
+files = [l.strip() for l in open(sys.argv[1])]
+def cpu():
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+t0, c0 = time.perf_counter(), cpu()
+for f in files:
+    p = Gst.Pipeline()
+    src, dec = Gst.ElementFactory.make("filesrc"), Gst.ElementFactory.make("decodebin")
+    src.set_property("location", f)
+    p.add(src); p.add(dec); src.link(dec)
+    def added(d, pad, p=p):
+        sink = Gst.ElementFactory.make("fakesink")
+        sink.set_property("sync", False)
+        p.add(sink); pad.link(sink.get_static_pad("sink")); sink.sync_state_with_parent()
+    dec.connect("pad-added", added)
+    p.set_state(Gst.State.PLAYING)
+    msg = p.get_bus().timed_pop_filtered(Gst.CLOCK_TIME_NONE, Gst.MessageType.EOS | Gst.MessageType.ERROR)
+    assert msg.type == Gst.MessageType.EOS, f
+    p.set_state(Gst.State.NULL)
+print(time.perf_counter() - t0, cpu() - c0)
+PY
+read -r dec_s dec_cpu < "$T/dec.txt"
+"$MM" batch --files-from "$T/vids.txt" --model "$M" --jobs 1 --out "$T/v.jsonl" 2> "$T/v.err"
+read -r v_s v_cpu < <(summary "$T/v.err")
+"$PY" - "$(wc -l < "$T/vids.txt")" "$dec_s" "$dec_cpu" "$v_s" "$v_cpu" "$(wc -l < "$T/v.jsonl")" <<'PY'
+import sys
+n = int(sys.argv[1]); dec_s, dec_cpu, v_s, v_cpu = map(float, sys.argv[2:6])
+print(f"\n{n} demo videos (webm, VP8 + Vorbis, ~10 s each), {sys.argv[6]} lines: s (wall)   CPU s")
+print(f"  decoding alone              {dec_s:8.2f}   {dec_cpu:8.2f}")
+print(f"  batch --jobs 1              {v_s:8.2f}   {v_cpu:8.2f}")
+print(f"  ratio batch/decoding: {v_s / dec_s:.2f} (wall), {v_cpu / dec_cpu:.2f} (CPU)")
+PY
+
+# ---- 3. memory over a long list ----
+for i in $(seq $(( (n_long + n - 1) / n ))); do cat "$T/wavs.txt"; done | head -n "$n_long" > "$T/long.txt"
+/usr/bin/time -f "%M" -o "$T/rss1" "$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 2 \
+  --out "$T/m1.jsonl" 2> /dev/null
+/usr/bin/time -f "%M" -o "$T/rss2" "$MM" batch --files-from "$T/long.txt" --model "$M" --jobs 2 \
+  --out "$T/m2.jsonl" 2> "$T/m2.err"
+echo
+echo "peak RSS of batch --jobs 2: $(tail -1 "$T/rss1") KiB over $n files," \
+  "$(tail -1 "$T/rss2") KiB over $(wc -l < "$T/long.txt") ($(summary "$T/m2.err" | cut -d' ' -f1) s)"
