@@ -20,6 +20,8 @@ M=models
 n_files=${MM_BENCH_FILES:-1000}
 n_long=${MM_BENCH_LONG:-100000}
 PY=/usr/bin/python3
+# the build tree's plugin, as meson devenv gives it
+export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$(realpath "$build")/plugins}
 meson compile -C "$build" tools/mmdigits plugins/gstmmdigits > /dev/null
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT

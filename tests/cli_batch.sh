@@ -6,7 +6,10 @@ set -u
 MM=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 M=$HERE/../models
-unset GST_PLUGIN_PATH GST_PLUGIN_PATH_1_0
+# the build tree's plugin, as meson devenv gives it
+BUILD=${MMDIGITS_BUILD_ROOT:-$(dirname "$MM")/..}
+unset GST_PLUGIN_PATH_1_0
+export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$BUILD/plugins}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0

@@ -14,6 +14,10 @@ set -uo pipefail
 MM=$(realpath "$1")
 SRC=${MMDIGITS_SOURCE_ROOT:-$(dirname "$0")/..}
 M=$(realpath "$SRC/models")
+# the build tree's plugin, as meson devenv gives it; sbatch passes the
+# environment on to the tasks
+unset GST_PLUGIN_PATH_1_0
+export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-${MMDIGITS_BUILD_ROOT:-$(dirname "$MM")/..}/plugins}
 N_FILES=${MM_SLURM_FILES:-240}
 fails=0
 ok () { echo "ok: $*"; }

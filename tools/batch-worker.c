@@ -9,12 +9,15 @@
  * replays it: PLAYING for a file, READY after it. READY keeps mmclassify's
  * networks (it loads them at NULL→READY) and resets every element's stream
  * state, so a file is classified exactly as by a fresh pipeline. A flush
- * between files would be cheaper still but leaves audioresample's filter
- * history from the previous file: the decisions then drift from the
- * pipeline's.
+ * between files would be cheaper still, but after a flush audioresample
+ * gives one sample fewer at the start of the next file than a fresh
+ * element (measured): the features, and some decisions, then differ from
+ * the pipeline's.
  *
  * The decoding half is per file: libsndfile for 16-bit PCM WAV (no
- * GStreamer setup at all), else a short `filesrc ! decodebin` pipeline
+ * GStreamer setup at all; the worker's own thread pushes the samples
+ * through the audio branch, so no appsrc thread hands them over), else a
+ * short `filesrc ! decodebin` pipeline
  * whose decoded buffers are handed to the classifier's appsrcs with their
  * caps and segment, so that times and stream times are those the one-file
  * pipeline would see. */
@@ -43,13 +46,16 @@ typedef enum {
   SHAPE_VIDEO = 1 << 0,
   SHAPE_STILL = 1 << 1,         /* a still image instead of a video */
   SHAPE_AUDIO = 1 << 2,
-  N_SHAPES = 1 << 3
+  SHAPE_FED = 1 << 3,           /* audio pushed by the worker itself (WAV) */
+  N_SHAPES = 1 << 4
 } Shape;
 
 /* A kept classifier pipeline for one shape. */
 typedef struct {
   GstElement *pipeline;
   GstAppSrc *video, *audio;     /* owned refs, NULL if the shape has none */
+  GstPad *feed;                 /* SHAPE_FED: our pad, linked to audioconvert */
+  guint n_fed;                  /* files fed, for unique stream ids */
   GstBus *bus;
   MmCliLines *lines;
   guint n_sinks;
@@ -72,6 +78,10 @@ classifier_free (Classifier *c)
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
   g_clear_object (&c->video);
   g_clear_object (&c->audio);
+  if (c->feed) {
+    gst_pad_set_active (c->feed, FALSE);
+    gst_object_unref (c->feed);
+  }
   gst_object_unref (c->bus);
   gst_object_unref (c->pipeline);
   mm_cli_lines_free (c->lines);
@@ -92,7 +102,9 @@ classifier_description (const MmCliNets *nets, Shape shape, guint *n_sinks)
   if (nets->hybrid) {
     if (v)
       g_string_append_printf (d, APPSRC " name=vsrc ! %s ! mm0.image_sink ", video);
-    if (a)
+    if (shape & SHAPE_FED)
+      g_string_append (d, AUDIO_BRANCH " ! mm0.audio_sink ");
+    else if (a)
       g_string_append (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm0.audio_sink ");
     g_string_append_printf (d, "mmclassify name=mm0 fallback=%s ! appsink name=sink0",
         nets->image && nets->audio ? "true" : "false");
@@ -104,8 +116,9 @@ classifier_description (const MmCliNets *nets, Shape shape, guint *n_sinks)
           "mmclassify name=mm%u ! appsink name=sink%u ", video, *n_sinks, *n_sinks, *n_sinks);
     (*n_sinks) += v;
     if (a)
-      g_string_append_printf (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm%u.audio_sink "
-          "mmclassify name=mm%u ! appsink name=sink%u", *n_sinks, *n_sinks, *n_sinks);
+      g_string_append_printf (d, "%s" AUDIO_BRANCH " ! mm%u.audio_sink "
+          "mmclassify name=mm%u ! appsink name=sink%u", shape & SHAPE_FED ? "" :
+          APPSRC " name=asrc ! ", *n_sinks, *n_sinks, *n_sinks);
     (*n_sinks) += a;
   }
   return g_string_free (d, FALSE);
@@ -118,6 +131,22 @@ by_name (GstElement *pipeline, const char *fmt, guint i)
 
   g_snprintf (name, sizeof name, fmt, i);
   return gst_bin_get_by_name (GST_BIN (pipeline), name);
+}
+
+/* A source pad of our own, linked to the sink pad of the pipeline's
+ * audioconvert: the worker's thread then runs the audio branch itself,
+ * with no appsrc thread in between. */
+static GstPad *
+feed_pad (GstElement *pipeline)
+{
+  GstPad *feed = gst_pad_new ("feed", GST_PAD_SRC);
+  /* the audio branch's first element has the only unlinked sink pad */
+  GstPad *in = gst_bin_find_unlinked_pad (GST_BIN (pipeline), GST_PAD_SINK);
+
+  gst_pad_set_active (feed, TRUE);
+  gst_pad_link (feed, in);
+  gst_object_unref (in);
+  return feed;
 }
 
 static Classifier *
@@ -140,6 +169,8 @@ classifier_new (const MmBatchWorker *w, Shape shape, char **error)
   c->audio = (GstAppSrc *) gst_bin_get_by_name (GST_BIN (c->pipeline), "asrc");
   c->bus = gst_element_get_bus (c->pipeline);
   c->lines = mm_cli_lines_new ();
+  if (shape & SHAPE_FED)
+    c->feed = feed_pad (c->pipeline);
   for (guint i = 0; i < c->n_sinks; i++) {
     GstElement *mm = by_name (c->pipeline, "mm%u", i), *sink = by_name (c->pipeline, "sink%u", i);
 
@@ -288,26 +319,31 @@ open_wav (const char *path, SF_INFO *info)
   return sf;
 }
 
+/* Pushes @sf's samples through the kept audio classifier, in this thread,
+ * as wavparse would give them: S16, the times and offsets of the frames. */
 static char *
 run_wav (MmBatchWorker *w, SNDFILE *sf, const SF_INFO *info, GPtrArray *lines)
 {
-  GstCaps *caps = gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING, "S16LE",
-      "layout", G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT, info->samplerate,
-      "channels", G_TYPE_INT, info->channels, NULL);
-  char *why = NULL;
-  Classifier *c = classifier_start (w, SHAPE_AUDIO, &why);
+  const Shape shape = SHAPE_AUDIO | SHAPE_FED;
+  char *why = NULL, id[48];
+  Classifier *c = classifier_start (w, shape, &why);
+  GstCaps *caps;
+  GstSegment segment;
   gint progress = 0;
   guint64 done = 0;
 
-  if (!c) {
-    gst_caps_unref (caps);
+  if (!c)
     return why;
-  }
-  gst_app_src_set_caps (c->audio, caps);
+  caps = gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING, "S16LE",
+      "layout", G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT, info->samplerate,
+      "channels", G_TYPE_INT, info->channels, NULL);
+  g_snprintf (id, sizeof id, "mmdigits-batch-%u", c->n_fed++);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  /* a new stream-start also clears the EOS the last file left on the pad */
+  gst_pad_push_event (c->feed, gst_event_new_stream_start (id));
+  gst_pad_push_event (c->feed, gst_event_new_caps (caps));
+  gst_pad_push_event (c->feed, gst_event_new_segment (&segment));
   gst_caps_unref (caps);
-  /* this thread also watches for the classifier's errors, so it must never
-   * block in a push: it waits for room itself */
-  g_object_set (c->audio, "block", FALSE, NULL);
   for (;;) {
     GstBuffer *buf = gst_buffer_new_allocate (NULL, (gsize) WAV_CHUNK * info->channels * 2, NULL);
     GstMapInfo map;
@@ -321,7 +357,6 @@ run_wav (MmBatchWorker *w, SNDFILE *sf, const SF_INFO *info, GPtrArray *lines)
       break;
     }
     gst_buffer_set_size (buf, (gsize) got * info->channels * 2);
-    /* the times and offsets wavparse gives */
     GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (done, GST_SECOND, info->samplerate);
     GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int (done + got, GST_SECOND,
         info->samplerate) - GST_BUFFER_PTS (buf);
@@ -330,21 +365,15 @@ run_wav (MmBatchWorker *w, SNDFILE *sf, const SF_INFO *info, GPtrArray *lines)
     if (done == 0)
       GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
     done += got;
-    if (gst_app_src_push_buffer (c->audio, buf) != GST_FLOW_OK)
-      break;                    /* the classifier stopped: its error says why */
-    while (!why && gst_app_src_get_current_level_bytes (c->audio) > 2 * WAV_CHUNK * 2 * 2) {
-      why = pop_error (c->bus);
-      g_usleep (1000);
-    }
-    if (why)
-      break;
+    if (gst_pad_push (c->feed, buf) != GST_FLOW_OK)
+      break;                    /* an element failed: its error says why */
   }
-  if (!why && sf_error (sf) != SF_ERR_NO_ERROR)
+  if (sf_error (sf) != SF_ERR_NO_ERROR)
     why = g_strdup_printf ("could not decode: %s", sf_strerror (sf));
-  gst_app_src_end_of_stream (c->audio);
+  gst_pad_push_event (c->feed, gst_event_new_eos ());
   if (!why)
     why = classifier_wait (c, NULL, &progress, lines);
-  classifier_stop (w, SHAPE_AUDIO, why != NULL);
+  classifier_stop (w, shape, why != NULL);
   return why;
 }
 

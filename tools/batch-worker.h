@@ -13,7 +13,9 @@
  * into the appsrcs:
  *  - a 16-bit PCM WAV file (mono or stereo) by libsndfile, in the worker's
  *    thread, as S16 samples: the same integers wavparse would give
- *    audioconvert, so the decisions are the same as through decodebin;
+ *    audioconvert, so the decisions are the same as through decodebin. The
+ *    worker pushes them itself, through a pad of its own linked to the
+ *    audio branch of a classifier pipeline kept for WAV files (no appsrc);
  *  - anything else by its own `filesrc ! decodebin` pipeline whose first
  *    video and first audio stream go through appsinks into the appsrcs.
  *

@@ -454,12 +454,14 @@ run_all (Batch *b, int jobs, int fd, const char *part, Progress *p, guint *n_lin
   return failed;
 }
 
-/* With several workers at once, each network runs on one core: the
- * parallelism is across files. The plugin holds its own copy of the core,
- * whose pool reads MMDIGITS_THREADS, so it is told through the environment
- * (before any thread starts); OpenBLAS is one shared library. */
+/* Each network runs on one core, whatever --jobs: the parallelism is across
+ * files. One file is one batch-1 forward pass, too small to split — the
+ * core's pool workers would mostly wait (they poll before sleeping) and
+ * cost more CPU than they save. The plugin's networks read MMDIGITS_THREADS
+ * (set before any thread starts, unless the user set it); OpenBLAS is the
+ * host's to set, and batch is the host. */
 static void
-one_thread_per_job (void)
+one_thread_per_network (void)
 {
   mm_set_threads (1);
   g_setenv ("MMDIGITS_THREADS", "1", FALSE);
@@ -509,8 +511,7 @@ run_batch (GPtrArray *mine, const char *out, const char *model_opt, int jobs,
   if (jobs == 0)
     jobs = (int) g_get_num_processors ();
   jobs = MIN (jobs, (int) MAX (b.n, 1));
-  if (jobs > 1)
-    one_thread_per_job ();
+  one_thread_per_network ();
   b.done = g_async_queue_new ();
   p.tty = isatty (2);
   p.on = show_progress || p.tty;
