@@ -8,14 +8,21 @@
  * percentile of the fastest of 5 blocks of calls, beside a floor: the sample's multiply-adds
  * on every thread at one core's measured sgemm rate. bench/run.sh runs this and the PyTorch
  * reference (bench_pytorch.py) in one go and prints the ratios.
+ *
+ * Then training throughput with augmentation (--augment LIST, default
+ * "audio,image": every audio kind on synthetic one-second clips, so a new
+ * MFCC per sample, and every image kind but polarity) against without, per
+ * network, and their ratio (the target is ≥ 0.70).
  */
 #include <cblas.h>
 #include <glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "mm-augment.h"
 #include "mm-layers.h"
 #include "mm-net.h"
 #include "mm-rng.h"
@@ -51,10 +58,40 @@ cpu_seconds (void)
 
 /* Steps per block so that one block takes about @block_s seconds. Returns
  * samples per wall second; *@per_cpu_s receives samples per CPU second. */
+/* A training set for the augmenter: 64 synthetic clips (a tone glide in
+ * noise, some quiet, as recordings are) and random images. */
+static MmDataset *
+synthetic_set (int n)
+{
+  MmDataset *ds = mm_dataset_new (n, TRUE, TRUE);
+  MmRng r;
+
+  mm_rng_seed (&r, 11, 1);
+  ds->waves = mm_wave_bank_new (64, 16000, 16000);
+  ds->wave = g_new (int, n);
+  for (int c = 0; c < 64; c++) {
+    float *x = ds->waves->samples + (size_t) c * 16000, amp = c % 3 ? 0.3f : 0.01f;
+    for (int i = 4000; i < 12000; i++)
+      x[i] = amp * (sinf (i * (0.05f + c * 0.001f) + i * i * 1e-6f)
+          + 0.1f * (2 * mm_rng_uniform (&r) - 1));
+  }
+  for (int i = 0; i < n; i++) {
+    ds->wave[i] = i % 64;
+    ds->labels[i] = i % MM_N_CLASSES;
+  }
+  fill (ds->image, (size_t) n * MM_IMAGE_PIXELS, 12);
+  return ds;
+}
+
+/* With @aug (may be NULL), every step first augments its batch of the
+ * synthetic set @ds, as mm_train does. */
 static double
-train_rate (MmArch arch, int batch, double block_s, double *per_cpu_s)
+train_rate (MmArch arch, int batch, double block_s, const MmAugment *aug, const MmDataset *ds,
+    double *per_cpu_s)
 {
   MmNet *net = mm_net_new (arch, 1);
+  MmAugmenter *g = aug ? mm_augmenter_new (aug, arch, NULL, mm_net_norm (net), ds, NULL) : NULL;
+  int *idx = g_new (int, batch);
   MmAdam *adam = mm_adam_new (mm_net_n_params (net), 1e-3f, 1e-5f);
   float *img = g_new (float, (size_t) batch * MM_IMAGE_PIXELS);
   float *aud = g_new (float, (size_t) batch * MM_AUDIO_VALUES);
@@ -71,6 +108,11 @@ train_rate (MmArch arch, int batch, double block_s, double *per_cpu_s)
     gint64 t0 = g_get_monotonic_time ();
     double s, c0 = cpu_seconds ();
     for (int k = 0; k < steps; k++) {
+      if (g) {
+        for (int i = 0; i < batch; i++)
+          idx[i] = (k * batch + i) % ds->n;
+        mm_augmenter_apply (g, idx, batch, 1, block + 2, img, aud);
+      }
       mm_net_forward (net, batch, img, aud, logits);
       mm_net_backward (net, labels);
       mm_adam_step (adam, mm_net_params (net), mm_net_grads (net));
@@ -86,6 +128,8 @@ train_rate (MmArch arch, int batch, double block_s, double *per_cpu_s)
   qsort (rates, 5, sizeof (double), cmp_double);
   qsort (cpu_rates, 5, sizeof (double), cmp_double);
   *per_cpu_s = cpu_rates[2];
+  mm_augmenter_free (g);
+  g_free (idx);
   mm_adam_free (adam);
   mm_net_free (net);
   g_free (img);
@@ -189,10 +233,15 @@ main (int argc, char **argv)
   double seconds = 1.0;
   gboolean json = FALSE;
   double peak, floor_ms;
+  char *augment = NULL;
+  MmAugment aug;
+  MmDataset *ds;
   GOptionEntry entries[] = {
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (mm_set_threads; default: MMDIGITS_THREADS or all cores)", "N" },
     { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &seconds, "Seconds per timed block (default 1)", "S" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per network", NULL },
+    { "augment", 0, 0, G_OPTION_ARG_STRING, &augment, "Augmentation for the with/without "
+      "comparison (mmdigits train --augment syntax; default audio,image; none: skip it)", "LIST" },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- training and latency benchmark");
@@ -204,6 +253,11 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  mm_augment_init (&aug);
+  if (!mm_augment_parse (&aug, augment ? augment : "audio,image", &error)) {
+    fprintf (stderr, "bench_train: %s\n", error->message);
+    return 2;
+  }
   /* our pool does the splitting; with one thread OpenBLAS gets one too,
    * so that --threads 1 is a true single-thread figure */
   mm_set_threads (threads);
@@ -221,7 +275,7 @@ main (int argc, char **argv)
     double rate, cpu_rate, med, p90;
 
     mm_train_config_init (&cfg, (MmArch) a);
-    rate = train_rate ((MmArch) a, cfg.batch, seconds, &cpu_rate);
+    rate = train_rate ((MmArch) a, cfg.batch, seconds, NULL, NULL, &cpu_rate);
     latency ((MmArch) a, seconds, &med, &p90);
     /* every core at the measured sgemm rate on the products alone */
     floor_ms = 2 * inference_macs ((MmArch) a) / (mm_get_threads () * peak * 1e6);
@@ -236,5 +290,32 @@ main (int argc, char **argv)
           rate, cpu_rate, med, p90, floor_ms);
     fflush (stdout);
   }
+  if (!aug.enabled)
+    return 0;
+  ds = synthetic_set (4096);
+  if (!json)
+    printf ("\naugmentation %s: training samples/s without and with it (wall; per CPU-second)\n"
+        "%-20s %10s %10s %7s %12s %12s %7s\n", augment ? augment : "audio,image", "network",
+        "off", "on", "ratio", "off/CPU-s", "on/CPU-s", "ratio");
+  for (int a = 0; a < MM_N_ARCH; a++) {
+    MmTrainConfig cfg;
+    double off, on, cpu_off, cpu_on;
+
+    mm_train_config_init (&cfg, (MmArch) a);
+    off = train_rate ((MmArch) a, cfg.batch, seconds, NULL, NULL, &cpu_off);
+    on = train_rate ((MmArch) a, cfg.batch, seconds, &aug, ds, &cpu_on);
+    if (json)
+      printf ("{\"impl\":\"mmdigits\",\"arch\":\"%s\",\"augment\":\"%s\","
+          "\"train_samples_per_s_off\":%.1f,\"train_samples_per_s_on\":%.1f,\"ratio\":%.3f,"
+          "\"train_samples_per_cpu_s_off\":%.1f,\"train_samples_per_cpu_s_on\":%.1f,"
+          "\"cpu_ratio\":%.3f}\n", mm_arch_name (a), augment ? augment : "audio,image", off, on,
+          on / off, cpu_off, cpu_on, cpu_on / cpu_off);
+    else
+      printf ("%-20s %10.0f %10.0f %7.2f %12.0f %12.0f %7.2f\n", mm_arch_name (a), off, on,
+          on / off, cpu_off, cpu_on, cpu_on / cpu_off);
+    fflush (stdout);
+  }
+  mm_dataset_free (ds);
+  g_free (augment);
   return 0;
 }

@@ -53,6 +53,7 @@ struct _MmMfcc {
   float *dct;          /* [n_filters][nc16], orthonormal DCT-II × lifter, 0-padded */
   float *cep;          /* [nc16] */
   float *silence;      /* [n_coeffs] the result for an all-zero frame */
+  float warp;          /* VTLP factor of the filter edges (1 = none), see mm_mfcc_set_warp */
 };
 
 /* FFTW's planner keeps global state (wisdom, twiddle caches): plan creation
@@ -489,6 +490,20 @@ mel2hz (double mel)
  * spaced in mel, mapped to FFT bins floor((nfft + 1)·hz / rate); filter j
  * rises over [b_j, b_j+1) and falls over [b_j+1, b_j+2) — the last edge bin
  * itself gets no weight. */
+/* Vocal-tract-length perturbation's piecewise-linear warp (Jaitly and
+ * Hinton 2013): frequencies below a knee scale by @alpha, the rest maps
+ * linearly so that the Nyquist frequency stays put. The knee is at
+ * 0.6·Nyquist·min(α, 1)/α (4,800 Hz at 16 kHz for α ≤ 1, as in the paper). */
+static double
+vtlp_warp (double hz, double alpha, double nyquist)
+{
+  double knee = 0.6 * nyquist * MIN (alpha, 1.0) / alpha;
+
+  if (hz <= knee)
+    return hz * alpha;
+  return nyquist - (nyquist - knee * alpha) / (nyquist - knee) * (nyquist - hz);
+}
+
 static void
 build_filterbank (MmMfcc *m)
 {
@@ -500,7 +515,10 @@ build_filterbank (MmMfcc *m)
   for (int i = 0; i < nf + 2; i++) {
     /* numpy.linspace: lo + i·step, with the last point exactly hi */
     double mel = i == nf + 1 ? hi : lo + i * ((hi - lo) / (nf + 1));
-    edge[i] = (int) floor ((p->nfft + 1) * mel2hz (mel) / p->sample_rate);
+    double hz = mel2hz (mel);
+    if (m->warp != 1.0f)
+      hz = vtlp_warp (hz, m->warp, p->sample_rate / 2.0);
+    edge[i] = (int) floor ((p->nfft + 1) * hz / p->sample_rate);
     /* a bin past nfft/2 cannot be weighted (numpy would raise) */
     edge[i] = CLAMP (edge[i], 0, m->n_bins);
   }
@@ -596,6 +614,7 @@ mm_mfcc_new (const MmMfccParams *p, GError **error)
   m->dct = g_new0 (float, (size_t) m->nc16 * p->n_filters);
   m->cep = g_new0 (float, m->nc16);
   m->silence = g_new0 (float, p->n_coeffs);
+  m->warp = 1.0f;
 
   m->plan = mm_fftw_plan_r2c (p->nfft, m->fft_in, m->fft_out);
   if (!m->plan) {
@@ -609,6 +628,17 @@ mm_mfcc_new (const MmMfccParams *p, GError **error)
   build_dct (m);
   frame_mfcc (m, m->silence);
   return m;
+}
+
+void
+mm_mfcc_set_warp (MmMfcc *m, float alpha)
+{
+  g_return_if_fail (alpha >= 0.5f && alpha <= 2.0f);
+  if (alpha == m->warp)
+    return;
+  m->warp = alpha;
+  g_free (m->fb_w);
+  build_filterbank (m);
 }
 
 void

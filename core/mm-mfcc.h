@@ -116,6 +116,13 @@ typedef struct {
 void      mm_dc_block_init (MmDcBlock *d, int sample_rate);
 void      mm_dc_block_run  (MmDcBlock *d, const float *in, float *out, size_t n);
 
+/* Vocal-tract-length perturbation for training augmentation: the mel
+ * filters' edge frequencies are moved by the piecewise-linear VTLP warp with
+ * factor @alpha (0.5–2; 1 = the exact front end above, the default). It
+ * rebuilds the filter bank (allocates): call it per utterance, not per frame.
+ * Not stored in the parameters: a model never runs with a warp. */
+void      mm_mfcc_set_warp (MmMfcc *m, float alpha);
+
 /* Fit an utterance to exactly @n_out samples: centre it in silence when it is
  * shorter, keep its central @n_out samples when longer. */
 void      mm_audio_fit_center (const float *in, size_t n_in, float *out, size_t n_out);

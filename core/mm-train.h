@@ -3,7 +3,9 @@
 
 #include <glib.h>
 
+#include "mm-augment.h"
 #include "mm-dataset.h"
+#include "mm-mfcc.h"
 #include "mm-net.h"
 
 G_BEGIN_DECLS
@@ -57,7 +59,16 @@ typedef struct {
   float plateau_factor;       /* 0.1 */
   int plateau_patience;       /* 5 */
   int early_stop_patience;    /* 10; 0 = off */
-  guint64 seed;               /* shuffling and dropout */
+  guint64 seed;               /* shuffling, dropout and augmentation */
+  /* Augmentation (mm-augment.h): NULL or no kind enabled = none, and the
+   * training is then exactly what it is without this field. */
+  const MmAugment *augment;
+  const MmMfccParams *mfcc;   /* the front end for waveform augmentation; NULL = defaults */
+  /* Hybrids: the chance that a training sample has one branch (image or
+   * audio, at random) made uninformative — blank (black image / the features
+   * of silence) or Gaussian noise, half the time each — so that the fused
+   * decision learns not to follow one branch blindly. 0 = off. */
+  float modality_dropout;
   MmTrainProgressFunc progress;
   gpointer user_data;
 } MmTrainConfig;

@@ -1,5 +1,6 @@
-/* The training loop: seeded shuffling, Adam, ReduceLROnPlateau on validation
- * accuracy, early stopping that restores the best weights. */
+/* The training loop: seeded shuffling, optional augmentation and modality
+ * dropout, Adam, ReduceLROnPlateau on validation accuracy, early stopping
+ * that restores the best weights. */
 #include "mm-train.h"
 
 #include <math.h>
@@ -66,6 +67,67 @@ count_correct (const float *logits, const int *labels, int b)
   return right;
 }
 
+/* Modality dropout (see MmTrainConfig): sample idx[i] of the batch loses
+ * one branch with chance p, drawn from (seed, epoch, idx[i]) only. */
+static void
+drop_modality (const MmTrainConfig *cfg, const float *silence, const MmNorm *norm,
+    const int *idx, int b, int epoch, Batch *bt)
+{
+  for (int i = 0; i < b; i++) {
+    MmRng r;
+    gboolean audio, noise;
+    float *x;
+    int n;
+
+    mm_rng_seed (&r, cfg->seed ^ 0x6d6f64616cULL, ((guint64) epoch << 32) | (guint32) idx[i]);
+    if (!(mm_rng_uniform (&r) < cfg->modality_dropout))
+      continue;
+    audio = mm_rng_below (&r, 2);
+    noise = mm_rng_below (&r, 2);
+    x = audio ? bt->audio + (size_t) i * MM_AUDIO_VALUES : bt->image + (size_t) i * MM_IMAGE_PIXELS;
+    n = audio ? MM_AUDIO_VALUES : MM_IMAGE_PIXELS;
+    for (int k = 0; k < n; k++) {
+      if (noise) {
+        /* unit-variance noise in the normalised domain (Box–Muller) */
+        double u1 = (mm_rng_u32 (&r) + 0.5) / 4294967296.0, u2 = mm_rng_uniform (&r);
+        x[k] = (float) (sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2));
+      } else {
+        x[k] = audio ? silence[k] : -norm->image_mean / norm->image_std;
+      }
+    }
+  }
+}
+
+/* The normalised features of one second of silence, as the front end
+ * @params makes them. */
+static gboolean
+silence_features (const MmMfccParams *params, const MmNorm *norm, float *out, GError **error)
+{
+  MmMfccParams defaults;
+  float *zeros, raw[MM_AUDIO_VALUES];
+  MmMfcc *m;
+  gboolean ok;
+
+  if (!params) {
+    mm_mfcc_params_init (&defaults);
+    params = &defaults;
+  }
+  if (!(m = mm_mfcc_new (params, error)))
+    return FALSE;
+  zeros = g_new0 (float, params->sample_rate);
+  ok = mm_mfcc_n_frames (m, params->sample_rate) == MM_MFCC_FRAMES
+      && params->n_coeffs == MM_MFCC_COEFFS
+      && mm_mfcc_compute (m, zeros, params->sample_rate, raw, error);
+  if (ok)
+    mm_net_prepare_audio (norm, raw, out);
+  else if (error && !*error)
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "modality dropout: the front end does not give 39×13 blocks for one second");
+  g_free (zeros);
+  mm_mfcc_free (m);
+  return ok;
+}
+
 /* A tie in validation accuracy is broken by a lower validation loss, by at
  * least this fraction (ReduceLROnPlateau's relative threshold): once the
  * learning rate has decayed to nothing, the loss still creeps down in the
@@ -115,8 +177,20 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   gboolean stop = FALSE, diverged = FALSE;
   gint64 t_start = g_get_monotonic_time ();
   long samples_seen = 0;
+  MmAugmenter *aug = NULL;
+  float silence[MM_AUDIO_VALUES];
 
   if (!check_data (net, train, "training", error) || !check_data (net, val, "validation", error))
+    return FALSE;
+  if (cfg->modality_dropout != 0
+      && (!(cfg->modality_dropout > 0 && cfg->modality_dropout <= 1)
+          || !mm_arch_uses_image (arch) || !mm_arch_uses_audio (arch))) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "modality dropout (%g) must be in (0, 1] "
+        "and needs a hybrid network (%s is not)", cfg->modality_dropout, mm_arch_name (arch));
+    return FALSE;
+  }
+  if (cfg->modality_dropout > 0
+      && !silence_features (cfg->mfcc, mm_net_norm (net), silence, error))
     return FALSE;
   if (cfg->batch < 2 || cfg->epochs < 1 || !(cfg->lr > 0)) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
@@ -125,6 +199,9 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
     return FALSE;
   }
 
+  if (cfg->augment && cfg->augment->enabled
+      && !(aug = mm_augmenter_new (cfg->augment, arch, cfg->mfcc, mm_net_norm (net), train, error)))
+    return FALSE;
   memset (result, 0, sizeof *result);
   result->best_val_accuracy = -1;
   result->best_val_loss = INFINITY;
@@ -164,6 +241,10 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
       if (b < 2)
         continue;
       gather (train, order + start, b, &bt);
+      if (aug)
+        mm_augmenter_apply (aug, order + start, b, cfg->seed, epoch, bt.image, bt.audio);
+      if (cfg->modality_dropout > 0)
+        drop_modality (cfg, silence, mm_net_norm (net), order + start, b, epoch, &bt);
       mm_net_forward (net, b, bt.image, bt.audio, bt.logits);
       loss = mm_net_backward (net, bt.labels);
       if (!isfinite (loss)) {
@@ -222,6 +303,7 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   result->seconds = (g_get_monotonic_time () - t_start) / 1e6;
   result->samples_per_s = result->seconds > 0 ? samples_seen / result->seconds : 0;
   mm_net_free (best);
+  mm_augmenter_free (aug);
   mm_adam_free (adam);
   g_free (order);
   g_free (val_probs);

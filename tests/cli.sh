@@ -46,6 +46,15 @@ got=$(awk '{print $1 ":" $3}' "$T/models" | tr '\n' ' ' | sed 's/ $//')
 rc=$?
 [ $rc -eq 2 ] && ok "train --arch NOPE exits 2" || fail "train --arch NOPE exited $rc"
 
+"$MM" train --arch ImageNet_CNN --augment affine,wobble --out "$T/x.safetensors" 2> "$T/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "unknown augmentation 'wobble'" "$T/err" && [ $(wc -l < "$T/err") -eq 1 ] \
+  && ok "train --augment with an unknown kind exits 2, naming it" || fail "train --augment wobble: rc $rc: $(cat "$T/err")"
+"$MM" train --arch AudioNet_CNN --modality-dropout 0.5 --out "$T/x.safetensors" 2> "$T/err"
+rc=$?
+[ $rc -eq 2 ] && ok "train --modality-dropout on a single-modality arch exits 2" \
+  || fail "train --modality-dropout on AudioNet_CNN: rc $rc"
+
 # checked before any data is read: an unwritable --out must not cost a training run
 "$MM" train --arch ImageNet_CNN --data "$T" --out "$T/no/such/dir/x.safetensors" 2> "$T/err"
 rc=$?
@@ -177,6 +186,13 @@ PY
     && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["arch"]=="AudioNet_CNN" and d["protocol"]=="clean" and d["split_test"]["samples"]==9000 and d["heldout_test"]["samples"]==10000' "$T/eval.json" \
     && ok "eval loads the model and reports split and held-out tests" \
     || fail "eval of the smoke model"
+
+  # augmentation is recorded in the provenance, and the temperature is fitted
+  "$MM" train --arch ImageNet_CNN --augment image,polarity=0.25 --epochs 1 --limit 256 --threads 2 \
+      --out "$T/aug.safetensors" --json > "$T/aug.json" 2> "$T/aug.err" \
+    && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); k=d["augment"]["kinds"]; assert k["affine"]==1 and k["polarity"]==0.25 and "speed" not in k and d["augment"]["rotate_deg"]==12 and d["temperature"]>0' "$T/aug.json" \
+    && ok "train --augment records the kinds and settings in the provenance, with the fitted temperature" \
+    || fail "train --augment image: $(tail -1 "$T/aug.err") $(cat "$T/aug.json")"
 
   # speaker-disjoint folds: a model per fold, scored on that fold's speakers
   # (FSDD and licensed extra-speech); two tiny folds are enough for the plumbing

@@ -62,9 +62,22 @@ on_progress (const MmTrainProgress *p, gpointer user_data)
   return TRUE;
 }
 
+/* Adds @json (an object made by us) as member @name. */
+static void
+add_json_member (JsonBuilder *b, const char *name, const char *json)
+{
+  JsonNode *node = json_from_string (json, NULL);
+
+  if (!node)
+    return;
+  json_builder_set_member_name (b, name);
+  json_builder_add_value (b, node);
+}
+
 static char *
 provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res,
-    const MmSplits *splits, const MmConfusion *test, const MmConfusion *heldout)
+    const MmSplits *splits, const MmConfusion *test, const MmConfusion *heldout,
+    const char *augment_json, float temperature)
 {
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen = json_generator_new ();
@@ -98,6 +111,21 @@ provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, con
     json_builder_add_double_value (b, mm_confusion_accuracy (heldout));
     json_builder_set_member_name (b, "heldout_macro_f1");
     json_builder_add_double_value (b, mm_confusion_macro_f1 (heldout));
+  }
+  if (augment_json)
+    add_json_member (b, "augment", augment_json);
+  if (cfg->modality_dropout > 0) {
+    char num[G_ASCII_DTOSTR_BUF_SIZE];
+    /* the decimal the user gave, not the float's 17 digits */
+    g_ascii_formatd (num, sizeof num, "%.6g", cfg->modality_dropout);
+    json_builder_set_member_name (b, "modality_dropout");
+    json_builder_add_double_value (b, g_ascii_strtod (num, NULL));
+  }
+  if (temperature > 0) {
+    json_builder_set_member_name (b, "temperature");
+    json_builder_add_double_value (b, temperature);
+    json_builder_set_member_name (b, "calibration");
+    json_builder_add_string_value (b, "temperature fitted on the validation split (cross-entropy)");
   }
   json_builder_set_member_name (b, "train_seconds");
   json_builder_add_double_value (b, round (res->seconds));
@@ -145,14 +173,40 @@ check_out_writable (const char *path, GError **error)
   return TRUE;
 }
 
+/* Temperature scaling on the validation split (never a test set): sets the
+ * net's temperature, prints the validation ECE before and after, returns T. */
+static float
+calibrate (MmNet *net, const MmDataset *val)
+{
+  float *logits = g_new (float, (size_t) val->n * MM_N_CLASSES);
+  float *probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
+  double before, after;
+  float t;
+
+  mm_net_set_temperature (net, 1.0f);
+  mm_net_predict (net, val, 256, NULL, probs, NULL);
+  before = mm_calibration_ece (probs, val->labels, val->n, 15);
+  mm_net_logits (net, val, 256, logits);
+  t = mm_fit_temperature (logits, val->labels, val->n);
+  mm_net_set_temperature (net, t);
+  mm_net_predict (net, val, 256, NULL, probs, NULL);
+  after = mm_calibration_ece (probs, val->labels, val->n, 15);
+  fprintf (stderr, "calibration: temperature %.3f fitted on the validation split; its ECE "
+      "%.2f%% → %.2f%%\n", t, 100 * before, 100 * after);
+  g_free (logits);
+  g_free (probs);
+  return t;
+}
+
 int
 mm_cmd_train (int argc, char **argv)
 {
   char *arch_name = NULL, *data_opt = NULL, *out_path = NULL, *protocol = NULL;
   /* -1: not given (the study's value, or no limit) */
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
-  double lr = -1;
-  gboolean json = FALSE, usage;
+  double lr = -1, modality_dropout = 0;
+  gboolean json = FALSE, usage, no_calibrate = FALSE;
+  char *augment_spec = NULL, *augment_json = NULL;
   MmCliFrontend *fe = mm_cli_frontend_new ();
   /* the command line as given, for the model's provenance (before parsing eats it) */
   g_autofree char *command = g_strjoinv (" ", argv);
@@ -167,6 +221,14 @@ mm_cmd_train (int argc, char **argv)
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" },
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean (default) or new-speaker:NAME", "NAME" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Use only the first N training samples (smoke runs)", "N" },
+    { "augment", 0, 0, G_OPTION_ARG_STRING, &augment_spec, "Augment training samples: comma-separated "
+      "kinds (speed, shift, white, pink, babble, hum, noise, band, gain, vtlp, specaug, audio; affine, "
+      "elastic, stroke, blur, pixel-noise, gamma, polarity, occlude, image), each optionally =P "
+      "(its probability); default none", "LIST" },
+    { "modality-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &modality_dropout, "Hybrids: chance that a "
+      "training sample's image or audio is blanked or replaced by noise (default 0)", "P" },
+    { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "Do not fit the calibration "
+      "temperature on the validation split", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON summary on stdout", NULL },
     { NULL }
   };
@@ -178,6 +240,8 @@ mm_cmd_train (int argc, char **argv)
   MmConfusion test, heldout;
   MmModelMeta meta = { 0 };
   MmMfccParams mfcc;
+  MmAugment aug;
+  float temperature = 0;
   Progress prog = { .tty = isatty (2) };
   GError *error = NULL;
   MmNet *net = NULL;
@@ -204,6 +268,18 @@ mm_cmd_train (int argc, char **argv)
       || (limit != -1 && limit < 2)) {
     fprintf (stderr, "mmdigits: --epochs must be ≥ 1, --batch and --limit ≥ 2, --lr > 0 "
         "(see --help)\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  mm_augment_init (&aug);
+  if (augment_spec && !mm_augment_parse (&aug, augment_spec, &error)) {
+    fprintf (stderr, "mmdigits: %s\n", error->message);
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (modality_dropout != 0 && (!(modality_dropout > 0 && modality_dropout <= 1)
+          || !mm_arch_uses_image (arch) || !mm_arch_uses_audio (arch))) {
+    fprintf (stderr, "mmdigits: --modality-dropout must be in (0, 1] and needs a hybrid arch\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }
@@ -235,12 +311,16 @@ mm_cmd_train (int argc, char **argv)
   if (lr > 0)
     cfg.lr = (float) lr;
   cfg.seed = (guint64) seed;
+  cfg.augment = &aug;
+  cfg.mfcc = &mfcc;
+  cfg.modality_dropout = (float) modality_dropout;
   cfg.progress = on_progress;
   signal (SIGINT, on_signal);
   signal (SIGTERM, on_signal);
   cfg.user_data = &prog;
 
-  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, TRUE, FALSE, &splits, &error)) {
+  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, TRUE,
+          mm_arch_uses_audio (arch) && (aug.enabled & MM_AUG_WAVE_KINDS), &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -259,21 +339,26 @@ mm_cmd_train (int argc, char **argv)
   mm_dataset_normalize (splits.test, mm_net_norm (net));
   if (splits.heldout)
     mm_dataset_normalize (splits.heldout, mm_net_norm (net));
+  if (aug.enabled)
+    augment_json = mm_augment_to_json (&aug);
   fprintf (stderr, "training %s (%zu parameters) on %d samples, validating on %d "
-      "(protocol %s): %d epochs, lr %g, batch %d, seed %d\n", mm_arch_name (arch),
+      "(protocol %s): %d epochs, lr %g, batch %d, seed %d%s%s\n", mm_arch_name (arch),
       mm_net_n_params (net), splits.train->n, splits.val->n, splits.protocol, cfg.epochs,
-      cfg.lr, cfg.batch, seed);
+      cfg.lr, cfg.batch, seed, augment_json ? ", augment " : "", augment_json ? augment_json : "");
 
   if (!mm_train (net, &cfg, splits.train, splits.val, &res, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
+  if (!no_calibrate)
+    temperature = calibrate (net, splits.val);
   mm_confusion_init (&test);
   mm_confusion_init (&heldout);
   mm_net_predict (net, splits.test, 256, NULL, NULL, &test);
   if (splits.heldout)
     mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
-  meta.provenance_json = provenance_json (command, arch, &cfg, &res, &splits, &test, &heldout);
+  meta.provenance_json = provenance_json (command, arch, &cfg, &res, &splits, &test, &heldout,
+      augment_json, temperature);
   if (!mm_model_save (net, &meta, out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
@@ -304,6 +389,8 @@ out:
   g_free (out_path);
   g_free (protocol);
   mm_cli_frontend_free (fe);
+  g_free (augment_spec);
+  g_free (augment_json);
   g_option_context_free (ctx);
   return rc;
 }
