@@ -19,6 +19,10 @@
  * A frame whose two Otsu classes differ by less than MIN_CONTRAST grey levels
  * holds no ink: a blank but noisy frame would otherwise be split in two
  * halves whose "ink" half percolates into one huge component.
+ *
+ * With params->adaptive the steps above run on an ink-strength image
+ * (light ink on black) made by subtracting a local background estimate
+ * (see local_background), so that one threshold fits a frame lit unevenly.
  */
 #include "mm-digit.h"
 
@@ -40,6 +44,7 @@ struct _MmDigitFinder {
   int *labels;          /* [cap] 0 = background, else component index + 1 */
   int *parent;          /* [cap + 1] union-find over provisional labels */
   guint8 *ink;          /* [cap] ink-strength crop */
+  guint8 *flat[2];      /* [cap] adaptive: ink strength for dark and for light ink */
   Component *comp;
   size_t comp_cap;
 };
@@ -51,6 +56,7 @@ mm_digit_params_init (MmDigitParams *p)
   p->polarity = MM_POLARITY_AUTO;
   p->min_area = 20;
   p->roi = (MmRect) { 0, 0, 0, 0 };
+  p->adaptive = FALSE;
 }
 
 MmDigitFinder *
@@ -67,6 +73,8 @@ mm_digit_finder_free (MmDigitFinder *f)
   g_free (f->labels);
   g_free (f->parent);
   g_free (f->ink);
+  g_free (f->flat[0]);
+  g_free (f->flat[1]);
   g_free (f->comp);
   g_free (f);
 }
@@ -79,9 +87,13 @@ finder_reserve (MmDigitFinder *f, size_t n)
   g_free (f->labels);
   g_free (f->parent);
   g_free (f->ink);
+  g_free (f->flat[0]);
+  g_free (f->flat[1]);
   f->labels = g_new (int, n);
   f->parent = g_new (int, n + 1);
   f->ink = g_new (guint8, n);
+  f->flat[0] = g_new (guint8, n);
+  f->flat[1] = g_new (guint8, n);
   f->cap = n;
 }
 
@@ -347,6 +359,89 @@ select_components (Component *comp, int n, int min_area, int rw, int rh)
   return kept;
 }
 
+/* ---- local background (adaptive) ----------------------------------------- */
+
+/* Ink strength of the @rw × @rh region into @out (stride rw): the distance
+ * of each pixel from the local paper level, towards the ink (darker for
+ * @dark_ink). The paper level: per block of side B = shorter side / 8 the
+ * lightest (dark ink) or darkest level — the paper in that block, unless a
+ * stroke covers all of it — then the lightest of each block's 3 × 3
+ * neighbourhood (so a stroke must cover three blocks across to be taken
+ * for paper), bilinearly interpolated between block centres. *@level
+ * receives the strength that the strongest 0.5 % of the pixels reach,
+ * *@area how many pixels reach half of that. */
+static void
+local_background (const guint8 *gray, int stride, int rw, int rh, gboolean dark_ink,
+                  guint8 *out, int *level, guint64 *area)
+{
+  int b = MAX (4, MIN (rw, rh) / 8), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
+  guint8 *grid = g_new (guint8, (size_t) gw * gh), *wide = g_new (guint8, (size_t) gw * gh);
+  guint32 hist[256] = { 0 };
+  guint64 top = (guint64) rw * rh / 200, seen = 0;
+
+  for (int gy = 0; gy < gh; gy++)
+    for (int gx = 0; gx < gw; gx++) {
+      int v = dark_ink ? 0 : 255;
+      for (int y = gy * b; y < MIN ((gy + 1) * b, rh); y++)
+        for (int x = gx * b; x < MIN ((gx + 1) * b, rw); x++) {
+          int p = gray[(size_t) y * stride + x];
+          v = dark_ink ? MAX (v, p) : MIN (v, p);
+        }
+      grid[gy * gw + gx] = (guint8) v;
+    }
+  for (int gy = 0; gy < gh; gy++)
+    for (int gx = 0; gx < gw; gx++) {
+      int v = grid[gy * gw + gx];
+      for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++) {
+          int yy = gy + dy, xx = gx + dx;
+          if (yy >= 0 && yy < gh && xx >= 0 && xx < gw)
+            v = dark_ink ? MAX (v, grid[yy * gw + xx]) : MIN (v, grid[yy * gw + xx]);
+        }
+      wide[gy * gw + gx] = (guint8) v;
+    }
+  for (int y = 0; y < rh; y++) {
+    /* block-centre coordinates, clamped at the edges */
+    double fy = CLAMP ((y + 0.5) / b - 0.5, 0.0, gh - 1.0);
+    int y0 = (int) fy, y1 = MIN (y0 + 1, gh - 1);
+    double wy = fy - y0;
+    for (int x = 0; x < rw; x++) {
+      double fx = CLAMP ((x + 0.5) / b - 0.5, 0.0, gw - 1.0);
+      int x0 = (int) fx, x1 = MIN (x0 + 1, gw - 1);
+      double wx = fx - x0;
+      double bg = (1 - wy) * ((1 - wx) * wide[y0 * gw + x0] + wx * wide[y0 * gw + x1])
+          + wy * ((1 - wx) * wide[y1 * gw + x0] + wx * wide[y1 * gw + x1]);
+      int p = gray[(size_t) y * stride + x];
+      int s = (int) lround (dark_ink ? bg - p : p - bg);
+      out[(size_t) y * rw + x] = (guint8) CLAMP (s, 0, 255);
+      hist[out[(size_t) y * rw + x]]++;
+    }
+  }
+  for (*level = 255; *level > 0 && (seen += hist[*level]) <= top; (*level)--)
+    ;
+  *area = 0;
+  for (int v = (*level + 1) / 2; v < 256; v++)
+    *area += hist[v];
+  g_free (grid);
+  g_free (wide);
+}
+
+/* AUTO polarity on the two ink-strength maps: a side whose strongest
+ * pixels are less than half as strong as the other's is paper texture;
+ * otherwise the ink is the side with the smaller strong area — next to a
+ * stroke the local paper level of the wrong side is the stroke's own, so
+ * the paper around it looks like "ink" of the other polarity, over a
+ * larger area than the stroke. */
+static gboolean
+dark_side_is_ink (int dark_level, guint64 dark_area, int light_level, guint64 light_area)
+{
+  if (2 * light_level < dark_level)
+    return TRUE;
+  if (2 * dark_level < light_level)
+    return FALSE;
+  return dark_area <= light_area;
+}
+
 /* Region to search: the roi clipped to the image, or the whole image. */
 static gboolean
 clip_roi (const MmRect *roi, int width, int height, MmRect *r)
@@ -378,15 +473,35 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
   MmRect r;
   int t, n, x0, y0, x1, y1, bw, bh;
   Component *comp;
+  MmPolarity ink_polarity;
 
   if (!p) {
     mm_digit_params_init (&defaults);
     p = &defaults;
   }
+  ink_polarity = p->polarity;
   if (!f || !gray || !out || width <= 0 || height <= 0 || stride < width
       || !clip_roi (&p->roi, width, height, &r))
     return FALSE;
   base = gray + (size_t) r.y * stride + r.x;
+  finder_reserve (f, (size_t) r.width * r.height);
+
+  if (p->adaptive) {
+    /* from here on: the ink-strength image, light ink on black */
+    int dark = -1, light = -1;
+    guint64 dark_area = 0, light_area = 0;
+    gboolean dark_ink;
+
+    if (p->polarity != MM_POLARITY_LIGHT_ON_DARK)
+      local_background (base, stride, r.width, r.height, TRUE, f->flat[0], &dark, &dark_area);
+    if (p->polarity != MM_POLARITY_DARK_ON_LIGHT)
+      local_background (base, stride, r.width, r.height, FALSE, f->flat[1], &light, &light_area);
+    dark_ink = p->polarity == MM_POLARITY_DARK_ON_LIGHT || (p->polarity == MM_POLARITY_AUTO
+        && dark_side_is_ink (dark, dark_area, light, light_area));
+    base = f->flat[dark_ink ? 0 : 1];
+    stride = r.width;
+    ink_polarity = MM_POLARITY_LIGHT_ON_DARK;
+  }
 
   for (int y = 0; y < r.height; y++)
     for (int x = 0; x < r.width; x++)
@@ -401,10 +516,10 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
       s_light += (double) i * hist[i];
     }
   }
-  if (p->polarity == MM_POLARITY_AUTO)
+  if (ink_polarity == MM_POLARITY_AUTO)
     light_ink = n_light <= n_dark;
   else
-    light_ink = p->polarity == MM_POLARITY_LIGHT_ON_DARK;
+    light_ink = ink_polarity == MM_POLARITY_LIGHT_ON_DARK;
   if (n_dark == 0 || n_light == 0)
     return FALSE;
   if (p->threshold < 0 && s_light / n_light - s_dark / n_dark < MIN_CONTRAST)
@@ -412,7 +527,6 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
   bg = light_ink ? s_dark / n_dark : s_light / n_light;
   ink_level = light_ink ? s_light / n_light : s_dark / n_dark;
 
-  finder_reserve (f, (size_t) r.width * r.height);
   n = label_components (f, base, stride, r.width, r.height, t, light_ink);
   comp = f->comp;
   if (n == 0 || select_components (comp, n, p->min_area, r.width, r.height) == 0)

@@ -25,6 +25,17 @@ typedef enum {
 typedef struct {
   int threshold;        /* 0..255, or -1 = Otsu (default) */
   MmPolarity polarity;  /* default AUTO */
+  /* Local background (default FALSE): before thresholding, the paper's
+   * level is estimated locally — the lightest (for dark ink) level of each
+   * block of 1/8 of the region's shorter side, spread to the neighbouring
+   * blocks and interpolated — and the ink strength is the distance from it.
+   * Uneven lighting, shadows and paper texture then leave a flat
+   * background, strokes up to about three blocks wide (thick markers)
+   * survive, and @threshold / Otsu apply to the ink strength. With AUTO
+   * polarity both sides are measured: a side whose strongest 0.5 % of
+   * pixels stand out less than half as much as the other's is not ink,
+   * else the ink is the side with the smaller strong area. */
+  gboolean adaptive;
   int min_area;         /* smallest ink component kept, pixels (default 20) */
   MmRect roi;           /* region searched; width or height 0 = whole image */
 } MmDigitParams;

@@ -25,6 +25,15 @@
  * event of its PTS and duration, so that sinks preroll and aggregators
  * downstream can move on.
  *
+ * Ink is told from paper by a threshold (#GstMmDigitImage:threshold, Otsu's
+ * per frame by default). With #GstMmDigitImage:adaptive (the default) the
+ * threshold applies to each pixel's distance from the paper level around
+ * it rather than to its grey level, so that photos of a page lit unevenly,
+ * shadows and paper texture leave a flat background; strokes as wide as
+ * about three eighths of the frame's shorter side (thick markers) are still
+ * ink. Either way the digit may be anywhere in the frame, dark on light or
+ * light on dark (#GstMmDigitImage:polarity).
+ *
  * When #GstMmDigitImage:post-messages is %TRUE, every crop is announced by an
  * element message named `digit-roi` with these fields:
  *
@@ -73,6 +82,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_mm_digit_image_debug);
 #define DEFAULT_MIN_AREA 20
 #define DEFAULT_ROI ""
 #define DEFAULT_POST_MESSAGES TRUE
+#define DEFAULT_ADAPTIVE TRUE
 
 enum
 {
@@ -83,6 +93,7 @@ enum
   PROP_MIN_AREA,
   PROP_ROI,
   PROP_POST_MESSAGES,
+  PROP_ADAPTIVE,
 };
 
 struct _GstMmDigitImage
@@ -413,6 +424,9 @@ gst_mm_digit_image_set_property (GObject * object, guint prop_id,
     case PROP_POST_MESSAGES:
       self->post_messages = g_value_get_boolean (value);
       break;
+    case PROP_ADAPTIVE:
+      self->params.adaptive = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -445,6 +459,9 @@ gst_mm_digit_image_get_property (GObject * object, guint prop_id,
       break;
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
+      break;
+    case PROP_ADAPTIVE:
+      g_value_set_boolean (value, self->params.adaptive);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -499,6 +516,11 @@ gst_mm_digit_image_class_init (GstMmDigitImageClass * klass)
       g_param_spec_string ("roi", "Region of interest",
           "Part of the frame searched, \"x,y,w,h\" in pixels "
           "(empty = whole frame)", DEFAULT_ROI, flags));
+  g_object_class_install_property (gobject_class, PROP_ADAPTIVE,
+      g_param_spec_boolean ("adaptive", "Adaptive",
+          "Threshold the distance from the local paper level (uneven light, "
+          "texture) instead of the grey level itself",
+          DEFAULT_ADAPTIVE, flags));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post a digit-roi element message for every crop pushed",
@@ -532,6 +554,7 @@ gst_mm_digit_image_init (GstMmDigitImage * self)
   self->params.threshold = DEFAULT_THRESHOLD;
   self->params.polarity = DEFAULT_POLARITY;
   self->params.min_area = DEFAULT_MIN_AREA;
+  self->params.adaptive = DEFAULT_ADAPTIVE;
   self->roi = g_strdup (DEFAULT_ROI);
   self->post_messages = DEFAULT_POST_MESSAGES;
 }

@@ -46,10 +46,12 @@
  * Every decision is posted as an element message named `mmclassify` with
  * these fields:
  *
- * * #gint `digit`: the predicted digit, 0–9 (the arg-max of `probabilities`).
- * * #gdouble `confidence`: the probability of `digit`.
+ * * #gint `digit`: the predicted digit, 0–9 (the arg-max of `probabilities`),
+ *   or −1 when the decision is not sure (see below).
+ * * #gdouble `confidence`: the probability of the arg-max.
  * * #GstValueArray of #gdouble `probabilities`: the ten class probabilities
- *   (softmax of the logits), summing to 1.
+ *   (softmax of the logits divided by the model's calibration temperature,
+ *   1 for a model without one), summing to 1.
  * * #gchararray `modality`: `image`, `audio` or `image+audio`.
  * * #gchararray `arch`: the network that decided, e.g. `HybridNet_CNN`.
  * * #GstClockTime `timestamp`: the PTS of the earliest input of the decision.
@@ -63,6 +65,16 @@
  * where `pts` is `timestamp` in nanoseconds and `time` the stream time; the
  * buffer's PTS is the running time. A file sink thus collects a JSON-lines
  * file.
+ *
+ * ## Not sure
+ * When the arg-max's probability is below #GstMmClassify:min-confidence the
+ * decision is still emitted (message and JSON line), but says "not sure":
+ * `digit` is −1 in the message and `null` in the JSON line, with
+ * `confidence` and `probabilities` as always, e.g.
+ * `{"pts":…,"digit":null,"confidence":0.41,…,"probabilities":[...]}`. The
+ * probabilities are calibrated when the model carries a temperature
+ * (`mmdigits train` fits one on its validation split), so the threshold
+ * reads as a probability of being right. The default, 0, never says it.
  *
  * A stream that ends before any crop or word arrived (silence, a blank
  * video, or settings upstream that found nothing) ends normally with a
@@ -98,6 +110,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_mm_classify_debug);
 #define DEFAULT_PAIR_WINDOW 1000        /* ms */
 #define MAX_PAIR_WINDOW 60000           /* ms */
 #define DEFAULT_FALLBACK TRUE
+#define DEFAULT_MIN_CONFIDENCE 0.0
 
 enum
 {
@@ -105,6 +118,7 @@ enum
   PROP_MODEL,
   PROP_PAIR_WINDOW,
   PROP_FALLBACK,
+  PROP_MIN_CONFIDENCE,
 };
 
 /* What a loaded network is used for. */
@@ -132,6 +146,7 @@ struct _GstMmClassify
   gchar *model;
   guint pair_window_ms;
   gboolean fallback;
+  gdouble min_confidence;
 
   /* the request pads (owned by the element, not reffed), object lock */
   GstAggregatorPad *image_pad;
@@ -174,7 +189,8 @@ typedef struct
 {
   Role role;
   const char *arch;
-  int digit;
+  int digit;                    /* the arg-max */
+  gboolean unsure;              /* its probability is below min-confidence */
   double probs[MM_N_CLASSES];
   GstClockTime timestamp, stream_time, running_time, duration;
 } Decision;
@@ -678,13 +694,14 @@ read_audio (GstMmClassify * self, GstBuffer * buf)
 }
 
 /* Runs @net on the inputs already read; fills @d's digit and
- * probabilities. FALSE when the logits are not finite. */
+ * probabilities (with the net's calibration temperature). FALSE when the
+ * logits are not finite. */
 static gboolean
 run_net (GstMmClassify * self, MmNet * net, gboolean image, gboolean audio,
     Decision * d)
 {
   const MmNorm *norm = mm_net_norm (net);
-  double max, sum = 0;
+  double max, sum = 0, inv_t = 1.0 / mm_net_temperature (net);
 
   if (image)
     mm_net_prepare_image (norm, self->gray, self->image_in);
@@ -701,7 +718,7 @@ run_net (GstMmClassify * self, MmNet * net, gboolean image, gboolean audio,
   }
   d->digit = 0;
   for (int k = 0; k < MM_N_CLASSES; k++) {
-    d->probs[k] = exp (self->logits[k] - max);
+    d->probs[k] = exp ((self->logits[k] - max) * inv_t);
     sum += d->probs[k];
   }
   for (int k = 0; k < MM_N_CLASSES; k++) {
@@ -755,7 +772,10 @@ decision_json (const Decision * d, gsize * len)
         GST_TIME_ARGS (d->stream_time));
   else
     g_string_append (s, ",\"time\":null");
-  g_string_append_printf (s, ",\"digit\":%d,\"confidence\":", d->digit);
+  if (d->unsure)
+    g_string_append (s, ",\"digit\":null,\"confidence\":");
+  else
+    g_string_append_printf (s, ",\"digit\":%d,\"confidence\":", d->digit);
   append_number (s, d->probs[d->digit]);
   g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\","
       "\"probabilities\":[", role_modality[d->role], d->arch);
@@ -784,7 +804,7 @@ post_decision (GstMmClassify * self, const Decision * d)
     gst_value_array_append_and_take_value (&probs, &v);
   }
   s = gst_structure_new ("mmclassify",
-      "digit", G_TYPE_INT, d->digit,
+      "digit", G_TYPE_INT, d->unsure ? -1 : d->digit,
       "confidence", G_TYPE_DOUBLE, d->probs[d->digit],
       "modality", G_TYPE_STRING, role_modality[d->role],
       "arch", G_TYPE_STRING, d->arch,
@@ -824,6 +844,9 @@ classify (GstMmClassify * self, Role role, const Item * a, const Item * b)
     GST_WARNING_OBJECT (self, "non-finite logits (bad input?): dropped");
     return GST_FLOW_OK;
   }
+  GST_OBJECT_LOCK (self);
+  d.unsure = d.probs[d.digit] < self->min_confidence;
+  GST_OBJECT_UNLOCK (self);
   decision_times (&d, a, b);
   GST_DEBUG_OBJECT (self, "%s at %" GST_TIME_FORMAT ": %d (%.3f)",
       role_modality[role], GST_TIME_ARGS (d.running_time), d.digit,
@@ -1008,6 +1031,11 @@ gst_mm_classify_set_property (GObject * object, guint prop_id,
       self->fallback = g_value_get_boolean (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_MIN_CONFIDENCE:
+      GST_OBJECT_LOCK (self);
+      self->min_confidence = g_value_get_double (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1030,6 +1058,9 @@ gst_mm_classify_get_property (GObject * object, guint prop_id,
       break;
     case PROP_FALLBACK:
       g_value_set_boolean (value, self->fallback);
+      break;
+    case PROP_MIN_CONFIDENCE:
+      g_value_set_double (value, self->min_confidence);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1079,6 +1110,13 @@ gst_mm_classify_class_init (GstMmClassifyClass * klass)
           "With both pads requested, classify an item that found no partner "
           "with its single-modality network (TRUE) or drop it (FALSE)",
           DEFAULT_FALLBACK, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MIN_CONFIDENCE,
+      g_param_spec_double ("min-confidence", "Minimum confidence",
+          "A decision whose top probability is below this says it is not "
+          "sure: digit -1 in the message, null in the JSON line, with the "
+          "probabilities (0: always a digit)", 0.0, 1.0,
+          DEFAULT_MIN_CONFIDENCE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_add_static_pad_template_with_gtype (element_class,

@@ -155,6 +155,143 @@ START_TEST (test_digit_find_ring_both_polarities_gives_box_and_mnist_crop)
 }
 END_TEST
 
+/* A photo-like page: paper lit from one side (@left → @right grey levels
+ * across the frame, plus a soft vignette), textured (uniform noise of
+ * ±@noise), and ink drawn @contrast levels darker (or lighter) than the
+ * paper under it, so that ink on the bright side is lighter than paper on
+ * the dark side and no single threshold separates them. */
+static Image
+lit_page (int w, int h, int left, int right, int noise, guint64 seed)
+{
+  Image im = image_new (w, h, 0, 0, seed);
+  MmRng rng;
+
+  mm_rng_seed (&rng, seed, 2);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      double dy = (y - h / 2.0) / h, v = left + (right - left) * (double) x / (w - 1) - 40 * dy * dy;
+      v += noise ? (int) mm_rng_below (&rng, 2 * noise + 1) - noise : 0;
+      im.px[y * w + x] = (guint8) CLAMP (lround (v), 0, 255);
+    }
+  return im;
+}
+
+/* Ink relative to the paper under it: a ring mask drawn into a 0/1 image,
+ * then the page darkened (or lightened) there. */
+static void
+ink_ring (Image *page, int cx, int cy, int ax, int ay, int thick, int contrast)
+{
+  Image mask = image_new (page->w, page->h, 0, 0, 1);
+
+  draw_ring (&mask, cx, cy, ax, ay, thick, 1);
+  for (int i = 0; i < page->w * page->h; i++)
+    if (mask.px[i])
+      page->px[i] = (guint8) CLAMP (page->px[i] + contrast, 0, 255);
+  g_free (mask.px);
+}
+
+/* The same "0" on a clean page, for comparing crops. */
+static void
+clean_crop (int w, int h, int cx, int cy, int ax, int ay, int thick, guint8 out[784])
+{
+  Image im = image_new (w, h, 200, 0, 1);
+  MmDigitFinder *f = mm_digit_finder_new ();
+
+  draw_ring (&im, cx, cy, ax, ay, thick, 40);
+  ck_assert (mm_digit_find (f, NULL, im.px, w, h, w, out, NULL));
+  mm_digit_finder_free (f);
+  g_free (im.px);
+}
+
+static double
+crop_difference (const guint8 *a, const guint8 *b)
+{
+  double d = 0;
+  for (int i = 0; i < 784; i++)
+    d += abs (a[i] - b[i]);
+  return d / 784;
+}
+
+/* Uneven light: paper from 70 to 245 grey levels left to right, ink 60
+ * levels below the paper, texture ±12. The global threshold takes the dark
+ * half of the page for ink; the local background finds the "0" — box
+ * within 2 px, crop close to the clean page's. */
+START_TEST (test_digit_adaptive_finds_digit_under_uneven_light)
+{
+  Image im = lit_page (320, 240, 70, 245, 12, 3);
+  MmDigitFinder *f = mm_digit_finder_new ();
+  MmDigitParams p;
+  guint8 out[784], ref[784];
+  MmRect r;
+
+  ink_ring (&im, 200, 120, 40, 60, 10, -60);
+  mm_digit_params_init (&p);
+  /* global Otsu: whatever it returns, it is not the digit's box */
+  if (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r))
+    ck_assert_msg (abs (r.x - 160) > 10 || abs (r.width - 81) > 10,
+        "global threshold found the digit: the test image is too easy");
+  p.adaptive = TRUE;
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 160, 60, 81, 121, 2);
+  assert_mnist_like (out);
+  clean_crop (320, 240, 200, 120, 40, 60, 10, ref);
+  ck_assert_msg (crop_difference (out, ref) < 20, "crop differs from the clean one by %.1f",
+      crop_difference (out, ref));
+  mm_digit_finder_free (f);
+  g_free (im.px);
+}
+END_TEST
+
+/* Light ink (chalk) on a dark board lit unevenly, digit in a corner: AUTO
+ * picks light ink and the box is the corner's. */
+START_TEST (test_digit_adaptive_light_ink_off_centre)
+{
+  Image im = lit_page (320, 240, 20, 120, 8, 4);
+  MmDigitFinder *f = mm_digit_finder_new ();
+  MmDigitParams p;
+  guint8 out[784];
+  MmRect r;
+
+  ink_ring (&im, 270, 55, 25, 40, 7, +90);
+  mm_digit_params_init (&p);
+  p.adaptive = TRUE;
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 245, 15, 51, 81, 2);
+  assert_mnist_like (out);
+  ck_assert_int_eq (out[14 * 28 + 14], 0);   /* the hole stays background */
+  mm_digit_finder_free (f);
+  g_free (im.px);
+}
+END_TEST
+
+/* A thick marker on textured paper (±25): strokes 18 px wide on a 240-px
+ * page (blocks of 30 px) are ink, not paper. */
+START_TEST (test_digit_adaptive_thick_marker_on_texture)
+{
+  Image im = lit_page (320, 240, 190, 230, 25, 5);
+  MmDigitFinder *f = mm_digit_finder_new ();
+  MmDigitParams p;
+  guint8 out[784], ref[784];
+  MmRect r;
+
+  ink_ring (&im, 150, 120, 55, 85, 18, -150);
+  mm_digit_params_init (&p);
+  p.adaptive = TRUE;
+  ck_assert (mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  assert_rect_near (r, 95, 35, 111, 171, 2);
+  assert_mnist_like (out);
+  clean_crop (320, 240, 150, 120, 55, 85, 18, ref);
+  ck_assert_msg (crop_difference (out, ref) < 20, "crop differs from the clean one by %.1f",
+      crop_difference (out, ref));
+  /* a blank textured, unevenly lit page holds no digit */
+  g_free (im.px);
+  im = lit_page (320, 240, 70, 245, 12, 6);
+  ck_assert (!mm_digit_find (f, &p, im.px, im.w, im.h, im.w, out, &r));
+  mm_digit_finder_free (f);
+  g_free (im.px);
+}
+END_TEST
+
 /* A wide "7" of two strokes and a tall "1": aspect ratio kept. */
 START_TEST (test_digit_find_strokes_keeps_aspect_ratio)
 {
@@ -490,6 +627,9 @@ main (void)
 
   tcase_add_test (tc, test_digit_find_ring_both_polarities_gives_box_and_mnist_crop);
   tcase_add_test (tc, test_digit_find_strokes_keeps_aspect_ratio);
+  tcase_add_test (tc, test_digit_adaptive_finds_digit_under_uneven_light);
+  tcase_add_test (tc, test_digit_adaptive_light_ink_off_centre);
+  tcase_add_test (tc, test_digit_adaptive_thick_marker_on_texture);
   tcase_add_test (tc, test_digit_find_blank_returns_false_and_leaves_output);
   tcase_add_test (tc, test_digit_find_roi_restricts_search);
   tcase_add_test (tc, test_digit_find_ignores_border_clutter_and_specks);

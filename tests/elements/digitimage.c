@@ -241,6 +241,79 @@ GST_START_TEST (test_digitimage_both_polarities_give_the_same_crop)
 
 GST_END_TEST;
 
+/* A "7" photographed on a page lit from the left: paper from 50 to 250
+ * grey levels across the frame, ink 80 levels below the paper under it, so
+ * ink on the right is lighter than paper on the left. With adaptive (the
+ * default) the crop and its box are the seven's; with adaptive=false the
+ * global threshold does not find that box. */
+static GstBuffer *
+make_lit_seven (int index)
+{
+  GstBuffer *buf = make_frame (SEVEN, TRUE, index);
+  GstMapInfo map;
+
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      int paper = 50 + 200 * x / (W - 1);
+      map.data[y * W + x] = map.data[y * W + x] < 128 ? paper - 80 < 0 ? 0 : paper - 80 : paper;
+    }
+  gst_buffer_unmap (buf, &map);
+  return buf;
+}
+
+static gboolean
+lit_seven_box (gboolean adaptive, int *x, int *y, int *w, int *h)
+{
+  GstBus *bus;
+  GstHarness *h0 = new_harness (&bus);
+  GstMessage *msg;
+  gboolean found;
+
+  g_object_set (h0->element, "adaptive", adaptive, NULL);
+  for (int i = 0; i < 3; i++)
+    fail_unless_equals_int (gst_harness_push (h0, make_lit_seven (i)), GST_FLOW_OK);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
+  found = msg != NULL;
+  if (msg) {
+    const GstStructure *s = gst_message_get_structure (msg);
+    fail_unless (gst_structure_get (s, "x", G_TYPE_INT, x, "y", G_TYPE_INT, y,
+            "width", G_TYPE_INT, w, "height", G_TYPE_INT, h, NULL));
+    gst_message_unref (msg);
+  }
+  if (found && adaptive) {
+    GstBuffer *buf = gst_harness_pull (h0);
+    guint8 crop[784];
+    gst_buffer_extract (buf, 0, crop, 784);
+    assert_mnist_like (crop);
+    gst_buffer_unref (buf);
+  }
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_harness_teardown (h0);
+  return found;
+}
+
+GST_START_TEST (test_digitimage_adaptive_finds_digit_under_uneven_light)
+{
+  GstElement *e = gst_element_factory_make ("digitimage", NULL);
+  gboolean def;
+  int x, y, w, h;
+
+  g_object_get (e, "adaptive", &def, NULL);
+  gst_object_unref (e);
+  fail_unless (def, "adaptive is on by default");
+  fail_unless (lit_seven_box (TRUE, &x, &y, &w, &h));
+  fail_unless (abs (x - seven_box.x) <= 1 && abs (y - seven_box.y) <= 1
+      && abs (w - seven_box.w) <= 2 && abs (h - seven_box.h) <= 2,
+      "box %d,%d %dx%d", x, y, w, h);
+  if (lit_seven_box (FALSE, &x, &y, &w, &h))
+    fail_unless (abs (x - seven_box.x) > 1 || abs (w - seven_box.w) > 2,
+        "the global threshold found the seven: the test frame is too easy");
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_digitimage_ignores_digits_outside_the_roi)
 {
   GstHarness *h = new_harness (NULL);
@@ -306,6 +379,7 @@ digitimage_suite (void)
   tcase_add_test (tc,
       test_digitimage_changed_digit_gives_a_new_crop_without_blank);
   tcase_add_test (tc, test_digitimage_both_polarities_give_the_same_crop);
+  tcase_add_test (tc, test_digitimage_adaptive_finds_digit_under_uneven_light);
   tcase_add_test (tc, test_digitimage_ignores_digits_outside_the_roi);
   tcase_add_test (tc, test_digitimage_unstable_digit_gives_no_crop);
   tcase_add_test (tc, test_digitimage_frames_without_crop_become_gap_events);

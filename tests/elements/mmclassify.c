@@ -175,8 +175,9 @@ expected_probs (const char *model, int image_pattern, int audio_pattern,
   max = logits[0];
   for (int k = 1; k < MM_N_CLASSES; k++)
     max = MAX (max, logits[k]);
+  /* calibrated: softmax of the logits over the model's temperature */
   for (int k = 0; k < MM_N_CLASSES; k++)
-    sum += probs[k] = exp (logits[k] - max);
+    sum += probs[k] = exp ((logits[k] - max) / mm_net_temperature (net));
   for (int k = 0; k < MM_N_CLASSES; k++)
     probs[k] /= sum;
   mm_net_free (net);
@@ -444,6 +445,90 @@ GST_START_TEST (test_mmclassify_image_only_gives_one_decision_per_crop)
 
   gst_harness_teardown (h);
   release (e, bus);
+  g_free (model);
+}
+
+GST_END_TEST;
+
+/* A model calibrated with T = 4: the element's probabilities are
+ * softmax(logits / 4), flatter than the raw ones. With min-confidence above
+ * the top probability the decision says it is not sure — digit −1 in the
+ * message, null in the JSON — and still carries the probabilities; below
+ * it, the digit. */
+GST_START_TEST (test_mmclassify_min_confidence_says_not_sure)
+{
+  gchar *raw = make_model (tmpdir, "raw.safetensors", MM_ARCH_IMAGENET_CNN, 7);
+  gchar *model = g_build_filename (tmpdir, "calibrated.safetensors", NULL);
+  MmNet *net = mm_model_load (raw, NULL, NULL);
+  double want[MM_N_CLASSES], flat[MM_N_CLASSES], top = 0;
+  GstBus *bus;
+  GstElement *e;
+  GstHarness *h;
+  GstMessage *msg;
+  const GstStructure *st;
+  const GValue *arr;
+  GstBuffer *buf;
+  GstMapInfo map;
+  int digit;
+  double conf, sum = 0;
+
+  mm_net_set_temperature (net, 4.0f);
+  fail_unless (mm_model_save (net, NULL, model, NULL));
+  mm_net_free (net);
+  expected_probs (model, 0, -1, want);
+  expected_probs (raw, 0, -1, flat);
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    top = MAX (top, want[k]);
+  /* calibration with T > 1 flattens: the top probability drops */
+  {
+    double raw_top = 0;
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      raw_top = MAX (raw_top, flat[k]);
+    fail_unless (top < raw_top, "T = 4 did not flatten: %g vs %g", top, raw_top);
+  }
+
+  e = new_classifier (model, &bus);
+  g_object_set (e, "min-confidence", top + 0.01, NULL);
+  open_pads (e, &h, NULL);
+  fail_unless_equals_int (gst_harness_push (h, make_crop (0, 0)), GST_FLOW_OK);
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ELEMENT);
+  fail_unless (msg != NULL);
+  st = gst_message_get_structure (msg);
+  fail_unless (gst_structure_get_int (st, "digit", &digit));
+  fail_unless_equals_int (digit, -1);
+  fail_unless (gst_structure_get_double (st, "confidence", &conf));
+  fail_unless (fabs (conf - top) < PROB_TOL);
+  arr = gst_structure_get_value (st, "probabilities");
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    double p = g_value_get_double (gst_value_array_get_value (arr, k));
+    fail_unless (fabs (p - want[k]) < PROB_TOL, "class %d: %g, want %g", k, p, want[k]);
+    sum += p;
+  }
+  fail_unless (fabs (sum - 1) < PROB_TOL);
+  gst_message_unref (msg);
+  buf = gst_harness_pull (h);
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  fail_unless (g_strstr_len ((const char *) map.data, map.size, "\"digit\":null,") != NULL,
+      "%.*s", (int) map.size, map.data);
+  fail_unless (g_strstr_len ((const char *) map.data, map.size, "\"probabilities\":[") != NULL);
+  gst_buffer_unmap (buf, &map);
+  gst_buffer_unref (buf);
+
+  /* below the top probability: a digit again */
+  g_object_set (e, "min-confidence", top - 0.01, NULL);
+  fail_unless_equals_int (gst_harness_push (h, make_crop (0, GST_SECOND)), GST_FLOW_OK);
+  {
+    Decision d = { 0 };
+    pop_decision (bus, &d);
+    check_matches_core (&d, model, 0, -1);
+    pull_json (h, &d);
+    decision_clear (&d);
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (finish (h), 2);
+  gst_harness_teardown (h);
+  release (e, bus);
+  g_free (raw);
   g_free (model);
 }
 
@@ -947,6 +1032,7 @@ mmclassify_suite (void)
   tcase_add_test (tc, test_mmclassify_image_only_gives_one_decision_per_crop);
   tcase_add_test (tc, test_mmclassify_empty_stream_warns_and_ends);
   tcase_add_test (tc, test_mmclassify_audio_only_uses_audionet);
+  tcase_add_test (tc, test_mmclassify_min_confidence_says_not_sure);
   tcase_add_test (tc,
       test_mmclassify_pair_within_window_gives_one_hybrid_decision);
   tcase_add_test (tc, test_mmclassify_far_apart_gives_two_single_decisions);
