@@ -194,28 +194,6 @@ PY
     && ok "train --augment records the kinds and settings in the provenance, with the fitted temperature" \
     || fail "train --augment image: $(tail -1 "$T/aug.err") $(cat "$T/aug.json")"
 
-  # speaker-disjoint folds: a model per fold, scored on that fold's speakers
-  # (FSDD and licensed extra-speech); two tiny folds are enough for the plumbing
-  if [ -d "$DATA/extra-speech" ]; then
-    for k in 1 2; do
-      "$MM" train --arch AudioNet_CNN --protocol new-speaker:$k --epochs 1 --limit 200 --threads 2 \
-          --out "$T/fold$k.safetensors" 2> "$T/fold$k.err" || fail "train fold $k: $(tail -1 "$T/fold$k.err")"
-    done
-    "$MM" eval --protocol new-speaker -m "$T/fold1.safetensors" -m "$T/fold2.safetensors" --json > "$T/folds.json" \
-      && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); f=d["folds"]; assert [x["fold"] for x in f]==[1,2] and d["folds_given"]==2 and d["folds_total"]==6 and abs(d["mean_accuracy"]-(f[0]["accuracy"]+f[1]["accuracy"])/2)<1e-6 and d["min_accuracy"]==min(x["accuracy"] for x in f) and all(0<=x["ece"]<=1 for x in f)' "$T/folds.json" \
-      && ok "eval --protocol new-speaker scores each fold model on its own unheard speakers" \
-      || fail "eval --protocol new-speaker: $(cat "$T/folds.json")"
-    "$MM" eval --protocol new-speaker -m "$T/audio.safetensors" > /dev/null 2> "$T/nofold.err"
-    [ $? -eq 1 ] && grep -q "not trained on a new-speaker:K fold" "$T/nofold.err" \
-      && ok "eval --protocol new-speaker refuses a model not trained on a fold" \
-      || fail "eval new-speaker with a clean model: $(cat "$T/nofold.err")"
-    "$MM" eval --protocol new-speaker -m "$T/fold1.safetensors" -m "$T/fold1.safetensors" > /dev/null 2> "$T/dup.err"
-    [ $? -eq 1 ] && grep -q "same fold" "$T/dup.err" \
-      && ok "eval --protocol new-speaker refuses two models for one fold" \
-      || fail "eval new-speaker with a fold twice: $(cat "$T/dup.err")"
-  else
-    echo "skipped: no extra-speech data"
-  fi
 else
   echo "skipped: no data"
 fi
