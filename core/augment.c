@@ -199,11 +199,23 @@ tri_noise (MmRng *r)
   return ((float) (u >> 16) - (float) (u & 0xffff)) * (2.449489743f / 65536.0f);
 }
 
+/* Mean of x², summed in float over 8 lanes (the compiler vectorises it),
+ * then in double: one second of audio has 16,000 terms, and 8 partial sums
+ * of 2,000 keep float's relative error near 1e-4, far below what an SNR or
+ * gain setting needs. */
 static double
 mean_square (const float *x, int n)
 {
+  float acc[8] = { 0 };
   double s = 0;
-  for (int i = 0; i < n; i++)
+  int i = 0;
+
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; k++)
+      acc[k] += x[i + k] * x[i + k];
+  for (int k = 0; k < 8; k++)
+    s += acc[k];
+  for (; i < n; i++)
     s += (double) x[i] * x[i];
   return n ? s / n : 0.0;
 }
@@ -232,9 +244,11 @@ mm_aug_gain (float *x, int n, float db)
 void
 mm_aug_speed (const float *in, float *out, int n, float factor)
 {
-  double c = n / 2.0;
+  double c = n / 2.0, start = c - c * factor;
+
   for (int i = 0; i < n; i++) {
-    double pos = c + (i - c) * factor;
+    /* pos = c + (i − c)·factor, exact in double for every i */
+    double pos = start + i * (double) factor;
     /* pos > −1 here, so truncation is floor; the test avoids floor() */
     int j = pos < 0 ? -1 : (int) pos;
     float f = (float) (pos - j);
