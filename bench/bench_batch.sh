@@ -28,7 +28,8 @@ trap 'rm -rf "$T"' EXIT
 
 data=${MMDIGITS_DATA:-../shared/data}
 if [ -d "$data/fsdd/recordings" ]; then
-  ls "$data/fsdd/recordings" | grep '\.wav$' | head -n "$n_files" \
+  # awk reads to the end: head would end the pipe early (SIGPIPE under pipefail)
+  ls "$data/fsdd/recordings" | awk -v n="$n_files" '/\.wav$/ && k++ < n' \
     | sed "s|^|$(realpath "$data")/fsdd/recordings/|" > "$T/wavs.txt"
   what="FSDD recordings"
 else
@@ -46,23 +47,37 @@ echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(c
 summary () { sed -n 's/.* in \([0-9.]*\) s (.*, \([0-9.]*\) CPU s).*/\1 \2/p' "$1"; }
 
 # ---- 1. WAV files ----
-"$PY" bench/batch_reference.py "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/ref.json"
+# one core: numpy's and PyTorch's thread pools pinned to one thread too
+OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+  "$PY" bench/batch_reference.py "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/ref.json"
 read -r ref_s ref_cpu < <("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["seconds"], j["cpu_seconds"])' "$T/ref.json")
 "$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 1 --out "$T/b1.jsonl" 2> "$T/b1.err"
 read -r b1_s b1_cpu < <(summary "$T/b1.err")
 "$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 2 --out "$T/b2.jsonl" 2> "$T/b2.err"
 read -r b2_s b2_cpu < <(summary "$T/b2.err")
-"$PY" - "$n" "$what" "$ref_s" "$ref_cpu" "$b1_s" "$b1_cpu" "$b2_s" "$b2_cpu" "$T/ref.json" <<'PY'
+"$PY" - "$n" "$what" "$ref_s" "$ref_cpu" "$b1_s" "$b1_cpu" "$b2_s" "$b2_cpu" "$T/ref.json" \
+  "$T/b1.jsonl" <<'PY'
 import json, sys
 n, what = int(sys.argv[1]), sys.argv[2]
 ref_s, ref_cpu, b1_s, b1_cpu, b2_s, b2_cpu = map(float, sys.argv[3:9])
-impl = json.load(open(sys.argv[9]))["impl"]
+ref = json.load(open(sys.argv[9]))
+impl = ref["impl"]
+first = {}
+for line in open(sys.argv[10]):
+    o = json.loads(line)
+    first.setdefault(o["file"], o.get("digit"))
 print(f"\n{n} {what}: files/s (wall)   files per CPU second")
 print(f"  Python reference, 1 thread  {n / ref_s:8.1f}   {n / ref_cpu:8.1f}   ({impl})")
 print(f"  batch --jobs 1              {n / b1_s:8.1f}   {n / b1_cpu:8.1f}")
 print(f"  batch --jobs 2              {n / b2_s:8.1f}   {n / b2_cpu:8.1f}")
 print(f"  ratio batch/Python per core (CPU): {ref_cpu / b1_cpu:.2f}   (wall, --jobs 1): {ref_s / b1_s:.2f}")
 print(f"  ratio --jobs 2 / --jobs 1 (wall): {b1_s / b2_s:.2f}")
+# the cut: batch's first decision per file against the whole recording
+# centred (what eval and training see), decided by the reference
+same = sum(first.get(f) == d for f, d in ref["digits"].items())
+none = sum(first.get(f) is None for f in ref["digits"])
+print(f"  batch agrees with the whole-recording cut (eval's) on {same}/{n} files "
+      f"({100 * same / n:.1f} %); {none} files without a decision")
 PY
 
 # ---- 2. video ----
@@ -115,7 +130,8 @@ print(f"  ratio batch/decoding: {v_s / dec_s:.2f} (wall), {v_cpu / dec_cpu:.2f} 
 PY
 
 # ---- 3. memory over a long list ----
-for i in $(seq $(( (n_long + n - 1) / n ))); do cat "$T/wavs.txt"; done | head -n "$n_long" > "$T/long.txt"
+for i in $(seq $(( (n_long + n - 1) / n ))); do cat "$T/wavs.txt"; done \
+  | awk -v n="$n_long" 'NR <= n' > "$T/long.txt"
 /usr/bin/time -f "%M" -o "$T/rss1" "$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 2 \
   --out "$T/m1.jsonl" 2> /dev/null
 /usr/bin/time -f "%M" -o "$T/rss2" "$MM" batch --files-from "$T/long.txt" --model "$M" --jobs 2 \
