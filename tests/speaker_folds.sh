@@ -1,7 +1,9 @@
 #!/bin/bash
 # CLI integration test of the speaker-disjoint folds: a tiny model per fold
 # (new-speaker:1, new-speaker:2), scored by eval --protocol new-speaker on
-# its own fold's unheard speakers (FSDD and licensed extra-speech).
+# its own fold's unheard speakers (FSDD and licensed extra-speech); and the
+# waveform path of augmentation: features made anew from the cached clips
+# for every sample train exactly as the cached features do.
 # Usage: bash speaker_folds.sh PATH/TO/mmdigits
 set -u
 MM=$(realpath "$1")
@@ -40,6 +42,24 @@ done
 [ $? -eq 1 ] && grep -q "same fold" "$T/dup.err" \
   && ok "eval --protocol new-speaker refuses two models for one fold" \
   || fail "eval new-speaker with a fold twice: $(cat "$T/dup.err")"
+
+# an audio augmentation kind that is on but never drawn (probability 0)
+# makes train load the clips and compute every sample's MFCC from them: the
+# weights must come out bit-identical to training on the cached features
+"$MM" train --arch AudioNet_CNN --epochs 1 --limit 256 --threads 2 --no-calibrate \
+    --out "$T/cached.safetensors" 2> "$T/cached.err" || fail "train cached: $(tail -1 "$T/cached.err")"
+"$MM" train --arch AudioNet_CNN --epochs 1 --limit 256 --threads 2 --no-calibrate --augment shift=0 \
+    --out "$T/waves.safetensors" 2> "$T/waves.err" || fail "train waves: $(tail -1 "$T/waves.err")"
+python3 - "$T/cached.safetensors" "$T/waves.safetensors" <<'PY' \
+  && ok "features made from the clips per sample train bit-identically to the cached features" \
+  || fail "the waveform path trains differently from the cached features"
+import struct, sys
+def tensors(f):
+    b = open(f, 'rb').read()
+    n = struct.unpack('<Q', b[:8])[0]
+    return b[8 + n:]
+sys.exit(0 if tensors(sys.argv[1]) == tensors(sys.argv[2]) else 1)
+PY
 
 [ $fails -eq 0 ] && echo "all fold checks passed" || echo "$fails fold check(s) failed"
 exit $(( fails > 0 ))
