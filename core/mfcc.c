@@ -905,32 +905,41 @@ frame_mfcc (MmMfcc *m, float *restrict out)
     out[0] = logf (energy > 0 ? energy : (float) DBL_EPSILON);
 }
 
-/* Index of the first NaN or infinity, or n. The exponent test runs four
- * samples at a time over the whole signal; the position is looked up only
- * when there is one. */
+/* Index of the first sample that is NaN, infinite or beyond
+ * ±MM_MFCC_MAX_SAMPLE, or n. As unsigned integers the bits of |x| order as
+ * the values do, with infinity and NaN above every finite value: one compare
+ * per sample, four samples at a time over the whole signal; the position is
+ * looked up only when there is one. */
 static size_t
-first_non_finite (const float *x, size_t n)
+first_invalid (const float *x, size_t n)
 {
-  const MmV4u mask = { 0x7f800000u, 0x7f800000u, 0x7f800000u, 0x7f800000u };
-  MmV4u bad = { 0, 0, 0, 0 }, bad1 = { 0, 0, 0, 0 };
+  const float max = MM_MFCC_MAX_SAMPLE;
+  guint32 lim;
   size_t i = 0;
   gboolean any;
 
-  for (; i + 8 <= n; i += 8) {
-    MmV4u u, u1;
-    memcpy (&u, x + i, sizeof u);
-    memcpy (&u1, x + i + 4, sizeof u1);
-    bad |= (MmV4u) ((u & mask) == mask);
-    bad1 |= (MmV4u) ((u1 & mask) == mask);
+  memcpy (&lim, &max, 4);
+  {
+    const MmV4u abs = { 0x7fffffffu, 0x7fffffffu, 0x7fffffffu, 0x7fffffffu };
+    const MmV4u vlim = { lim, lim, lim, lim };
+    MmV4u bad = { 0, 0, 0, 0 }, bad1 = { 0, 0, 0, 0 };
+
+    for (; i + 8 <= n; i += 8) {
+      MmV4u u, u1;
+      memcpy (&u, x + i, sizeof u);
+      memcpy (&u1, x + i + 4, sizeof u1);
+      bad |= (MmV4u) ((u & abs) > vlim);
+      bad1 |= (MmV4u) ((u1 & abs) > vlim);
+    }
+    bad |= bad1;
+    any = (bad[0] | bad[1] | bad[2] | bad[3]) != 0;
   }
-  bad |= bad1;
-  any = (bad[0] | bad[1] | bad[2] | bad[3]) != 0;
   for (; i < n; i++)
-    any |= !isfinite (x[i]);
+    any |= !(fabsf (x[i]) <= max);
   if (!any)
     return n;
   for (i = 0; i < n; i++)
-    if (!isfinite (x[i]))
+    if (!(fabsf (x[i]) <= max))
       return i;
   return n;
 }
@@ -997,10 +1006,17 @@ mm_mfcc_compute (MmMfcc *m, const float *samples, size_t n,
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "MFCC: no samples");
     return FALSE;
   }
-  bad = first_non_finite (samples, n);
-  if (bad < n) {
+  bad = first_invalid (samples, n);
+  if (bad < n && !isfinite (samples[bad])) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
         "MFCC: sample %zu is not finite", bad);
+    return FALSE;
+  }
+  if (bad < n) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "MFCC: sample %zu (%g) is beyond ±%g, %d dB above full scale: not audio "
+        "in [-1, 1]", bad, samples[bad], MM_MFCC_MAX_SAMPLE,
+        (int) lround (20 * log10 (MM_MFCC_MAX_SAMPLE)));
     return FALSE;
   }
   frames = n_frames_sz (&m->p, n);

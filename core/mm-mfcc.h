@@ -97,9 +97,16 @@ void      mm_mfcc_free  (MmMfcc *m);
 const MmMfccParams *mm_mfcc_params (const MmMfcc *m);
 /* Number of frames for @n_samples (0 for n = 0; 1 for 0 < n ≤ frame_len). */
 int       mm_mfcc_n_frames (const MmMfcc *m, size_t n_samples);
+/* Largest |sample| mm_mfcc_compute takes: 60 dB above full scale, beyond
+ * any over a float mix makes, and far below the ~1e11 at which a frame's
+ * power spectrum overflows float (a float WAV holding 7.5e31 gave infinite
+ * coefficients). */
+#define MM_MFCC_MAX_SAMPLE 1000.0f
+
 /* @samples: float samples in [-1, 1) (scaled by 32768 inside, as 16-bit
  * units). @out: [n_frames][n_coeffs], time-major. Fails (MM_ERROR_INVALID) on
- * n = 0 or a non-finite sample; clipping is fine. */
+ * n = 0, a non-finite sample or one beyond ±MM_MFCC_MAX_SAMPLE; clipping is
+ * fine. */
 gboolean  mm_mfcc_compute (MmMfcc *m, const float *samples, size_t n,
                            float *out, GError **error);
 

@@ -238,6 +238,40 @@ START_TEST (test_mfcc_clipped_input_stays_finite)
 }
 END_TEST
 
+/* Found by tests/fuzz/fuzz_audio: a float WAV holding 7.5e31 gave infinite
+ * coefficients. Up to MM_MFCC_MAX_SAMPLE the output is finite; beyond, the
+ * samples are refused as what they are, wherever they sit (the vector
+ * loop and its tail). */
+START_TEST (test_mfcc_huge_samples_are_refused_not_infinite)
+{
+  MmMfcc *m = new_mfcc (1024);
+  float *x = g_new (float, 16000);
+  float out[N_FRAMES * N_COEFFS];
+  GError *err = NULL;
+
+  for (int i = 0; i < 16000; i++)       /* a full-scale square at the limit */
+    x[i] = (i / 20) % 2 ? MM_MFCC_MAX_SAMPLE : -MM_MFCC_MAX_SAMPLE;
+  ck_assert (mm_mfcc_compute (m, x, 16000, out, NULL));
+  for (int i = 0; i < N_FRAMES * N_COEFFS; i++)
+    ck_assert_msg (isfinite (out[i]), "coefficient %d is %g", i, out[i]);
+  /* at 4000: in the 8-sample loop; at 15993 of 15995: in its tail */
+  for (int c = 0; c < 2; c++) {
+    int at = c ? 15993 : 4000, n = c ? 15995 : 16000;
+    x[at] = 7.5e31f;
+    ck_assert (!mm_mfcc_compute (m, x, n, out, &err));
+    ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+    ck_assert_msg (strstr (err->message, "60 dB above full scale") != NULL, "%s",
+        err->message);
+    g_clear_error (&err);
+    x[at] = -nextafterf (MM_MFCC_MAX_SAMPLE, INFINITY);
+    ck_assert (!mm_mfcc_compute (m, x, n, out, NULL));
+    x[at] = MM_MFCC_MAX_SAMPLE;
+  }
+  g_free (x);
+  mm_mfcc_free (m);
+}
+END_TEST
+
 START_TEST (test_mfcc_rejects_non_finite_sample)
 {
   MmMfcc *m = new_mfcc (1024);
@@ -577,6 +611,7 @@ main (void)
   tcase_add_test (tc, test_mfcc_silence_gives_log_epsilon);
   tcase_add_test (tc, test_mfcc_clipped_input_stays_finite);
   tcase_add_test (tc, test_mfcc_rejects_non_finite_sample);
+  tcase_add_test (tc, test_mfcc_huge_samples_are_refused_not_infinite);
   tcase_add_test (tc, test_mfcc_rejects_invalid_params);
   tcase_add_test (tc, test_mfcc_params_json_round_trip);
   tcase_add_test (tc, test_mfcc_params_json_rejects_bad_values);
