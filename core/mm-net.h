@@ -61,6 +61,10 @@ typedef struct _MmNet MmNet;
 /* New network with PyTorch's default initialisation drawn from @seed;
  * batch-norm running statistics 0 / 1; norm = study defaults (0.5/0.5, mfcc 0/1). */
 MmNet       *mm_net_new        (MmArch arch, guint64 seed);
+/* The same with every tensor zero, for a caller that sets every tensor (the
+ * model loader): drawing the initial weights is most of a load's time. Its
+ * dropout stream is that of mm_net_new (arch, 0). */
+MmNet       *mm_net_new_blank  (MmArch arch);
 void         mm_net_free       (MmNet *net);
 MmArch       mm_net_arch       (const MmNet *net);
 /* Trainable parameter count (equals PyTorch's sum of p.numel()). */

@@ -908,7 +908,7 @@ mm_model_load (const char *path, MmModelMeta *meta, GError **error)
       || !check_metadata (path, root = json_node_get_object (root_node), &md, &arch, error))
     goto fail;
 
-  net = mm_net_new (arch, 0);
+  net = mm_net_new_blank (arch);   /* every tensor is read from the file */
   if (!load_tensors (path, root, net, fd, 8 + header_len, size - 8 - header_len, error)
       || !load_norm (path, md, arch, mm_net_norm (net), error)
       || !load_temperature (path, md, net, error)

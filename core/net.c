@@ -326,12 +326,12 @@ init_weights (MmNet *net, guint64 seed)
   }
 }
 
-MmNet *
-mm_net_new (MmArch arch, guint64 seed)
+/* The net with every tensor zero. */
+static MmNet *
+net_alloc (MmArch arch, guint64 seed)
 {
   MmNet *net;
 
-  g_return_val_if_fail (arch < MM_N_ARCH, NULL);
   net = g_new0 (MmNet, 1);
   mm_parallel_ref ();
   net->arch = arch;
@@ -357,9 +357,26 @@ mm_net_new (MmArch arch, guint64 seed)
   build (net);
   net->n_tensors = net->t_cursor;
   order_tensors (net);
-  init_weights (net, seed);
   mm_rng_seed (&net->drop_rng, seed, 0xd0);
   return net;
+}
+
+MmNet *
+mm_net_new (MmArch arch, guint64 seed)
+{
+  MmNet *net;
+
+  g_return_val_if_fail (arch < MM_N_ARCH, NULL);
+  net = net_alloc (arch, seed);
+  init_weights (net, seed);
+  return net;
+}
+
+MmNet *
+mm_net_new_blank (MmArch arch)
+{
+  g_return_val_if_fail (arch < MM_N_ARCH, NULL);
+  return net_alloc (arch, 0);
 }
 
 /* ---- activations ---- */
