@@ -48,9 +48,9 @@ typedef struct {
 #define ADAM_MIN_TASK 65536.0
 #define ADAM_MAX_TASKS 8
 
-/* Vectorised by GCC (optimize), for AVX-512 and AVX2 too (MM_VECTOR_CLONES):
+/* Vectorised (MM_VECTORIZE), for AVX-512 and AVX2 too (MM_VECTOR_CLONES):
  * element-wise IEEE operations only, so every variant gives the same floats. */
-MM_VECTOR_CLONES static void __attribute__ ((optimize ("tree-vectorize")))
+MM_VECTOR_CLONES static void MM_VECTORIZE
 adam_range (MmAdam *a, float *restrict params, const float *restrict grads,
     float *restrict m_, float *restrict v_, size_t n, float step,
     float bc2_sqrt)

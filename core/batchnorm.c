@@ -211,7 +211,8 @@ bn_tasks (const MmBatchNorm *l, int batch, int spatial)
           BN_MIN_TASK_VALUES, BN_MAX_TASKS));
 }
 
-static const MmV4i even_lanes = { 0, 2, 4, 6 }, odd_lanes = { 1, 3, 5, 7 };
+/* lanes 0, 2, 4, 6: the first value of each 2×2 window across a row pair */
+static const MmV4i even_lanes = { 0, 2, 4, 6 };
 
 /* The pools work four windows at a time on 4-lane vectors: the planes are
  * 14 or 19 windows wide, too narrow for 16. v[0..3] receive the four values
@@ -222,10 +223,12 @@ window_values (const float *r0, const float *r1, int ox, MmV4 v[4])
   MmV4 a0 = mm_v4_load (r0 + 2 * ox), a1 = mm_v4_load (r0 + 2 * ox + 4);
   MmV4 b0 = mm_v4_load (r1 + 2 * ox), b1 = mm_v4_load (r1 + 2 * ox + 4);
 
-  v[0] = __builtin_shuffle (a0, a1, even_lanes);
-  v[1] = __builtin_shuffle (a0, a1, odd_lanes);
-  v[2] = __builtin_shuffle (b0, b1, even_lanes);
-  v[3] = __builtin_shuffle (b0, b1, odd_lanes);
+  /* __builtin_shufflevector (GCC ≥ 12 and clang), as mfcc.c: the even and
+   * the odd lanes of the pair */
+  v[0] = __builtin_shufflevector (a0, a1, 0, 2, 4, 6);
+  v[1] = __builtin_shufflevector (a0, a1, 1, 3, 5, 7);
+  v[2] = __builtin_shufflevector (b0, b1, 0, 2, 4, 6);
+  v[3] = __builtin_shufflevector (b0, b1, 1, 3, 5, 7);
 }
 
 /* Max-pool 2×2 of one plane of the fused ReLU's output (no NaN there: the

@@ -39,6 +39,14 @@ typedef gint32 MmVFi __attribute__ ((vector_size (4 * MM_VW)));
 #define MM_VECTOR_CLONES
 #endif
 
+/* GCC vectorises loops at -O2 only when asked (-O3 or this attribute);
+ * clang does at -O2 and has no such attribute. */
+#if defined(__clang__)
+#define MM_VECTORIZE
+#else
+#define MM_VECTORIZE __attribute__ ((optimize ("tree-vectorize")))
+#endif
+
 #define MM_VF_INLINE static inline __attribute__ ((always_inline))
 
 MM_VF_INLINE MmVF

@@ -10,8 +10,9 @@ MM_PACKAGES=(
   espeak-ng
   python3-gi gir1.2-gstreamer-1.0      # pipelines/finetune.py
 )
-# parity with PyTorch (tests) and the benchmark's reference run
-MM_TEST_PACKAGES=(python3 python3-numpy python3-scipy python3-torch valgrind)
+# parity with PyTorch (tests) and the benchmark's reference run; clang and
+# its runtime (libclang-rt-14-dev holds libFuzzer) for tests/fuzz
+MM_TEST_PACKAGES=(python3 python3-numpy python3-scipy python3-torch valgrind clang libclang-rt-14-dev)
 # the 'slurm' suite: mmdigits batch as an array job on a one-node cluster
 MM_SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
 

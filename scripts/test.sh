@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds mmdigits and runs every test: the normal build (its numeric suites
 # once more on each OpenBLAS kernel the CPU can run), then the same suite
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
-#   bash scripts/test.sh            # both
+# under AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer
+# harness of tests/fuzz for a bounded time (clang, ASan + UBSan).
+#   bash scripts/test.sh            # all three
 #   MM_SKIP_ASAN=1 bash scripts/test.sh
+#   MM_FUZZ_SECONDS=300 bash scripts/test.sh   # per harness (default 60; 0: no fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
@@ -57,4 +59,16 @@ if [ -z "${MM_SKIP_ASAN:-}" ]; then
     exit 1
   fi
   echo "vector-kernel variants agree ($(build/tests/simd_digest | head -1 | sed 's/^# //') vs baseline)"
+fi
+
+# Fuzzing (docs/reliability.md, "Fuzzing"): MM_FUZZ_SECONDS per harness, two
+# at a time; the working corpus stays in build-fuzz/fuzz-corpus between runs.
+fuzz_seconds=${MM_FUZZ_SECONDS:-60}
+if [ "$fuzz_seconds" != 0 ]; then
+  if [ ! -f build-fuzz/build.ninja ]; then
+    CC=clang meson setup build-fuzz --buildtype=debugoptimized -Dfuzz=true -Dtests=false \
+      -Dplugin=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dsimd_clones=false
+  fi
+  meson compile -C build-fuzz
+  MM_MAKE_CORPUS=build/tests/fuzz/make_corpus bash scripts/fuzz.sh build-fuzz "$fuzz_seconds"
 fi
