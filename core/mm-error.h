@@ -20,6 +20,7 @@ typedef enum {
   MM_ERROR_INVALID,   /* an argument or a value is out of range (NaN, wrong size...) */
   MM_ERROR_MISMATCH,  /* two things that must agree do not (arch, shapes, labels) */
   MM_ERROR_NO_WORD,   /* a recording holds no word the detector accepts */
+  MM_ERROR_CANCELLED, /* the caller stopped the work (a progress callback returned FALSE) */
 } MmErrorCode;
 
 G_END_DECLS

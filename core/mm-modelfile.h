@@ -38,4 +38,38 @@ MmNet   *mm_model_load (const char *path, MmModelMeta *meta, GError **error);
  * checks it), without reading the weights. */
 gboolean mm_model_read_arch (const char *path, MmArch *arch, GError **error);
 
+/* ---- Training checkpoints (mm_train writes and reads them) ----
+ * A checkpoint is a model file with more: extra 1-D tensors (optimiser
+ * moments, best weights, the shuffled order...) after the net's own, and a
+ * JSON object under __metadata__ "checkpoint". mm_model_load() refuses one
+ * by name, and mm_checkpoint_load() refuses a plain model. */
+
+/* An extra tensor: a view of @size 4-byte values the caller owns. */
+typedef struct {
+  const char *name;
+  gboolean is_int;      /* I32; else F32 */
+  size_t size;
+  void *data;
+} MmExtraTensor;
+
+/* Writes @net, @extra and @state_json (a JSON object) to @path atomically. */
+gboolean mm_checkpoint_save (const MmNet *net, const char *state_json,
+                             const MmExtraTensor *extra, int n_extra,
+                             const char *path, GError **error);
+/* Loads a checkpoint of a net of @arch: returns its net (new, owned by the
+ * caller), fills every one of @extra (each must be in the file with exactly
+ * its dtype and size) and sets *@state_json (owned by the caller). NULL
+ * with @error set otherwise (MM_ERROR_MISMATCH for another arch). */
+MmNet   *mm_checkpoint_load (const char *path, MmArch arch, char **state_json,
+                             const MmExtraTensor *extra, int n_extra,
+                             GError **error);
+
+/* The date a model records: $SOURCE_DATE_EPOCH when it is set (reproducible
+ * files, https://reproducible-builds.org/specs/source-date-epoch/), else
+ * now; UTC, ISO 8601. Owned by the caller. */
+char    *mm_model_date (void);
+/* Whether $SOURCE_DATE_EPOCH asks for reproducible files: then provenance
+ * leaves out wall-clock figures such as training seconds. */
+gboolean mm_model_reproducible (void);
+
 G_END_DECLS

@@ -15,6 +15,8 @@
 #include <glib.h>
 #include <stddef.h>
 
+#include "mm-rng.h"
+
 G_BEGIN_DECLS
 
 typedef enum {
@@ -90,6 +92,8 @@ void         mm_net_set_training (MmNet *net, gboolean training);
 void         mm_net_set_dropout  (MmNet *net, gboolean enabled);
 /* Reseeds the dropout stream. */
 void         mm_net_seed_dropout (MmNet *net, guint64 seed);
+/* The dropout stream itself (owned by the net), for training checkpoints. */
+MmRng       *mm_net_dropout_rng  (MmNet *net);
 
 /* Forward pass for @batch samples. @image [batch][1][28][28] and @audio
  * [batch][39][13] (time-major) are normalised inputs; pass NULL for a

@@ -71,6 +71,16 @@ typedef struct {
   float modality_dropout;
   MmTrainProgressFunc progress;
   gpointer user_data;
+  /* Checkpoints: with @checkpoint set, the whole state of the run is
+   * written there atomically after every completed epoch (see
+   * docs/model-format.md); with @resume too, the run continues from it and
+   * ends with exactly the weights the uninterrupted run would have. */
+  const char *checkpoint;     /* file, or NULL */
+  gboolean resume;
+  /* The caller's settings that also decide the result (data options and
+   * the like; any text, e.g. JSON), kept in the checkpoint: a resume with
+   * other settings is refused. May be NULL. */
+  const char *settings;
 } MmTrainConfig;
 
 typedef struct {
@@ -78,9 +88,10 @@ typedef struct {
   int best_epoch;
   float best_val_accuracy;
   float best_val_loss;
-  double seconds;
-  double samples_per_s;
+  double seconds;             /* training time, with that of the runs resumed from */
+  double samples_per_s;       /* of this run */
   gboolean stopped_early;
+  int resumed_after;          /* epochs the checkpoint had done (0: a fresh run) */
 } MmTrainResult;
 
 /* The study's settings for @arch (lr, epochs, batch) and the shared ones. */
@@ -90,7 +101,15 @@ void     mm_train_config_init (MmTrainConfig *cfg, MmArch arch);
  * training and validation, validation accuracy reaches 100 % within a few
  * epochs and would stop telling epochs apart); early stopping counts epochs
  * without such an improvement. Ends with the best weights restored and the
- * net in evaluation mode. */
+ * net in evaluation mode.
+ *
+ * Deterministic for a seed and thread count: the same inputs give the same
+ * weights bit for bit, also across a checkpoint and resume. Returns FALSE
+ * with MM_ERROR_CANCELLED when @cfg->progress returned FALSE: the run did
+ * not finish and its weights are not a trained model. With @cfg->resume,
+ * @net must be the net the interrupted run started with (same arch; its
+ * weights are replaced) and @train and @val the same data, else the resume
+ * is refused (MM_ERROR_MISMATCH). */
 gboolean mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
                    const MmDataset *val, MmTrainResult *result, GError **error);
 

@@ -33,6 +33,8 @@
  * under 5 KB. 1 MiB leaves 200 times that for other writers' metadata and
  * bounds what parsing a hostile header can cost. */
 #define MAX_HEADER_LEN    (1u << 20)
+/* The __metadata__ key that makes a file a training checkpoint. */
+#define CHECKPOINT_KEY    "checkpoint"
 
 G_STATIC_ASSERT (sizeof (float) == 4);
 
@@ -117,8 +119,29 @@ add_float_array_string (JsonBuilder *b, const char *key, const float *v, int n)
 
 /* The JSON header, padded with spaces so that 8 + its length is a multiple
  * of 8. */
+/* One extra tensor's entry: 1-D, F32 or I32, after the previous one. */
+static void
+add_extra_entry (JsonBuilder *b, const MmExtraTensor *x, guint64 *offset)
+{
+  json_builder_set_member_name (b, x->name);
+  json_builder_begin_object (b);
+  add_string (b, "dtype", x->is_int ? "I32" : "F32");
+  json_builder_set_member_name (b, "shape");
+  json_builder_begin_array (b);
+  json_builder_add_int_value (b, (gint64) x->size);
+  json_builder_end_array (b);
+  json_builder_set_member_name (b, "data_offsets");
+  json_builder_begin_array (b);
+  json_builder_add_int_value (b, (gint64) *offset);
+  *offset += (guint64) x->size * 4;
+  json_builder_add_int_value (b, (gint64) *offset);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+}
+
 static char *
-build_header (const MmNet *net, const MmModelMeta *meta, gsize *len)
+build_header (const MmNet *net, const MmModelMeta *meta, const char *state_json,
+    const MmExtraTensor *extra, int n_extra, gsize *len)
 {
   const MmNorm *norm = mm_net_norm ((MmNet *) net);
   JsonBuilder *b = json_builder_new ();
@@ -146,6 +169,8 @@ build_header (const MmNet *net, const MmModelMeta *meta, gsize *len)
     add_string (b, "mfcc", meta->mfcc_json);
   if (meta && meta->provenance_json)
     add_string (b, "provenance", meta->provenance_json);
+  if (state_json)
+    add_string (b, CHECKPOINT_KEY, state_json);
   json_builder_end_object (b);
 
   for (int i = 0; i < mm_net_n_tensors (net); i++) {
@@ -166,6 +191,8 @@ build_header (const MmNet *net, const MmModelMeta *meta, gsize *len)
     json_builder_end_array (b);
     json_builder_end_object (b);
   }
+  for (int i = 0; i < n_extra; i++)
+    add_extra_entry (b, &extra[i], &offset);
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
@@ -251,10 +278,11 @@ write_all (int fd, const void *buf, size_t len)
   return TRUE;
 }
 
-/* Float32 little-endian whatever the host: a straight write on little-endian
- * hosts, byte-swapped through a small buffer elsewhere. */
+/* 4-byte words (float32 or int32) little-endian whatever the host: a
+ * straight write on little-endian hosts, byte-swapped through a small buffer
+ * elsewhere. */
 static gboolean
-write_floats_le (int fd, const float *data, size_t n)
+write_words_le (int fd, const void *data, size_t n)
 {
 #if G_BYTE_ORDER == G_LITTLE_ENDIAN
   return write_all (fd, data, n * sizeof (float));
@@ -267,7 +295,7 @@ write_floats_le (int fd, const float *data, size_t n)
       buf[i] = GUINT32_TO_LE (buf[i]);
     if (!write_all (fd, buf, m * sizeof (float)))
       return FALSE;
-    data += m;
+    data = (const guint8 *) data + m * sizeof (float);
     n -= m;
   }
   return TRUE;
@@ -275,7 +303,8 @@ write_floats_le (int fd, const float *data, size_t n)
 }
 
 static gboolean
-write_model (int fd, const MmNet *net, const char *header, gsize header_len)
+write_model (int fd, const MmNet *net, const MmExtraTensor *extra, int n_extra,
+    const char *header, gsize header_len)
 {
   guint64 len_le = GUINT64_TO_LE ((guint64) header_len);
 
@@ -283,9 +312,12 @@ write_model (int fd, const MmNet *net, const char *header, gsize header_len)
     return FALSE;
   for (int i = 0; i < mm_net_n_tensors (net); i++) {
     const MmTensorInfo *t = mm_net_tensor (net, i);
-    if (!write_floats_le (fd, t->data, t->size))
+    if (!write_words_le (fd, t->data, t->size))
       return FALSE;
   }
+  for (int i = 0; i < n_extra; i++)
+    if (!write_words_le (fd, extra[i].data, extra[i].size))
+      return FALSE;
   return fsync (fd) == 0;
 }
 
@@ -303,9 +335,32 @@ sync_dir_of (const char *path)
   g_free (dir);
 }
 
+static gboolean save_file (const MmNet *net, const MmModelMeta *meta, const char *state_json,
+    const MmExtraTensor *extra, int n_extra, const char *path, GError **error);
+
 gboolean
 mm_model_save (const MmNet *net, const MmModelMeta *meta, const char *path,
     GError **error)
+{
+  return save_file (net, meta, NULL, NULL, 0, path, error);
+}
+
+gboolean
+mm_checkpoint_save (const MmNet *net, const char *state_json, const MmExtraTensor *extra,
+    int n_extra, const char *path, GError **error)
+{
+  g_return_val_if_fail (state_json != NULL, FALSE);
+  if (!is_json_object (state_json)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "%s: checkpoint state is not a JSON object; not saved", path);
+    return FALSE;
+  }
+  return save_file (net, NULL, state_json, extra, n_extra, path, error);
+}
+
+static gboolean
+save_file (const MmNet *net, const MmModelMeta *meta, const char *state_json,
+    const MmExtraTensor *extra, int n_extra, const char *path, GError **error)
 {
   char *header, *tmp;
   gsize header_len;
@@ -327,8 +382,8 @@ mm_model_save (const MmNet *net, const MmModelMeta *meta, const char *path,
     return FALSE;
   }
 
-  header = build_header (net, meta, &header_len);
-  if (!write_model (fd, net, header, header_len)) {
+  header = build_header (net, meta, state_json, extra, n_extra, &header_len);
+  if (!write_model (fd, net, extra, n_extra, header, header_len)) {
     saved_errno = errno;
     close (fd);
     g_unlink (tmp);
@@ -748,12 +803,74 @@ load_temperature (const char *path, JsonObject *md, MmNet *net, GError **error)
   return TRUE;
 }
 
-/* Checks every tensor entry, that all the net's tensors are there and that
- * the spans tile the data (which starts at byte @data_start), then reads the
- * values: only a file that describes exactly the net is read further. */
+static const MmExtraTensor *
+find_extra (const MmExtraTensor *extra, int n_extra, const char *name)
+{
+  for (int i = 0; i < n_extra; i++)
+    if (strcmp (extra[i].name, name) == 0)
+      return &extra[i];
+  return NULL;
+}
+
+/* Checks one extra tensor's entry: 1-D, its dtype, exactly its size. */
 static gboolean
-load_tensors (const char *path, JsonObject *root, MmNet *net, int fd, guint64 data_start,
-    guint64 data_size, GError **error)
+check_extra_entry (const char *path, const MmExtraTensor *x, JsonNode *node,
+    guint64 data_size, Span *span, GError **error)
+{
+  const char *want = x->is_int ? "I32" : "F32", *dtype;
+  JsonObject *o;
+  JsonNode *n;
+  JsonArray *a;
+  guint64 dim, begin, end;
+
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    FAIL ("%s: tensor %s is not a JSON object", path, x->name);
+  o = json_node_get_object (node);
+  dtype = node_string (json_object_get_member (o, "dtype"));
+  if (!dtype || strcmp (dtype, want) != 0)
+    FAIL ("%s: tensor %s has dtype %s, expected %s", path, x->name, dtype ? dtype : "(none)",
+        want);
+  n = json_object_get_member (o, "shape");
+  if (!n || !JSON_NODE_HOLDS_ARRAY (n) || json_array_get_length (a = json_node_get_array (n)) != 1
+      || !node_uint (json_array_get_element (a, 0), &dim) || dim != x->size)
+    FAIL ("%s: tensor %s does not have the shape [%zu] this run needs", path, x->name,
+        x->size);
+  n = json_object_get_member (o, "data_offsets");
+  if (!n || !JSON_NODE_HOLDS_ARRAY (n) || json_array_get_length (a = json_node_get_array (n)) != 2
+      || !node_uint (json_array_get_element (a, 0), &begin)
+      || !node_uint (json_array_get_element (a, 1), &end) || end < begin
+      || end > data_size || end - begin != (guint64) x->size * 4)
+    FAIL ("%s: tensor %s has no valid data_offsets for its %zu values", path, x->name, x->size);
+  span->name = x->name;
+  span->begin = begin;
+  span->end = end;
+  return TRUE;
+}
+
+/* Reads an extra tensor's words into the caller's memory; the caller judges
+ * the values. */
+static gboolean
+read_extra (const char *path, int fd, guint64 offset, const MmExtraTensor *x, GError **error)
+{
+  if (!read_at (path, fd, x->data, x->size * 4, offset, error))
+    return FALSE;
+#if G_BYTE_ORDER != G_LITTLE_ENDIAN
+  {
+    guint32 *w = (guint32 *) x->data;
+    for (size_t i = 0; i < x->size; i++)
+      w[i] = GUINT32_FROM_LE (w[i]);
+  }
+#endif
+  return TRUE;
+}
+
+/* Checks every tensor entry, that all the net's tensors and all @extra are
+ * there and that the spans tile the data (which starts at byte
+ * @data_start), then reads the values: only a file that describes exactly
+ * the net is read further. */
+static gboolean
+load_tensors (const char *path, JsonObject *root, MmNet *net, const MmExtraTensor *extra,
+    int n_extra, int fd, guint64 data_start, guint64 data_size, GError **error)
 {
   int n_net = mm_net_n_tensors (net), n = 0;
   Span *spans = g_new0 (Span, json_object_get_size (root));
@@ -762,10 +879,15 @@ load_tensors (const char *path, JsonObject *root, MmNet *net, int fd, guint64 da
 
   for (GList *l = members; ok && l; l = l->next) {
     const char *name = l->data;
+    const MmExtraTensor *x = find_extra (extra, n_extra, name);
     if (strcmp (name, "__metadata__") == 0)
       continue;
-    ok = check_tensor_entry (path, net, name, json_object_get_member (root, name),
-        data_size, &spans[n++], error);
+    if (x)
+      ok = check_extra_entry (path, x, json_object_get_member (root, name), data_size,
+          &spans[n++], error);
+    else
+      ok = check_tensor_entry (path, net, name, json_object_get_member (root, name),
+          data_size, &spans[n++], error);
   }
   g_list_free (members);
   for (int i = 0; ok && i < n_net; i++) {
@@ -776,10 +898,22 @@ load_tensors (const char *path, JsonObject *root, MmNet *net, int fd, guint64 da
       ok = FALSE;
     }
   }
+  for (int i = 0; ok && i < n_extra; i++) {
+    if (!json_object_has_member (root, extra[i].name)) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: tensor %s is missing",
+          path, extra[i].name);
+      ok = FALSE;
+    }
+  }
   ok = ok && check_spans_tile (path, spans, n, data_size, error);
-  for (int i = 0; ok && i < n; i++)
-    ok = read_tensor (path, fd, data_start + spans[i].begin,
-        mm_net_find_tensor (net, spans[i].name), error);
+  for (int i = 0; ok && i < n; i++) {
+    const MmExtraTensor *x = find_extra (extra, n_extra, spans[i].name);
+    if (x)
+      ok = read_extra (path, fd, data_start + spans[i].begin, x, error);
+    else
+      ok = read_tensor (path, fd, data_start + spans[i].begin,
+          mm_net_find_tensor (net, spans[i].name), error);
+  }
   g_free (spans);
   return ok;
 }
@@ -888,8 +1022,45 @@ mm_model_read_arch (const char *path, MmArch *arch, GError **error)
   return ok;
 }
 
+static MmNet *load_file (const char *path, MmModelMeta *meta, MmArch want_arch,
+    char **state_json, const MmExtraTensor *extra, int n_extra, GError **error);
+
 MmNet *
 mm_model_load (const char *path, MmModelMeta *meta, GError **error)
+{
+  return load_file (path, meta, MM_N_ARCH, NULL, NULL, 0, error);
+}
+
+MmNet *
+mm_checkpoint_load (const char *path, MmArch arch, char **state_json,
+    const MmExtraTensor *extra, int n_extra, GError **error)
+{
+  g_return_val_if_fail (state_json != NULL, NULL);
+  return load_file (path, NULL, arch, state_json, extra, n_extra, error);
+}
+
+/* A model where a checkpoint is wanted, or the reverse, is refused by name:
+ * the tensor-by-tensor message would not say what is wrong. */
+static gboolean
+check_kind (const char *path, JsonObject *md, gboolean want_checkpoint, char **state_json,
+    GError **error)
+{
+  JsonNode *n = json_object_get_member (md, CHECKPOINT_KEY);
+
+  if (!want_checkpoint && n)
+    FAIL ("%s: is a training checkpoint, not a model (continue it with "
+        "'mmdigits train --checkpoint %s --resume')", path, path);
+  if (want_checkpoint && !n)
+    FAIL ("%s: is not a training checkpoint (no __metadata__ " CHECKPOINT_KEY ")", path);
+  if (want_checkpoint)
+    return meta_json_object (path, md, CHECKPOINT_KEY, state_json, error);
+  return TRUE;
+}
+
+/* @want_arch: MM_N_ARCH for any; @state_json: NULL for a model. */
+static MmNet *
+load_file (const char *path, MmModelMeta *meta, MmArch want_arch, char **state_json,
+    const MmExtraTensor *extra, int n_extra, GError **error)
 {
   guint64 size, header_len;
   int fd;
@@ -905,11 +1076,18 @@ mm_model_load (const char *path, MmModelMeta *meta, GError **error)
   if ((fd = open_regular (path, &size, error)) < 0)
     return NULL;
   if (!(root_node = read_header (path, fd, size, &header_len, error))
-      || !check_metadata (path, root = json_node_get_object (root_node), &md, &arch, error))
+      || !check_metadata (path, root = json_node_get_object (root_node), &md, &arch, error)
+      || !check_kind (path, md, state_json != NULL, state_json, error))
     goto fail;
+  if (want_arch != MM_N_ARCH && arch != want_arch) {
+    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: checkpoint is of %s, this run "
+        "trains %s", path, mm_arch_name (arch), mm_arch_name (want_arch));
+    goto fail;
+  }
 
   net = mm_net_new_blank (arch);   /* every tensor is read from the file */
-  if (!load_tensors (path, root, net, fd, 8 + header_len, size - 8 - header_len, error)
+  if (!load_tensors (path, root, net, extra, n_extra, fd, 8 + header_len,
+          size - 8 - header_len, error)
       || !load_norm (path, md, arch, mm_net_norm (net), error)
       || !load_temperature (path, md, net, error)
       || !meta_json_object (path, md, "mfcc", &m.mfcc_json, error)
@@ -926,8 +1104,40 @@ mm_model_load (const char *path, MmModelMeta *meta, GError **error)
 
 fail:
   mm_model_meta_clear (&m);
+  if (state_json)
+    g_clear_pointer (state_json, g_free);
   g_clear_pointer (&net, mm_net_free);
   g_clear_pointer (&root_node, json_node_unref);
   close (fd);
   return NULL;
+}
+
+/* ------------------------------------------------------------------ dates */
+
+gboolean
+mm_model_reproducible (void)
+{
+  const char *s = g_getenv ("SOURCE_DATE_EPOCH");
+  return s && *s;
+}
+
+char *
+mm_model_date (void)
+{
+  const char *s = g_getenv ("SOURCE_DATE_EPOCH");
+  GDateTime *t = NULL;
+  char *out, *end;
+
+  if (s && *s) {
+    gint64 epoch = g_ascii_strtoll (s, &end, 10);
+    /* the spec: a malformed value is an error; we fall back to now rather
+     * than fail a training run over a date */
+    if (*end == '\0')
+      t = g_date_time_new_from_unix_utc (epoch);
+  }
+  if (!t)
+    t = g_date_time_new_now_utc ();
+  out = g_date_time_format_iso8601 (t);
+  g_date_time_unref (t);
+  return out;
 }

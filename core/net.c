@@ -831,6 +831,12 @@ mm_net_seed_dropout (MmNet *net, guint64 seed)
   mm_rng_seed (&net->drop_rng, seed, 0xd0);
 }
 
+MmRng *
+mm_net_dropout_rng (MmNet *net)
+{
+  return &net->drop_rng;
+}
+
 void
 mm_net_prepare_image (const MmNorm *norm, const guint8 *gray, float *out)
 {

@@ -1,12 +1,18 @@
 /* The training loop: seeded shuffling, optional augmentation and modality
  * dropout, Adam, ReduceLROnPlateau on validation accuracy, early stopping
- * that restores the best weights. */
+ * that restores the best weights; checkpoints after every epoch, from which
+ * a run continues as if it had never stopped. */
 #include "mm-train.h"
 
 #include <math.h>
 #include <string.h>
 
+#include <cblas.h>
+#include <json-glib/json-glib.h>
+
 #include "mm-error.h"
+#include "mm-layers.h"
+#include "mm-modelfile.h"
 #include "mm-rng.h"
 
 void
@@ -160,28 +166,563 @@ check_data (MmNet *net, const MmDataset *ds, const char *what, GError **error)
   return TRUE;
 }
 
+/* Everything the next epoch depends on besides the net itself (its weights,
+ * batch-norm statistics and dropout stream): what a checkpoint holds. */
+typedef struct {
+  int epoch;            /* epochs done */
+  gboolean stop;        /* early stopping reached */
+  float lr;
+  int bad;              /* epochs without a new best, for early stopping */
+  MmPlateau plateau;
+  MmRng rng;            /* shuffling */
+  int *order;           /* [n_train]: each epoch reshuffles the previous order */
+  int n_order;
+  MmAdam *adam;
+  MmNet *best;          /* the best epoch's weights */
+  /* for nothing but the figures: */
+  long samples_before;  /* trained on in the runs resumed from */
+  double seconds_before;
+  long samples_run;     /* trained on in this run */
+  gint64 t_start;       /* of this run */
+  /* from the config, not saved: their draws depend on (seed, epoch, sample) only */
+  MmAugmenter *aug;
+  float silence[MM_AUDIO_VALUES];   /* for modality dropout */
+} RunState;
+
+static double
+run_seconds (const RunState *st)
+{
+  return (g_get_monotonic_time () - st->t_start) / 1e6;
+}
+
+#define CHECKPOINT_VERSION 1
+
+static char *
+float_text (float v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  /* %.9g gives every float32 back exactly, inf included */
+  return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.9g", v));
+}
+
+static void
+set_string (JsonBuilder *b, const char *key, char *value /* owned */)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_string_value (b, value);
+  g_free (value);
+}
+
+static void
+set_int (JsonBuilder *b, const char *key, gint64 v)
+{
+  json_builder_set_member_name (b, key);
+  json_builder_add_int_value (b, v);
+}
+
+/* A SHA-256 of the data the run learns from (after normalisation), so that
+ * a resume on other data — another --limit, another protocol, other
+ * statistics — is refused. */
+static char *
+data_digest (const MmDataset *train, const MmDataset *val)
+{
+  GChecksum *c = g_checksum_new (G_CHECKSUM_SHA256);
+  const MmDataset *sets[2] = { train, val };
+  char *out;
+
+  for (int k = 0; k < 2; k++) {
+    const MmDataset *ds = sets[k];
+    g_checksum_update (c, (const guchar *) ds->labels, sizeof (int) * ds->n);
+    if (ds->image)
+      g_checksum_update (c, (const guchar *) ds->image,
+          sizeof (float) * MM_IMAGE_PIXELS * ds->n);
+    if (ds->audio)
+      g_checksum_update (c, (const guchar *) ds->audio,
+          sizeof (float) * MM_AUDIO_VALUES * ds->n);
+  }
+  out = g_strdup (g_checksum_get_string (c));
+  g_checksum_free (c);
+  return out;
+}
+
+/* What must be the same for a resume to give the uninterrupted run's
+ * result, as a JSON object of strings (compared key by key). The epoch
+ * count is not in it: a run may be resumed to go further. */
+static void
+add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
+    const MmDataset *train, const MmDataset *val)
+{
+  json_builder_set_member_name (b, "run");
+  json_builder_begin_object (b);
+  set_string (b, "arch", g_strdup (mm_arch_name (mm_net_arch (net))));
+  set_string (b, "batch", g_strdup_printf ("%d", cfg->batch));
+  set_string (b, "lr", float_text (cfg->lr));
+  set_string (b, "weight_decay", float_text (cfg->weight_decay));
+  set_string (b, "plateau_factor", float_text (cfg->plateau_factor));
+  set_string (b, "plateau_patience", g_strdup_printf ("%d", cfg->plateau_patience));
+  set_string (b, "early_stop_patience", g_strdup_printf ("%d", cfg->early_stop_patience));
+  set_string (b, "seed", g_strdup_printf ("%" G_GUINT64_FORMAT, cfg->seed));
+  /* the kernels promise the same floats for given thread counts only: ours
+   * and OpenBLAS's (which the GEMMs outside our parallel jobs use) */
+  set_string (b, "threads", g_strdup_printf ("%d", mm_get_threads ()));
+  set_string (b, "openblas_threads", g_strdup_printf ("%d", openblas_get_num_threads ()));
+  set_string (b, "training_samples", g_strdup_printf ("%d", train->n));
+  set_string (b, "validation_samples", g_strdup_printf ("%d", val->n));
+  set_string (b, "data_sha256", data_digest (train, val));
+  set_string (b, "modality_dropout", float_text (cfg->modality_dropout));
+  set_string (b, "augment", cfg->augment && cfg->augment->enabled ?
+      g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) cfg->augment,
+          sizeof *cfg->augment) : g_strdup ("none"));
+  set_string (b, "front_end", cfg->mfcc ? mm_mfcc_params_to_json (cfg->mfcc) : g_strdup (""));
+  set_string (b, "settings", g_strdup (cfg->settings ? cfg->settings : ""));
+  json_builder_end_object (b);
+}
+
+static void
+add_rng (JsonBuilder *b, const char *key, const MmRng *r)
+{
+  /* 64-bit unsigned values do not fit JSON numbers everywhere: decimal text */
+  json_builder_set_member_name (b, key);
+  json_builder_begin_array (b);
+  {
+    char *st = g_strdup_printf ("%" G_GUINT64_FORMAT, r->state);
+    char *inc = g_strdup_printf ("%" G_GUINT64_FORMAT, r->inc);
+    json_builder_add_string_value (b, st);
+    json_builder_add_string_value (b, inc);
+    g_free (st);
+    g_free (inc);
+  }
+  json_builder_end_array (b);
+}
+
+static char *
+state_json (MmNet *net, const RunState *st, const MmTrainResult *res,
+    const MmTrainConfig *cfg, const MmDataset *train, const MmDataset *val)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonGenerator *gen = json_generator_new ();
+  JsonNode *root;
+  char *text;
+
+  json_builder_begin_object (b);
+  set_int (b, "version", CHECKPOINT_VERSION);
+  add_run_identity (b, net, cfg, train, val);
+  set_int (b, "epoch", st->epoch);
+  set_int (b, "epochs", cfg->epochs);
+  json_builder_set_member_name (b, "stopped_early");
+  json_builder_add_boolean_value (b, st->stop);
+  set_string (b, "lr", float_text (st->lr));
+  set_int (b, "bad_epochs", st->bad);
+  set_string (b, "plateau_best", float_text (st->plateau.best));
+  set_int (b, "plateau_bad_epochs", st->plateau.bad_epochs);
+  set_int (b, "adam_step", st->adam->t);
+  set_int (b, "best_epoch", res->best_epoch);
+  set_string (b, "best_val_accuracy", float_text (res->best_val_accuracy));
+  set_string (b, "best_val_loss", float_text (res->best_val_loss));
+  add_rng (b, "shuffle_rng", &st->rng);
+  add_rng (b, "dropout_rng", mm_net_dropout_rng (net));
+  set_int (b, "samples_seen", st->samples_before + st->samples_run);
+  json_builder_set_member_name (b, "seconds");
+  json_builder_add_double_value (b, st->seconds_before + run_seconds (st));
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  json_node_unref (root);
+  g_object_unref (gen);
+  g_object_unref (b);
+  return text;
+}
+
+/* The extra tensors of a checkpoint: Adam's moments, the shuffled order and
+ * the best weights (under "best." + their model names). @out holds
+ * 3 + mm_net_n_tensors (best); names are owned by @names. */
+static int
+checkpoint_tensors (RunState *st, MmExtraTensor *out, GPtrArray *names)
+{
+  int n = 0;
+
+  out[n++] = (MmExtraTensor) { "adam.m", FALSE, st->adam->n, st->adam->m };
+  out[n++] = (MmExtraTensor) { "adam.v", FALSE, st->adam->n, st->adam->v };
+  out[n++] = (MmExtraTensor) { "order", TRUE, (size_t) st->n_order, st->order };
+  for (int i = 0; i < mm_net_n_tensors (st->best); i++) {
+    const MmTensorInfo *t = mm_net_tensor (st->best, i);
+    char *name = g_strconcat ("best.", t->name, NULL);
+    g_ptr_array_add (names, name);
+    out[n++] = (MmExtraTensor) { name, FALSE, t->size, t->data };
+  }
+  return n;
+}
+
+static gboolean
+checkpoint_save (MmNet *net, RunState *st, const MmTrainResult *res,
+    const MmTrainConfig *cfg, const MmDataset *train, const MmDataset *val, GError **error)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  MmExtraTensor *extra = g_new (MmExtraTensor, 3 + mm_net_n_tensors (st->best));
+  int n = checkpoint_tensors (st, extra, names);
+  char *json = state_json (net, st, res, cfg, train, val);
+  gboolean ok = mm_checkpoint_save (net, json, extra, n, cfg->checkpoint, error);
+
+  g_free (json);
+  g_free (extra);
+  g_ptr_array_unref (names);
+  return ok;
+}
+
+/* ---- resume: reading the state back ---- */
+
+#define RESUME_FAIL(code, ...) G_STMT_START { \
+    g_set_error (error, MM_ERROR, code, __VA_ARGS__); \
+    return FALSE; \
+  } G_STMT_END
+
+static const char *
+member_string (JsonObject *o, const char *key)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (n);
+}
+
+static gboolean
+member_int (JsonObject *o, const char *key, gint64 lo, gint64 hi, gint64 *v)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64)
+    return FALSE;
+  *v = json_node_get_int (n);
+  return *v >= lo && *v <= hi;
+}
+
+static gboolean
+member_float (JsonObject *o, const char *key, float *v)
+{
+  const char *s = member_string (o, key);
+  char *end;
+  if (!s || !*s)
+    return FALSE;
+  *v = (float) g_ascii_strtod (s, &end);
+  return *end == '\0' && !isnan (*v);
+}
+
+static gboolean
+member_rng (JsonObject *o, const char *key, MmRng *r)
+{
+  JsonNode *n = json_object_get_member (o, key);
+  JsonArray *a;
+  const char *st, *inc;
+  char *end1, *end2;
+
+  if (!n || !JSON_NODE_HOLDS_ARRAY (n) || json_array_get_length (a = json_node_get_array (n)) != 2)
+    return FALSE;
+  st = json_array_get_string_element (a, 0);
+  inc = json_array_get_string_element (a, 1);
+  if (!st || !inc || !g_ascii_isdigit (*st) || !g_ascii_isdigit (*inc))
+    return FALSE;
+  r->state = g_ascii_strtoull (st, &end1, 10);
+  r->inc = g_ascii_strtoull (inc, &end2, 10);
+  /* a PCG increment is odd */
+  return *end1 == '\0' && *end2 == '\0' && (r->inc & 1);
+}
+
+/* The checkpoint's run identity against this run's: the first key that
+ * differs is named with both values. */
+static gboolean
+check_run_identity (const char *path, JsonObject *saved, MmNet *net, const MmTrainConfig *cfg,
+    const MmDataset *train, const MmDataset *val, GError **error)
+{
+  JsonBuilder *b = json_builder_new ();
+  JsonNode *root;
+  JsonObject *now;
+  GList *keys;
+  gboolean ok = TRUE;
+
+  json_builder_begin_object (b);
+  add_run_identity (b, net, cfg, train, val);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  now = json_node_get_object (json_object_get_member (json_node_get_object (root), "run"));
+  keys = json_object_get_members (now);
+  for (GList *l = keys; ok && l; l = l->next) {
+    const char *key = l->data, *mine = member_string (now, key);
+    const char *theirs = saved ? member_string (saved, key) : NULL;
+    if (!theirs) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: checkpoint has no run %s", path, key);
+      ok = FALSE;
+    } else if (strcmp (mine, theirs) != 0) {
+      if (strcmp (key, "data_sha256") == 0)
+        g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH,
+            "%s: checkpoint was written for other training data (or other "
+            "normalisation); cannot resume on this data", path);
+      else
+        g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH,
+            "%s: checkpoint was written with %s %s, this run has %s; cannot resume",
+            path, key, *theirs ? theirs : "(none)", *mine ? mine : "(none)");
+      ok = FALSE;
+    }
+  }
+  g_list_free (keys);
+  json_node_unref (root);
+  g_object_unref (b);
+  return ok;
+}
+
+/* Fills @st, @res and @net's dropout stream from the state JSON. */
+static gboolean
+read_state (const char *path, JsonObject *o, RunState *st, MmTrainResult *res, MmNet *net,
+    const MmTrainConfig *cfg, GError **error)
+{
+  gint64 version, epoch, bad, pbad, t, best_epoch, seen;
+  JsonNode *stopped = json_object_get_member (o, "stopped_early");
+  JsonNode *secs = json_object_get_member (o, "seconds");
+
+  if (!member_int (o, "version", 0, G_MAXINT, &version))
+    RESUME_FAIL (MM_ERROR_FORMAT, "%s: checkpoint has no version", path);
+  if (version != CHECKPOINT_VERSION)
+    RESUME_FAIL (MM_ERROR_FORMAT, "%s: checkpoint version %" G_GINT64_FORMAT
+        " is not supported (this build reads %d)", path, version, CHECKPOINT_VERSION);
+  if (!member_int (o, "epoch", 1, G_MAXINT, &epoch)
+      || !member_int (o, "bad_epochs", 0, G_MAXINT, &bad)
+      || !member_int (o, "plateau_bad_epochs", 0, G_MAXINT, &pbad)
+      || !member_int (o, "adam_step", 0, G_MAXINT, &t)
+      || !member_int (o, "best_epoch", 1, epoch, &best_epoch)
+      || !member_int (o, "samples_seen", 0, G_MAXINT64, &seen)
+      || !stopped || !JSON_NODE_HOLDS_VALUE (stopped)
+      || json_node_get_value_type (stopped) != G_TYPE_BOOLEAN
+      || !secs || !JSON_NODE_HOLDS_VALUE (secs)
+      || !member_float (o, "lr", &st->lr) || !(st->lr > 0)
+      || !member_float (o, "plateau_best", &st->plateau.best)
+      || !member_float (o, "best_val_accuracy", &res->best_val_accuracy)
+      || !member_float (o, "best_val_loss", &res->best_val_loss)
+      || !member_rng (o, "shuffle_rng", &st->rng)
+      || !member_rng (o, "dropout_rng", mm_net_dropout_rng (net)))
+    RESUME_FAIL (MM_ERROR_FORMAT, "%s: checkpoint state is incomplete or invalid", path);
+  if (epoch > cfg->epochs)
+    RESUME_FAIL (MM_ERROR_MISMATCH, "%s: checkpoint has %" G_GINT64_FORMAT
+        " epochs done, more than the %d asked for", path, epoch, cfg->epochs);
+  st->epoch = (int) epoch;
+  st->stop = json_node_get_boolean (stopped);
+  st->bad = (int) bad;
+  st->plateau.bad_epochs = (int) pbad;
+  st->adam->t = (int) t;
+  st->samples_before = seen;
+  st->seconds_before = json_node_get_double (secs);
+  res->best_epoch = (int) best_epoch;
+  res->epochs_run = st->epoch;
+  res->stopped_early = st->stop;
+  res->resumed_after = st->epoch;
+  return TRUE;
+}
+
+/* The order must be a permutation of the training indices: anything else
+ * would read outside the data. */
+static gboolean
+check_order (const char *path, const int *order, int n, GError **error)
+{
+  guint8 *seen = g_new0 (guint8, n);
+  gboolean ok = TRUE;
+
+  for (int i = 0; ok && i < n; i++) {
+    ok = order[i] >= 0 && order[i] < n && !seen[order[i]];
+    if (ok)
+      seen[order[i]] = 1;
+  }
+  g_free (seen);
+  if (!ok)
+    RESUME_FAIL (MM_ERROR_FORMAT, "%s: checkpoint order is not a permutation of the %d "
+        "training samples", path, n);
+  return TRUE;
+}
+
+static gboolean
+resume (MmNet *net, RunState *st, MmTrainResult *res, const MmTrainConfig *cfg,
+    const MmDataset *train, const MmDataset *val, GError **error)
+{
+  const char *path = cfg->checkpoint;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  MmExtraTensor *extra = g_new (MmExtraTensor, 3 + mm_net_n_tensors (st->best));
+  int n = checkpoint_tensors (st, extra, names);
+  char *text = NULL;
+  JsonParser *parser = json_parser_new ();
+  JsonNode *root, *run;
+  MmNet *saved;
+  gboolean ok = FALSE;
+
+  if (!(saved = mm_checkpoint_load (path, mm_net_arch (net), &text, extra, n, error)))
+    goto out;
+  /* the loader checked that it is a JSON object */
+  json_parser_load_from_data (parser, text, -1, NULL);
+  root = json_parser_get_root (parser);
+  run = json_object_get_member (json_node_get_object (root), "run");
+  if (!check_run_identity (path, run && JSON_NODE_HOLDS_OBJECT (run) ?
+          json_node_get_object (run) : NULL, net, cfg, train, val, error)
+      || !read_state (path, json_node_get_object (root), st, res, net, cfg, error)
+      || !check_order (path, st->order, st->n_order, error))
+    goto out;
+  mm_net_copy_weights (net, saved);
+  ok = TRUE;
+out:
+  g_clear_pointer (&saved, mm_net_free);
+  g_object_unref (parser);
+  g_free (text);
+  g_free (extra);
+  g_ptr_array_unref (names);
+  return ok;
+}
+
+/* ---- the loop ---- */
+
+static void
+run_state_init (RunState *st, MmNet *net, const MmTrainConfig *cfg, int n_train)
+{
+  memset (st, 0, sizeof *st);
+  st->lr = cfg->lr;
+  st->adam = mm_adam_new (mm_net_n_params (net), cfg->lr, cfg->weight_decay);
+  mm_plateau_init (&st->plateau, cfg->plateau_factor, cfg->plateau_patience);
+  mm_rng_seed (&st->rng, cfg->seed, 0x5);
+  mm_net_seed_dropout (net, cfg->seed);
+  st->best = mm_net_new (mm_net_arch (net), 0);
+  mm_net_copy_weights (st->best, net);
+  st->t_start = g_get_monotonic_time ();
+  st->n_order = n_train;
+  st->order = g_new (int, n_train);
+  for (int i = 0; i < n_train; i++)
+    st->order[i] = i;
+}
+
+static void
+run_state_clear (RunState *st)
+{
+  mm_net_free (st->best);
+  mm_adam_free (st->adam);
+  mm_augmenter_free (st->aug);
+  g_free (st->order);
+}
+
+static void
+batch_alloc (Batch *bt, MmArch arch, int batch)
+{
+  if (mm_arch_uses_image (arch))
+    bt->image = g_new (float, (size_t) batch * MM_IMAGE_PIXELS);
+  if (mm_arch_uses_audio (arch))
+    bt->audio = g_new (float, (size_t) batch * MM_AUDIO_VALUES);
+  bt->labels = g_new (int, batch);
+  bt->logits = g_new (float, (size_t) batch * MM_N_CLASSES);
+}
+
+static void
+batch_free (Batch *bt)
+{
+  g_free (bt->image);
+  g_free (bt->audio);
+  g_free (bt->labels);
+  g_free (bt->logits);
+}
+
+typedef enum { EPOCH_DONE, EPOCH_CANCELLED, EPOCH_DIVERGED } EpochEnd;
+
+/* One pass over the shuffled training set; fills the running figures of @pr. */
+static EpochEnd
+train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunState *st,
+    Batch *bt, MmTrainProgress *pr, GError **error)
+{
+  double loss_sum = 0;
+  long right = 0, seen = 0;
+
+  mm_rng_shuffle (&st->rng, st->order, train->n);
+  mm_net_set_training (net, TRUE);
+  for (int bi = 0; bi < pr->n_batches; bi++) {
+    int start = bi * cfg->batch, b = MIN (cfg->batch, train->n - start);
+    float loss;
+
+    /* batch norm cannot take a lone sample in training (PyTorch refuses
+     * it too): a last batch of one is skipped */
+    if (b < 2)
+      continue;
+    gather (train, st->order + start, b, bt);
+    if (st->aug)
+      mm_augmenter_apply (st->aug, st->order + start, b, cfg->seed, pr->epoch, bt->image,
+          bt->audio);
+    if (cfg->modality_dropout > 0)
+      drop_modality (cfg, st->silence, mm_net_norm (net), st->order + start, b, pr->epoch, bt);
+    mm_net_forward (net, b, bt->image, bt->audio, bt->logits);
+    loss = mm_net_backward (net, bt->labels);
+    if (!isfinite (loss)) {
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+          "training diverged: loss is %g at epoch %d, batch %d (lower --lr?)", loss,
+          pr->epoch, bi + 1);
+      return EPOCH_DIVERGED;
+    }
+    st->adam->lr = st->lr;
+    mm_adam_step (st->adam, mm_net_params (net), mm_net_grads (net));
+    loss_sum += (double) loss * b;
+    right += count_correct (bt->logits, bt->labels, b);
+    seen += b;
+    st->samples_run += b;
+    pr->batch_index = bi + 1;
+    pr->loss = (float) (loss_sum / seen);
+    pr->accuracy = (float) right / seen;
+    pr->lr = st->lr;
+    if (cfg->progress) {
+      double secs = run_seconds (st);
+      pr->samples_per_s = secs > 0 ? st->samples_run / secs : 0;
+      if (!cfg->progress (pr, cfg->user_data))
+        return EPOCH_CANCELLED;
+    }
+  }
+  return EPOCH_DONE;
+}
+
+/* Validation after an epoch: the best weights, early stopping, the rate. */
+static void
+end_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *val, float *val_probs,
+    RunState *st, MmTrainProgress *pr, MmTrainResult *result)
+{
+  MmConfusion conf;
+
+  mm_confusion_init (&conf);
+  mm_net_predict (net, val, 256, NULL, val_probs, &conf);
+  pr->val_accuracy = (float) mm_confusion_accuracy (&conf);
+  pr->val_loss = mean_nll (val_probs, val->labels, val->n);
+  pr->end_of_epoch = TRUE;
+  pr->improved = pr->val_accuracy > result->best_val_accuracy
+      || (pr->val_accuracy == result->best_val_accuracy
+          && pr->val_loss < result->best_val_loss * (1.0f - LOSS_THRESHOLD));
+  result->epochs_run = pr->epoch;
+  if (pr->improved) {
+    result->best_val_accuracy = pr->val_accuracy;
+    result->best_val_loss = pr->val_loss;
+    result->best_epoch = pr->epoch;
+    mm_net_copy_weights (st->best, net);
+    st->bad = 0;
+  } else if (cfg->early_stop_patience > 0 && ++st->bad >= cfg->early_stop_patience) {
+    result->stopped_early = TRUE;
+    st->stop = TRUE;
+  }
+  mm_plateau_step (&st->plateau, pr->val_accuracy, &st->lr);
+  pr->lr = st->lr;
+  st->epoch = pr->epoch;
+}
+
 gboolean
 mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
     const MmDataset *val, MmTrainResult *result, GError **error)
 {
-  MmArch arch = mm_net_arch (net);
-  size_t np = mm_net_n_params (net);
-  MmAdam *adam;
-  MmPlateau plateau;
-  MmRng rng;
-  MmNet *best;
+  RunState st;
   Batch bt = { 0 };
   float *val_probs;
-  int *order, n_batches, bad = 0;
-  float lr = cfg->lr;
-  gboolean stop = FALSE, diverged = FALSE;
-  gint64 t_start = g_get_monotonic_time ();
-  long samples_seen = 0;
+  int n_batches;
+  gboolean ok = TRUE;
+  MmArch arch;
   MmAugmenter *aug = NULL;
-  float silence[MM_AUDIO_VALUES];
+  float silence[MM_AUDIO_VALUES] = { 0 };
 
   if (!check_data (net, train, "training", error) || !check_data (net, val, "validation", error))
     return FALSE;
+  arch = mm_net_arch (net);
   if (cfg->modality_dropout != 0
       && (!(cfg->modality_dropout > 0 && cfg->modality_dropout <= 1)
           || !mm_arch_uses_image (arch) || !mm_arch_uses_audio (arch))) {
@@ -198,6 +739,10 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
         cfg->batch, cfg->epochs, cfg->lr);
     return FALSE;
   }
+  if (cfg->resume && !cfg->checkpoint) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "resuming needs a checkpoint file");
+    return FALSE;
+  }
 
   if (cfg->augment && cfg->augment->enabled
       && !(aug = mm_augmenter_new (cfg->augment, arch, cfg->mfcc, mm_net_norm (net), train, error)))
@@ -205,111 +750,47 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   memset (result, 0, sizeof *result);
   result->best_val_accuracy = -1;
   result->best_val_loss = INFINITY;
+  run_state_init (&st, net, cfg, train->n);
+  st.aug = aug;
+  memcpy (st.silence, silence, sizeof silence);
+  if (cfg->resume && !resume (net, &st, result, cfg, train, val, error)) {
+    run_state_clear (&st);
+    return FALSE;
+  }
   val_probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
-  adam = mm_adam_new (np, lr, cfg->weight_decay);
-  mm_plateau_init (&plateau, cfg->plateau_factor, cfg->plateau_patience);
-  mm_rng_seed (&rng, cfg->seed, 0x5);
-  mm_net_seed_dropout (net, cfg->seed);
-  best = mm_net_new (arch, 0);
-  mm_net_copy_weights (best, net);
-
-  if (mm_arch_uses_image (arch))
-    bt.image = g_new (float, (size_t) cfg->batch * MM_IMAGE_PIXELS);
-  if (mm_arch_uses_audio (arch))
-    bt.audio = g_new (float, (size_t) cfg->batch * MM_AUDIO_VALUES);
-  bt.labels = g_new (int, cfg->batch);
-  bt.logits = g_new (float, (size_t) cfg->batch * MM_N_CLASSES);
-  order = g_new (int, train->n);
-  for (int i = 0; i < train->n; i++)
-    order[i] = i;
+  batch_alloc (&bt, mm_net_arch (net), cfg->batch);
   n_batches = (train->n + cfg->batch - 1) / cfg->batch;
 
-  for (int epoch = 1; epoch <= cfg->epochs && !stop; epoch++) {
-    double loss_sum = 0;
-    long right = 0, seen = 0;
-    MmConfusion conf;
+  for (int epoch = st.epoch + 1; ok && epoch <= cfg->epochs && !st.stop; epoch++) {
     MmTrainProgress pr = { .epoch = epoch, .n_epochs = cfg->epochs, .n_batches = n_batches };
 
-    mm_rng_shuffle (&rng, order, train->n);
-    mm_net_set_training (net, TRUE);
-    for (int bi = 0; bi < n_batches && !stop; bi++) {
-      int start = bi * cfg->batch, b = MIN (cfg->batch, train->n - start);
-      float loss;
-
-      /* batch norm cannot take a lone sample in training (PyTorch refuses
-       * it too): a last batch of one is skipped */
-      if (b < 2)
-        continue;
-      gather (train, order + start, b, &bt);
-      if (aug)
-        mm_augmenter_apply (aug, order + start, b, cfg->seed, epoch, bt.image, bt.audio);
-      if (cfg->modality_dropout > 0)
-        drop_modality (cfg, silence, mm_net_norm (net), order + start, b, epoch, &bt);
-      mm_net_forward (net, b, bt.image, bt.audio, bt.logits);
-      loss = mm_net_backward (net, bt.labels);
-      if (!isfinite (loss)) {
-        g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
-            "training diverged: loss is %g at epoch %d, batch %d (lower --lr?)", loss, epoch, bi + 1);
-        stop = diverged = TRUE;
+    switch (train_epoch (net, cfg, train, &st, &bt, &pr, error)) {
+      case EPOCH_DONE:
         break;
-      }
-      adam->lr = lr;
-      mm_adam_step (adam, mm_net_params (net), mm_net_grads (net));
-      loss_sum += (double) loss * b;
-      right += count_correct (bt.logits, bt.labels, b);
-      seen += b;
-      samples_seen += b;
-      if (cfg->progress) {
-        double secs = (g_get_monotonic_time () - t_start) / 1e6;
-        pr.batch_index = bi + 1;
-        pr.loss = (float) (loss_sum / seen);
-        pr.accuracy = (float) right / seen;
-        pr.lr = lr;
-        pr.samples_per_s = secs > 0 ? samples_seen / secs : 0;
-        if (!cfg->progress (&pr, cfg->user_data))
-          stop = TRUE;
-      }
+      case EPOCH_CANCELLED:
+        g_set_error (error, MM_ERROR, MM_ERROR_CANCELLED,
+            "training interrupted in epoch %d (%d complete)", epoch, st.epoch);
+        /* fall through */
+      case EPOCH_DIVERGED:
+        ok = FALSE;
+        continue;
     }
-    if (diverged)
-      break;
-
-    mm_confusion_init (&conf);
-    mm_net_predict (net, val, 256, NULL, val_probs, &conf);
-    pr.val_accuracy = (float) mm_confusion_accuracy (&conf);
-    pr.val_loss = mean_nll (val_probs, val->labels, val->n);
-    pr.end_of_epoch = TRUE;
-    pr.improved = pr.val_accuracy > result->best_val_accuracy
-        || (pr.val_accuracy == result->best_val_accuracy
-            && pr.val_loss < result->best_val_loss * (1.0f - LOSS_THRESHOLD));
-    result->epochs_run = epoch;
-    if (pr.improved) {
-      result->best_val_accuracy = pr.val_accuracy;
-      result->best_val_loss = pr.val_loss;
-      result->best_epoch = epoch;
-      mm_net_copy_weights (best, net);
-      bad = 0;
-    } else if (cfg->early_stop_patience > 0 && ++bad >= cfg->early_stop_patience) {
-      result->stopped_early = TRUE;
-      stop = TRUE;
+    end_epoch (net, cfg, val, val_probs, &st, &pr, result);
+    /* the state after a complete epoch, before the caller may stop */
+    ok = !cfg->checkpoint || checkpoint_save (net, &st, result, cfg, train, val, error);
+    if (ok && cfg->progress && !cfg->progress (&pr, cfg->user_data)) {
+      g_set_error (error, MM_ERROR, MM_ERROR_CANCELLED,
+          "training interrupted after epoch %d", epoch);
+      ok = FALSE;
     }
-    mm_plateau_step (&plateau, pr.val_accuracy, &lr);
-    pr.lr = lr;
-    if (cfg->progress && !cfg->progress (&pr, cfg->user_data))
-      stop = TRUE;
   }
 
-  mm_net_copy_weights (net, best);
+  mm_net_copy_weights (net, st.best);
   mm_net_set_training (net, FALSE);
-  result->seconds = (g_get_monotonic_time () - t_start) / 1e6;
-  result->samples_per_s = result->seconds > 0 ? samples_seen / result->seconds : 0;
-  mm_net_free (best);
-  mm_augmenter_free (aug);
-  mm_adam_free (adam);
-  g_free (order);
+  result->seconds = st.seconds_before + run_seconds (&st);
+  result->samples_per_s = run_seconds (&st) > 0 ? st.samples_run / run_seconds (&st) : 0;
+  run_state_clear (&st);
   g_free (val_probs);
-  g_free (bt.image);
-  g_free (bt.audio);
-  g_free (bt.labels);
-  g_free (bt.logits);
-  return !diverged;
+  batch_free (&bt);
+  return ok;
 }

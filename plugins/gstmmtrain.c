@@ -44,6 +44,15 @@
  * epoch with the best validation accuracy are written, atomically, with
  * mm_model_save().
  *
+ * ## Checkpoints
+ * With #GstMmTrain:checkpoint set, the core's training loop writes its
+ * whole state there after every epoch (docs/model-format.md); a pipeline
+ * stopped or killed in the middle of training is run again with the same
+ * stream and #GstMmTrain:resume=true to continue from the last complete
+ * epoch, and ends with the model the uninterrupted run would have written.
+ * A checkpoint written for other data or settings is refused with an
+ * error.
+ *
  * ## Threading
  * Training can take minutes, so it runs in a thread of its own started at
  * EOS: the streaming threads return at once. As any sink renders only in
@@ -104,6 +113,7 @@
 
 #include "mm-mfcc.h"
 #include "mm-dataset.h"
+#include "mm-error.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
 #include "mm-rng.h"
@@ -136,6 +146,8 @@ enum
   PROP_VALIDATION_FRACTION,
   PROP_PAIR_WINDOW,
   PROP_SEED,
+  PROP_CHECKPOINT,
+  PROP_RESUME,
   N_PROPS
 };
 
@@ -176,6 +188,8 @@ struct _GstMmTrain
   gdouble validation_fraction;
   guint pair_window_ms;
   guint64 seed;
+  gchar *checkpoint;
+  gboolean resume;
 
   /* collection state, under the object lock */
   GstPad *pads[2];              /* request pads (owned by the element) */
@@ -205,6 +219,8 @@ typedef struct
   gchar *out;
   gchar *init_model;
   gchar *mfcc_json;
+  gchar *checkpoint;            /* cfg.checkpoint points here */
+  gchar *settings;              /* cfg.settings points here */
   guint32 seqnum;
 } Job;
 
@@ -473,6 +489,8 @@ job_free (Job * job)
   g_free (job->out);
   g_free (job->init_model);
   g_free (job->mfcc_json);
+  g_free (job->checkpoint);
+  g_free (job->settings);
   gst_object_unref (job->self);
   g_free (job);
 }
@@ -505,8 +523,7 @@ provenance_json (const Job * job, const MmTrainResult * res)
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen = json_generator_new ();
   JsonNode *root;
-  GDateTime *now = g_date_time_new_now_utc ();
-  gchar *date = g_date_time_format_iso8601 (now);
+  gchar *date = mm_model_date ();
   gchar *text;
 
   json_builder_begin_object (b);
@@ -542,7 +559,6 @@ provenance_json (const Job * job, const MmTrainResult * res)
   g_object_unref (gen);
   g_object_unref (b);
   g_free (date);
-  g_date_time_unref (now);
   return text;
 }
 
@@ -557,13 +573,16 @@ train_thread (gpointer data)
   GstMessage *eos;
 
   if (!mm_train (job->net, &job->cfg, job->train, job->val, &res, &err)) {
-    GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
-        ("training failed: %s", err->message), (NULL));
+    if (g_error_matches (err, MM_ERROR, MM_ERROR_CANCELLED))
+      GST_INFO_OBJECT (self, "%s: no model written", err->message);
+    else
+      GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
+          ("training failed: %s", err->message), (NULL));
     g_error_free (err);
     goto done;
   }
   if (g_atomic_int_get (&self->cancel)) {
-    GST_INFO_OBJECT (self, "training cancelled: no model written");
+    GST_INFO_OBJECT (self, "stopped as training ended: no model written");
     goto done;
   }
 
@@ -662,6 +681,15 @@ gst_mm_train_launch (GstMmTrain * self, guint32 seqnum)
   job->cfg.seed = self->seed;
   job->cfg.progress = on_progress;
   job->cfg.user_data = job;
+  if (self->checkpoint && *self->checkpoint) {
+    job->checkpoint = g_strdup (self->checkpoint);
+    job->cfg.checkpoint = job->checkpoint;
+    job->cfg.resume = self->resume;
+    /* the rest (data, split, norm, seed, rates) the core compares itself */
+    job->settings = g_strdup_printf ("mmtrain init-model=%s",
+        self->init_model ? self->init_model : "");
+    job->cfg.settings = job->settings;
+  }
   if (self->init_net) {
     /* fine-tuning: the init model's weights and norm */
     job->net = mm_net_new (arch, self->seed);
@@ -849,8 +877,42 @@ gst_mm_train_release_pad (GstElement * element, GstPad * pad)
 
 /* ---- state ---------------------------------------------------------- */
 
+/* checkpoint and resume, as `mmdigits train` checks them: not out itself;
+ * resume needs the file; a fresh run does not overwrite another run's. */
+static gboolean
+check_checkpoint (GstMmTrain * self, const gchar * out)
+{
+  gchar *ck;
+  gboolean resume, ok = FALSE;
+
+  GST_OBJECT_LOCK (self);
+  ck = g_strdup (self->checkpoint);
+  resume = self->resume;
+  GST_OBJECT_UNLOCK (self);
+
+  if (resume && (!ck || !*ck))
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("resume is set but checkpoint is not: give the checkpoint file"), (NULL));
+  else if (!ck || !*ck)
+    ok = TRUE;
+  else if (g_strcmp0 (ck, out) == 0)
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("checkpoint must name a file other than out"), (NULL));
+  else if (resume && !g_file_test (ck, G_FILE_TEST_IS_REGULAR))
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("%s: no checkpoint to resume from", ck), (NULL));
+  else if (!resume && g_file_test (ck, G_FILE_TEST_EXISTS))
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("%s: a checkpoint is already there: set resume=true to continue that "
+            "run, or remove it to start a new one", ck), (NULL));
+  else
+    ok = TRUE;
+  g_free (ck);
+  return ok;
+}
+
 /* NULL→READY: out must be set; init-model is loaded and must agree with
- * arch. */
+ * arch; checkpoint is checked. */
 static gboolean
 gst_mm_train_open (GstMmTrain * self)
 {
@@ -872,6 +934,8 @@ gst_mm_train_open (GstMmTrain * self)
         (NULL));
     goto fail;
   }
+  if (!check_checkpoint (self, out))
+    goto fail;
   if (init && *init) {
     net = mm_model_load (init, &meta, &err);
     if (!net) {
@@ -998,6 +1062,13 @@ gst_mm_train_set_property (GObject * object, guint prop_id,
     case PROP_SEED:
       self->seed = g_value_get_uint64 (value);
       break;
+    case PROP_CHECKPOINT:
+      g_free (self->checkpoint);
+      self->checkpoint = g_value_dup_string (value);
+      break;
+    case PROP_RESUME:
+      self->resume = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1043,6 +1114,12 @@ gst_mm_train_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_SEED:
       g_value_set_uint64 (value, self->seed);
       break;
+    case PROP_CHECKPOINT:
+      g_value_set_string (value, self->checkpoint);
+      break;
+    case PROP_RESUME:
+      g_value_set_boolean (value, self->resume);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1064,6 +1141,7 @@ gst_mm_train_finalize (GObject * object)
     g_array_unref (self->samples[m]);
   g_free (self->init_model);
   g_free (self->out);
+  g_free (self->checkpoint);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -1115,6 +1193,14 @@ gst_mm_train_class_init (GstMmTrainClass * klass)
   props[PROP_SEED] = g_param_spec_uint64 ("seed", "Seed",
       "Seed of the initial weights, the split, the shuffling and dropout",
       0, G_MAXUINT64, DEFAULT_SEED, rw | GST_PARAM_MUTABLE_PLAYING);
+  props[PROP_CHECKPOINT] = g_param_spec_string ("checkpoint", "Checkpoint",
+      "File the whole training state is written to, atomically, after every "
+      "epoch (unset: none); must not exist yet unless resume is set",
+      NULL, rw | GST_PARAM_MUTABLE_READY);
+  props[PROP_RESUME] = g_param_spec_boolean ("resume", "Resume",
+      "Continue the training saved in checkpoint (same data and settings, "
+      "else an error) instead of starting anew", FALSE,
+      rw | GST_PARAM_MUTABLE_READY);
   g_object_class_install_properties (gobject_class, N_PROPS, props);
 
   gst_element_class_add_static_pad_template (element_class,

@@ -62,6 +62,28 @@ rc=$?
   && ok "train with an unwritable --out fails at once (exit 1, one line)" \
   || fail "train unwritable --out: rc $rc: $(cat "$T/err")"
 
+# --checkpoint / --resume mistakes are caught before any data is read
+"$MM" train --arch ImageNet_CNN --out "$T/x.safetensors" --resume 2> "$T/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "needs --checkpoint" "$T/err" && ok "train --resume without --checkpoint exits 2" \
+  || fail "train --resume alone: rc $rc: $(cat "$T/err")"
+"$MM" train --arch ImageNet_CNN --out "$T/x.safetensors" --checkpoint "$T/x.safetensors" 2> "$T/err"
+rc=$?
+[ $rc -eq 2 ] && ok "train --checkpoint equal to --out exits 2" || fail "checkpoint = out: rc $rc"
+echo "a run's state" > "$T/old.ckpt"
+"$MM" train --arch ImageNet_CNN --data "$T" --out "$T/x.safetensors" --checkpoint "$T/old.ckpt" 2> "$T/err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q "already there" "$T/err" \
+  && [ "$(cat "$T/old.ckpt")" = "a run's state" ] \
+  && ok "train does not overwrite an existing checkpoint without --resume (exit 1, one line)" \
+  || fail "existing checkpoint: rc $rc: $(cat "$T/err")"
+"$MM" train --arch ImageNet_CNN --data "$T" --out "$T/x.safetensors" --checkpoint "$T/none.ckpt" \
+  --resume 2> "$T/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "no checkpoint to resume from" "$T/err" \
+  && ok "train --resume with a missing checkpoint fails at once (exit 1)" \
+  || fail "missing checkpoint: rc $rc: $(cat "$T/err")"
+
 espeak-ng -w "$T/seven.wav" "seven" 2> /dev/null \
   || sox -n -r 22050 -c 1 -b 16 "$T/seven.wav" synth 0.6 sine 440 2> /dev/null
 "$MM" mfcc "$T/seven.wav" --out "$T/seven.f32"

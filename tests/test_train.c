@@ -2,7 +2,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "mm-error.h"
 #include "mm-layers.h"
+#include "mm-modelfile.h"
 #include "mm-rng.h"
 #include "mm-test-util.h"
 #include "mm-train.h"
@@ -255,6 +257,186 @@ START_TEST (test_train_stops_early_without_progress)
 }
 END_TEST
 
+/* Every float of the net's tensors (parameters and batch-norm statistics). */
+static void
+assert_same_weights (MmNet *a, MmNet *b, const char *what)
+{
+  for (int i = 0; i < mm_net_n_tensors (a); i++) {
+    const MmTensorInfo *x = mm_net_tensor (a, i), *y = mm_net_tensor (b, i);
+    ck_assert_msg (memcmp (x->data, y->data, sizeof (float) * x->size) == 0,
+        "%s: tensor %s differs", what, x->name);
+  }
+}
+
+typedef struct {
+  int epoch, batch;     /* cancel when this batch of this epoch is done (batch 0: at its end) */
+} CancelAt;
+
+static gboolean
+cancel_at (const MmTrainProgress *p, gpointer user_data)
+{
+  const CancelAt *c = user_data;
+  if (p->epoch != c->epoch)
+    return TRUE;
+  return c->batch == 0 ? !p->end_of_epoch : p->end_of_epoch || p->batch_index < c->batch;
+}
+
+static void
+resume_config (MmTrainConfig *cfg, MmArch arch)
+{
+  mm_train_config_init (cfg, arch);
+  cfg->epochs = 5;
+  cfg->batch = 8;
+  cfg->lr = 3e-3f;
+  /* the rate falls and early stopping counts within these few epochs, so
+   * their state crosses the checkpoint too */
+  cfg->plateau_patience = 0;
+  cfg->early_stop_patience = 4;
+  cfg->seed = 11;
+}
+
+/* A run stopped anywhere after a checkpoint — in the middle of an epoch (as
+ * kill -9 would stop it) or right after one — and resumed by a new net from
+ * the checkpoint ends with exactly the weights of the run never stopped:
+ * weights, Adam moments and step, learning rate, plateau and early-stopping
+ * counts, best weights, the shuffled order, and the shuffling and dropout
+ * streams all come back. For every arch (dropout in all of them; LSTM and
+ * fusion batch norm in the hybrids). */
+START_TEST (test_train_resumes_bit_for_bit)
+{
+  MmArch arch = (MmArch) _i;
+  MmDataset *tr = synthetic_images (45, 1), *va = synthetic_images (16, 2);
+  char *dir = mm_test_tmp_dir_new ("resume");
+  char *ck = g_build_filename (dir, "run.ckpt", NULL);
+  MmNet *ref = mm_net_new (arch, 11);
+  MmTrainConfig cfg;
+  MmTrainResult want, res;
+  GError *error = NULL;
+
+  resume_config (&cfg, arch);
+  ck_assert (mm_train (ref, &cfg, tr, va, &want, NULL));
+  /* in every epoch after the first checkpoint, and once right after one */
+  for (int k = 1; k < want.epochs_run; k++) {
+    for (int mid = k == 2 ? 0 : 1; mid < 2; mid++) {
+      CancelAt at = { mid ? k + 1 : k, mid ? 3 : 0 };
+      MmNet *net = mm_net_new (arch, 11);
+      char *what = g_strdup_printf ("%s stopped %s epoch %d", mm_arch_name (arch),
+          mid ? "in" : "after", at.epoch);
+
+      cfg.checkpoint = ck;
+      cfg.resume = FALSE;
+      cfg.progress = cancel_at;
+      cfg.user_data = &at;
+      ck_assert (!mm_train (net, &cfg, tr, va, &res, &error));
+      ck_assert_msg (g_error_matches (error, MM_ERROR, MM_ERROR_CANCELLED), "%s: %s", what,
+          error->message);
+      g_clear_error (&error);
+      mm_net_free (net);
+
+      net = mm_net_new (arch, 11);
+      cfg.resume = TRUE;
+      cfg.progress = NULL;
+      ck_assert_msg (mm_train (net, &cfg, tr, va, &res, &error), "%s: %s", what,
+          error ? error->message : "");
+      ck_assert_int_eq (res.resumed_after, k);
+      ck_assert_int_eq (res.epochs_run, want.epochs_run);
+      ck_assert_int_eq (res.best_epoch, want.best_epoch);
+      ck_assert_int_eq (res.stopped_early, want.stopped_early);
+      ck_assert (res.best_val_accuracy == want.best_val_accuracy);
+      ck_assert (res.best_val_loss == want.best_val_loss);
+      assert_same_weights (net, ref, what);
+      mm_net_free (net);
+      g_free (what);
+    }
+  }
+  mm_net_free (ref);
+  g_free (ck);
+  mm_test_tmp_dir_remove (dir);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
+static void
+assert_resume_refused (MmTrainConfig *cfg, const MmDataset *tr, const MmDataset *va,
+    int code, const char *needle)
+{
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 11);
+  MmTrainResult res;
+  GError *error = NULL;
+
+  cfg->resume = TRUE;
+  ck_assert (!mm_train (net, cfg, tr, va, &res, &error));
+  ck_assert_msg (g_error_matches (error, MM_ERROR, code) && strstr (error->message, needle),
+      "want \"%s\", got: %s", needle, error->message);
+  g_error_free (error);
+  mm_net_free (net);
+}
+
+/* A checkpoint continues only the run it was written for: other settings,
+ * other data, another arch or a model file are refused by name; and a
+ * checkpoint is not a model. */
+START_TEST (test_train_refuses_a_resume_of_another_run)
+{
+  MmDataset *tr = synthetic_images (32, 1), *va = synthetic_images (16, 2);
+  char *dir = mm_test_tmp_dir_new ("resume-refused");
+  char *ck = g_build_filename (dir, "run.ckpt", NULL);
+  char *model = g_build_filename (dir, "m.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 11);
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  GError *error = NULL;
+
+  resume_config (&cfg, MM_ARCH_IMAGENET_CNN);
+  cfg.epochs = 1;
+  cfg.checkpoint = ck;
+  cfg.settings = "{\"protocol\":\"clean\"}";
+  ck_assert (mm_train (net, &cfg, tr, va, &res, NULL));
+  ck_assert (mm_model_save (net, NULL, model, NULL));
+  mm_net_free (net);
+
+  cfg.epochs = 2;
+  cfg.batch = 16;
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "batch 8, this run has 16");
+  cfg.batch = 8;
+  cfg.settings = "{\"protocol\":\"paper\"}";
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "settings");
+  cfg.settings = "{\"protocol\":\"clean\"}";
+  tr->labels[5] = (tr->labels[5] + 1) % 10;
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "other training data");
+  tr->labels[5] = (tr->labels[5] + 9) % 10;
+  cfg.epochs = 2;
+  cfg.checkpoint = model;
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_FORMAT, "is not a training checkpoint");
+  cfg.checkpoint = ck;
+  {
+    MmNet *hybrid = mm_net_new (MM_ARCH_HYBRIDNET_CNN, 11);
+    MmTrainConfig hc = cfg;
+    hc.resume = TRUE;
+    ck_assert (!mm_train (hybrid, &hc, tr, va, &res, &error));
+    ck_assert_msg (strstr (error->message, "checkpoint is of ImageNet_CNN"), "%s", error->message);
+    g_clear_error (&error);
+    mm_net_free (hybrid);
+  }
+  ck_assert (mm_model_load (ck, NULL, &error) == NULL);
+  ck_assert_msg (strstr (error->message, "is a training checkpoint"), "%s", error->message);
+  g_clear_error (&error);
+
+  /* the same run resumes (to a second epoch) */
+  net = mm_net_new (MM_ARCH_IMAGENET_CNN, 11);
+  cfg.resume = TRUE;
+  ck_assert (mm_train (net, &cfg, tr, va, &res, NULL));
+  ck_assert_int_eq (res.resumed_after, 1);
+  ck_assert_int_eq (res.epochs_run, 2);
+  mm_net_free (net);
+  g_free (ck);
+  g_free (model);
+  mm_test_tmp_dir_remove (dir);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
 START_TEST (test_train_refuses_missing_modality_and_bad_settings)
 {
   MmDataset *img_only = mm_dataset_new (10, TRUE, FALSE);
@@ -293,6 +475,8 @@ main (void)
   tcase_add_loop_test (tc, test_train_learns_a_separable_problem, 0, MM_N_ARCH);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
   tcase_add_test (tc, test_train_stops_early_without_progress);
+  tcase_add_loop_test (tc, test_train_resumes_bit_for_bit, 0, MM_N_ARCH);
+  tcase_add_test (tc, test_train_refuses_a_resume_of_another_run);
   tcase_add_test (tc, test_train_refuses_missing_modality_and_bad_settings);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);

@@ -6,9 +6,11 @@
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "mm-cli.h"
+#include "mm-error.h"
 #include "mm-modelfile.h"
 #include "mm-train.h"
 
@@ -18,14 +20,49 @@ typedef struct {
 } Progress;
 
 /* Ctrl-C (or SIGTERM from a job runner) ends training after the current
- * batch; the best weights so far are restored and saved as usual. */
+ * batch, WITHOUT writing --out: the weights of an unfinished run are not
+ * the model asked for, and must not replace a good one. What was done
+ * survives in --checkpoint, to the last complete epoch. The handler only
+ * records the signal (async-signal-safe); the progress callback, called
+ * after every batch, reads it. */
 static volatile sig_atomic_t interrupted;
 
 static void
 on_signal (int sig)
 {
-  interrupted = 1;
-  signal (sig, SIG_DFL);    /* a second signal kills at once */
+  interrupted = sig;
+}
+
+static void
+catch_signals (void)
+{
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset (&sa.sa_mask);
+  /* a second signal kills at once */
+  sa.sa_flags = SA_RESETHAND;
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+}
+
+static const char *
+signal_name (int sig)
+{
+  return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+}
+
+/* Ends the process as the signal would have: the parent sees it killed by
+ * that signal (a shell reports 128 + its number: 130 for SIGINT, 143 for
+ * SIGTERM), so that scripts stop too. */
+static int
+die_of_signal (int sig)
+{
+  fflush (NULL);
+  signal (sig, SIG_DFL);
+  raise (sig);
+  return 128 + sig;     /* not reached */
 }
 
 /* A bar on a terminal, redrawn at most 10 times a second; one plain line
@@ -38,7 +75,8 @@ on_progress (const MmTrainProgress *p, gpointer user_data)
   gint64 now = g_get_monotonic_time ();
 
   if (interrupted) {
-    fprintf (stderr, "%sinterrupted: keeping the best epoch so far\n", st->tty ? "\r\033[K" : "");
+    if (st->tty)
+      fprintf (stderr, "\r\033[K");
     return FALSE;
   }
 
@@ -81,8 +119,7 @@ provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, con
 {
   JsonBuilder *b = json_builder_new ();
   JsonGenerator *gen = json_generator_new ();
-  GDateTime *now = g_date_time_new_now_utc ();
-  char *date = g_date_time_format_iso8601 (now), *out;
+  char *date = mm_model_date (), *out;
   JsonNode *root;
 
   json_builder_begin_object (b);
@@ -127,8 +164,11 @@ provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, con
     json_builder_set_member_name (b, "calibration");
     json_builder_add_string_value (b, "temperature fitted on the validation split (cross-entropy)");
   }
-  json_builder_set_member_name (b, "train_seconds");
-  json_builder_add_double_value (b, round (res->seconds));
+  /* wall-clock time would make reproducible files differ */
+  if (!mm_model_reproducible ()) {
+    json_builder_set_member_name (b, "train_seconds");
+    json_builder_add_double_value (b, round (res->seconds));
+  }
   json_builder_set_member_name (b, "date");
   json_builder_add_string_value (b, date);
   json_builder_set_member_name (b, "tool");
@@ -145,7 +185,6 @@ provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, con
   json_node_unref (root);
   g_object_unref (gen);
   g_object_unref (b);
-  g_date_time_unref (now);
   g_free (date);
   return out;
 }
@@ -198,10 +237,58 @@ calibrate (MmNet *net, const MmDataset *val)
   return t;
 }
 
+/* The command line for the model's provenance: as given, without --resume,
+ * so that a resumed run records the command that trains the same model. */
+static char *
+command_line (char **argv)
+{
+  GString *s = g_string_new (NULL);
+
+  for (int i = 0; argv[i]; i++) {
+    if (strcmp (argv[i], "--resume") == 0)
+      continue;
+    g_string_append_printf (s, "%s%s", s->len ? " " : "", argv[i]);
+  }
+  return g_string_free (s, FALSE);
+}
+
+/* --checkpoint: not --out itself, and not a checkpoint of another run that
+ * a fresh run would overwrite after its first epoch. */
+static int
+check_checkpoint_option (const char *checkpoint, gboolean resume, const char *out_path)
+{
+  GError *error = NULL;
+
+  if (resume && !checkpoint) {
+    fprintf (stderr, "mmdigits: --resume needs --checkpoint FILE (see --help)\n");
+    return MM_EXIT_USAGE;
+  }
+  if (!checkpoint)
+    return MM_EXIT_OK;
+  if (!*checkpoint || strcmp (checkpoint, out_path) == 0) {
+    fprintf (stderr, "mmdigits: --checkpoint must name a file other than --out\n");
+    return MM_EXIT_USAGE;
+  }
+  if (!resume && g_file_test (checkpoint, G_FILE_TEST_EXISTS))
+    return mm_cli_fail ("%s: a checkpoint is already there: add --resume to continue that "
+        "run, or remove it to start a new one", checkpoint);
+  if (resume && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
+    return mm_cli_fail ("%s: no checkpoint to resume from", checkpoint);
+  if (!check_out_writable (checkpoint, &error)) {
+    int rc = mm_cli_fail ("%s", error->message);
+    g_error_free (error);
+    return rc;
+  }
+  return MM_EXIT_OK;
+}
+
 int
 mm_cmd_train (int argc, char **argv)
 {
   char *arch_name = NULL, *data_opt = NULL, *out_path = NULL, *protocol = NULL;
+  char *checkpoint = NULL;
+  gboolean resume = FALSE;
+  g_autofree char *settings = NULL;
   /* -1: not given (the study's value, or no limit) */
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
   double lr = -1, modality_dropout = 0;
@@ -209,7 +296,7 @@ mm_cmd_train (int argc, char **argv)
   char *augment_spec = NULL, *augment_json = NULL;
   MmCliFrontend *fe = mm_cli_frontend_new ();
   /* the command line as given, for the model's provenance (before parsing eats it) */
-  g_autofree char *command = g_strjoinv (" ", argv);
+  g_autofree char *command = command_line (argv);
   GOptionEntry entries[] = {
     { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch_name, "Network (see 'mmdigits models')", "NAME" },
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_opt, "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" },
@@ -229,6 +316,8 @@ mm_cmd_train (int argc, char **argv)
       "training sample's image or audio is blanked or replaced by noise (default 0)", "P" },
     { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "Do not fit the calibration "
       "temperature on the validation split", NULL },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Write the whole training state to FILE after every epoch (atomically)", "FILE" },
+    { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, "Continue the run saved in --checkpoint (same options)", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON summary on stdout", NULL },
     { NULL }
   };
@@ -299,6 +388,9 @@ mm_cmd_train (int argc, char **argv)
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
+  if ((rc = check_checkpoint_option (checkpoint, resume, out_path)) != MM_EXIT_OK)
+    goto out;
+  rc = MM_EXIT_FAILURE;
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
   mm_cli_set_threads (threads);
@@ -315,9 +407,16 @@ mm_cmd_train (int argc, char **argv)
   cfg.mfcc = &mfcc;
   cfg.modality_dropout = (float) modality_dropout;
   cfg.progress = on_progress;
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
   cfg.user_data = &prog;
+  cfg.checkpoint = checkpoint;
+  cfg.resume = resume;
+  /* what else decides the data; the core compares the rest (and the data) */
+  {
+    g_autofree char *frontend = mm_mfcc_params_to_json (&mfcc);
+    settings = g_strdup_printf ("protocol=%s limit=%d front-end=%s", protocol, limit, frontend);
+  }
+  cfg.settings = settings;
+  catch_signals ();
 
   if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, TRUE,
           mm_arch_uses_audio (arch) && (aug.enabled & MM_AUG_WAVE_KINDS), &splits, &error)) {
@@ -346,12 +445,21 @@ mm_cmd_train (int argc, char **argv)
       mm_net_n_params (net), splits.train->n, splits.val->n, splits.protocol, cfg.epochs,
       cfg.lr, cfg.batch, seed, augment_json ? ", augment " : "", augment_json ? augment_json : "");
 
+  if (resume)
+    fprintf (stderr, "continuing the run saved in %s\n", checkpoint);
   if (!mm_train (net, &cfg, splits.train, splits.val, &res, &error)) {
-    rc = mm_cli_fail ("%s", error->message);
+    if (g_error_matches (error, MM_ERROR, MM_ERROR_CANCELLED) && interrupted)
+      fprintf (stderr, "mmdigits: %s by %s; %s not written%s%s%s\n", error->message,
+          signal_name (interrupted), out_path, checkpoint ? "; continue with --checkpoint " : "",
+          checkpoint ? checkpoint : "", checkpoint ? " --resume" : "");
+    else
+      rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
   if (!no_calibrate)
     temperature = calibrate (net, splits.val);
+  if (res.resumed_after > 0)
+    fprintf (stderr, "resumed from %s after epoch %d\n", checkpoint, res.resumed_after);
   mm_confusion_init (&test);
   mm_confusion_init (&heldout);
   mm_net_predict (net, splits.test, 256, NULL, NULL, &test);
@@ -359,6 +467,12 @@ mm_cmd_train (int argc, char **argv)
     mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
   meta.provenance_json = provenance_json (command, arch, &cfg, &res, &splits, &test, &heldout,
       augment_json, temperature);
+  /* a signal during the final evaluation still leaves --out as it was */
+  if (interrupted) {
+    fprintf (stderr, "mmdigits: training finished but interrupted by %s; %s not written\n",
+        signal_name (interrupted), out_path);
+    goto out;
+  }
   if (!mm_model_save (net, &meta, out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
@@ -391,6 +505,9 @@ out:
   mm_cli_frontend_free (fe);
   g_free (augment_spec);
   g_free (augment_json);
+  g_free (checkpoint);
   g_option_context_free (ctx);
+  if (interrupted && rc != MM_EXIT_OK)
+    return die_of_signal (interrupted);
   return rc;
 }
