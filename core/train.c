@@ -179,6 +179,7 @@ typedef struct {
   int n_order;
   MmAdam *adam;
   MmNet *best;          /* the best epoch's weights */
+  char *digest;         /* data_digest (), once per run */
   /* for nothing but the figures: */
   long samples_before;  /* trained on in the runs resumed from */
   double seconds_before;
@@ -196,6 +197,8 @@ run_seconds (const RunState *st)
 }
 
 #define CHECKPOINT_VERSION 1
+/* the shuffled order is stored as I32 */
+G_STATIC_ASSERT (sizeof (int) == 4);
 
 static char *
 float_text (float v)
@@ -250,7 +253,7 @@ data_digest (const MmDataset *train, const MmDataset *val)
  * count is not in it: a run may be resumed to go further. */
 static void
 add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
-    const MmDataset *train, const MmDataset *val)
+    const MmDataset *train, const MmDataset *val, const char *digest)
 {
   json_builder_set_member_name (b, "run");
   json_builder_begin_object (b);
@@ -268,7 +271,7 @@ add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
   set_string (b, "openblas_threads", g_strdup_printf ("%d", openblas_get_num_threads ()));
   set_string (b, "training_samples", g_strdup_printf ("%d", train->n));
   set_string (b, "validation_samples", g_strdup_printf ("%d", val->n));
-  set_string (b, "data_sha256", data_digest (train, val));
+  set_string (b, "data_sha256", g_strdup (digest));
   set_string (b, "modality_dropout", float_text (cfg->modality_dropout));
   set_string (b, "augment", cfg->augment && cfg->augment->enabled ?
       g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) cfg->augment,
@@ -300,13 +303,12 @@ state_json (MmNet *net, const RunState *st, const MmTrainResult *res,
     const MmTrainConfig *cfg, const MmDataset *train, const MmDataset *val)
 {
   JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen = json_generator_new ();
   JsonNode *root;
   char *text;
 
   json_builder_begin_object (b);
   set_int (b, "version", CHECKPOINT_VERSION);
-  add_run_identity (b, net, cfg, train, val);
+  add_run_identity (b, net, cfg, train, val, st->digest);
   set_int (b, "epoch", st->epoch);
   set_int (b, "epochs", cfg->epochs);
   json_builder_set_member_name (b, "stopped_early");
@@ -327,10 +329,8 @@ state_json (MmNet *net, const RunState *st, const MmTrainResult *res,
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
+  text = json_to_string (root, FALSE);
   json_node_unref (root);
-  g_object_unref (gen);
   g_object_unref (b);
   return text;
 }
@@ -432,7 +432,7 @@ member_rng (JsonObject *o, const char *key, MmRng *r)
  * differs is named with both values. */
 static gboolean
 check_run_identity (const char *path, JsonObject *saved, MmNet *net, const MmTrainConfig *cfg,
-    const MmDataset *train, const MmDataset *val, GError **error)
+    const MmDataset *train, const MmDataset *val, const char *digest, GError **error)
 {
   JsonBuilder *b = json_builder_new ();
   JsonNode *root;
@@ -441,7 +441,7 @@ check_run_identity (const char *path, JsonObject *saved, MmNet *net, const MmTra
   gboolean ok = TRUE;
 
   json_builder_begin_object (b);
-  add_run_identity (b, net, cfg, train, val);
+  add_run_identity (b, net, cfg, train, val, digest);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   now = json_node_get_object (json_object_get_member (json_node_get_object (root), "run"));
@@ -558,7 +558,7 @@ resume (MmNet *net, RunState *st, MmTrainResult *res, const MmTrainConfig *cfg,
   root = json_parser_get_root (parser);
   run = json_object_get_member (json_node_get_object (root), "run");
   if (!check_run_identity (path, run && JSON_NODE_HOLDS_OBJECT (run) ?
-          json_node_get_object (run) : NULL, net, cfg, train, val, error)
+          json_node_get_object (run) : NULL, net, cfg, train, val, st->digest, error)
       || !read_state (path, json_node_get_object (root), st, res, net, cfg, error)
       || !check_order (path, st->order, st->n_order, error))
     goto out;
@@ -576,8 +576,11 @@ out:
 /* ---- the loop ---- */
 
 static void
-run_state_init (RunState *st, MmNet *net, const MmTrainConfig *cfg, int n_train)
+run_state_init (RunState *st, MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
+    const MmDataset *val)
 {
+  int n_train = train->n;
+
   memset (st, 0, sizeof *st);
   st->lr = cfg->lr;
   st->adam = mm_adam_new (mm_net_n_params (net), cfg->lr, cfg->weight_decay);
@@ -587,6 +590,8 @@ run_state_init (RunState *st, MmNet *net, const MmTrainConfig *cfg, int n_train)
   st->best = mm_net_new (mm_net_arch (net), 0);
   mm_net_copy_weights (st->best, net);
   st->t_start = g_get_monotonic_time ();
+  /* hashing all of MNIST takes a while: only for a run with checkpoints */
+  st->digest = cfg->checkpoint ? data_digest (train, val) : NULL;
   st->n_order = n_train;
   st->order = g_new (int, n_train);
   for (int i = 0; i < n_train; i++)
@@ -600,6 +605,7 @@ run_state_clear (RunState *st)
   mm_adam_free (st->adam);
   mm_augmenter_free (st->aug);
   g_free (st->order);
+  g_free (st->digest);
 }
 
 static void
@@ -750,7 +756,7 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   memset (result, 0, sizeof *result);
   result->best_val_accuracy = -1;
   result->best_val_loss = INFINITY;
-  run_state_init (&st, net, cfg, train->n);
+  run_state_init (&st, net, cfg, train, val);
   st.aug = aug;
   memcpy (st.silence, silence, sizeof silence);
   if (cfg->resume && !resume (net, &st, result, cfg, train, val, error)) {

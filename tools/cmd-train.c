@@ -423,6 +423,11 @@ mm_cmd_train (int argc, char **argv)
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
+  if (interrupted) {
+    fprintf (stderr, "mmdigits: interrupted by %s while loading the data; %s not written\n",
+        signal_name (interrupted), out_path);
+    goto out;
+  }
   if (limit > 0 && limit < splits.train->n)
     splits.train->n = limit;
   net = mm_net_new (arch, cfg.seed);
