@@ -301,7 +301,8 @@ resume_config (MmTrainConfig *cfg, MmArch arch)
  * weights, Adam moments and step, learning rate, plateau and early-stopping
  * counts, best weights, the shuffled order, and the shuffling and dropout
  * streams all come back. For every arch (dropout in all of them; LSTM and
- * fusion batch norm in the hybrids). */
+ * fusion batch norm in the hybrids), with augmentation (and modality
+ * dropout for the hybrids) on. */
 START_TEST (test_train_resumes_bit_for_bit)
 {
   MmArch arch = (MmArch) _i;
@@ -311,9 +312,17 @@ START_TEST (test_train_resumes_bit_for_bit)
   MmNet *ref = mm_net_new (arch, 11);
   MmTrainConfig cfg;
   MmTrainResult want, res;
+  MmAugment aug;
   GError *error = NULL;
 
   resume_config (&cfg, arch);
+  /* image augmentation, and modality dropout for the hybrids: their draws
+   * come from (seed, epoch, sample), and must continue the same */
+  mm_augment_init (&aug);
+  ck_assert (mm_augment_parse (&aug, "affine,pixel-noise", NULL));
+  cfg.augment = &aug;
+  if (mm_arch_uses_image (arch) && mm_arch_uses_audio (arch))
+    cfg.modality_dropout = 0.3f;
   ck_assert (mm_train (ref, &cfg, tr, va, &want, NULL));
   /* in every epoch after the first checkpoint, and once right after one */
   for (int k = 1; k < want.epochs_run; k++) {
