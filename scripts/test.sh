@@ -49,7 +49,7 @@ if [ -z "${MM_SKIP_ASAN:-}" ]; then
   # leaks is valgrind's (it cannot run under ASan); slow is the real-data
   # training smoke test, which the plain build has already run.
   ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C build-asan --print-errorlogs --num-processes "$jobs" --no-suite parity --no-suite integration --no-suite slow --no-suite leaks --no-suite install --no-suite slurm
+    meson test -C build-asan --print-errorlogs --num-processes "$jobs" --timeout-multiplier 3 --no-suite parity --no-suite integration --no-suite slow --no-suite leaks --no-suite install --no-suite slurm
   # The plain build's element-wise kernels take this CPU's widest variant,
   # the sanitizer build's the x86-64 baseline: both must train and infer to
   # the same floats (core/mm-simd.h).

@@ -9,6 +9,9 @@ MM=$(realpath "$1")
 PLUGIN=${2:-no}
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=${MMDIGITS_SOURCE_ROOT:-$HERE/..}
+# the uninstalled plugin, as meson devenv gives it (nothing compiled in
+# refers to the build tree)
+export GST_PLUGIN_PATH=$(dirname "$(dirname "$MM")")/plugins
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0

@@ -25,10 +25,10 @@ for i in $(seq 0 39); do
   espeak-ng -s $((150 + i)) -w "$T/w$i.wav" "${words[$((i % 10))]}" 2> /dev/null \
     || { echo "FAIL: espeak-ng"; exit 1; }
 done
-gst-launch-1.0 -q filesrc location="$T/w3.wav" ! decodebin ! audioconvert ! audioresample \
+GST_PLUGIN_PATH= gst-launch-1.0 -q filesrc location="$T/w3.wav" ! decodebin ! audioconvert ! audioresample \
   ! audio/x-raw,rate=8000,channels=2 ! wavenc ! filesink location="$T/stereo8k.wav" \
   > /dev/null 2>&1 || fail "could not make the stereo WAV"
-gst-launch-1.0 -q audiotestsrc wave=silence num-buffers=20 ! audio/x-raw,rate=16000,channels=1 \
+GST_PLUGIN_PATH= gst-launch-1.0 -q audiotestsrc wave=silence num-buffers=20 ! audio/x-raw,rate=16000,channels=1 \
   ! wavenc ! filesink location="$T/silence.wav" > /dev/null 2>&1
 "$MM" demo-media --out "$T/d" --digits 4,2 > /dev/null || fail "demo-media"
 cp "$T/d/demo.webm" "$T/v42.webm"
