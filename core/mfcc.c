@@ -155,8 +155,8 @@ mm_mfcc_params_block_frames (const MmMfccParams *p)
   return n <= len ? 1 : (int) MIN (1 + (n - len + step - 1) / step, (size_t) G_MAXINT);
 }
 
-static gboolean
-params_check (const MmMfccParams *p, GError **error)
+gboolean
+mm_mfcc_params_check (const MmMfccParams *p, GError **error)
 {
   const char *what = NULL;
 
@@ -196,8 +196,8 @@ params_check (const MmMfccParams *p, GError **error)
 
 /* The shortest decimal that reads back as the same float, so that 0.97f is
  * written as 0.97 rather than 0.97000002861022949. */
-static double
-float_for_json (float v)
+double
+mm_float_decimal (float v)
 {
   char buf[32];
   for (int prec = 6; prec <= 9; prec++) {
@@ -230,11 +230,11 @@ mm_mfcc_params_to_json (const MmMfccParams *p)
   json_builder_set_member_name (b, "n_coeffs");
   json_builder_add_int_value (b, p->n_coeffs);
   json_builder_set_member_name (b, "low_freq");
-  json_builder_add_double_value (b, float_for_json (p->low_freq));
+  json_builder_add_double_value (b, mm_float_decimal (p->low_freq));
   json_builder_set_member_name (b, "high_freq");
-  json_builder_add_double_value (b, float_for_json (p->high_freq));
+  json_builder_add_double_value (b, mm_float_decimal (p->high_freq));
   json_builder_set_member_name (b, "preemph");
-  json_builder_add_double_value (b, float_for_json (p->preemph));
+  json_builder_add_double_value (b, mm_float_decimal (p->preemph));
   json_builder_set_member_name (b, "lifter");
   json_builder_add_int_value (b, p->lifter);
   json_builder_set_member_name (b, "append_energy");
@@ -421,7 +421,7 @@ mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
       && json_get_enum (obj, "word_cut", word_cut_from_name_int, &cut, error);
   q.cmvn = (MmCmvn) cmvn;
   q.word_cut = (MmWordCut) cut;
-  ok = ok && params_check (&q, error) && check_frames (obj, &q, error);
+  ok = ok && mm_mfcc_params_check (&q, error) && check_frames (obj, &q, error);
   json_node_unref (root);
   if (ok)
     *p = q;
@@ -438,7 +438,7 @@ mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what)
     w = g_strdup_printf ("%s: %d vs %d", #f, (int) a->f, (int) b->f);
 #define CMP_FLOAT(f) \
   if (!w && a->f != b->f) \
-    w = g_strdup_printf ("%s: %g vs %g", #f, float_for_json (a->f), float_for_json (b->f));
+    w = g_strdup_printf ("%s: %g vs %g", #f, mm_float_decimal (a->f), mm_float_decimal (b->f));
 #define CMP_BOOL(f) \
   if (!w && !a->f != !b->f) \
     w = g_strdup_printf ("%s: %s vs %s", #f, a->f ? "true" : "false", b->f ? "true" : "false");
@@ -596,7 +596,7 @@ mm_mfcc_new (const MmMfccParams *p, GError **error)
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "MFCC parameters: NULL");
     return NULL;
   }
-  if (!params_check (p, error))
+  if (!mm_mfcc_params_check (p, error))
     return NULL;
 
   m = g_new0 (MmMfcc, 1);

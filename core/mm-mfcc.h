@@ -76,10 +76,16 @@ typedef struct {
 typedef struct _MmMfcc MmMfcc;
 
 void      mm_mfcc_params_init (MmMfccParams *p);        /* the defaults above */
+/* TRUE if mm_mfcc_new would take @p; else FALSE and a message naming the
+ * first member out of range. */
+gboolean  mm_mfcc_params_check (const MmMfccParams *p, GError **error);
 /* TRUE when every member is equal (floats compared as the JSON writes them);
  * otherwise FALSE and, if @what is not NULL, *@what = a new string naming the
  * first member that differs with both values ("nfft: 512 vs 1024"). */
 gboolean  mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what);
+/* The shortest decimal that reads back as @v, as a double: 0.97f as 0.97,
+ * not 0.97000002861022949 (for JSON, caps and messages). */
+double    mm_float_decimal (float v);
 /* Names of the enum values as the JSON and the caps write them; FALSE for
  * an unknown name. */
 const char *mm_cmvn_name (MmCmvn c);

@@ -83,8 +83,11 @@ gboolean  mm_words_pop   (MmWords *w, MmWordSpan *span);
  * dropped. */
 guint64   mm_words_hold  (const MmWords *w);
 /* The longest time from the end of a word's audio to the push that
- * reports it (the element's latency), in samples. */
-guint64   mm_words_delay (const MmWords *w);
+ * reports it (part of the element's latency), in samples, for @p. */
+guint64   mm_words_delay (const MmWordsParams *p);
+/* The longest span a word can have, in samples (max_length, one frame and
+ * the pad on both sides). */
+guint64   mm_words_max_span (const MmWordsParams *p);
 const MmWordsParams *mm_words_params (const MmWords *w);
 
 /* Every word of a whole recording (@p NULL = defaults). Returns an array of

@@ -458,9 +458,17 @@ mm_words_hold (const MmWords *w)
 }
 
 guint64
-mm_words_delay (const MmWords *w)
+mm_words_delay (const MmWordsParams *p)
 {
-  return (guint64) (w->hang + w->ahead + 3) * w->hop + w->win;
+  guint64 hop = (guint64) p->sample_rate * HOP_MS / 1000, win = (guint64) p->sample_rate * FRAME_MS / 1000;
+  return (p->hangover_ms / HOP_MS + p->lookahead_ms / HOP_MS + 3) * hop + win;
+}
+
+guint64
+mm_words_max_span (const MmWordsParams *p)
+{
+  guint64 hop = (guint64) p->sample_rate * HOP_MS / 1000, win = (guint64) p->sample_rate * FRAME_MS / 1000;
+  return (p->max_length_ms / HOP_MS) * hop + win + 2 * ((guint64) p->pad_ms * p->sample_rate / 1000);
 }
 
 GArray *

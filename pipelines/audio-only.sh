@@ -7,15 +7,15 @@
 # channel count: it is mixed down and resampled to 16 kHz mono, mfccextract
 # cuts it into words (one 39×13 MFCC block per word) and mmclassify names
 # each word with an audio network (default models/audionet_cnn.safetensors).
-# --threshold sets mfccextract's word detector level (dBFS, default -45);
-# raise it for noisy recordings.
+# --threshold drops words whose loudest frame stays below it (dBFS, default -100:
+# none; the word detector adapts to the noise floor by itself).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 build=$root/build
 model=$root/models/audionet_cnn.safetensors
-threshold=-45
+threshold=-100
 file=
 
 while [ $# -gt 0 ]; do

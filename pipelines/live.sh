@@ -21,7 +21,7 @@ build=$root/build
 models=$root/models
 device=/dev/video0
 pair=
-threshold=-45
+threshold=-100
 
 while [ $# -gt 0 ]; do
   case $1 in

@@ -7,26 +7,57 @@
  * SECTION:element-mfccextract
  * @title: mfccextract
  *
- * Turns 16 kHz mono audio into blocks of 39 × 13 raw (not standardised)
- * MFCC, one block for exactly one second of audio, computed by the core's
- * #MmMfcc — the same front end the `mmdigits` CLI trains with.
+ * Turns 16 kHz mono audio into blocks of 39 × 13 MFCC (raw: not
+ * standardised by a model's statistics), one block for exactly one second
+ * of audio, computed by the core's front end (core/mm-frontend.h) — the same
+ * code the `mmdigits` CLI trains and evaluates with.
  *
- * In `utterance` mode (the default) a voice-activity detector runs on the
- * energy of each 25 ms hop (dB relative to full scale, a full-scale square
- * wave being 0 dB): a word starts at the first hop above #GstMmMfccExtract:threshold
- * and ends when the level has stayed below it for #GstMmMfccExtract:hangover ms.
- * Words shorter than #GstMmMfccExtract:min-length are dropped; a word that reaches
- * #GstMmMfccExtract:max-length is cut there and detection starts again. Each
- * word is centred in one second of silence (mm_audio_fit_center()), exactly
- * as the training set is made from silence-trimmed recordings, and becomes
- * one block whose PTS is the start of that one-second window (the word's
- * centre − 0.5 s) and whose duration is one second.
+ * ## The front end and the caps
+ * Every setting that changes the numbers (the contract of core/mm-mfcc.h)
+ * is given by the properties #GstMmMfccExtract:nfft, #GstMmMfccExtract:filters,
+ * #GstMmMfccExtract:low-freq, #GstMmMfccExtract:high-freq,
+ * #GstMmMfccExtract:preemphasis, #GstMmMfccExtract:lifter,
+ * #GstMmMfccExtract:cmvn and #GstMmMfccExtract:dc-block, or — when
+ * #GstMmMfccExtract:model names a model file — taken from that model's
+ * `mfcc` metadata, which then overrides those properties. The output caps
+ * carry all of it:
+ * `audio/x-mfcc, frames=(int)39, coefficients=(int)13, format=(string)F32LE,
+ * rate=(int)16000, frame-length=(int)800, frame-step=(int)400, nfft=(int)1024,
+ * filters=(int)26, low-freq=(double)0, high-freq=(double)8000,
+ * preemphasis=(double)0.97, lifter=(int)22, energy=(boolean)true,
+ * dc-block=(boolean)false, cmvn=(string)none` (the study's front end), so
+ * that `mmclassify` can refuse features its model was not trained on.
+ * When neither #GstMmMfccExtract:model nor any of those properties is set,
+ * the element asks downstream (a CAPS query) and adopts the front end it
+ * names: `mmclassify` answers with its model's, so a pipeline with a model
+ * trained on another front end needs no extra setting.
+ * A property changed while playing takes effect at the next buffer (audio
+ * held for a pending word is dropped), with new caps. With dc-block, DC is removed from the stream (a one-pole high-pass
+ * filter, −3 dB at 20 Hz) before blocks are made.
  *
- * In `window` mode a block is made every #GstMmMfccExtract:hop ms from the
- * sliding one-second window of the input (complete windows only).
+ * ## Utterance mode (the default)
+ * The core's word detector (core/mm-words.h) runs on the stream: every
+ * 10 ms it compares the power of 16 bands between 150 Hz and 7 kHz with
+ * the noise floor it tracks (per band, the minimum over the last second
+ * and the next 0.5 s, DC removed first). A frame is voiced when its best
+ * four bands stand #GstMmMfccExtract:margin dB above their floor on average;
+ * voiced frames closer than #GstMmMfccExtract:hangover ms form a word,
+ * kept when it holds at least #GstMmMfccExtract:min-length ms of voiced
+ * frames and its level moves by at least 3 dB (steady tones, hum, square
+ * waves and stationary noise do not: they are no word, whatever their
+ * level); a word that reaches #GstMmMfccExtract:max-length is cut there.
+ * There is no fixed level: a word peaking 40 dB below full scale is found
+ * as well as a loud one; #GstMmMfccExtract:threshold can still drop words
+ * whose loudest frame stays below a level. Each word, widened by 40 ms on
+ * both sides, is centred in one second of silence (or cut to its central
+ * second) and becomes one block whose PTS is the start of that one-second
+ * window and whose duration is one second.
  *
- * Output: `audio/x-mfcc, frames=(int)39, coefficients=(int)13,
- * format=(string)F32LE`; one buffer holds 39 × 13 floats, time-major.
+ * ## Window mode
+ * A block is made every #GstMmMfccExtract:hop ms from the sliding
+ * one-second window of the input (complete windows only).
+ *
+ * One buffer holds 39 × 13 floats, time-major.
  *
  * When #GstMmMfccExtract:post-messages is %TRUE, every block of utterance
  * mode is announced by an element message named `mfcc-utterance` with these
@@ -37,21 +68,27 @@
  * * #GstClockTime `running-time`: the running time of the block.
  * * #GstClockTime `duration`: the duration of the block (one second).
  * * #GstClockTime `start`: the time the word starts.
- * * #GstClockTime `end`: the time the word ends (last hop above threshold).
- * * #gdouble `peak-level`: the loudest hop of the word, dB full scale.
+ * * #GstClockTime `end`: the time the word ends.
+ * * #gdouble `peak-level`: the loudest 25 ms frame of the word, dB full
+ *   scale (a full-scale square wave being 0 dB), within 150 Hz–7 kHz.
+ * * #gdouble `score`: how far its best frame stood above the noise floor (dB).
  *
- * The element holds audio back until a word ends: its latency is
- * 0.5 s + max-length / 2 + hangover + one 25 ms hop in utterance mode and
- * one second in window mode, and it answers LATENCY queries with that.
- * A pending word is emitted at EOS; pending audio is dropped on FLUSH_STOP
- * and on a DISCONT buffer. During silence in utterance mode the element
- * sends GAP events (at most one per 100 ms) up to the earliest PTS a future
- * block can have, so that sinks preroll and aggregators can move on.
+ * The element holds audio back until a word is decided: its latency is
+ * 0.5 s + half the longest word (max-length + 105 ms) + hangover + the
+ * detector's 0.5 s lookahead + 55 ms in utterance mode and one second in
+ * window mode, and it answers LATENCY queries with that. A pending word is
+ * emitted at EOS; pending audio is dropped on FLUSH_STOP and on a DISCONT
+ * buffer. During silence in utterance mode the element sends GAP events (at
+ * most one per 100 ms) up to the earliest PTS a future block can have, so
+ * that sinks preroll and aggregators can move on.
  *
- * ## Example launch line
+ * ## Example launch lines
  * |[
- * gst-launch-1.0 -m filesrc location=digit.wav ! decodebin ! audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! mfccextract threshold=-40 ! fakesink
+ * gst-launch-1.0 -m filesrc location=digit.wav ! decodebin ! audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! mfccextract ! fakesink
  * ]| prints one `mfcc-utterance` message per spoken word.
+ * |[
+ * gst-launch-1.0 filesrc location=digit.wav ! decodebin ! audioconvert ! audioresample ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! mfccextract model=my-audio.safetensors ! c.audio_sink mmclassify name=c model=my-audio.safetensors ! filesink location=events.jsonl
+ * ]| computes the features a model (trained with other front-end settings) was trained on.
  */
 
 #include "mm-config.h"
@@ -61,31 +98,25 @@
 
 #include "gstmfccextract.h"
 #include "gstmmutil.h"
+#include "mm-frontend.h"
+#include "mm-modelfile.h"
+#include "mm-words.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mm_mfcc_extract_debug);
 #define GST_CAT_DEFAULT gst_mm_mfcc_extract_debug
 
 #define RATE 16000
 #define BLOCK_SAMPLES RATE      /* one block = exactly one second */
-#define VAD_HOP 400             /* 25 ms: the VAD decides per hop */
-#define N_FRAMES 39
-#define N_COEFFS 13
-#define SILENCE_DB -200.0       /* level of an all-zero hop */
 /* Smallest GAP event worth sending during silence (one per 100 ms at most). */
 #define GAP_MIN (100 * GST_MSECOND)
 
 #define DEFAULT_MODE GST_MM_MFCC_EXTRACT_MODE_UTTERANCE
-/* FSDD-level speech peaks at -17 to -35 dBFS: at -45 dB, 96 % of its
- * recordings give exactly one word (24 % give none at -35 dB). */
-#define DEFAULT_THRESHOLD -45.0
-#define DEFAULT_HANGOVER 150
-#define DEFAULT_MIN_LENGTH 100
-#define DEFAULT_MAX_LENGTH 1000
+/* The detector adapts to the noise floor; the level gate is off by default
+ * (-100 dBFS is below any word the detector accepts over its -90 dBFS
+ * absolute floor). */
+#define DEFAULT_THRESHOLD -100.0
 #define DEFAULT_HOP 500
-#define DEFAULT_NFFT 1024
-#define DEFAULT_PREEMPHASIS 0.97f
-#define DEFAULT_LIFTER 22
-#define DEFAULT_FILTERS 26
+#define DEFAULT_MODEL NULL
 #define DEFAULT_POST_MESSAGES TRUE
 
 enum
@@ -93,6 +124,7 @@ enum
   PROP_0,
   PROP_MODE,
   PROP_THRESHOLD,
+  PROP_MARGIN,
   PROP_HANGOVER,
   PROP_MIN_LENGTH,
   PROP_MAX_LENGTH,
@@ -101,6 +133,11 @@ enum
   PROP_PREEMPHASIS,
   PROP_LIFTER,
   PROP_FILTERS,
+  PROP_LOW_FREQ,
+  PROP_HIGH_FREQ,
+  PROP_CMVN,
+  PROP_DC_BLOCK,
+  PROP_MODEL,
   PROP_POST_MESSAGES,
 };
 
@@ -110,9 +147,6 @@ typedef struct
 {
   GstMmMfccExtractMode mode;
   gdouble threshold;
-  guint64 hangover;             /* samples */
-  guint64 min_length;           /* samples */
-  guint64 max_length;           /* samples */
   guint64 hop;                  /* samples */
   gboolean post_messages;
 } Settings;
@@ -127,24 +161,23 @@ struct _GstMmMfccExtract
   /* properties, under the object lock */
   GstMmMfccExtractMode mode;
   gdouble threshold;
-  guint hangover_ms;
-  guint min_length_ms;
-  guint max_length_ms;
+  MmWordsParams words_params;   /* margin, hangover, min- and max-length */
   guint hop_ms;
-  gint nfft;
-  gfloat preemphasis;
-  gint lifter;
-  gint filters;
+  MmMfccParams props;           /* the front end the properties ask for */
+  gboolean props_set;           /* a front-end property was set */
+  gchar *model;
   gboolean post_messages;
   gboolean mfcc_stale;          /* front-end property changed: rebuild */
-  gboolean reset_pending;       /* mode or hop changed: restart detection */
+  gboolean reset_pending;       /* mode, hop or detector changed: restart */
 
   /* streaming state, touched only from the streaming thread */
   GstAudioInfo info;
   gboolean have_info;
   GstSegment segment;
-  MmMfcc *mfcc;
+  MmMfcc *mfcc;                 /* its params: the contract in force */
+  gboolean caps_pending;        /* the contract changed: new caps first */
   float *block;                 /* BLOCK_SAMPLES of scratch for one window */
+  MmDcBlock dc;                 /* dc-block: the stored samples are DC-free */
 
   /* Float samples kept for later: store[0] is absolute sample store_first;
    * n_in is the absolute index of the next sample to arrive. Indexes count
@@ -156,12 +189,9 @@ struct _GstMmMfccExtract
   guint64 n_in;
   GstClockTime base_ts;
 
-  /* voice-activity detector */
-  guint64 vad_pos;              /* next hop to analyse */
-  gboolean in_word;
-  guint64 word_start;
-  guint64 word_end;             /* end of the last hop above threshold */
-  gdouble word_peak;
+  /* the word detector, fed every sample (it removes DC itself) */
+  MmWords *words;
+  gboolean words_finished;      /* drained at EOS: reset before more */
 
   /* window mode */
   guint64 next_window;
@@ -203,6 +233,24 @@ gst_mm_mfcc_extract_mode_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstMmMfccExtractMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+GType
+gst_mm_mfcc_extract_cmvn_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {MM_CMVN_NONE, "No normalisation (the study's)", "none"},
+    {MM_CMVN_MEAN, "Subtract each coefficient's mean over the word", "mean"},
+    {MM_CMVN_MEAN_VAR, "And divide by its standard deviation", "mean+var"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstMmMfccExtractCmvn", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -251,8 +299,9 @@ store_reserve (GstMmMfccExtract * self, gsize n)
 
 /* Appends @n samples of @data (F32LE or S16LE) as floats in [-1, 1).
  * Non-finite samples become 0 so that one bad sample cannot stop the
- * stream (the core refuses NaN). */
-static void
+ * stream (the core refuses NaN). Returns how many were stored; they are
+ * the last ones of the store. */
+static gsize
 store_append (GstMmMfccExtract * self, const guint8 * data, gsize n)
 {
   gsize skip = 0, i;
@@ -263,7 +312,7 @@ store_append (GstMmMfccExtract * self, const guint8 * data, gsize n)
     skip = MIN (n, self->store_first - self->n_in);
   self->n_in += n;
   if (skip == n)
-    return;
+    return 0;
 
   dst = store_reserve (self, n - skip);
   if (GST_AUDIO_INFO_FORMAT (&self->info) == GST_AUDIO_FORMAT_S16LE) {
@@ -278,6 +327,7 @@ store_append (GstMmMfccExtract * self, const guint8 * data, gsize n)
     }
   }
   self->store_len += n - skip;
+  return n - skip;
 }
 
 /* ---- state ---------------------------------------------------------- */
@@ -289,18 +339,18 @@ reset_stream (GstMmMfccExtract * self)
   self->store_first = 0;
   self->n_in = 0;
   self->base_ts = GST_CLOCK_TIME_NONE;
-  self->vad_pos = 0;
-  self->in_word = FALSE;
-  self->word_start = self->word_end = 0;
-  self->word_peak = SILENCE_DB;
+  if (self->words)
+    mm_words_reset (self->words);
+  self->words_finished = FALSE;
+  mm_dc_block_init (&self->dc, RATE);
   self->next_window = 0;
   self->gap_pos = GST_CLOCK_TIME_NONE;
 }
 
-/* Copies the settings; returns (and clears) whether mode or hop changed
- * since the last call. Both under one lock: a mode read apart from its
- * reset flag could run window mode on utterance state (store_at() would
- * then assert on a sample already dropped). */
+/* Copies the settings; returns (and clears) whether the stream must
+ * restart (mode, hop, detector or front end changed). Under one lock: a
+ * mode read apart from its reset flag could run window mode on utterance
+ * state (store_at() would then assert on a sample already dropped). */
 static gboolean
 read_settings (GstMmMfccExtract * self, Settings * s)
 {
@@ -311,55 +361,118 @@ read_settings (GstMmMfccExtract * self, Settings * s)
   self->reset_pending = FALSE;
   s->mode = self->mode;
   s->threshold = self->threshold;
-  s->hangover = (guint64) self->hangover_ms * RATE / 1000;
-  s->min_length = (guint64) self->min_length_ms * RATE / 1000;
-  s->max_length = MAX ((guint64) self->max_length_ms * RATE / 1000, VAD_HOP);
   s->hop = MAX ((guint64) self->hop_ms * RATE / 1000, 1);
   s->post_messages = self->post_messages;
   GST_OBJECT_UNLOCK (self);
   return reset;
 }
 
-/* (Re)builds the MmMfcc when a front-end property has changed. */
+/* The front end of @path's "mfcc" metadata into *@p; posts the error. */
 static gboolean
-ensure_mfcc (GstMmMfccExtract * self)
+model_frontend (GstMmMfccExtract * self, const gchar * path, MmMfccParams * p)
+{
+  MmModelMeta meta = { 0 };
+  GError *err = NULL;
+  MmNet *net = mm_model_load (path, &meta, &err);
+  gboolean ok = net != NULL;
+
+  if (!ok)
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Cannot read the model %s.", path),
+        ("%s", err->message));
+  else if (!meta.mfcc_json) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("The model %s has no audio front end (arch %s).", path,
+            mm_arch_name (mm_net_arch (net))), (NULL));
+    ok = FALSE;
+  } else if (!mm_mfcc_params_from_json (meta.mfcc_json, p, &err)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+        ("The model %s has an invalid audio front end.", path), ("%s", err->message));
+    ok = FALSE;
+  }
+  g_clear_error (&err);
+  mm_net_free (net);
+  mm_model_meta_clear (&meta);
+  return ok;
+}
+
+/* Neither a model nor a front-end property given: downstream may say
+ * which front end it wants (mmclassify answers with its model's). Caps
+ * without the fields mean the study's front end, as the defaults do. */
+static void
+downstream_frontend (GstMmMfccExtract * self, MmMfccParams * p)
+{
+  GstCaps *tmpl = gst_pad_get_pad_template_caps (self->srcpad);
+  GstCaps *caps = gst_pad_peer_query_caps (self->srcpad, tmpl);
+  GError *err = NULL;
+
+  gst_caps_unref (tmpl);
+  if (!gst_caps_is_empty (caps) && !gst_caps_is_any (caps)) {
+    caps = gst_caps_fixate (caps);
+    if (gst_mm_mfcc_params_from_caps (caps, p, &err))
+      GST_DEBUG_OBJECT (self, "front end from downstream: %" GST_PTR_FORMAT, caps);
+    else
+      GST_DEBUG_OBJECT (self, "downstream caps unusable (%s): defaults", err->message);
+    g_clear_error (&err);
+  }
+  gst_caps_unref (caps);
+}
+
+/* (Re)builds the MmMfcc and the word detector when a property changed:
+ * the front end from #GstMmMfccExtract:model when set, else from the
+ * properties. New caps go out before the next block. */
+static gboolean
+ensure_frontend (GstMmMfccExtract * self)
 {
   MmMfccParams p;
+  MmWordsParams wp;
   MmMfcc *m;
+  MmWords *w;
   GError *err = NULL;
-  gboolean stale;
+  gchar *model;
+  gboolean stale, props_set;
 
-  mm_mfcc_params_init (&p);
   GST_OBJECT_LOCK (self);
   stale = self->mfcc_stale || self->mfcc == NULL;
   self->mfcc_stale = FALSE;
-  p.nfft = self->nfft;
-  p.preemph = self->preemphasis;
-  p.lifter = self->lifter;
-  p.n_filters = self->filters;
+  p = self->props;
+  props_set = self->props_set;
+  wp = self->words_params;
+  model = g_strdup (self->model);
   GST_OBJECT_UNLOCK (self);
 
-  if (!stale)
+  if (!stale) {
+    g_free (model);
     return TRUE;
-  p.sample_rate = RATE;
-  p.n_coeffs = N_COEFFS;
-  m = mm_mfcc_new (&p, &err);
-  if (m == NULL) {
+  }
+  if (model && !model_frontend (self, model, &p)) {
+    g_free (model);
+    return FALSE;
+  }
+  if (!model && !props_set)
+    downstream_frontend (self, &p);
+  g_free (model);
+  if (!mm_frontend_check_network (&p, &err)) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
         ("Cannot set up the MFCC front end."), ("%s", err->message));
     g_clear_error (&err);
     return FALSE;
   }
-  if (mm_mfcc_n_frames (m, BLOCK_SAMPLES) != N_FRAMES) {
+  if (!(m = mm_mfcc_new (&p, &err)) || !(w = mm_words_new (&wp, &err))) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("The MFCC front end does not give %d frames per second.", N_FRAMES),
-        ("mm_mfcc_n_frames(16000) = %d", mm_mfcc_n_frames (m, BLOCK_SAMPLES)));
+        ("Cannot set up the MFCC front end."), ("%s", err->message));
+    g_clear_error (&err);
     mm_mfcc_free (m);
     return FALSE;
   }
   if (self->mfcc)
     mm_mfcc_free (self->mfcc);
   self->mfcc = m;
+  if (self->words)
+    mm_words_free (self->words);
+  self->words = w;
+  self->caps_pending = TRUE;
+  /* a new detector or DC state starts from the stream's next sample */
+  reset_stream (self);
   return TRUE;
 }
 
@@ -385,11 +498,12 @@ latency_of (GstMmMfccExtract * self)
   if (self->mode == GST_MM_MFCC_EXTRACT_MODE_WINDOW)
     lat = GST_SECOND;
   else
-    /* a word is pushed hangover (+ one hop) after its end; its block starts
-     * half a second before its centre, i.e. length/2 + 0.5 s before its end */
-    lat = GST_SECOND / 2 + (GstClockTime) self->max_length_ms * GST_MSECOND / 2
-        + (GstClockTime) self->hangover_ms * GST_MSECOND
-        + gst_util_uint64_scale_int (VAD_HOP, GST_SECOND, RATE);
+    /* a word is pushed at most mm_words_delay after its end; its block
+     * starts half a second before its centre, i.e. at most half the
+     * longest word + 0.5 s before its end */
+    lat = GST_SECOND / 2
+        + gst_util_uint64_scale_int (mm_words_max_span (&self->words_params) / 2
+        + mm_words_delay (&self->words_params), GST_SECOND, RATE);
   GST_OBJECT_UNLOCK (self);
   return lat;
 }
@@ -397,18 +511,36 @@ latency_of (GstMmMfccExtract * self)
 /* ---- output --------------------------------------------------------- */
 
 static void
-post_utterance (GstMmMfccExtract * self, GstClockTime pts, guint64 start,
-    guint64 end, gdouble peak)
+post_utterance (GstMmMfccExtract * self, GstClockTime pts, const MmWordSpan * w)
 {
   GstStructure *s = gst_mm_timed_structure_new ("mfcc-utterance",
       &self->segment, pts, GST_SECOND);
 
   gst_structure_set (s,
-      "start", G_TYPE_UINT64, time_of (self, start),
-      "end", G_TYPE_UINT64, time_of (self, end),
-      "peak-level", G_TYPE_DOUBLE, peak, NULL);
+      "start", G_TYPE_UINT64, time_of (self, w->start),
+      "end", G_TYPE_UINT64, time_of (self, w->end),
+      "peak-level", G_TYPE_DOUBLE, w->peak_db,
+      "score", G_TYPE_DOUBLE, w->snr_db, NULL);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* The caps of the contract in force, before the first block after it
+ * changed. FALSE when downstream refuses them (mmclassify with a model of
+ * another front end): the element then stops with not-negotiated. */
+static gboolean
+push_caps (GstMmMfccExtract * self)
+{
+  GstCaps *caps;
+  gboolean ok;
+
+  if (!self->caps_pending)
+    return TRUE;
+  caps = gst_mm_mfcc_caps_new (mm_mfcc_params (self->mfcc));
+  ok = gst_pad_push_event (self->srcpad, gst_event_new_caps (caps));
+  gst_caps_unref (caps);
+  self->caps_pending = !ok;
+  return ok;
 }
 
 /* MFCC of one second (@samples, BLOCK_SAMPLES long) → one buffer pushed. */
@@ -420,10 +552,9 @@ push_block (GstMmMfccExtract * self, const float *samples, GstClockTime pts)
   GError *err = NULL;
   gboolean ok;
 
-  if (!ensure_mfcc (self))
-    return GST_FLOW_ERROR;
-
-  out = gst_buffer_new_allocate (NULL, N_FRAMES * N_COEFFS * sizeof (float),
+  if (!push_caps (self))
+    return GST_FLOW_NOT_NEGOTIATED;
+  out = gst_buffer_new_allocate (NULL, MM_MFCC_FRAMES * MM_MFCC_COEFFS * sizeof (float),
       NULL);
   gst_buffer_map (out, &map, GST_MAP_WRITE);
   ok = mm_mfcc_compute (self->mfcc, samples, BLOCK_SAMPLES,
@@ -444,78 +575,43 @@ push_block (GstMmMfccExtract * self, const float *samples, GstClockTime pts)
   return gst_pad_push (self->srcpad, out);
 }
 
-/* The word [start, end) is complete: centre it in one second and push. */
+/* A word the detector found: centred in one second (the core's
+ * mm_audio_fit_center, as for a recording) and pushed. */
 static GstFlowReturn
-emit_word (GstMmMfccExtract * self, const Settings * s, guint64 start,
-    guint64 end, gdouble peak)
+emit_word (GstMmMfccExtract * self, const Settings * s, const MmWordSpan * w)
 {
-  guint64 len = end - start;
+  guint64 len = w->end - w->start;
   GstClockTime pts;
 
-  if (len < s->min_length) {
-    GST_DEBUG_OBJECT (self, "dropping a %" G_GUINT64_FORMAT " ms sound, "
-        "shorter than min-length", len * 1000 / RATE);
+  if (w->peak_db < s->threshold) {
+    GST_DEBUG_OBJECT (self, "dropping a word at %.1f dB, below threshold", w->peak_db);
     return GST_FLOW_OK;
   }
-  mm_audio_fit_center (store_at (self, start), len, self->block, BLOCK_SAMPLES);
+  mm_audio_fit_center (store_at (self, w->start), len, self->block, BLOCK_SAMPLES);
   /* the block's window, placed as mm_audio_fit_center places the word */
   if (len <= BLOCK_SAMPLES)
-    pts = time_of (self, (gint64) start - (gint64) (BLOCK_SAMPLES - len) / 2);
+    pts = time_of (self, (gint64) w->start - (gint64) (BLOCK_SAMPLES - len) / 2);
   else
-    pts = time_of (self, (gint64) (start + (len - BLOCK_SAMPLES) / 2));
+    pts = time_of (self, (gint64) (w->start + (len - BLOCK_SAMPLES) / 2));
   GST_DEBUG_OBJECT (self, "word %" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
-      ", peak %.1f dB", GST_TIME_ARGS (time_of (self, start)),
-      GST_TIME_ARGS (time_of (self, end)), peak);
+      ", peak %.1f dB, score %.1f dB", GST_TIME_ARGS (time_of (self, w->start)),
+      GST_TIME_ARGS (time_of (self, w->end)), w->peak_db, w->snr_db);
   if (s->post_messages)
-    post_utterance (self, pts, start, end, peak);
+    post_utterance (self, pts, w);
   return push_block (self, self->block, pts);
 }
 
-/* ---- detection ------------------------------------------------------ */
-
-static gdouble
-level_db (const float *x, gsize n)
-{
-  gdouble sum = 0.0;
-  gsize i;
-
-  for (i = 0; i < n; i++)
-    sum += (gdouble) x[i] * x[i];
-  sum /= n;
-  return sum > 0.0 ? MAX (10.0 * log10 (sum), SILENCE_DB) : SILENCE_DB;
-}
-
+/* Every word the detector has decided, then the audio no future word can
+ * reach is dropped. */
 static GstFlowReturn
-process_utterance (GstMmMfccExtract * self, const Settings * s)
+emit_words (GstMmMfccExtract * self, const Settings * s)
 {
   GstFlowReturn ret = GST_FLOW_OK;
+  MmWordSpan w;
 
-  while (ret == GST_FLOW_OK && self->vad_pos + VAD_HOP <= self->n_in) {
-    guint64 hop_end = self->vad_pos + VAD_HOP;
-    gdouble db = level_db (store_at (self, self->vad_pos), VAD_HOP);
-
-    if (db > s->threshold) {
-      if (!self->in_word) {
-        self->in_word = TRUE;
-        self->word_start = self->vad_pos;
-        self->word_peak = db;
-      }
-      self->word_end = hop_end;
-      self->word_peak = MAX (self->word_peak, db);
-      if (self->word_end - self->word_start >= s->max_length) {
-        /* too long for one word: cut, and detect afresh from here */
-        self->in_word = FALSE;
-        ret = emit_word (self, s, self->word_start,
-            self->word_start + s->max_length, self->word_peak);
-      }
-    } else if (self->in_word && hop_end - self->word_end >= s->hangover) {
-      self->in_word = FALSE;
-      ret = emit_word (self, s, self->word_start, self->word_end,
-          self->word_peak);
-    }
-    self->vad_pos = hop_end;
-  }
-  store_drop_before (self, self->in_word ? self->word_start : self->vad_pos);
+  while (ret == GST_FLOW_OK && mm_words_pop (self->words, &w))
+    ret = emit_word (self, s, &w);
+  store_drop_before (self, mm_words_hold (self->words));
   return ret;
 }
 
@@ -538,11 +634,11 @@ process_window (GstMmMfccExtract * self, const Settings * s)
 /* Output is sparse in utterance mode: during silence, tell downstream
  * (sinks prerolling, aggregators waiting for a time) that no block will
  * start before the earliest window a future word can have — half a second
- * before the start of the open word or of the next hop. */
+ * before the earliest sample the detector may still put in a word. */
 static void
 push_gap (GstMmMfccExtract * self)
 {
-  guint64 hold = self->in_word ? self->word_start : self->vad_pos;
+  guint64 hold = mm_words_hold (self->words);
   GstClockTime safe;
 
   if (hold < BLOCK_SAMPLES / 2)
@@ -557,20 +653,22 @@ push_gap (GstMmMfccExtract * self)
   self->gap_pos = safe;
 }
 
-/* EOS: a word still open ends where the audio ends. */
+/* EOS: the detector decides what its lookahead held back; a word still
+ * open ends where the audio ends. */
 static GstFlowReturn
 drain (GstMmMfccExtract * self)
 {
   Settings s;
 
-  /* in_word is set only in utterance mode: a mode changed since the last
-   * buffer leaves no word to emit, so the pending reset can be consumed */
+  /* words are found only in utterance mode: a mode changed since the last
+   * buffer leaves none to emit, so the pending reset can be consumed */
   read_settings (self, &s);
-  if (s.mode != GST_MM_MFCC_EXTRACT_MODE_UTTERANCE || !self->in_word)
+  if (s.mode != GST_MM_MFCC_EXTRACT_MODE_UTTERANCE || !self->words
+      || !GST_CLOCK_TIME_IS_VALID (self->base_ts))
     return GST_FLOW_OK;
-  self->in_word = FALSE;
-  return emit_word (self, &s, self->word_start, self->word_end,
-      self->word_peak);
+  mm_words_finish (self->words);
+  self->words_finished = TRUE;
+  return emit_words (self, &s);
 }
 
 /* ---- pads ----------------------------------------------------------- */
@@ -583,6 +681,7 @@ gst_mm_mfcc_extract_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   GstMapInfo map;
   Settings s;
   gboolean reset;
+  gsize added;
 
   if (!self->have_info) {
     gst_buffer_unref (buf);
@@ -590,10 +689,15 @@ gst_mm_mfcc_extract_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
         ("no caps before the first buffer"));
     return GST_FLOW_NOT_NEGOTIATED;
   }
+  /* a front-end property changed: new front end, detection from here */
+  if (!ensure_frontend (self)) {
+    gst_buffer_unref (buf);
+    return GST_FLOW_ERROR;
+  }
 
   reset = read_settings (self, &s);
-  if (reset || GST_BUFFER_IS_DISCONT (buf)) {
-    if (self->in_word || self->store_len)
+  if (reset || self->words_finished || GST_BUFFER_IS_DISCONT (buf)) {
+    if (self->store_len)
       GST_DEBUG_OBJECT (self, "discontinuity: dropping pending audio");
     reset_stream (self);
   }
@@ -607,14 +711,23 @@ gst_mm_mfcc_extract_chain (GstPad * pad, GstObject * parent, GstBuffer * buf)
   }
 
   gst_buffer_map (buf, &map, GST_MAP_READ);
-  store_append (self, map.data, map.size / GST_AUDIO_INFO_BPF (&self->info));
+  added = store_append (self, map.data, map.size / GST_AUDIO_INFO_BPF (&self->info));
   gst_buffer_unmap (buf, &map);
   gst_buffer_unref (buf);
+  if (added > 0) {
+    float *x = self->store + self->store_len - added;
+    /* the detector sees the samples as they came (it removes DC itself);
+     * the blocks are made from DC-free ones when the contract says so */
+    if (s.mode == GST_MM_MFCC_EXTRACT_MODE_UTTERANCE)
+      mm_words_push (self->words, x, added);
+    if (mm_mfcc_params (self->mfcc)->dc_block)
+      mm_dc_block_run (&self->dc, x, x, added);
+  }
 
   if (s.mode == GST_MM_MFCC_EXTRACT_MODE_WINDOW)
     ret = process_window (self, &s);
   else
-    ret = process_utterance (self, &s);
+    ret = emit_words (self, &s);
   if (ret == GST_FLOW_OK && s.mode == GST_MM_MFCC_EXTRACT_MODE_UTTERANCE)
     push_gap (self);
   return ret;
@@ -624,8 +737,6 @@ static gboolean
 set_sink_caps (GstMmMfccExtract * self, GstCaps * caps)
 {
   GstAudioInfo info;
-  GstCaps *src_caps;
-  gboolean ret;
 
   if (!gst_audio_info_from_caps (&info, caps)
       || GST_AUDIO_INFO_RATE (&info) != RATE
@@ -635,10 +746,11 @@ set_sink_caps (GstMmMfccExtract * self, GstCaps * caps)
   }
   self->info = info;
   self->have_info = TRUE;
-  src_caps = gst_pad_get_pad_template_caps (self->srcpad);
-  ret = gst_pad_push_event (self->srcpad, gst_event_new_caps (src_caps));
-  gst_caps_unref (src_caps);
-  return ret;
+  /* the output caps say which front end the blocks will come from */
+  if (!ensure_frontend (self))
+    return FALSE;
+  self->caps_pending = TRUE;
+  return push_caps (self);
 }
 
 static gboolean
@@ -736,14 +848,21 @@ gst_mm_mfcc_extract_set_property (GObject * object, guint prop_id,
     case PROP_THRESHOLD:
       self->threshold = g_value_get_double (value);
       break;
+    case PROP_MARGIN:
+      self->words_params.on_db = g_value_get_double (value);
+      self->mfcc_stale = TRUE;
+      break;
     case PROP_HANGOVER:
-      self->hangover_ms = g_value_get_uint (value);
+      self->words_params.hangover_ms = g_value_get_uint (value);
+      self->mfcc_stale = TRUE;
       break;
     case PROP_MIN_LENGTH:
-      self->min_length_ms = g_value_get_uint (value);
+      self->words_params.min_length_ms = g_value_get_uint (value);
+      self->mfcc_stale = TRUE;
       break;
     case PROP_MAX_LENGTH:
-      self->max_length_ms = g_value_get_uint (value);
+      self->words_params.max_length_ms = g_value_get_uint (value);
+      self->mfcc_stale = TRUE;
       break;
     case PROP_HOP:
       self->hop_ms = g_value_get_uint (value);
@@ -752,23 +871,44 @@ gst_mm_mfcc_extract_set_property (GObject * object, guint prop_id,
     case PROP_NFFT:{
       gint nfft = g_value_get_int (value);
       if (nfft == 512 || nfft == 1024) {
-        self->nfft = nfft;
-        self->mfcc_stale = TRUE;
+        self->props.nfft = nfft;
+        self->props_set = self->mfcc_stale = TRUE;
       } else {
         GST_WARNING_OBJECT (self, "nfft must be 512 or 1024, not %d", nfft);
       }
       break;
     }
     case PROP_PREEMPHASIS:
-      self->preemphasis = g_value_get_float (value);
-      self->mfcc_stale = TRUE;
+      self->props.preemph = g_value_get_float (value);
+      self->props_set = self->mfcc_stale = TRUE;
       break;
     case PROP_LIFTER:
-      self->lifter = g_value_get_int (value);
-      self->mfcc_stale = TRUE;
+      self->props.lifter = g_value_get_int (value);
+      self->props_set = self->mfcc_stale = TRUE;
       break;
     case PROP_FILTERS:
-      self->filters = g_value_get_int (value);
+      self->props.n_filters = g_value_get_int (value);
+      self->props_set = self->mfcc_stale = TRUE;
+      break;
+    case PROP_LOW_FREQ:
+      self->props.low_freq = (gfloat) g_value_get_double (value);
+      self->props_set = self->mfcc_stale = TRUE;
+      break;
+    case PROP_HIGH_FREQ:
+      self->props.high_freq = (gfloat) g_value_get_double (value);
+      self->props_set = self->mfcc_stale = TRUE;
+      break;
+    case PROP_CMVN:
+      self->props.cmvn = g_value_get_enum (value);
+      self->props_set = self->mfcc_stale = TRUE;
+      break;
+    case PROP_DC_BLOCK:
+      self->props.dc_block = g_value_get_boolean (value);
+      self->props_set = self->mfcc_stale = TRUE;
+      break;
+    case PROP_MODEL:
+      g_free (self->model);
+      self->model = g_value_dup_string (value);
       self->mfcc_stale = TRUE;
       break;
     case PROP_POST_MESSAGES:
@@ -795,29 +935,47 @@ gst_mm_mfcc_extract_get_property (GObject * object, guint prop_id,
     case PROP_THRESHOLD:
       g_value_set_double (value, self->threshold);
       break;
+    case PROP_MARGIN:
+      g_value_set_double (value, self->words_params.on_db);
+      break;
     case PROP_HANGOVER:
-      g_value_set_uint (value, self->hangover_ms);
+      g_value_set_uint (value, self->words_params.hangover_ms);
       break;
     case PROP_MIN_LENGTH:
-      g_value_set_uint (value, self->min_length_ms);
+      g_value_set_uint (value, self->words_params.min_length_ms);
       break;
     case PROP_MAX_LENGTH:
-      g_value_set_uint (value, self->max_length_ms);
+      g_value_set_uint (value, self->words_params.max_length_ms);
       break;
     case PROP_HOP:
       g_value_set_uint (value, self->hop_ms);
       break;
     case PROP_NFFT:
-      g_value_set_int (value, self->nfft);
+      g_value_set_int (value, self->props.nfft);
       break;
     case PROP_PREEMPHASIS:
-      g_value_set_float (value, self->preemphasis);
+      g_value_set_float (value, self->props.preemph);
       break;
     case PROP_LIFTER:
-      g_value_set_int (value, self->lifter);
+      g_value_set_int (value, self->props.lifter);
       break;
     case PROP_FILTERS:
-      g_value_set_int (value, self->filters);
+      g_value_set_int (value, self->props.n_filters);
+      break;
+    case PROP_LOW_FREQ:
+      g_value_set_double (value, mm_float_decimal (self->props.low_freq));
+      break;
+    case PROP_HIGH_FREQ:
+      g_value_set_double (value, mm_float_decimal (self->props.high_freq));
+      break;
+    case PROP_CMVN:
+      g_value_set_enum (value, self->props.cmvn);
+      break;
+    case PROP_DC_BLOCK:
+      g_value_set_boolean (value, self->props.dc_block);
+      break;
+    case PROP_MODEL:
+      g_value_set_string (value, self->model);
       break;
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
@@ -836,6 +994,8 @@ gst_mm_mfcc_extract_finalize (GObject * object)
 
   if (self->mfcc)
     mm_mfcc_free (self->mfcc);
+  mm_words_free (self->words);
+  g_free (self->model);
   g_free (self->block);
   g_free (self->store);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -848,6 +1008,11 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
       | GST_PARAM_MUTABLE_PLAYING;
+  MmMfccParams study;
+  MmWordsParams defaults;
+
+  mm_mfcc_params_init (&study);
+  mm_words_params_init (&defaults);
 
   GST_DEBUG_CATEGORY_INIT (gst_mm_mfcc_extract_debug, "mfccextract", 0,
       "MFCC front end for spoken digits");
@@ -863,20 +1028,26 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
           GST_TYPE_MM_MFCC_EXTRACT_MODE, DEFAULT_MODE, flags));
   g_object_class_install_property (gobject_class, PROP_THRESHOLD,
       g_param_spec_double ("threshold", "Threshold",
-          "Level of a 25 ms hop above which it is speech (dB full scale)",
+          "Words whose loudest 25 ms frame stays below this level are dropped "
+          "(dB full scale; the detector itself adapts to the noise floor, so "
+          "the default lets every word through)",
           -120.0, 0.0, DEFAULT_THRESHOLD, flags));
+  g_object_class_install_property (gobject_class, PROP_MARGIN,
+      g_param_spec_double ("margin", "Margin",
+          "How far above the tracked noise floor a frame's best bands must "
+          "stand to be speech (dB)", 0.0, 60.0, defaults.on_db, flags));
   g_object_class_install_property (gobject_class, PROP_HANGOVER,
       g_param_spec_uint ("hangover", "Hangover",
-          "Time below the threshold that ends a word (ms)",
-          0, 5000, DEFAULT_HANGOVER, flags));
+          "Time without speech that ends a word (ms)",
+          0, 5000, defaults.hangover_ms, flags));
   g_object_class_install_property (gobject_class, PROP_MIN_LENGTH,
       g_param_spec_uint ("min-length", "Minimum length",
-          "Shorter sounds are dropped (ms)", 0, 10000, DEFAULT_MIN_LENGTH,
-          flags));
+          "Sounds with less speech are dropped (ms)", 0, 10000,
+          defaults.min_length_ms, flags));
   g_object_class_install_property (gobject_class, PROP_MAX_LENGTH,
       g_param_spec_uint ("max-length", "Maximum length",
           "Longer words are cut at this length (ms); above 1000 only the "
-          "central second is kept", 25, 10000, DEFAULT_MAX_LENGTH, flags));
+          "central second is kept", 20, 10000, defaults.max_length_ms, flags));
   g_object_class_install_property (gobject_class, PROP_HOP,
       g_param_spec_uint ("hop", "Hop",
           "Window mode: time between the starts of two blocks (ms)",
@@ -884,19 +1055,40 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
   g_object_class_install_property (gobject_class, PROP_NFFT,
       g_param_spec_int ("nfft", "FFT size",
           "FFT length: 1024, or 512 (study-compatible: first 512 samples of "
-          "each 800-sample frame)", 512, 1024, DEFAULT_NFFT, flags));
+          "each 800-sample frame)", 512, 1024, study.nfft, flags));
   g_object_class_install_property (gobject_class, PROP_PREEMPHASIS,
       g_param_spec_float ("preemphasis", "Pre-emphasis",
           "Pre-emphasis coefficient (0 = off)", 0.0f, 0.999f,
-          DEFAULT_PREEMPHASIS, flags));
+          study.preemph, flags));
   g_object_class_install_property (gobject_class, PROP_LIFTER,
       g_param_spec_int ("lifter", "Lifter",
-          "Sinusoidal cepstral lifter (0 = off)", 0, 1000, DEFAULT_LIFTER,
+          "Sinusoidal cepstral lifter (0 = off)", 0, 1000, study.lifter,
           flags));
   g_object_class_install_property (gobject_class, PROP_FILTERS,
       g_param_spec_int ("filters", "Mel filters",
-          "Number of triangular mel filters", N_COEFFS, 128, DEFAULT_FILTERS,
+          "Number of triangular mel filters", MM_MFCC_COEFFS, 128, study.n_filters,
           flags));
+  g_object_class_install_property (gobject_class, PROP_LOW_FREQ,
+      g_param_spec_double ("low-freq", "Low frequency",
+          "Lowest edge of the mel filters (Hz)", 0.0, RATE / 2,
+          study.low_freq, flags));
+  g_object_class_install_property (gobject_class, PROP_HIGH_FREQ,
+      g_param_spec_double ("high-freq", "High frequency",
+          "Highest edge of the mel filters (Hz)", 1.0, RATE / 2,
+          study.high_freq, flags));
+  g_object_class_install_property (gobject_class, PROP_CMVN,
+      g_param_spec_enum ("cmvn", "CMVN",
+          "Per-utterance cepstral normalisation of each block",
+          GST_TYPE_MM_MFCC_EXTRACT_CMVN, study.cmvn, flags));
+  g_object_class_install_property (gobject_class, PROP_DC_BLOCK,
+      g_param_spec_boolean ("dc-block", "DC block",
+          "Remove DC (high-pass at 20 Hz) before the blocks are made",
+          study.dc_block, flags));
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model",
+          "Take the front end from this model file's \"mfcc\" metadata "
+          "(overrides nfft, filters, low-freq, high-freq, preemphasis, "
+          "lifter, cmvn and dc-block)", DEFAULT_MODEL, flags));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post an mfcc-utterance element message for every word",
@@ -908,10 +1100,11 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "MFCC extractor", "Filter/Analyzer/Audio",
-      "Cuts 16 kHz speech into words and gives 39x13 MFCC per word "
-      "(or per sliding one-second window)", "mmdigits authors");
+      "Cuts 16 kHz speech into words (adaptive word detector) and gives "
+      "39x13 MFCC per word (or per sliding one-second window)", "mmdigits authors");
 
   gst_type_mark_as_plugin_api (GST_TYPE_MM_MFCC_EXTRACT_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_MM_MFCC_EXTRACT_CMVN, 0);
 }
 
 static void
@@ -932,14 +1125,11 @@ gst_mm_mfcc_extract_init (GstMmMfccExtract * self)
 
   self->mode = DEFAULT_MODE;
   self->threshold = DEFAULT_THRESHOLD;
-  self->hangover_ms = DEFAULT_HANGOVER;
-  self->min_length_ms = DEFAULT_MIN_LENGTH;
-  self->max_length_ms = DEFAULT_MAX_LENGTH;
+  mm_words_params_init (&self->words_params);
+  self->words_params.sample_rate = RATE;
   self->hop_ms = DEFAULT_HOP;
-  self->nfft = DEFAULT_NFFT;
-  self->preemphasis = DEFAULT_PREEMPHASIS;
-  self->lifter = DEFAULT_LIFTER;
-  self->filters = DEFAULT_FILTERS;
+  mm_mfcc_params_init (&self->props);
+  self->model = g_strdup (DEFAULT_MODEL);
   self->post_messages = DEFAULT_POST_MESSAGES;
 
   self->block = g_new0 (float, BLOCK_SAMPLES);

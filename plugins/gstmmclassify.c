@@ -42,6 +42,15 @@
  * names the file or the arch to add. Inputs are normalised with the norm
  * stored in the model that classifies them.
  *
+ * The `audio/x-mfcc` caps carry the front end the blocks were made with
+ * (see mfccextract); the audio and hybrid models each record the front end
+ * they were trained with (their `mfcc` metadata; the study's when absent).
+ * Caps that differ are refused at negotiation with an error that names the
+ * model and both values, e.g. "model vs stream: nfft: 512 vs 1024": give
+ * mfccextract the same model (`model=`) or matching properties. The audio
+ * pad answers CAPS queries with that front end, so an mfccextract whose
+ * front-end properties are left alone adopts it by itself.
+ *
  * ## Output
  * Every decision is posted as an element message named `mmclassify` with
  * these fields:
@@ -157,11 +166,13 @@ struct _GstMmClassify
    * (which only runs in between) */
   MmNet *nets[N_ROLES];
   gchar *files[N_ROLES];
+  MmMfccParams frontends[N_ROLES];
   gchar *loaded_path;
   gboolean loaded_dir;
 
   /* aggregate thread only: running time before which a pad will send
    * nothing more (end of its last GAP), and scratch for one input */
+  gboolean audio_refused;       /* the audio caps did not match the models */
   GstClockTime pos[2];
   guint64 n_decisions;          /* since start, to tell an empty stream */
   gboolean warned_empty;
@@ -259,6 +270,7 @@ typedef struct
 {
   MmNet *nets[N_ROLES];
   gchar *files[N_ROLES];
+  MmMfccParams frontends[N_ROLES];      /* audio front end each was trained with */
 } ModelSet;
 
 static void
@@ -273,7 +285,7 @@ model_set_clear (ModelSet * set)
 /* Keeps @net in @set if its role is free or it ranks better; takes @net
  * and @file. */
 static void
-model_set_offer (ModelSet * set, MmNet * net, gchar * file)
+model_set_offer (ModelSet * set, MmNet * net, gchar * file, const MmMfccParams * fe)
 {
   MmArch arch = mm_net_arch (net);
   Role role = role_of_arch (arch);
@@ -289,6 +301,24 @@ model_set_offer (ModelSet * set, MmNet * net, gchar * file)
   g_free (set->files[role]);
   set->nets[role] = net;
   set->files[role] = file;
+  set->frontends[role] = *fe;
+}
+
+/* A model file with the audio front end it was trained with (its "mfcc"
+ * metadata; the study's for a file without one). */
+static MmNet *
+load_model (const char *file, MmMfccParams * fe, GError ** error)
+{
+  MmModelMeta meta = { 0 };
+  MmNet *net = mm_model_load (file, &meta, error);
+
+  mm_mfcc_params_init (fe);
+  if (net && meta.mfcc_json && !mm_mfcc_params_from_json (meta.mfcc_json, fe, error)) {
+    g_prefix_error (error, "%s: ", file);
+    g_clear_pointer (&net, mm_net_free);
+  }
+  mm_model_meta_clear (&meta);
+  return net;
 }
 
 static gint
@@ -322,7 +352,8 @@ load_model_dir (GstMmClassify * self, const char *dir, ModelSet * set,
   for (guint i = 0; i < names->len; i++) {
     gchar *file = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
     GError *err = NULL;
-    MmNet *net = mm_model_load (file, NULL, &err);
+    MmMfccParams fe;
+    MmNet *net = load_model (file, &fe, &err);
 
     if (!net) {
       GST_ELEMENT_WARNING (self, RESOURCE, READ,
@@ -332,7 +363,7 @@ load_model_dir (GstMmClassify * self, const char *dir, ModelSet * set,
       continue;
     }
     GST_INFO_OBJECT (self, "%s: %s", file, mm_arch_name (mm_net_arch (net)));
-    model_set_offer (set, net, file);
+    model_set_offer (set, net, file, &fe);
   }
   g_ptr_array_unref (names);
   return TRUE;
@@ -343,6 +374,7 @@ load_models (GstMmClassify * self, const char *path, ModelSet * set,
     gboolean * is_dir, GError ** error)
 {
   MmNet *net;
+  MmMfccParams fe;
   GError *err = NULL;
 
   *is_dir = g_file_test (path, G_FILE_TEST_IS_DIR);
@@ -354,14 +386,14 @@ load_models (GstMmClassify * self, const char *path, ModelSet * set,
         "model file %s: no such file or directory", path);
     return FALSE;
   }
-  net = mm_model_load (path, NULL, &err);
+  net = load_model (path, &fe, &err);
   if (!net) {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
         "model file %s: %s", path, err->message);
     g_error_free (err);
     return FALSE;
   }
-  model_set_offer (set, net, g_strdup (path));
+  model_set_offer (set, net, g_strdup (path), &fe);
   return TRUE;
 }
 
@@ -418,7 +450,7 @@ post_error (GstMmClassify * self, const GError * err)
 static gboolean
 gst_mm_classify_open (GstMmClassify * self)
 {
-  ModelSet set = { {NULL}, {NULL} };
+  ModelSet set = { {NULL}, {NULL}, {{0}} };
   GError *err = NULL;
   gchar *path;
   gboolean is_dir, with_image, with_audio, fallback;
@@ -444,6 +476,7 @@ gst_mm_classify_open (GstMmClassify * self)
   for (int r = 0; r < N_ROLES; r++) {
     self->nets[r] = set.nets[r];
     self->files[r] = set.files[r];
+    self->frontends[r] = set.frontends[r];
     if (self->nets[r])
       mm_net_set_training (self->nets[r], FALSE);
   }
@@ -497,6 +530,10 @@ gst_mm_classify_create_new_pad (GstAggregator * agg, GstPadTemplate * templ,
   }
   pad = g_object_new (GST_TYPE_AGGREGATOR_PAD, "name", name,
       "direction", GST_PAD_SINK, "template", templ, NULL);
+  /* the audio pad's CAPS answer names one front end (a suggestion); caps
+   * are accepted by the template, and checked against the models when they
+   * arrive (check_audio_caps), with an error that says what differs */
+  GST_OBJECT_FLAG_SET (pad, GST_PAD_FLAG_ACCEPT_TEMPLATE);
   *slot = pad;
   GST_OBJECT_UNLOCK (self);
   return pad;
@@ -894,6 +931,11 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
   Item img, aud;
   GstFlowReturn ret = GST_FLOW_OK;
 
+  /* audio caps of another front end were refused (the error is posted):
+   * the stream stops, not-negotiated, rather than classify them */
+  if (self->audio_refused)
+    return GST_FLOW_NOT_NEGOTIATED;
+
   GST_OBJECT_LOCK (self);
   ipad = self->image_pad ? gst_object_ref (self->image_pad) : NULL;
   apad = self->audio_pad ? gst_object_ref (self->audio_pad) : NULL;
@@ -945,15 +987,107 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
   return ret;
 }
 
+/* The audio caps carry the front end the blocks come from: each network
+ * that will classify them (the audio and the hybrid one) must have been
+ * trained on that front end, or its answers are meaningless. Refused with
+ * an error naming the model and both values. */
+static gboolean
+check_audio_caps (GstMmClassify * self, GstCaps * caps)
+{
+  MmMfccParams stream;
+  GError *err = NULL;
+  gboolean ok = TRUE;
+
+  if (!gst_mm_mfcc_params_from_caps (caps, &stream, &err)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("Invalid audio/x-mfcc caps."), ("%s", err->message));
+    g_error_free (err);
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  for (int r = ROLE_AUDIO; ok && r <= ROLE_HYBRID; r++) {
+    gchar *what = NULL, *file;
+
+    if (!self->nets[r] || mm_mfcc_params_equal (&self->frontends[r], &stream, &what))
+      continue;
+    file = g_strdup (self->files[r]);
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("The audio features are not those model %s was trained on "
+            "(model vs stream: %s).", file, what),
+        ("give mfccextract model=%s, or set its properties to match", file));
+    g_free (what);
+    g_free (file);
+    GST_OBJECT_LOCK (self);
+    ok = FALSE;
+  }
+  GST_OBJECT_UNLOCK (self);
+  return ok;
+}
+
+/* Downstream suggests, upstream decides: the audio pad answers CAPS
+ * queries with the front end of the model that will classify the blocks
+ * (the audio network's, else the hybrid's), so an mfccextract left at its
+ * defaults makes the features the model was trained on. */
+static gboolean
+gst_mm_classify_sink_query (GstAggregator * agg, GstAggregatorPad * pad,
+    GstQuery * query)
+{
+  GstMmClassify *self = GST_MM_CLASSIFY (agg);
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
+    GstCaps *filter, *caps = NULL;
+    MmMfccParams fe;
+    gboolean have = FALSE;
+
+    GST_OBJECT_LOCK (self);
+    if (pad == self->audio_pad) {
+      for (int r = ROLE_AUDIO; !have && r <= ROLE_HYBRID; r++)
+        if (self->nets[r]) {
+          fe = self->frontends[r];
+          have = TRUE;
+        }
+    }
+    GST_OBJECT_UNLOCK (self);
+    if (have) {
+      GstCaps *tmpl = gst_pad_get_pad_template_caps (GST_PAD (pad));
+      GstCaps *ours = gst_mm_mfcc_caps_new (&fe);
+
+      caps = gst_caps_intersect (tmpl, ours);
+      gst_caps_unref (tmpl);
+      gst_caps_unref (ours);
+      gst_query_parse_caps (query, &filter);
+      if (filter) {
+        GstCaps *f = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+        gst_caps_unref (caps);
+        caps = f;
+      }
+      gst_query_set_caps_result (query, caps);
+      gst_caps_unref (caps);
+      return TRUE;
+    }
+  }
+  return GST_AGGREGATOR_CLASS (parent_class)->sink_query (agg, pad, query);
+}
+
 static gboolean
 gst_mm_classify_sink_event (GstAggregator * agg, GstAggregatorPad * pad,
     GstEvent * event)
 {
   /* the sink caps are fixed by the templates (checked by the pad before
-   * they get here); the src caps are our own, so they are not forwarded */
+   * they get here), the audio ones must also match the models; the src
+   * caps are our own, so they are not forwarded */
   if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    GstMmClassify *self = GST_MM_CLASSIFY (agg);
+    GstCaps *caps;
+    gboolean ok = TRUE;
+
+    gst_event_parse_caps (event, &caps);
+    if (gst_caps_is_fixed (caps) && gst_structure_has_name (gst_caps_get_structure (caps, 0),
+            "audio/x-mfcc"))
+      self->audio_refused = !(ok = check_audio_caps (self, caps));
     gst_event_unref (event);
-    return TRUE;
+    return ok;
   }
   return GST_AGGREGATOR_CLASS (parent_class)->sink_event (agg, pad, event);
 }
@@ -974,6 +1108,7 @@ gst_mm_classify_start (GstAggregator * agg)
 
   self->n_decisions = 0;
   self->warned_empty = FALSE;
+  self->audio_refused = FALSE;
   return gst_mm_classify_flush (agg) == GST_FLOW_OK;
 }
 
@@ -1139,6 +1274,7 @@ gst_mm_classify_class_init (GstMmClassifyClass * klass)
       GST_DEBUG_FUNCPTR (gst_mm_classify_create_new_pad);
   agg_class->get_next_time = GST_DEBUG_FUNCPTR (gst_mm_classify_get_next_time);
   agg_class->sink_event = GST_DEBUG_FUNCPTR (gst_mm_classify_sink_event);
+  agg_class->sink_query = GST_DEBUG_FUNCPTR (gst_mm_classify_sink_query);
   agg_class->flush = GST_DEBUG_FUNCPTR (gst_mm_classify_flush);
   agg_class->start = GST_DEBUG_FUNCPTR (gst_mm_classify_start);
 

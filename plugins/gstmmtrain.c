@@ -39,6 +39,12 @@
  * deviation of the MFCC blocks it learns from (all of them, before the
  * split).
  *
+ * The model records the audio front end the `audio/x-mfcc` caps carried
+ * (mfccextract puts its whole front-end contract there; caps without those
+ * fields mean the study's front end), so it is later fed the same features.
+ * Caps whose front end differs from an earlier one of the same run, or from
+ * #GstMmTrain:init-model's, are refused with an error naming both values.
+ *
  * The samples are split (seeded by #GstMmTrain:seed) into training and
  * validation sets by #GstMmTrain:validation-fraction; the weights of the
  * epoch with the best validation accuracy are written, atomically, with
@@ -199,6 +205,8 @@ struct _GstMmTrain
   gboolean playing;             /* in PLAYING: EOS may launch */
   guint32 eos_seqnum;           /* of the last EOS, for the EOS message */
   gboolean launched;            /* training started for this run */
+  MmMfccParams audio_fe;        /* the front end of the audio caps received */
+  gboolean have_audio_fe;
 
   /* loaded at NULL→READY, read-only until READY→NULL */
   MmNet *init_net;
@@ -280,7 +288,51 @@ reset_collection (GstMmTrain * self)
   }
   self->playing = FALSE;
   self->launched = FALSE;
+  self->have_audio_fe = FALSE;
   GST_OBJECT_UNLOCK (self);
+}
+
+/* The audio caps say which front end made the blocks: that is what the
+ * model will record, so one run must not mix two, and a fine-tuned model
+ * must keep the front end it was trained on. */
+static gboolean
+set_audio_caps (GstMmTrain * self, GstCaps * caps)
+{
+  MmMfccParams fe, init;
+  GError *err = NULL;
+  gchar *what = NULL;
+  gboolean ok = TRUE;
+
+  if (!gst_mm_mfcc_params_from_caps (caps, &fe, &err)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Invalid audio/x-mfcc caps."),
+        ("%s", err->message));
+    g_error_free (err);
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  mm_mfcc_params_init (&init);
+  if (self->init_net && self->init_meta.mfcc_json
+      && !mm_mfcc_params_from_json (self->init_meta.mfcc_json, &init, NULL))
+    mm_mfcc_params_init (&init);
+  if (self->init_net && !mm_mfcc_params_equal (&init, &fe, &what)) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("The audio features are not those init-model was trained on "
+            "(model vs stream: %s).", what), (NULL));
+    ok = FALSE;
+  } else if (self->have_audio_fe && !mm_mfcc_params_equal (&self->audio_fe, &fe, &what)) {
+    GST_OBJECT_UNLOCK (self);
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
+        ("The audio front end changed during the run (before vs now: %s); "
+            "one model cannot learn from both.", what), (NULL));
+    ok = FALSE;
+  } else {
+    self->audio_fe = fe;
+    self->have_audio_fe = TRUE;
+    GST_OBJECT_UNLOCK (self);
+  }
+  g_free (what);
+  return ok;
 }
 
 /* Copies the 28×28 pixels of a mapped crop, honouring a video meta's
@@ -706,9 +758,11 @@ gst_mm_train_launch (GstMmTrain * self, guint32 seqnum)
 
       norm = mm_net_norm (job->net);
       mm_dataset_audio_stats (all, norm->mfcc_mean, norm->mfcc_std);
-      /* the element cannot see the front end's settings: record mfccextract's
-       * defaults, which is what a pipeline without front-end properties uses */
-      mm_mfcc_params_init (&mfcc);
+      /* the front end the audio caps carried (set_audio_caps) */
+      if (self->have_audio_fe)
+        mfcc = self->audio_fe;
+      else
+        mm_mfcc_params_init (&mfcc);
       job->mfcc_json = mm_mfcc_params_to_json (&mfcc);
     }
   }
@@ -800,6 +854,17 @@ gst_mm_train_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
   const GstStructure *s;
 
   switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:
+      if (m == AUDIO) {
+        GstCaps *caps;
+        gboolean ok;
+
+        gst_event_parse_caps (event, &caps);
+        ok = set_audio_caps (self, caps);
+        gst_event_unref (event);
+        return ok;
+      }
+      break;
     case GST_EVENT_SEGMENT:
       GST_OBJECT_LOCK (self);
       gst_event_copy_segment (event, &self->segment[m]);
@@ -822,9 +887,9 @@ gst_mm_train_sink_event (GstPad * pad, GstObject * parent, GstEvent * event)
       GST_OBJECT_UNLOCK (self);
       break;
     default:
-      /* caps are checked against the template by the pad; the rest
-       * (stream-start, tags, gaps...) matters not to a sink that keeps
-       * everything until EOS */
+      /* image caps are checked against the template by the pad; the
+       * rest (stream-start, tags, gaps...) matters not to a sink that
+       * keeps everything until EOS */
       break;
   }
   gst_event_unref (event);

@@ -3,6 +3,8 @@
 
 #include <gst/gst.h>
 
+#include "mm-mfcc.h"
+
 G_BEGIN_DECLS
 
 /* A new element-message structure named @name with the timing fields every
@@ -28,6 +30,25 @@ GstClockTime gst_mm_pairing_key (const GstSegment * segment, GstClockTime pts,
 
 /* Whether both keys are valid and at most @window apart. */
 gboolean gst_mm_keys_within (GstClockTime a, GstClockTime b, GstClockTime window);
+
+/* ---- the audio front end in the caps (mfccextract, mmclassify, mmtrain) ----
+ * audio/x-mfcc carries every member of the front-end contract
+ * (MmMfccParams, core/mm-mfcc.h), so that a model is never fed features it
+ * was not trained on: rate, frame-length, frame-step, nfft, filters,
+ * coefficients (ints), low-freq, high-freq, preemphasis (doubles), lifter
+ * (int), energy, dc-block (booleans), cmvn (string), frames (int), format
+ * F32LE. word_cut is not among them: it says how a whole recording becomes
+ * a word, and a stream is always cut by the word detector. */
+
+/* Fixed caps for @p; the caller owns them. */
+GstCaps *gst_mm_mfcc_caps_new (const MmMfccParams * p);
+/* The contract the fixed audio/x-mfcc caps @caps carry. A field that is
+ * absent takes its study value (as a model file's member does), so caps
+ * written before the fields existed mean the study's front end; word_cut is
+ * left as in @p's defaults. FALSE with @error on a field of the wrong type
+ * or an invalid contract. */
+gboolean gst_mm_mfcc_params_from_caps (const GstCaps * caps, MmMfccParams * p,
+    GError ** error);
 
 /* The directory the plugin was loaded from (set once by plugin_init; NULL
  * for a statically registered plugin). Owned by the plugin. */

@@ -266,7 +266,7 @@ START_TEST (test_words_streaming_equals_whole_recording)
     while (mm_words_pop (w, &s)) {
       ck_assert_msg (s.start >= hold, "word at %" G_GUINT64_FORMAT " before hold %"
           G_GUINT64_FORMAT, s.start, hold);
-      ck_assert_msg (pos - s.end <= mm_words_delay (w) + 3000, "popped %zu samples after its end",
+      ck_assert_msg (pos - s.end <= mm_words_delay (mm_words_params (w)) + 3000, "popped %zu samples after its end",
           (size_t) (pos - s.end));
       g_array_append_val (got, s);
     }

@@ -819,6 +819,167 @@ GST_START_TEST (test_mmclassify_refuses_wrong_caps)
 
 GST_END_TEST;
 
+/* The caps mfccextract gives for @props (a property list, NULL-terminated
+ * name/value pairs), read from a real instance. */
+static GstCaps *
+mfccextract_caps (const gchar * first, ...)
+{
+  GstHarness *h = gst_harness_new ("mfccextract");
+  GstCaps *caps;
+  va_list args;
+
+  va_start (args, first);
+  if (first)
+    g_object_set_valist (G_OBJECT (h->element), first, args);
+  va_end (args);
+  gst_harness_set_src_caps_str (h, "audio/x-raw, format=F32LE, rate=16000, "
+      "channels=1, layout=interleaved");
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL);
+  gst_harness_teardown (h);
+  return caps;
+}
+
+/* A model trained with nfft 512 (its "mfcc" metadata says so) fed the
+ * features of a default mfccextract (nfft 1024): refused at negotiation,
+ * not-negotiated, with an error naming the model and both values. The same
+ * model takes the caps of an mfccextract told model=. */
+GST_START_TEST (test_mmclassify_refuses_features_of_another_front_end)
+{
+  gchar *path = g_build_filename (tmpdir, "audio512.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 2);
+  MmModelMeta meta = { .mfcc_json = (char *) "{\"nfft\": 512}" };
+  GstBus *bus;
+  GstElement *e;
+  GstHarness *ha;
+  GstCaps *caps;
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *debug = NULL;
+  Decision d;
+
+  fail_unless (mm_model_save (net, &meta, path, NULL));
+  mm_net_free (net);
+  e = new_classifier (path, &bus);
+  ha = gst_harness_new_with_element (e, "audio_sink", "src");
+  gst_pad_push_event (ha->srcpad, gst_event_new_stream_start ("fe"));
+
+  /* a refused sticky event shows when data follows it */
+  caps = mfccextract_caps (NULL);
+  gst_pad_push_event (ha->srcpad, gst_event_new_caps (caps));
+  gst_caps_unref (caps);
+  push_segment (ha);
+  /* the aggregator handles serialized events in its own thread: the error
+   * comes from there, and the pad then refuses data */
+  gst_harness_push (ha, make_block (3, 0));
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error message");
+  {
+    /* the pad is marked after the handler returns: allow it a moment */
+    GstFlowReturn fr = GST_FLOW_OK;
+    for (int k = 1; k <= 100 && fr == GST_FLOW_OK; k++) {
+      fr = gst_harness_push (ha, make_block (3, k * GST_SECOND));
+      if (fr == GST_FLOW_OK)
+        g_usleep (10000);
+    }
+    fail_unless_equals_int (fr, GST_FLOW_NOT_NEGOTIATED);
+  }
+  gst_message_parse_error (msg, &err, &debug);
+  fail_unless (g_error_matches (err, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION));
+  fail_unless (strstr (err->message, "nfft: 512 vs 1024") != NULL, "%s", err->message);
+  fail_unless (strstr (err->message, path) != NULL, "%s", err->message);
+  fail_unless (strstr (debug, "model=") != NULL, "%s", debug);
+  g_clear_error (&err);
+  g_free (debug);
+  gst_message_unref (msg);
+
+  gst_harness_teardown (ha);
+  release (e, bus);
+
+  /* a new run, with the caps of mfccextract model=path */
+  e = new_classifier (path, &bus);
+  ha = gst_harness_new_with_element (e, "audio_sink", "src");
+  gst_pad_push_event (ha->srcpad, gst_event_new_stream_start ("fe"));
+  caps = mfccextract_caps ("model", path, NULL);
+  fail_unless (gst_pad_push_event (ha->srcpad, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
+  push_segment (ha);
+  fail_unless_equals_int (gst_harness_push (ha, make_block (3, 0)), GST_FLOW_OK);
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  pop_decision (bus, &d);
+  fail_unless_equals_string (d.arch, "AudioNet_CNN");
+  decision_clear (&d);
+
+  gst_harness_teardown (ha);
+  release (e, bus);
+  g_free (path);
+}
+
+GST_END_TEST;
+
+/* mfccextract ! mmclassify with a model trained on nfft 512 and no
+ * front-end setting on mfccextract: it asks downstream, adopts the model's
+ * front end, and a spoken word (a voiced syllable) gets its decision. */
+GST_START_TEST (test_mmclassify_mfccextract_adopts_the_model_front_end)
+{
+  gchar *path = g_build_filename (tmpdir, "audio512.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 2);
+  MmModelMeta meta = { .mfcc_json = (char *) "{\"nfft\": 512, \"cmvn\": \"mean\"}" };
+  gchar *launch;
+  GstHarness *h;
+  GstBuffer *buf;
+  GstElement *mfcc;
+  GstPad *pad;
+  GstCaps *caps;
+  const gsize n = 2 * 16000;
+  gsize done = 0;
+  gint nfft = 0;
+
+  fail_unless (mm_model_save (net, &meta, path, NULL));
+  mm_net_free (net);
+  launch = g_strdup_printf ("mfccextract name=m ! mmclassify model=%s", path);
+  h = gst_harness_new_parse (launch);
+  gst_harness_set_src_caps_str (h, "audio/x-raw, format=F32LE, rate=16000, "
+      "channels=1, layout=interleaved");
+  while (done < n) {
+    gsize len = 1600;
+    float *x = g_new (float, len);
+    for (gsize i = 0; i < len; i++) {
+      double t = (double) (done + i) / 16000 - 0.6, env, v = 0;
+      if (t >= 0 && t < 0.35) {
+        env = 0.5 - 0.5 * cos (2 * G_PI * t / 0.35);
+        for (int k = 1; k <= 25; k++)
+          v += sin (k * 2 * G_PI * (120 * t + 25 * t * t / 0.35)) / k;
+      } else
+        env = 0;
+      x[i] = (float) (0.2 * env * v / 1.6);
+    }
+    buf = gst_buffer_new_wrapped (x, len * sizeof (float));
+    GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (done, GST_SECOND, 16000);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    done += len;
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  buf = gst_harness_pull (h);
+  fail_unless (buf != NULL, "no decision");
+  gst_buffer_unref (buf);
+  mfcc = gst_bin_get_by_name (GST_BIN (h->element), "m");
+  pad = gst_element_get_static_pad (mfcc, "src");
+  caps = gst_pad_get_current_caps (pad);
+  fail_unless (gst_structure_get_int (gst_caps_get_structure (caps, 0), "nfft", &nfft));
+  fail_unless_equals_int (nfft, 512);
+  fail_unless_equals_string (gst_structure_get_string (gst_caps_get_structure (caps, 0),
+          "cmvn"), "mean");
+  gst_caps_unref (caps);
+  gst_object_unref (pad);
+  gst_object_unref (mfcc);
+  gst_harness_teardown (h);
+  g_free (launch);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mmclassify_each_pad_requested_once)
 {
   GstElement *e = gst_element_factory_make ("mmclassify", NULL);
@@ -1043,6 +1204,8 @@ mmclassify_suite (void)
   tcase_add_test (tc, test_mmclassify_latency_query_reports_pair_window);
   tcase_add_test (tc, test_mmclassify_refuses_wrong_caps);
   tcase_add_test (tc, test_mmclassify_each_pad_requested_once);
+  tcase_add_test (tc, test_mmclassify_refuses_features_of_another_front_end);
+  tcase_add_test (tc, test_mmclassify_mfccextract_adopts_the_model_front_end);
   tcase_add_test (tc,
       test_mmclassify_missing_model_file_is_an_error_naming_it);
   tcase_add_test (tc, test_mmclassify_directory_without_hybrid_fails_clearly);
