@@ -471,14 +471,14 @@ mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what)
 
 /* ---- construction -------------------------------------------------------- */
 
-static double
-hz2mel (double hz)
+double
+mm_hz_to_mel (double hz)
 {
   return 2595.0 * log10 (1.0 + hz / 700.0);
 }
 
-static double
-mel2hz (double mel)
+double
+mm_mel_to_hz (double mel)
 {
   return 700.0 * (pow (10.0, mel / 2595.0) - 1.0);
 }
@@ -509,13 +509,13 @@ build_filterbank (MmMfcc *m)
 {
   const MmMfccParams *p = &m->p;
   int nf = p->n_filters, total = 0;
-  double lo = hz2mel (p->low_freq), hi = hz2mel (p->high_freq);
+  double lo = mm_hz_to_mel (p->low_freq), hi = mm_hz_to_mel (p->high_freq);
   int *edge = g_new (int, nf + 2);
 
   for (int i = 0; i < nf + 2; i++) {
     /* numpy.linspace: lo + i·step, with the last point exactly hi */
     double mel = i == nf + 1 ? hi : lo + i * ((hi - lo) / (nf + 1));
-    double hz = mel2hz (mel);
+    double hz = mm_mel_to_hz (mel);
     if (m->warp != 1.0f)
       hz = vtlp_warp (hz, m->warp, p->sample_rate / 2.0);
     edge[i] = (int) floor ((p->nfft + 1) * hz / p->sample_rate);

@@ -83,6 +83,9 @@ gboolean  mm_mfcc_params_check (const MmMfccParams *p, GError **error);
  * otherwise FALSE and, if @what is not NULL, *@what = a new string naming the
  * first member that differs with both values ("nfft: 512 vs 1024"). */
 gboolean  mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what);
+/* The mel scale of the filters (HTK's: 2595·log10(1 + f/700)). */
+double    mm_hz_to_mel (double hz);
+double    mm_mel_to_hz (double mel);
 /* The shortest decimal that reads back as @v, as a double: 0.97f as 0.97,
  * not 0.97000002861022949 (for JSON, caps and messages). */
 double    mm_float_decimal (float v);

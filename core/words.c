@@ -103,29 +103,17 @@ params_check (const MmWordsParams *p, GError **error)
   return TRUE;
 }
 
-static double
-hz2mel (double hz)
-{
-  return 2595.0 * log10 (1.0 + hz / 700.0);
-}
-
-static double
-mel2hz (double mel)
-{
-  return 700.0 * (pow (10.0, mel / 2595.0) - 1.0);
-}
-
 /* Mel-spaced bands; each holds at least one bin. */
 static void
 build_bands (MmWords *w)
 {
   const MmWordsParams *p = &w->p;
   double hi = MIN (p->band_high, 0.45 * p->sample_rate);
-  double lo = MIN (p->band_low, hi / 2), mlo = hz2mel (lo), mhi = hz2mel (hi);
+  double lo = MIN (p->band_low, hi / 2), mlo = mm_hz_to_mel (lo), mhi = mm_hz_to_mel (hi);
   int nbins = w->nfft / 2 + 1, prev = 1;
 
   for (int b = 0; b < p->n_bands; b++) {
-    double f = mel2hz (mlo + (b + 1) * (mhi - mlo) / p->n_bands);
+    double f = mm_mel_to_hz (mlo + (b + 1) * (mhi - mlo) / p->n_bands);
     int start = b == 0 ? MAX (1, (int) lround (lo * w->nfft / p->sample_rate)) : prev;
     int end = (int) lround (f * w->nfft / p->sample_rate);
     end = CLAMP (end, start + 1, nbins - 1);
