@@ -41,6 +41,8 @@ G_BEGIN_DECLS
  * run in parallel; the workers stop when the last MmNet is freed. */
 void mm_set_threads (int n);
 int  mm_get_threads (void);
+/* The most threads the pool runs (a larger @n is clamped to it). */
+#define MM_MAX_THREADS 64
 
 /* ---- Conv2d: 3×3 kernel, padding 1, stride 1 (output size = input size) ---- */
 typedef struct {

@@ -27,8 +27,6 @@
 #include <cblas.h>
 #include <stdlib.h>
 
-#define MAX_THREADS 64
-
 /* How long (µs) a worker keeps polling for the next job after one ends,
  * and the caller for its helpers' last tasks, before sleeping on a
  * condition variable. Why: a batch-1 layer lasts a few microseconds and the
@@ -47,7 +45,7 @@ typedef struct {
   GMutex busy;          /* held by the caller that owns the pool */
   GMutex lock;          /* guards the fields below */
   GCond wake, done;
-  GThread *workers[MAX_THREADS];
+  GThread *workers[MM_MAX_THREADS];
   int n_workers;        /* threads started, joined by pool_free */
   gboolean stop;        /* set by pool_free: workers return */
   guint64 generation;   /* bumped for every job */
@@ -72,13 +70,13 @@ default_threads (void)
 
   if (n <= 0)
     n = (int) g_get_num_processors ();
-  return CLAMP (n, 1, MAX_THREADS);
+  return CLAMP (n, 1, MM_MAX_THREADS);
 }
 
 void
 mm_set_threads (int n)
 {
-  g_atomic_int_set (&n_threads, n > 0 ? MIN (n, MAX_THREADS) : default_threads ());
+  g_atomic_int_set (&n_threads, n > 0 ? MIN (n, MM_MAX_THREADS) : default_threads ());
 }
 
 int

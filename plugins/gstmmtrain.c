@@ -93,7 +93,10 @@
  * * #gdouble `val-accuracy`: the best validation accuracy, 0–1.
  *
  * Fewer than two usable labelled samples at EOS is an error (`no labelled
- * samples: ...`); so is #GstMmTrain:out left unset.
+ * samples: ...`). At NULL→READY, before any sample is taken,
+ * #GstMmTrain:out left unset or empty (RESOURCE, SETTINGS), or a directory,
+ * in a directory where no file can be created, or the same file as
+ * #GstMmTrain:init-model (RESOURCE, OPEN_WRITE) is an error.
  *
  * ## Example launch lines
  * |[
@@ -120,6 +123,7 @@
 #include "mm-mfcc.h"
 #include "mm-dataset.h"
 #include "mm-error.h"
+#include "mm-file.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
 #include "mm-rng.h"
@@ -998,6 +1002,17 @@ gst_mm_train_open (GstMmTrain * self)
         ("the out property is not set: give the model file to write"),
         (NULL));
     goto fail;
+  }
+  /* the model is written after training: an out that cannot be written,
+   * or that would replace init-model, fails before any of it */
+  {
+    const char *inputs[] = { init, NULL };
+
+    if (!mm_file_check_output ("out", out, inputs, &err)) {
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("%s", err->message), (NULL));
+      g_error_free (err);
+      goto fail;
+    }
   }
   if (!check_checkpoint (self, out))
     goto fail;

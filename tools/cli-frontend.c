@@ -20,7 +20,8 @@ mm_cli_frontend_new (void)
 {
   MmCliFrontend *f = g_new0 (MmCliFrontend, 1);
 
-  /* "not given": keep the value of the defaults (or of --model) */
+  /* "not given": keep the value of the defaults (or of --model); a value
+   * given is in its range (mm_cli_option_group), never one of these */
   f->nfft = f->filters = f->lifter = -1;
   f->low_freq = f->high_freq = f->preemph = NAN;
   return f;
@@ -53,13 +54,28 @@ mm_cli_frontend_group (MmCliFrontend *f, gboolean with_model)
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &f->model, "Start from this model's front end (its \"mfcc\" metadata)", "FILE" },
     { NULL }
   };
-  GOptionGroup *g = g_option_group_new ("frontend", "Audio front end (recorded in the model):",
-      "Show the audio front-end options", NULL, NULL);
+  /* the core's limits (mm_mfcc_params check, 16 kHz, 13 coefficients);
+   * nfft as the networks' front ends allow */
+  const MmCliRange ranges[] = {
+    { "nfft", 512, 1024, TRUE },
+    { "filters", 13, 1024, FALSE },
+    { "low-freq", 0, 8000, FALSE },
+    { "high-freq", 0, 8000, FALSE },
+    { "preemph", 0, 0.999, FALSE },
+    { "lifter", 0, 1000, FALSE },
+    { NULL }
+  };
 
   if (!with_model)
     memset (&entries[G_N_ELEMENTS (entries) - 2], 0, sizeof entries[0]);
-  g_option_group_add_entries (g, entries);
-  return g;
+  return mm_cli_option_group ("frontend", "Audio front end (recorded in the model):",
+      "Show the audio front-end options", entries, ranges);
+}
+
+const char *
+mm_cli_frontend_model (const MmCliFrontend *f)
+{
+  return f->model;
 }
 
 gboolean
@@ -85,10 +101,6 @@ mm_cli_frontend_params (const MmCliFrontend *f, MmMfccParams *p, gboolean *usage
     if (!ok)
       return FALSE;
     *usage = TRUE;
-  }
-  if (f->nfft != -1 && f->nfft != 1024 && f->nfft != 512) {
-    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--nfft must be 1024 or 512");
-    return FALSE;
   }
   if (f->cmvn && !mm_cmvn_from_name (f->cmvn, &p->cmvn)) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--cmvn must be none, mean or mean+var");

@@ -31,6 +31,7 @@
 #include "batch-worker.h"
 #include "mm-cli.h"
 #include "mm-error.h"
+#include "mm-file.h"
 #include "mm-layers.h"
 
 typedef struct {
@@ -270,6 +271,35 @@ finish_part (int fd, const char *part, const char *out)
 }
 
 /* ---- the file list ------------------------------------------------------ */
+
+/* --out must not be any file the run reads: the media files (all of them,
+ * not only this shard's), the --merge parts, the --files-from list, the
+ * model files the classifiers load (@model: the --model option, NULL for
+ * the default models; none with @parts: --merge loads no model). */
+static gboolean
+check_out (const char *out, GPtrArray *files, char **parts, const char *from,
+    const char *model, GError **error)
+{
+  GStrvBuilder *b = g_strv_builder_new ();
+  char *model_path = mm_cli_model_path (model);
+  char **models = parts ? g_new0 (char *, 1) : mm_cli_model_files (model_path), **inputs;
+  gboolean ok;
+
+  for (guint k = 0; k < files->len; k++)
+    g_strv_builder_add (b, g_ptr_array_index (files, k));
+  if (parts)
+    g_strv_builder_addv (b, (const char **) parts);
+  if (from)
+    g_strv_builder_add (b, from);
+  g_strv_builder_addv (b, (const char **) models);
+  inputs = g_strv_builder_end (b);
+  ok = mm_file_check_output ("--out", out, (const char *const *) inputs, error);
+  g_strfreev (inputs);
+  g_strfreev (models);
+  g_free (model_path);
+  g_strv_builder_unref (b);
+  return ok;
+}
 
 /* "i/n" with 1 ≤ i ≤ n. */
 static gboolean
@@ -709,6 +739,10 @@ mm_cmd_batch (int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args, NULL, "FILE..." },
     { NULL }
   };
+  const MmCliRange ranges[] = {
+    { "jobs", 0, MM_CLI_MAX_JOBS, FALSE },
+    { NULL }
+  };
   GOptionContext *ctx = g_option_context_new ("- classify media files into a JSON-lines file");
   guint shard_i = 1, shard_n = 1;
   MmBatchDecode how = MM_BATCH_DECODE_AUTO;
@@ -716,7 +750,7 @@ mm_cmd_batch (int argc, char **argv)
   GError *err = NULL;
   int rc = MM_EXIT_USAGE;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, ranges);
   g_option_context_set_description (ctx,
       "Each file runs through digitimage (video) and mfccextract (audio) into\n"
       "mmclassify, as pipelines/demo.sh; each job keeps its pipelines and models\n"
@@ -742,7 +776,10 @@ mm_cmd_batch (int argc, char **argv)
         "--merge PART... without --shard or --resume (see --help)\n");
     goto out;
   }
-  if (!(all = file_list (merge ? NULL : args, from, &err))) {
+  /* fail on an --out that cannot be written, or that is an input, before
+   * any work */
+  if (!(all = file_list (merge ? NULL : args, from, &err))
+      || !check_out (out, all, merge ? args : NULL, from, model, &err)) {
     rc = mm_cli_fail ("%s", err->message);
     goto out;
   }

@@ -619,6 +619,10 @@ mm_cmd_demo (int argc, char **argv)
     { "full-band", 0, 0, G_OPTION_ARG_NONE, &full_band, "Keep espeak-ng's full band (default: band-limit to 4 kHz like FSDD)", NULL },
     { NULL }
   };
+  const MmCliRange ranges[] = {
+    { "seed", 0, G_MAXINT, FALSE },
+    { NULL }
+  };
   GOptionContext *ctx = g_option_context_new ("- make a demo video of drawn and spoken digits");
   GArray *items = g_array_new (FALSE, TRUE, sizeof (Item));
   Encoder enc = { 0 };
@@ -629,7 +633,7 @@ mm_cmd_demo (int argc, char **argv)
   float *track = NULL;
   int rc = MM_EXIT_FAILURE;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, ranges);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     rc = MM_EXIT_USAGE;

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "mm-cli.h"
+#include "mm-file.h"
+#include "mm-layers.h"
 #include "mm-modelfile.h"
 #include "mm-train.h"
 
@@ -242,6 +244,10 @@ mm_cmd_eval (int argc, char **argv)
       "Write every sample's prediction to FILE.tsv (set, index, label, predicted, confidence)", "FILE" },
     { NULL }
   };
+  const MmCliRange ranges[] = {
+    { "threads", 1, MM_MAX_THREADS, FALSE },
+    { NULL }
+  };
   GOptionContext *ctx = g_option_context_new ("- evaluate a model");
   MmSplits splits = { 0 };
   MmModelMeta meta = { 0 };
@@ -253,7 +259,7 @@ mm_cmd_eval (int argc, char **argv)
   gboolean folds;
   int rc = MM_EXIT_FAILURE;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, ranges);
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     rc = MM_EXIT_USAGE;
     goto out;
@@ -279,10 +285,30 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (!(data_dir = mm_cli_data_dir (data_opt)))
+    goto out;
+  if (pred_path) {
+    /* written at the end: fail before the work, never over an input */
+    GStrvBuilder *b = g_strv_builder_new ();
+    char **data_files = mm_protocol_input_files (data_dir), **inputs;
+    gboolean ok;
+
+    g_strv_builder_add (b, models[0]);
+    g_strv_builder_addv (b, (const char **) data_files);
+    inputs = g_strv_builder_end (b);
+    g_strv_builder_unref (b);
+    g_strfreev (data_files);
+    ok = mm_file_check_output ("--predictions", pred_path, (const char *const *) inputs,
+        &error);
+    g_strfreev (inputs);
+    if (!ok) {
+      rc = mm_cli_fail ("%s", error->message);
+      goto out;
+    }
+  }
   mm_cli_set_threads (threads);
   if (folds) {
-    if ((data_dir = mm_cli_data_dir (data_opt)))
-      rc = eval_folds (models, data_dir, json);
+    rc = eval_folds (models, data_dir, json);
     goto out;
   }
   model_path = models[0];
@@ -297,8 +323,6 @@ mm_cmd_eval (int argc, char **argv)
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  if (!(data_dir = mm_cli_data_dir (data_opt)))
-    goto out;
   if (!mm_protocol_load (mm_net_arch (net), protocol, &mfcc, data_dir, FALSE, FALSE, &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;

@@ -110,7 +110,7 @@ mm_cmd_inspect (int argc, char **argv)
   GOptionContext *ctx = g_option_context_new ("MODEL.safetensors... - describe model files");
   int rc = MM_EXIT_OK;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, NULL);
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     g_option_context_free (ctx);
     return MM_EXIT_USAGE;

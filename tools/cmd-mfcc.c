@@ -7,6 +7,7 @@
 
 #include "fsdd.h"
 #include "mm-cli.h"
+#include "mm-file.h"
 #include "mm-media.h"
 
 static char *
@@ -107,7 +108,7 @@ mm_cmd_mfcc (int argc, char **argv)
   GError *error = NULL;
   int rc = MM_EXIT_FAILURE;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, mm_cli_frontend_group (fe, TRUE));
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     rc = MM_EXIT_USAGE;
@@ -122,6 +123,15 @@ mm_cmd_mfcc (int argc, char **argv)
     fprintf (stderr, "mmdigits: %s\n", error->message);
     rc = usage ? MM_EXIT_USAGE : MM_EXIT_FAILURE;
     goto out;
+  }
+  /* an --out that cannot be written, or that is an input, fails first */
+  if (out_path) {
+    const char *inputs[] = { files[0], mm_cli_frontend_model (fe), NULL };
+
+    if (!mm_file_check_output ("--out", out_path, inputs, &error)) {
+      rc = mm_cli_fail ("%s", error->message);
+      goto out;
+    }
   }
   if (!compute (files[0], &params, mfcc, &span, &error)
       || (out_path && !write_f32 (out_path, mfcc, &error))) {

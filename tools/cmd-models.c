@@ -12,7 +12,7 @@ mm_cmd_models (int argc, char **argv)
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- list the networks");
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, NULL);
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     g_option_context_free (ctx);
     return MM_EXIT_USAGE;

@@ -108,6 +108,35 @@ mm_cli_model_path (const char *opt)
   return dir;
 }
 
+char **
+mm_cli_model_files (const char *path)
+{
+  GStrvBuilder *b = g_strv_builder_new ();
+  char **files;
+
+  if (!path) {
+    /* no model directory: nothing to protect */
+  } else if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    GDir *d = g_dir_open (path, 0, NULL);
+    const char *name;
+
+    while (d && (name = g_dir_read_name (d)))
+      if (g_str_has_suffix (name, ".safetensors")) {
+        char *file = g_build_filename (path, name, NULL);
+
+        g_strv_builder_add (b, file);
+        g_free (file);
+      }
+    if (d)
+      g_dir_close (d);
+  } else {
+    g_strv_builder_add (b, path);
+  }
+  files = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  return files;
+}
+
 static void
 nets_add (MmCliNets *nets, MmArch arch)
 {
@@ -735,7 +764,7 @@ mm_cmd_predict (int argc, char **argv)
   GError *err = NULL;
   int rc;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
       "An image goes through decodebin ! videoconvert ! imagefreeze num-buffers=1 !\n"
       "digitimage stable-frames=1, a recording through decodebin ! audioconvert !\n"

@@ -1,7 +1,6 @@
 /* mmdigits train — train one of the five networks with the study's settings. */
 #include "mm-config.h"
 
-#include <errno.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <signal.h>
@@ -11,6 +10,8 @@
 
 #include "mm-cli.h"
 #include "mm-error.h"
+#include "mm-file.h"
+#include "mm-layers.h"
 #include "mm-modelfile.h"
 #include "mm-train.h"
 
@@ -189,29 +190,6 @@ provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, con
   return out;
 }
 
-/* The model is written only after training: an --out that cannot be
- * written must fail now, not after hours of work. mm_model_save() creates
- * its temporary file in the target's directory, so that is what must be
- * writable. */
-static gboolean
-check_out_writable (const char *path, GError **error)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR,
-        "%s: is a directory; --out wants a file name", path);
-    return FALSE;
-  }
-  if (access (dir, W_OK | X_OK) != 0) {
-    int saved = errno;
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-        "%s: cannot write in %s: %s", path, dir, g_strerror (saved));
-    return FALSE;
-  }
-  return TRUE;
-}
-
 /* Temperature scaling on the validation split (never a test set): sets the
  * net's temperature, prints the validation ECE before and after, returns T. */
 static float
@@ -265,7 +243,7 @@ check_checkpoint_option (const char *checkpoint, gboolean resume, const char *ou
   }
   if (!checkpoint)
     return MM_EXIT_OK;
-  if (!*checkpoint || strcmp (checkpoint, out_path) == 0) {
+  if (!*checkpoint || strcmp (checkpoint, out_path) == 0 || mm_file_same (checkpoint, out_path)) {
     fprintf (stderr, "mmdigits: --checkpoint must name a file other than --out\n");
     return MM_EXIT_USAGE;
   }
@@ -274,7 +252,7 @@ check_checkpoint_option (const char *checkpoint, gboolean resume, const char *ou
         "run, or remove it to start a new one", checkpoint);
   if (resume && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
     return mm_cli_fail ("%s: no checkpoint to resume from", checkpoint);
-  if (!check_out_writable (checkpoint, &error)) {
+  if (!mm_file_check_output ("--checkpoint", checkpoint, NULL, &error)) {
     int rc = mm_cli_fail ("%s", error->message);
     g_error_free (error);
     return rc;
@@ -289,7 +267,8 @@ mm_cmd_train (int argc, char **argv)
   char *checkpoint = NULL;
   gboolean resume = FALSE;
   g_autofree char *settings = NULL;
-  /* -1: not given (the study's value, or no limit) */
+  /* -1 (0 for threads): not given, the study's value or no limit; a
+   * value given is in its range (see ranges below) */
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
   double lr = -1, modality_dropout = 0;
   gboolean json = FALSE, usage, no_calibrate = FALSE;
@@ -321,6 +300,16 @@ mm_cmd_train (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON summary on stdout", NULL },
     { NULL }
   };
+  const MmCliRange ranges[] = {
+    { "epochs", 1, MM_CLI_MAX_EPOCHS, FALSE },
+    { "lr", 1e-9, 1, FALSE },
+    { "batch", 2, MM_CLI_MAX_BATCH, FALSE },
+    { "seed", 0, G_MAXINT, FALSE },
+    { "threads", 1, MM_MAX_THREADS, FALSE },
+    { "limit", 2, G_MAXINT, FALSE },
+    { "modality-dropout", 0, 1, FALSE },
+    { NULL }
+  };
   GOptionContext *ctx = g_option_context_new ("- train a network");
   MmArch arch;
   MmTrainConfig cfg;
@@ -334,10 +323,10 @@ mm_cmd_train (int argc, char **argv)
   Progress prog = { .tty = isatty (2) };
   GError *error = NULL;
   MmNet *net = NULL;
-  char *data_dir = NULL;
+  char *data_dir = NULL, **inputs = NULL;
   int rc = MM_EXIT_FAILURE;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, ranges);
   g_option_context_add_group (ctx, mm_cli_frontend_group (fe, FALSE));
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     rc = MM_EXIT_USAGE;
@@ -353,22 +342,14 @@ mm_cmd_train (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if ((epochs != -1 && epochs < 1) || (batch != -1 && batch < 2) || (lr != -1 && !(lr > 0))
-      || (limit != -1 && limit < 2)) {
-    fprintf (stderr, "mmdigits: --epochs must be ≥ 1, --batch and --limit ≥ 2, --lr > 0 "
-        "(see --help)\n");
-    rc = MM_EXIT_USAGE;
-    goto out;
-  }
   mm_augment_init (&aug);
   if (augment_spec && !mm_augment_parse (&aug, augment_spec, &error)) {
     fprintf (stderr, "mmdigits: %s\n", error->message);
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (modality_dropout != 0 && (!(modality_dropout > 0 && modality_dropout <= 1)
-          || !mm_arch_uses_image (arch) || !mm_arch_uses_audio (arch))) {
-    fprintf (stderr, "mmdigits: --modality-dropout must be in (0, 1] and needs a hybrid arch\n");
+  if (modality_dropout != 0 && (!mm_arch_uses_image (arch) || !mm_arch_uses_audio (arch))) {
+    fprintf (stderr, "mmdigits: --modality-dropout needs a hybrid arch\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }
@@ -384,15 +365,18 @@ mm_cmd_train (int argc, char **argv)
     rc = usage ? MM_EXIT_USAGE : MM_EXIT_FAILURE;
     goto out;
   }
-  if (!check_out_writable (out_path, &error)) {
+  if (!(data_dir = mm_cli_data_dir (data_opt)))
+    goto out;
+  /* the model is written only after training: an --out that cannot be
+   * written must fail now, not after hours of work */
+  inputs = mm_protocol_input_files (data_dir);
+  if (!mm_file_check_output ("--out", out_path, (const char *const *) inputs, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
   if ((rc = check_checkpoint_option (checkpoint, resume, out_path)) != MM_EXIT_OK)
     goto out;
   rc = MM_EXIT_FAILURE;
-  if (!(data_dir = mm_cli_data_dir (data_opt)))
-    goto out;
   mm_cli_set_threads (threads);
 
   mm_train_config_init (&cfg, arch);
@@ -503,6 +487,7 @@ out:
   mm_splits_clear (&splits);
   mm_net_free (net);
   g_free (data_dir);
+  g_strfreev (inputs);
   g_free (arch_name);
   g_free (data_opt);
   g_free (out_path);

@@ -118,6 +118,16 @@ mm_cmd_words (int argc, char **argv)
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE…" },
     { NULL }
   };
+  /* levels in dB: beyond these they are typing errors (nan was taken for
+   * "not given" before the ranges) */
+  const MmCliRange ranges[] = {
+    { "gain", -120, 120, FALSE },
+    { "on-db", 0, 60, FALSE },
+    { "min-range", 0, 60, FALSE },
+    { "floor-bias", 0, 60, FALSE },
+    { "jobs", 0, MM_CLI_MAX_JOBS, FALSE },
+    { NULL }
+  };
   GOptionContext *ctx = g_option_context_new ("- where the word detector finds words in audio files");
   MmWordsParams params;
   Job job = { 0 };
@@ -126,13 +136,13 @@ mm_cmd_words (int argc, char **argv)
   int rc = MM_EXIT_FAILURE, with_word = 0, words = 0, failed = 0;
   double total_s = 0;
 
-  g_option_context_add_main_entries (ctx, entries, NULL);
+  mm_cli_add_entries (ctx, entries, ranges);
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (!files || !files[0] || jobs < 0 || !isfinite (gain_db)) {
-    fprintf (stderr, "mmdigits: words needs at least one FILE; --jobs ≥ 0 (see --help)\n");
+  if (!files || !files[0]) {
+    fprintf (stderr, "mmdigits: words needs at least one FILE (see --help)\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }

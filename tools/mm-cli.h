@@ -27,8 +27,37 @@ int  mm_cmd_batch (int argc, char **argv);
 
 /* Prints "mmdigits: <message>" on stderr (one line) and returns MM_EXIT_FAILURE. */
 int  mm_cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+/* Bounds of options: a batch of this many samples of the largest network
+ * keeps its activations within about a gigabyte; epochs and jobs beyond
+ * these are typing errors, not runs. */
+#define MM_CLI_MAX_BATCH 1024
+#define MM_CLI_MAX_EPOCHS 10000
+#define MM_CLI_MAX_JOBS 256
+
+/* The valid values of a numeric option: from @min to @max inclusive and,
+ * with @power_of_two, only powers of two (FFT sizes). */
+typedef struct {
+  const char *name;            /* the option's long name, without "--" */
+  double min, max;
+  gboolean power_of_two;
+} MmCliRange;
+
+/* Adds @entries as @ctx's main options. Every G_OPTION_ARG_INT or
+ * G_OPTION_ARG_DOUBLE entry must have a row in @ranges (ended by a row with
+ * a NULL name; may be NULL when there is no numeric option): the value is
+ * parsed and checked against its range while the command line is parsed,
+ * so that a value out of range is a usage error naming the option and its
+ * range. A numeric entry without a range is a programming error (g_error).
+ * @entries and @ranges are copied. */
+void     mm_cli_add_entries (GOptionContext *ctx, const GOptionEntry *entries,
+                             const MmCliRange *ranges);
+/* The same for an option group of its own (g_option_group_new's first
+ * three arguments; the group is the caller's, usually given to a context). */
+GOptionGroup *mm_cli_option_group (const char *name, const char *description,
+                                   const char *help_description,
+                                   const GOptionEntry *entries, const MmCliRange *ranges);
 /* Parses the options of a sub-command; on failure prints the error and the
- * help hint and returns FALSE. */
+ * help hint (one line) and returns FALSE: the command exits MM_EXIT_USAGE. */
 gboolean mm_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
 /* --data or $MMDIGITS_DATA or ../shared/data; NULL with a message if none. */
 char *mm_cli_data_dir (const char *opt);
@@ -52,6 +81,8 @@ GOptionGroup  *mm_cli_frontend_group (MmCliFrontend *f, gboolean with_model);
  * one (a model that cannot be read: exit 1). */
 gboolean       mm_cli_frontend_params (const MmCliFrontend *f, MmMfccParams *p,
                                        gboolean *usage, GError **error);
+/* --model's file, or NULL (owned by @f): an input no output may replace. */
+const char    *mm_cli_frontend_model (const MmCliFrontend *f);
 
 /* ---- protocols (tools/protocol.c) ----
  * The data a network is trained and tested on. Every protocol starts from
@@ -105,6 +136,9 @@ gboolean mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams
 int      mm_protocol_fold (const char *protocol);
 #define MM_PROTOCOL_FOLDS 6
 void     mm_splits_clear  (MmSplits *s);
+/* The files under @data_dir that protocols read (the MNIST files, the FSDD
+ * and extra-speech recordings), NULL-terminated (g_strfreev): no output may replace one. */
+char   **mm_protocol_input_files (const char *data_dir);
 
 /* ---- classifying through the GStreamer plugin (tools/cmd-predict.c) ----
  * predict and batch run the elements of the pipelines (digitimage,
@@ -121,6 +155,10 @@ gboolean mm_cli_gst_ready (GError **error);
  * install's own, the configured one): the same default as mmclassify's
  * model property. Newly allocated. */
 char    *mm_cli_model_path (const char *opt);
+
+/* The model files @path names: itself, or the *.safetensors of the
+ * directory (g_strfreev). */
+char   **mm_cli_model_files (const char *path);
 
 /* The networks a model file or directory holds, by role, read from the
  * "arch" metadata of each file's header (the element validates them fully

@@ -2,6 +2,7 @@
 #include "mm-config.h"
 
 #include <locale.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,147 @@ mm_cli_fail (const char *fmt, ...)
   fprintf (stderr, "mmdigits: %s\n", msg);
   g_free (msg);
   return MM_EXIT_FAILURE;
+}
+
+/* ---- numeric options ---------------------------------------------------
+ * GOption alone takes any int for G_OPTION_ARG_INT ("--epochs -3") and any
+ * double, including inf and nan, for G_OPTION_ARG_DOUBLE: each numeric
+ * option is turned into a callback that parses and range-checks it, so
+ * that no command sees a value outside its range and none needs its own
+ * check. */
+
+typedef struct {
+  char *long_name;
+  char short_name;
+  GOptionArg arg;               /* G_OPTION_ARG_INT or G_OPTION_ARG_DOUBLE */
+  gpointer value;               /* int * or double * */
+  MmCliRange range;
+} Numeric;
+
+typedef struct {
+  Numeric *items;
+  int n;
+} Numerics;
+
+static void
+numerics_free (gpointer p)
+{
+  Numerics *t = p;
+
+  for (int i = 0; i < t->n; i++)
+    g_free (t->items[i].long_name);
+  g_free (t->items);
+  g_free (t);
+}
+
+static const Numeric *
+numeric_find (const Numerics *t, const char *option_name)
+{
+  for (int i = 0; i < t->n; i++) {
+    const Numeric *o = &t->items[i];
+
+    if ((g_str_has_prefix (option_name, "--") && !strcmp (option_name + 2, o->long_name))
+        || (option_name[0] == '-' && option_name[1] == o->short_name && !option_name[2]))
+      return o;
+  }
+  return NULL;
+}
+
+static gboolean
+is_power_of_two (double v)
+{
+  int e;
+
+  return v > 0 && frexp (v, &e) == 0.5;
+}
+
+static gboolean
+parse_numeric (const char *option_name, const char *text, gpointer data, GError **error)
+{
+  const Numeric *o = numeric_find (data, option_name);
+  const MmCliRange *r;
+  char *end = NULL;
+  double v;
+
+  g_assert (o);
+  r = &o->range;
+  if (o->arg == G_OPTION_ARG_INT) {
+    gint64 i;
+
+    if (g_ascii_string_to_signed (text, 10, (gint64) r->min, (gint64) r->max, &i, NULL)
+        && (!r->power_of_two || is_power_of_two ((double) i))) {
+      *(int *) o->value = (int) i;
+      return TRUE;
+    }
+  } else {
+    v = g_ascii_strtod (text, &end);
+    if (end != text && !*end && isfinite (v) && v >= r->min && v <= r->max) {
+      *(double *) o->value = v;
+      return TRUE;
+    }
+  }
+  if (r->power_of_two)
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--%s must be a power of two from %.15g to %.15g, not '%s'", o->long_name, r->min, r->max,
+        text);
+  else
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+        "--%s must be %s from %.15g to %.15g, not '%s'", o->long_name,
+        o->arg == G_OPTION_ARG_INT ? "an integer" : "a number", r->min, r->max, text);
+  return FALSE;
+}
+
+static const MmCliRange *
+range_find (const MmCliRange *ranges, const char *name)
+{
+  for (; ranges && ranges->name; ranges++)
+    if (!strcmp (ranges->name, name))
+      return ranges;
+  return NULL;
+}
+
+GOptionGroup *
+mm_cli_option_group (const char *name, const char *description, const char *help_description,
+    const GOptionEntry *entries, const MmCliRange *ranges)
+{
+  Numerics *t = g_new0 (Numerics, 1);
+  GOptionGroup *group;
+  GOptionEntry *copy;
+  int n = 0;
+
+  while (entries[n].long_name)
+    n++;
+  copy = g_new0 (GOptionEntry, n + 1);
+  t->items = g_new0 (Numeric, n);
+  for (int i = 0; i < n; i++) {
+    const MmCliRange *r;
+    Numeric *o;
+
+    copy[i] = entries[i];
+    if (entries[i].arg != G_OPTION_ARG_INT && entries[i].arg != G_OPTION_ARG_DOUBLE)
+      continue;
+    if (!(r = range_find (ranges, entries[i].long_name)))
+      g_error ("option --%s has no range", entries[i].long_name);
+    o = &t->items[t->n++];
+    o->long_name = g_strdup (entries[i].long_name);
+    o->short_name = entries[i].short_name;
+    o->arg = entries[i].arg;
+    o->value = entries[i].arg_data;
+    o->range = *r;
+    copy[i].arg = G_OPTION_ARG_CALLBACK;
+    copy[i].arg_data = (gpointer) parse_numeric;
+  }
+  group = g_option_group_new (name, description, help_description, t, numerics_free);
+  g_option_group_add_entries (group, copy);
+  g_free (copy);
+  return group;
+}
+
+void
+mm_cli_add_entries (GOptionContext *ctx, const GOptionEntry *entries, const MmCliRange *ranges)
+{
+  g_option_context_set_main_group (ctx, mm_cli_option_group (NULL, NULL, NULL, entries,
+          ranges));
 }
 
 gboolean

@@ -129,6 +129,41 @@ mm_protocol_check (const char *protocol, GError **error)
   return parse_protocol (protocol, &p, error);
 }
 
+/* Appends the files of @dir (if it exists) to @files. */
+static void
+add_dir_files (GPtrArray *files, const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d)))
+    g_ptr_array_add (files, g_build_filename (dir, name, NULL));
+  if (d)
+    g_dir_close (d);
+}
+
+char **
+mm_protocol_input_files (const char *data_dir)
+{
+  static const char *const mnist[] = {
+    "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+  };
+  GPtrArray *files = g_ptr_array_new ();
+  char *dir;
+
+  for (guint i = 0; i < G_N_ELEMENTS (mnist); i++)
+    g_ptr_array_add (files, g_build_filename (data_dir, "mnist", mnist[i], NULL));
+  dir = g_build_filename (data_dir, "fsdd", "recordings", NULL);
+  add_dir_files (files, dir);
+  g_free (dir);
+  dir = g_build_filename (data_dir, "extra-speech", NULL);
+  add_dir_files (files, dir);
+  g_free (dir);
+  g_ptr_array_add (files, NULL);
+  return (char **) g_ptr_array_free (files, FALSE);
+}
+
 void
 mm_splits_clear (MmSplits *s)
 {

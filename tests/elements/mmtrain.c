@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mm-modelfile.h"
 #include "mm-net.h"
@@ -297,24 +298,75 @@ GST_START_TEST (test_mmtrain_without_labels_is_an_error)
 
 GST_END_TEST;
 
-GST_START_TEST (test_mmtrain_without_out_fails_at_start)
+
+/* Going to READY with these properties fails with an ERROR of @code whose
+ * message holds @expect. */
+static void
+expect_start_error (const gchar * init, const gchar * out_path,
+    GstResourceError code, const gchar * expect)
 {
   GstElement *e = gst_element_factory_make ("mmtrain", NULL);
   GstBus *bus = gst_bus_new ();
   GstMessage *msg;
   GError *err = NULL;
 
+  g_object_set (e, "init-model", init, "out", out_path, NULL);
   gst_element_set_bus (e, bus);
   fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
       GST_STATE_CHANGE_FAILURE);
   msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
   fail_unless (msg != NULL);
   gst_message_parse_error (msg, &err, NULL);
-  fail_unless (strstr (err->message, "out") != NULL, "%s", err->message);
+  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR, code), "%s",
+      err->message);
+  fail_unless (strstr (err->message, expect) != NULL, "%s", err->message);
   g_error_free (err);
   gst_message_unref (msg);
   gst_element_set_state (e, GST_STATE_NULL);
   release (e, bus);
+}
+
+GST_START_TEST (test_mmtrain_without_out_fails_at_start)
+{
+  expect_start_error (NULL, NULL, GST_RESOURCE_ERROR_SETTINGS, "out");
+  expect_start_error (NULL, "", GST_RESOURCE_ERROR_SETTINGS, "out");
+}
+
+GST_END_TEST;
+
+/* An out that would replace init-model (here also through a symlink), or
+ * that cannot be written, fails at NULL→READY, before any sample: the model
+ * file is untouched. */
+GST_START_TEST (test_mmtrain_out_equal_to_init_model_is_refused)
+{
+  gchar *init = g_build_filename (tmpdir, "init.safetensors", NULL);
+  gchar *link = g_build_filename (tmpdir, "link.safetensors", NULL);
+  gchar *nodir = g_build_filename (tmpdir, "nodir", "x.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  gchar *before, *after;
+  gsize n_before, n_after;
+
+  fail_unless (mm_model_save (net, NULL, init, NULL));
+  mm_net_free (net);
+  fail_unless (g_file_get_contents (init, &before, &n_before, NULL));
+  fail_unless (symlink ("init.safetensors", link) == 0);
+
+  expect_start_error (init, init, GST_RESOURCE_ERROR_OPEN_WRITE,
+      "is the input");
+  expect_start_error (init, link, GST_RESOURCE_ERROR_OPEN_WRITE,
+      "is the input");
+  expect_start_error (init, nodir, GST_RESOURCE_ERROR_OPEN_WRITE,
+      "cannot write in");
+  expect_start_error (init, tmpdir, GST_RESOURCE_ERROR_OPEN_WRITE,
+      "is a directory");
+
+  fail_unless (g_file_get_contents (init, &after, &n_after, NULL));
+  fail_unless (n_before == n_after && memcmp (before, after, n_after) == 0);
+  g_free (before);
+  g_free (after);
+  g_free (init);
+  g_free (link);
+  g_free (nodir);
 }
 
 GST_END_TEST;
@@ -641,6 +693,7 @@ mmtrain_suite (void)
   tcase_add_test (tc, test_mmtrain_labelled_crops_give_a_model_file);
   tcase_add_test (tc, test_mmtrain_without_labels_is_an_error);
   tcase_add_test (tc, test_mmtrain_without_out_fails_at_start);
+  tcase_add_test (tc, test_mmtrain_out_equal_to_init_model_is_refused);
   tcase_add_test (tc, test_mmtrain_fine_tuning_keeps_the_init_model_norm);
   tcase_add_test (tc, test_mmtrain_hostile_init_model_is_an_error);
   tcase_add_test (tc, test_mmtrain_pairs_within_window_train_a_hybrid);

@@ -1,0 +1,31 @@
+/* mmdigits — where an output file may go.
+ *
+ * Every writer of the project (model files, predictions, MFCC blocks,
+ * JSON lines) writes a temporary file beside its target and renames it over
+ * the target when complete. These checks run BEFORE the work that makes the
+ * output, so that a bad output path costs nothing and never destroys an
+ * input.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Whether @a and @b are the same existing file: same device and inode, so
+ * that another spelling of a path, a symlink or a hard link counts. FALSE
+ * when either does not exist. */
+gboolean mm_file_same (const char *a, const char *b);
+
+/* Fails (MM_ERROR_IO, or MM_ERROR_INVALID for an output that is an input)
+ * with a one-line message starting "@what @path: " when @path cannot take an
+ * output: empty; an existing directory or other non-regular file (a device
+ * or FIFO would be replaced by the rename); in a directory that does not
+ * exist or where a file cannot be created; or the same file (mm_file_same)
+ * as one of @inputs, a NULL-terminated array (may be NULL) of files the
+ * command reads, which the output would replace. @what names the option or
+ * property, e.g. "--out". */
+gboolean mm_file_check_output (const char *what, const char *path,
+                               const char *const *inputs, GError **error);
+
+G_END_DECLS
