@@ -159,6 +159,8 @@ mm_cli_option_group (const char *name, const char *description, const char *help
     Numeric *o;
 
     copy[i] = entries[i];
+    if (entries[i].arg == G_OPTION_ARG_INT64)
+      g_error ("option --%s: int64 options are not range-checked", entries[i].long_name);
     if (entries[i].arg != G_OPTION_ARG_INT && entries[i].arg != G_OPTION_ARG_DOUBLE)
       continue;
     if (!(r = range_find (ranges, entries[i].long_name)))
