@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mm-error.h"
 #include "mm-layers.h"
 
 void
@@ -85,9 +86,44 @@ mm_net_logits (MmNet *net, const MmDataset *ds, int batch, float *logits)
         logits + (size_t) start * MM_N_CLASSES);
 }
 
-void
+static gboolean
+all_finite (const float *x, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite (x[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* Fails at the first sample of @ds in [start, start + b) whose input the
+ * net uses holds inf or NaN: ReLU and max-pool would turn a NaN into an
+ * ordinary value and a confident digit. */
+static gboolean
+check_inputs (MmNet *net, const MmDataset *ds, int start, int b, GError **error)
+{
+  MmArch arch = mm_net_arch (net);
+
+  for (int i = start; i < start + b; i++) {
+    const char *bad = NULL;
+
+    if (mm_arch_uses_image (arch)
+        && !all_finite (ds->image + (size_t) i * MM_IMAGE_PIXELS, MM_IMAGE_PIXELS))
+      bad = "image";
+    else if (mm_arch_uses_audio (arch)
+        && !all_finite (ds->audio + (size_t) i * MM_AUDIO_VALUES, MM_AUDIO_VALUES))
+      bad = "audio";
+    if (bad) {
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+          "sample %d: the %s input holds inf or NaN", i, bad);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
 mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
-    float *probs, MmConfusion *conf)
+    float *probs, MmConfusion *conf, GError **error)
 {
   float *logits = g_new (float, (size_t) batch * MM_N_CLASSES);
   float inv_t = 1.0f / mm_net_temperature (net);
@@ -96,7 +132,20 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
   for (int start = 0; start < ds->n; start += batch) {
     int b = MIN (batch, ds->n - start);
 
+    if (!check_inputs (net, ds, start, b, error)) {
+      g_free (logits);
+      return FALSE;
+    }
     forward_slice (net, ds, start, b, logits);
+    for (int i = 0; i < b; i++)
+      if (!all_finite (logits + i * MM_N_CLASSES, MM_N_CLASSES)) {
+        g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+            "%s gives non-finite outputs (inf or NaN) for sample %d, whose input is "
+            "finite: the model's weights are unusable", mm_arch_name (mm_net_arch (net)),
+            start + i);
+        g_free (logits);
+        return FALSE;
+      }
     /* the arg-max below is the same with or without the temperature */
     if (probs && inv_t != 1.0f)
       for (int i = 0; i < b * MM_N_CLASSES; i++)
@@ -113,6 +162,7 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
     }
   }
   g_free (logits);
+  return TRUE;
 }
 
 double

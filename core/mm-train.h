@@ -126,9 +126,12 @@ double mm_confusion_macro_f1 (const MmConfusion *c);
 
 /* Evaluation-mode predictions for every sample of @ds: @pred [n] (may be
  * NULL), @probs [n][10] (may be NULL: the softmax of the logits divided by
- * the net's temperature), @conf (may be NULL). */
-void   mm_net_predict (MmNet *net, const MmDataset *ds, int batch,
-                       int *pred, float *probs, MmConfusion *conf);
+ * the net's temperature), @conf (may be NULL). Fails (MM_ERROR_INVALID)
+ * at the first sample whose input holds inf or NaN, or whose logits are
+ * not finite for a finite input (the network's weights): an arg-max of
+ * NaNs is no prediction. @pred, @probs and @conf are then incomplete. */
+gboolean mm_net_predict (MmNet *net, const MmDataset *ds, int batch,
+                         int *pred, float *probs, MmConfusion *conf, GError **error);
 /* Evaluation-mode raw logits [n][10] of every sample of @ds (no temperature). */
 void   mm_net_logits  (MmNet *net, const MmDataset *ds, int batch, float *logits);
 

@@ -682,15 +682,19 @@ train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunSt
   return EPOCH_DONE;
 }
 
-/* Validation after an epoch: the best weights, early stopping, the rate. */
-static void
+/* Validation after an epoch: the best weights, early stopping, the rate.
+ * Fails when the net's outputs are no longer finite. */
+static gboolean
 end_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *val, float *val_probs,
-    RunState *st, MmTrainProgress *pr, MmTrainResult *result)
+    RunState *st, MmTrainProgress *pr, MmTrainResult *result, GError **error)
 {
   MmConfusion conf;
 
   mm_confusion_init (&conf);
-  mm_net_predict (net, val, 256, NULL, val_probs, &conf);
+  if (!mm_net_predict (net, val, 256, NULL, val_probs, &conf, error)) {
+    g_prefix_error (error, "training diverged: validation after epoch %d: ", pr->epoch);
+    return FALSE;
+  }
   pr->val_accuracy = (float) mm_confusion_accuracy (&conf);
   pr->val_loss = mean_nll (val_probs, val->labels, val->n);
   pr->end_of_epoch = TRUE;
@@ -711,6 +715,7 @@ end_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *val, float *va
   mm_plateau_step (&st->plateau, pr->val_accuracy, &st->lr);
   pr->lr = st->lr;
   st->epoch = pr->epoch;
+  return TRUE;
 }
 
 gboolean
@@ -781,9 +786,9 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
         ok = FALSE;
         continue;
     }
-    end_epoch (net, cfg, val, val_probs, &st, &pr, result);
     /* the state after a complete epoch, before the caller may stop */
-    ok = !cfg->checkpoint || checkpoint_save (net, &st, result, cfg, train, val, error);
+    ok = end_epoch (net, cfg, val, val_probs, &st, &pr, result, error)
+        && (!cfg->checkpoint || checkpoint_save (net, &st, result, cfg, train, val, error));
     if (ok && cfg->progress && !cfg->progress (&pr, cfg->user_data)) {
       g_set_error (error, MM_ERROR, MM_ERROR_CANCELLED,
           "training interrupted after epoch %d", epoch);

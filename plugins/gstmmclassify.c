@@ -75,6 +75,11 @@
  * buffer's PTS is the running time. A file sink thus collects a JSON-lines
  * file.
  *
+ * A model whose outputs are not finite (inf or NaN) for a finite input is
+ * an ERROR naming the model file (its weights are unusable; every later
+ * input would fail alike). An MFCC block holding inf or NaN is not
+ * classified: a WARNING says so and the stream goes on.
+ *
  * ## Not sure
  * When the arg-max's probability is below #GstMmClassify:min-confidence the
  * decision is still emitted (message and JSON line), but says "not sure":
@@ -730,6 +735,15 @@ read_audio (GstMmClassify * self, GstBuffer * buf)
   return ok;
 }
 
+static gboolean
+mfcc_is_finite (const GstMmClassify * self)
+{
+  for (int i = 0; i < MM_AUDIO_VALUES; i++)
+    if (!isfinite (self->mfcc[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /* Runs @net on the inputs already read; fills @d's digit and
  * probabilities (with the net's calibration temperature). FALSE when the
  * logits are not finite. */
@@ -877,9 +891,20 @@ classify (GstMmClassify * self, Role role, const Item * a, const Item * b)
             gst_buffer_get_size (aud->buf)));
     return GST_FLOW_ERROR;
   }
-  if (!run_net (self, self->nets[role], img != NULL, aud != NULL, &d)) {
-    GST_WARNING_OBJECT (self, "non-finite logits (bad input?): dropped");
+  /* a bad block is the stream's fault, not the model's: say so and go on */
+  if (aud && !mfcc_is_finite (self)) {
+    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+        ("MFCC block at %" GST_TIME_FORMAT " holds inf or NaN: not classified",
+            GST_TIME_ARGS (aud->pts)), (NULL));
     return GST_FLOW_OK;
+  }
+  /* finite input, non-finite output: every later input would fail alike */
+  if (!run_net (self, self->nets[role], img != NULL, aud != NULL, &d)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED,
+        ("model %s (%s) gives non-finite outputs (inf or NaN) for a finite "
+            "input: its weights are unusable", self->files[role],
+            mm_arch_name (mm_net_arch (self->nets[role]))), (NULL));
+    return GST_FLOW_ERROR;
   }
   GST_OBJECT_LOCK (self);
   d.unsure = d.probs[d.digit] < self->min_confidence;

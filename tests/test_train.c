@@ -201,7 +201,7 @@ START_TEST (test_train_learns_a_separable_problem)
       "%s: loss %.3f → %.3f", mm_arch_name (arch), g_array_index (losses, float, 0),
       g_array_index (losses, float, losses->len - 1));
   mm_confusion_init (&conf);
-  mm_net_predict (net, va, 64, NULL, NULL, &conf);
+  fail_unless (mm_net_predict (net, va, 64, NULL, NULL, &conf, NULL));
   ck_assert_msg (mm_confusion_accuracy (&conf) > 0.9, "%s: accuracy %.3f",
       mm_arch_name (arch), mm_confusion_accuracy (&conf));
   /* the net ends with the best epoch's weights */
@@ -210,6 +210,42 @@ START_TEST (test_train_learns_a_separable_problem)
   mm_net_free (net);
   mm_dataset_free (tr);
   mm_dataset_free (va);
+}
+END_TEST
+
+/* Weights that overflow (every image.fc weight 3e38, finite, so the loader
+ * takes them) make the logits inf or NaN: mm_net_predict says so and names
+ * the network instead of calling the arg-max of NaNs a digit; a non-finite
+ * input is blamed on the input. */
+START_TEST (test_predict_refuses_non_finite_outputs)
+{
+  MmDataset *ds = synthetic_images (40, 3);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  const MmTensorInfo *fc = mm_net_find_tensor (net, "image.fc.weight");
+  MmConfusion conf;
+  GError *error = NULL;
+
+  ck_assert_ptr_nonnull (fc);
+  mm_confusion_init (&conf);
+  ck_assert (mm_net_predict (net, ds, 16, NULL, NULL, &conf, &error));
+  ck_assert_int_eq (conf.n, 40);
+  for (size_t i = 0; i < fc->size; i++)
+    fc->data[i] = 3e38f;
+  ck_assert (!mm_net_predict (net, ds, 16, NULL, NULL, NULL, &error));
+  ck_assert (g_error_matches (error, MM_ERROR, MM_ERROR_INVALID));
+  ck_assert_msg (strstr (error->message, "ImageNet_CNN gives non-finite outputs")
+      && strstr (error->message, "input is finite"), "%s", error->message);
+  g_clear_error (&error);
+  mm_net_free (net);
+
+  net = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  ds->image[3 * MM_IMAGE_PIXELS + 100] = NAN;
+  ck_assert (!mm_net_predict (net, ds, 16, NULL, NULL, NULL, &error));
+  ck_assert_msg (strstr (error->message, "sample 3: the image input holds inf or NaN"),
+      "%s", error->message);
+  g_clear_error (&error);
+  mm_net_free (net);
+  mm_dataset_free (ds);
 }
 END_TEST
 
@@ -482,6 +518,7 @@ main (void)
   tcase_add_test (tc, test_ece_by_hand);
   tcase_add_test (tc, test_temperature_fit_recovers_the_true_temperature);
   tcase_add_loop_test (tc, test_train_learns_a_separable_problem, 0, MM_N_ARCH);
+  tcase_add_test (tc, test_predict_refuses_non_finite_outputs);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
   tcase_add_test (tc, test_train_stops_early_without_progress);
   tcase_add_loop_test (tc, test_train_resumes_bit_for_bit, 0, MM_N_ARCH);

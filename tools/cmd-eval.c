@@ -121,21 +121,29 @@ recorded_protocol (const MmModelMeta *meta)
 /* Predicts a whole set, filling @sc and, when @tsv is non-NULL, one line
  * per sample: the sample indices are the protocol's fixed order, so files
  * from different models line up sample by sample. Confidences are the
- * model's calibrated probabilities (its temperature). */
-static void
-predict_set (MmNet *net, const MmDataset *ds, const char *name, Scores *sc, GString *tsv)
+ * model's calibrated probabilities (its temperature). Fails, naming
+ * @model, when the network's outputs are not finite. */
+static gboolean
+predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *name, Scores *sc,
+    GString *tsv, GError **error)
 {
   int *pred = g_new (int, ds->n);
   float *probs = g_new (float, (size_t) ds->n * MM_N_CLASSES);
 
   mm_confusion_init (&sc->conf);
-  mm_net_predict (net, ds, 256, pred, probs, &sc->conf);
+  if (!mm_net_predict (net, ds, 256, pred, probs, &sc->conf, error)) {
+    g_prefix_error (error, "%s: %s: ", model, name);
+    g_free (pred);
+    g_free (probs);
+    return FALSE;
+  }
   sc->ece = mm_calibration_ece (probs, ds->labels, ds->n, ECE_BINS);
   for (int i = 0; tsv && i < ds->n; i++)
     g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, ds->labels[i], pred[i],
         probs[(size_t) i * MM_N_CLASSES + pred[i]]);
   g_free (pred);
   g_free (probs);
+  return TRUE;
 }
 
 /* The features of @meta's model: its stored MFCC parameters, else the defaults. */
@@ -179,7 +187,9 @@ eval_folds (char **models, const char *data_dir, gboolean json)
 
     if (ok) {
       mm_dataset_normalize (splits.heldout, mm_net_norm (net));
-      predict_set (net, splits.heldout, "heldout_test", &sc, NULL);
+      ok = predict_set (net, *m, splits.heldout, "heldout_test", &sc, NULL, &error);
+    }
+    if (ok) {
       seen[fold] = TRUE;
       acc[fold] = mm_confusion_accuracy (&sc.conf);
       ece[fold] = sc.ece;
@@ -333,10 +343,17 @@ mm_cmd_eval (int argc, char **argv)
   heldout.ece = 0;
   if (pred_path)
     pred_tsv = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence\n");
-  predict_set (net, splits.test, "split_test", &test, pred_tsv);
+  if (!predict_set (net, model_path, splits.test, "split_test", &test, pred_tsv, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
   if (splits.heldout) {
     mm_dataset_normalize (splits.heldout, mm_net_norm (net));
-    predict_set (net, splits.heldout, "heldout_test", &heldout, pred_tsv);
+    if (!predict_set (net, model_path, splits.heldout, "heldout_test", &heldout, pred_tsv,
+            &error)) {
+      rc = mm_cli_fail ("%s", error->message);
+      goto out;
+    }
   }
   /* g_file_set_contents writes a temporary and renames it */
   if (pred_tsv && !g_file_set_contents (pred_path, pred_tsv->str, (gssize) pred_tsv->len, &error)) {

@@ -191,28 +191,33 @@ provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, con
 }
 
 /* Temperature scaling on the validation split (never a test set): sets the
- * net's temperature, prints the validation ECE before and after, returns T. */
-static float
-calibrate (MmNet *net, const MmDataset *val)
+ * net's temperature, prints the validation ECE before and after, gives T
+ * in *@t. Fails if the net's outputs are not finite (mm_net_predict). */
+static gboolean
+calibrate (MmNet *net, const MmDataset *val, float *t, GError **error)
 {
   float *logits = g_new (float, (size_t) val->n * MM_N_CLASSES);
   float *probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
-  double before, after;
-  float t;
+  double before = 0, after;
+  gboolean ok;
 
   mm_net_set_temperature (net, 1.0f);
-  mm_net_predict (net, val, 256, NULL, probs, NULL);
-  before = mm_calibration_ece (probs, val->labels, val->n, 15);
-  mm_net_logits (net, val, 256, logits);
-  t = mm_fit_temperature (logits, val->labels, val->n);
-  mm_net_set_temperature (net, t);
-  mm_net_predict (net, val, 256, NULL, probs, NULL);
-  after = mm_calibration_ece (probs, val->labels, val->n, 15);
-  fprintf (stderr, "calibration: temperature %.3f fitted on the validation split; its ECE "
-      "%.2f%% → %.2f%%\n", t, 100 * before, 100 * after);
+  ok = mm_net_predict (net, val, 256, NULL, probs, NULL, error);
+  if (ok) {
+    before = mm_calibration_ece (probs, val->labels, val->n, 15);
+    mm_net_logits (net, val, 256, logits);
+    *t = mm_fit_temperature (logits, val->labels, val->n);
+    mm_net_set_temperature (net, *t);
+    ok = mm_net_predict (net, val, 256, NULL, probs, NULL, error);
+  }
+  if (ok) {
+    after = mm_calibration_ece (probs, val->labels, val->n, 15);
+    fprintf (stderr, "calibration: temperature %.3f fitted on the validation split; its ECE "
+        "%.2f%% → %.2f%%\n", *t, 100 * before, 100 * after);
+  }
   g_free (logits);
   g_free (probs);
-  return t;
+  return ok;
 }
 
 /* The command line for the model's provenance: as given, without --resume,
@@ -445,15 +450,20 @@ mm_cmd_train (int argc, char **argv)
       rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  if (!no_calibrate)
-    temperature = calibrate (net, splits.val);
+  if (!no_calibrate && !calibrate (net, splits.val, &temperature, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
   if (res.resumed_after > 0)
     fprintf (stderr, "resumed from %s after epoch %d\n", checkpoint, res.resumed_after);
   mm_confusion_init (&test);
   mm_confusion_init (&heldout);
-  mm_net_predict (net, splits.test, 256, NULL, NULL, &test);
-  if (splits.heldout)
-    mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout);
+  if (!mm_net_predict (net, splits.test, 256, NULL, NULL, &test, &error)
+      || (splits.heldout
+          && !mm_net_predict (net, splits.heldout, 256, NULL, NULL, &heldout, &error))) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
   meta.provenance_json = provenance_json (command, arch, &cfg, &res, &splits, &test, &heldout,
       augment_json, temperature);
   /* a signal during the final evaluation still leaves --out as it was */

@@ -416,6 +416,88 @@ GST_START_TEST (test_mmclassify_empty_stream_warns_and_ends)
 
 GST_END_TEST;
 
+/* A model whose weights overflow (every image.fc weight 3e38: finite, so
+ * the loader takes them) gives inf/NaN logits: the element posts an ERROR
+ * naming the model file and the cause, and no decision. */
+GST_START_TEST (test_mmclassify_non_finite_outputs_are_an_error)
+{
+  gchar *path = g_build_filename (tmpdir, "broken.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 7);
+  const MmTensorInfo *fc = mm_net_find_tensor (net, "image.fc.weight");
+  GstBus *bus;
+  GstElement *e;
+  GstHarness *h;
+  GstMessage *msg;
+  GError *err = NULL;
+
+  for (size_t i = 0; i < fc->size; i++)
+    fc->data[i] = 3e38f;
+  fail_unless (mm_model_save (net, NULL, path, NULL));
+  mm_net_free (net);
+  e = new_classifier (path, &bus);
+  open_pads (e, &h, NULL);
+  /* the aggregator classifies in its own thread: wait for its message */
+  gst_harness_push (h, make_crop (1, 0));
+  msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND,
+      GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
+  fail_unless (msg != NULL && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR,
+      "no error message (a decision?)");
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (g_error_matches (err, GST_STREAM_ERROR,
+          GST_STREAM_ERROR_FAILED), "%s", err->message);
+  fail_unless (strstr (err->message, "broken.safetensors") != NULL
+      && strstr (err->message, "non-finite outputs") != NULL, "%s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_harness_teardown (h);
+  release (e, bus);
+  g_free (path);
+}
+
+GST_END_TEST;
+
+/* An MFCC block holding NaN is the stream's fault: a WARNING says so, the
+ * block is not classified, and the next good block is. */
+GST_START_TEST (test_mmclassify_non_finite_mfcc_warns_and_goes_on)
+{
+  gchar *model = make_model (tmpdir, "audio.safetensors",
+      MM_ARCH_AUDIONET_CNN, 8);
+  GstBus *bus;
+  GstElement *e = new_classifier (model, &bus);
+  GstHarness *h;
+  GstBuffer *bad = make_block (3, 0);
+  GstMapInfo map;
+  GstMessage *msg;
+  GError *err = NULL;
+  Decision d = { 0 };
+
+  gst_buffer_map (bad, &map, GST_MAP_WRITE);
+  GST_WRITE_FLOAT_LE (map.data + 4 * 17, NAN);
+  gst_buffer_unmap (bad, &map);
+  open_pads (e, NULL, &h);
+  fail_unless_equals_int (gst_harness_push (h, bad), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, make_block (3, 2 * GST_SECOND)),
+      GST_FLOW_OK);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL);
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "inf or NaN") != NULL, "%s", err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  pop_decision (bus, &d);
+  fail_unless_equals_uint64 (d.timestamp, 2 * GST_SECOND);
+  decision_clear (&d);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  fail_unless_equals_int (finish (h), 1);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+  gst_harness_teardown (h);
+  release (e, bus);
+  g_free (model);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mmclassify_image_only_gives_one_decision_per_crop)
 {
   gchar *model = make_model (tmpdir, "image.safetensors",
@@ -1210,6 +1292,8 @@ mmclassify_suite (void)
       test_mmclassify_missing_model_file_is_an_error_naming_it);
   tcase_add_test (tc, test_mmclassify_directory_without_hybrid_fails_clearly);
   tcase_add_test (tc, test_mmclassify_hostile_model_files_are_errors);
+  tcase_add_test (tc, test_mmclassify_non_finite_outputs_are_an_error);
+  tcase_add_test (tc, test_mmclassify_non_finite_mfcc_warns_and_goes_on);
   tcase_add_test (tc, test_mmclassify_two_instances_keep_their_own_models);
   return s;
 }
