@@ -105,5 +105,66 @@ expect 1 "train --out (the MNIST file it reads)" "$MM" train --arch ImageNet_CNN
 expect 1 "train --out ''" "$MM" train --arch ImageNet_CNN --data "$T/data" --out ""
 expect 1 "train --out DIR" "$MM" train --arch ImageNet_CNN --data "$T/data" --out "$T/data"
 
+# ---- media that do not decode fully, models whose outputs are not finite ----
+# A 7 drawn by demo-media, as JPEG and PNG; cut copies of it and of a WAV.
+if [ -f "$MODELS/imagenet_cnn.safetensors" ] && [ -f "$MODELS/audionet_cnn.safetensors" ] \
+    && "$MM" demo-media --out "$T/d7" --digits 7 --seed 2 > /dev/null 2>&1; then
+  gst-launch-1.0 -q filesrc location="$T/d7/demo.webm" ! decodebin ! videoconvert \
+    ! jpegenc ! multifilesink location="$T/f-%03d.jpg" > /dev/null 2>&1
+  cp "$T/f-020.jpg" "$T/seven.jpg"
+  gst-launch-1.0 -q filesrc location="$T/seven.jpg" ! jpegdec ! videoconvert ! pngenc \
+    ! filesink location="$T/seven.png" > /dev/null 2>&1
+  cut_to () { head -c $(( $(stat -c %s "$1") * $2 / 100 )) "$1" > "$3"; }
+  cut_to "$T/seven.jpg" 50 "$T/half.jpg"       # jpegdec pads the rest with grey
+  head -c 300 "$T/seven.jpg" > "$T/head.jpg"    # cut inside the header
+  cut_to "$T/seven.png" 50 "$T/half.png"       # pngdec drops it silently
+  cut_to "$T/seven.wav" 33 "$T/third.wav"      # wavparse plays what is there
+  out=$("$MM" predict --model "$MODELS" --image "$T/seven.jpg" 2>&1)
+  grep -q "digit 7" <<<"$out" && ok "predict of the intact JPEG: $out" \
+    || fail "predict of the intact JPEG: $out"
+  for f in half.jpg head.jpg half.png; do
+    expect 1 "predict --image $f" "$MM" predict --model "$MODELS" --image "$T/$f"
+    grep -q "could not decode" "$T/err" || fail "predict --image $f: not a decode error"
+  done
+  expect 1 "predict --audio third.wav" "$MM" predict --model "$MODELS" --audio "$T/third.wav"
+  expect 1 "mfcc third.wav" "$MM" mfcc "$T/third.wav" --json
+  "$MM" batch --model "$MODELS" --out "$T/b.jsonl" "$T/seven.jpg" "$T/half.jpg" \
+    "$T/half.png" 2> "$T/err"
+  rc=$?
+  python3 - "$T/b.jsonl" <<'PY' && [ $rc -eq 1 ] \
+    && ok "batch: the cut JPEG and PNG are errors in place, the intact one a 7, exit 1" \
+    || fail "batch of cut files: rc $rc: $(cat "$T/b.jsonl" "$T/err")"
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+assert [o["file"].rsplit("/", 1)[-1] for o in objs] == ["seven.jpg", "half.jpg", "half.png"], objs
+assert objs[0]["digit"] == 7 and "could not decode" in objs[1]["error"] \
+    and "could not decode" in objs[2]["error"], objs
+PY
+
+  # every weight of image.fc = 3e38: finite, so the file loads; the logits are not
+  python3 - "$MODELS/imagenet_cnn.safetensors" "$T/broken.safetensors" <<'PY'
+import json, struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", data[:8])[0]
+a, b = json.loads(data[8:8 + n])["image.fc.weight"]["data_offsets"]
+data[8 + n + a:8 + n + b] = struct.pack("<f", 3e38) * ((b - a) // 4)
+open(sys.argv[2], "wb").write(data)
+PY
+  expect 1 "predict with a model whose outputs are not finite" "$MM" predict \
+    --model "$T/broken.safetensors" --image "$T/seven.jpg"
+  grep -q "broken.safetensors.*non-finite outputs" "$T/err" \
+    || fail "the message does not name the model and the cause"
+  DATA=${MMDIGITS_DATA:-$HERE/../../shared/data}
+  if [ -f "$DATA/mnist/train-labels-idx1-ubyte.gz" ]; then
+    expect 1 "eval of a model whose outputs are not finite" "$MM" eval --data "$DATA" \
+      --model "$T/broken.safetensors"
+    grep -q "non-finite outputs" "$T/err" || fail "eval: the message does not say why"
+  else
+    echo "skipped: no data (eval of a model with non-finite outputs)"
+  fi
+else
+  echo "skipped: no shipped models or no demo-media (media and model checks)"
+fi
+
 [ $fails -eq 0 ] && echo "all bad-input CLI checks passed" || echo "$fails check(s) failed"
 exit $(( fails > 0 ))

@@ -29,6 +29,8 @@
 #include <sndfile.h>
 #include <string.h>
 
+#include "mm-media.h"
+
 /* A file whose pipelines have not moved for this long is stuck. */
 #define STALL_US (60 * G_USEC_PER_SEC)
 /* WAV frames pushed per buffer: bounded memory for long recordings. */
@@ -394,6 +396,7 @@ typedef struct {
   Classifier *classifier;                   /* NULL until chosen (or if it failed) */
   char *classifier_error;
   gint progress;
+  gint n_video, n_audio;                    /* buffers decoded into each kept stream */
 } Decoding;
 
 /* The classifier's appsrc that @sink feeds, once the shape is known; NULL
@@ -424,6 +427,7 @@ on_decoded (GstAppSink *sink, gpointer user_data)
   if (sample && src) {
     ret = gst_app_src_push_sample (src, sample);
     g_atomic_int_inc (&d->progress);
+    g_atomic_int_inc ((GstElement *) sink == d->video_sink ? &d->n_video : &d->n_audio);
   }
   if (sample)
     gst_sample_unref (sample);
@@ -583,6 +587,7 @@ run_decodebin (MmBatchWorker *w, const char *path, GPtrArray *lines)
   g_object_set (src, "location", path, NULL);
   gst_bin_add_many (GST_BIN (d.pipeline), src, dec, NULL);
   gst_element_link (src, dec);
+  mm_media_strict_decoders (d.pipeline);
   g_signal_connect (dec, "pad-added", G_CALLBACK (on_pad_added), &d);
   g_signal_connect (dec, "no-more-pads", G_CALLBACK (on_no_more_pads), &d);
 
@@ -597,6 +602,12 @@ run_decodebin (MmBatchWorker *w, const char *path, GPtrArray *lines)
     why = nothing_linked (&d);
   if (!why)
     why = classifier_wait (d.classifier, bus, &d.progress, lines);
+  /* pngdec drops a cut picture at EOS without a message */
+  if (!why && ((d.video_sink && !g_atomic_int_get (&d.n_video))
+          || (d.audio_sink && !g_atomic_int_get (&d.n_audio))))
+    why = g_strdup_printf ("could not decode: no %s came out of the decoder (a truncated "
+        "or corrupt file?)", d.video_sink && !g_atomic_int_get (&d.n_video) ? "picture"
+        : "audio");
 
   /* stop decoding first: its threads may be pushing into the classifier */
   g_mutex_lock (&d.lock);
@@ -647,10 +658,17 @@ mm_batch_worker_run (MmBatchWorker *w, const char *path, GPtrArray *lines)
 {
   SF_INFO info;
   SNDFILE *sf;
+  GError *err = NULL;
   char *why;
 
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
-    return g_strdup ("no such file");
+  /* a cut JPEG or WAV decodes without a word from GStreamer or libsndfile */
+  if (!mm_media_check_file (path, &err)) {
+    /* the message starts with the file's name, which the result holds */
+    why = g_strdup (g_str_has_prefix (err->message, path) ?
+        err->message + strlen (path) + 2 : err->message);
+    g_error_free (err);
+    return why;
+  }
   if (w->decode == MM_BATCH_DECODE_AUTO && (w->nets.hybrid || w->nets.audio)
       && (sf = open_wav (path, &info))) {
     why = run_wav (w, sf, &info, lines);

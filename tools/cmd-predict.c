@@ -15,6 +15,7 @@
 #include "mm-cli.h"
 #include "mm-paths.h"
 #include "mm-error.h"
+#include "mm-media.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
 
@@ -478,9 +479,15 @@ typedef struct {
   "! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract name=aud-mfcc " \
   "! mm.audio_sink "
 
+/* Buffers that reached each branch's converter: zero at EOS means the
+ * decoder gave nothing for that file. */
+typedef struct {
+  gint image, audio;
+} Decoded;
+
 static GstElement *
 build_predict (const Predict *p, const char *image, const char *audio, MmCliLines *lines,
-    GError **error)
+    Decoded *decoded, GError **error)
 {
   char *desc = g_strconcat ("mmclassify name=mm ! appsink name=sink ",
       image ? IMAGE_BRANCH : "", audio ? AUDIO_BRANCH : "", NULL);
@@ -495,16 +502,23 @@ build_predict (const Predict *p, const char *image, const char *audio, MmCliLine
     return NULL;
   }
   g_clear_error (&err);
+  mm_media_strict_decoders (pipeline);
   /* file names are set as properties, never pasted into the description,
    * so that any name (spaces, '!', quotes) is taken literally */
   if (image) {
     e = gst_bin_get_by_name (GST_BIN (pipeline), "img-src");
     g_object_set (e, "location", image, NULL);
     gst_object_unref (e);
+    e = gst_bin_get_by_name (GST_BIN (pipeline), "img-conv");
+    mm_media_count_buffers (e, &decoded->image);
+    gst_object_unref (e);
   }
   if (audio) {
     e = gst_bin_get_by_name (GST_BIN (pipeline), "aud-src");
     g_object_set (e, "location", audio, NULL);
+    gst_object_unref (e);
+    e = gst_bin_get_by_name (GST_BIN (pipeline), "aud-conv");
+    mm_media_count_buffers (e, &decoded->audio);
     gst_object_unref (e);
   }
   e = gst_bin_get_by_name (GST_BIN (pipeline), "mm");
@@ -625,12 +639,13 @@ nothing_found (const char *image, const char *audio)
   return image ? "no digit found" : "no word found";
 }
 
-/* A file that cannot be classified: one line on stderr, one result. */
+/* A file that cannot be classified: one line on stderr, one result.
+ * @file: the file @why is about, NULL when @why names it. */
 static void
 input_failed (Predict *p, const char *image, const char *audio, const char *file,
     const char *why)
 {
-  char *msg = g_strdup_printf ("%s: %s", file, why);
+  char *msg = file ? g_strdup_printf ("%s: %s", file, why) : g_strdup (why);
 
   mm_cli_fail ("%s", msg);
   /* in text the line on stderr says it all; JSON keeps one result per input */
@@ -645,20 +660,19 @@ predict_one (Predict *p, const char *image, const char *audio)
 {
   MmCliLines *lines;
   GstElement *pipeline;
+  Decoded decoded = { 0 };
   char *src = NULL;
   GError *err = NULL;
   GPtrArray *out;
 
-  if (image && !g_file_test (image, G_FILE_TEST_IS_REGULAR)) {
-    input_failed (p, image, audio, image, "no such file");
-    return;
-  }
-  if (audio && !g_file_test (audio, G_FILE_TEST_IS_REGULAR)) {
-    input_failed (p, image, audio, audio, "no such file");
+  if ((image && !mm_media_check_file (image, &err))
+      || (audio && !mm_media_check_file (audio, &err))) {
+    input_failed (p, image, audio, NULL, err->message);     /* it names the file */
+    g_error_free (err);
     return;
   }
   lines = mm_cli_lines_new ();
-  if (!(pipeline = build_predict (p, image, audio, lines, &err))) {
+  if (!(pipeline = build_predict (p, image, audio, lines, &decoded, &err))) {
     mm_cli_fail ("%s", err->message);
     p->failures++;
     p->fatal = TRUE;
@@ -679,6 +693,12 @@ predict_one (Predict *p, const char *image, const char *audio)
       p->failures++;
       p->fatal = TRUE;
     }
+  } else if (image && !g_atomic_int_get (&decoded.image)) {
+    input_failed (p, image, audio, image, "could not decode: no picture came out of the "
+        "decoder (a truncated or corrupt file?)");
+  } else if (audio && !g_atomic_int_get (&decoded.audio)) {
+    input_failed (p, image, audio, audio, "could not decode: no audio came out of the "
+        "decoder (an empty, truncated or corrupt file?)");
   } else {
     out = mm_cli_lines_sorted (lines);
     if (out->len == 0)

@@ -33,4 +33,26 @@ gboolean mm_media_decode_audio (const char *path, float **samples, size_t *n_sam
 gboolean mm_media_decode_image (const char *path, guint8 **gray, int *width, int *height,
                                 GError **error);
 
+/* ---- decoding strictly: a file that does not decode fully is an error ----
+ * GStreamer's decoders are lenient by default, for playback: a corrupt
+ * frame is skipped (max-errors -1), jpegdec appends a missing end-of-image
+ * marker and pads a truncated picture with grey, pngdec drops an incomplete
+ * picture at EOS without a message. Classifying such a file would give a
+ * silent wrong answer ("no digit found", or a digit read off half a
+ * picture), so the CLI decodes strictly with these three checks. */
+struct _GstElement;
+
+/* Before decoding: @path must be a regular file, a JPEG must reach its
+ * end-of-image marker, a RIFF file (WAV, AVI) must be as long as its header
+ * says (GStreamer decodes what there is of both, silently). Fails with
+ * "<path>: ..." (MM_ERROR_IO for a missing file, MM_ERROR_FORMAT else). */
+gboolean mm_media_check_file (const char *path, GError **error);
+/* Makes every video or audio decoder that @pipeline comes to hold (also
+ * inside decodebin, added later) post an ERROR at its first decoding error
+ * instead of skipping the frame. */
+void     mm_media_strict_decoders (struct _GstElement *pipeline);
+/* Counts, atomically in *@count, the buffers that enter @element's "sink"
+ * pad: zero at EOS means the decoder gave nothing. */
+void     mm_media_count_buffers (struct _GstElement *element, gint *count);
+
 G_END_DECLS
