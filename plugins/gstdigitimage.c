@@ -46,6 +46,10 @@
  * * #gint `width`: width of the bounding box.
  * * #gint `height`: height of the bounding box.
  *
+ * An invalid #GstMmDigitImage:roi string is refused with a GLib warning and
+ * the current value kept, as GLib refuses a number outside a property's
+ * range.
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 -m v4l2src ! videoconvert ! video/x-raw,format=GRAY8 ! digitimage polarity=dark-on-light ! videoconvert ! pngenc ! multifilesink location=digit-%03d.png
@@ -416,8 +420,11 @@ gst_mm_digit_image_set_property (GObject * object, guint prop_id,
         g_free (self->roi);
         self->roi = g_strdup (str ? str : "");
       } else {
-        GST_WARNING_OBJECT (self, "roi must be \"x,y,w,h\" (w, h > 0) or "
-            "empty, not \"%s\": keeping \"%s\"", str, self->roi);
+        /* as GLib refuses a value outside a property's range: a warning
+         * on stderr, the value kept */
+        g_warning ("%s: roi must be \"x,y,w,h\" (x, y >= 0; w, h > 0) or "
+            "empty, not \"%s\": keeping \"%s\"", GST_OBJECT_NAME (self), str,
+            self->roi);
       }
       break;
     }

@@ -10,7 +10,9 @@ MM=$(realpath "$1")
 PLUGIN=${2:-yes}
 HERE=$(cd "$(dirname "$0")" && pwd)
 MODELS=$HERE/../models
-unset GST_PLUGIN_PATH GST_PLUGIN_PATH_1_0
+# the build tree's plugin (an uninstalled CLI looks only in the install's)
+unset GST_PLUGIN_PATH_1_0
+export GST_PLUGIN_PATH=$(dirname "$(dirname "$MM")")/plugins
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0

@@ -235,6 +235,21 @@ out:
   return rc;
 }
 
+/* mm_file_check_output for --predictions against @model if given, else
+ * against the files of @data_dir. */
+static gboolean
+check_predictions (const char *path, const char *model, const char *data_dir, GError **error)
+{
+  char **inputs = data_dir ? mm_protocol_input_files (data_dir) : g_new0 (char *, 1);
+  const char *model_only[] = { model, NULL };
+  gboolean ok;
+
+  ok = mm_file_check_output ("--predictions", path,
+      model ? model_only : (const char *const *) inputs, error);
+  g_strfreev (inputs);
+  return ok;
+}
+
 int
 mm_cmd_eval (int argc, char **argv)
 {
@@ -295,30 +310,16 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (!(data_dir = mm_cli_data_dir (data_opt)))
+  /* --predictions is written at the end: it fails before the work, and
+   * never replaces the model or (below) a data file */
+  if (pred_path && !check_predictions (pred_path, models[0], NULL, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
     goto out;
-  if (pred_path) {
-    /* written at the end: fail before the work, never over an input */
-    GStrvBuilder *b = g_strv_builder_new ();
-    char **data_files = mm_protocol_input_files (data_dir), **inputs;
-    gboolean ok;
-
-    g_strv_builder_add (b, models[0]);
-    g_strv_builder_addv (b, (const char **) data_files);
-    inputs = g_strv_builder_end (b);
-    g_strv_builder_unref (b);
-    g_strfreev (data_files);
-    ok = mm_file_check_output ("--predictions", pred_path, (const char *const *) inputs,
-        &error);
-    g_strfreev (inputs);
-    if (!ok) {
-      rc = mm_cli_fail ("%s", error->message);
-      goto out;
-    }
   }
   mm_cli_set_threads (threads);
   if (folds) {
-    rc = eval_folds (models, data_dir, json);
+    if ((data_dir = mm_cli_data_dir (data_opt)))
+      rc = eval_folds (models, data_dir, json);
     goto out;
   }
   model_path = models[0];
@@ -330,6 +331,12 @@ mm_cmd_eval (int argc, char **argv)
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   /* the features are made as the model was trained on them */
   if (!model_mfcc (model_path, &meta, &mfcc, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
+  if (!(data_dir = mm_cli_data_dir (data_opt)))
+    goto out;
+  if (pred_path && !check_predictions (pred_path, NULL, data_dir, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }

@@ -327,6 +327,26 @@ GST_START_TEST (test_digitimage_ignores_digits_outside_the_roi)
 
 GST_END_TEST;
 
+/* A roi that is not "x,y,w,h" (w, h > 0) is refused with a warning and
+ * the current roi kept, not ignored silently. */
+GST_START_TEST (test_digitimage_refuses_an_invalid_roi)
+{
+  GstElement *e = gst_element_factory_make ("digitimage", NULL);
+  const char *bad[] = { "abc", "1,2,3", "0,0,0,10", "-1,0,5,5", "1,2,3,4,5" };
+  gchar *roi = NULL;
+
+  g_object_set (e, "roi", "0,0,20,48", NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    ASSERT_WARNING (g_object_set (e, "roi", bad[i], NULL));
+    g_object_get (e, "roi", &roi, NULL);
+    fail_unless_equals_string (roi, "0,0,20,48");
+    g_free (roi);
+  }
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_digitimage_unstable_digit_gives_no_crop)
 {
   GstHarness *h = new_harness (NULL);
@@ -381,6 +401,7 @@ digitimage_suite (void)
   tcase_add_test (tc, test_digitimage_both_polarities_give_the_same_crop);
   tcase_add_test (tc, test_digitimage_adaptive_finds_digit_under_uneven_light);
   tcase_add_test (tc, test_digitimage_ignores_digits_outside_the_roi);
+  tcase_add_test (tc, test_digitimage_refuses_an_invalid_roi);
   tcase_add_test (tc, test_digitimage_unstable_digit_gives_no_crop);
   tcase_add_test (tc, test_digitimage_frames_without_crop_become_gap_events);
   return s;
