@@ -50,7 +50,13 @@ expect 2 "train --modality-dropout 2" "$MM" train --arch HybridNet_CNN --data "$
 expect 2 "words --on-db nan" "$MM" words --on-db nan "$T/none.wav"
 expect 2 "words --jobs -1" "$MM" words --jobs -1 "$T/none.wav"
 expect 2 "eval --threads 0" "$MM" eval --model "$T/m.safetensors" --threads 0
-expect 2 "mfcc --nfft 700" "$MM" mfcc --nfft 700 "$T/none.wav" --json
+# the audio front end's options (train and mfcc share them): -1 and nan were
+# taken for "not given"
+for opt in "--nfft 700" "--nfft -1" "--filters -1" "--lifter -1" "--preemph 1.5" \
+    "--low-freq nan" "--high-freq 9000"; do
+  # shellcheck disable=SC2086
+  expect 2 "mfcc $opt" "$MM" mfcc "$T/none.wav" --json $opt
+done
 expect 2 "batch --jobs -1" "$MM" batch --jobs -1 --out "$T/o.jsonl" "$T/none.png"
 expect 2 "demo-media --seed -3" "$MM" demo-media --seed -3 --out "$T/demo"
 [ ! -e "$T/demo" ] && ok "demo-media with a bad option made nothing" \
