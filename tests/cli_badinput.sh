@@ -93,6 +93,12 @@ if [ -f "$MODELS/imagenet_cnn.safetensors" ]; then
     "$T/seven.wav" --shard 2/2 --model "$T/m.safetensors" --out "$T/seven.wav"
   expect 1 "batch --model m.safetensors --out m.safetensors" "$MM" batch "$T/x.png" \
     --model "$T/m.safetensors" --out "$T/m.safetensors"
+  printf '%s\n' "$T/x.png" > "$T/list.txt"
+  expect 1 "batch --files-from list.txt --out list.txt" "$MM" batch --files-from "$T/list.txt" \
+    --model "$T/m.safetensors" --out "$T/list.txt"
+  cp "$T/list.txt" "$T/part1.jsonl"
+  expect 1 "batch --merge part1.jsonl --out part1.jsonl" "$MM" batch --merge "$T/part1.jsonl" \
+    --out "$T/part1.jsonl"
   mkdir "$T/mdir" && cp "$T/m.safetensors" "$T/mdir/image.safetensors"
   expect 1 "batch --model DIR --out DIR/image.safetensors" "$MM" batch "$T/x.png" \
     --model "$T/mdir" --out "$T/mdir/./image.safetensors"
@@ -101,7 +107,7 @@ if [ -f "$MODELS/imagenet_cnn.safetensors" ]; then
   expect 1 "eval --predictions into a missing directory (before loading anything)" "$MM" \
     eval --data "$T/data" --model "$T/m.safetensors" --predictions "$T/nodir/p.tsv"
   cmp -s "$T/m.safetensors" "$T/m.orig" && cmp -s "$T/x.png" "$T/seven.wav" \
-    && cmp -s "$T/mdir/image.safetensors" "$T/m.orig" \
+    && cmp -s "$T/mdir/image.safetensors" "$T/m.orig" && cmp -s "$T/list.txt" "$T/part1.jsonl" \
     && ok "the inputs are intact" || fail "an input was changed"
 else
   echo "skipped: no shipped models (batch/eval output checks)"
