@@ -370,6 +370,9 @@ mm_cmd_train (int argc, char **argv)
     rc = usage ? MM_EXIT_USAGE : MM_EXIT_FAILURE;
     goto out;
   }
+  if ((rc = check_checkpoint_option (checkpoint, resume, out_path)) != MM_EXIT_OK)
+    goto out;
+  rc = MM_EXIT_FAILURE;
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
   /* the model is written only after training: an --out that cannot be
@@ -379,9 +382,6 @@ mm_cmd_train (int argc, char **argv)
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  if ((rc = check_checkpoint_option (checkpoint, resume, out_path)) != MM_EXIT_OK)
-    goto out;
-  rc = MM_EXIT_FAILURE;
   mm_cli_set_threads (threads);
 
   mm_train_config_init (&cfg, arch);
