@@ -107,6 +107,20 @@ void         mm_net_forward    (MmNet *net, int batch, const float *image,
  * block and returns the loss. */
 float        mm_net_backward   (MmNet *net, const int *labels);
 
+/* The network's internal representations, as the study's Figures 6–8 show
+ * them: the image encoder's output, the audio encoder's, and the fusion
+ * layer's (fc1 → batch norm → ReLU) of a hybrid. */
+typedef enum {
+  MM_EMBED_IMAGE,
+  MM_EMBED_AUDIO,
+  MM_EMBED_FUSED,
+} MmEmbedding;
+
+/* What the last forward computed at @which: [batch][*dim] (128; 64 for
+ * AudioNet_LSTM's audio encoder), a view owned by @net, valid until the next
+ * forward. NULL when the network has no such part. */
+const float *mm_net_embedding (const MmNet *net, MmEmbedding which, int *dim);
+
 /* Normalisation helpers. image: 784 grey bytes, white digit on black. */
 void         mm_net_prepare_image (const MmNorm *norm, const guint8 *gray, float *out);
 /* audio: raw 39×13 MFCC block, time-major. */

@@ -822,6 +822,25 @@ mm_net_set_temperature (MmNet *net, float t)
   net->temperature = t;
 }
 
+const float *
+mm_net_embedding (const MmNet *net, MmEmbedding which, int *dim)
+{
+  *dim = 128;
+  if (net->max_batch == 0)
+    return NULL;
+  switch (which) {
+    case MM_EMBED_IMAGE:
+      return net->has_image ? net->img.f : NULL;
+    case MM_EMBED_AUDIO:
+      if (net->has_audio_lstm)
+        *dim = net->lstm.fc.out;
+      return net->has_audio_cnn ? net->aud.f : net->has_audio_lstm ? net->lstm.f : NULL;
+    case MM_EMBED_FUSED:
+      return net->has_fusion ? net->fusion.a1 : NULL;
+  }
+  return NULL;
+}
+
 void mm_net_set_training (MmNet *net, gboolean training) { net->training = training; }
 void mm_net_set_dropout (MmNet *net, gboolean enabled) { net->dropout = enabled; }
 

@@ -4,15 +4,16 @@
 # as another user it prints the exact apt-get line and stops.
 MM_PACKAGES=(
   gcc meson ninja-build pkg-config
-  libglib2.0-dev libjson-glib-dev libopenblas-dev libfftw3-dev libsndfile1-dev check
+  libglib2.0-dev libjson-glib-dev libopenblas-dev liblapacke-dev libfftw3-dev libsndfile1-dev check
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   espeak-ng
   python3-gi gir1.2-gstreamer-1.0      # pipelines/finetune.py
 )
 # parity with PyTorch (tests) and the benchmark's reference run; clang and
-# its runtime (libclang-rt-14-dev holds libFuzzer) for tests/fuzz
-MM_TEST_PACKAGES=(python3 python3-numpy python3-scipy python3-torch valgrind clang libclang-rt-14-dev)
+# its runtime (libclang-rt-14-dev holds libFuzzer) for tests/fuzz; scikit-learn
+# checks t-SNE / k-means (tests/embed_sklearn.py, bench/bench_tsne.py)
+MM_TEST_PACKAGES=(python3 python3-numpy python3-scipy python3-torch python3-sklearn valgrind clang libclang-rt-14-dev)
 # the 'slurm' suite: mmdigits batch as an array job on a one-node cluster
 MM_SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
 

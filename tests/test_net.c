@@ -194,6 +194,39 @@ START_TEST (test_net_eval_mode_is_per_sample_and_deterministic)
 }
 END_TEST
 
+/* The representations the figures show are what the head reads: the
+ * logits are the head's (or fusion fc2's) affine map of them, and a part
+ * the network does not have is NULL. */
+START_TEST (test_net_embedding_is_what_the_head_reads)
+{
+  MmArch arch = (MmArch) _i;
+  Fixture *f = fixture_new (arch, 5);
+  gboolean hybrid = arch == MM_ARCH_HYBRIDNET_CNN || arch == MM_ARCH_HYBRIDNET_CNN_LSTM;
+  MmEmbedding last = hybrid ? MM_EMBED_FUSED
+      : mm_arch_uses_image (arch) ? MM_EMBED_IMAGE : MM_EMBED_AUDIO;
+  const MmTensorInfo *w = mm_net_find_tensor (f->net, hybrid ? "fusion.fc2.weight" : "head.fc.weight");
+  const MmTensorInfo *b = mm_net_find_tensor (f->net, hybrid ? "fusion.fc2.bias" : "head.fc.bias");
+  const float *e;
+  int dim;
+
+  mm_net_set_training (f->net, FALSE);
+  fixture_forward (f);
+  ck_assert ((mm_net_embedding (f->net, MM_EMBED_IMAGE, &dim) != NULL) == mm_arch_uses_image (arch));
+  ck_assert ((mm_net_embedding (f->net, MM_EMBED_AUDIO, &dim) != NULL) == mm_arch_uses_audio (arch));
+  ck_assert ((mm_net_embedding (f->net, MM_EMBED_FUSED, &dim) != NULL) == hybrid);
+  e = mm_net_embedding (f->net, last, &dim);
+  ck_assert_int_eq (dim, w->shape[1]);
+  for (int s = 0; s < 5; s++)
+    for (int k = 0; k < MM_N_CLASSES; k++) {
+      double z = b->data[k];
+      for (int d = 0; d < dim; d++)
+        z += (double) w->data[k * dim + d] * e[s * dim + d];
+      ck_assert_float_eq_tol (f->logits[s * MM_N_CLASSES + k], z, 1e-4);
+    }
+  fixture_free (f);
+}
+END_TEST
+
 /* Backward differentiates what the last forward did: switching to
  * evaluation mode between a training forward and its backward must not
  * drop the dropout masks from the gradient (nor the batch statistics). */
@@ -271,6 +304,7 @@ main (void)
   tcase_add_test (tc, test_net_initialisation_is_seeded_and_bounded);
   tcase_add_loop_test (tc, test_net_backward_matches_finite_differences, 0, MM_N_ARCH);
   tcase_add_loop_test (tc, test_net_eval_mode_is_per_sample_and_deterministic, 0, MM_N_ARCH);
+  tcase_add_loop_test (tc, test_net_embedding_is_what_the_head_reads, 0, MM_N_ARCH);
   tcase_add_test (tc, test_net_dropout_changes_training_outputs_only);
   tcase_add_loop_test (tc, test_net_backward_follows_the_forward_not_the_current_mode, 0,
       MM_N_ARCH);
