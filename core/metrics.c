@@ -166,28 +166,37 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
 }
 
 double
-mm_calibration_ece (const float *probs, const int *labels, int n, int bins)
+mm_calibration (const float *probs, const int *labels, int n, int n_bins,
+    MmCalibrationBin *bins)
 {
-  double *conf_sum = g_new0 (double, bins);
-  int *count = g_new0 (int, bins), *right = g_new0 (int, bins);
   double ece = 0;
 
+  memset (bins, 0, sizeof (MmCalibrationBin) * n_bins);
   for (int i = 0; i < n; i++) {
     const float *p = probs + (size_t) i * MM_N_CLASSES;
-    int k = argmax10 (p);
-    /* bin b holds confidences in (b/bins, (b+1)/bins] */
-    int b = CLAMP ((int) ceil (p[k] * bins) - 1, 0, bins - 1);
-    conf_sum[b] += p[k];
-    count[b]++;
-    right[b] += k == labels[i];
+    int k = argmax10 (p), b = (int) ceil (p[k] * n_bins) - 1;
+    b = CLAMP (b, 0, n_bins - 1);
+    bins[b].count++;
+    bins[b].confidence += p[k];
+    bins[b].accuracy += k == labels[i];
   }
-  for (int b = 0; b < bins; b++)
-    if (count[b])
-      ece += fabs ((double) right[b] / count[b] - conf_sum[b] / count[b]) * count[b] / n;
-  g_free (conf_sum);
-  g_free (count);
-  g_free (right);
-  return n ? ece : 0.0;
+  for (int b = 0; b < n_bins; b++)
+    if (bins[b].count) {
+      bins[b].confidence /= bins[b].count;
+      bins[b].accuracy /= bins[b].count;
+      ece += (double) bins[b].count / n * fabs (bins[b].accuracy - bins[b].confidence);
+    }
+  return ece;
+}
+
+double
+mm_calibration_ece (const float *probs, const int *labels, int n, int bins)
+{
+  MmCalibrationBin *b = g_new (MmCalibrationBin, MAX (bins, 1));
+  double ece = mm_calibration (probs, labels, n, bins, b);
+
+  g_free (b);
+  return ece;
 }
 
 /* Mean cross-entropy of softmax(logits / t), in double. */

@@ -141,6 +141,20 @@ void   mm_net_logits  (MmNet *net, const MmDataset *ds, int batch, float *logits
  * (0, 1], Σ_b (n_b / n)·|accuracy_b − mean confidence_b| (Guo et al. 2017;
  * 15 bins is the usual choice). 0 for n = 0. */
 double mm_calibration_ece (const float *probs, const int *labels, int n, int bins);
+/* Reliability of the top-class confidence (Guo et al. 2017): @n_bins
+ * equal-width bins, bin b holding confidences in (b/n_bins, (b+1)/n_bins]
+ * (bin 0 also takes 0); @bins [n_bins] receive each bin's sample count
+ * and mean confidence and accuracy (0 when empty). Returns the expected
+ * calibration error Σ_b count_b / n · |accuracy_b − confidence_b|.
+ * @probs [n][10]; the prediction is the arg-max, the first on ties. */
+typedef struct {
+  int count;
+  double confidence, accuracy;
+} MmCalibrationBin;
+
+double mm_calibration (const float *probs, const int *labels, int n, int n_bins,
+                       MmCalibrationBin *bins);
+
 /* The temperature T > 0 that minimises the mean cross-entropy of
  * softmax(@logits / T) against @labels (@n rows of 10): temperature scaling
  * (Guo et al. 2017). Fit it on a validation set, never on the set reported.

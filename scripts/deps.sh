@@ -5,6 +5,7 @@
 MM_PACKAGES=(
   gcc meson ninja-build pkg-config
   libglib2.0-dev libjson-glib-dev libopenblas-dev liblapacke-dev libfftw3-dev libsndfile1-dev check
+  libcairo2-dev                        # mmdigits figures (PNG and SVG)
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   espeak-ng

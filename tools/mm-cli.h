@@ -24,6 +24,7 @@ int  mm_cmd_words  (int argc, char **argv);
 int  mm_cmd_inspect (int argc, char **argv);
 int  mm_cmd_predict (int argc, char **argv);
 int  mm_cmd_batch (int argc, char **argv);
+int  mm_cmd_figures (int argc, char **argv);
 
 /* Prints "mmdigits: <message>" on stderr (one line) and returns MM_EXIT_FAILURE. */
 int  mm_cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);

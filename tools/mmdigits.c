@@ -26,6 +26,7 @@ static const Command commands[] = {
   { "words", mm_cmd_words, "where the word detector finds words in audio files" },
   { "predict", mm_cmd_predict, "classify an image and/or a recording with the pipeline's elements" },
   { "batch", mm_cmd_batch, "classify many media files in parallel into a JSON-lines file" },
+  { "figures", mm_cmd_figures, "the study's figures, robustness curves, calibration (--out DIR)" },
 };
 
 int
