@@ -461,9 +461,7 @@ typedef struct {
 
 /* Repulsion on point i: Σ over summarised cells of count·q²·(yi − c), and
  * its share of the normaliser Σ count·q, with q = 1 / (1 + d²). A cell is
- * summarised when it is a leaf or width² / d² < θ²; a leaf at the point's
- * own place (the point itself and its duplicates) is left out, as sklearn
- * does. */
+ * summarised when it is a leaf or width² / d² < θ². */
 static double
 repulsion (const Tree *t, const double *yi, double theta2, double *f)
 {
@@ -476,8 +474,13 @@ repulsion (const Tree *t, const double *yi, double theta2, double *f)
     double dx = yi[0] - nd->cx, dy = yi[1] - nd->cy, d2 = dx * dx + dy * dy;
     if (nd->n_children == 0 || nd->w2 < theta2 * d2) {
       double q, m;
-      if (nd->n_children == 0 && d2 <= 1e-5)
+      if (nd->n_children == 0 && d2 <= 1e-5) {
+        /* the point's own leaf: no force, but its duplicates (q = 1) belong
+         * in the normaliser (sklearn leaves them out, which makes Z too
+         * small when points coincide) */
+        z += nd->count - 1;
         continue;
+      }
       q = 1.0 / (1.0 + d2);
       m = nd->count * q;
       z += m;
