@@ -28,7 +28,7 @@ import numpy as np
 BUILD = sys.argv[1]
 THREADS = int(sys.argv[2]) if len(sys.argv) > 2 else 2
 N = int(sys.argv[3]) if len(sys.argv) > 3 else 10000
-HELPER = os.path.join(BUILD, "tests", "embed_helper")
+HELPER = os.path.abspath(os.path.join(BUILD, "tests", "embed_helper"))
 
 SKLEARN = """
 import sys, time, numpy as np

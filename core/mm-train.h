@@ -141,6 +141,8 @@ void   mm_net_logits  (MmNet *net, const MmDataset *ds, int batch, float *logits
  * (0, 1], Σ_b (n_b / n)·|accuracy_b − mean confidence_b| (Guo et al. 2017;
  * 15 bins is the usual choice). 0 for n = 0. */
 double mm_calibration_ece (const float *probs, const int *labels, int n, int bins);
+/* The bins every ECE of the project uses (eval, figures). */
+#define MM_ECE_BINS 15
 /* Reliability of the top-class confidence (Guo et al. 2017): @n_bins
  * equal-width bins, bin b holding confidences in (b/n_bins, (b+1)/n_bins]
  * (bin 0 also takes 0); @bins [n_bins] receive each bin's sample count

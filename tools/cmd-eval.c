@@ -11,8 +11,6 @@
 #include "mm-modelfile.h"
 #include "mm-train.h"
 
-/* Expected calibration error with the usual 15 bins. */
-#define ECE_BINS 15
 
 /* The scores of one set. */
 typedef struct {
@@ -25,7 +23,7 @@ print_confusion (const char *title, const Scores *sc)
 {
   const MmConfusion *c = &sc->conf;
   printf ("%s: %d samples, accuracy %.2f%%, macro F1 %.4f, ECE %.2f%% (%d bins)\n", title, c->n,
-      100 * mm_confusion_accuracy (c), mm_confusion_macro_f1 (c), 100 * sc->ece, ECE_BINS);
+      100 * mm_confusion_accuracy (c), mm_confusion_macro_f1 (c), 100 * sc->ece, MM_ECE_BINS);
   printf ("  truth\\pred");
   for (int k = 0; k < MM_N_CLASSES; k++)
     printf (" %5d", k);
@@ -137,7 +135,7 @@ predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *nam
     g_free (probs);
     return FALSE;
   }
-  sc->ece = mm_calibration_ece (probs, ds->labels, ds->n, ECE_BINS);
+  sc->ece = mm_calibration_ece (probs, ds->labels, ds->n, MM_ECE_BINS);
   for (int i = 0; tsv && i < ds->n; i++)
     g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, ds->labels[i], pred[i],
         probs[(size_t) i * MM_N_CLASSES + pred[i]]);

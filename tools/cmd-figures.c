@@ -28,7 +28,6 @@
 
 #define BATCH 256
 #define SEED 2019               /* degradations, t-SNE, k-means */
-#define CAL_BINS 10
 #define PCA_DIMS 50
 
 /* The three networks of Figures 4–8, by role. */
@@ -961,7 +960,7 @@ static gboolean
 calibration (Figures *f)
 {
   MmFigReliability panels[MM_N_ARCH];
-  MmCalibrationBin bins[MM_N_ARCH][CAL_BINS];
+  MmCalibrationBin bins[MM_N_ARCH][MM_ECE_BINS];
   int n = 0;
   MmFigSize size;
   char *stem = g_build_filename (f->out, "calibration", NULL);
@@ -971,9 +970,9 @@ calibration (Figures *f)
     const Model *m = &f->models[a];
     if (!m->net)
       continue;
-    panels[n] = (MmFigReliability) { (MmArch) a, f->splits.heldout->n, CAL_BINS, bins[n], 0 };
+    panels[n] = (MmFigReliability) { (MmArch) a, f->splits.heldout->n, MM_ECE_BINS, bins[n], 0 };
     panels[n].ece = mm_calibration (m->probs, f->splits.heldout->labels, f->splits.heldout->n,
-        CAL_BINS, bins[n]);
+        MM_ECE_BINS, bins[n]);
     n++;
   }
   ok = mm_fig_reliability (stem, panels, n, &size, &f->error);
@@ -982,15 +981,15 @@ calibration (Figures *f)
     record_files (f, "calibration", &size);
     jobj (b, "calibration");
     jint (b, "samples", f->splits.heldout->n);
-    jint (b, "bins", CAL_BINS);
+    jint (b, "bins", MM_ECE_BINS);
     for (int i = 0; i < n; i++) {
       jobj (b, mm_arch_name (panels[i].net));
       jdbl (b, "ece", panels[i].ece);
       jarr (b, "bins");
-      for (int k = 0; k < CAL_BINS; k++) {
+      for (int k = 0; k < MM_ECE_BINS; k++) {
         json_builder_begin_object (b);
-        jdbl (b, "low", (double) k / CAL_BINS);
-        jdbl (b, "high", (double) (k + 1) / CAL_BINS);
+        jdbl (b, "low", (double) k / MM_ECE_BINS);
+        jdbl (b, "high", (double) (k + 1) / MM_ECE_BINS);
         jint (b, "count", bins[i][k].count);
         jdbl (b, "confidence", bins[i][k].confidence);
         jdbl (b, "accuracy", bins[i][k].accuracy);

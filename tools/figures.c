@@ -913,7 +913,7 @@ draw_reliability (cairo_t *cr, gconstpointer data)
 
   black (cr);
   text (cr, MARGIN, MARGIN + 12, 13, 0, TRUE,
-      "Calibration — reliability diagrams (10 bins) and expected calibration error, clean held-out test");
+      "Calibration — reliability diagrams and expected calibration error (15 bins), clean held-out test");
   grey (cr, 0.3);
   text (cr, MARGIN, MARGIN + 27, 8.5, 0, FALSE,
       "bars: accuracy of the samples in each confidence bin; red box: gap between that accuracy and "
