@@ -147,7 +147,10 @@ def check_numbers(fig, samples):
         first = all(abs(a[0] - conf[net]["accuracy"]) < 1e-9 for net, a in s["accuracy"].items())
         check(ok and first and len(s["accuracy"]) == len(conf),
               f"robustness {sweep}: {len(s['levels'])} levels, starts at the clean accuracy")
-    for net, c in fig["calibration"].items():
+    nets = [k for k, v in fig["calibration"].items() if isinstance(v, dict)]
+    check(sorted(nets) == sorted(conf), f"calibration of every network: {nets}")
+    for net in nets:
+        c = fig["calibration"][net]
         n = sum(b["count"] for b in c["bins"])
         check(n == samples and 0 <= c["ece"] <= 1, f"calibration {net}: {n} samples, ECE {c['ece']:.4f}")
 
