@@ -63,6 +63,31 @@ mm_softmax (int batch, int classes, const float *logits, float *probs)
         probs + (size_t) b * classes);
 }
 
+void
+mm_softmax_temperature (int batch, int classes, const float *logits, float t, float *probs)
+{
+  float inv_t = 1.0f / t;
+  size_t n = (size_t) batch * classes;
+
+  if (inv_t != 1.0f) {
+    for (size_t i = 0; i < n; i++)
+      probs[i] = logits[i] * inv_t;
+    logits = probs;
+  }
+  mm_softmax (batch, classes, logits, probs);
+}
+
+int
+mm_argmax (int n, const float *x)
+{
+  int best = 0;
+
+  for (int k = 1; k < n; k++)
+    if (x[k] > x[best])
+      best = k;
+  return best;
+}
+
 /* A label outside [0, classes) has no loss: the result is NaN (and its
  * gradient row is p, as if no class were the target), so that the caller
  * sees it rather than a crash. */

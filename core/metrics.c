@@ -56,16 +56,6 @@ mm_confusion_macro_f1 (const MmConfusion *c)
   return classes ? sum / classes : 0.0;
 }
 
-static int
-argmax10 (const float *p)
-{
-  int best = 0;
-  for (int k = 1; k < MM_N_CLASSES; k++)
-    if (p[k] > p[best])
-      best = k;
-  return best;
-}
-
 /* Logits of samples [start, start + b) of @ds into @logits. */
 static void
 forward_slice (MmNet *net, const MmDataset *ds, int start, int b, float *logits)
@@ -126,7 +116,7 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
     float *probs, MmConfusion *conf, GError **error)
 {
   float *logits = g_new (float, (size_t) batch * MM_N_CLASSES);
-  float inv_t = 1.0f / mm_net_temperature (net);
+  float t = mm_net_temperature (net);
 
   mm_net_set_training (net, FALSE);
   for (int start = 0; start < ds->n; start += batch) {
@@ -147,14 +137,10 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
         return FALSE;
       }
     /* the arg-max below is the same with or without the temperature */
-    if (probs && inv_t != 1.0f)
-      for (int i = 0; i < b * MM_N_CLASSES; i++)
-        probs[(size_t) start * MM_N_CLASSES + i] = logits[i] * inv_t;
     if (probs)
-      mm_softmax (b, MM_N_CLASSES, inv_t != 1.0f ? probs + (size_t) start * MM_N_CLASSES : logits,
-          probs + (size_t) start * MM_N_CLASSES);
+      mm_softmax_temperature (b, MM_N_CLASSES, logits, t, probs + (size_t) start * MM_N_CLASSES);
     for (int i = 0; i < b; i++) {
-      int p = argmax10 (logits + i * MM_N_CLASSES);
+      int p = mm_argmax (MM_N_CLASSES, logits + i * MM_N_CLASSES);
       if (pred)
         pred[start + i] = p;
       if (conf)
@@ -174,7 +160,7 @@ mm_calibration (const float *probs, const int *labels, int n, int n_bins,
   memset (bins, 0, sizeof (MmCalibrationBin) * n_bins);
   for (int i = 0; i < n; i++) {
     const float *p = probs + (size_t) i * MM_N_CLASSES;
-    int k = argmax10 (p), b = (int) ceil (p[k] * n_bins) - 1;
+    int k = mm_argmax (MM_N_CLASSES, p), b = (int) ceil (p[k] * n_bins) - 1;
     b = CLAMP (b, 0, n_bins - 1);
     bins[b].count++;
     bins[b].confidence += p[k];

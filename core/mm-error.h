@@ -21,6 +21,7 @@ typedef enum {
   MM_ERROR_MISMATCH,  /* two things that must agree do not (arch, shapes, labels) */
   MM_ERROR_NO_WORD,   /* a recording holds no word the detector accepts */
   MM_ERROR_CANCELLED, /* the caller stopped the work (a progress callback returned FALSE) */
+  MM_ERROR_NOT_FOUND, /* a file, or a network a caller needs, is not there */
 } MmErrorCode;
 
 G_END_DECLS

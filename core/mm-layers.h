@@ -157,6 +157,12 @@ float mm_softmax_xent (int batch, int classes, const float *logits,
                        const int *labels, float *probs, float *dlogits);
 /* Row-wise softmax only (inference). In-place allowed. */
 void  mm_softmax      (int batch, int classes, const float *logits, float *probs);
+/* Calibrated probabilities: softmax(@logits / @t) row-wise, @t > 0 (a
+ * model's temperature; 1 is mm_softmax). In-place allowed. */
+void  mm_softmax_temperature (int batch, int classes, const float *logits, float t,
+                              float *probs);
+/* The index of the largest of @x [n] (the first on ties). */
+int   mm_argmax       (int n, const float *x);
 
 /* ---- LSTM: stacked layers, batch first, gates i, f, g, o (PyTorch) ---- */
 typedef struct {

@@ -1,0 +1,139 @@
+/* mmdigits — a model set: the networks of one model file or directory,
+ * the role each one serves, the input each one expects, and classification.
+ *
+ * One policy for every user (mmclassify, predict, batch, eval, the demo):
+ *
+ *  - Roles. A network serves one role by its arch: an image alone
+ *    (ImageNet_CNN), an MFCC block alone (AudioNet_CNN, else AudioNet_LSTM)
+ *    or an image–audio pair (HybridNet_CNN, else HybridNet_CNN_LSTM): the
+ *    CNN variant before the LSTM one. A directory's *.safetensors are read
+ *    in name order and, of two files of the same arch, the first one wins.
+ *    Files that cannot be loaded are skipped (mm_model_set_skipped), files
+ *    that lost their role to another are left out (mm_model_set_unused).
+ *  - Plans (mm_model_set_plan): which network serves what, given the inputs
+ *    a caller has. With both inputs and a hybrid, pairs go to the hybrid
+ *    and an input without a partner to its single-modality network if the
+ *    caller allows it (fallback) and the set has one, else it is dropped.
+ *    With both inputs and no hybrid, each is classified alone. One input
+ *    alone needs its single-modality network.
+ *  - Input contracts. Each network carries its image normalisation and
+ *    per-coefficient MFCC norm (MmNorm, applied by mm_model_set_classify),
+ *    and each audio-using network the front end it was trained with (its
+ *    "mfcc" metadata; the study's defaults for a file without one). The
+ *    networks that may classify one audio stream must share one front end:
+ *    a plan that would mix two is refused with both files and the value
+ *    that differs.
+ *  - Decisions (mm_model_set_classify): normalise, forward, softmax of the
+ *    logits over the model's calibration temperature, arg-max, and "not
+ *    sure" below a caller's threshold.
+ *
+ * Ownership: the set owns its networks, file names, metadata and notes;
+ * pointers it returns live as long as the set. Thread-safety: a set is used
+ * by one thread at a time (its networks keep activations); two sets share
+ * nothing.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "mm-mfcc.h"
+#include "mm-modelfile.h"
+#include "mm-net.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  MM_ROLE_IMAGE,     /* an image alone */
+  MM_ROLE_AUDIO,     /* an MFCC block alone */
+  MM_ROLE_HYBRID,    /* an image and an MFCC block together */
+  MM_N_ROLES
+} MmRole;
+
+MmRole      mm_role_of_arch  (MmArch arch);
+/* "image", "audio", "image+audio": the modality a decision reports. */
+const char *mm_role_modality (MmRole role);
+/* The arch a set should hold for @role (the preferred one, e.g.
+ * "HybridNet_CNN"): what an error tells the user to add. */
+const char *mm_role_arch_name (MmRole role);
+
+/* One network of a set. Everything is owned by the set. */
+typedef struct {
+  MmRole role;
+  MmArch arch;
+  const char *file;          /* the file it was loaded from */
+  MmNet *net;                /* in evaluation mode */
+  MmMfccParams frontend;     /* its audio front end (the study's for a file
+                              * without one); meaningful when it uses audio */
+  const MmModelMeta *meta;   /* the file's metadata (provenance, ...) */
+} MmModel;
+
+typedef struct _MmModelSet MmModelSet;
+
+/* Loads the model file @path, or every *.safetensors of the directory
+ * @path. Fails (MM_ERROR_NOT_FOUND) when @path does not exist or a
+ * directory holds no model that loads (the message names the first file
+ * skipped and why), or with the loader's error (prefixed "model file
+ * PATH: ") when a file given by name does not load. */
+MmModelSet    *mm_model_set_open    (const char *path, GError **error);
+void           mm_model_set_free    (MmModelSet *set);
+const char    *mm_model_set_path    (const MmModelSet *set);
+gboolean       mm_model_set_is_dir  (const MmModelSet *set);
+/* The network serving @role, or NULL. */
+const MmModel *mm_model_set_get     (const MmModelSet *set, MmRole role);
+/* The set's one network when it holds exactly one (a file), else NULL. */
+const MmModel *mm_model_set_single  (const MmModelSet *set);
+/* Files of a directory that could not be loaded: "model file F skipped:
+ * why", NULL-terminated; and files left out because another file serves
+ * their role: "model file F (arch) not used: G (arch) serves images
+ * alone". Owned by the set. */
+const char *const *mm_model_set_skipped (const MmModelSet *set);
+const char *const *mm_model_set_unused  (const MmModelSet *set);
+
+/* The audio front end the set's audio-using networks share (the audio
+ * network's and the hybrid's): fails when it has none (MM_ERROR_NOT_FOUND)
+ * or when the two differ (MM_ERROR_MISMATCH, naming both files and the
+ * value that differs). */
+gboolean       mm_model_set_frontend (const MmModelSet *set, MmMfccParams *frontend,
+                                      GError **error);
+
+/* What serves which input, for a caller that has images (@image) and/or
+ * MFCC blocks (@audio). */
+typedef struct {
+  gboolean pair;             /* an image and a block close in time go to the hybrid */
+  gboolean lone_image;       /* an image without a partner: the image network
+                              * (else it is dropped) */
+  gboolean lone_audio;       /* likewise a block: the audio network */
+  const MmModel *audio_model;  /* the front end blocks must have: the audio
+                                * network's, else the hybrid's; NULL without audio */
+} MmModelPlan;
+
+/* Fills @plan (see the policy above; @fallback: with both inputs and a
+ * hybrid, whether lone inputs go to their single-modality networks). Fails
+ * when an input has no network at all (MM_ERROR_NOT_FOUND for a directory,
+ * MM_ERROR_MISMATCH for a file, the message naming the arch to add) or
+ * when the networks the plan may use for audio have different front ends
+ * (MM_ERROR_MISMATCH). The check does not depend on @fallback, so a caller
+ * may replan with another @fallback without a new error. */
+gboolean       mm_model_set_plan    (const MmModelSet *set, gboolean image, gboolean audio,
+                                     gboolean fallback, MmModelPlan *plan, GError **error);
+
+/* One classification. */
+typedef struct {
+  const MmModel *model;      /* the network that decided */
+  int digit;                 /* the arg-max of the logits, so of @probs (the first on ties) */
+  float confidence;          /* probs[digit] */
+  gboolean unsure;           /* confidence < the caller's minimum */
+  float probs[MM_N_CLASSES]; /* softmax(logits / temperature), sums to 1 */
+} MmDecision;
+
+/* Classifies @gray (784 grey bytes, white digit on black; NULL for none)
+ * and/or @mfcc (a raw 39×13 block, time-major; NULL for none) with the
+ * network of the role they make (both: the hybrid). Fails with
+ * MM_ERROR_INVALID when @mfcc holds inf or NaN (the input's fault),
+ * MM_ERROR_NOT_FOUND when the set has no network for the role, and
+ * MM_ERROR_FORMAT, naming the file, when the network's outputs are not
+ * finite for a finite input (its weights are unusable). */
+gboolean       mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
+                                      double min_confidence, MmDecision *d, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,440 @@
+/* mmdigits — model sets (see mm-modelset.h for the policy). */
+#include "mm-modelset.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "mm-error.h"
+#include "mm-layers.h"
+
+/* A network of the set with what it owns. */
+typedef struct {
+  MmModel pub;
+  char *file;
+  MmModelMeta meta;
+} Entry;
+
+struct _MmModelSet {
+  char *path;
+  gboolean is_dir;
+  Entry *roles[MM_N_ROLES];
+  GPtrArray *skipped, *unused;  /* char *, NULL-terminated */
+  /* scratch for one classification */
+  float image_in[MM_IMAGE_PIXELS];
+  float audio_in[MM_AUDIO_VALUES];
+  float logits[MM_N_CLASSES];
+};
+
+static const char *const role_modality[MM_N_ROLES] = { "image", "audio", "image+audio" };
+/* what a role serves, in messages */
+static const char *const role_use[MM_N_ROLES] = {
+  "images alone", "MFCC blocks alone", "image+audio pairs"
+};
+static const MmArch role_preferred[MM_N_ROLES] = {
+  MM_ARCH_IMAGENET_CNN, MM_ARCH_AUDIONET_CNN, MM_ARCH_HYBRIDNET_CNN
+};
+
+MmRole
+mm_role_of_arch (MmArch arch)
+{
+  if (mm_arch_uses_image (arch) && mm_arch_uses_audio (arch))
+    return MM_ROLE_HYBRID;
+  return mm_arch_uses_image (arch) ? MM_ROLE_IMAGE : MM_ROLE_AUDIO;
+}
+
+const char *
+mm_role_modality (MmRole role)
+{
+  g_return_val_if_fail (role < MM_N_ROLES, NULL);
+  return role_modality[role];
+}
+
+const char *
+mm_role_arch_name (MmRole role)
+{
+  g_return_val_if_fail (role < MM_N_ROLES, NULL);
+  return mm_arch_name (role_preferred[role]);
+}
+
+/* The CNN variant of a role before the LSTM one: lower is preferred. */
+static int
+arch_rank (MmArch arch)
+{
+  return arch == MM_ARCH_AUDIONET_LSTM || arch == MM_ARCH_HYBRIDNET_CNN_LSTM;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+static void
+entry_free (Entry *e)
+{
+  if (!e)
+    return;
+  mm_net_free (e->pub.net);
+  mm_model_meta_clear (&e->meta);
+  g_free (e->file);
+  g_free (e);
+}
+
+/* A model file with its front end (the study's without "mfcc" metadata). */
+static Entry *
+entry_load (const char *file, GError **error)
+{
+  Entry *e = g_new0 (Entry, 1);
+
+  e->pub.net = mm_model_load (file, &e->meta, error);
+  mm_mfcc_params_init (&e->pub.frontend);
+  if (e->pub.net && e->meta.mfcc_json
+      && !mm_mfcc_params_from_json (e->meta.mfcc_json, &e->pub.frontend, error)) {
+    g_prefix_error (error, "%s: ", file);
+    g_clear_pointer (&e->pub.net, mm_net_free);
+  }
+  if (!e->pub.net) {
+    entry_free (e);
+    return NULL;
+  }
+  mm_net_set_training (e->pub.net, FALSE);
+  e->file = g_strdup (file);
+  e->pub.file = e->file;
+  e->pub.arch = mm_net_arch (e->pub.net);
+  e->pub.role = mm_role_of_arch (e->pub.arch);
+  e->pub.meta = &e->meta;
+  return e;
+}
+
+static void
+note_unused (MmModelSet *set, const Entry *loser, const Entry *winner)
+{
+  g_ptr_array_add (set->unused, g_strdup_printf ("model file %s (%s) not used: %s (%s) "
+          "serves %s", loser->file, mm_arch_name (loser->pub.arch), winner->file,
+          mm_arch_name (winner->pub.arch), role_use[winner->pub.role]));
+}
+
+/* Keeps @e if its role is free or it ranks better than the holder (files
+ * come in name order: of two of one arch, the first stays). Takes @e. */
+static void
+offer (MmModelSet *set, Entry *e)
+{
+  Entry **slot = &set->roles[e->pub.role];
+
+  if (*slot && arch_rank ((*slot)->pub.arch) <= arch_rank (e->pub.arch)) {
+    note_unused (set, e, *slot);
+    entry_free (e);
+    return;
+  }
+  if (*slot) {
+    note_unused (set, *slot, e);
+    entry_free (*slot);
+  }
+  *slot = e;
+}
+
+static gint
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The *.safetensors of @dir in name order (owned strings), or NULL. */
+static GPtrArray *
+dir_files (const char *dir, GError **error)
+{
+  GDir *d = g_dir_open (dir, 0, error);
+  GPtrArray *files;
+  const char *name;
+
+  if (!d) {
+    g_prefix_error (error, "model directory %s: ", dir);
+    return NULL;
+  }
+  files = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (d)))
+    if (g_str_has_suffix (name, ".safetensors"))
+      g_ptr_array_add (files, g_build_filename (dir, name, NULL));
+  g_dir_close (d);
+  g_ptr_array_sort (files, compare_names);
+  return files;
+}
+
+static gboolean
+set_is_empty (const MmModelSet *set)
+{
+  for (int r = 0; r < MM_N_ROLES; r++)
+    if (set->roles[r])
+      return FALSE;
+  return TRUE;
+}
+
+/* Every file that loads is offered; the others are noted as skipped. */
+static gboolean
+load_dir (MmModelSet *set, GError **error)
+{
+  GPtrArray *files = dir_files (set->path, error);
+
+  if (!files)
+    return FALSE;
+  for (guint i = 0; i < files->len; i++) {
+    const char *file = g_ptr_array_index (files, i);
+    GError *err = NULL;
+    Entry *e = entry_load (file, &err);
+
+    if (e) {
+      offer (set, e);
+    } else {
+      g_ptr_array_add (set->skipped, g_strdup_printf ("model file %s skipped: %s", file,
+              err->message));
+      g_error_free (err);
+    }
+  }
+  if (set_is_empty (set)) {
+    if (files->len == 0)
+      g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "model directory %s holds no model "
+          "file (*.safetensors): add one, or train one with 'mmdigits train'", set->path);
+    else
+      g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "model directory %s holds no model "
+          "that loads (%u skipped; %s)", set->path, files->len,
+          (const char *) g_ptr_array_index (set->skipped, 0));
+  }
+  g_ptr_array_unref (files);
+  return !set_is_empty (set);
+}
+
+static gboolean
+load_file (MmModelSet *set, GError **error)
+{
+  GError *err = NULL;
+  Entry *e;
+
+  if (!g_file_test (set->path, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND,
+        "model file %s: no such file or directory", set->path);
+    return FALSE;
+  }
+  if (!(e = entry_load (set->path, &err))) {
+    g_set_error (error, MM_ERROR, err->domain == MM_ERROR ? err->code : MM_ERROR_IO,
+        "model file %s: %s", set->path, err->message);
+    g_error_free (err);
+    return FALSE;
+  }
+  offer (set, e);
+  return TRUE;
+}
+
+MmModelSet *
+mm_model_set_open (const char *path, GError **error)
+{
+  MmModelSet *set;
+  gboolean ok;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  set = g_new0 (MmModelSet, 1);
+  set->path = g_strdup (path);
+  set->is_dir = g_file_test (path, G_FILE_TEST_IS_DIR);
+  set->skipped = g_ptr_array_new_with_free_func (g_free);
+  set->unused = g_ptr_array_new_with_free_func (g_free);
+  ok = set->is_dir ? load_dir (set, error) : load_file (set, error);
+  g_ptr_array_add (set->skipped, NULL);
+  g_ptr_array_add (set->unused, NULL);
+  if (!ok) {
+    mm_model_set_free (set);
+    return NULL;
+  }
+  return set;
+}
+
+void
+mm_model_set_free (MmModelSet *set)
+{
+  if (!set)
+    return;
+  for (int r = 0; r < MM_N_ROLES; r++)
+    entry_free (set->roles[r]);
+  g_ptr_array_unref (set->skipped);
+  g_ptr_array_unref (set->unused);
+  g_free (set->path);
+  g_free (set);
+}
+
+const char *
+mm_model_set_path (const MmModelSet *set)
+{
+  return set->path;
+}
+
+gboolean
+mm_model_set_is_dir (const MmModelSet *set)
+{
+  return set->is_dir;
+}
+
+const MmModel *
+mm_model_set_get (const MmModelSet *set, MmRole role)
+{
+  g_return_val_if_fail (role < MM_N_ROLES, NULL);
+  return set->roles[role] ? &set->roles[role]->pub : NULL;
+}
+
+const MmModel *
+mm_model_set_single (const MmModelSet *set)
+{
+  const MmModel *one = NULL;
+
+  for (int r = 0; r < MM_N_ROLES; r++)
+    if (set->roles[r]) {
+      if (one)
+        return NULL;
+      one = &set->roles[r]->pub;
+    }
+  return one;
+}
+
+const char *const *
+mm_model_set_skipped (const MmModelSet *set)
+{
+  return (const char *const *) set->skipped->pdata;
+}
+
+const char *const *
+mm_model_set_unused (const MmModelSet *set)
+{
+  return (const char *const *) set->unused->pdata;
+}
+
+/* ---- front ends and plans ------------------------------------------------ */
+
+/* Whether @a and @b (either may be NULL) can classify one audio stream. */
+static gboolean
+same_frontend (const MmModel *a, const MmModel *b, GError **error)
+{
+  char *what = NULL;
+
+  if (!a || !b || mm_mfcc_params_equal (&a->frontend, &b->frontend, &what))
+    return TRUE;
+  g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s (%s) and %s (%s) were trained on "
+      "different audio front ends (%s): one audio stream cannot suit both; keep models of "
+      "one front end together (retrain one with the other's settings, or give each its own "
+      "directory)", a->file, mm_arch_name (a->arch), b->file, mm_arch_name (b->arch), what);
+  g_free (what);
+  return FALSE;
+}
+
+gboolean
+mm_model_set_frontend (const MmModelSet *set, MmMfccParams *frontend, GError **error)
+{
+  const MmModel *audio = mm_model_set_get (set, MM_ROLE_AUDIO);
+  const MmModel *hybrid = mm_model_set_get (set, MM_ROLE_HYBRID);
+
+  if (!audio && !hybrid) {
+    g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "%s has no audio network, so no "
+        "audio front end", set->path);
+    return FALSE;
+  }
+  if (!same_frontend (audio, hybrid, error))
+    return FALSE;
+  *frontend = (audio ? audio : hybrid)->frontend;
+  return TRUE;
+}
+
+/* The error for an input that no network of the set serves. */
+static void
+missing_role (const MmModelSet *set, MmRole role, gboolean both, GError **error)
+{
+  const char *arch = mm_role_arch_name (role);
+  const char *or_hybrid = both ? "" : " (a hybrid network serves only pairs)";
+
+  if (set->is_dir)
+    g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "model directory %s has no %s model, "
+        "needed for %s%s: add a %s model file to it (e.g. %s/%s.safetensors)", set->path, arch,
+        role_use[role], or_hybrid, arch, set->path, arch);
+  else
+    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "model file %s cannot serve %s, which "
+        "needs a %s model: give a directory holding one", set->path, role_use[role], arch);
+}
+
+gboolean
+mm_model_set_plan (const MmModelSet *set, gboolean image, gboolean audio, gboolean fallback,
+    MmModelPlan *plan, GError **error)
+{
+  const MmModel *single_image = mm_model_set_get (set, MM_ROLE_IMAGE);
+  const MmModel *single_audio = mm_model_set_get (set, MM_ROLE_AUDIO);
+  const MmModel *hybrid = mm_model_set_get (set, MM_ROLE_HYBRID);
+  gboolean both = image && audio;
+
+  memset (plan, 0, sizeof *plan);
+  plan->pair = both && hybrid;
+  if (plan->pair) {
+    /* lone inputs: their single-modality network, if any, when allowed */
+    plan->lone_image = fallback && single_image;
+    plan->lone_audio = fallback && single_audio;
+  } else {
+    if (image && !single_image) {
+      missing_role (set, MM_ROLE_IMAGE, both, error);
+      return FALSE;
+    }
+    if (audio && !single_audio) {
+      missing_role (set, MM_ROLE_AUDIO, both, error);
+      return FALSE;
+    }
+    plan->lone_image = image;
+    plan->lone_audio = audio;
+  }
+  if (!audio)
+    return TRUE;
+  /* whatever @fallback says: a later replan must not meet a new error */
+  if (plan->pair && !same_frontend (single_audio, hybrid, error))
+    return FALSE;
+  plan->audio_model = single_audio ? single_audio : hybrid;
+  return TRUE;
+}
+
+/* ---- classifying --------------------------------------------------------- */
+
+static gboolean
+all_finite (const float *x, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (!isfinite (x[i]))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
+    double min_confidence, MmDecision *d, GError **error)
+{
+  MmRole role = gray && mfcc ? MM_ROLE_HYBRID : gray ? MM_ROLE_IMAGE : MM_ROLE_AUDIO;
+  const Entry *e = set->roles[role];
+  MmNet *net;
+
+  g_return_val_if_fail (gray || mfcc, FALSE);
+  if (!e) {
+    g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "%s has no %s model for %s",
+        set->path, mm_role_arch_name (role), role_use[role]);
+    return FALSE;
+  }
+  if (mfcc && !all_finite (mfcc, MM_AUDIO_VALUES)) {
+    g_set_error_literal (error, MM_ERROR, MM_ERROR_INVALID,
+        "the MFCC block holds inf or NaN");
+    return FALSE;
+  }
+  net = e->pub.net;
+  if (gray)
+    mm_net_prepare_image (mm_net_norm (net), gray, set->image_in);
+  if (mfcc)
+    mm_net_prepare_audio (mm_net_norm (net), mfcc, set->audio_in);
+  mm_net_forward (net, 1, gray ? set->image_in : NULL, mfcc ? set->audio_in : NULL,
+      set->logits);
+  /* finite input, non-finite output: every later input would fail alike */
+  if (!all_finite (set->logits, MM_N_CLASSES)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "model %s (%s) gives non-finite outputs "
+        "(inf or NaN) for a finite input: its weights are unusable", e->file,
+        mm_arch_name (e->pub.arch));
+    return FALSE;
+  }
+  mm_softmax_temperature (1, MM_N_CLASSES, set->logits, mm_net_temperature (net), d->probs);
+  d->model = &e->pub;
+  d->digit = mm_argmax (MM_N_CLASSES, set->logits);
+  d->confidence = d->probs[d->digit];
+  d->unsure = d->confidence < min_confidence;
+  return TRUE;
+}

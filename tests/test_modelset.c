@@ -1,0 +1,535 @@
+/* Model sets: roles from a directory (CNN before LSTM, the first of one
+ * arch), plans for each combination of inputs, the shared front end and
+ * its refusal when mixed, classification against the core computed by
+ * hand, and bad inputs (missing path, empty directory, files that do not
+ * load, non-finite inputs and outputs). Models are untrained nets saved
+ * here: their weights do not matter, only that they differ. */
+#include <glib/gstdio.h>
+#include <math.h>
+#include <string.h>
+
+#include "mm-error.h"
+#include "mm-modelfile.h"
+#include "mm-modelset.h"
+#include "mm-test-util.h"
+
+#define PROB_TOL 1e-6
+
+static char *tmp_dir;
+
+static void
+setup (void)
+{
+  tmp_dir = mm_test_tmp_dir_new ("modelset");
+}
+
+static void
+teardown (void)
+{
+  mm_test_tmp_dir_remove (g_steal_pointer (&tmp_dir));
+}
+
+/* Saves an untrained @arch as tmp_dir/@name with a norm that is not the
+ * default and, if @mfcc_json is not NULL, that front end. */
+static char *
+save_model (const char *name, MmArch arch, guint64 seed, const char *mfcc_json, float t)
+{
+  MmNet *net = mm_net_new (arch, seed);
+  MmNorm *norm = mm_net_norm (net);
+  MmModelMeta meta = { .mfcc_json = (char *) mfcc_json };
+  char *path = g_build_filename (tmp_dir, name, NULL);
+  GError *err = NULL;
+
+  norm->image_mean = 0.3f;
+  norm->image_std = 0.2f;
+  for (int k = 0; k < MM_MFCC_COEFFS; k++) {
+    norm->mfcc_mean[k] = 0.1f * k;
+    norm->mfcc_std[k] = 2.0f + k;
+  }
+  mm_net_set_temperature (net, t);
+  ck_assert_msg (mm_model_save (net, &meta, path, &err), "%s", err ? err->message : "");
+  mm_net_free (net);
+  return path;
+}
+
+static void
+add (const char *name, MmArch arch, guint64 seed)
+{
+  g_free (save_model (name, arch, seed, NULL, 1.0f));
+}
+
+static MmModelSet *
+open_ok (const char *path)
+{
+  GError *err = NULL;
+  MmModelSet *set = mm_model_set_open (path, &err);
+
+  ck_assert_msg (set != NULL, "%s", err ? err->message : "");
+  return set;
+}
+
+static const char *
+file_of (const MmModelSet *set, MmRole role)
+{
+  const MmModel *m = mm_model_set_get (set, role);
+
+  return m ? strrchr (m->file, '/') + 1 : "(none)";
+}
+
+static void
+assert_fails (const char *path, int code, const char *needle)
+{
+  GError *err = NULL;
+  MmModelSet *set = mm_model_set_open (path, &err);
+
+  ck_assert_msg (set == NULL, "%s opened", path);
+  ck_assert_msg (g_error_matches (err, MM_ERROR, code), "code %d: %s", err->code, err->message);
+  ck_assert_msg (strstr (err->message, needle) != NULL, "'%s' not in: %s", needle, err->message);
+  g_error_free (err);
+}
+
+static gboolean
+strv_has (const char *const *v, const char *a, const char *b)
+{
+  for (; *v; v++)
+    if (strstr (*v, a) && (!b || strstr (*v, b)))
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- roles ---------------------------------------------------------------- */
+
+/* The LSTM files come first by name, yet the CNN ones take the roles. */
+START_TEST (test_modelset_cnn_before_lstm_whatever_the_names)
+{
+  MmModelSet *set;
+
+  add ("a-audio-lstm.safetensors", MM_ARCH_AUDIONET_LSTM, 1);
+  add ("a-hybrid-lstm.safetensors", MM_ARCH_HYBRIDNET_CNN_LSTM, 2);
+  add ("b-audio-cnn.safetensors", MM_ARCH_AUDIONET_CNN, 3);
+  add ("b-hybrid-cnn.safetensors", MM_ARCH_HYBRIDNET_CNN, 4);
+  add ("c-image.safetensors", MM_ARCH_IMAGENET_CNN, 5);
+  set = open_ok (tmp_dir);
+  ck_assert (mm_model_set_is_dir (set));
+  ck_assert_str_eq (file_of (set, MM_ROLE_IMAGE), "c-image.safetensors");
+  ck_assert_str_eq (file_of (set, MM_ROLE_AUDIO), "b-audio-cnn.safetensors");
+  ck_assert_str_eq (file_of (set, MM_ROLE_HYBRID), "b-hybrid-cnn.safetensors");
+  ck_assert_int_eq (mm_model_set_get (set, MM_ROLE_AUDIO)->arch, MM_ARCH_AUDIONET_CNN);
+  ck_assert_int_eq (mm_model_set_get (set, MM_ROLE_HYBRID)->role, MM_ROLE_HYBRID);
+  ck_assert (mm_model_set_single (set) == NULL);
+  ck_assert (mm_model_set_skipped (set)[0] == NULL);
+  ck_assert (strv_has (mm_model_set_unused (set), "a-audio-lstm", "b-audio-cnn"));
+  ck_assert (strv_has (mm_model_set_unused (set), "a-hybrid-lstm", "b-hybrid-cnn"));
+  ck_assert_int_eq (g_strv_length ((char **) mm_model_set_unused (set)), 2);
+  mm_model_set_free (set);
+}
+END_TEST
+
+/* Two files of one arch: the first by name serves, the other is noted. */
+START_TEST (test_modelset_two_models_for_one_role_first_by_name)
+{
+  MmModelSet *set;
+
+  add ("m2.safetensors", MM_ARCH_IMAGENET_CNN, 2);
+  add ("m1.safetensors", MM_ARCH_IMAGENET_CNN, 1);
+  set = open_ok (tmp_dir);
+  ck_assert_str_eq (file_of (set, MM_ROLE_IMAGE), "m1.safetensors");
+  ck_assert (strv_has (mm_model_set_unused (set), "m2.safetensors (ImageNet_CNN) not used",
+          "m1.safetensors"));
+  ck_assert (mm_model_set_single (set) == mm_model_set_get (set, MM_ROLE_IMAGE));
+  mm_model_set_free (set);
+}
+END_TEST
+
+START_TEST (test_modelset_file_is_a_set_of_one)
+{
+  char *path = save_model ("hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN_LSTM, 1, NULL, 1.0f);
+  MmModelSet *set = open_ok (path);
+  const MmModel *m = mm_model_set_single (set);
+
+  ck_assert (!mm_model_set_is_dir (set));
+  ck_assert (m != NULL && m == mm_model_set_get (set, MM_ROLE_HYBRID));
+  ck_assert_str_eq (m->file, path);
+  ck_assert_str_eq (mm_model_set_path (set), path);
+  ck_assert (mm_model_set_get (set, MM_ROLE_IMAGE) == NULL);
+  mm_model_set_free (set);
+  g_free (path);
+}
+END_TEST
+
+/* ---- bad inputs ----------------------------------------------------------- */
+
+START_TEST (test_modelset_missing_and_empty_are_refused)
+{
+  char *missing = g_build_filename (tmp_dir, "nothere", NULL);
+  char *corrupt = g_build_filename (tmp_dir, "x.safetensors", NULL);
+
+  assert_fails (missing, MM_ERROR_NOT_FOUND, "no such file");
+  /* an empty directory, and one whose only file does not load */
+  assert_fails (tmp_dir, MM_ERROR_NOT_FOUND, "holds no model file");
+  ck_assert (g_file_set_contents (corrupt, "not a model", -1, NULL));
+  assert_fails (tmp_dir, MM_ERROR_NOT_FOUND, "x.safetensors skipped");
+  /* the same file by name: the loader's error, naming it */
+  assert_fails (corrupt, MM_ERROR_FORMAT, corrupt);
+  g_free (missing);
+  g_free (corrupt);
+}
+END_TEST
+
+/* A file that does not load is skipped and noted; the others serve. */
+START_TEST (test_modelset_bad_file_in_directory_is_skipped)
+{
+  char *corrupt = g_build_filename (tmp_dir, "a-broken.safetensors", NULL);
+  MmModelSet *set;
+
+  ck_assert (g_file_set_contents (corrupt, "not a model", -1, NULL));
+  add ("b-audio.safetensors", MM_ARCH_AUDIONET_CNN, 1);
+  set = open_ok (tmp_dir);
+  ck_assert_str_eq (file_of (set, MM_ROLE_AUDIO), "b-audio.safetensors");
+  ck_assert (strv_has (mm_model_set_skipped (set), "a-broken.safetensors skipped", NULL));
+  ck_assert_int_eq (g_strv_length ((char **) mm_model_set_skipped (set)), 1);
+  mm_model_set_free (set);
+  g_free (corrupt);
+}
+END_TEST
+
+/* ---- plans ---------------------------------------------------------------- */
+
+static MmModelPlan
+plan_ok (const MmModelSet *set, gboolean image, gboolean audio, gboolean fallback)
+{
+  MmModelPlan plan;
+  GError *err = NULL;
+
+  ck_assert_msg (mm_model_set_plan (set, image, audio, fallback, &plan, &err), "%s",
+      err ? err->message : "");
+  return plan;
+}
+
+static void
+plan_fails (const MmModelSet *set, gboolean image, gboolean audio, int code, const char *needle)
+{
+  MmModelPlan plan;
+  GError *err = NULL;
+
+  ck_assert (!mm_model_set_plan (set, image, audio, TRUE, &plan, &err));
+  ck_assert_msg (g_error_matches (err, MM_ERROR, code), "code %d: %s", err->code, err->message);
+  ck_assert_msg (strstr (err->message, needle) != NULL, "'%s' not in: %s", needle, err->message);
+  g_error_free (err);
+}
+
+START_TEST (test_modelset_plans_of_a_full_set)
+{
+  MmModelSet *set;
+  MmModelPlan p;
+
+  add ("image.safetensors", MM_ARCH_IMAGENET_CNN, 1);
+  add ("audio.safetensors", MM_ARCH_AUDIONET_CNN, 2);
+  add ("hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 3);
+  set = open_ok (tmp_dir);
+  p = plan_ok (set, TRUE, TRUE, TRUE);
+  ck_assert (p.pair && p.lone_image && p.lone_audio);
+  ck_assert (p.audio_model == mm_model_set_get (set, MM_ROLE_AUDIO));
+  p = plan_ok (set, TRUE, TRUE, FALSE);
+  ck_assert (p.pair && !p.lone_image && !p.lone_audio);
+  p = plan_ok (set, TRUE, FALSE, FALSE);
+  ck_assert (!p.pair && p.lone_image && !p.lone_audio && p.audio_model == NULL);
+  p = plan_ok (set, FALSE, TRUE, FALSE);
+  ck_assert (!p.pair && !p.lone_image && p.lone_audio);
+  mm_model_set_free (set);
+}
+END_TEST
+
+/* Without a hybrid each input is classified alone, whatever fallback. */
+START_TEST (test_modelset_plans_without_hybrid_classify_each_alone)
+{
+  MmModelSet *set;
+  MmModelPlan p;
+
+  add ("image.safetensors", MM_ARCH_IMAGENET_CNN, 1);
+  add ("audio.safetensors", MM_ARCH_AUDIONET_LSTM, 2);
+  set = open_ok (tmp_dir);
+  p = plan_ok (set, TRUE, TRUE, FALSE);
+  ck_assert (!p.pair && p.lone_image && p.lone_audio);
+  ck_assert (p.audio_model == mm_model_set_get (set, MM_ROLE_AUDIO));
+  mm_model_set_free (set);
+}
+END_TEST
+
+/* A hybrid alone serves pairs only: lone inputs are dropped, an input
+ * alone is refused naming the arch to add. */
+START_TEST (test_modelset_plans_of_a_hybrid_alone)
+{
+  MmModelSet *set;
+  MmModelPlan p;
+
+  add ("hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 1);
+  set = open_ok (tmp_dir);
+  p = plan_ok (set, TRUE, TRUE, TRUE);
+  ck_assert (p.pair && !p.lone_image && !p.lone_audio);
+  ck_assert (p.audio_model == mm_model_set_get (set, MM_ROLE_HYBRID));
+  plan_fails (set, TRUE, FALSE, MM_ERROR_NOT_FOUND, "has no ImageNet_CNN model");
+  plan_fails (set, FALSE, TRUE, MM_ERROR_NOT_FOUND, "has no AudioNet_CNN model");
+  mm_model_set_free (set);
+}
+END_TEST
+
+START_TEST (test_modelset_plans_refuse_a_missing_modality)
+{
+  char *image = save_model ("image.safetensors", MM_ARCH_IMAGENET_CNN, 1, NULL, 1.0f);
+  MmModelSet *set = open_ok (tmp_dir), *file = open_ok (image);
+
+  /* a directory with the image network only: audio has no network */
+  plan_fails (set, TRUE, TRUE, MM_ERROR_NOT_FOUND, "AudioNet_CNN");
+  plan_fails (set, FALSE, TRUE, MM_ERROR_NOT_FOUND, tmp_dir);
+  /* a file: it cannot serve the other modality */
+  plan_fails (file, TRUE, TRUE, MM_ERROR_MISMATCH, "cannot serve MFCC blocks");
+  mm_model_set_free (set);
+  mm_model_set_free (file);
+  g_free (image);
+}
+END_TEST
+
+/* ---- front ends ----------------------------------------------------------- */
+
+START_TEST (test_modelset_frontend_of_the_audio_networks)
+{
+  MmModelSet *set;
+  MmMfccParams fe, study;
+  GError *err = NULL;
+
+  g_free (save_model ("audio.safetensors", MM_ARCH_AUDIONET_CNN, 1, "{\"nfft\": 512}", 1.0f));
+  g_free (save_model ("hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 2, "{\"nfft\": 512}", 1.0f));
+  add ("image.safetensors", MM_ARCH_IMAGENET_CNN, 3);
+  set = open_ok (tmp_dir);
+  ck_assert_msg (mm_model_set_frontend (set, &fe, &err), "%s", err ? err->message : "");
+  ck_assert_int_eq (fe.nfft, 512);
+  mm_mfcc_params_init (&study);
+  ck_assert_int_ne (study.nfft, 512);
+  ck_assert (plan_ok (set, TRUE, TRUE, TRUE).audio_model->frontend.nfft == 512);
+  mm_model_set_free (set);
+}
+END_TEST
+
+/* An audio network and a hybrid of different front ends: the set's front
+ * end and any plan that may feed both one stream are refused, naming both
+ * files and the value; audio alone is served by the audio network. */
+START_TEST (test_modelset_mixed_frontends_are_refused)
+{
+  MmModelSet *set;
+  MmMfccParams fe;
+  MmModelPlan p;
+  GError *err = NULL;
+
+  g_free (save_model ("audio.safetensors", MM_ARCH_AUDIONET_CNN, 1, "{\"nfft\": 512}", 1.0f));
+  add ("hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 2);
+  add ("image.safetensors", MM_ARCH_IMAGENET_CNN, 3);
+  set = open_ok (tmp_dir);
+  ck_assert (!mm_model_set_frontend (set, &fe, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_MISMATCH));
+  ck_assert_msg (strstr (err->message, "audio.safetensors") && strstr (err->message,
+          "hybrid.safetensors") && strstr (err->message, "nfft: 512 vs 1024"), "%s",
+      err->message);
+  g_clear_error (&err);
+  /* refused whatever fallback says (a later replan meets no new error) */
+  ck_assert (!mm_model_set_plan (set, TRUE, TRUE, FALSE, &p, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_MISMATCH));
+  g_clear_error (&err);
+  p = plan_ok (set, FALSE, TRUE, TRUE);
+  ck_assert (p.audio_model->frontend.nfft == 512);
+  mm_model_set_free (set);
+}
+END_TEST
+
+START_TEST (test_modelset_image_network_has_no_frontend)
+{
+  char *image = save_model ("image.safetensors", MM_ARCH_IMAGENET_CNN, 1, NULL, 1.0f);
+  MmModelSet *set = open_ok (image);
+  MmMfccParams fe;
+  GError *err = NULL;
+
+  ck_assert (!mm_model_set_frontend (set, &fe, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_NOT_FOUND));
+  g_error_free (err);
+  mm_model_set_free (set);
+  g_free (image);
+}
+END_TEST
+
+/* ---- classifying ---------------------------------------------------------- */
+
+static void
+fill_crop (guint8 *px, int pattern)
+{
+  memset (px, 0, MM_IMAGE_PIXELS);
+  for (int r = 4; r < 24; r++)
+    for (int c = 0; c < 4; c++)
+      px[r * MM_IMAGE_SIZE + 4 + 2 * pattern + c] = 255;
+}
+
+static void
+fill_mfcc (float *v, int pattern)
+{
+  for (int t = 0; t < MM_MFCC_FRAMES; t++)
+    for (int k = 0; k < MM_MFCC_COEFFS; k++)
+      v[t * MM_MFCC_COEFFS + k] = (float) sin (0.3 * t * (pattern + 1) + k) * (10.0f - k);
+}
+
+/* The probabilities by hand: the model loaded alone, its norm, a forward
+ * pass and a softmax in double over the temperature. */
+static void
+expected_probs (const char *file, const guint8 *gray, const float *mfcc, double probs[10])
+{
+  MmNet *net = mm_model_load (file, NULL, NULL);
+  float image[MM_IMAGE_PIXELS], audio[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
+  double max, sum = 0;
+
+  ck_assert (net != NULL);
+  mm_net_set_training (net, FALSE);
+  if (gray)
+    mm_net_prepare_image (mm_net_norm (net), gray, image);
+  if (mfcc)
+    mm_net_prepare_audio (mm_net_norm (net), mfcc, audio);
+  mm_net_forward (net, 1, gray ? image : NULL, mfcc ? audio : NULL, logits);
+  max = logits[0];
+  for (int k = 1; k < MM_N_CLASSES; k++)
+    max = MAX (max, logits[k]);
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    sum += probs[k] = exp ((logits[k] - max) / mm_net_temperature (net));
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    probs[k] /= sum;
+  mm_net_free (net);
+}
+
+static void
+check_decision (const MmDecision *d, const char *file, const guint8 *gray, const float *mfcc,
+    MmRole role)
+{
+  double want[MM_N_CLASSES], sum = 0;
+  int best = 0;
+
+  expected_probs (file, gray, mfcc, want);
+  ck_assert_str_eq (d->model->file, file);
+  ck_assert_int_eq (d->model->role, role);
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    ck_assert_msg (fabs (d->probs[k] - want[k]) <= PROB_TOL, "class %d: %g vs %g", k,
+        d->probs[k], want[k]);
+    sum += d->probs[k];
+    if (want[k] > want[best])
+      best = k;
+  }
+  ck_assert_msg (fabs (sum - 1) <= 1e-5, "probabilities sum to %g", sum);
+  ck_assert_int_eq (d->digit, best);
+  ck_assert_float_eq (d->confidence, d->probs[d->digit]);
+}
+
+/* Each input picks its role's network, normalised with that model's norm
+ * and calibrated with its temperature (T = 3 for the hybrid). */
+START_TEST (test_modelset_classify_matches_the_core_by_hand)
+{
+  char *image = save_model ("image.safetensors", MM_ARCH_IMAGENET_CNN, 1, NULL, 1.0f);
+  char *audio = save_model ("audio.safetensors", MM_ARCH_AUDIONET_CNN, 2, NULL, 1.0f);
+  char *hybrid = save_model ("hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 3, NULL, 3.0f);
+  MmModelSet *set = open_ok (tmp_dir);
+  guint8 gray[MM_IMAGE_PIXELS];
+  float mfcc[MM_AUDIO_VALUES];
+  MmDecision d;
+  GError *err = NULL;
+
+  fill_crop (gray, 3);
+  fill_mfcc (mfcc, 5);
+  ck_assert (mm_model_set_classify (set, gray, NULL, 0, &d, &err));
+  check_decision (&d, image, gray, NULL, MM_ROLE_IMAGE);
+  ck_assert (!d.unsure);
+  ck_assert (mm_model_set_classify (set, NULL, mfcc, 0, &d, &err));
+  check_decision (&d, audio, NULL, mfcc, MM_ROLE_AUDIO);
+  ck_assert (mm_model_set_classify (set, gray, mfcc, 0, &d, &err));
+  check_decision (&d, hybrid, gray, mfcc, MM_ROLE_HYBRID);
+  /* "not sure" below the caller's minimum, with the same probabilities */
+  ck_assert (mm_model_set_classify (set, gray, mfcc, d.confidence + 0.01, &d, &err));
+  ck_assert (d.unsure);
+  check_decision (&d, hybrid, gray, mfcc, MM_ROLE_HYBRID);
+  mm_model_set_free (set);
+  g_free (image);
+  g_free (audio);
+  g_free (hybrid);
+}
+END_TEST
+
+START_TEST (test_modelset_classify_refuses_bad_inputs_and_outputs)
+{
+  char *path = g_build_filename (tmp_dir, "broken.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 7);
+  const MmTensorInfo *fc = mm_net_find_tensor (net, "image.fc.weight");
+  MmModelSet *set;
+  guint8 gray[MM_IMAGE_PIXELS];
+  float mfcc[MM_AUDIO_VALUES];
+  MmDecision d;
+  GError *err = NULL;
+
+  /* weights that overflow to inf: finite in the file, unusable */
+  for (size_t i = 0; i < fc->size; i++)
+    fc->data[i] = 3e38f;
+  ck_assert (mm_model_save (net, NULL, path, NULL));
+  mm_net_free (net);
+  add ("audio.safetensors", MM_ARCH_AUDIONET_CNN, 2);
+  set = open_ok (tmp_dir);
+  fill_crop (gray, 1);
+  ck_assert (!mm_model_set_classify (set, gray, NULL, 0, &d, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_FORMAT));
+  ck_assert_msg (strstr (err->message, "broken.safetensors")
+      && strstr (err->message, "non-finite outputs"), "%s", err->message);
+  g_clear_error (&err);
+  /* a block holding NaN is the input's fault */
+  fill_mfcc (mfcc, 1);
+  mfcc[100] = NAN;
+  ck_assert (!mm_model_set_classify (set, NULL, mfcc, 0, &d, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+  g_clear_error (&err);
+  /* no hybrid: a pair has no network */
+  mfcc[100] = 0;
+  ck_assert (!mm_model_set_classify (set, gray, mfcc, 0, &d, &err));
+  ck_assert_msg (g_error_matches (err, MM_ERROR, MM_ERROR_NOT_FOUND)
+      && strstr (err->message, "HybridNet_CNN"), "%s", err->message);
+  g_clear_error (&err);
+  mm_model_set_free (set);
+  g_free (path);
+}
+END_TEST
+
+static Suite *
+modelset_suite (void)
+{
+  Suite *s = suite_create ("modelset");
+  TCase *roles = tcase_create ("roles");
+  TCase *plans = tcase_create ("plans");
+  TCase *classify = tcase_create ("classify");
+
+  tcase_add_checked_fixture (roles, setup, teardown);
+  tcase_add_test (roles, test_modelset_cnn_before_lstm_whatever_the_names);
+  tcase_add_test (roles, test_modelset_two_models_for_one_role_first_by_name);
+  tcase_add_test (roles, test_modelset_file_is_a_set_of_one);
+  tcase_add_test (roles, test_modelset_missing_and_empty_are_refused);
+  tcase_add_test (roles, test_modelset_bad_file_in_directory_is_skipped);
+  suite_add_tcase (s, roles);
+  tcase_add_checked_fixture (plans, setup, teardown);
+  tcase_add_test (plans, test_modelset_plans_of_a_full_set);
+  tcase_add_test (plans, test_modelset_plans_without_hybrid_classify_each_alone);
+  tcase_add_test (plans, test_modelset_plans_of_a_hybrid_alone);
+  tcase_add_test (plans, test_modelset_plans_refuse_a_missing_modality);
+  tcase_add_test (plans, test_modelset_frontend_of_the_audio_networks);
+  tcase_add_test (plans, test_modelset_mixed_frontends_are_refused);
+  tcase_add_test (plans, test_modelset_image_network_has_no_frontend);
+  suite_add_tcase (s, plans);
+  tcase_add_checked_fixture (classify, setup, teardown);
+  tcase_add_test (classify, test_modelset_classify_matches_the_core_by_hand);
+  tcase_add_test (classify, test_modelset_classify_refuses_bad_inputs_and_outputs);
+  suite_add_tcase (s, classify);
+  return s;
+}
+
+int
+main (void)
+{
+  return mm_test_run_suite (modelset_suite ());
+}
