@@ -16,12 +16,16 @@
  * A crop and an MFCC block are *the same digit* when their times are within
  * #GstMmClassify:pair-window of each other: the crop's time is its PTS, the
  * block's time its centre (PTS + duration / 2), both compared as running
- * time. Such a pair is classified once by the hybrid network (modality
- * `image+audio`). An item that can no longer be paired — the other pad has
- * moved more than pair-window past it (a later item or a GAP event), is EOS,
- * or was never requested — is classified alone by the single-modality
- * network of its kind (modality `image` or `audio`); when both pads exist
- * and #GstMmClassify:fallback is %FALSE such a lone item is dropped instead.
+ * time. When the model set holds a hybrid network such a pair is
+ * classified once by it (modality `image+audio`). An item that can no
+ * longer be paired — the other pad has moved more than pair-window past it
+ * (a later item or a GAP event), is EOS, or was never requested — is
+ * classified alone by the single-modality network of its kind (modality
+ * `image` or `audio`) if the model set has one; with both pads and
+ * #GstMmClassify:fallback %FALSE (or no such network) it is dropped
+ * instead. Without a hybrid network both pads still work: every crop and
+ * every block is classified alone by its own network (fallback has no
+ * effect), as two single-pad elements would, one decision each.
  * Items are taken earliest first (a block pairs with the earliest crop
  * within the window, not the nearest), so decisions come out in time order.
  * A requested pad must be fed or get EOS: without a live source the element
@@ -33,19 +37,25 @@
  *
  * ## Models
  * #GstMmClassify:model names one safetensors model file or a directory of
- * them. From a directory the element loads, by each file's `arch` metadata,
- * the hybrid network (HybridNet_CNN, else HybridNet_CNN_LSTM), the image
- * network (ImageNet_CNN) and the audio network (AudioNet_CNN, else
- * AudioNet_LSTM); files are read in name order and the first of each arch
- * wins. Models are loaded at NULL→READY; a missing or corrupt file, or a
- * model set that lacks the network a requested pad needs, is an error that
- * names the file or the arch to add. Inputs are normalised with the norm
- * stored in the model that classifies them.
+ * them, opened as the core's model set (#MmModelSet, `core/mm-modelset.h`,
+ * the policy every mmdigits tool shares). Each network serves one role by
+ * its `arch` metadata: crops alone (ImageNet_CNN), blocks alone
+ * (AudioNet_CNN, else AudioNet_LSTM) and pairs (HybridNet_CNN, else
+ * HybridNet_CNN_LSTM); files are read in name order and the first of each
+ * arch wins. Models are loaded at NULL→READY. A missing file, a corrupt
+ * file given by name, a directory in which nothing loads, or a model set
+ * with no network for a requested pad (neither its single-modality one nor,
+ * with both pads, a hybrid) is an error that names the file or the arch to
+ * add; a directory's file that does not load is skipped with a WARNING.
+ * Inputs are normalised with the norm stored in the model that classifies
+ * them.
  *
  * The `audio/x-mfcc` caps carry the front end the blocks were made with
  * (see mfccextract); the audio and hybrid models each record the front end
  * they were trained with (their `mfcc` metadata; the study's when absent).
- * Caps that differ are refused at negotiation with an error that names the
+ * The networks that may see the blocks must share one front end: with both
+ * pads, an audio and a hybrid network trained on different front ends are
+ * an error at NULL→READY naming both files. Caps that differ are refused at negotiation with an error that names the
  * model and both values, e.g. "model vs stream: nfft: 512 vs 1024": give
  * mfccextract the same model (`model=`) or matching properties. The audio
  * pad answers CAPS queries with that front end, so an mfccextract whose
@@ -61,8 +71,11 @@
  * * #GstValueArray of #gdouble `probabilities`: the ten class probabilities
  *   (softmax of the logits divided by the model's calibration temperature,
  *   1 for a model without one), summing to 1.
- * * #gchararray `modality`: `image`, `audio` or `image+audio`.
- * * #gchararray `arch`: the network that decided, e.g. `HybridNet_CNN`.
+ * * #gchararray `modality`: what was classified: `image` (a crop alone),
+ *   `audio` (a block alone) or `image+audio` (a pair, by the hybrid).
+ * * #gchararray `arch`: the network that decided, e.g. `HybridNet_CNN`;
+ *   with both pads and no hybrid, `ImageNet_CNN` for crops and the audio
+ *   network for blocks.
  * * #GstClockTime `timestamp`: the PTS of the earliest input of the decision.
  * * #GstClockTime `stream-time`: the stream time of that PTS.
  * * #GstClockTime `running-time`: the running time of that PTS.
@@ -114,8 +127,8 @@
 
 #include "gstmmclassify.h"
 #include "gstmmutil.h"
-#include "mm-modelfile.h"
-#include "mm-net.h"
+#include "mm-error.h"
+#include "mm-modelset.h"
 #include "mm-paths.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mm_classify_debug);
@@ -135,23 +148,6 @@ enum
   PROP_MIN_CONFIDENCE,
 };
 
-/* What a loaded network is used for. */
-typedef enum
-{
-  ROLE_IMAGE,
-  ROLE_AUDIO,
-  ROLE_HYBRID,
-  N_ROLES
-} Role;
-
-static const char *const role_pad[N_ROLES] = {
-  "image_sink", "audio_sink", "image_sink + audio_sink"
-};
-
-static const char *const role_modality[N_ROLES] = {
-  "image", "audio", "image+audio"
-};
-
 struct _GstMmClassify
 {
   GstAggregator parent;
@@ -166,14 +162,10 @@ struct _GstMmClassify
   GstAggregatorPad *image_pad;
   GstAggregatorPad *audio_pad;
 
-  /* networks by role and the file each came from: written at NULL→READY
-   * and READY→NULL under the object lock, read by the aggregate thread
-   * (which only runs in between) */
-  MmNet *nets[N_ROLES];
-  gchar *files[N_ROLES];
-  MmMfccParams frontends[N_ROLES];
-  gchar *loaded_path;
-  gboolean loaded_dir;
+  /* the model set (roles, plans, decisions: core/mm-modelset.h): opened
+   * at NULL→READY and freed at READY→NULL under the object lock, read by
+   * the aggregate thread (which only runs in between) */
+  MmModelSet *models;
 
   /* aggregate thread only: running time before which a pad will send
    * nothing more (end of its last GAP), and scratch for one input */
@@ -183,9 +175,6 @@ struct _GstMmClassify
   gboolean warned_empty;
   guint8 gray[MM_IMAGE_PIXELS];
   float mfcc[MM_AUDIO_VALUES];
-  float image_in[MM_IMAGE_PIXELS];
-  float audio_in[MM_AUDIO_VALUES];
-  float logits[MM_N_CLASSES];
 };
 
 /* One input at the head of a pad, with its times. */
@@ -203,7 +192,7 @@ typedef struct
 /* One classification. */
 typedef struct
 {
-  Role role;
+  const char *modality;         /* "image", "audio" or "image+audio" */
   const char *arch;
   int digit;                    /* the arg-max */
   gboolean unsure;              /* its probability is below min-confidence */
@@ -247,218 +236,41 @@ default_model_dir (void)
   return mm_models_dir (MM_PLUGINDIR, gst_mm_plugin_dir ());
 }
 
-static Role
-role_of_arch (MmArch arch)
-{
-  if (mm_arch_uses_image (arch) && mm_arch_uses_audio (arch))
-    return ROLE_HYBRID;
-  return mm_arch_uses_image (arch) ? ROLE_IMAGE : ROLE_AUDIO;
-}
-
-/* The CNN variants are preferred over the LSTM ones of the same role. */
-static int
-arch_rank (MmArch arch)
-{
-  return arch == MM_ARCH_AUDIONET_LSTM || arch == MM_ARCH_HYBRIDNET_CNN_LSTM;
-}
-
-static const char *
-role_arch_name (Role role)
-{
-  static const MmArch preferred[N_ROLES] = {
-    MM_ARCH_IMAGENET_CNN, MM_ARCH_AUDIONET_CNN, MM_ARCH_HYBRIDNET_CNN
-  };
-  return mm_arch_name (preferred[role]);
-}
-
-typedef struct
-{
-  MmNet *nets[N_ROLES];
-  gchar *files[N_ROLES];
-  MmMfccParams frontends[N_ROLES];      /* audio front end each was trained with */
-} ModelSet;
-
+/* Posts a model-set error of the core as a resource error: NOT_FOUND for
+ * what is missing, @code otherwise. */
 static void
-model_set_clear (ModelSet * set)
+post_error (GstMmClassify * self, const GError * err, gint code)
 {
-  for (int r = 0; r < N_ROLES; r++) {
-    g_clear_pointer (&set->nets[r], mm_net_free);
-    g_clear_pointer (&set->files[r], g_free);
-  }
-}
-
-/* Keeps @net in @set if its role is free or it ranks better; takes @net
- * and @file. */
-static void
-model_set_offer (ModelSet * set, MmNet * net, gchar * file, const MmMfccParams * fe)
-{
-  MmArch arch = mm_net_arch (net);
-  Role role = role_of_arch (arch);
-
-  if (set->nets[role] && arch_rank (mm_net_arch (set->nets[role]))
-      <= arch_rank (arch)) {
-    mm_net_free (net);
-    g_free (file);
-    return;
-  }
-  if (set->nets[role])
-    mm_net_free (set->nets[role]);
-  g_free (set->files[role]);
-  set->nets[role] = net;
-  set->files[role] = file;
-  set->frontends[role] = *fe;
-}
-
-/* A model file with the audio front end it was trained with (its "mfcc"
- * metadata; the study's for a file without one). */
-static MmNet *
-load_model (const char *file, MmMfccParams * fe, GError ** error)
-{
-  MmModelMeta meta = { 0 };
-  MmNet *net = mm_model_load (file, &meta, error);
-
-  mm_mfcc_params_init (fe);
-  if (net && meta.mfcc_json && !mm_mfcc_params_from_json (meta.mfcc_json, fe, error)) {
-    g_prefix_error (error, "%s: ", file);
-    g_clear_pointer (&net, mm_net_free);
-  }
-  mm_model_meta_clear (&meta);
-  return net;
-}
-
-static gint
-compare_names (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(const char *const *) a, *(const char *const *) b);
-}
-
-/* Loads every *.safetensors of @dir in name order. Files that fail to load
- * are reported as warnings and skipped: the check of the pads says what is
- * missing. */
-static gboolean
-load_model_dir (GstMmClassify * self, const char *dir, ModelSet * set,
-    GError ** error)
-{
-  GDir *d = g_dir_open (dir, 0, error);
-  GPtrArray *names;
-  const char *name;
-
-  if (!d) {
-    g_prefix_error (error, "model directory %s: ", dir);
-    return FALSE;
-  }
-  names = g_ptr_array_new_with_free_func (g_free);
-  while ((name = g_dir_read_name (d)))
-    if (g_str_has_suffix (name, ".safetensors"))
-      g_ptr_array_add (names, g_strdup (name));
-  g_dir_close (d);
-  g_ptr_array_sort (names, compare_names);
-
-  for (guint i = 0; i < names->len; i++) {
-    gchar *file = g_build_filename (dir, g_ptr_array_index (names, i), NULL);
-    GError *err = NULL;
-    MmMfccParams fe;
-    MmNet *net = load_model (file, &fe, &err);
-
-    if (!net) {
-      GST_ELEMENT_WARNING (self, RESOURCE, READ,
-          ("model file %s skipped: %s", file, err->message), (NULL));
-      g_error_free (err);
-      g_free (file);
-      continue;
-    }
-    GST_INFO_OBJECT (self, "%s: %s", file, mm_arch_name (mm_net_arch (net)));
-    model_set_offer (set, net, file, &fe);
-  }
-  g_ptr_array_unref (names);
-  return TRUE;
-}
-
-static gboolean
-load_models (GstMmClassify * self, const char *path, ModelSet * set,
-    gboolean * is_dir, GError ** error)
-{
-  MmNet *net;
-  MmMfccParams fe;
-  GError *err = NULL;
-
-  *is_dir = g_file_test (path, G_FILE_TEST_IS_DIR);
-  if (*is_dir)
-    return load_model_dir (self, path, set, error);
-
-  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
-        "model file %s: no such file or directory", path);
-    return FALSE;
-  }
-  net = load_model (path, &fe, &err);
-  if (!net) {
-    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
-        "model file %s: %s", path, err->message);
-    g_error_free (err);
-    return FALSE;
-  }
-  model_set_offer (set, net, g_strdup (path), &fe);
-  return TRUE;
-}
-
-/* Says what is missing for the networks that pads @with_image and
- * @with_audio need: the hybrid one for pairs and, with @fallback, the
- * single-modality ones for lone items; a lone pad needs its own. */
-static gboolean
-check_models (MmNet * const nets[N_ROLES], const char *path, gboolean is_dir,
-    gboolean with_image, gboolean with_audio, gboolean fallback,
-    GError ** error)
-{
-  gboolean need[N_ROLES] = { FALSE, FALSE, FALSE };
-
-  if (with_image && with_audio) {
-    need[ROLE_HYBRID] = TRUE;
-    need[ROLE_IMAGE] = need[ROLE_AUDIO] = fallback;
-  } else {
-    need[ROLE_IMAGE] = with_image;
-    need[ROLE_AUDIO] = with_audio;
-  }
-
-  for (int r = 0; r < N_ROLES; r++) {
-    const char *why = (r != ROLE_HYBRID && with_image && with_audio) ?
-        " (for lone items, fallback=true; or set fallback=false)" : "";
-
-    if (!need[r] || nets[r])
-      continue;
-    if (is_dir)
-      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
-          "model directory %s has no %s model, needed for %s%s: add a %s "
-          "model file to it (e.g. %s/%s.safetensors)", path,
-          role_arch_name (r), role_pad[r], why, role_arch_name (r), path,
-          role_arch_name (r));
-    else
-      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-          "model file %s cannot serve %s%s, which needs a %s model: set "
-          "model to a directory holding one", path, role_pad[r], why,
-          role_arch_name (r));
-    return FALSE;
-  }
-  return TRUE;
-}
-
-static void
-post_error (GstMmClassify * self, const GError * err)
-{
+  if (g_error_matches (err, MM_ERROR, MM_ERROR_NOT_FOUND))
+    code = GST_RESOURCE_ERROR_NOT_FOUND;
   gst_element_message_full (GST_ELEMENT (self), GST_MESSAGE_ERROR,
-      err->domain, err->code, g_strdup (err->message), NULL, __FILE__,
+      GST_RESOURCE_ERROR, code, g_strdup (err->message), NULL, __FILE__,
       GST_FUNCTION, __LINE__);
 }
 
-/* NULL→READY: loads the models and checks them against the pads already
+/* The core's plan for the pads and fallback of now (which network serves
+ * pairs, lone crops, lone blocks); FALSE before NULL→READY. Object lock
+ * held. The pads were checked when they came, so it does not fail then. */
+static gboolean
+current_plan (GstMmClassify * self, MmModelPlan * plan)
+{
+  if (self->models && mm_model_set_plan (self->models, self->image_pad != NULL,
+          self->audio_pad != NULL, self->fallback, plan, NULL))
+    return TRUE;
+  memset (plan, 0, sizeof *plan);
+  return FALSE;
+}
+
+/* NULL→READY: opens the model set and checks it serves the pads already
  * requested. */
 static gboolean
 gst_mm_classify_open (GstMmClassify * self)
 {
-  ModelSet set = { {NULL}, {NULL}, {{0}} };
+  MmModelSet *models;
+  MmModelPlan plan;
   GError *err = NULL;
   gchar *path;
-  gboolean is_dir, with_image, with_audio, fallback;
+  gboolean with_image, with_audio, fallback;
 
   GST_OBJECT_LOCK (self);
   path = self->model ? g_strdup (self->model) : default_model_dir ();
@@ -467,27 +279,25 @@ gst_mm_classify_open (GstMmClassify * self)
   fallback = self->fallback;
   GST_OBJECT_UNLOCK (self);
 
-  if (!load_models (self, path, &set, &is_dir, &err) ||
-      !check_models (set.nets, path, is_dir, with_image, with_audio,
-          fallback, &err)) {
-    post_error (self, err);
+  models = mm_model_set_open (path, &err);
+  g_free (path);
+  if (!models) {
+    post_error (self, err, GST_RESOURCE_ERROR_READ);
     g_error_free (err);
-    model_set_clear (&set);
-    g_free (path);
     return FALSE;
   }
-
-  GST_OBJECT_LOCK (self);
-  for (int r = 0; r < N_ROLES; r++) {
-    self->nets[r] = set.nets[r];
-    self->files[r] = set.files[r];
-    self->frontends[r] = set.frontends[r];
-    if (self->nets[r])
-      mm_net_set_training (self->nets[r], FALSE);
+  for (const char *const *note = mm_model_set_skipped (models); *note; note++)
+    GST_ELEMENT_WARNING (self, RESOURCE, READ, ("%s", *note), (NULL));
+  for (const char *const *note = mm_model_set_unused (models); *note; note++)
+    GST_INFO_OBJECT (self, "%s", *note);
+  if (!mm_model_set_plan (models, with_image, with_audio, fallback, &plan, &err)) {
+    post_error (self, err, GST_RESOURCE_ERROR_SETTINGS);
+    g_error_free (err);
+    mm_model_set_free (models);
+    return FALSE;
   }
-  g_free (self->loaded_path);
-  self->loaded_path = path;
-  self->loaded_dir = is_dir;
+  GST_OBJECT_LOCK (self);
+  self->models = models;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -496,11 +306,7 @@ static void
 gst_mm_classify_close (GstMmClassify * self)
 {
   GST_OBJECT_LOCK (self);
-  for (int r = 0; r < N_ROLES; r++) {
-    g_clear_pointer (&self->nets[r], mm_net_free);
-    g_clear_pointer (&self->files[r], g_free);
-  }
-  g_clear_pointer (&self->loaded_path, g_free);
+  g_clear_pointer (&self->models, mm_model_set_free);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -515,6 +321,7 @@ gst_mm_classify_create_new_pad (GstAggregator * agg, GstPadTemplate * templ,
   gboolean image = g_str_equal (name, "image_sink");
   GstAggregatorPad **slot = image ? &self->image_pad : &self->audio_pad;
   GstAggregatorPad *pad;
+  MmModelPlan plan;
   GError *err = NULL;
 
   GST_OBJECT_LOCK (self);
@@ -525,11 +332,11 @@ gst_mm_classify_create_new_pad (GstAggregator * agg, GstPadTemplate * templ,
     return NULL;
   }
   /* After NULL→READY the models are loaded: check they serve this pad */
-  if (self->loaded_path && !check_models (self->nets, self->loaded_path,
-          self->loaded_dir, image || self->image_pad != NULL,
-          !image || self->audio_pad != NULL, self->fallback, &err)) {
+  if (self->models && !mm_model_set_plan (self->models,
+          image || self->image_pad != NULL, !image || self->audio_pad != NULL,
+          self->fallback, &plan, &err)) {
     GST_OBJECT_UNLOCK (self);
-    post_error (self, err);
+    post_error (self, err, GST_RESOURCE_ERROR_SETTINGS);
     g_error_free (err);
     return NULL;
   }
@@ -735,52 +542,6 @@ read_audio (GstMmClassify * self, GstBuffer * buf)
   return ok;
 }
 
-static gboolean
-mfcc_is_finite (const GstMmClassify * self)
-{
-  for (int i = 0; i < MM_AUDIO_VALUES; i++)
-    if (!isfinite (self->mfcc[i]))
-      return FALSE;
-  return TRUE;
-}
-
-/* Runs @net on the inputs already read; fills @d's digit and
- * probabilities (with the net's calibration temperature). FALSE when the
- * logits are not finite. */
-static gboolean
-run_net (GstMmClassify * self, MmNet * net, gboolean image, gboolean audio,
-    Decision * d)
-{
-  const MmNorm *norm = mm_net_norm (net);
-  double max, sum = 0, inv_t = 1.0 / mm_net_temperature (net);
-
-  if (image)
-    mm_net_prepare_image (norm, self->gray, self->image_in);
-  if (audio)
-    mm_net_prepare_audio (norm, self->mfcc, self->audio_in);
-  mm_net_forward (net, 1, image ? self->image_in : NULL,
-      audio ? self->audio_in : NULL, self->logits);
-
-  max = self->logits[0];
-  for (int k = 0; k < MM_N_CLASSES; k++) {
-    if (!isfinite (self->logits[k]))
-      return FALSE;
-    max = MAX (max, self->logits[k]);
-  }
-  d->digit = 0;
-  for (int k = 0; k < MM_N_CLASSES; k++) {
-    d->probs[k] = exp ((self->logits[k] - max) * inv_t);
-    sum += d->probs[k];
-  }
-  for (int k = 0; k < MM_N_CLASSES; k++) {
-    d->probs[k] /= sum;
-    if (d->probs[k] > d->probs[d->digit])
-      d->digit = k;
-  }
-  d->arch = mm_arch_name (mm_net_arch (net));
-  return TRUE;
-}
-
 static void
 decision_times (Decision * d, const Item * a, const Item * b)
 {
@@ -829,7 +590,7 @@ decision_json (const Decision * d, gsize * len)
     g_string_append_printf (s, ",\"digit\":%d,\"confidence\":", d->digit);
   append_number (s, d->probs[d->digit]);
   g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\","
-      "\"probabilities\":[", role_modality[d->role], d->arch);
+      "\"probabilities\":[", d->modality, d->arch);
   for (int k = 0; k < MM_N_CLASSES; k++) {
     if (k)
       g_string_append_c (s, ',');
@@ -857,7 +618,7 @@ post_decision (GstMmClassify * self, const Decision * d)
   s = gst_structure_new ("mmclassify",
       "digit", G_TYPE_INT, d->unsure ? -1 : d->digit,
       "confidence", G_TYPE_DOUBLE, d->probs[d->digit],
-      "modality", G_TYPE_STRING, role_modality[d->role],
+      "modality", G_TYPE_STRING, d->modality,
       "arch", G_TYPE_STRING, d->arch,
       "timestamp", G_TYPE_UINT64, d->timestamp,
       "stream-time", G_TYPE_UINT64, d->stream_time,
@@ -868,13 +629,16 @@ post_decision (GstMmClassify * self, const Decision * d)
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* Classifies @a (and @b, its partner, for the hybrid role), announces the
+/* Classifies @a (and @b, its partner: the hybrid network), announces the
  * decision and pushes it downstream. The inputs stay on their pads. */
 static GstFlowReturn
-classify (GstMmClassify * self, Role role, const Item * a, const Item * b)
+classify (GstMmClassify * self, const Item * a, const Item * b)
 {
   const Item *img = a->audio ? b : a, *aud = a->audio ? a : b;
-  Decision d = {.role = role };
+  Decision d = { 0 };
+  MmDecision md;
+  GError *err = NULL;
+  gdouble min_confidence;
   GstBuffer *out;
   gchar *json;
   gsize len;
@@ -891,28 +655,33 @@ classify (GstMmClassify * self, Role role, const Item * a, const Item * b)
             gst_buffer_get_size (aud->buf)));
     return GST_FLOW_ERROR;
   }
-  /* a bad block is the stream's fault, not the model's: say so and go on */
-  if (aud && !mfcc_is_finite (self)) {
-    GST_ELEMENT_WARNING (self, STREAM, FORMAT,
-        ("MFCC block at %" GST_TIME_FORMAT " holds inf or NaN: not classified",
-            GST_TIME_ARGS (aud->pts)), (NULL));
-    return GST_FLOW_OK;
-  }
-  /* finite input, non-finite output: every later input would fail alike */
-  if (!run_net (self, self->nets[role], img != NULL, aud != NULL, &d)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("model %s (%s) gives non-finite outputs (inf or NaN) for a finite "
-            "input: its weights are unusable", self->files[role],
-            mm_arch_name (mm_net_arch (self->nets[role]))), (NULL));
-    return GST_FLOW_ERROR;
-  }
   GST_OBJECT_LOCK (self);
-  d.unsure = d.probs[d.digit] < self->min_confidence;
+  min_confidence = self->min_confidence;
   GST_OBJECT_UNLOCK (self);
+  if (!mm_model_set_classify (self->models, img ? self->gray : NULL,
+          aud ? self->mfcc : NULL, min_confidence, &md, &err)) {
+    gboolean bad_block = g_error_matches (err, MM_ERROR, MM_ERROR_INVALID);
+
+    /* a bad block is the stream's fault, not the model's: say so and go
+     * on; a model whose outputs are not finite fails every later input */
+    if (bad_block)
+      GST_ELEMENT_WARNING (self, STREAM, FORMAT,
+          ("MFCC block at %" GST_TIME_FORMAT " holds inf or NaN: not classified",
+              GST_TIME_ARGS (aud->pts)), (NULL));
+    else
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("%s", err->message), (NULL));
+    g_error_free (err);
+    return bad_block ? GST_FLOW_OK : GST_FLOW_ERROR;
+  }
+  d.modality = mm_role_modality (md.model->role);
+  d.arch = mm_arch_name (md.model->arch);
+  d.digit = md.digit;
+  d.unsure = md.unsure;
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    d.probs[k] = md.probs[k];
   decision_times (&d, a, b);
   GST_DEBUG_OBJECT (self, "%s at %" GST_TIME_FORMAT ": %d (%.3f)",
-      role_modality[role], GST_TIME_ARGS (d.running_time), d.digit,
-      d.probs[d.digit]);
+      d.modality, GST_TIME_ARGS (d.running_time), d.digit, d.probs[d.digit]);
 
   post_decision (self, &d);
   self->n_decisions++;
@@ -925,23 +694,19 @@ classify (GstMmClassify * self, Role role, const Item * a, const Item * b)
   return gst_aggregator_finish_buffer (GST_AGGREGATOR (self), out);
 }
 
-/* A lone item: its single-modality network decides, or it is dropped when
- * the other pad exists and fallback is off. Consumes it. */
+/* A lone item: its single-modality network decides if the plan says so
+ * (see mm_model_set_plan), else it is dropped. Consumes it. */
 static GstFlowReturn
-classify_lone (GstMmClassify * self, const Item * it,
-    GstAggregatorPad * other, gboolean fallback)
+classify_lone (GstMmClassify * self, const Item * it, const MmModelPlan * plan)
 {
-  Role role = it->audio ? ROLE_AUDIO : ROLE_IMAGE;
   GstFlowReturn ret = GST_FLOW_OK;
 
-  if (other && !fallback)
-    GST_DEBUG_OBJECT (it->pad, "lone item at %" GST_TIME_FORMAT
-        " dropped (fallback=false)", GST_TIME_ARGS (it->key));
-  else if (!self->nets[role])
-    GST_DEBUG_OBJECT (it->pad, "lone item dropped: no %s model",
-        role_arch_name (role));
+  if (it->audio ? plan->lone_audio : plan->lone_image)
+    ret = classify (self, it, NULL);
   else
-    ret = classify (self, role, it, NULL);
+    GST_DEBUG_OBJECT (it->pad, "lone item at %" GST_TIME_FORMAT " dropped "
+        "(fallback=false, or no %s model)", GST_TIME_ARGS (it->key),
+        mm_role_arch_name (it->audio ? MM_ROLE_AUDIO : MM_ROLE_IMAGE));
   gst_aggregator_pad_drop_buffer (it->pad);
   return ret;
 }
@@ -952,7 +717,7 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
   GstMmClassify *self = GST_MM_CLASSIFY (agg);
   GstAggregatorPad *ipad, *apad;
   GstClockTime window;
-  gboolean fallback;
+  MmModelPlan plan;
   Item img, aud;
   GstFlowReturn ret = GST_FLOW_OK;
 
@@ -964,30 +729,32 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
   GST_OBJECT_LOCK (self);
   ipad = self->image_pad ? gst_object_ref (self->image_pad) : NULL;
   apad = self->audio_pad ? gst_object_ref (self->audio_pad) : NULL;
-  window = self->pair_window_ms * GST_MSECOND;
-  fallback = self->fallback;
+  /* without pairs an item waits only until the other pad has passed it,
+   * which keeps the decisions in time order */
+  current_plan (self, &plan);
+  window = plan.pair ? self->pair_window_ms * GST_MSECOND : 0;
   GST_OBJECT_UNLOCK (self);
 
   item_peek (self, ipad, FALSE, &img);
   item_peek (self, apad, TRUE, &aud);
 
   if (img.buf && aud.buf) {
-    if (gst_mm_keys_within (img.key, aud.key, window) && self->nets[ROLE_HYBRID]) {
-      ret = classify (self, ROLE_HYBRID, &img, &aud);
+    if (plan.pair && gst_mm_keys_within (img.key, aud.key, window)) {
+      ret = classify (self, &img, &aud);
       gst_aggregator_pad_drop_buffer (ipad);
       gst_aggregator_pad_drop_buffer (apad);
     } else if (!GST_CLOCK_TIME_IS_VALID (img.key) ||
         (GST_CLOCK_TIME_IS_VALID (aud.key) && img.key <= aud.key)) {
-      ret = classify_lone (self, &img, apad, fallback);
+      ret = classify_lone (self, &img, &plan);
     } else {
-      ret = classify_lone (self, &aud, ipad, fallback);
+      ret = classify_lone (self, &aud, &plan);
     }
   } else if (img.buf) {
     if (can_release (self, &img, apad, window, timeout))
-      ret = classify_lone (self, &img, apad, fallback);
+      ret = classify_lone (self, &img, &plan);
   } else if (aud.buf) {
     if (can_release (self, &aud, ipad, window, timeout))
-      ret = classify_lone (self, &aud, ipad, fallback);
+      ret = classify_lone (self, &aud, &plan);
   } else if ((!ipad || gst_aggregator_pad_is_eos (ipad)) &&
       (!apad || gst_aggregator_pad_is_eos (apad))) {
     /* everything classified: the base class pushes EOS */
@@ -1019,8 +786,10 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
 static gboolean
 check_audio_caps (GstMmClassify * self, GstCaps * caps)
 {
-  MmMfccParams stream;
+  MmMfccParams stream, model;
+  MmModelPlan plan;
   GError *err = NULL;
+  gchar *what = NULL, *file = NULL;
   gboolean ok = TRUE;
 
   if (!gst_mm_mfcc_params_from_caps (caps, &stream, &err)) {
@@ -1029,24 +798,23 @@ check_audio_caps (GstMmClassify * self, GstCaps * caps)
     g_error_free (err);
     return FALSE;
   }
+  /* the plan's audio model stands for every network that will see the
+   * blocks: the plan refuses a set whose audio networks differ */
   GST_OBJECT_LOCK (self);
-  for (int r = ROLE_AUDIO; ok && r <= ROLE_HYBRID; r++) {
-    gchar *what = NULL, *file;
-
-    if (!self->nets[r] || mm_mfcc_params_equal (&self->frontends[r], &stream, &what))
-      continue;
-    file = g_strdup (self->files[r]);
-    GST_OBJECT_UNLOCK (self);
+  if (current_plan (self, &plan) && plan.audio_model) {
+    model = plan.audio_model->frontend;
+    file = g_strdup (plan.audio_model->file);
+  }
+  GST_OBJECT_UNLOCK (self);
+  if (file && !mm_mfcc_params_equal (&model, &stream, &what)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("The audio features are not those model %s was trained on "
             "(model vs stream: %s).", file, what),
         ("give mfccextract model=%s, or set its properties to match", file));
-    g_free (what);
-    g_free (file);
-    GST_OBJECT_LOCK (self);
     ok = FALSE;
   }
-  GST_OBJECT_UNLOCK (self);
+  g_free (what);
+  g_free (file);
   return ok;
 }
 
@@ -1063,15 +831,13 @@ gst_mm_classify_sink_query (GstAggregator * agg, GstAggregatorPad * pad,
   if (GST_QUERY_TYPE (query) == GST_QUERY_CAPS) {
     GstCaps *filter, *caps = NULL;
     MmMfccParams fe;
+    MmModelPlan plan;
     gboolean have = FALSE;
 
     GST_OBJECT_LOCK (self);
-    if (pad == self->audio_pad) {
-      for (int r = ROLE_AUDIO; !have && r <= ROLE_HYBRID; r++)
-        if (self->nets[r]) {
-          fe = self->frontends[r];
-          have = TRUE;
-        }
+    if (pad == self->audio_pad && current_plan (self, &plan) && plan.audio_model) {
+      fe = plan.audio_model->frontend;
+      have = TRUE;
     }
     GST_OBJECT_UNLOCK (self);
     if (have) {
@@ -1267,8 +1033,10 @@ gst_mm_classify_class_init (GstMmClassifyClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_FALLBACK,
       g_param_spec_boolean ("fallback", "Fallback",
-          "With both pads requested, classify an item that found no partner "
-          "with its single-modality network (TRUE) or drop it (FALSE)",
+          "With both pads requested and a hybrid network, classify an item "
+          "that found no partner with its single-modality network if there "
+          "is one (TRUE) or drop it (FALSE); without a hybrid every item is "
+          "classified alone",
           DEFAULT_FALLBACK, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MIN_CONFIDENCE,

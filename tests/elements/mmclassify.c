@@ -1194,37 +1194,98 @@ GST_START_TEST (test_mmclassify_hostile_model_files_are_errors)
 
 GST_END_TEST;
 
-GST_START_TEST (test_mmclassify_directory_without_hybrid_fails_clearly)
+/* Without a hybrid, both pads work: a crop and a block within the pair
+ * window are each classified alone by their own network, in time order,
+ * whatever fallback says; a pad without any network is refused, naming
+ * the arch to add. */
+GST_START_TEST (test_mmclassify_directory_without_hybrid_classifies_each_alone)
 {
-  gchar *dir = make_subdir ("singles");
+  gchar *dir = make_subdir ("singles"), *only = make_subdir ("image-only");
+  gchar *image = make_model (dir, "image.safetensors", MM_ARCH_IMAGENET_CNN, 1);
+  gchar *audio = make_model (dir, "audio.safetensors", MM_ARCH_AUDIONET_CNN, 2);
+  GstBus *bus;
+  GstElement *e = new_classifier (dir, &bus);
+  GstHarness *hi, *ha;
+  Decision d = { 0 };
   gchar *text;
 
-  g_free (make_model (dir, "image.safetensors", MM_ARCH_IMAGENET_CNN, 1));
-  g_free (make_model (dir, "audio.safetensors", MM_ARCH_AUDIONET_CNN, 2));
+  g_object_set (e, "fallback", FALSE, NULL);
+  open_pads (e, &hi, &ha);
+  fail_unless_equals_int (gst_harness_push (hi, make_crop (2, 0)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (ha, make_block (4, 200 * GST_MSECOND)),
+      GST_FLOW_OK);
+  pop_decision (bus, &d);
+  fail_unless_equals_string (d.modality, "image");
+  fail_unless_equals_string (d.arch, "ImageNet_CNN");
+  fail_unless_equals_uint64 (d.timestamp, 0);
+  check_matches_core (&d, image, 2, -1);
+  pull_json (hi, &d);
+  decision_clear (&d);
+  /* the block waits until the image pad has passed it: here its EOS */
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  pop_decision (bus, &d);
+  fail_unless_equals_string (d.modality, "audio");
+  fail_unless_equals_string (d.arch, "AudioNet_CNN");
+  fail_unless_equals_uint64 (d.timestamp, 200 * GST_MSECOND);
+  check_matches_core (&d, audio, -1, 4);
+  pull_json (hi, &d);
+  decision_clear (&d);
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  fail_unless_equals_int (finish (hi), 2);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  release (e, bus);
 
-  text = open_fails (dir, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+  /* the image network alone cannot serve the audio pad */
+  g_free (make_model (only, "image.safetensors", MM_ARCH_IMAGENET_CNN, 1));
+  text = open_fails (only, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
       "image_sink", "audio_sink", NULL);
-  fail_unless (strstr (text, "HybridNet_CNN") != NULL, "%s", text);
-  fail_unless (strstr (text, dir) != NULL, "%s", text);
+  fail_unless (strstr (text, "AudioNet_CNN") != NULL, "%s", text);
+  fail_unless (strstr (text, only) != NULL, "%s", text);
   g_free (text);
+  g_free (image);
+  g_free (audio);
+  g_free (only);
+  g_free (dir);
+}
 
-  /* one pad alone is served by that directory */
-  {
-    GstBus *bus;
-    GstElement *e = new_classifier (dir, &bus);
-    GstPad *p = gst_element_request_pad_simple (e, "audio_sink");
+GST_END_TEST;
 
-    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
-        GST_STATE_CHANGE_SUCCESS);
-    /* ... and refuses the second pad with a message saying why */
-    fail_unless (gst_element_request_pad_simple (e, "image_sink") == NULL);
-    text = pop_error (bus, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
-    fail_unless (strstr (text, "HybridNet_CNN") != NULL, "%s", text);
-    g_free (text);
-    gst_element_set_state (e, GST_STATE_NULL);
-    gst_object_unref (p);
-    release (e, bus);
-  }
+/* A hybrid alone serves both pads: pairs are classified, lone items are
+ * dropped (there is no network for them), fallback or not. */
+GST_START_TEST (test_mmclassify_hybrid_alone_drops_lone_items)
+{
+  gchar *dir = make_subdir ("hybrid-only");
+  GstBus *bus;
+  GstElement *e;
+  GstHarness *hi, *ha;
+  Decision d = { 0 };
+
+  g_free (make_model (dir, "hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 3));
+  e = new_classifier (dir, &bus);
+  /* both pads before the first harness starts it: one alone is refused */
+  gst_object_unref (gst_element_request_pad_simple (e, "image_sink"));
+  gst_object_unref (gst_element_request_pad_simple (e, "audio_sink"));
+  open_pads (e, &hi, &ha);
+  /* a lone crop at 0 s, then a crop and a block together at 5 s (a pad
+   * holds one buffer: the second crop goes once the first is dropped) */
+  fail_unless_equals_int (gst_harness_push (hi, make_crop (1, 0)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (ha, make_block (2,
+              4500 * GST_MSECOND)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (hi, make_crop (2, 5 * GST_SECOND)),
+      GST_FLOW_OK);
+  pop_decision (bus, &d);
+  fail_unless_equals_string (d.modality, "image+audio");
+  fail_unless_equals_string (d.arch, "HybridNet_CNN");
+  pull_json (hi, &d);
+  decision_clear (&d);
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  fail_unless_equals_int (finish (hi), 1);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  release (e, bus);
   g_free (dir);
 }
 
@@ -1290,7 +1351,8 @@ mmclassify_suite (void)
   tcase_add_test (tc, test_mmclassify_mfccextract_adopts_the_model_front_end);
   tcase_add_test (tc,
       test_mmclassify_missing_model_file_is_an_error_naming_it);
-  tcase_add_test (tc, test_mmclassify_directory_without_hybrid_fails_clearly);
+  tcase_add_test (tc, test_mmclassify_directory_without_hybrid_classifies_each_alone);
+  tcase_add_test (tc, test_mmclassify_hybrid_alone_drops_lone_items);
   tcase_add_test (tc, test_mmclassify_hostile_model_files_are_errors);
   tcase_add_test (tc, test_mmclassify_non_finite_outputs_are_an_error);
   tcase_add_test (tc, test_mmclassify_non_finite_mfcc_warns_and_goes_on);
