@@ -271,10 +271,22 @@ mm_aug_shift (float *x, int n, int shift)
   }
 }
 
+double
+mm_aug_speech_power (const float *x, int n)
+{
+  int a = 0, b = n;
+
+  while (a < n && x[a] == 0.0f)
+    a++;
+  while (b > a && x[b - 1] == 0.0f)
+    b--;
+  return mean_square (x + a, b - a);
+}
+
 void
 mm_aug_add_noise (float *x, const float *noise, int n, float snr_db)
 {
-  double ps = mean_square (x, n), pn = mean_square (noise, n);
+  double ps = mm_aug_speech_power (x, n), pn = mean_square (noise, n);
   float k;
 
   if (!(ps > 0) || !(pn > 0))
@@ -475,6 +487,13 @@ blur_field (float *img, float sigma)
 }
 
 void
+mm_aug_pixel_noise (MmRng *rng, float *img, float sd)
+{
+  for (int i = 0; i < MM_IMAGE_PIXELS; i++)
+    img[i] = CLAMP (img[i] + sd * tri_noise (rng), 0.0f, 1.0f);
+}
+
+void
 mm_aug_blur (float *img, float sigma)
 {
   if (sigma > 0)
@@ -551,20 +570,29 @@ struct _MmAugmenter {
   float *image, *audio;
 };
 
+void
+mm_aug_babble (MmRng *rng, const float *clips, size_t stride, const int *pool, int n_pool,
+    int talkers, float *out, int n)
+{
+  memset (out, 0, sizeof (float) * n);
+  for (int t = 0; t < talkers && n_pool > 0; t++) {
+    const float *clip = clips + (size_t) pool[mm_rng_below (rng, n_pool)] * stride;
+    double ps = mm_aug_speech_power (clip, n);
+    float k = ps > 0 ? (float) (1.0 / sqrt (ps)) : 0.0f;
+    for (int i = 0; i < n; i++)
+      out[i] += k * clip[i];
+  }
+  scale_to_unit_rms (out, n);
+}
+
 static void
 add_babble (const MmAugmenter *g, MmRng *r, Scratch *s)
 {
   const MmDataset *tr = g->train;
   int talkers = 3 + (int) mm_rng_below (r, 4);
 
-  memset (s->noise, 0, sizeof s->noise);
-  for (int t = 0; t < talkers; t++) {
-    const float *clip = tr->waves->samples + (size_t) tr->wave[mm_rng_below (r, tr->n)] * tr->waves->len;
-    double ms = mean_square (clip, WAVE_LEN);
-    float k = ms > 0 ? (float) (1.0 / sqrt (ms)) : 0.0f;
-    for (int i = 0; i < WAVE_LEN; i++)
-      s->noise[i] += k * clip[i];
-  }
+  mm_aug_babble (r, tr->waves->samples, tr->waves->len, tr->wave, tr->n, talkers, s->noise,
+      WAVE_LEN);
 }
 
 /* The waveform kinds, in the order of mm-augment.h, then the features. */
@@ -659,9 +687,7 @@ augment_image (MmAugmenter *g, Scratch *s, int sample, float *io)
       x[i] = c * powf (CLAMP (x[i], 0.0f, 1.0f), gm);
   }
   if (draw_kind (a, &r, g->seed, g->epoch, sample, MM_AUG_PIXEL_NOISE)) {
-    float sd = uniform (&r, 0, a->noise_std);
-    for (int i = 0; i < MM_IMAGE_PIXELS; i++)
-      x[i] = CLAMP (x[i] + sd * tri_noise (&r), 0.0f, 1.0f);
+    mm_aug_pixel_noise (&r, x, uniform (&r, 0, a->noise_std));
   }
   if (draw_kind (a, &r, g->seed, g->epoch, sample, MM_AUG_OCCLUDE)) {
     int w = 3 + (int) mm_rng_below (&r, MAX (a->occlude_px - 2, 1));

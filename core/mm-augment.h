@@ -95,9 +95,21 @@ void  mm_aug_gain     (float *x, int n, float db);
 void  mm_aug_speed    (const float *in, float *out, int n, float factor);
 /* Delays by @shift samples (negative: earlier), zero-filled. */
 void  mm_aug_shift    (float *x, int n, int shift);
-/* Adds @noise scaled so that mean(x²)/mean(noise²) = 10^(snr_db/10). A silent
- * x or noise leaves x unchanged. */
+/* The speech power of a clip: the mean of x² from its first to its last
+ * non-zero sample. Clips are centred in a window padded with exact zeros,
+ * and the padding is not speech: counting it would make the SNR of a short
+ * word several dB lower than the same word's in a tight clip. This is the
+ * one SNR definition of the project (training noise, robustness curves). */
+double mm_aug_speech_power (const float *x, int n);
+/* Adds @noise scaled so that speech power (mm_aug_speech_power) over
+ * mean(noise²) = 10^(snr_db/10). A silent x or noise leaves x unchanged. */
 void  mm_aug_add_noise (float *x, const float *noise, int n, float snr_db);
+/* Babble: the sum of @talkers clips drawn (uniformly, with @rng) from
+ * @pool (@n_pool indices of clips of @stride samples in @clips), each scaled
+ * to unit speech power, the sum scaled to unit RMS; @n samples into @out.
+ * An empty @pool gives silence. */
+void  mm_aug_babble   (MmRng *rng, const float *clips, size_t stride, const int *pool,
+                       int n_pool, int talkers, float *out, int n);
 /* Noise makers, unit RMS (before scaling): white (triangular amplitudes,
  * flat spectrum), pink (−3 dB per octave, Kellet's filter on white), mains
  * hum (@hz fundamental, harmonics 1–5 at 1/k, random phases). The trainer
@@ -117,6 +129,9 @@ void  mm_aug_affine   (const float *in, float *out, float rot_deg, float scale,
                        float shear_deg, float dx, float dy);
 /* Grey dilation (thicker, @thicker TRUE) or erosion of the strokes with a 3×3 cross. */
 void  mm_aug_stroke   (const float *in, float *out, gboolean thicker);
+/* Adds zero-mean noise of standard deviation @sd (triangular amplitudes,
+ * like the audio's white noise) to every pixel, then clips to [0, 1]. */
+void  mm_aug_pixel_noise (MmRng *rng, float *img, float sd);
 /* Separable Gaussian blur (σ in px), borders clamped. */
 void  mm_aug_blur     (float *img, float sigma);
 /* Elastic distortion: a random displacement field, Gaussian-smoothed (σ)

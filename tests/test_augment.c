@@ -95,6 +95,58 @@ START_TEST (test_shift_delays_and_zero_fills)
 }
 END_TEST
 
+/* The SNR is the speech's: a word padded with zeros gets the same noise
+ * as the same word in a tight clip, and the noise it gets is at the set SNR
+ * over the word's span. */
+START_TEST (test_snr_counts_the_word_not_its_padding)
+{
+  enum { WORD = N / 4, PAD = (N - WORD) / 2 };
+  static float padded[N], tight[WORD], noise[N], d[N];
+  MmRng r;
+
+  mm_rng_seed (&r, 4, 1);
+  memset (padded, 0, sizeof padded);
+  sine (tight, WORD, 300, 0.1f);
+  tight[0] = 0.05f;             /* the word starts with a non-zero sample */
+  memcpy (padded + PAD, tight, sizeof tight);
+  ck_assert_double_eq_tol (mm_aug_speech_power (padded, N), mm_aug_speech_power (tight, WORD),
+      1e-9);
+  mm_aug_white (&r, noise, N);
+  mm_aug_add_noise (padded, noise, N, 10);
+  for (int i = 0; i < N; i++)
+    d[i] = padded[i] - (i >= PAD && i < PAD + WORD ? tight[i - PAD] : 0.0f);
+  ck_assert_double_eq_tol (rms_db (tight, WORD) - rms_db (d, N), 10.0, 0.05);
+}
+END_TEST
+
+/* Babble is unit RMS, made only of the pool's clips, and the same for the
+ * same stream. */
+START_TEST (test_babble_mixes_the_pool_at_unit_rms)
+{
+  static float clips[3 * N], a[N], b[N];
+  const int pool[] = { 0, 2 };
+  MmRng r1, r2;
+
+  memset (clips, 0, sizeof clips);
+  sine (clips, N, 200, 0.2f);
+  sine (clips + N, N, 700, 0.5f);
+  sine (clips + 2 * N, N, 1100, 0.01f);
+  mm_rng_seed (&r1, 5, 2);
+  mm_rng_seed (&r2, 5, 2);
+  mm_aug_babble (&r1, clips, N, pool, 2, 4, a, N);
+  mm_aug_babble (&r2, clips, N, pool, 2, 4, b, N);
+  ck_assert_double_eq_tol (rms_db (a, N), 0.0, 1e-3);
+  ck_assert_mem_eq (a, b, sizeof a);
+  /* clip 1 (700 Hz) is not in the pool: babble is orthogonal to it */
+  {
+    double dot = 0;
+    for (int i = 0; i < N; i++)
+      dot += (double) a[i] * clips[N + i];
+    ck_assert_double_lt (fabs (dot) / N, 1e-3);
+  }
+}
+END_TEST
+
 /* The noise added is exactly at the requested SNR (whole-clip powers). */
 START_TEST (test_noise_is_added_at_the_set_snr)
 {
@@ -526,6 +578,8 @@ main (void)
   tcase_add_test (tc, test_speed_scales_frequency);
   tcase_add_test (tc, test_shift_delays_and_zero_fills);
   tcase_add_test (tc, test_noise_is_added_at_the_set_snr);
+  tcase_add_test (tc, test_snr_counts_the_word_not_its_padding);
+  tcase_add_test (tc, test_babble_mixes_the_pool_at_unit_rms);
   tcase_add_test (tc, test_noise_colours);
   tcase_add_test (tc, test_band_limits);
   tcase_add_test (tc, test_affine_moves_the_centre_of_mass_as_expected);

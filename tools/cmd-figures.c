@@ -654,7 +654,6 @@ typedef struct {
   int *slot;                 /* [waves->n]: index into the arrays below, −1 if unused */
   const float **clip;        /* [n] views into the wave bank */
   int *label;                /* [n] the digit said */
-  double *power;             /* [n] speech power */
   float *white, *babble;     /* [n][len], unit power */
 } AudioBank;
 
@@ -664,32 +663,8 @@ audio_bank_clear (AudioBank *ab)
   g_free (ab->slot);
   g_free (ab->clip);
   g_free (ab->label);
-  g_free (ab->power);
   g_free (ab->white);
   g_free (ab->babble);
-}
-
-/* The part of a clip that is the recording: the front end centres a word
- * in exact zeros (or keeps its central second). */
-static void
-speech_span (const float *x, int len, int *start, int *end)
-{
-  int a = 0, b = len;
-
-  while (a < len && x[a] == 0.0f)
-    a++;
-  while (b > a && x[b - 1] == 0.0f)
-    b--;
-  *start = a;
-  *end = b;
-}
-
-static void
-normalise_power (float *x, size_t len)
-{
-  double p = mm_degrade_power (x, len), g = p > 0 ? 1 / sqrt (p) : 0;
-  for (size_t i = 0; i < len; i++)
-    x[i] = (float) (x[i] * g);
 }
 
 static int
@@ -699,15 +674,14 @@ compare_ints (gconstpointer a, gconstpointer b)
 }
 
 /* Babble: each track mixes BABBLE_VOICES recordings of the paper split's
- * test part (FSDD indices 5–49: never a held-out recording), each at equal
- * power and at a random offset in the second, then scaled to unit power. */
+ * test part (FSDD indices 5–49: never a held-out recording), drawn from
+ * BABBLE_POOL of them, as the trainer's babble does (mm_aug_babble). */
 static void
 make_babble (Figures *f, AudioBank *ab)
 {
   const MmDataset *split = f->splits.test;
   const MmWaveBank *bank = split->waves;
   GArray *pool = g_array_new (FALSE, FALSE, sizeof (int));
-  float *voice = g_new (float, ab->len);
   MmRng rng;
   int n_pool;
 
@@ -722,24 +696,9 @@ make_babble (Figures *f, AudioBank *ab)
   mm_rng_shuffle (&rng, (int *) pool->data, n_pool);
   n_pool = MIN (n_pool, BABBLE_POOL);
   ab->babble = g_new0 (float, (size_t) ab->n * ab->len);
-  for (int s = 0; s < ab->n; s++) {
-    float *out = ab->babble + (size_t) s * ab->len;
-    for (int v = 0; v < BABBLE_VOICES; v++) {
-      const float *clip = bank->samples + (size_t) g_array_index (pool, int,
-          mm_rng_below (&rng, n_pool)) * bank->len;
-      int a, b, off;
-      speech_span (clip, bank->len, &a, &b);
-      if (b <= a)
-        continue;
-      memcpy (voice, clip + a, sizeof (float) * (b - a));
-      normalise_power (voice, b - a);
-      off = mm_rng_below (&rng, (guint32) (ab->len - (b - a) + 1));
-      for (int t = 0; t < b - a; t++)
-        out[off + t] += voice[t];
-    }
-    normalise_power (out, ab->len);
-  }
-  g_free (voice);
+  for (int s = 0; s < ab->n; s++)
+    mm_aug_babble (&rng, bank->samples, bank->len, (const int *) pool->data, n_pool,
+        BABBLE_VOICES, ab->babble + (size_t) s * ab->len, ab->len);
   g_array_unref (pool);
 }
 
@@ -766,14 +725,11 @@ audio_bank_load (Figures *f, AudioBank *ab, GError **error)
       ab->label[ab->n] = held->labels[i];
       ab->slot[held->wave[i]] = ab->n++;
     }
-  ab->power = g_new (double, MAX (ab->n, 1));
   ab->white = g_new (float, (size_t) MAX (ab->n, 1) * ab->len);
   for (int s = 0; s < ab->n; s++) {
-    int a, b;
-    speech_span (ab->clip[s], ab->len, &a, &b);
-    ab->power[s] = mm_degrade_power (ab->clip[s] + a, b - a);
-    mm_degrade_white (ab->white + (size_t) s * ab->len, ab->len, SEED, (guint64) s);
-    normalise_power (ab->white + (size_t) s * ab->len, ab->len);
+    MmRng rng;
+    mm_rng_seed (&rng, SEED, (guint64) s);
+    mm_aug_white (&rng, ab->white + (size_t) s * ab->len, ab->len);
   }
   make_babble (f, ab);
   return TRUE;
@@ -790,11 +746,9 @@ noisy_table (const AudioBank *ab, const float *noise, double snr, MmMfcc *extrac
   gboolean ok = TRUE;
 
   for (int s = 0; ok && s < ab->n; s++) {
-    const float *clip = ab->clip[s];
-    if (isinf (snr))
-      memcpy (mixed, clip, sizeof (float) * L);
-    else
-      mm_degrade_mix (clip, noise + (size_t) s * L, L, ab->power[s], snr, mixed);
+    memcpy (mixed, ab->clip[s], sizeof (float) * L);
+    if (!isinf (snr))
+      mm_aug_add_noise (mixed, noise + (size_t) s * L, L, (float) snr);
     ok = mm_mfcc_compute (extractor, mixed, L, table + (size_t) s * MM_AUDIO_VALUES, error);
   }
   g_free (mixed);
@@ -846,7 +800,8 @@ degrade_images (const Sweep *sw, double level, MmDataset *ds)
   else if (!strcmp (sw->key, "image_noise"))
     mm_degrade_noise (ds->image, ds->n, level, SEED);
   else
-    mm_degrade_blur (ds->image, ds->n, level);
+    for (int i = 0; i < ds->n; i++)
+      mm_aug_blur (ds->image + (size_t) i * MM_IMAGE_PIXELS, (float) level);
 }
 
 static gboolean
