@@ -640,7 +640,7 @@ static const Sweep sweeps[] = {
     { INFINITY, 30, 20, 15, 10, 5, 0, -5 } },
   { "image_occlusion", "image: occluded square", "occluded area (%)", FALSE, 7,
     { 0, 10, 20, 30, 40, 50, 60 } },
-  { "image_noise", "image: Gaussian noise", "noise σ (pixel range 0–1)", FALSE, 6,
+  { "image_noise", "image: pixel noise", "noise σ (pixel range 0–1)", FALSE, 6,
     { 0, 0.2, 0.4, 0.6, 0.8, 1.0 } },
   { "image_blur", "image: Gaussian blur", "blur σ (pixels)", FALSE, 7,
     { 0, 0.5, 1, 1.5, 2, 2.5, 3 } },
