@@ -2,10 +2,12 @@
 #include "mm-media.h"
 
 #include <gst/app/gstappsink.h>
+#include <gst/audio/audio.h>
 #include <gst/audio/gstaudiodecoder.h>
 #include <gst/gst.h>
 #include <gst/video/gstvideodecoder.h>
 #include <gst/video/video.h>
+#include <sndfile.h>
 #include <string.h>
 
 #include "mm-error.h"
@@ -141,7 +143,8 @@ run_pull (Run *r, const char *path, gboolean *eos, GError **error)
 }
 
 gboolean
-mm_media_decode_audio (const char *path, float **samples, size_t *n_samples, GError **error)
+mm_media_decode_audio_pipeline (const char *path, float **samples, size_t *n_samples,
+    GError **error)
 {
   GByteArray *bytes;
   GstSample *s;
@@ -175,6 +178,175 @@ mm_media_decode_audio (const char *path, float **samples, size_t *n_samples, GEr
   *n_samples = bytes->len / sizeof (float);
   *samples = (float *) g_byte_array_free (bytes, FALSE);
   return TRUE;
+}
+
+/* ---- reading WAV files without a pipeline ------------------------------- */
+
+/* Frames read from the file per step: bounded scratch for long recordings. */
+#define WAV_CHUNK 16384
+
+/* audioconvert's GstAudioConverter configuration at its property defaults
+ * (gst/audioconvert: dithering tpdf, noise-shaping none, no mix matrix);
+ * dithering acts only on integer output, never on our F32. */
+static GstStructure *
+convert_config (void)
+{
+  return gst_structure_new ("GstAudioConverterConfig",
+      GST_AUDIO_CONVERTER_OPT_DITHER_METHOD, GST_TYPE_AUDIO_DITHER_METHOD, GST_AUDIO_DITHER_TPDF,
+      GST_AUDIO_CONVERTER_OPT_NOISE_SHAPING_METHOD, GST_TYPE_AUDIO_NOISE_SHAPING_METHOD,
+      GST_AUDIO_NOISE_SHAPING_NONE, NULL);
+}
+
+/* audioresample's options at its property defaults (gst/audioresample:
+ * kaiser, quality 4, sinc-filter-mode auto with a 1 MiB threshold, cubic
+ * interpolation), built as the element builds them for a rate pair. */
+static GstStructure *
+resample_config (int in_rate, int out_rate)
+{
+  GstStructure *o = gst_structure_new_empty ("resampler-options");
+
+  gst_audio_resampler_options_set_quality (GST_AUDIO_RESAMPLER_METHOD_KAISER,
+      GST_AUDIO_RESAMPLER_QUALITY_DEFAULT, in_rate, out_rate, o);
+  gst_structure_set (o,
+      GST_AUDIO_CONVERTER_OPT_RESAMPLER_METHOD, GST_TYPE_AUDIO_RESAMPLER_METHOD,
+      GST_AUDIO_RESAMPLER_METHOD_KAISER,
+      GST_AUDIO_RESAMPLER_OPT_FILTER_MODE, GST_TYPE_AUDIO_RESAMPLER_FILTER_MODE,
+      GST_AUDIO_RESAMPLER_FILTER_MODE_AUTO,
+      GST_AUDIO_RESAMPLER_OPT_FILTER_MODE_THRESHOLD, G_TYPE_UINT, 1 * 1048576,
+      GST_AUDIO_RESAMPLER_OPT_FILTER_INTERPOLATION, GST_TYPE_AUDIO_RESAMPLER_FILTER_INTERPOLATION,
+      GST_AUDIO_RESAMPLER_FILTER_INTERPOLATION_CUBIC, NULL);
+  return o;
+}
+
+/* Opens @path if libsndfile reads it as a 16-bit PCM WAV of one or two
+ * channels (two: audioconvert's default stereo layout, as wavparse's). */
+static SNDFILE *
+open_wav (const char *path, SF_INFO *info)
+{
+  SNDFILE *sf;
+
+  memset (info, 0, sizeof *info);
+  if (!(sf = sf_open (path, SFM_READ, info)))
+    return NULL;
+  if ((info->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV
+      || (info->format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16
+      || info->channels < 1 || info->channels > 2 || info->samplerate < 1) {
+    sf_close (sf);
+    return NULL;
+  }
+  return sf;
+}
+
+/* The output so far: 16 kHz mono floats. */
+typedef struct {
+  float *x;
+  size_t n, cap;
+} Samples;
+
+static float *
+samples_reserve (Samples *s, size_t more)
+{
+  if (s->n + more > s->cap) {
+    s->cap = MAX (s->n + more, 2 * s->cap);
+    s->x = g_renew (float, s->x, s->cap);
+  }
+  return s->x + s->n;
+}
+
+/* @frames of mono F32 (NULL: zeros, the drain) through the resampler. */
+static void
+resample_append (GstAudioConverter *rs, float *in, size_t frames, Samples *out)
+{
+  gsize n_out = gst_audio_converter_get_out_frames (rs, frames);
+  gpointer inp[1] = { in }, outp[1] = { samples_reserve (out, n_out) };
+
+  gst_audio_converter_samples (rs, 0, in ? inp : NULL, frames, outp, n_out);
+  out->n += n_out;
+}
+
+gboolean
+mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t *n_samples,
+    gboolean *handled, GError **error)
+{
+  SF_INFO info;
+  SNDFILE *sf;
+  GstAudioInfo in, mono, out;
+  GstAudioConverter *conv = NULL, *rs = NULL;
+  Samples s = { NULL, 0, 0 };
+  gint16 *raw;
+  float *mid;
+  gboolean ok = TRUE;
+
+  *handled = FALSE;
+  if (!ensure_gst (error))
+    return FALSE;
+  if (!(sf = open_wav (path, &info)))
+    return TRUE;
+  if (max_seconds > 0 && info.frames > max_seconds * info.samplerate) {
+    sf_close (sf);
+    return TRUE;
+  }
+  *handled = TRUE;
+  gst_audio_info_set_format (&in, GST_AUDIO_FORMAT_S16LE, info.samplerate, info.channels, NULL);
+  gst_audio_info_set_format (&mono, GST_AUDIO_FORMAT_F32LE, info.samplerate, 1, NULL);
+  gst_audio_info_set_format (&out, GST_AUDIO_FORMAT_F32LE, MM_MEDIA_SAMPLE_RATE, 1, NULL);
+  /* audioconvert, then audioresample (passthrough at the same rate) */
+  conv = gst_audio_converter_new (0, &in, &mono, convert_config ());
+  if (info.samplerate != MM_MEDIA_SAMPLE_RATE)
+    rs = gst_audio_converter_new (GST_AUDIO_CONVERTER_FLAG_VARIABLE_RATE, &mono, &out,
+        resample_config (info.samplerate, MM_MEDIA_SAMPLE_RATE));
+  raw = g_new (gint16, (size_t) WAV_CHUNK * info.channels);
+  mid = g_new (float, WAV_CHUNK);
+  for (;;) {
+    sf_count_t got = sf_readf_short (sf, raw, WAV_CHUNK);
+    gpointer inp[1] = { raw }, outp[1];
+
+    if (got <= 0)
+      break;
+    outp[0] = rs ? mid : samples_reserve (&s, (size_t) got);
+    gst_audio_converter_samples (conv, 0, inp, (gsize) got, outp, (gsize) got);
+    if (rs)
+      resample_append (rs, mid, (size_t) got, &s);
+    else
+      s.n += (size_t) got;
+  }
+  if (sf_error (sf) != SF_ERR_NO_ERROR) {
+    decode_error (error, path, sf_strerror (sf));
+    ok = FALSE;
+  } else if (rs) {
+    /* at EOS the element pushes its latency in zeros through the filter */
+    resample_append (rs, NULL, gst_audio_converter_get_max_latency (rs), &s);
+  }
+  if (ok && s.n == 0) {
+    decode_error (error, path, "no audio samples");
+    ok = FALSE;
+  }
+  sf_close (sf);
+  g_free (raw);
+  g_free (mid);
+  gst_audio_converter_free (conv);
+  if (rs)
+    gst_audio_converter_free (rs);
+  if (!ok) {
+    g_free (s.x);
+    return FALSE;
+  }
+  *samples = s.x;
+  *n_samples = s.n;
+  return TRUE;
+}
+
+gboolean
+mm_media_decode_audio (const char *path, float **samples, size_t *n_samples, GError **error)
+{
+  gboolean handled = FALSE;
+
+  *samples = NULL;
+  *n_samples = 0;
+  if (!mm_media_check_file (path, error)
+      || !mm_media_read_wav (path, 0, samples, n_samples, &handled, error))
+    return FALSE;
+  return handled || mm_media_decode_audio_pipeline (path, samples, n_samples, error);
 }
 
 static gboolean

@@ -3,8 +3,10 @@
  * Audio goes through decodebin ! audioconvert ! audioresample to mono F32
  * at 16 kHz: the same elements (audioresample at its default quality) that a
  * live pipeline uses in front of mfccextract, so that the features a network
- * is trained on are the features it sees in use. There is deliberately no
- * second resampler in the project.
+ * is trained on are the features it sees in use. 16-bit PCM WAV files take a
+ * shortcut with the same result: libsndfile and the GstAudioConverter those
+ * two elements are made of, without a pipeline (mm_media_read_wav). There
+ * is deliberately no second resampler in the project.
  *
  * GStreamer is initialised lazily, on the first call, not in main(): the
  * commands that only read MNIST or model files (models, train/eval of
@@ -24,9 +26,29 @@ G_BEGIN_DECLS
 
 /* Decodes every audio sample of @path (any format decodebin knows) to mono
  * float samples in [-1, 1) at 16 kHz. *samples is owned by the caller
- * (g_free). Fails with "<path>: could not decode: <reason>". */
+ * (g_free). Fails with "<path>: could not decode: <reason>". A file that
+ * mm_media_read_wav handles is read by it (no pipeline), else by the
+ * pipeline above: the samples are the same either way (tests/test_media.c
+ * checks it). */
 gboolean mm_media_decode_audio (const char *path, float **samples, size_t *n_samples,
                                 GError **error);
+/* The pipeline alone (decodebin ! audioconvert ! audioresample), whatever
+ * the file: what mm_media_read_wav is checked against. */
+gboolean mm_media_decode_audio_pipeline (const char *path, float **samples,
+                                         size_t *n_samples, GError **error);
+
+/* Reads @path without a pipeline when libsndfile reads it as a 16-bit PCM
+ * WAV of one or two channels, at most @max_seconds long (0: any length):
+ * libsndfile gives the integers wavparse gives, then GstAudioConverter
+ * turns them into mono F32 as audioconvert does and, unless the file is at
+ * 16 kHz, resamples them to 16 kHz with the options audioresample uses by
+ * default (the element is a GstAudioConverter with those options, drained
+ * with zeros at EOS as the element drains), so the samples are
+ * mm_media_decode_audio_pipeline's, bit for bit. *@handled is FALSE (and
+ * nothing is set) for any other file: decode it with the pipeline. With
+ * *@handled TRUE, fails on a read error ("<path>: could not decode: …"). */
+gboolean mm_media_read_wav (const char *path, double max_seconds, float **samples,
+                            size_t *n_samples, gboolean *handled, GError **error);
 
 /* Decodes the first frame of an image or video file to 8-bit grey, rows
  * packed (stride = width). *gray is owned by the caller (g_free). */

@@ -1,0 +1,179 @@
+/* tools/mm-media.c: WAV files read without a pipeline (libsndfile +
+ * GstAudioConverter with audioconvert's and audioresample's settings) give
+ * the samples of the pipeline `decodebin ! audioconvert ! audioresample`,
+ * bit for bit — the promise that lets eval, train and batch skip the
+ * pipeline for them. */
+#include <check.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <sndfile.h>
+#include <string.h>
+
+#include "mm-media.h"
+
+static char *tmpdir;
+
+/* A 16-bit PCM WAV of @seconds at @rate with @channels: a chirp, a second
+ * tone on the right channel and a little noise, so that resampling and
+ * downmixing both matter. */
+static char *
+write_wav (const char *name, int rate, int channels, double seconds)
+{
+  char *path = g_build_filename (tmpdir, name, NULL);
+  SF_INFO info = { .samplerate = rate, .channels = channels,
+    .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
+  SNDFILE *sf = sf_open (path, SFM_WRITE, &info);
+  sf_count_t n = (sf_count_t) (seconds * rate);
+  short *x = g_new (short, (size_t) n * channels);
+  guint32 seed = 12345;
+
+  ck_assert_msg (sf != NULL, "%s: %s", path, sf_strerror (NULL));
+  for (sf_count_t i = 0; i < n; i++) {
+    double t = (double) i / rate, f = 200 + 1800 * t / seconds;
+
+    for (int c = 0; c < channels; c++) {
+      seed = seed * 1664525u + 1013904223u;
+      x[i * channels + c] = (short) (12000 * sin (2 * G_PI * (c ? 1.7 * f : f) * t)
+          + (int) (seed >> 22) - 512);
+    }
+  }
+  ck_assert_int_eq (sf_writef_short (sf, x, n), n);
+  sf_close (sf);
+  g_free (x);
+  return path;
+}
+
+/* Both ways agree on every sample of @path. */
+static void
+check_same (const char *path)
+{
+  float *a = NULL, *b = NULL;
+  size_t na = 0, nb = 0;
+  gboolean handled = FALSE;
+  GError *err = NULL;
+
+  ck_assert_msg (mm_media_read_wav (path, 0, &a, &na, &handled, &err), "%s",
+      err ? err->message : "?");
+  ck_assert_msg (handled, "%s: not read by libsndfile", path);
+  ck_assert_msg (mm_media_decode_audio_pipeline (path, &b, &nb, &err), "%s",
+      err ? err->message : "?");
+  ck_assert_msg (na == nb, "%s: %zu samples read, the pipeline gives %zu", path, na, nb);
+  for (size_t i = 0; i < na; i++)
+    ck_assert_msg (memcmp (&a[i], &b[i], sizeof (float)) == 0,
+        "%s: sample %zu: %.9g read, %.9g from the pipeline", path, i, a[i], b[i]);
+  g_free (a);
+  g_free (b);
+}
+
+START_TEST (test_generated)
+{
+  static const struct { int rate, channels; double seconds; } cases[] = {
+    { 8000, 1, 1.3 }, { 8000, 2, 0.7 }, { 16000, 1, 1.1 }, { 16000, 2, 0.5 },
+    { 22050, 1, 2.2 }, { 44100, 2, 1.0 }, { 48000, 1, 0.01 }, { 11025, 2, 9.5 },
+  };
+
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++) {
+    char name[64], *path;
+
+    g_snprintf (name, sizeof name, "t%u_%d_%d.wav", k, cases[k].rate, cases[k].channels);
+    path = write_wav (name, cases[k].rate, cases[k].channels, cases[k].seconds);
+    check_same (path);
+    g_free (path);
+  }
+}
+END_TEST
+
+/* Real recordings: every 10th FSDD file (8 kHz, mono); every Nth with
+ * MM_TEST_MEDIA_EVERY=N (1: all of them). */
+START_TEST (test_fsdd)
+{
+  const char *data = g_getenv ("MMDIGITS_DATA"), *src = g_getenv ("MMDIGITS_SOURCE_ROOT");
+  /* as the shell tests: $MMDIGITS_DATA, else ../shared/data beside the tree */
+  char *dir = data ? g_build_filename (data, "fsdd", "recordings", NULL)
+      : g_build_filename (src ? src : ".", "..", "shared", "data", "fsdd", "recordings", NULL);
+  GDir *d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  const char *every_env = g_getenv ("MM_TEST_MEDIA_EVERY");
+  int k = 0, checked = 0, every = every_env ? MAX (atoi (every_env), 1) : 10;
+
+  if (!d) {
+    printf ("skipped: no data (%s)\n", dir);
+    g_free (dir);
+    return;
+  }
+  while ((name = g_dir_read_name (d)))
+    if (g_str_has_suffix (name, ".wav") && k++ % every == 0) {
+      char *path = g_build_filename (dir, name, NULL);
+
+      check_same (path);
+      checked++;
+      g_free (path);
+    }
+  g_dir_close (d);
+  printf ("%d FSDD recordings: identical samples\n", checked);
+  g_free (dir);
+}
+END_TEST
+
+/* Not a 16-bit PCM WAV: left to the pipeline; a longer one than asked too. */
+START_TEST (test_not_handled)
+{
+  char *txt = g_build_filename (tmpdir, "junk.wav", NULL), *wav;
+  float *x = NULL;
+  size_t n = 0;
+  gboolean handled = TRUE;
+  GError *err = NULL;
+
+  g_file_set_contents (txt, "not media", -1, NULL);
+  ck_assert (mm_media_read_wav (txt, 0, &x, &n, &handled, &err));
+  ck_assert (!handled && x == NULL);
+  wav = write_wav ("long.wav", 8000, 1, 2.0);
+  ck_assert (mm_media_read_wav (wav, 1.5, &x, &n, &handled, &err));
+  ck_assert (!handled && x == NULL);
+  ck_assert (mm_media_read_wav (wav, 2.5, &x, &n, &handled, &err) && handled);
+  ck_assert_uint_gt (n, 31000);
+  g_free (x);
+  g_free (txt);
+  g_free (wav);
+}
+END_TEST
+
+static void
+rm_tmpdir (void)
+{
+  GDir *d = g_dir_open (tmpdir, 0, NULL);
+  const char *name;
+
+  while (d && (name = g_dir_read_name (d))) {
+    char *p = g_build_filename (tmpdir, name, NULL);
+    g_unlink (p);
+    g_free (p);
+  }
+  if (d)
+    g_dir_close (d);
+  g_rmdir (tmpdir);
+}
+
+int
+main (void)
+{
+  Suite *s = suite_create ("media");
+  TCase *tc = tcase_create ("wav");
+  SRunner *sr;
+  int failed;
+
+  tmpdir = g_dir_make_tmp ("mm-test-media-XXXXXX", NULL);
+  tcase_add_test (tc, test_generated);
+  tcase_add_test (tc, test_fsdd);
+  tcase_add_test (tc, test_not_handled);
+  suite_add_tcase (s, tc);
+  sr = srunner_create (s);
+  srunner_set_fork_status (sr, CK_NOFORK);
+  srunner_run_all (sr, CK_NORMAL);
+  failed = srunner_ntests_failed (sr);
+  srunner_free (sr);
+  rm_tmpdir ();
+  g_free (tmpdir);
+  return failed ? 1 : 0;
+}
