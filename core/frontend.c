@@ -39,6 +39,16 @@ mm_frontend_word_block (MmMfcc *m, const float *word, size_t len, float *scratch
   return mm_mfcc_compute (m, scratch, block, out, error);
 }
 
+gint64
+mm_frontend_word_window (const MmMfccParams *p, const MmWordSpan *w)
+{
+  gint64 block = (gint64) mm_frontend_block_samples (p), len = (gint64) (w->end - w->start);
+
+  /* as mm_audio_fit_center places it: centred, or its central second */
+  return len <= block ? (gint64) w->start - (block - len) / 2
+      : (gint64) w->start + (len - block) / 2;
+}
+
 gboolean
 mm_frontend_clip (const MmMfccParams *p, const MmWordsParams *wp, const float *x, size_t n,
     float *clip, MmWordSpan *span, GError **error)

@@ -31,6 +31,12 @@ size_t   mm_frontend_block_samples (const MmMfccParams *p);
 gboolean mm_frontend_word_block (MmMfcc *m, const float *word, size_t len,
                                  float *scratch, float *out, GError **error);
 
+/* The first sample of the one-second window that mm_frontend_word_block
+ * centres the word @w in (or cuts it to): negative when the window starts
+ * before the recording. A word's block starts there (mfccextract's PTS, the
+ * time batch reports). */
+gint64   mm_frontend_word_window (const MmMfccParams *p, const MmWordSpan *w);
+
 /* A whole recording (@n samples at the contract's sample_rate) → the clip
  * of mm_frontend_block_samples the MFCC is computed from (waveform
  * augmentation starts here): mm_dc_block if dc_block; the word — the whole

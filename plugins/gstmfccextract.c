@@ -588,11 +588,7 @@ emit_word (GstMmMfccExtract * self, const Settings * s, const MmWordSpan * w)
     return GST_FLOW_OK;
   }
   mm_audio_fit_center (store_at (self, w->start), len, self->block, BLOCK_SAMPLES);
-  /* the block's window, placed as mm_audio_fit_center places the word */
-  if (len <= BLOCK_SAMPLES)
-    pts = time_of (self, (gint64) w->start - (gint64) (BLOCK_SAMPLES - len) / 2);
-  else
-    pts = time_of (self, (gint64) (w->start + (len - BLOCK_SAMPLES) / 2));
+  pts = time_of (self, mm_frontend_word_window (mm_mfcc_params (self->mfcc), w));
   GST_DEBUG_OBJECT (self, "word %" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
       ", peak %.1f dB, score %.1f dB", GST_TIME_ARGS (time_of (self, w->start)),
       GST_TIME_ARGS (time_of (self, w->end)), w->peak_db, w->snr_db);

@@ -37,14 +37,34 @@ ls "$T"/w*.wav > "$T/list.txt"
 printf '%s\n' "$T/stereo8k.wav" "$T/silence.wav" "$T/v42.webm" "$T/junk.wav" >> "$T/list.txt"
 n=$(wc -l < "$T/list.txt")
 
-# ---- libsndfile and decodebin decode to the same decisions ----
+# ---- a WAV file is one recording, decided as eval decides it; --decode
+# gstreamer runs every file as a stream (one decision per word found) ----
 "$MM" batch --files-from "$T/list.txt" --model "$M" --jobs 2 --out "$T/auto.jsonl" 2> "$T/err"
 rc=$?
 "$MM" batch --files-from "$T/list.txt" --model "$M" --jobs 1 --decode gstreamer \
   --out "$T/gst.jsonl" 2> /dev/null
-cmp -s "$T/auto.jsonl" "$T/gst.jsonl" \
-  && ok "WAV files read by libsndfile give the lines decodebin gives ($(wc -l < "$T/auto.jsonl") lines)" \
-  || fail "libsndfile and decodebin differ: $(diff "$T/auto.jsonl" "$T/gst.jsonl" | head -4)"
+grep -v -e silence.wav -e v42.webm -e junk.wav "$T/list.txt" > "$T/wavs.txt"
+"$BUILD/tests/recording_decisions" "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/eval.tsv" \
+  || fail "recording_decisions"
+python3 - "$T/auto.jsonl" "$T/gst.jsonl" "$T/eval.tsv" <<'PY' \
+  && ok "WAV files: one decision each, eval's digit for all $(wc -l < "$T/wavs.txt"); the video's lines are the stream path's" \
+  || fail "WAV decisions against eval's"
+import collections, json, sys
+auto = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    auto[o["file"]].append(o)
+gst = collections.defaultdict(list)
+for line in open(sys.argv[2]):
+    o = json.loads(line)
+    gst[o["file"]].append(o)
+for line in open(sys.argv[3]):
+    f, d = line.rstrip("\n").split("\t")
+    assert [o.get("digit") for o in auto[f]] == [int(d)], (f, auto[f], d)
+    assert auto[f][0]["modality"] == "audio" and auto[f][0]["arch"] == "AudioNet_CNN", auto[f]
+video = [f for f in auto if f.endswith("v42.webm")][0]
+assert auto[video] == gst[video] and len(auto[video]) >= 2, (auto[video], gst[video])
+PY
 
 # ---- every file has a line; a failure does not stop the others ----
 python3 - "$T/auto.jsonl" "$T/list.txt" <<'PY' && [ $rc -eq 1 ] \
@@ -81,14 +101,15 @@ done
 kill -9 $pid 2> /dev/null
 wait $pid 2> /dev/null
 had=$(wc -l < "$T/k.jsonl.part" 2> /dev/null || echo 0)
-"$MM" batch --files-from "$T/list.txt" --model "$M" --resume --out "$T/k.jsonl" 2> "$T/err"
-cmp -s "$T/k.jsonl" "$T/auto.jsonl" \
+"$MM" batch --files-from "$T/list.txt" --model "$M" --decode gstreamer --resume \
+  --out "$T/k.jsonl" 2> "$T/err"
+cmp -s "$T/k.jsonl" "$T/gst.jsonl" \
   && ok "--resume after kill -9 (part had $had lines): same output as one run" \
-  || fail "--resume after kill -9: $(diff "$T/k.jsonl" "$T/auto.jsonl" | head -3)"
+  || fail "--resume after kill -9: $(diff "$T/k.jsonl" "$T/gst.jsonl" | head -3)"
 
 # --resume of a finished output runs nothing and keeps it
 "$MM" batch --files-from "$T/list.txt" --model "$M" --resume --out "$T/k.jsonl" 2> "$T/err"
-cmp -s "$T/k.jsonl" "$T/auto.jsonl" && grep -q "$n of $n files already" "$T/err" \
+cmp -s "$T/k.jsonl" "$T/gst.jsonl" && grep -q "$n of $n files already" "$T/err" \
   && ok "--resume of a finished output: nothing run, output unchanged" \
   || fail "--resume of a finished output: $(cat "$T/err")"
 

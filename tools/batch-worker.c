@@ -14,27 +14,31 @@
  * element (measured): the features, and some decisions, then differ from
  * the pipeline's.
  *
- * The decoding half is per file: libsndfile for 16-bit PCM WAV (no
- * GStreamer setup at all; the worker's own thread pushes the samples
- * through the audio branch, so no appsrc thread hands them over), else a
- * short `filesrc ! decodebin` pipeline
+ * The decoding half is per file: a short `filesrc ! decodebin` pipeline
  * whose decoded buffers are handed to the classifier's appsrcs with their
  * caps and segment, so that times and stream times are those the one-file
- * pipeline would see. */
+ * pipeline would see.
+ *
+ * WAV files skip GStreamer's pipelines altogether (run_core): even a kept
+ * pipeline costs two state changes and thread hand-overs per file, several
+ * times the decoding, features and network together; and a WAV file is
+ * decided as one recording, with the cut eval and training use. */
 #include "batch-worker.h"
 
 #include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
-#include <sndfile.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "mm-frontend.h"
 #include "mm-media.h"
+#include "mm-modelfile.h"
+#include "mm-error.h"
 
 /* A file whose pipelines have not moved for this long is stuck. */
 #define STALL_US (60 * G_USEC_PER_SEC)
-/* WAV frames pushed per buffer: bounded memory for long recordings. */
-#define WAV_CHUNK 65536
 
 #define VIDEO_BRANCH "videoconvert ! video/x-raw,format=GRAY8 ! digitimage"
 #define STILL_BRANCH "videoconvert ! video/x-raw,format=GRAY8 " \
@@ -48,16 +52,13 @@ typedef enum {
   SHAPE_VIDEO = 1 << 0,
   SHAPE_STILL = 1 << 1,         /* a still image instead of a video */
   SHAPE_AUDIO = 1 << 2,
-  SHAPE_FED = 1 << 3,           /* audio pushed by the worker itself (WAV) */
-  N_SHAPES = 1 << 4
+  N_SHAPES = 1 << 3
 } Shape;
 
 /* A kept classifier pipeline for one shape. */
 typedef struct {
   GstElement *pipeline;
   GstAppSrc *video, *audio;     /* owned refs, NULL if the shape has none */
-  GstPad *feed;                 /* SHAPE_FED: our pad, linked to audioconvert */
-  guint n_fed;                  /* files fed, for unique stream ids */
   GstBus *bus;
   MmCliLines *lines;
   guint n_sinks;
@@ -68,6 +69,11 @@ struct _MmBatchWorker {
   MmCliNets nets;
   MmBatchDecode decode;
   Classifier *classifiers[N_SHAPES];
+  /* the pipeline-free path (run_core): made on the first WAV file */
+  gboolean core_tried;
+  MmNet *net;                   /* the audio network, or NULL: the pipeline serves */
+  char *net_file;
+  MmMfcc *mfcc;                 /* its front end */
 };
 
 /* ---- the classifier half ------------------------------------------------ */
@@ -80,10 +86,6 @@ classifier_free (Classifier *c)
   gst_element_set_state (c->pipeline, GST_STATE_NULL);
   g_clear_object (&c->video);
   g_clear_object (&c->audio);
-  if (c->feed) {
-    gst_pad_set_active (c->feed, FALSE);
-    gst_object_unref (c->feed);
-  }
   gst_object_unref (c->bus);
   gst_object_unref (c->pipeline);
   mm_cli_lines_free (c->lines);
@@ -104,9 +106,7 @@ classifier_description (const MmCliNets *nets, Shape shape, guint *n_sinks)
   if (nets->hybrid) {
     if (v)
       g_string_append_printf (d, APPSRC " name=vsrc ! %s ! mm0.image_sink ", video);
-    if (shape & SHAPE_FED)
-      g_string_append (d, AUDIO_BRANCH " ! mm0.audio_sink ");
-    else if (a)
+    if (a)
       g_string_append (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm0.audio_sink ");
     g_string_append_printf (d, "mmclassify name=mm0 fallback=%s ! appsink name=sink0",
         nets->image && nets->audio ? "true" : "false");
@@ -118,9 +118,8 @@ classifier_description (const MmCliNets *nets, Shape shape, guint *n_sinks)
           "mmclassify name=mm%u ! appsink name=sink%u ", video, *n_sinks, *n_sinks, *n_sinks);
     (*n_sinks) += v;
     if (a)
-      g_string_append_printf (d, "%s" AUDIO_BRANCH " ! mm%u.audio_sink "
-          "mmclassify name=mm%u ! appsink name=sink%u", shape & SHAPE_FED ? "" :
-          APPSRC " name=asrc ! ", *n_sinks, *n_sinks, *n_sinks);
+      g_string_append_printf (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm%u.audio_sink "
+          "mmclassify name=mm%u ! appsink name=sink%u", *n_sinks, *n_sinks, *n_sinks);
     (*n_sinks) += a;
   }
   return g_string_free (d, FALSE);
@@ -133,22 +132,6 @@ by_name (GstElement *pipeline, const char *fmt, guint i)
 
   g_snprintf (name, sizeof name, fmt, i);
   return gst_bin_get_by_name (GST_BIN (pipeline), name);
-}
-
-/* A source pad of our own, linked to the sink pad of the pipeline's
- * audioconvert: the worker's thread then runs the audio branch itself,
- * with no appsrc thread in between. */
-static GstPad *
-feed_pad (GstElement *pipeline)
-{
-  GstPad *feed = gst_pad_new ("feed", GST_PAD_SRC);
-  /* the audio branch's first element has the only unlinked sink pad */
-  GstPad *in = gst_bin_find_unlinked_pad (GST_BIN (pipeline), GST_PAD_SINK);
-
-  gst_pad_set_active (feed, TRUE);
-  gst_pad_link (feed, in);
-  gst_object_unref (in);
-  return feed;
 }
 
 static Classifier *
@@ -171,8 +154,6 @@ classifier_new (const MmBatchWorker *w, Shape shape, char **error)
   c->audio = (GstAppSrc *) gst_bin_get_by_name (GST_BIN (c->pipeline), "asrc");
   c->bus = gst_element_get_bus (c->pipeline);
   c->lines = mm_cli_lines_new ();
-  if (shape & SHAPE_FED)
-    c->feed = feed_pad (c->pipeline);
   for (guint i = 0; i < c->n_sinks; i++) {
     GstElement *mm = by_name (c->pipeline, "mm%u", i), *sink = by_name (c->pipeline, "sink%u", i);
 
@@ -298,84 +279,211 @@ classifier_wait (Classifier *c, GstBus *decoder, volatile gint *progress, GPtrAr
   return NULL;
 }
 
-/* ---- decoding by libsndfile -------------------------------------------- */
+/* ---- WAV files without a pipeline --------------------------------------- */
 
-/* Opens @path if libsndfile reads it as a 16-bit PCM WAV of one or two
- * channels (two: audioconvert's default stereo layout, as wavparse's). */
-static SNDFILE *
-open_wav (const char *path, SF_INFO *info)
+/* A WAV file is classified as one recording, exactly as eval and training
+ * make a recording's block (mm_recording_clip: mm_media_decode_audio, then
+ * mm_frontend_clip with the model's contract): read by mm_media_read_wav
+ * (libsndfile, then GstAudioConverter set as audioconvert and audioresample
+ * set themselves: the pipeline's samples, bit for bit), cut as the model's
+ * front end says (word_cut "whole", the shipped models': the recording is
+ * the word; "detector": its loudest word), centred in one second, MFCC, and
+ * the audio network mmclassify would choose for it, which decides as
+ * mmclassify does for a lone audio item (normalisation, calibrated softmax,
+ * the JSON line). So batch, eval and training cut a WAV recording the same
+ * way by construction. The kept pipeline (--decode gstreamer, and every
+ * file that is not a WAV) treats a file as a stream instead: mfccextract
+ * gives one block per word its detector finds.
+ *
+ * Anything this path does not cover — a model set whose audio network is
+ * missing or unreadable, or whose hybrid was trained on another front end
+ * (mmclassify refuses such caps), a WAV longer than CORE_MAX_SECONDS — goes
+ * through the pipeline, which says what is wrong.
+ *
+ * TODO(MmModelSet): the choice of the network and the decision below are
+ * mmclassify's (model_set_offer, run_net, decision_json); classify through
+ * MmModelSet once it is in core. */
+
+/* The longest WAV read whole into memory (38 MB of 16 kHz floats); a longer
+ * one streams through the pipeline. */
+#define CORE_MAX_SECONDS 600
+
+/* mmclassify's choice for a role: the first file (in name order) of each
+ * arch, the CNN variant before the LSTM one. */
+static gboolean
+better_net (MmNet *have, MmArch arch)
 {
-  SNDFILE *sf;
-
-  if (!g_str_has_suffix (path, ".wav") && !g_str_has_suffix (path, ".WAV"))
-    return NULL;
-  memset (info, 0, sizeof *info);
-  if (!(sf = sf_open (path, SFM_READ, info)))
-    return NULL;
-  if ((info->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV
-      || (info->format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16
-      || info->channels < 1 || info->channels > 2 || info->samplerate < 1) {
-    sf_close (sf);
-    return NULL;
-  }
-  return sf;
+  return !have || ((mm_net_arch (have) == MM_ARCH_AUDIONET_LSTM
+          || mm_net_arch (have) == MM_ARCH_HYBRIDNET_CNN_LSTM)
+      && (arch == MM_ARCH_AUDIONET_CNN || arch == MM_ARCH_HYBRIDNET_CNN));
 }
 
-/* Pushes @sf's samples through the kept audio classifier, in this thread,
- * as wavparse would give them: S16, the times and offsets of the frames. */
-static char *
-run_wav (MmBatchWorker *w, SNDFILE *sf, const SF_INFO *info, GPtrArray *lines)
+static int
+compare_paths (gconstpointer a, gconstpointer b)
 {
-  const Shape shape = SHAPE_AUDIO | SHAPE_FED;
-  char *why = NULL, id[48];
-  Classifier *c = classifier_start (w, shape, &why);
-  GstCaps *caps;
-  GstSegment segment;
-  gint progress = 0;
-  guint64 done = 0;
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
 
-  if (!c)
-    return why;
-  caps = gst_caps_new_simple ("audio/x-raw", "format", G_TYPE_STRING, "S16LE",
-      "layout", G_TYPE_STRING, "interleaved", "rate", G_TYPE_INT, info->samplerate,
-      "channels", G_TYPE_INT, info->channels, NULL);
-  g_snprintf (id, sizeof id, "mmdigits-batch-%u", c->n_fed++);
-  gst_segment_init (&segment, GST_FORMAT_TIME);
-  /* a new stream-start also clears the EOS the last file left on the pad */
-  gst_pad_push_event (c->feed, gst_event_new_stream_start (id));
-  gst_pad_push_event (c->feed, gst_event_new_caps (caps));
-  gst_pad_push_event (c->feed, gst_event_new_segment (&segment));
-  gst_caps_unref (caps);
-  for (;;) {
-    GstBuffer *buf = gst_buffer_new_allocate (NULL, (gsize) WAV_CHUNK * info->channels * 2, NULL);
-    GstMapInfo map;
-    sf_count_t got;
+/* A model file with its front end (the study's when it records none);
+ * NULL when mmclassify would skip it. */
+static MmNet *
+load_net (const char *file, MmMfccParams *fe)
+{
+  MmModelMeta meta = { 0 };
+  MmNet *net = mm_model_load (file, &meta, NULL);
 
-    gst_buffer_map (buf, &map, GST_MAP_WRITE);
-    got = sf_readf_short (sf, (short *) map.data, WAV_CHUNK);
-    gst_buffer_unmap (buf, &map);
-    if (got <= 0) {
-      gst_buffer_unref (buf);
-      break;
+  mm_mfcc_params_init (fe);
+  if (net && meta.mfcc_json && !mm_mfcc_params_from_json (meta.mfcc_json, fe, NULL))
+    g_clear_pointer (&net, mm_net_free);
+  mm_model_meta_clear (&meta);
+  return net;
+}
+
+/* Loads the audio network and its front end, once; FALSE if this path
+ * cannot serve the model set (see above). */
+static gboolean
+core_ready (MmBatchWorker *w)
+{
+  char **files;
+  MmNet *audio = NULL, *hybrid = NULL;
+  MmMfccParams fe_audio, fe_hybrid, fe;
+  gboolean ok;
+
+  if (w->core_tried)
+    return w->net != NULL;
+  w->core_tried = TRUE;
+  files = mm_cli_model_files (w->model);
+  qsort (files, g_strv_length (files), sizeof (char *), compare_paths);
+  for (char **f = files; *f; f++) {
+    MmNet *net = load_net (*f, &fe);
+    MmArch arch = net ? mm_net_arch (net) : MM_N_ARCH;
+
+    if (net && !mm_arch_uses_image (arch) && better_net (audio, arch)) {
+      mm_net_free (audio);
+      g_free (w->net_file);
+      w->net_file = g_strdup (*f);
+      audio = net;
+      fe_audio = fe;
+    } else if (net && mm_arch_uses_audio (arch) && mm_arch_uses_image (arch)
+        && better_net (hybrid, arch)) {
+      mm_net_free (hybrid);
+      hybrid = net;
+      fe_hybrid = fe;
+    } else {
+      mm_net_free (net);
     }
-    gst_buffer_set_size (buf, (gsize) got * info->channels * 2);
-    GST_BUFFER_PTS (buf) = gst_util_uint64_scale_int (done, GST_SECOND, info->samplerate);
-    GST_BUFFER_DURATION (buf) = gst_util_uint64_scale_int (done + got, GST_SECOND,
-        info->samplerate) - GST_BUFFER_PTS (buf);
-    GST_BUFFER_OFFSET (buf) = done;
-    GST_BUFFER_OFFSET_END (buf) = done + got;
-    if (done == 0)
-      GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-    done += got;
-    if (gst_pad_push (c->feed, buf) != GST_FLOW_OK)
-      break;                    /* an element failed: its error says why */
   }
-  if (sf_error (sf) != SF_ERR_NO_ERROR)
-    why = g_strdup_printf ("could not decode: %s", sf_strerror (sf));
-  gst_pad_push_event (c->feed, gst_event_new_eos ());
-  if (!why)
-    why = classifier_wait (c, NULL, &progress, lines);
-  classifier_stop (w, shape, why != NULL);
+  g_strfreev (files);
+  ok = audio && (!hybrid || mm_mfcc_params_equal (&fe_audio, &fe_hybrid, NULL))
+      && mm_frontend_check_network (&fe_audio, NULL)
+      && (w->mfcc = mm_mfcc_new (&fe_audio, NULL));
+  mm_net_free (hybrid);
+  if (!ok) {
+    mm_net_free (audio);
+    return FALSE;
+  }
+  mm_net_set_training (audio, FALSE);
+  w->net = audio;
+  return TRUE;
+}
+
+static void
+append_number (GString *s, double v)
+{
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_string_append (s, g_ascii_formatd (num, sizeof num, "%.9g", v));
+}
+
+/* One block through the network → mmclassify's JSON object for a lone
+ * audio item at @pts (its stream time too: the file starts at 0), or NULL
+ * with *@why set when the outputs are not finite (mmclassify's error). */
+static char *
+classify_block (MmBatchWorker *w, const float *block, GstClockTime pts, char **why)
+{
+  float in[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
+  double probs[MM_N_CLASSES], max, sum = 0, inv_t = 1.0 / mm_net_temperature (w->net);
+  int digit = 0;
+  GString *s;
+
+  mm_net_prepare_audio (mm_net_norm (w->net), block, in);
+  mm_net_forward (w->net, 1, NULL, in, logits);
+  max = logits[0];
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    if (!isfinite (logits[k])) {
+      *why = g_strdup_printf ("model %s (%s) gives non-finite outputs (inf or NaN) for a "
+          "finite input: its weights are unusable", w->net_file,
+          mm_arch_name (mm_net_arch (w->net)));
+      return NULL;
+    }
+    max = MAX (max, logits[k]);
+  }
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    probs[k] = exp ((logits[k] - max) * inv_t);
+    sum += probs[k];
+  }
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    probs[k] /= sum;
+    if (probs[k] > probs[digit])
+      digit = k;
+  }
+  s = g_string_new (NULL);
+  g_string_append_printf (s, "{\"pts\":%" G_GUINT64_FORMAT ",\"time\":\"%" GST_TIME_FORMAT
+      "\",\"digit\":%d,\"confidence\":", pts, GST_TIME_ARGS (pts), digit);
+  append_number (s, probs[digit]);
+  g_string_append_printf (s, ",\"modality\":\"audio\",\"arch\":\"%s\",\"probabilities\":[",
+      mm_arch_name (mm_net_arch (w->net)));
+  for (int k = 0; k < MM_N_CLASSES; k++) {
+    if (k)
+      g_string_append_c (s, ',');
+    append_number (s, probs[k]);
+  }
+  g_string_append (s, "]}");
+  return g_string_free (s, FALSE);
+}
+
+/* Digital silence: every sample below one 16-bit step. */
+static gboolean
+is_silent (const float *x, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (fabsf (x[i]) >= 1.0f / 32768)
+      return FALSE;
+  return TRUE;
+}
+
+/* The decision on the 16 kHz recording @x (@n samples): none for digital
+ * silence or, with the detector's cut, a recording without a word. Its
+ * time is the start of the one-second window the word is centred in. */
+static char *
+run_core (MmBatchWorker *w, const float *x, size_t n, GPtrArray *lines)
+{
+  const MmMfccParams *p = mm_mfcc_params (w->mfcc);
+  float *clip = g_new (float, mm_frontend_block_samples (p));
+  float block[MM_AUDIO_VALUES];
+  GError *err = NULL;
+  MmWordSpan word;
+  char *why = NULL, *line;
+
+  if (is_silent (x, n))
+    goto out;
+  if (!mm_frontend_clip (p, NULL, x, n, clip, &word, &err)
+      || !mm_mfcc_compute (w->mfcc, clip, mm_frontend_block_samples (p), block, &err)) {
+    if (!g_error_matches (err, MM_ERROR, MM_ERROR_NO_WORD))
+      why = g_strdup (err->message);
+    goto out;
+  }
+  {
+    gint64 start = mm_frontend_word_window (p, &word);
+    GstClockTime pts = start <= 0 ? 0 : gst_util_uint64_scale_int ((guint64) start, GST_SECOND,
+        p->sample_rate);
+
+    if ((line = classify_block (w, block, pts, &why)))
+      g_ptr_array_add (lines, line);
+  }
+out:
+  g_clear_error (&err);
+  g_free (clip);
   return why;
 }
 
@@ -649,6 +757,9 @@ mm_batch_worker_free (MmBatchWorker *w)
     return;
   for (int s = 0; s < N_SHAPES; s++)
     classifier_free (w->classifiers[s]);
+  mm_net_free (w->net);
+  mm_mfcc_free (w->mfcc);
+  g_free (w->net_file);
   g_free (w->model);
   g_free (w);
 }
@@ -656,24 +767,29 @@ mm_batch_worker_free (MmBatchWorker *w)
 char *
 mm_batch_worker_run (MmBatchWorker *w, const char *path, GPtrArray *lines)
 {
-  SF_INFO info;
-  SNDFILE *sf;
   GError *err = NULL;
+  gboolean handled = FALSE;
+  float *x = NULL;
+  size_t n = 0;
   char *why;
 
   /* a cut JPEG or WAV decodes without a word from GStreamer or libsndfile */
-  if (!mm_media_check_file (path, &err)) {
-    /* the message starts with the file's name, which the result holds */
-    why = g_strdup (g_str_has_prefix (err->message, path) ?
-        err->message + strlen (path) + 2 : err->message);
-    g_error_free (err);
-    return why;
-  }
-  if (w->decode == MM_BATCH_DECODE_AUTO && (w->nets.hybrid || w->nets.audio)
-      && (sf = open_wav (path, &info))) {
-    why = run_wav (w, sf, &info, lines);
-    sf_close (sf);
-    return why;
+  if (!mm_media_check_file (path, &err))
+    goto failed;
+  if (w->decode == MM_BATCH_DECODE_AUTO && (w->nets.hybrid || w->nets.audio) && core_ready (w)) {
+    if (!mm_media_read_wav (path, CORE_MAX_SECONDS, &x, &n, &handled, &err))
+      goto failed;
+    if (handled) {
+      why = run_core (w, x, n, lines);
+      g_free (x);
+      return why;
+    }
   }
   return run_decodebin (w, path, lines);
+failed:
+  /* the message starts with the file's name, which the result holds */
+  why = g_strdup (g_str_has_prefix (err->message, path) ?
+      err->message + strlen (path) + 2 : err->message);
+  g_error_free (err);
+  return why;
 }

@@ -9,15 +9,18 @@
  *
  * built the way pipelines/demo.sh shapes it from the networks the model set
  * holds, whose models are loaded once (mmclassify loads them at NULL→READY;
- * between files the pipeline only goes back to READY). Each file is decoded
- * into the appsrcs:
- *  - a 16-bit PCM WAV file (mono or stereo) by libsndfile, in the worker's
- *    thread, as S16 samples: the same integers wavparse would give
- *    audioconvert, so the decisions are the same as through decodebin. The
- *    worker pushes them itself, through a pad of its own linked to the
- *    audio branch of a classifier pipeline kept for WAV files (no appsrc);
- *  - anything else by its own `filesrc ! decodebin` pipeline whose first
- *    video and first audio stream go through appsinks into the appsrcs.
+ * between files the pipeline only goes back to READY); each file is decoded
+ * by its own `filesrc ! decodebin` pipeline whose first video and first
+ * audio stream go through appsinks into the appsrcs.
+ *
+ * A 16-bit PCM WAV file (mono or stereo, up to 10 minutes) needs no
+ * pipeline at all: it is one recording, and the worker decides it as eval
+ * does — read by mm_media_read_wav (the samples audioresample would give),
+ * cut by mm_frontend_clip with the model's contract (the shipped models:
+ * the whole recording), MFCC, and the audio network mmclassify would choose
+ * (loaded once per worker), which gives one line as mmclassify would. With
+ * MM_BATCH_DECODE_GSTREAMER a WAV goes through the pipeline too, as a stream:
+ * one decision per word mfccextract's detector finds.
  *
  * A worker is used by one thread at a time; several workers share nothing.
  */
@@ -30,8 +33,8 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  MM_BATCH_DECODE_AUTO,       /* libsndfile for 16-bit PCM WAV, else decodebin */
-  MM_BATCH_DECODE_GSTREAMER,  /* decodebin for every file */
+  MM_BATCH_DECODE_AUTO,       /* a WAV as a recording, without a pipeline; else a stream */
+  MM_BATCH_DECODE_GSTREAMER,  /* every file as a stream: decodebin and the kept pipeline */
 } MmBatchDecode;
 
 typedef struct _MmBatchWorker MmBatchWorker;

@@ -732,7 +732,9 @@ mm_cmd_batch (int argc, char **argv)
     { "progress", 0, 0, G_OPTION_ARG_NONE, &progress,
       "show files/s and ETA on stderr even when it is not a terminal", NULL },
     { "decode", 0, 0, G_OPTION_ARG_STRING, &decode,
-      "auto (libsndfile for 16-bit PCM WAV, else decodebin) or gstreamer (decodebin always)",
+      "auto (a 16-bit PCM WAV is one recording, decided as eval decides it, without a "
+      "pipeline; anything else a stream through the pipeline) or gstreamer (every file a stream: "
+      "one decision per word found)",
       "HOW" },
     { "merge", 0, 0, G_OPTION_ARG_NONE, &merge,
       "join the parts PART... of a sharded run into OUT, in the order of --files-from", NULL },

@@ -1,0 +1,79 @@
+/* What `mmdigits eval` decides for each of a list of recordings, for
+ * tests/cli_batch.sh and bench/bench_batch.sh (batch against eval on the
+ * same files). eval makes a recording's block with mm_recording_block (tools/
+ * fsdd.c: the file decoded to 16 kHz, the model's word cut — a recording in
+ * which the detector finds no word is taken whole, as mm_speech_load does —
+ * centred, MFCC) and classifies it with the model's norm; this does the
+ * same one file at a time (eval runs batches of 256: the arg-max may
+ * differ only where two logits tie to the last bit).
+ *
+ * Usage: recording_decisions MODEL.safetensors LIST   → "file<TAB>digit" lines */
+#include <stdio.h>
+#include <string.h>
+
+#include "fsdd.h"
+#include "mm-error.h"
+#include "mm-modelfile.h"
+#include "mm-net.h"
+
+int
+main (int argc, char **argv)
+{
+  MmModelMeta meta = { 0 };
+  MmMfccParams p, whole;
+  GError *err = NULL;
+  MmNet *net;
+  MmMfcc *m, *m_whole;
+  char *text = NULL, **lines;
+
+  if (argc != 3) {
+    fprintf (stderr, "usage: recording_decisions MODEL.safetensors LIST\n");
+    return 2;
+  }
+  if (!(net = mm_model_load (argv[1], &meta, &err)) || !g_file_get_contents (argv[2], &text,
+          NULL, &err)) {
+    fprintf (stderr, "recording_decisions: %s\n", err->message);
+    return 1;
+  }
+  mm_mfcc_params_init (&p);
+  if (meta.mfcc_json && !mm_mfcc_params_from_json (meta.mfcc_json, &p, &err)) {
+    fprintf (stderr, "recording_decisions: %s\n", err->message);
+    return 1;
+  }
+  whole = p;
+  whole.word_cut = MM_WORD_CUT_WHOLE;
+  m = mm_mfcc_new (&p, NULL);
+  m_whole = mm_mfcc_new (&whole, NULL);
+  mm_net_set_training (net, FALSE);
+  lines = g_strsplit (text, "\n", -1);
+  for (char **f = lines; *f; f++) {
+    float block[MM_AUDIO_VALUES], in[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
+    gboolean ok;
+    int best = 0;
+
+    if (!**f)
+      continue;
+    ok = mm_recording_block (m, *f, block, NULL, &err);
+    if (!ok && g_error_matches (err, MM_ERROR, MM_ERROR_NO_WORD)) {
+      g_clear_error (&err);
+      ok = mm_recording_block (m_whole, *f, block, NULL, &err);
+    }
+    if (!ok) {
+      fprintf (stderr, "recording_decisions: %s\n", err->message);
+      return 1;
+    }
+    mm_net_prepare_audio (mm_net_norm (net), block, in);
+    mm_net_forward (net, 1, NULL, in, logits);
+    for (int k = 1; k < MM_N_CLASSES; k++)
+      if (logits[k] > logits[best])
+        best = k;
+    printf ("%s\t%d\n", *f, best);
+  }
+  g_strfreev (lines);
+  g_free (text);
+  mm_mfcc_free (m);
+  mm_mfcc_free (m_whole);
+  mm_model_meta_clear (&meta);
+  mm_net_free (net);
+  return 0;
+}
