@@ -5,7 +5,9 @@
 #    digits without the data): bench/batch_reference.py (scipy + numpy MFCC +
 #    AudioNet_CNN in PyTorch, one thread) against `batch --jobs 1`, as files
 #    per wall second and per CPU second (the per-core figure on a shared
-#    machine), then `--jobs 2` against `--jobs 1`;
+#    machine), then `--jobs 2` against `--jobs 1`, and `--decode gstreamer`
+#    (every file as a stream through the kept pipeline); and whether batch
+#    decides every file as eval does (tests/recording_decisions);
 # 2. demo videos: `batch --jobs 1` against decoding alone (filesrc ! decodebin
 #    ! fakesink per file, the same streams, in one process);
 # 3. memory: peak RSS of `batch --jobs 2` over the file list and over a list
@@ -22,7 +24,7 @@ n_long=${MM_BENCH_LONG:-100000}
 PY=/usr/bin/python3
 # the build tree's plugin, as meson devenv gives it
 export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$(realpath "$build")/plugins}
-meson compile -C "$build" tools/mmdigits plugins/gstmmdigits > /dev/null
+meson compile -C "$build" tools/mmdigits plugins/gstmmdigits tests/recording_decisions > /dev/null
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
@@ -55,29 +57,40 @@ read -r ref_s ref_cpu < <("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1
 read -r b1_s b1_cpu < <(summary "$T/b1.err")
 "$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 2 --out "$T/b2.jsonl" 2> "$T/b2.err"
 read -r b2_s b2_cpu < <(summary "$T/b2.err")
-"$PY" - "$n" "$what" "$ref_s" "$ref_cpu" "$b1_s" "$b1_cpu" "$b2_s" "$b2_cpu" "$T/ref.json" \
-  "$T/b1.jsonl" <<'PY'
-import json, sys
+"$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 1 --decode gstreamer \
+  --out "$T/bg.jsonl" 2> "$T/bg.err"
+read -r bg_s bg_cpu < <(summary "$T/bg.err")
+"$build/tests/recording_decisions" "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/eval.tsv"
+"$PY" - "$n" "$what" "$ref_s" "$ref_cpu" "$b1_s" "$b1_cpu" "$b2_s" "$b2_cpu" "$bg_s" "$bg_cpu" \
+  "$T/ref.json" "$T/b1.jsonl" "$T/eval.tsv" "$T/bg.jsonl" <<'PY'
+import collections, json, sys
 n, what = int(sys.argv[1]), sys.argv[2]
-ref_s, ref_cpu, b1_s, b1_cpu, b2_s, b2_cpu = map(float, sys.argv[3:9])
-ref = json.load(open(sys.argv[9]))
+ref_s, ref_cpu, b1_s, b1_cpu, b2_s, b2_cpu, bg_s, bg_cpu = map(float, sys.argv[3:11])
+ref = json.load(open(sys.argv[11]))
 impl = ref["impl"]
-first = {}
-for line in open(sys.argv[10]):
-    o = json.loads(line)
-    first.setdefault(o["file"], o.get("digit"))
+def decisions(path):
+    d = collections.defaultdict(list)
+    for line in open(path):
+        o = json.loads(line)
+        d[o["file"]] += [o["digit"]] if "digit" in o else []
+    return d
 print(f"\n{n} {what}: files/s (wall)   files per CPU second")
 print(f"  Python reference, 1 thread  {n / ref_s:8.1f}   {n / ref_cpu:8.1f}   ({impl})")
 print(f"  batch --jobs 1              {n / b1_s:8.1f}   {n / b1_cpu:8.1f}")
 print(f"  batch --jobs 2              {n / b2_s:8.1f}   {n / b2_cpu:8.1f}")
+print(f"  batch --jobs 1 --decode gstreamer {n / bg_s:8.1f}   {n / bg_cpu:8.1f}")
 print(f"  ratio batch/Python per core (CPU): {ref_cpu / b1_cpu:.2f}   (wall, --jobs 1): {ref_s / b1_s:.2f}")
 print(f"  ratio --jobs 2 / --jobs 1 (wall): {b1_s / b2_s:.2f}")
-# the cut: batch's first decision per file against the whole recording
-# centred (what eval and training see), decided by the reference
-same = sum(first.get(f) == d for f, d in ref["digits"].items())
-none = sum(first.get(f) is None for f in ref["digits"])
-print(f"  batch agrees with the whole-recording cut (eval's) on {same}/{n} files "
-      f"({100 * same / n:.1f} %); {none} files without a decision")
+# the cut: batch's decisions per file against eval's (the model's cut of
+# the recording, tests/recording_decisions)
+for name, path in (("batch", sys.argv[12]), ("batch --decode gstreamer", sys.argv[14])):
+    dec = decisions(path)
+    ev = {l.split("\t")[0]: int(l.split("\t")[1]) for l in open(sys.argv[13])}
+    same = sum(dec[f] == [d] for f, d in ev.items())
+    none = sum(not dec[f] for f in ev)
+    multi = sum(len(dec[f]) > 1 for f in ev)
+    print(f"  {name}: one decision, eval's, on {same}/{n} files ({100 * same / n:.2f} %); "
+          f"{none} without a decision, {multi} with several")
 PY
 
 # ---- 2. video ----

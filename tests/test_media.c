@@ -4,13 +4,13 @@
  * bit for bit — the promise that lets eval, train and batch skip the
  * pipeline for them. */
 #include <check.h>
-#include <glib/gstdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <sndfile.h>
 #include <string.h>
 
 #include "mm-media.h"
+#include "mm-test-util.h"
 
 static char *tmpdir;
 
@@ -88,17 +88,16 @@ END_TEST
  * MM_TEST_MEDIA_EVERY=N (1: all of them). */
 START_TEST (test_fsdd)
 {
-  const char *data = g_getenv ("MMDIGITS_DATA"), *src = g_getenv ("MMDIGITS_SOURCE_ROOT");
-  /* as the shell tests: $MMDIGITS_DATA, else ../shared/data beside the tree */
-  char *dir = data ? g_build_filename (data, "fsdd", "recordings", NULL)
-      : g_build_filename (src ? src : ".", "..", "shared", "data", "fsdd", "recordings", NULL);
-  GDir *d = g_dir_open (dir, 0, NULL);
+  char *data = mm_test_data_dir ();
+  char *dir = data ? g_build_filename (data, "fsdd", "recordings", NULL) : NULL;
+  GDir *d = dir ? g_dir_open (dir, 0, NULL) : NULL;
   const char *name;
   const char *every_env = g_getenv ("MM_TEST_MEDIA_EVERY");
   int k = 0, checked = 0, every = every_env ? MAX (atoi (every_env), 1) : 10;
 
+  g_free (data);
   if (!d) {
-    printf ("skipped: no data (%s)\n", dir);
+    printf ("skipped: no data (no FSDD recordings)\n");
     g_free (dir);
     return;
   }
@@ -139,41 +138,19 @@ START_TEST (test_not_handled)
 }
 END_TEST
 
-static void
-rm_tmpdir (void)
-{
-  GDir *d = g_dir_open (tmpdir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d))) {
-    char *p = g_build_filename (tmpdir, name, NULL);
-    g_unlink (p);
-    g_free (p);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (tmpdir);
-}
-
 int
 main (void)
 {
   Suite *s = suite_create ("media");
   TCase *tc = tcase_create ("wav");
-  SRunner *sr;
   int failed;
 
-  tmpdir = g_dir_make_tmp ("mm-test-media-XXXXXX", NULL);
+  tmpdir = mm_test_tmp_dir_new ("media");
   tcase_add_test (tc, test_generated);
   tcase_add_test (tc, test_fsdd);
   tcase_add_test (tc, test_not_handled);
   suite_add_tcase (s, tc);
-  sr = srunner_create (s);
-  srunner_set_fork_status (sr, CK_NOFORK);
-  srunner_run_all (sr, CK_NORMAL);
-  failed = srunner_ntests_failed (sr);
-  srunner_free (sr);
-  rm_tmpdir ();
-  g_free (tmpdir);
-  return failed ? 1 : 0;
+  failed = mm_test_run_suite (s);
+  mm_test_tmp_dir_remove (tmpdir);
+  return failed;
 }

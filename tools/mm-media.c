@@ -237,31 +237,24 @@ open_wav (const char *path, SF_INFO *info)
   return sf;
 }
 
-/* The output so far: 16 kHz mono floats. */
-typedef struct {
-  float *x;
-  size_t n, cap;
-} Samples;
-
+/* Room for @more floats at the end of @out (GArray of float). */
 static float *
-samples_reserve (Samples *s, size_t more)
+grow (GArray *out, size_t more)
 {
-  if (s->n + more > s->cap) {
-    s->cap = MAX (s->n + more, 2 * s->cap);
-    s->x = g_renew (float, s->x, s->cap);
-  }
-  return s->x + s->n;
+  guint had = out->len;
+
+  g_array_set_size (out, had + (guint) more);
+  return &g_array_index (out, float, had);
 }
 
 /* @frames of mono F32 (NULL: zeros, the drain) through the resampler. */
 static void
-resample_append (GstAudioConverter *rs, float *in, size_t frames, Samples *out)
+resample_append (GstAudioConverter *rs, float *in, size_t frames, GArray *out)
 {
   gsize n_out = gst_audio_converter_get_out_frames (rs, frames);
-  gpointer inp[1] = { in }, outp[1] = { samples_reserve (out, n_out) };
+  gpointer inp[1] = { in }, outp[1] = { grow (out, n_out) };
 
   gst_audio_converter_samples (rs, 0, in ? inp : NULL, frames, outp, n_out);
-  out->n += n_out;
 }
 
 gboolean
@@ -272,7 +265,7 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
   SNDFILE *sf;
   GstAudioInfo in, mono, out;
   GstAudioConverter *conv = NULL, *rs = NULL;
-  Samples s = { NULL, 0, 0 };
+  GArray *s;
   gint16 *raw;
   float *mid;
   gboolean ok = TRUE;
@@ -295,6 +288,7 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
   if (info.samplerate != MM_MEDIA_SAMPLE_RATE)
     rs = gst_audio_converter_new (GST_AUDIO_CONVERTER_FLAG_VARIABLE_RATE, &mono, &out,
         resample_config (info.samplerate, MM_MEDIA_SAMPLE_RATE));
+  s = g_array_new (FALSE, FALSE, sizeof (float));
   raw = g_new (gint16, (size_t) WAV_CHUNK * info.channels);
   mid = g_new (float, WAV_CHUNK);
   for (;;) {
@@ -303,21 +297,19 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
 
     if (got <= 0)
       break;
-    outp[0] = rs ? mid : samples_reserve (&s, (size_t) got);
+    outp[0] = rs ? mid : grow (s, (size_t) got);
     gst_audio_converter_samples (conv, 0, inp, (gsize) got, outp, (gsize) got);
     if (rs)
-      resample_append (rs, mid, (size_t) got, &s);
-    else
-      s.n += (size_t) got;
+      resample_append (rs, mid, (size_t) got, s);
   }
   if (sf_error (sf) != SF_ERR_NO_ERROR) {
     decode_error (error, path, sf_strerror (sf));
     ok = FALSE;
   } else if (rs) {
     /* at EOS the element pushes its latency in zeros through the filter */
-    resample_append (rs, NULL, gst_audio_converter_get_max_latency (rs), &s);
+    resample_append (rs, NULL, gst_audio_converter_get_max_latency (rs), s);
   }
-  if (ok && s.n == 0) {
+  if (ok && s->len == 0) {
     decode_error (error, path, "no audio samples");
     ok = FALSE;
   }
@@ -328,11 +320,11 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
   if (rs)
     gst_audio_converter_free (rs);
   if (!ok) {
-    g_free (s.x);
+    g_array_free (s, TRUE);
     return FALSE;
   }
-  *samples = s.x;
-  *n_samples = s.n;
+  *n_samples = s->len;
+  *samples = (float *) g_array_free (s, FALSE);
   return TRUE;
 }
 
