@@ -62,6 +62,11 @@ for line in open(sys.argv[3]):
     f, d = line.rstrip("\n").split("\t")
     assert [o.get("digit") for o in auto[f]] == [int(d)], (f, auto[f], d)
     assert auto[f][0]["modality"] == "audio" and auto[f][0]["arch"] == "AudioNet_CNN", auto[f]
+# a recording's line has the stream's fields, in the stream's order and types
+wav = [f for f in auto if f.endswith("w1.wav")][0]
+kind = lambda v: "number" if type(v) in (int, float) else type(v).__name__
+shape = lambda o: [(k, kind(v)) for k, v in o.items()]
+assert shape(auto[wav][0]) == shape(gst[wav][0]), (auto[wav][0], gst[wav][0])
 video = [f for f in auto if f.endswith("v42.webm")][0]
 assert auto[video] == gst[video] and len(auto[video]) >= 2, (auto[video], gst[video])
 PY

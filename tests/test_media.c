@@ -138,19 +138,30 @@ START_TEST (test_not_handled)
 }
 END_TEST
 
+/* Each test (its own process) works in a directory of its own. */
+static void
+setup (void)
+{
+  tmpdir = mm_test_tmp_dir_new ("media");
+}
+
+static void
+teardown (void)
+{
+  mm_test_tmp_dir_remove (tmpdir);
+  tmpdir = NULL;
+}
+
 int
 main (void)
 {
   Suite *s = suite_create ("media");
   TCase *tc = tcase_create ("wav");
-  int failed;
 
-  tmpdir = mm_test_tmp_dir_new ("media");
+  tcase_add_checked_fixture (tc, setup, teardown);
   tcase_add_test (tc, test_generated);
   tcase_add_test (tc, test_fsdd);
   tcase_add_test (tc, test_not_handled);
   suite_add_tcase (s, tc);
-  failed = mm_test_run_suite (s);
-  mm_test_tmp_dir_remove (tmpdir);
-  return failed;
+  return mm_test_run_suite (s);
 }

@@ -180,6 +180,164 @@ mm_media_decode_audio_pipeline (const char *path, float **samples, size_t *n_sam
   return TRUE;
 }
 
+static gboolean
+copy_gray_frame (GstSample *s, const char *path, guint8 **gray, int *width, int *height,
+    GError **error)
+{
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstBuffer *buf = gst_sample_get_buffer (s);
+  GstCaps *caps = gst_sample_get_caps (s);
+
+  if (!buf || !caps || !gst_video_info_from_caps (&info, caps)
+      || !gst_video_frame_map (&frame, &info, buf, GST_MAP_READ)) {
+    decode_error (error, path, "the decoded frame could not be read");
+    return FALSE;
+  }
+  *width = GST_VIDEO_FRAME_WIDTH (&frame);
+  *height = GST_VIDEO_FRAME_HEIGHT (&frame);
+  *gray = g_new (guint8, (size_t) *width * *height);
+  /* rows of a GRAY8 frame are padded to 4 bytes: pack them */
+  for (int y = 0; y < *height; y++)
+    memcpy (*gray + (size_t) y * *width, (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+        + (size_t) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), *width);
+  gst_video_frame_unmap (&frame);
+  return TRUE;
+}
+
+gboolean
+mm_media_decode_image (const char *path, guint8 **gray, int *width, int *height,
+    GError **error)
+{
+  GstSample *s;
+  gboolean eos = FALSE, ok;
+  Run r;
+
+  *gray = NULL;
+  *width = *height = 0;
+  if (!run_start (&r, IMAGE_PIPELINE, path, error))
+    return FALSE;
+  s = run_pull (&r, path, &eos, error);
+  if (!s) {
+    if (eos)
+      decode_error (error, path, "no video frame");
+    run_stop (&r);
+    return FALSE;
+  }
+  ok = copy_gray_frame (s, path, gray, width, height, error);
+  gst_sample_unref (s);
+  run_stop (&r);
+  return ok;
+}
+
+/* ---- decoding strictly --------------------------------------------------- */
+
+/* Whether the JPEG @d[0..n) reaches its end-of-image marker: segments are
+ * walked by their lengths, entropy-coded data after each start-of-scan up
+ * to the next marker (0xFF followed by neither 0x00, a stuffed byte, nor a
+ * restart marker). Bytes after EOI (some cameras append data) are fine. */
+static gboolean
+jpeg_reaches_eoi (const guint8 *d, gsize n)
+{
+  gsize i = 2;                  /* after SOI */
+
+  while (i + 2 <= n) {
+    guint8 m = d[i + 1];
+
+    if (d[i] != 0xFF)
+      return FALSE;             /* lost sync: corrupt */
+    if (m == 0xFF) {            /* fill byte */
+      i++;
+      continue;
+    }
+    if (m == 0xD9)
+      return TRUE;
+    if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) {        /* RSTn, TEM: no length */
+      i += 2;
+      continue;
+    }
+    if (i + 4 > n || ((d[i + 2] << 8) | d[i + 3]) < 2)
+      return FALSE;
+    i += 2 + ((d[i + 2] << 8) | d[i + 3]);
+    if (m == 0xDA)
+      while (i + 1 < n && !(d[i] == 0xFF && d[i + 1] != 0x00
+              && !(d[i + 1] >= 0xD0 && d[i + 1] <= 0xD7)))
+        i++;
+  }
+  return FALSE;
+}
+
+gboolean
+mm_media_check_file (const char *path, GError **error)
+{
+  GMappedFile *f;
+  const guint8 *d;
+  gsize n;
+  gboolean ok = TRUE;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", path,
+        g_file_test (path, G_FILE_TEST_EXISTS) ? "not a regular file" : "no such file");
+    return FALSE;
+  }
+  if (!(f = g_mapped_file_new (path, FALSE, NULL)))
+    return TRUE;                /* an unreadable file: filesrc says why */
+  d = (const guint8 *) g_mapped_file_get_contents (f);
+  n = g_mapped_file_get_length (f);
+  if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF && !jpeg_reaches_eoi (d, n)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated or "
+        "corrupt JPEG (the data ends before the end-of-image marker)", path);
+    ok = FALSE;
+  } else if (n >= 12 && !memcmp (d, "RIFF", 4)) {
+    /* WAV, AVI: wavparse plays a cut file to its end without a word; the
+     * RIFF size says how long it was (0 and 0xFFFFFFFF: written as a
+     * stream, size unknown) */
+    guint64 riff = GST_READ_UINT32_LE (d + 4);
+
+    if (riff != 0 && riff != G_MAXUINT32 && riff + 8 > n) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated "
+          "%.4s file (its header says %" G_GUINT64_FORMAT " bytes, the file has %"
+          G_GSIZE_FORMAT ")", path, (const char *) d + 8, riff + 8, n);
+      ok = FALSE;
+    }
+  }
+  g_mapped_file_unref (f);
+  return ok;
+}
+
+static void
+on_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
+{
+  /* max-errors 0: the first error is fatal (the default, -1, skips all) */
+  if (GST_IS_VIDEO_DECODER (element))
+    gst_video_decoder_set_max_errors (GST_VIDEO_DECODER (element), 0);
+  else if (GST_IS_AUDIO_DECODER (element))
+    gst_audio_decoder_set_max_errors (GST_AUDIO_DECODER (element), 0);
+}
+
+void
+mm_media_strict_decoders (GstElement *pipeline)
+{
+  g_signal_connect (pipeline, "deep-element-added", G_CALLBACK (on_element_added), NULL);
+}
+
+static GstPadProbeReturn
+count_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  g_atomic_int_inc ((gint *) user_data);
+  return GST_PAD_PROBE_OK;
+}
+
+void
+mm_media_count_buffers (GstElement *element, gint *count)
+{
+  GstPad *pad = gst_element_get_static_pad (element, "sink");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      count_buffer, count, NULL);
+  gst_object_unref (pad);
+}
+
 /* ---- reading WAV files without a pipeline ------------------------------- */
 
 /* Frames read from the file per step: bounded scratch for long recordings. */
@@ -339,162 +497,4 @@ mm_media_decode_audio (const char *path, float **samples, size_t *n_samples, GEr
       || !mm_media_read_wav (path, 0, samples, n_samples, &handled, error))
     return FALSE;
   return handled || mm_media_decode_audio_pipeline (path, samples, n_samples, error);
-}
-
-static gboolean
-copy_gray_frame (GstSample *s, const char *path, guint8 **gray, int *width, int *height,
-    GError **error)
-{
-  GstVideoInfo info;
-  GstVideoFrame frame;
-  GstBuffer *buf = gst_sample_get_buffer (s);
-  GstCaps *caps = gst_sample_get_caps (s);
-
-  if (!buf || !caps || !gst_video_info_from_caps (&info, caps)
-      || !gst_video_frame_map (&frame, &info, buf, GST_MAP_READ)) {
-    decode_error (error, path, "the decoded frame could not be read");
-    return FALSE;
-  }
-  *width = GST_VIDEO_FRAME_WIDTH (&frame);
-  *height = GST_VIDEO_FRAME_HEIGHT (&frame);
-  *gray = g_new (guint8, (size_t) *width * *height);
-  /* rows of a GRAY8 frame are padded to 4 bytes: pack them */
-  for (int y = 0; y < *height; y++)
-    memcpy (*gray + (size_t) y * *width, (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
-        + (size_t) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), *width);
-  gst_video_frame_unmap (&frame);
-  return TRUE;
-}
-
-gboolean
-mm_media_decode_image (const char *path, guint8 **gray, int *width, int *height,
-    GError **error)
-{
-  GstSample *s;
-  gboolean eos = FALSE, ok;
-  Run r;
-
-  *gray = NULL;
-  *width = *height = 0;
-  if (!run_start (&r, IMAGE_PIPELINE, path, error))
-    return FALSE;
-  s = run_pull (&r, path, &eos, error);
-  if (!s) {
-    if (eos)
-      decode_error (error, path, "no video frame");
-    run_stop (&r);
-    return FALSE;
-  }
-  ok = copy_gray_frame (s, path, gray, width, height, error);
-  gst_sample_unref (s);
-  run_stop (&r);
-  return ok;
-}
-
-/* ---- decoding strictly --------------------------------------------------- */
-
-/* Whether the JPEG @d[0..n) reaches its end-of-image marker: segments are
- * walked by their lengths, entropy-coded data after each start-of-scan up
- * to the next marker (0xFF followed by neither 0x00, a stuffed byte, nor a
- * restart marker). Bytes after EOI (some cameras append data) are fine. */
-static gboolean
-jpeg_reaches_eoi (const guint8 *d, gsize n)
-{
-  gsize i = 2;                  /* after SOI */
-
-  while (i + 2 <= n) {
-    guint8 m = d[i + 1];
-
-    if (d[i] != 0xFF)
-      return FALSE;             /* lost sync: corrupt */
-    if (m == 0xFF) {            /* fill byte */
-      i++;
-      continue;
-    }
-    if (m == 0xD9)
-      return TRUE;
-    if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) {        /* RSTn, TEM: no length */
-      i += 2;
-      continue;
-    }
-    if (i + 4 > n || ((d[i + 2] << 8) | d[i + 3]) < 2)
-      return FALSE;
-    i += 2 + ((d[i + 2] << 8) | d[i + 3]);
-    if (m == 0xDA)
-      while (i + 1 < n && !(d[i] == 0xFF && d[i + 1] != 0x00
-              && !(d[i + 1] >= 0xD0 && d[i + 1] <= 0xD7)))
-        i++;
-  }
-  return FALSE;
-}
-
-gboolean
-mm_media_check_file (const char *path, GError **error)
-{
-  GMappedFile *f;
-  const guint8 *d;
-  gsize n;
-  gboolean ok = TRUE;
-
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", path,
-        g_file_test (path, G_FILE_TEST_EXISTS) ? "not a regular file" : "no such file");
-    return FALSE;
-  }
-  if (!(f = g_mapped_file_new (path, FALSE, NULL)))
-    return TRUE;                /* an unreadable file: filesrc says why */
-  d = (const guint8 *) g_mapped_file_get_contents (f);
-  n = g_mapped_file_get_length (f);
-  if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF && !jpeg_reaches_eoi (d, n)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated or "
-        "corrupt JPEG (the data ends before the end-of-image marker)", path);
-    ok = FALSE;
-  } else if (n >= 12 && !memcmp (d, "RIFF", 4)) {
-    /* WAV, AVI: wavparse plays a cut file to its end without a word; the
-     * RIFF size says how long it was (0 and 0xFFFFFFFF: written as a
-     * stream, size unknown) */
-    guint64 riff = GST_READ_UINT32_LE (d + 4);
-
-    if (riff != 0 && riff != G_MAXUINT32 && riff + 8 > n) {
-      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated "
-          "%.4s file (its header says %" G_GUINT64_FORMAT " bytes, the file has %"
-          G_GSIZE_FORMAT ")", path, (const char *) d + 8, riff + 8, n);
-      ok = FALSE;
-    }
-  }
-  g_mapped_file_unref (f);
-  return ok;
-}
-
-static void
-on_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
-{
-  /* max-errors 0: the first error is fatal (the default, -1, skips all) */
-  if (GST_IS_VIDEO_DECODER (element))
-    gst_video_decoder_set_max_errors (GST_VIDEO_DECODER (element), 0);
-  else if (GST_IS_AUDIO_DECODER (element))
-    gst_audio_decoder_set_max_errors (GST_AUDIO_DECODER (element), 0);
-}
-
-void
-mm_media_strict_decoders (GstElement *pipeline)
-{
-  g_signal_connect (pipeline, "deep-element-added", G_CALLBACK (on_element_added), NULL);
-}
-
-static GstPadProbeReturn
-count_buffer (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  g_atomic_int_inc ((gint *) user_data);
-  return GST_PAD_PROBE_OK;
-}
-
-void
-mm_media_count_buffers (GstElement *element, gint *count)
-{
-  GstPad *pad = gst_element_get_static_pad (element, "sink");
-
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-      count_buffer, count, NULL);
-  gst_object_unref (pad);
 }
