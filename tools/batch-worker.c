@@ -29,12 +29,11 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "mm-frontend.h"
 #include "mm-media.h"
-#include "mm-modelfile.h"
+#include "mm-modelset.h"
 #include "mm-error.h"
 
 /* A file whose pipelines have not moved for this long is stuck. */
@@ -71,9 +70,8 @@ struct _MmBatchWorker {
   Classifier *classifiers[N_SHAPES];
   /* the pipeline-free path (run_core): made on the first WAV file */
   gboolean core_tried;
-  MmNet *net;                   /* the audio network, or NULL: the pipeline serves */
-  char *net_file;
-  MmMfcc *mfcc;                 /* its front end */
+  MmModelSet *models;           /* NULL: the pipeline serves */
+  MmMfcc *mfcc;                 /* the front end of its audio network */
 };
 
 /* ---- the classifier half ------------------------------------------------ */
@@ -288,102 +286,39 @@ classifier_wait (Classifier *c, GstBus *decoder, volatile gint *progress, GPtrAr
  * set themselves: the pipeline's samples, bit for bit), cut as the model's
  * front end says (word_cut "whole", the shipped models': the recording is
  * the word; "detector": its loudest word), centred in one second, MFCC, and
- * the audio network mmclassify would choose for it, which decides as
- * mmclassify does for a lone audio item (normalisation, calibrated softmax,
- * the JSON line). So batch, eval and training cut a WAV recording the same
+ * the audio network of the model set's plan for audio alone, which decides
+ * as in mmclassify (mm_model_set_classify: normalisation, calibrated
+ * softmax, arg-max), in mmclassify's JSON line. So batch, eval and training cut a WAV recording the same
  * way by construction. The kept pipeline (--decode gstreamer, and every
  * file that is not a WAV) treats a file as a stream instead: mfccextract
  * gives one block per word its detector finds.
  *
- * Anything this path does not cover — a model set whose audio network is
- * missing or unreadable, or whose hybrid was trained on another front end
- * (mmclassify refuses such caps), a WAV longer than CORE_MAX_SECONDS — goes
- * through the pipeline, which says what is wrong.
- *
- * TODO(MmModelSet): the choice of the network and the decision below are
- * mmclassify's (model_set_offer, run_net, decision_json); classify through
- * MmModelSet once it is in core. */
+ * Anything this path does not cover — a model set without a plan for audio
+ * alone (no audio network, networks of different front ends), a WAV
+ * longer than CORE_MAX_SECONDS — goes through the pipeline, which says
+ * what is wrong. */
 
 /* The longest WAV read whole into memory (38 MB of 16 kHz floats); a longer
  * one streams through the pipeline. */
 #define CORE_MAX_SECONDS 600
 
-/* mmclassify's choice for a role: the first file (in name order) of each
- * arch, the CNN variant before the LSTM one. */
-static gboolean
-better_net (MmNet *have, MmArch arch)
-{
-  return !have || ((mm_net_arch (have) == MM_ARCH_AUDIONET_LSTM
-          || mm_net_arch (have) == MM_ARCH_HYBRIDNET_CNN_LSTM)
-      && (arch == MM_ARCH_AUDIONET_CNN || arch == MM_ARCH_HYBRIDNET_CNN));
-}
-
-static int
-compare_paths (gconstpointer a, gconstpointer b)
-{
-  return strcmp (*(char *const *) a, *(char *const *) b);
-}
-
-/* A model file with its front end (the study's when it records none);
- * NULL when mmclassify would skip it. */
-static MmNet *
-load_net (const char *file, MmMfccParams *fe)
-{
-  MmModelMeta meta = { 0 };
-  MmNet *net = mm_model_load (file, &meta, NULL);
-
-  mm_mfcc_params_init (fe);
-  if (net && meta.mfcc_json && !mm_mfcc_params_from_json (meta.mfcc_json, fe, NULL))
-    g_clear_pointer (&net, mm_net_free);
-  mm_model_meta_clear (&meta);
-  return net;
-}
-
-/* Loads the audio network and its front end, once; FALSE if this path
- * cannot serve the model set (see above). */
+/* Opens the model set and plans for audio alone, once; FALSE if this path
+ * cannot serve it (see above). */
 static gboolean
 core_ready (MmBatchWorker *w)
 {
-  char **files;
-  MmNet *audio = NULL, *hybrid = NULL;
-  MmMfccParams fe_audio, fe_hybrid, fe;
-  gboolean ok;
+  MmModelPlan plan;
 
   if (w->core_tried)
-    return w->net != NULL;
+    return w->models != NULL;
   w->core_tried = TRUE;
-  files = mm_cli_model_files (w->model);
-  qsort (files, g_strv_length (files), sizeof (char *), compare_paths);
-  for (char **f = files; *f; f++) {
-    MmNet *net = load_net (*f, &fe);
-    MmArch arch = net ? mm_net_arch (net) : MM_N_ARCH;
-
-    if (net && !mm_arch_uses_image (arch) && better_net (audio, arch)) {
-      mm_net_free (audio);
-      g_free (w->net_file);
-      w->net_file = g_strdup (*f);
-      audio = net;
-      fe_audio = fe;
-    } else if (net && mm_arch_uses_audio (arch) && mm_arch_uses_image (arch)
-        && better_net (hybrid, arch)) {
-      mm_net_free (hybrid);
-      hybrid = net;
-      fe_hybrid = fe;
-    } else {
-      mm_net_free (net);
-    }
-  }
-  g_strfreev (files);
-  ok = audio && (!hybrid || mm_mfcc_params_equal (&fe_audio, &fe_hybrid, NULL))
-      && mm_frontend_check_network (&fe_audio, NULL)
-      && (w->mfcc = mm_mfcc_new (&fe_audio, NULL));
-  mm_net_free (hybrid);
-  if (!ok) {
-    mm_net_free (audio);
+  w->models = mm_model_set_open (w->model, NULL);
+  if (!w->models || !mm_model_set_plan (w->models, FALSE, TRUE, FALSE, &plan, NULL)
+      || !plan.lone_audio || !mm_frontend_check_network (&plan.audio_model->frontend, NULL)
+      || !(w->mfcc = mm_mfcc_new (&plan.audio_model->frontend, NULL))) {
+    g_clear_pointer (&w->models, mm_model_set_free);
     return FALSE;
   }
-  mm_net_set_training (audio, FALSE);
-  w->net = audio;
   return TRUE;
 }
 
@@ -395,48 +330,37 @@ append_number (GString *s, double v)
   g_string_append (s, g_ascii_formatd (num, sizeof num, "%.9g", v));
 }
 
-/* One block through the network → mmclassify's JSON object for a lone
- * audio item at @pts (its stream time too: the file starts at 0), or NULL
- * with *@why set when the outputs are not finite (mmclassify's error). */
+/* One block through the audio network → mmclassify's JSON object for it
+ * at @pts (its stream time too: the file starts at 0); NULL when the block
+ * is not finite (mmclassify skips it with a warning) or, with *@why set,
+ * when the network fails (mmclassify's error). */
 static char *
 classify_block (MmBatchWorker *w, const float *block, GstClockTime pts, char **why)
 {
-  float in[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
-  double probs[MM_N_CLASSES], max, sum = 0, inv_t = 1.0 / mm_net_temperature (w->net);
-  int digit = 0;
+  MmDecision d;
+  GError *err = NULL;
   GString *s;
 
-  mm_net_prepare_audio (mm_net_norm (w->net), block, in);
-  mm_net_forward (w->net, 1, NULL, in, logits);
-  max = logits[0];
-  for (int k = 0; k < MM_N_CLASSES; k++) {
-    if (!isfinite (logits[k])) {
-      *why = g_strdup_printf ("model %s (%s) gives non-finite outputs (inf or NaN) for a "
-          "finite input: its weights are unusable", w->net_file,
-          mm_arch_name (mm_net_arch (w->net)));
-      return NULL;
-    }
-    max = MAX (max, logits[k]);
-  }
-  for (int k = 0; k < MM_N_CLASSES; k++) {
-    probs[k] = exp ((logits[k] - max) * inv_t);
-    sum += probs[k];
-  }
-  for (int k = 0; k < MM_N_CLASSES; k++) {
-    probs[k] /= sum;
-    if (probs[k] > probs[digit])
-      digit = k;
+  if (!mm_model_set_classify (w->models, NULL, block, 0.0, &d, &err)) {
+    if (!g_error_matches (err, MM_ERROR, MM_ERROR_INVALID))
+      *why = g_strdup (err->message);
+    g_error_free (err);
+    return NULL;
   }
   s = g_string_new (NULL);
   g_string_append_printf (s, "{\"pts\":%" G_GUINT64_FORMAT ",\"time\":\"%" GST_TIME_FORMAT
-      "\",\"digit\":%d,\"confidence\":", pts, GST_TIME_ARGS (pts), digit);
-  append_number (s, probs[digit]);
-  g_string_append_printf (s, ",\"modality\":\"audio\",\"arch\":\"%s\",\"probabilities\":[",
-      mm_arch_name (mm_net_arch (w->net)));
+      "\",", pts, GST_TIME_ARGS (pts));
+  if (d.unsure)
+    g_string_append (s, "\"digit\":null,\"confidence\":");
+  else
+    g_string_append_printf (s, "\"digit\":%d,\"confidence\":", d.digit);
+  append_number (s, d.probs[d.digit]);
+  g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\",\"probabilities\":[",
+      mm_role_modality (d.model->role), mm_arch_name (d.model->arch));
   for (int k = 0; k < MM_N_CLASSES; k++) {
     if (k)
       g_string_append_c (s, ',');
-    append_number (s, probs[k]);
+    append_number (s, d.probs[k]);
   }
   g_string_append (s, "]}");
   return g_string_free (s, FALSE);
@@ -757,9 +681,8 @@ mm_batch_worker_free (MmBatchWorker *w)
     return;
   for (int s = 0; s < N_SHAPES; s++)
     classifier_free (w->classifiers[s]);
-  mm_net_free (w->net);
+  mm_model_set_free (w->models);
   mm_mfcc_free (w->mfcc);
-  g_free (w->net_file);
   g_free (w->model);
   g_free (w);
 }
