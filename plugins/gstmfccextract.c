@@ -19,7 +19,9 @@
  * #GstMmMfccExtract:preemphasis, #GstMmMfccExtract:lifter,
  * #GstMmMfccExtract:cmvn and #GstMmMfccExtract:dc-block, or — when
  * #GstMmMfccExtract:model names a model file — taken from that model's
- * `mfcc` metadata, which then overrides those properties. The output caps
+ * `mfcc` metadata, which then overrides those properties (a model
+ * directory gives the front end its audio networks share; see
+ * `core/mm-modelset.h`). The output caps
  * carry all of it:
  * `audio/x-mfcc, frames=(int)39, coefficients=(int)13, format=(string)F32LE,
  * rate=(int)16000, frame-length=(int)800, frame-step=(int)400, nfft=(int)1024,
@@ -99,7 +101,7 @@
 #include "gstmfccextract.h"
 #include "gstmmutil.h"
 #include "mm-frontend.h"
-#include "mm-modelfile.h"
+#include "mm-modelset.h"
 #include "mm-words.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mm_mfcc_extract_debug);
@@ -367,31 +369,23 @@ read_settings (GstMmMfccExtract * self, Settings * s)
   return reset;
 }
 
-/* The front end of @path's "mfcc" metadata into *@p; posts the error. */
+/* The front end of the model set @path (a file, or a directory whose audio
+ * networks share one: see mm-modelset.h) into *@p; posts the error. */
 static gboolean
 model_frontend (GstMmMfccExtract * self, const gchar * path, MmMfccParams * p)
 {
-  MmModelMeta meta = { 0 };
   GError *err = NULL;
-  MmNet *net = mm_model_load (path, &meta, &err);
-  gboolean ok = net != NULL;
+  MmModelSet *set = mm_model_set_open (path, &err);
+  gboolean ok = set != NULL;
 
   if (!ok)
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Cannot read the model %s.", path),
         ("%s", err->message));
-  else if (!meta.mfcc_json) {
+  else if (!(ok = mm_model_set_frontend (set, p, &err)))
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("The model %s has no audio front end (arch %s).", path,
-            mm_arch_name (mm_net_arch (net))), (NULL));
-    ok = FALSE;
-  } else if (!mm_mfcc_params_from_json (meta.mfcc_json, p, &err)) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-        ("The model %s has an invalid audio front end.", path), ("%s", err->message));
-    ok = FALSE;
-  }
+        ("The model %s gives no audio front end.", path), ("%s", err->message));
   g_clear_error (&err);
-  mm_net_free (net);
-  mm_model_meta_clear (&meta);
+  mm_model_set_free (set);
   return ok;
 }
 
@@ -1082,7 +1076,8 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
           study.dc_block, flags));
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model",
-          "Take the front end from this model file's \"mfcc\" metadata "
+          "Take the front end from this model file's \"mfcc\" metadata, or "
+          "from the audio networks of this model directory "
           "(overrides nfft, filters, low-freq, high-freq, preemphasis, "
           "lifter, cmvn and dc-block)", DEFAULT_MODEL, flags));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,

@@ -6,7 +6,7 @@
 #include "mm-cli.h"
 #include "mm-error.h"
 #include "mm-frontend.h"
-#include "mm-modelfile.h"
+#include "mm-modelset.h"
 
 struct _MmCliFrontend {
   int nfft, filters, lifter;
@@ -85,19 +85,12 @@ mm_cli_frontend_params (const MmCliFrontend *f, MmMfccParams *p, gboolean *usage
   *usage = TRUE;
   mm_mfcc_params_init (p);
   if (f->model) {
-    MmModelMeta meta = { 0 };
-    MmNet *net = mm_model_load (f->model, &meta, error);
-    gboolean ok = net != NULL;
+    /* a file, or a directory whose audio networks share one front end */
+    MmModelSet *set = mm_model_set_open (f->model, error);
+    gboolean ok = set && mm_model_set_frontend (set, p, error);
 
+    mm_model_set_free (set);
     *usage = FALSE;
-    if (ok && !meta.mfcc_json) {
-      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
-          "%s: an image model has no audio front end", f->model);
-      ok = FALSE;
-    }
-    ok = ok && mm_mfcc_params_from_json (meta.mfcc_json, p, error);
-    mm_net_free (net);
-    mm_model_meta_clear (&meta);
     if (!ok)
       return FALSE;
     *usage = TRUE;

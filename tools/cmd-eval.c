@@ -8,7 +8,9 @@
 #include "mm-cli.h"
 #include "mm-file.h"
 #include "mm-layers.h"
+#include "mm-error.h"
 #include "mm-modelfile.h"
+#include "mm-modelset.h"
 #include "mm-train.h"
 
 
@@ -144,16 +146,19 @@ predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *nam
   return TRUE;
 }
 
-/* The features of @meta's model: its stored MFCC parameters, else the defaults. */
-static gboolean
-model_mfcc (const char *path, const MmModelMeta *meta, MmMfccParams *mfcc, GError **error)
+/* The model file @path as a model set of one (its network, metadata and
+ * front end: the features are made as it was trained on them). */
+static MmModelSet *
+open_model (const char *path, const MmModel **model, GError **error)
 {
-  mm_mfcc_params_init (mfcc);
-  if (meta->mfcc_json && !mm_mfcc_params_from_json (meta->mfcc_json, mfcc, error)) {
-    g_prefix_error (error, "%s: ", path);
-    return FALSE;
+  MmModelSet *set = mm_model_set_open (path, error);
+
+  if (set && !(*model = mm_model_set_single (set))) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s: eval takes one model file, not a "
+        "directory of several", path);
+    g_clear_pointer (&set, mm_model_set_free);
   }
-  return TRUE;
+  return set;
 }
 
 /* --protocol new-speaker: each model was trained on one fold
@@ -171,16 +176,16 @@ eval_folds (char **models, const char *data_dir, gboolean json)
   if (json)
     g_string_append (out, "{\"protocol\":\"new-speaker\",\"folds\":[");
   for (char **m = models; *m; m++) {
-    MmModelMeta meta = { 0 };
     MmSplits splits = { 0 };
-    MmMfccParams mfcc;
     GError *error = NULL;
     Scores sc;
-    MmNet *net = mm_model_load (*m, &meta, &error);
-    char *protocol = net ? recorded_protocol (&meta) : NULL;
+    const MmModel *model = NULL;
+    MmModelSet *set = open_model (*m, &model, &error);
+    MmNet *net = set ? model->net : NULL;
+    char *protocol = net ? recorded_protocol (model->meta) : NULL;
     int fold = protocol ? mm_protocol_fold (protocol) : 0;
-    gboolean ok = net && fold && !seen[fold] && model_mfcc (*m, &meta, &mfcc, &error)
-        && mm_protocol_load (mm_net_arch (net), protocol, &mfcc, data_dir, FALSE, FALSE,
+    gboolean ok = net && fold && !seen[fold]
+        && mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, FALSE, FALSE,
             &splits, &error);
 
     if (ok) {
@@ -214,8 +219,7 @@ eval_folds (char **models, const char *data_dir, gboolean json)
     g_clear_error (&error);
     g_free (protocol);
     mm_splits_clear (&splits);
-    mm_model_meta_clear (&meta);
-    mm_net_free (net);
+    mm_model_set_free (set);
     if (!ok)
       goto out;
   }
@@ -273,8 +277,8 @@ mm_cmd_eval (int argc, char **argv)
   };
   GOptionContext *ctx = g_option_context_new ("- evaluate a model");
   MmSplits splits = { 0 };
-  MmModelMeta meta = { 0 };
-  MmMfccParams mfcc;
+  MmModelSet *set = NULL;
+  const MmModel *model = NULL;
   Scores test, heldout;
   GString *pred_tsv = NULL;
   GError *error = NULL;
@@ -321,24 +325,22 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   model_path = models[0];
-  if (!(net = mm_model_load (model_path, &meta, &error))) {
+  if (!(set = open_model (model_path, &model, &error))) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  if (!protocol && !(protocol = recorded_protocol (&meta)))
+  net = model->net;
+  if (!protocol && !(protocol = recorded_protocol (model->meta)))
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
-  /* the features are made as the model was trained on them */
-  if (!model_mfcc (model_path, &meta, &mfcc, &error)) {
-    rc = mm_cli_fail ("%s", error->message);
-    goto out;
-  }
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
   if (pred_path && !check_predictions (pred_path, NULL, data_dir, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  if (!mm_protocol_load (mm_net_arch (net), protocol, &mfcc, data_dir, FALSE, FALSE, &splits, &error)) {
+  /* the features are made as the model was trained on them */
+  if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, FALSE, FALSE, &splits,
+          &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -381,8 +383,7 @@ mm_cmd_eval (int argc, char **argv)
 out:
   g_clear_error (&error);
   mm_splits_clear (&splits);
-  mm_model_meta_clear (&meta);
-  mm_net_free (net);
+  mm_model_set_free (set);
   g_free (data_dir);
   g_strfreev (models);
   g_free (data_opt);

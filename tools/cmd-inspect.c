@@ -1,10 +1,12 @@
-/* mmdigits inspect — what a model file holds: arch, tensors, input
- * normalisation and metadata, after the loader's full validation. */
+/* mmdigits inspect — what a model file holds: arch, the role it serves in
+ * a model set, tensors, input normalisation and metadata, after the
+ * loader's full validation. A directory is opened as a model set
+ * (mm-modelset.h): the networks that serve a role, in role order. */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 
 #include "mm-cli.h"
-#include "mm-modelfile.h"
+#include "mm-modelset.h"
 
 static void
 print_text (const char *path, MmNet *net, const MmModelMeta *meta, gboolean tensors)
@@ -12,8 +14,9 @@ print_text (const char *path, MmNet *net, const MmModelMeta *meta, gboolean tens
   const MmNorm *norm = mm_net_norm (net);
   MmArch arch = mm_net_arch (net);
 
-  printf ("%s\n  arch        %s\n  parameters  %zu in %d tensors\n", path, mm_arch_name (arch),
-      mm_net_n_params (net), mm_net_n_tensors (net));
+  printf ("%s\n  arch        %s\n  role        %s\n  parameters  %zu in %d tensors\n", path,
+      mm_arch_name (arch), mm_role_modality (mm_role_of_arch (arch)), mm_net_n_params (net),
+      mm_net_n_tensors (net));
   if (mm_arch_uses_image (arch))
     printf ("  image norm  (x − %g) / %g\n", norm->image_mean, norm->image_std);
   if (mm_arch_uses_audio (arch)) {
@@ -68,6 +71,8 @@ print_json (const char *path, MmNet *net, const MmModelMeta *meta)
   json_builder_add_string_value (b, path);
   json_builder_set_member_name (b, "arch");
   json_builder_add_string_value (b, mm_arch_name (mm_net_arch (net)));
+  json_builder_set_member_name (b, "role");
+  json_builder_add_string_value (b, mm_role_modality (mm_role_of_arch (mm_net_arch (net))));
   json_builder_set_member_name (b, "parameters");
   json_builder_add_int_value (b, (gint64) mm_net_n_params (net));
   json_builder_set_member_name (b, "image_mean");
@@ -107,7 +112,7 @@ mm_cmd_inspect (int argc, char **argv)
     { "tensors", 0, 0, G_OPTION_ARG_NONE, &tensors, "List every tensor with its shape", NULL },
     { NULL }
   };
-  GOptionContext *ctx = g_option_context_new ("MODEL.safetensors... - describe model files");
+  GOptionContext *ctx = g_option_context_new ("MODEL.safetensors|DIR... - describe model files, or the networks of a model directory");
   int rc = MM_EXIT_OK;
 
   mm_cli_add_entries (ctx, entries, NULL);
@@ -117,25 +122,35 @@ mm_cmd_inspect (int argc, char **argv)
   }
   g_option_context_free (ctx);
   if (argc < 2) {
-    fprintf (stderr, "mmdigits: inspect needs at least one model file (see --help)\n");
+    fprintf (stderr, "mmdigits: inspect needs at least one model file or directory (see --help)\n");
     return MM_EXIT_USAGE;
   }
   for (int i = 1; i < argc; i++) {
-    MmModelMeta meta = { 0 };
     GError *error = NULL;
-    MmNet *net = mm_model_load (argv[i], &meta, &error);
+    MmModelSet *set = mm_model_set_open (argv[i], &error);
 
-    if (!net) {
+    if (!set) {
       rc = mm_cli_fail ("%s", error->message);
       g_error_free (error);
       continue;
     }
-    if (json)
-      print_json (argv[i], net, &meta);
-    else
-      print_text (argv[i], net, &meta, tensors);
-    mm_model_meta_clear (&meta);
-    mm_net_free (net);
+    /* a directory's files that do not load: one line each, exit status 1 */
+    for (const char *const *note = mm_model_set_skipped (set); *note; note++)
+      rc = mm_cli_fail ("%s", *note);
+    for (int r = 0; r < MM_N_ROLES; r++) {
+      const MmModel *m = mm_model_set_get (set, (MmRole) r);
+
+      if (!m)
+        continue;
+      if (json)
+        print_json (m->file, m->net, m->meta);
+      else
+        print_text (m->file, m->net, m->meta, tensors);
+    }
+    if (!json)
+      for (const char *const *note = mm_model_set_unused (set); *note; note++)
+        printf ("%s\n", *note);
+    mm_model_set_free (set);
   }
   return rc;
 }
