@@ -75,24 +75,20 @@ media_args=(--out "$out" --seed "$seed")
 [ -n "$digits" ] && media_args+=(--digits "$digits")
 "$mmdigits" demo-media "${media_args[@]}" >/dev/null
 
-# Which networks models/ holds (the "arch" of each file that loads: the
-# loader of mmdigits inspect is mmclassify's, so a file it refuses is one
-# mmclassify skips too) decides the shape of the pipeline:
-#  - a hybrid network (+ the image and audio ones for lone items): one
-#    mmclassify fuses a crop and a word that fall within its pair-window;
-#  - no hybrid network: one mmclassify per modality, whose decisions are
-#    merged in time order (the score then takes the more confident one);
+# The roles the model set of models/ serves, as mmdigits inspect reports
+# them (the core's MmModelSet, the policy mmclassify applies: one network
+# per role, CNN before LSTM; a file that does not load is skipped) decide
+# which branches the pipeline has:
+#  - a hybrid network, or an image and an audio network: both branches into
+#    one mmclassify, which fuses a crop and a word within its pair-window
+#    (with the hybrid) or classifies each alone (without one);
 #  - only an image network: the video alone.
 # (inspect exits 1 when a file is refused; the others are still listed.)
-archs=$("$mmdigits" inspect --json "$models"/*.safetensors 2>/dev/null \
+roles=$("$mmdigits" inspect --json "$models" 2>/dev/null \
         | python3 -c 'import json, sys
 for line in sys.stdin:
-    print(json.loads(line)["arch"])' || true)
-has () { grep -qx "$1" <<<"$archs"; }
-image_net='' audio_net='' hybrid_net=''
-has ImageNet_CNN && image_net=1
-{ has AudioNet_CNN || has AudioNet_LSTM; } && audio_net=1
-{ has HybridNet_CNN || has HybridNet_CNN_LSTM; } && hybrid_net=1
+    print(json.loads(line)["role"])' || true)
+has () { grep -qxF "$1" <<<"$roles"; }
 
 # decodebin gives a video and an audio pad; each queue links to the branch
 # whose caps fit. -m prints the element messages to gst.log (mmclassify
@@ -102,20 +98,16 @@ video=(d. ! queue ! videoconvert ! video/x-raw,format=GRAY8 ! digitimage)
 # shellcheck disable=SC2054
 audio=(d. ! queue ! audioconvert ! audioresample
        ! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract)
-if [ -n "$hybrid_net" ]; then
-  fallback=true
-  [ -n "$image_net" ] && [ -n "$audio_net" ] || fallback=false
-  mode="fused by mmclassify (hybrid network, fallback=$fallback)"
-  branches=("${video[@]}" ! mm.image_sink "${audio[@]}" ! mm.audio_sink
-            mmclassify name=mm model="$models" fallback="$fallback"
-            ! filesink location="$out/events.jsonl")
-elif [ -n "$image_net" ] && [ -n "$audio_net" ]; then
-  mode="image and audio decided apart (no hybrid network in $models)"
-  branches=("${video[@]}" ! mmclassify model="$models" ! filesink location="$out/events-image.jsonl"
-            "${audio[@]}" ! mmclassify model="$models" ! filesink location="$out/events-audio.jsonl")
-elif [ -n "$image_net" ]; then
+classifier=(mmclassify name=mm model="$models" ! filesink location="$out/events.jsonl")
+if has image+audio; then
+  mode="fused by mmclassify (hybrid network)"
+  branches=("${video[@]}" ! mm.image_sink "${audio[@]}" ! mm.audio_sink "${classifier[@]}")
+elif has image && has audio; then
+  mode="image and audio decided apart by mmclassify (no hybrid network in $models)"
+  branches=("${video[@]}" ! mm.image_sink "${audio[@]}" ! mm.audio_sink "${classifier[@]}")
+elif has image; then
   mode="image only (no audio or hybrid network in $models)"
-  branches=("${video[@]}" ! mmclassify model="$models" ! filesink location="$out/events.jsonl")
+  branches=("${video[@]}" ! mm.image_sink "${classifier[@]}")
 else
   echo "demo.sh: $models holds no ImageNet_CNN or hybrid model" >&2
   exit 1
@@ -129,13 +121,5 @@ if ! gst-launch-1.0 -m filesrc location="$out/demo.webm" ! decodebin name=d "${b
   tail -n 15 "$out/gst.log" >&2
   exit 1
 fi
-if [ -f "$out/events-image.jsonl" ]; then
-  # one file, in time order
-  python3 -c 'import json, sys
-lines = [l for f in sys.argv[1:] for l in open(f) if l.strip()]
-sys.stdout.write("".join(sorted(lines, key=lambda l: json.loads(l)["pts"])))' \
-    "$out/events-image.jsonl" "$out/events-audio.jsonl" > "$out/events.jsonl"
-fi
-
 python3 "$here/demo-score.py" "$out/script.tsv" "$out/events.jsonl" "$out/summary.json"
 echo "files: $out (demo.webm, script.tsv, events.jsonl, summary.json, gst.log)"

@@ -27,7 +27,8 @@
  * every block is classified alone by its own network (fallback has no
  * effect), as two single-pad elements would, one decision each.
  * Items are taken earliest first (a block pairs with the earliest crop
- * within the window, not the nearest), so decisions come out in time order.
+ * within the window, not the nearest), so decisions come out in time order
+ * (without a hybrid, in the order of their `timestamp`).
  * A requested pad must be fed or get EOS: without a live source the element
  * waits for both pads, as every aggregator does.
  *
@@ -711,6 +712,18 @@ classify_lone (GstMmClassify * self, const Item * it, const MmModelPlan * plan)
   return ret;
 }
 
+/* Whether the crop @img goes before the block @aud: by pairing key (a
+ * block's centre) when pairs are made, else by start, so that decisions
+ * made alone come out in the order of their timestamps. */
+static gboolean
+image_first (const Item * img, const Item * aud, gboolean pair)
+{
+  GstClockTime i = pair ? img->key : img->rt_start;
+  GstClockTime a = pair ? aud->key : aud->rt_start;
+
+  return !GST_CLOCK_TIME_IS_VALID (i) || (GST_CLOCK_TIME_IS_VALID (a) && i <= a);
+}
+
 static GstFlowReturn
 gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
 {
@@ -743,8 +756,7 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
       ret = classify (self, &img, &aud);
       gst_aggregator_pad_drop_buffer (ipad);
       gst_aggregator_pad_drop_buffer (apad);
-    } else if (!GST_CLOCK_TIME_IS_VALID (img.key) ||
-        (GST_CLOCK_TIME_IS_VALID (aud.key) && img.key <= aud.key)) {
+    } else if (image_first (&img, &aud, plan.pair)) {
       ret = classify_lone (self, &img, &plan);
     } else {
       ret = classify_lone (self, &aud, &plan);

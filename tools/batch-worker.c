@@ -90,36 +90,22 @@ classifier_free (Classifier *c)
   g_free (c);
 }
 
-/* The description of @shape's pipeline, shaped as batch always shaped it:
- * with a hybrid network one mmclassify takes both modalities (fallback
- * only if the image and audio networks are there too); without one, one
- * mmclassify per modality, each with its own appsink. */
+/* The description of @shape's pipeline: its branches into one mmclassify,
+ * which pairs them with a hybrid network or classifies each alone without
+ * one (the model set's plan, mm-modelset.h). */
 static char *
-classifier_description (const MmCliNets *nets, Shape shape, guint *n_sinks)
+classifier_description (Shape shape, guint *n_sinks)
 {
   const char *video = shape & SHAPE_STILL ? STILL_BRANCH : VIDEO_BRANCH;
   gboolean v = (shape & (SHAPE_VIDEO | SHAPE_STILL)) != 0, a = (shape & SHAPE_AUDIO) != 0;
   GString *d = g_string_new (NULL);
 
-  if (nets->hybrid) {
-    if (v)
-      g_string_append_printf (d, APPSRC " name=vsrc ! %s ! mm0.image_sink ", video);
-    if (a)
-      g_string_append (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm0.audio_sink ");
-    g_string_append_printf (d, "mmclassify name=mm0 fallback=%s ! appsink name=sink0",
-        nets->image && nets->audio ? "true" : "false");
-    *n_sinks = 1;
-  } else {
-    *n_sinks = 0;
-    if (v)
-      g_string_append_printf (d, APPSRC " name=vsrc ! %s ! mm%u.image_sink "
-          "mmclassify name=mm%u ! appsink name=sink%u ", video, *n_sinks, *n_sinks, *n_sinks);
-    (*n_sinks) += v;
-    if (a)
-      g_string_append_printf (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm%u.audio_sink "
-          "mmclassify name=mm%u ! appsink name=sink%u", *n_sinks, *n_sinks, *n_sinks);
-    (*n_sinks) += a;
-  }
+  if (v)
+    g_string_append_printf (d, APPSRC " name=vsrc ! %s ! mm0.image_sink ", video);
+  if (a)
+    g_string_append (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm0.audio_sink ");
+  g_string_append (d, "mmclassify name=mm0 ! appsink name=sink0");
+  *n_sinks = 1;
   return g_string_free (d, FALSE);
 }
 
@@ -136,7 +122,7 @@ static Classifier *
 classifier_new (const MmBatchWorker *w, Shape shape, char **error)
 {
   Classifier *c = g_new0 (Classifier, 1);
-  char *desc = classifier_description (&w->nets, shape, &c->n_sinks);
+  char *desc = classifier_description (shape, &c->n_sinks);
   GError *err = NULL;
 
   c->pipeline = gst_parse_launch (desc, &err);

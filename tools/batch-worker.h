@@ -7,8 +7,9 @@
  *   appsrc ! videoconvert ! GRAY8 ! digitimage ────────────────────┐
  *   appsrc ! audioconvert ! audioresample ! 16 kHz F32 ! mfccextract ┴ mmclassify ! appsink
  *
- * built the way pipelines/demo.sh shapes it from the networks the model set
- * holds, whose models are loaded once (mmclassify loads them at NULL→READY;
+ * as pipelines/demo.sh builds it (one mmclassify: the model set's plan,
+ * mm-modelset.h, says whether it pairs or classifies each modality alone),
+ * whose models are loaded once (mmclassify loads them at NULL→READY;
  * between files the pipeline only goes back to READY); each file is decoded
  * by its own `filesrc ! decodebin` pipeline whose first video and first
  * audio stream go through appsinks into the appsrcs.
@@ -39,7 +40,8 @@ typedef enum {
 
 typedef struct _MmBatchWorker MmBatchWorker;
 
-/* @model: a model file or directory (copied); @nets: what it holds. */
+/* @model: a model file or directory (copied); @nets: the roles its model
+ * set serves (which streams of a file a network can take). */
 MmBatchWorker *mm_batch_worker_new  (const char *model, const MmCliNets *nets,
                                      MmBatchDecode decode);
 void           mm_batch_worker_free (MmBatchWorker *w);

@@ -33,6 +33,7 @@
 #include "mm-error.h"
 #include "mm-file.h"
 #include "mm-layers.h"
+#include "mm-modelset.h"
 
 typedef struct {
   const char *model;
@@ -518,6 +519,7 @@ run_batch (GPtrArray *mine, const char *out, const char *model_opt, int jobs,
   GHashTable *done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   char *part = part_path (out);
   Batch b = { .decode = decode };
+  MmModelSet *models;
   Progress p = { .total = mine->len };
   GError *err = NULL;
   guint failed, n_lines = 0;
@@ -531,11 +533,15 @@ run_batch (GPtrArray *mine, const char *out, const char *model_opt, int jobs,
     goto out;
   }
   b.model = mm_cli_model_path (model_opt);
-  if (!mm_cli_gst_ready (&err) || !mm_cli_model_nets (b.model, &b.nets, &err)) {
+  /* the model set, opened here to refuse a bad one before any work (each
+   * worker's classifiers open their own) */
+  if (!mm_cli_gst_ready (&err) || !(models = mm_model_set_open (b.model, &err))) {
     rc = mm_cli_fail ("%s", err->message);
     close (fd);
     goto out;
   }
+  mm_cli_model_nets (models, &b.nets);
+  mm_model_set_free (models);
   b.files = files_to_run (mine, done);
   b.n = g_strv_length (b.files);
   if (jobs == 0)
@@ -754,7 +760,7 @@ mm_cmd_batch (int argc, char **argv)
 
   mm_cli_add_entries (ctx, entries, ranges);
   g_option_context_set_description (ctx,
-      "Each file runs through digitimage (video) and mfccextract (audio) into\n"
+      "Each file runs through digitimage (video) and mfccextract (audio) into one\n"
       "mmclassify, as pipelines/demo.sh; each job keeps its pipelines and models\n"
       "for all its files (docs/batch.md). One line per decision: the element's\n"
       "JSON object with \"file\" first; a file without a decision gives\n"

@@ -1,8 +1,9 @@
 /* mmdigits predict — classifies single files through the elements of the
  * pipelines (digitimage, mfccextract, mmclassify), so that a file gives
  * here exactly the decision a pipeline would give. Also holds what predict
- * and batch share: finding the plugin, reading a model set's archs, running
- * a pipeline to EOS and collecting mmclassify's JSON lines. */
+ * and batch share: finding the plugin, running a pipeline to EOS and
+ * collecting mmclassify's JSON lines. Which network serves what is the
+ * core's model set's decision (mm-modelset.h), the same in mmclassify. */
 #include "mm-config.h"
 
 #include <errno.h>
@@ -16,8 +17,7 @@
 #include "mm-paths.h"
 #include "mm-error.h"
 #include "mm-media.h"
-#include "mm-modelfile.h"
-#include "mm-net.h"
+#include "mm-modelset.h"
 
 /* A pipeline whose position has not moved for this long is stuck. */
 #define STALL_TIMEOUT (60 * GST_SECOND)
@@ -138,57 +138,12 @@ mm_cli_model_files (const char *path)
   return files;
 }
 
-static void
-nets_add (MmCliNets *nets, MmArch arch)
+void
+mm_cli_model_nets (const MmModelSet *set, MmCliNets *nets)
 {
-  if (mm_arch_uses_image (arch) && mm_arch_uses_audio (arch))
-    nets->hybrid = TRUE;
-  else if (mm_arch_uses_image (arch))
-    nets->image = TRUE;
-  else
-    nets->audio = TRUE;
-}
-
-gboolean
-mm_cli_model_nets (const char *path, MmCliNets *nets, GError **error)
-{
-  memset (nets, 0, sizeof *nets);
-  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-    GDir *d = g_dir_open (path, 0, error);
-    const char *name;
-
-    if (!d) {
-      g_prefix_error (error, "model directory %s: ", path);
-      return FALSE;
-    }
-    while ((name = g_dir_read_name (d))) {
-      char *file;
-      MmArch arch;
-
-      if (!g_str_has_suffix (name, ".safetensors"))
-        continue;
-      file = g_build_filename (path, name, NULL);
-      /* a broken file is the element's to report (it skips it) */
-      if (mm_model_read_arch (file, &arch, NULL))
-        nets_add (nets, arch);
-      g_free (file);
-    }
-    g_dir_close (d);
-    if (!nets->image && !nets->audio && !nets->hybrid) {
-      g_set_error (error, MM_ERROR, MM_ERROR_IO,
-          "model directory %s holds no model file (*.safetensors): pass --model, "
-          "or train one with 'mmdigits train'", path);
-      return FALSE;
-    }
-    return TRUE;
-  } else {
-    MmArch arch;
-
-    if (!mm_model_read_arch (path, &arch, error))
-      return FALSE;
-    nets_add (nets, arch);
-    return TRUE;
-  }
+  nets->image = mm_model_set_get (set, MM_ROLE_IMAGE) != NULL;
+  nets->audio = mm_model_set_get (set, MM_ROLE_AUDIO) != NULL;
+  nets->hybrid = mm_model_set_get (set, MM_ROLE_HYBRID) != NULL;
 }
 
 /* ---- JSON --------------------------------------------------------------- */
@@ -462,7 +417,7 @@ done:
 
 typedef struct {
   const char *model;
-  MmCliNets nets;
+  MmModelSet *models;           /* opened once: its plans say what an input needs */
   gboolean json;
   int failures;
   gboolean fatal;               /* a model error: no use going on */
@@ -524,9 +479,7 @@ build_predict (const Predict *p, const char *image, const char *audio, MmCliLine
   e = gst_bin_get_by_name (GST_BIN (pipeline), "mm");
   g_object_set (e, "model", p->model, NULL);
   if (image && audio)
-    /* as pipelines/demo.sh: lone items need the single-modality networks */
-    g_object_set (e, "pair-window", PREDICT_PAIR_WINDOW,
-        "fallback", p->nets.image && p->nets.audio, NULL);
+    g_object_set (e, "pair-window", PREDICT_PAIR_WINDOW, NULL);
   gst_object_unref (e);
   e = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
   mm_cli_lines_attach (lines, e, 0);
@@ -659,6 +612,7 @@ static void
 predict_one (Predict *p, const char *image, const char *audio)
 {
   MmCliLines *lines;
+  MmModelPlan plan;
   GstElement *pipeline;
   Decoded decoded = { 0 };
   char *src = NULL;
@@ -669,6 +623,14 @@ predict_one (Predict *p, const char *image, const char *audio)
       || (audio && !mm_media_check_file (audio, &err))) {
     input_failed (p, image, audio, NULL, err->message);     /* it names the file */
     g_error_free (err);
+    return;
+  }
+  /* what the classifier would refuse at start, said before any decoding */
+  if (!mm_model_set_plan (p->models, image != NULL, audio != NULL, TRUE, &plan, &err)) {
+    mm_cli_fail ("%s", err->message);
+    g_error_free (err);
+    p->failures++;
+    p->fatal = TRUE;
     return;
   }
   lines = mm_cli_lines_new ();
@@ -789,7 +751,8 @@ mm_cmd_predict (int argc, char **argv)
       "An image goes through decodebin ! videoconvert ! imagefreeze num-buffers=1 !\n"
       "digitimage stable-frames=1, a recording through decodebin ! audioconvert !\n"
       "audioresample ! mfccextract, both into one mmclassify (pair-window 60 s, so\n"
-      "that the still image pairs with a word anywhere in the recording).\n"
+      "that the still image pairs with a word anywhere in the recording; without\n"
+      "a hybrid network each is classified alone).\n"
       "Output: 'FILE: digit 7 (0.98, image, ImageNet_CNN)' per decision, or with\n"
       "--json the element's JSON object plus \"image\" and \"audio\". A recording\n"
       "without a word (an image without a digit) gives a result with \"error\".\n"
@@ -805,7 +768,7 @@ mm_cmd_predict (int argc, char **argv)
   }
   p.model = mm_cli_model_path (model);
   p.json = json;
-  if (!mm_cli_gst_ready (&err) || !mm_cli_model_nets (p.model, &p.nets, &err)) {
+  if (!mm_cli_gst_ready (&err) || !(p.models = mm_model_set_open (p.model, &err))) {
     rc = mm_cli_fail ("%s", err->message);
     g_error_free (err);
     goto out;
@@ -817,6 +780,8 @@ mm_cmd_predict (int argc, char **argv)
     rc = p.failures ? MM_EXIT_FAILURE : MM_EXIT_OK;
   }
 out:
+  if (p.models)
+    mm_model_set_free (p.models);
   g_free ((char *) p.model);
   g_free (model);
   g_free (image);

@@ -161,13 +161,13 @@ char    *mm_cli_model_path (const char *opt);
  * directory (g_strfreev). */
 char   **mm_cli_model_files (const char *path);
 
-/* The networks a model file or directory holds, by role, read from the
- * "arch" metadata of each file's header (the element validates them fully
- * when it loads them). Fails if @path holds no model at all. */
+/* The roles a model set serves (mm_model_set_get), for the CLI's choice of
+ * the streams a file gives the classifier. */
 typedef struct {
   gboolean image, audio, hybrid;
 } MmCliNets;
-gboolean mm_cli_model_nets (const char *path, MmCliNets *nets, GError **error);
+struct _MmModelSet;
+void     mm_cli_model_nets (const struct _MmModelSet *set, MmCliNets *nets);
 
 /* Appends @str as a quoted JSON string (invalid UTF-8 is replaced). */
 void     mm_cli_json_string (GString *out, const char *str);
