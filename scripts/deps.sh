@@ -9,6 +9,7 @@ MM_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   espeak-ng
+  flite                                # scripts/make-voices.sh (synthetic training voices)
   python3-gi gir1.2-gstreamer-1.0      # pipelines/finetune.py
 )
 # parity with PyTorch (tests) and the benchmark's reference run; clang and

@@ -185,8 +185,8 @@ eval_folds (char **models, const char *data_dir, gboolean json)
     char *protocol = net ? recorded_protocol (model->meta) : NULL;
     int fold = protocol ? mm_protocol_fold (protocol) : 0;
     gboolean ok = net && fold && !seen[fold]
-        && mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, FALSE, FALSE,
-            &splits, &error);
+        && mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE,
+            FALSE, &splits, &error);
 
     if (ok) {
       mm_dataset_normalize (splits.heldout, mm_net_norm (net));
@@ -339,8 +339,8 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   /* the features are made as the model was trained on them */
-  if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, FALSE, FALSE, &splits,
-          &error)) {
+  if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE, FALSE,
+          &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }

@@ -1124,7 +1124,7 @@ run (Figures *f)
   JsonBuilder *b = f->json;
 
   if (!common_mfcc (f, &mfcc, &f->error)
-      || !mm_protocol_load (MM_ARCH_HYBRIDNET_CNN, "clean", &mfcc, f->data_dir, FALSE, TRUE,
+      || !mm_protocol_load (MM_ARCH_HYBRIDNET_CNN, "clean", &mfcc, f->data_dir, NULL, FALSE, TRUE,
           &f->splits, &f->error))
     return FALSE;
   limit (f, &f->splits.heldout);

@@ -113,6 +113,34 @@ add_json_member (JsonBuilder *b, const char *name, const char *json)
   json_builder_add_value (b, node);
 }
 
+/* The synthetic voices of the training split: where, how many, and the
+ * digest of the generator's manifest (scripts/make-voices.sh) when there is
+ * one, so that a model card can say exactly which voices trained it. */
+static void
+add_synthetic (JsonBuilder *b, const MmSplits *splits)
+{
+  g_autofree char *manifest = g_build_filename (splits->synthetic, "manifest.tsv", NULL);
+  g_autofree char *text = NULL;
+  gsize len;
+
+  json_builder_set_member_name (b, "synthetic");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "dir");
+  json_builder_add_string_value (b, splits->synthetic);
+  json_builder_set_member_name (b, "clips");
+  json_builder_add_int_value (b, splits->synthetic_clips);
+  json_builder_set_member_name (b, "voices");
+  json_builder_add_int_value (b, splits->synthetic_voices);
+  json_builder_set_member_name (b, "training_samples");
+  json_builder_add_int_value (b, splits->synthetic_pairs);
+  if (g_file_get_contents (manifest, &text, &len, NULL)) {
+    g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) text, len);
+    json_builder_set_member_name (b, "manifest_sha256");
+    json_builder_add_string_value (b, sum);
+  }
+  json_builder_end_object (b);
+}
+
 static char *
 provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res,
     const MmSplits *splits, const MmConfusion *test, const MmConfusion *heldout,
@@ -152,6 +180,8 @@ provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, con
   }
   if (augment_json)
     add_json_member (b, "augment", augment_json);
+  if (splits->synthetic)
+    add_synthetic (b, splits);
   if (cfg->modality_dropout > 0) {
     char num[G_ASCII_DTOSTR_BUF_SIZE];
     /* the decimal the user gave, not the float's 17 digits */
@@ -269,7 +299,7 @@ int
 mm_cmd_train (int argc, char **argv)
 {
   char *arch_name = NULL, *data_opt = NULL, *out_path = NULL, *protocol = NULL;
-  char *checkpoint = NULL;
+  char *checkpoint = NULL, *synthetic = NULL;
   gboolean resume = FALSE;
   g_autofree char *settings = NULL;
   /* -1 (0 for threads): not given, the study's value or no limit; a
@@ -296,6 +326,8 @@ mm_cmd_train (int argc, char **argv)
       "kinds (speed, shift, white, pink, babble, hum, noise, band, gain, vtlp, specaug, audio; affine, "
       "elastic, stroke, blur, pixel-noise, gamma, polarity, occlude, image), each optionally =P "
       "(its probability); default none", "LIST" },
+    { "synthetic", 0, 0, G_OPTION_ARG_FILENAME, &synthetic, "Audio and hybrid networks: add the "
+      "synthetic voices of DIR (scripts/make-voices.sh) to the training split only", "DIR" },
     { "modality-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &modality_dropout, "Hybrids: chance that a "
       "training sample's image or audio is blanked or replaced by noise (default 0)", "P" },
     { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "Do not fit the calibration "
@@ -358,6 +390,11 @@ mm_cmd_train (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (synthetic && (!*synthetic || !mm_arch_uses_audio (arch))) {
+    fprintf (stderr, "mmdigits: --synthetic needs a directory and an arch that hears audio\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
   if (!protocol)
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   if (!mm_protocol_check (protocol, &error)) {
@@ -402,12 +439,13 @@ mm_cmd_train (int argc, char **argv)
   /* what else decides the data; the core compares the rest (and the data) */
   {
     g_autofree char *frontend = mm_mfcc_params_to_json (&mfcc);
-    settings = g_strdup_printf ("protocol=%s limit=%d front-end=%s", protocol, limit, frontend);
+    settings = g_strdup_printf ("protocol=%s limit=%d front-end=%s%s%s", protocol, limit,
+        frontend, synthetic ? " synthetic=" : "", synthetic ? synthetic : "");
   }
   cfg.settings = settings;
   catch_signals ();
 
-  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, TRUE,
+  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, synthetic, TRUE,
           mm_arch_uses_audio (arch) && (aug.enabled & MM_AUG_WAVE_KINDS), &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
@@ -506,6 +544,7 @@ out:
   g_free (augment_spec);
   g_free (augment_json);
   g_free (checkpoint);
+  g_free (synthetic);
   g_option_context_free (ctx);
   if (interrupted && rc != MM_EXIT_OK)
     return die_of_signal (interrupted);

@@ -123,16 +123,24 @@ typedef struct {
   MmDataset *heldout;              /* never seen in training; NULL for "paper" */
   char *protocol;                  /* its name, e.g. "new-speaker:theo" */
   char *description;               /* one line for the model card */
+  char *synthetic;                 /* the synthetic voices' directory, or NULL */
+  int synthetic_clips, synthetic_voices;
+  int synthetic_pairs;             /* training samples paired with a synthetic clip */
 } MmSplits;
 
 /* Checks a protocol name (usage errors, before any data is read). */
 gboolean mm_protocol_check (const char *protocol, GError **error);
-/* @mfcc: the front end for the audio (NULL = defaults). @waves: the
- * audio sets also carry their one-second clips (MmDataset.waves), for
- * waveform augmentation. */
+/* @mfcc: the front end for the audio (NULL = defaults). @synthetic: a
+ * directory of synthetic voices (scripts/make-voices.sh; every speaker id
+ * starts with "syn-"), or NULL: audio networks' training split (never
+ * validation, test or held-out) then draws each sample's recording from the
+ * protocol's training recordings and these clips together, by count; the
+ * validation and test pairs stay those of the protocol without them.
+ * @waves: the audio sets also carry their one-second clips
+ * (MmDataset.waves), for waveform augmentation. */
 gboolean mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
-                           const char *data_dir, gboolean need_train, gboolean waves,
-                           MmSplits *out, GError **error);
+                           const char *data_dir, const char *synthetic, gboolean need_train,
+                           gboolean waves, MmSplits *out, GError **error);
 /* K for "new-speaker:K", else 0. */
 int      mm_protocol_fold (const char *protocol);
 #define MM_PROTOCOL_FOLDS 6

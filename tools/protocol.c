@@ -21,7 +21,12 @@ typedef enum {
   SRC_FSDD,       /* FSDD (CC BY-SA 4.0) */
   SRC_LICENSED,   /* extra-speech whose licence allows training shipped weights */
   SRC_UNHEARD,    /* extra-speech with no licence: validation only, never trained on */
+  SRC_SYNTHETIC,  /* --synthetic (scripts/make-voices.sh): the training split only */
 } Source;
+
+/* Synthetic speaker ids start with this, so that they can never be taken for
+ * (or collide with) a human speaker of FSDD or extra-speech. */
+#define SYNTHETIC_PREFIX "syn-"
 
 /* extra-speech's sources by speaker-id prefix, from its README's licence
  * column. An id that matches none is an error: a new source must be
@@ -173,6 +178,7 @@ mm_splits_clear (MmSplits *s)
   g_clear_pointer (&s->heldout, mm_dataset_free);
   g_clear_pointer (&s->protocol, g_free);
   g_clear_pointer (&s->description, g_free);
+  g_clear_pointer (&s->synthetic, g_free);
 }
 
 static void
@@ -274,22 +280,39 @@ assign_folds (Speech *sp)
   g_hash_table_unref (fold_of);
 }
 
-/* FSDD and, when @extra, <data>/extra-speech in one table; the clips too
- * when @waves. */
+/* Every speaker of the synthetic directory @dir is named SYNTHETIC_PREFIX…. */
 static gboolean
-speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra, gboolean waves,
-    Speech *sp, GError **error)
+check_synthetic (const MmFsdd *f, const char *dir, GError **error)
 {
-  MmFsdd *part[2] = { NULL, NULL };
+  for (int i = 0; i < f->n; i++)
+    if (!g_str_has_prefix (f->speaker[i], SYNTHETIC_PREFIX)) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s/%s: a synthetic speaker's id must "
+          "start with '" SYNTHETIC_PREFIX "' (scripts/make-voices.sh names them so)", dir,
+          f->names[i]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* FSDD, <data>/extra-speech when @extra and the synthetic voices of
+ * @synthetic (or NULL) in one table; the clips too when @waves. */
+static gboolean
+speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra,
+    const char *synthetic, gboolean waves, Speech *sp, GError **error)
+{
+  MmFsdd *part[3] = { NULL, NULL, NULL };
   char *extra_dir = g_build_filename (data_dir, "extra-speech", NULL);
   gboolean ok = FALSE;
   int r = 0;
 
   memset (sp, 0, sizeof *sp);
   if (!(part[0] = mm_fsdd_load (data_dir, mfcc, waves, error))
-      || (extra && !(part[1] = mm_speech_load (extra_dir, "extra-speech", mfcc, waves, error))))
+      || (extra && !(part[1] = mm_speech_load (extra_dir, "extra-speech", mfcc, waves, error)))
+      || (synthetic && (!(part[2] = mm_speech_load (synthetic, "synthetic voices", mfcc, waves,
+                  error)) || !check_synthetic (part[2], synthetic, error))))
     goto out;
-  sp->n = part[0]->n + (part[1] ? part[1]->n : 0);
+  for (int k = 0; k < 3; k++)
+    sp->n += part[k] ? part[k]->n : 0;
   sp->digit = g_new (int, sp->n);
   sp->index = g_new (int, sp->n);
   sp->fold = g_new0 (int, sp->n);
@@ -298,13 +321,13 @@ speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra, gbo
   sp->mfcc = g_new (float, (size_t) sp->n * MM_AUDIO_VALUES);
   if (waves)
     sp->waves = mm_wave_bank_new (sp->n, MM_MEDIA_SAMPLE_RATE, MM_MEDIA_SAMPLE_RATE);
-  for (int k = 0; k < 2 && part[k]; k++) {
+  for (int k = 0; k < 3; k++) {
     const MmFsdd *f = part[k];
-    for (int i = 0; i < f->n; i++, r++) {
+    for (int i = 0; f && i < f->n; i++, r++) {
       sp->digit[r] = f->digit[i];
       sp->index[r] = f->index[i];
       sp->speaker[r] = f->speaker[i];
-      sp->src[r] = SRC_FSDD;
+      sp->src[r] = k == 2 ? SRC_SYNTHETIC : SRC_FSDD;
       if (k == 1 && !extra_source (f->speaker[i], &sp->src[r], error)) {
         g_prefix_error (error, "%s/%s: ", extra_dir, f->names[i]);
         goto out;
@@ -321,15 +344,19 @@ speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra, gbo
 out:
   if (!ok)
     speech_clear (sp);
-  mm_fsdd_free (part[0]);
-  mm_fsdd_free (part[1]);
+  for (int k = 0; k < 3; k++)
+    mm_fsdd_free (part[k]);
   g_free (extra_dir);
   return ok;
 }
 
+/* No pool takes synthetic recordings: add_synthetic puts them into the
+ * training split alone. */
 static gboolean
 pool_takes (const Pool *pool, const Speech *sp, int r)
 {
+  if (sp->src[r] == SRC_SYNTHETIC)
+    return FALSE;
   if (sp->src[r] == SRC_FSDD
       ? !pool->fsdd || sp->index[r] < pool->min_index || sp->index[r] > pool->max_index
       : sp->src[r] == SRC_LICENSED ? !pool->licensed : !pool->unheard)
@@ -391,6 +418,58 @@ out:
     g_array_unref (runs[d]);
   }
   return rec;
+}
+
+/* Synthetic voices into the training split: each training sample @tr[0..ntr)
+ * of @labels keeps its recording @rec from @pool or, with a chance equal to
+ * the synthetic clips' share of its digit's recordings (pool and synthetic
+ * together), takes a synthetic clip of the digit instead — as if they were
+ * in the pool, but without changing a validation or test pair. A fixed PCG
+ * stream of its own. Returns how many samples took a synthetic clip. */
+static int
+add_synthetic (const Speech *sp, const guint8 *labels, const int *tr, int ntr, const Pool *pool,
+    int *rec)
+{
+  GArray *syn[N_DIGITS];
+  int n_pool[N_DIGITS] = { 0 }, taken = 0;
+  MmRng rng;
+
+  for (int d = 0; d < N_DIGITS; d++)
+    syn[d] = g_array_new (FALSE, FALSE, sizeof (int));
+  for (int r = 0; r < sp->n; r++) {
+    if (sp->src[r] == SRC_SYNTHETIC)
+      g_array_append_val (syn[sp->digit[r]], r);
+    else if (pool_takes (pool, sp, r))
+      n_pool[sp->digit[r]]++;
+  }
+  mm_rng_seed (&rng, MM_PAIR_SEED, 3);
+  for (int i = 0; i < ntr; i++) {
+    int d = labels[tr[i]];
+    guint u = mm_rng_below (&rng, n_pool[d] + syn[d]->len);
+    if (u >= (guint) n_pool[d]) {
+      rec[tr[i]] = g_array_index (syn[d], int, u - n_pool[d]);
+      taken++;
+    }
+  }
+  for (int d = 0; d < N_DIGITS; d++)
+    g_array_unref (syn[d]);
+  return taken;
+}
+
+/* Clips and distinct voices of the synthetic part of @sp. */
+static void
+count_synthetic (const Speech *sp, int *clips, int *voices)
+{
+  GHashTable *seen = g_hash_table_new (NULL, NULL);
+
+  *clips = 0;
+  for (int r = 0; r < sp->n; r++)
+    if (sp->src[r] == SRC_SYNTHETIC) {
+      (*clips)++;
+      g_hash_table_add (seen, (gpointer) sp->speaker[r]);
+    }
+  *voices = g_hash_table_size (seen);
+  g_hash_table_unref (seen);
 }
 
 /* The samples @idx[0..n) (NULL: 0..n) of @m, with the paired audio when
@@ -463,7 +542,8 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
 
 gboolean
 mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
-    const char *data_dir, gboolean need_train, gboolean waves, MmSplits *out, GError **error)
+    const char *data_dir, const char *synthetic, gboolean need_train, gboolean waves,
+    MmSplits *out, GError **error)
 {
   gboolean image = mm_arch_uses_image (arch), audio = mm_arch_uses_audio (arch);
   Mnist train = { 0 }, test = { 0 };
@@ -494,13 +574,18 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
     goto out;
   if (audio) {
     if (!speech_load (data_dir, mfcc, p.kind == PROTOCOL_FOLD || p.kind == PROTOCOL_VOICES,
-            waves, &sp, error)
+            synthetic, waves, &sp, error)
         || !(rec = pair_recordings (&sp, train.labels, train.n, &train_pool, 1, error))
         || (test.n && !(hrec = pair_recordings (&sp, test.labels, test.n, &heldout_pool, 2,
                     error))))
       goto out;
   }
   mm_split_14_3_3 (train.n, MM_SPLIT_SEED, &tr, &ntr, &va, &nva, &te, &nte);
+  if (audio && synthetic) {
+    out->synthetic_pairs = add_synthetic (&sp, train.labels, tr, ntr, &train_pool, rec);
+    count_synthetic (&sp, &out->synthetic_clips, &out->synthetic_voices);
+    out->synthetic = g_strdup (synthetic);
+  }
   if (need_train) {
     out->train = assemble (&train, &sp, rec, tr, ntr);
     out->val = assemble (&train, &sp, rec, va, nva);
@@ -510,6 +595,14 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
     out->heldout = assemble (&test, &sp, hrec, NULL, test.n);
   out->protocol = g_strdup (protocol);
   out->description = describe (&p, audio, ntr, nva, nte);
+  if (out->synthetic) {
+    char *d = out->description;
+    out->description = g_strdup_printf ("%s; the training split's recordings also drawn from "
+        "%d synthetic clips (%d voices, %s; by their share of each digit's recordings: %d of "
+        "%d training samples), never in validation, test or held-out sets", d,
+        out->synthetic_clips, out->synthetic_voices, out->synthetic, out->synthetic_pairs, ntr);
+    g_free (d);
+  }
   ok = TRUE;
 out:
   if (!ok)
