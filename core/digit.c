@@ -376,6 +376,8 @@ local_background (const guint8 *gray, int stride, int rw, int rh, gboolean dark_
 {
   int b = MAX (4, MIN (rw, rh) / 8), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
   guint8 *grid = g_new (guint8, (size_t) gw * gh), *wide = g_new (guint8, (size_t) gw * gh);
+  int *cx0 = g_new (int, rw), *cx1 = g_new (int, rw);
+  double *cwx = g_new (double, rw), *upper = g_new (double, rw), *lower = g_new (double, rw);
   guint32 hist[256] = { 0 };
   guint64 top = (guint64) rw * rh / 200, seen = 0;
 
@@ -400,20 +402,43 @@ local_background (const guint8 *gray, int stride, int rw, int rh, gboolean dark_
         }
       wide[gy * gw + gx] = (guint8) v;
     }
-  for (int y = 0; y < rh; y++) {
-    /* block-centre coordinates, clamped at the edges */
+  /* block-centre coordinates, clamped at the edges. This loop runs on
+   * every pixel of every frame, so what does not change along a row or a
+   * column is worked out once: a column's coordinates, and the two grid
+   * rows interpolated along x (the same only for the b rows between two
+   * block centres) — the same arithmetic, in the same order, as per pixel */
+  for (int x = 0; x < rw; x++) {
+    double fx = CLAMP ((x + 0.5) / b - 0.5, 0.0, gw - 1.0);
+
+    cx0[x] = (int) fx;
+    cx1[x] = MIN (cx0[x] + 1, gw - 1);
+    cwx[x] = fx - cx0[x];
+  }
+  for (int y = 0, ty0 = -1, ty1 = -1; y < rh; y++) {
     double fy = CLAMP ((y + 0.5) / b - 0.5, 0.0, gh - 1.0);
     int y0 = (int) fy, y1 = MIN (y0 + 1, gh - 1);
     double wy = fy - y0;
+
+    if (y0 != ty0 || y1 != ty1) {
+      const guint8 *t = wide + y0 * gw, *u = wide + y1 * gw;
+
+      for (int x = 0; x < rw; x++) {
+        double wx = cwx[x];
+
+        upper[x] = (1 - wx) * t[cx0[x]] + wx * t[cx1[x]];
+        lower[x] = (1 - wx) * u[cx0[x]] + wx * u[cx1[x]];
+      }
+      ty0 = y0;
+      ty1 = y1;
+    }
     for (int x = 0; x < rw; x++) {
-      double fx = CLAMP ((x + 0.5) / b - 0.5, 0.0, gw - 1.0);
-      int x0 = (int) fx, x1 = MIN (x0 + 1, gw - 1);
-      double wx = fx - x0;
-      double bg = (1 - wy) * ((1 - wx) * wide[y0 * gw + x0] + wx * wide[y0 * gw + x1])
-          + wy * ((1 - wx) * wide[y1 * gw + x0] + wx * wide[y1 * gw + x1]);
+      double bg = (1 - wy) * upper[x] + wy * lower[x];
       int p = gray[(size_t) y * stride + x];
-      int s = (int) lround (dark_ink ? bg - p : p - bg);
-      out[(size_t) y * rw + x] = (guint8) CLAMP (s, 0, 255);
+      double v = dark_ink ? bg - p : p - bg;
+      /* lround's result where it matters (v ≥ 0; below, both clamp to 0),
+       * without its call: half-way cases round up, away from zero */
+      int s = v <= 0 ? 0 : (int) v + (v - (int) v >= 0.5);
+      out[(size_t) y * rw + x] = (guint8) MIN (s, 255);
       hist[out[(size_t) y * rw + x]]++;
     }
   }
@@ -424,6 +449,11 @@ local_background (const guint8 *gray, int stride, int rw, int rh, gboolean dark_
     *area += hist[v];
   g_free (grid);
   g_free (wide);
+  g_free (cx0);
+  g_free (cx1);
+  g_free (cwx);
+  g_free (upper);
+  g_free (lower);
 }
 
 /* AUTO polarity on the two ink-strength maps: a side whose strongest
