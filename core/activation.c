@@ -88,6 +88,15 @@ mm_argmax (int n, const float *x)
   return best;
 }
 
+gboolean
+mm_all_finite (const float *x, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite (x[i]))
+      return FALSE;
+  return TRUE;
+}
+
 /* A label outside [0, classes) has no loss: the result is NaN (and its
  * gradient row is p, as if no class were the target), so that the caller
  * sees it rather than a crash. */

@@ -76,15 +76,6 @@ mm_net_logits (MmNet *net, const MmDataset *ds, int batch, float *logits)
         logits + (size_t) start * MM_N_CLASSES);
 }
 
-static gboolean
-all_finite (const float *x, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite (x[i]))
-      return FALSE;
-  return TRUE;
-}
-
 /* Fails at the first sample of @ds in [start, start + b) whose input the
  * net uses holds inf or NaN: ReLU and max-pool would turn a NaN into an
  * ordinary value and a confident digit. */
@@ -97,10 +88,10 @@ check_inputs (MmNet *net, const MmDataset *ds, int start, int b, GError **error)
     const char *bad = NULL;
 
     if (mm_arch_uses_image (arch)
-        && !all_finite (ds->image + (size_t) i * MM_IMAGE_PIXELS, MM_IMAGE_PIXELS))
+        && !mm_all_finite (ds->image + (size_t) i * MM_IMAGE_PIXELS, MM_IMAGE_PIXELS))
       bad = "image";
     else if (mm_arch_uses_audio (arch)
-        && !all_finite (ds->audio + (size_t) i * MM_AUDIO_VALUES, MM_AUDIO_VALUES))
+        && !mm_all_finite (ds->audio + (size_t) i * MM_AUDIO_VALUES, MM_AUDIO_VALUES))
       bad = "audio";
     if (bad) {
       g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
@@ -128,7 +119,7 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
     }
     forward_slice (net, ds, start, b, logits);
     for (int i = 0; i < b; i++)
-      if (!all_finite (logits + i * MM_N_CLASSES, MM_N_CLASSES)) {
+      if (!mm_all_finite (logits + i * MM_N_CLASSES, MM_N_CLASSES)) {
         g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
             "%s gives non-finite outputs (inf or NaN) for sample %d, whose input is "
             "finite: the model's weights are unusable", mm_arch_name (mm_net_arch (net)),

@@ -163,6 +163,8 @@ void  mm_softmax_temperature (int batch, int classes, const float *logits, float
                               float *probs);
 /* The index of the largest of @x [n] (the first on ties). */
 int   mm_argmax       (int n, const float *x);
+/* Whether every one of @x [n] is finite (no inf, no NaN). */
+gboolean mm_all_finite (const float *x, size_t n);
 
 /* ---- LSTM: stacked layers, batch first, gates i, f, g, o (PyTorch) ---- */
 typedef struct {

@@ -1,7 +1,6 @@
 /* mmdigits — model sets (see mm-modelset.h for the policy). */
 #include "mm-modelset.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "mm-error.h"
@@ -389,15 +388,6 @@ mm_model_set_plan (const MmModelSet *set, gboolean image, gboolean audio, gboole
 
 /* ---- classifying --------------------------------------------------------- */
 
-static gboolean
-all_finite (const float *x, int n)
-{
-  for (int i = 0; i < n; i++)
-    if (!isfinite (x[i]))
-      return FALSE;
-  return TRUE;
-}
-
 gboolean
 mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
     double min_confidence, MmDecision *d, GError **error)
@@ -412,7 +402,7 @@ mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
         set->path, mm_role_arch_name (role), role_use[role]);
     return FALSE;
   }
-  if (mfcc && !all_finite (mfcc, MM_AUDIO_VALUES)) {
+  if (mfcc && !mm_all_finite (mfcc, MM_AUDIO_VALUES)) {
     g_set_error_literal (error, MM_ERROR, MM_ERROR_INVALID,
         "the MFCC block holds inf or NaN");
     return FALSE;
@@ -425,7 +415,7 @@ mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
   mm_net_forward (net, 1, gray ? set->image_in : NULL, mfcc ? set->audio_in : NULL,
       set->logits);
   /* finite input, non-finite output: every later input would fail alike */
-  if (!all_finite (set->logits, MM_N_CLASSES)) {
+  if (!mm_all_finite (set->logits, MM_N_CLASSES)) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "model %s (%s) gives non-finite outputs "
         "(inf or NaN) for a finite input: its weights are unusable", e->file,
         mm_arch_name (e->pub.arch));
