@@ -39,11 +39,6 @@
 /* A file whose pipelines have not moved for this long is stuck. */
 #define STALL_US (60 * G_USEC_PER_SEC)
 
-#define VIDEO_BRANCH "videoconvert ! video/x-raw,format=GRAY8 ! digitimage"
-#define STILL_BRANCH "videoconvert ! video/x-raw,format=GRAY8 " \
-  "! imagefreeze num-buffers=1 ! digitimage stable-frames=1"
-#define AUDIO_BRANCH "audioconvert ! audioresample " \
-  "! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract"
 #define APPSRC "appsrc format=time block=true handle-segment-change=true"
 
 /* What a file gives the classifier: which branches it needs. */
@@ -90,39 +85,16 @@ classifier_free (Classifier *c)
   g_free (c);
 }
 
-/* The description of @shape's pipeline: its branches into one mmclassify,
- * which pairs them with a hybrid network or classifies each alone without
- * one (the model set's plan, mm-modelset.h). */
-static char *
-classifier_description (Shape shape, guint *n_sinks)
-{
-  const char *video = shape & SHAPE_STILL ? STILL_BRANCH : VIDEO_BRANCH;
-  gboolean v = (shape & (SHAPE_VIDEO | SHAPE_STILL)) != 0, a = (shape & SHAPE_AUDIO) != 0;
-  GString *d = g_string_new (NULL);
-
-  if (v)
-    g_string_append_printf (d, APPSRC " name=vsrc ! %s ! mm0.image_sink ", video);
-  if (a)
-    g_string_append (d, APPSRC " name=asrc ! " AUDIO_BRANCH " ! mm0.audio_sink ");
-  g_string_append (d, "mmclassify name=mm0 ! appsink name=sink0");
-  *n_sinks = 1;
-  return g_string_free (d, FALSE);
-}
-
-static GstElement *
-by_name (GstElement *pipeline, const char *fmt, guint i)
-{
-  char name[16];
-
-  g_snprintf (name, sizeof name, fmt, i);
-  return gst_bin_get_by_name (GST_BIN (pipeline), name);
-}
-
 static Classifier *
 classifier_new (const MmBatchWorker *w, Shape shape, char **error)
 {
   Classifier *c = g_new0 (Classifier, 1);
-  char *desc = classifier_description (shape, &c->n_sinks);
+  /* predict's pipeline (one mmclassify: its model set's plan says whether
+   * it pairs or classifies each modality alone), fed by appsrcs */
+  char *desc = mm_cli_classifier_description (
+      shape & (SHAPE_VIDEO | SHAPE_STILL) ? APPSRC " name=vsrc" : NULL,
+      (shape & SHAPE_STILL) != 0, shape & SHAPE_AUDIO ? APPSRC " name=asrc" : NULL);
+  GstElement *mm, *sink;
   GError *err = NULL;
 
   c->pipeline = gst_parse_launch (desc, &err);
@@ -138,15 +110,14 @@ classifier_new (const MmBatchWorker *w, Shape shape, char **error)
   c->audio = (GstAppSrc *) gst_bin_get_by_name (GST_BIN (c->pipeline), "asrc");
   c->bus = gst_element_get_bus (c->pipeline);
   c->lines = mm_cli_lines_new ();
-  for (guint i = 0; i < c->n_sinks; i++) {
-    GstElement *mm = by_name (c->pipeline, "mm%u", i), *sink = by_name (c->pipeline, "sink%u", i);
-
-    /* the path is set as a property, never pasted into the description */
-    g_object_set (mm, "model", w->model, NULL);
-    mm_cli_lines_attach (c->lines, sink, (int) i);
-    gst_object_unref (mm);
-    gst_object_unref (sink);
-  }
+  c->n_sinks = 1;
+  mm = gst_bin_get_by_name (GST_BIN (c->pipeline), "mm");
+  sink = gst_bin_get_by_name (GST_BIN (c->pipeline), "sink");
+  /* the path is set as a property, never pasted into the description */
+  g_object_set (mm, "model", w->model, NULL);
+  mm_cli_lines_attach (c->lines, sink, 0);
+  gst_object_unref (mm);
+  gst_object_unref (sink);
   return c;
 }
 

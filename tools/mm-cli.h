@@ -149,7 +149,7 @@ void     mm_splits_clear  (MmSplits *s);
  * and extra-speech recordings), NULL-terminated (g_strfreev): no output may replace one. */
 char   **mm_protocol_input_files (const char *data_dir);
 
-/* ---- classifying through the GStreamer plugin (tools/cmd-predict.c) ----
+/* ---- classifying through the GStreamer plugin (tools/classify-pipeline.c) ----
  * predict and batch run the elements of the pipelines (digitimage,
  * mfccextract, mmclassify), so a file is classified exactly as a pipeline
  * would classify it. */
@@ -176,6 +176,17 @@ typedef struct {
 } MmCliNets;
 struct _MmModelSet;
 void     mm_cli_model_nets (const struct _MmModelSet *set, MmCliNets *nets);
+
+/* The one classifier pipeline predict and batch build (gst_parse_launch
+ * syntax): for each input given, its source (@image_src, @audio_src: the
+ * elements before the branch, e.g. "filesrc name=img-src ! decodebin"), then
+ * videoconvert ! GRAY8 ! digitimage (@still: imagefreeze num-buffers=1 !
+ * digitimage stable-frames=1) and audioconvert ! audioresample ! 16 kHz mono
+ * F32 ! mfccextract, into one mmclassify named "mm" ! appsink named "sink".
+ * Branch elements are named img-* and aud-*, so an element's path tells
+ * which input an error came from. g_free. */
+char    *mm_cli_classifier_description (const char *image_src, gboolean still,
+                                        const char *audio_src);
 
 /* Appends @str as a quoted JSON string (invalid UTF-8 is replaced). */
 void     mm_cli_json_string (GString *out, const char *str);
