@@ -83,3 +83,17 @@ mm_json_parse (const char *text, gssize len, GError **error)
   }
   return root;
 }
+
+char *
+mm_json_builder_to_text (JsonBuilder *b)
+{
+  JsonGenerator *gen = json_generator_new ();
+  JsonNode *root = json_builder_get_root (b);
+  char *text;
+
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  json_node_unref (root);
+  g_object_unref (gen);
+  return text;
+}

@@ -34,4 +34,8 @@ gboolean  mm_json_check_limits (const char *text, gssize len, GError **error);
  * caller: json_node_unref) or NULL with @error set (MM_ERROR_FORMAT). */
 JsonNode *mm_json_parse (const char *text, gssize len, GError **error);
 
+/* The compact text of what @b built (a completed value), newly allocated;
+ * @b is left as it was (the caller unrefs it). */
+char     *mm_json_builder_to_text (JsonBuilder *b);
+
 G_END_DECLS

@@ -48,7 +48,8 @@
  * The samples are split (seeded by #GstMmTrain:seed) into training and
  * validation sets by #GstMmTrain:validation-fraction; the weights of the
  * epoch with the best validation accuracy are written, atomically, with
- * mm_model_save().
+ * mm_recipe_save(). The split, the norm, the provenance and the save are
+ * the core's training recipe (mm-recipe.h), the same as `mmdigits train`'s.
  *
  * ## Checkpoints
  * With #GstMmTrain:checkpoint set, the core's training loop writes its
@@ -111,11 +112,9 @@
 
 #include "mm-config.h"
 
-#include <math.h>
 #include <string.h>
 
 #include <gst/video/video.h>
-#include <json-glib/json-glib.h>
 
 #include "gstmmtrain.h"
 #include "gstmmutil.h"
@@ -126,7 +125,7 @@
 #include "mm-file.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
-#include "mm-rng.h"
+#include "mm-recipe.h"
 #include "mm-train.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_mm_train_debug);
@@ -230,7 +229,8 @@ typedef struct
   int n_samples;
   gchar *out;
   gchar *init_model;
-  gchar *mfcc_json;
+  MmMfccParams mfcc;            /* the front end the model records */
+  gboolean have_mfcc;
   gchar *checkpoint;            /* cfg.checkpoint points here */
   gchar *settings;              /* cfg.settings points here */
   guint32 seqnum;
@@ -511,31 +511,6 @@ collect_dataset (GstMmTrain * self, MmArch arch, GstClockTime window)
   return ds;
 }
 
-/* Seeded split; sets too small to split train and validate on all. */
-static void
-split_dataset (MmDataset * all, double fraction, guint64 seed,
-    MmDataset ** train, MmDataset ** val)
-{
-  int n = all->n, n_val = (int) lround (n * fraction);
-  int *idx = g_new (int, n);
-  MmRng rng;
-
-  for (int i = 0; i < n; i++)
-    idx[i] = i;
-  if (n_val < 2 || n - n_val < 2) {
-    GST_WARNING ("%d samples and validation-fraction %g: validating on the "
-        "training set", n, fraction);
-    *train = mm_dataset_subset (all, idx, n);
-    *val = mm_dataset_subset (all, idx, n);
-  } else {
-    mm_rng_seed (&rng, seed, 0x5b1);
-    mm_rng_shuffle (&rng, idx, n);
-    *val = mm_dataset_subset (all, idx, n_val);
-    *train = mm_dataset_subset (all, idx + n_val, n - n_val);
-  }
-  g_free (idx);
-}
-
 static void
 job_free (Job * job)
 {
@@ -544,7 +519,6 @@ job_free (Job * job)
   g_clear_pointer (&job->val, mm_dataset_free);
   g_free (job->out);
   g_free (job->init_model);
-  g_free (job->mfcc_json);
   g_free (job->checkpoint);
   g_free (job->settings);
   gst_object_unref (job->self);
@@ -576,46 +550,17 @@ on_progress (const MmTrainProgress * p, gpointer user_data)
 static gchar *
 provenance_json (const Job * job, const MmTrainResult * res)
 {
-  JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen = json_generator_new ();
-  JsonNode *root;
-  gchar *date = mm_model_date ();
-  gchar *text;
+  MmRecipeProvenance prov = {
+    .tool = "mmtrain",
+    .data = "GStreamer stream, labelled live",
+    .init_model = job->init_model,
+    .samples = job->n_samples,
+    .arch = mm_net_arch (job->net),
+    .cfg = &job->cfg,
+    .res = res,
+  };
 
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "tool");
-  json_builder_add_string_value (b, "mmtrain " VERSION);
-  json_builder_set_member_name (b, "data");
-  json_builder_add_string_value (b, "GStreamer stream, labelled live");
-  json_builder_set_member_name (b, "init_model");
-  if (job->init_model)
-    json_builder_add_string_value (b, job->init_model);
-  else
-    json_builder_add_null_value (b);
-  json_builder_set_member_name (b, "samples");
-  json_builder_add_int_value (b, job->n_samples);
-  json_builder_set_member_name (b, "seed");
-  json_builder_add_int_value (b, (gint64) job->cfg.seed);
-  json_builder_set_member_name (b, "epochs");
-  json_builder_add_int_value (b, res->epochs_run);
-  json_builder_set_member_name (b, "lr");
-  json_builder_add_double_value (b, job->cfg.lr);
-  json_builder_set_member_name (b, "batch");
-  json_builder_add_int_value (b, job->cfg.batch);
-  json_builder_set_member_name (b, "accuracy");
-  json_builder_add_double_value (b, res->best_val_accuracy);
-  json_builder_set_member_name (b, "date");
-  json_builder_add_string_value (b, date);
-  json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
-  g_free (date);
-  return text;
+  return mm_recipe_provenance_json (&prov);
 }
 
 static gpointer
@@ -624,7 +569,7 @@ train_thread (gpointer data)
   Job *job = data;
   GstMmTrain *self = job->self;
   MmTrainResult res;
-  MmModelMeta meta = { NULL, NULL };
+  gchar *provenance;
   GError *err = NULL;
   GstMessage *eos;
 
@@ -642,16 +587,16 @@ train_thread (gpointer data)
     goto done;
   }
 
-  meta.mfcc_json = job->mfcc_json;
-  meta.provenance_json = provenance_json (job, &res);
-  if (!mm_model_save (job->net, &meta, job->out, &err)) {
+  provenance = provenance_json (job, &res);
+  if (!mm_recipe_save (job->net, job->have_mfcc ? &job->mfcc : NULL, provenance,
+          job->out, &err)) {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("could not write the model: %s", err->message), (NULL));
     g_error_free (err);
-    g_free (meta.provenance_json);
+    g_free (provenance);
     goto done;
   }
-  g_free (meta.provenance_json);
+  g_free (provenance);
 
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self),
@@ -693,7 +638,7 @@ gst_mm_train_launch (GstMmTrain * self, guint32 seqnum)
   MmDataset *all;
   MmArch arch;
   MmNorm *norm;
-  gboolean with_image, with_audio;
+  gboolean with_image, with_audio, split;
   guint n_image, n_audio;
   GstClockTime window;
 
@@ -746,33 +691,33 @@ gst_mm_train_launch (GstMmTrain * self, guint32 seqnum)
         self->init_model ? self->init_model : "");
     job->cfg.settings = job->settings;
   }
+  job->net = mm_net_new (arch, self->seed);
   if (self->init_net) {
     /* fine-tuning: the init model's weights and norm */
-    job->net = mm_net_new (arch, self->seed);
     mm_net_copy_weights (job->net, self->init_net);
     job->init_model = g_strdup (self->init_model);
-    job->mfcc_json = g_strdup (self->init_meta.mfcc_json);
     job->cfg.lr = self->lr > 0 ? self->lr : FINE_TUNE_LR;
   } else {
-    job->net = mm_net_new (arch, self->seed);
     if (self->lr > 0)
       job->cfg.lr = self->lr;
-    if (all->audio) {
-      MmMfccParams mfcc;
-
-      norm = mm_net_norm (job->net);
-      mm_dataset_audio_stats (all, norm->mfcc_mean, norm->mfcc_std);
-      /* the front end the audio caps carried (set_audio_caps) */
-      if (self->have_audio_fe)
-        mfcc = self->audio_fe;
-      else
-        mm_mfcc_params_init (&mfcc);
-      job->mfcc_json = mm_mfcc_params_to_json (&mfcc);
-    }
+    /* the norm from every sample it learns from, before the split */
+    mm_recipe_norm (job->net, all);
   }
-  split_dataset (all, self->validation_fraction, self->seed, &job->train,
-      &job->val);
+  /* the front end the audio caps carried (set_audio_caps: for a
+   * fine-tuned model, the one init-model records) */
+  job->have_mfcc = all->audio != NULL;
+  if (self->have_audio_fe)
+    job->mfcc = self->audio_fe;
+  else
+    mm_mfcc_params_init (&job->mfcc);
+  split = mm_recipe_split (all, self->validation_fraction, self->seed,
+      &job->train, &job->val);
   GST_OBJECT_UNLOCK (self);
+
+  if (!split)
+    GST_WARNING_OBJECT (self, "%d samples and validation-fraction %g: "
+        "validating on the training set", job->n_samples,
+        self->validation_fraction);
 
   mm_dataset_free (all);
   norm = mm_net_norm (job->net);

@@ -2,7 +2,6 @@
 #include "mm-config.h"
 
 #include <json-glib/json-glib.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,8 +10,9 @@
 #include "mm-cli.h"
 #include "mm-error.h"
 #include "mm-file.h"
+#include "mm-json.h"
 #include "mm-layers.h"
-#include "mm-modelfile.h"
+#include "mm-recipe.h"
 #include "mm-train.h"
 
 typedef struct {
@@ -101,29 +101,19 @@ on_progress (const MmTrainProgress *p, gpointer user_data)
   return TRUE;
 }
 
-/* Adds @json (an object made by us) as member @name. */
-static void
-add_json_member (JsonBuilder *b, const char *name, const char *json)
-{
-  JsonNode *node = json_from_string (json, NULL);
-
-  if (!node)
-    return;
-  json_builder_set_member_name (b, name);
-  json_builder_add_value (b, node);
-}
-
 /* The synthetic voices of the training split: where, how many, and the
  * digest of the generator's manifest (scripts/make-voices.sh) when there is
- * one, so that a model card can say exactly which voices trained it. */
-static void
-add_synthetic (JsonBuilder *b, const MmSplits *splits)
+ * one, so that a model card can say exactly which voices trained it. A JSON
+ * object, newly allocated. */
+static char *
+synthetic_json (const MmSplits *splits)
 {
   g_autofree char *manifest = g_build_filename (splits->synthetic, "manifest.tsv", NULL);
   g_autofree char *text = NULL;
+  JsonBuilder *b = json_builder_new ();
   gsize len;
+  char *out;
 
-  json_builder_set_member_name (b, "synthetic");
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "dir");
   json_builder_add_string_value (b, splits->synthetic);
@@ -139,115 +129,23 @@ add_synthetic (JsonBuilder *b, const MmSplits *splits)
     json_builder_add_string_value (b, sum);
   }
   json_builder_end_object (b);
-}
-
-static char *
-provenance_json (const char *command, MmArch arch, const MmTrainConfig *cfg, const MmTrainResult *res,
-    const MmSplits *splits, const MmConfusion *test, const MmConfusion *heldout,
-    const char *augment_json, float temperature)
-{
-  JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen = json_generator_new ();
-  char *date = mm_model_date (), *out;
-  JsonNode *root;
-
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "data");
-  json_builder_add_string_value (b, splits->description);
-  json_builder_set_member_name (b, "protocol");
-  json_builder_add_string_value (b, splits->protocol);
-  json_builder_set_member_name (b, "split_seed");
-  json_builder_add_int_value (b, MM_SPLIT_SEED);
-  json_builder_set_member_name (b, "seed");
-  json_builder_add_int_value (b, (gint64) cfg->seed);
-  json_builder_set_member_name (b, "epochs");
-  json_builder_add_int_value (b, res->epochs_run);
-  json_builder_set_member_name (b, "best_epoch");
-  json_builder_add_int_value (b, res->best_epoch);
-  json_builder_set_member_name (b, "lr");
-  json_builder_add_double_value (b, cfg->lr);
-  json_builder_set_member_name (b, "batch");
-  json_builder_add_int_value (b, cfg->batch);
-  json_builder_set_member_name (b, "val_accuracy");
-  json_builder_add_double_value (b, res->best_val_accuracy);
-  json_builder_set_member_name (b, "test_accuracy");
-  json_builder_add_double_value (b, mm_confusion_accuracy (test));
-  if (splits->heldout) {
-    json_builder_set_member_name (b, "heldout_accuracy");
-    json_builder_add_double_value (b, mm_confusion_accuracy (heldout));
-    json_builder_set_member_name (b, "heldout_macro_f1");
-    json_builder_add_double_value (b, mm_confusion_macro_f1 (heldout));
-  }
-  if (augment_json)
-    add_json_member (b, "augment", augment_json);
-  if (splits->synthetic)
-    add_synthetic (b, splits);
-  if (cfg->modality_dropout > 0) {
-    char num[G_ASCII_DTOSTR_BUF_SIZE];
-    /* the decimal the user gave, not the float's 17 digits */
-    g_ascii_formatd (num, sizeof num, "%.6g", cfg->modality_dropout);
-    json_builder_set_member_name (b, "modality_dropout");
-    json_builder_add_double_value (b, g_ascii_strtod (num, NULL));
-  }
-  if (temperature > 0) {
-    json_builder_set_member_name (b, "temperature");
-    json_builder_add_double_value (b, temperature);
-    json_builder_set_member_name (b, "calibration");
-    json_builder_add_string_value (b, "temperature fitted on the validation split (cross-entropy)");
-  }
-  /* wall-clock time would make reproducible files differ */
-  if (!mm_model_reproducible ()) {
-    json_builder_set_member_name (b, "train_seconds");
-    json_builder_add_double_value (b, round (res->seconds));
-  }
-  json_builder_set_member_name (b, "date");
-  json_builder_add_string_value (b, date);
-  json_builder_set_member_name (b, "tool");
-  json_builder_add_string_value (b, "mmdigits " VERSION);
-  json_builder_set_member_name (b, "command");
-  json_builder_add_string_value (b, command);
-  json_builder_set_member_name (b, "arch");
-  json_builder_add_string_value (b, mm_arch_name (arch));
-  json_builder_end_object (b);
-
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  out = json_generator_to_data (gen, NULL);
-  json_node_unref (root);
-  g_object_unref (gen);
+  out = mm_json_builder_to_text (b);
   g_object_unref (b);
-  g_free (date);
   return out;
 }
 
-/* Temperature scaling on the validation split (never a test set): sets the
- * net's temperature, prints the validation ECE before and after, gives T
- * in *@t. Fails if the net's outputs are not finite (mm_net_predict). */
+/* Temperature scaling on the validation split (never a test set), said on
+ * stderr with the validation ECE before and after. */
 static gboolean
 calibrate (MmNet *net, const MmDataset *val, float *t, GError **error)
 {
-  float *logits = g_new (float, (size_t) val->n * MM_N_CLASSES);
-  float *probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
-  double before = 0, after;
-  gboolean ok;
+  double before, after;
 
-  mm_net_set_temperature (net, 1.0f);
-  ok = mm_net_predict (net, val, 256, NULL, probs, NULL, error);
-  if (ok) {
-    before = mm_calibration_ece (probs, val->labels, val->n, 15);
-    mm_net_logits (net, val, 256, logits);
-    *t = mm_fit_temperature (logits, val->labels, val->n);
-    mm_net_set_temperature (net, *t);
-    ok = mm_net_predict (net, val, 256, NULL, probs, NULL, error);
-  }
-  if (ok) {
-    after = mm_calibration_ece (probs, val->labels, val->n, 15);
-    fprintf (stderr, "calibration: temperature %.3f fitted on the validation split; its ECE "
-        "%.2f%% → %.2f%%\n", *t, 100 * before, 100 * after);
-  }
-  g_free (logits);
-  g_free (probs);
-  return ok;
+  if (!mm_recipe_calibrate (net, val, t, &before, &after, error))
+    return FALSE;
+  fprintf (stderr, "calibration: temperature %.3f fitted on the validation split; its ECE "
+      "%.2f%% → %.2f%%\n", *t, 100 * before, 100 * after);
+  return TRUE;
 }
 
 /* The command line for the model's provenance: as given, without --resume,
@@ -353,7 +251,7 @@ mm_cmd_train (int argc, char **argv)
   MmTrainResult res;
   MmSplits splits = { 0 };
   MmConfusion test, heldout;
-  MmModelMeta meta = { 0 };
+  g_autofree char *provenance = NULL;
   MmMfccParams mfcc;
   MmAugment aug;
   float temperature = 0;
@@ -458,13 +356,8 @@ mm_cmd_train (int argc, char **argv)
   if (limit > 0 && limit < splits.train->n)
     splits.train->n = limit;
   net = mm_net_new (arch, cfg.seed);
-  /* audio statistics from what the network trains on, kept in its norm so
-   * that the model file carries them to eval and to the elements */
-  if (mm_arch_uses_audio (arch)) {
-    MmNorm *norm = mm_net_norm (net);
-    mm_dataset_audio_stats (splits.train, norm->mfcc_mean, norm->mfcc_std);
-    meta.mfcc_json = mm_mfcc_params_to_json (&mfcc);
-  }
+  /* the norm from what the network trains on (the training split) */
+  mm_recipe_norm (net, splits.train);
   mm_dataset_normalize (splits.train, mm_net_norm (net));
   mm_dataset_normalize (splits.val, mm_net_norm (net));
   mm_dataset_normalize (splits.test, mm_net_norm (net));
@@ -502,15 +395,25 @@ mm_cmd_train (int argc, char **argv)
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  meta.provenance_json = provenance_json (command, arch, &cfg, &res, &splits, &test, &heldout,
-      augment_json, temperature);
+  {
+    g_autofree char *synthetic_text = splits.synthetic ? synthetic_json (&splits) : NULL;
+    MmRecipeProvenance prov = {
+      .tool = "mmdigits", .command = command, .data = splits.description,
+      .protocol = splits.protocol, .split_seed = MM_SPLIT_SEED,
+      .samples = splits.train->n + splits.val->n, .arch = arch, .cfg = &cfg, .res = &res,
+      .test = &test, .heldout = splits.heldout ? &heldout : NULL,
+      .augment_json = augment_json, .synthetic_json = synthetic_text,
+      .temperature = temperature,
+    };
+    provenance = mm_recipe_provenance_json (&prov);
+  }
   /* a signal during the final evaluation still leaves --out as it was */
   if (interrupted) {
     fprintf (stderr, "mmdigits: training finished but interrupted by %s; %s not written\n",
         signal_name (interrupted), out_path);
     goto out;
   }
-  if (!mm_model_save (net, &meta, out_path, &error)) {
+  if (!mm_recipe_save (net, &mfcc, provenance, out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -527,11 +430,10 @@ mm_cmd_train (int argc, char **argv)
         mm_confusion_macro_f1 (&test), splits.protocol, res.seconds, res.samples_per_s,
         out_path);
   if (json)
-    printf ("%s\n", meta.provenance_json);
+    printf ("%s\n", provenance);
   rc = MM_EXIT_OK;
 out:
   g_clear_error (&error);
-  mm_model_meta_clear (&meta);
   mm_splits_clear (&splits);
   mm_net_free (net);
   g_free (data_dir);

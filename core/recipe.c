@@ -1,0 +1,201 @@
+/* The training recipe shared by `mmdigits train` and mmtrain (mm-recipe.h). */
+#include "mm-config.h"
+
+#include <json-glib/json-glib.h>
+#include <math.h>
+
+#include "mm-json.h"
+#include "mm-modelfile.h"
+#include "mm-recipe.h"
+#include "mm-rng.h"
+
+/* The PCG stream of the split: mmtrain's since its first version, so that
+ * a seed splits a stream's samples as it always did. */
+#define SPLIT_STREAM 0x5b1
+
+gboolean
+mm_recipe_split (const MmDataset *all, double fraction, guint64 seed,
+    MmDataset **train, MmDataset **val)
+{
+  int n = all->n, n_val = (int) lround (n * fraction);
+  int *idx = g_new (int, n);
+  gboolean split = n_val >= 2 && n - n_val >= 2;
+  MmRng rng;
+
+  for (int i = 0; i < n; i++)
+    idx[i] = i;
+  if (!split) {
+    *train = mm_dataset_subset (all, idx, n);
+    *val = mm_dataset_subset (all, idx, n);
+  } else {
+    mm_rng_seed (&rng, seed, SPLIT_STREAM);
+    mm_rng_shuffle (&rng, idx, n);
+    *val = mm_dataset_subset (all, idx, n_val);
+    *train = mm_dataset_subset (all, idx + n_val, n - n_val);
+  }
+  g_free (idx);
+  return split;
+}
+
+void
+mm_recipe_norm (MmNet *net, const MmDataset *from)
+{
+  MmNorm *norm = mm_net_norm (net);
+
+  if (mm_arch_uses_audio (mm_net_arch (net)) && from->audio)
+    mm_dataset_audio_stats (from, norm->mfcc_mean, norm->mfcc_std);
+}
+
+gboolean
+mm_recipe_calibrate (MmNet *net, const MmDataset *val, float *t,
+    double *ece_before, double *ece_after, GError **error)
+{
+  float *logits = g_new (float, (size_t) val->n * MM_N_CLASSES);
+  float *probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
+  double before = 0, after = 0;
+  gboolean ok;
+
+  mm_net_set_temperature (net, 1.0f);
+  ok = mm_net_predict (net, val, 256, NULL, probs, NULL, error);
+  if (ok) {
+    before = mm_calibration_ece (probs, val->labels, val->n, MM_ECE_BINS);
+    mm_net_logits (net, val, 256, logits);
+    *t = mm_fit_temperature (logits, val->labels, val->n);
+    mm_net_set_temperature (net, *t);
+    ok = mm_net_predict (net, val, 256, NULL, probs, NULL, error);
+    if (!ok)
+      mm_net_set_temperature (net, 1.0f);
+  }
+  if (ok)
+    after = mm_calibration_ece (probs, val->labels, val->n, MM_ECE_BINS);
+  if (ece_before)
+    *ece_before = before;
+  if (ece_after)
+    *ece_after = after;
+  g_free (logits);
+  g_free (probs);
+  return ok;
+}
+
+static void
+add_string (JsonBuilder *b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, value);
+}
+
+static void
+add_int (JsonBuilder *b, const char *name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
+static void
+add_double (JsonBuilder *b, const char *name, double value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_double_value (b, value);
+}
+
+/* Adds @json (an object made by us) as member @name. */
+static void
+add_json (JsonBuilder *b, const char *name, const char *json)
+{
+  JsonNode *node = json_from_string (json, NULL);
+
+  if (!node)
+    return;
+  json_builder_set_member_name (b, name);
+  json_builder_add_value (b, node);
+}
+
+/* What the run learned from and how the data was split. */
+static void
+add_data (JsonBuilder *b, const MmRecipeProvenance *p)
+{
+  add_string (b, "data", p->data);
+  if (p->protocol) {
+    add_string (b, "protocol", p->protocol);
+    add_int (b, "split_seed", p->split_seed);
+  }
+  json_builder_set_member_name (b, "init_model");
+  if (p->init_model)
+    json_builder_add_string_value (b, p->init_model);
+  else
+    json_builder_add_null_value (b);
+  add_int (b, "samples", p->samples);
+}
+
+/* The settings and the course of the training loop, and what was measured. */
+static void
+add_training (JsonBuilder *b, const MmRecipeProvenance *p)
+{
+  add_int (b, "seed", (gint64) p->cfg->seed);
+  add_int (b, "epochs", p->res->epochs_run);
+  add_int (b, "best_epoch", p->res->best_epoch);
+  add_double (b, "lr", p->cfg->lr);
+  add_int (b, "batch", p->cfg->batch);
+  add_double (b, "val_accuracy", p->res->best_val_accuracy);
+  if (p->test)
+    add_double (b, "test_accuracy", mm_confusion_accuracy (p->test));
+  if (p->heldout) {
+    add_double (b, "heldout_accuracy", mm_confusion_accuracy (p->heldout));
+    add_double (b, "heldout_macro_f1", mm_confusion_macro_f1 (p->heldout));
+  }
+  if (p->augment_json)
+    add_json (b, "augment", p->augment_json);
+  if (p->synthetic_json)
+    add_json (b, "synthetic", p->synthetic_json);
+  if (p->cfg->modality_dropout > 0) {
+    char num[G_ASCII_DTOSTR_BUF_SIZE];
+    /* the decimal the user gave, not the float's 17 digits */
+    g_ascii_formatd (num, sizeof num, "%.6g", p->cfg->modality_dropout);
+    add_double (b, "modality_dropout", g_ascii_strtod (num, NULL));
+  }
+  if (p->temperature > 0) {
+    add_double (b, "temperature", p->temperature);
+    add_string (b, "calibration", "temperature fitted on the validation split (cross-entropy)");
+  }
+  /* wall-clock time would make reproducible files differ */
+  if (!mm_model_reproducible ())
+    add_double (b, "train_seconds", round (p->res->seconds));
+}
+
+char *
+mm_recipe_provenance_json (const MmRecipeProvenance *p)
+{
+  JsonBuilder *b = json_builder_new ();
+  g_autofree char *date = mm_model_date ();
+  g_autofree char *tool = g_strdup_printf ("%s " VERSION, p->tool);
+  char *out;
+
+  json_builder_begin_object (b);
+  add_data (b, p);
+  add_training (b, p);
+  add_string (b, "date", date);
+  add_string (b, "tool", tool);
+  if (p->command)
+    add_string (b, "command", p->command);
+  add_string (b, "arch", mm_arch_name (p->arch));
+  json_builder_end_object (b);
+
+  out = mm_json_builder_to_text (b);
+  g_object_unref (b);
+  return out;
+}
+
+gboolean
+mm_recipe_save (const MmNet *net, const MmMfccParams *mfcc, const char *provenance_json,
+    const char *path, GError **error)
+{
+  MmModelMeta meta = { 0 };
+  gboolean ok;
+
+  if (mfcc && mm_arch_uses_audio (mm_net_arch (net)))
+    meta.mfcc_json = mm_mfcc_params_to_json (mfcc);
+  meta.provenance_json = (char *) provenance_json;
+  ok = mm_model_save (net, &meta, path, error);
+  g_free (meta.mfcc_json);
+  return ok;
+}
