@@ -6,6 +6,7 @@
  */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <json-glib/json-glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -223,12 +224,38 @@ two_class_accuracy (MmNet * net, GRand * rand)
   return (double) right / n;
 }
 
+/* The model's provenance is the training recipe's field set (mm-recipe.h,
+ * the same as `mmdigits train` writes) and agrees with mmtrain-done. */
+static void
+check_provenance (const char *text, const Outcome * o)
+{
+  JsonParser *parser = json_parser_new ();
+  JsonObject *p;
+
+  fail_unless (text != NULL);
+  fail_unless (json_parser_load_from_data (parser, text, -1, NULL));
+  p = json_node_get_object (json_parser_get_root (parser));
+  fail_unless (g_str_has_prefix (json_object_get_string_member (p, "tool"),
+          "mmtrain "));
+  fail_unless (json_object_get_null_member (p, "init_model"));
+  fail_unless_equals_int (json_object_get_int_member (p, "samples"),
+      o->samples);
+  fail_unless_equals_string (json_object_get_string_member (p, "arch"),
+      o->arch);
+  fail_unless (fabs (json_object_get_double_member (p, "val_accuracy") -
+          o->val_accuracy) < 1e-6);
+  fail_unless (json_object_get_int_member (p, "best_epoch") >= 1);
+  fail_unless (!json_object_has_member (p, "protocol"));
+  g_object_unref (parser);
+}
+
 GST_START_TEST (test_mmtrain_labelled_crops_give_a_model_file)
 {
   GstBus *bus;
   GstElement *e = new_trainer (&bus);
   GstHarness *h = open_pad (e, "image_sink", IMAGE_CAPS);
   GRand *rand = g_rand_new_with_seed (3);
+  MmModelMeta meta = { NULL, NULL };
   MmNet *net;
   Outcome o;
   int label;
@@ -252,8 +279,10 @@ GST_START_TEST (test_mmtrain_labelled_crops_give_a_model_file)
   fail_unless_equals_string (o.arch, "ImageNet_CNN");
   fail_unless (o.n_progress >= 1 && o.n_progress <= 10);
 
-  net = mm_model_load (out, NULL, NULL);
+  net = mm_model_load (out, &meta, NULL);
   fail_unless (net != NULL);
+  check_provenance (meta.provenance_json, &o);
+  mm_model_meta_clear (&meta);
   fail_unless_equals_int (mm_net_arch (net), MM_ARCH_IMAGENET_CNN);
   fail_unless (fabsf (mm_net_norm (net)->image_mean - 0.5f) < 1e-6f);
   fail_unless (fabsf (mm_net_norm (net)->image_std - 0.5f) < 1e-6f);
