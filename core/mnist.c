@@ -21,12 +21,17 @@
 #define IDX_MAX_ITEMS 10000000
 #define IDX_MAX_SIDE  1024
 #define IDX_MAX_BYTES ((guint64) G_MAXINT)
+/* The data is read in pieces of this size into a buffer that grows with
+ * what arrives: a header may promise up to IDX_MAX_BYTES, and memory is
+ * spent on what the file holds, not on what its header claims. */
+#define IDX_CHUNK (1u << 20)
 
 typedef struct {
   const char *path;
   GInputStream *stream;
   gboolean gzipped;
   guint64 offset;       /* bytes consumed so far (decompressed when gzipped) */
+  gint64 file_size;     /* of a plain regular file; -1 when unknown (gzip, pipe) */
 } IdxReader;
 
 static void
@@ -68,14 +73,22 @@ idx_open (IdxReader *r, const char *path, GError **error)
   GInputStream *in;
   GError *gerr = NULL;
 
+  GFileInfo *info;
+
   memset (r, 0, sizeof (*r));
   r->path = path;
+  r->file_size = -1;
   fin = g_file_read (file, NULL, &gerr);
   g_object_unref (file);
   if (!fin) {
     set_gio_error (error, path, "cannot open", gerr);
     return FALSE;
   }
+  info = g_file_input_stream_query_info (fin, G_FILE_ATTRIBUTE_STANDARD_TYPE ","
+      G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, NULL);
+  if (info && g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR)
+    r->file_size = g_file_info_get_size (info);
+  g_clear_object (&info);
   in = g_buffered_input_stream_new (G_INPUT_STREAM (fin));
   g_object_unref (fin);
   if (!peek_gzip_magic (G_BUFFERED_INPUT_STREAM (in), &r->gzipped, &gerr)) {
@@ -84,7 +97,10 @@ idx_open (IdxReader *r, const char *path, GError **error)
     return FALSE;
   }
   if (r->gzipped) {
-    GConverter *dec = G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP));
+    GConverter *dec;
+
+    r->file_size = -1;          /* the compressed size says little */
+    dec = G_CONVERTER (g_zlib_decompressor_new (G_ZLIB_COMPRESSOR_FORMAT_GZIP));
     r->stream = g_converter_input_stream_new (in, dec);
     g_object_unref (dec);
     g_object_unref (in);
@@ -98,6 +114,14 @@ static void
 idx_close (IdxReader *r)
 {
   g_clear_object (&r->stream);
+}
+
+static void
+set_truncated (GError **error, const IdxReader *r, guint64 at, guint64 total)
+{
+  g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+      "%s: truncated at byte %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+      " expected%s", r->path, at, total, r->gzipped ? " (after decompression)" : "");
 }
 
 /* Reads exactly @len bytes; @total is the size the header promises, for the
@@ -119,13 +143,49 @@ idx_read (IdxReader *r, void *buf, gsize len, guint64 total, GError **error)
   }
   g_clear_error (&gerr);
   if (got < len) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
-        "%s: truncated at byte %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
-        " expected%s", r->path, r->offset, total,
-        r->gzipped ? " (after decompression)" : "");
+    set_truncated (error, r, r->offset, total);
     return FALSE;
   }
   return TRUE;
+}
+
+/* The @size bytes of data after the header (newly allocated), @total being
+ * the whole file's promised size. A plain file shorter than its header
+ * says fails before anything is allocated; otherwise the buffer grows
+ * IDX_CHUNK by IDX_CHUNK (doubling) as the data arrives, so that a lying
+ * header in a gzip stream or a pipe costs no more than the data there is. */
+static guint8 *
+idx_read_data (IdxReader *r, guint64 size, guint64 total, GError **error)
+{
+  guint8 *buf = NULL;
+  guint64 have = 0, cap = 0;
+
+  if (r->file_size >= 0 && (guint64) r->file_size < total) {
+    set_truncated (error, r, (guint64) r->file_size, total);
+    return NULL;
+  }
+  while (have < size) {
+    guint64 chunk = MIN (size - have, IDX_CHUNK);
+
+    if (have + chunk > cap) {
+      guint8 *grown;
+
+      cap = MIN (size, MAX (2 * cap, have + chunk));
+      if (!(grown = g_try_realloc (buf, cap))) {
+        g_free (buf);
+        g_set_error (error, MM_ERROR, MM_ERROR_IO,
+            "%s: cannot allocate %" G_GUINT64_FORMAT " bytes", r->path, cap);
+        return NULL;
+      }
+      buf = grown;
+    }
+    if (!idx_read (r, buf + have, chunk, total, error)) {
+      g_free (buf);
+      return NULL;
+    }
+    have += chunk;
+  }
+  return buf;
 }
 
 /* A file that goes on after the promised bytes is not the file its header
@@ -200,13 +260,7 @@ mm_idx_load_images (const char *path, MmIdxImages *out, GError **error)
     goto fail;
   }
   size = (guint64) n * rows * cols;
-  pixels = g_try_malloc (size);
-  if (!pixels) {
-    g_set_error (error, MM_ERROR, MM_ERROR_IO,
-        "%s: cannot allocate %" G_GUINT64_FORMAT " bytes", path, size);
-    goto fail;
-  }
-  if (!idx_read (&r, pixels, size, sizeof (header) + size, error)
+  if (!(pixels = idx_read_data (&r, size, sizeof (header) + size, error))
       || !idx_expect_end (&r, error))
     goto fail;
   idx_close (&r);
@@ -245,8 +299,7 @@ mm_idx_load_labels (const char *path, guint8 **labels, int *n_out, GError **erro
         "%s: absurd size %u labels in the header", path, n);
     goto fail;
   }
-  lab = g_malloc (n);
-  if (!idx_read (&r, lab, n, sizeof (header) + (guint64) n, error)
+  if (!(lab = idx_read_data (&r, n, sizeof (header) + (guint64) n, error))
       || !idx_expect_end (&r, error))
     goto fail;
   for (guint32 i = 0; i < n; i++) {

@@ -25,7 +25,8 @@
 #include "mm-parallel.h"
 
 #include <cblas.h>
-#include <stdlib.h>
+
+#include "mm-error.h"
 
 /* How long (µs) a worker keeps polling for the next job after one ends,
  * and the caller for its helpers' last tasks, before sleeping on a
@@ -62,13 +63,30 @@ static gint n_threads;  /* 0 until first read: then env / cores */
  * from a task runs its own tasks inline instead of taking another pool */
 static __thread gboolean in_task;
 
+gboolean
+mm_threads_env (int *n, GError **error)
+{
+  const char *env = g_getenv ("MMDIGITS_THREADS");
+  gint64 v;
+
+  *n = 0;
+  if (!env || !*env)
+    return TRUE;
+  if (!g_ascii_string_to_signed (env, 10, 1, MM_MAX_THREADS, &v, NULL)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "MMDIGITS_THREADS must be a whole number from 1 to %d, not '%s'", MM_MAX_THREADS, env);
+    return FALSE;
+  }
+  *n = (int) v;
+  return TRUE;
+}
+
 static int
 default_threads (void)
 {
-  const char *env = g_getenv ("MMDIGITS_THREADS");
-  int n = env ? atoi (env) : 0;
+  int n;
 
-  if (n <= 0)
+  if (!mm_threads_env (&n, NULL) || n == 0)
     n = (int) g_get_num_processors ();
   return CLAMP (n, 1, MM_MAX_THREADS);
 }

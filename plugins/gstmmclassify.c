@@ -923,9 +923,11 @@ gst_mm_classify_change_state (GstElement * element, GstStateChange transition)
   GstMmClassify *self = GST_MM_CLASSIFY (element);
   GstStateChangeReturn ret;
 
-  if (transition == GST_STATE_CHANGE_NULL_TO_READY &&
-      !gst_mm_classify_open (self))
-    return GST_STATE_CHANGE_FAILURE;
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY) {
+    gst_mm_warn_threads_env (element);
+    if (!gst_mm_classify_open (self))
+      return GST_STATE_CHANGE_FAILURE;
+  }
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 

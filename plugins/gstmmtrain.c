@@ -1009,6 +1009,7 @@ gst_mm_train_change_state (GstElement * element, GstStateChange transition)
 
   switch (transition) {
     case GST_STATE_CHANGE_NULL_TO_READY:
+      gst_mm_warn_threads_env (element);
       if (!gst_mm_train_open (self))
         return GST_STATE_CHANGE_FAILURE;
       break;

@@ -1,5 +1,7 @@
 #include "gstmmutil.h"
 
+#include "mm-layers.h"
+
 GstStructure *
 gst_mm_timed_structure_new (const gchar * name, const GstSegment * segment,
     GstClockTime pts, GstClockTime duration)
@@ -164,4 +166,17 @@ gst_mm_mfcc_params_from_caps (const GstCaps * caps, MmMfccParams * p, GError ** 
   }
   *p = q;
   return TRUE;
+}
+
+void
+gst_mm_warn_threads_env (GstElement * element)
+{
+  GError *err = NULL;
+  int n;
+
+  if (mm_threads_env (&n, &err))
+    return;
+  GST_ELEMENT_WARNING (element, LIBRARY, SETTINGS, ("%s; using every core (%u).",
+          err->message, g_get_num_processors ()), (NULL));
+  g_error_free (err);
 }

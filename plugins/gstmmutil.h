@@ -50,6 +50,12 @@ GstCaps *gst_mm_mfcc_caps_new (const MmMfccParams * p);
 gboolean gst_mm_mfcc_params_from_caps (const GstCaps * caps, MmMfccParams * p,
     GError ** error);
 
+/* Posts a WARNING on @element when MMDIGITS_THREADS is set to something
+ * that is not a number of threads (mm_threads_env, core/mm-layers.h): the
+ * networks then use every core, and the user learns why. Called at
+ * NULL→READY by the elements that run networks. */
+void gst_mm_warn_threads_env (GstElement * element);
+
 /* The directory the plugin was loaded from (set once by plugin_init; NULL
  * for a statically registered plugin). Owned by the plugin. */
 const gchar *gst_mm_plugin_dir (void);

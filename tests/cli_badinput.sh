@@ -57,6 +57,14 @@ for opt in "--nfft 700" "--nfft -1" "--filters -1" "--lifter -1" "--preemph 1.5"
   # shellcheck disable=SC2086
   expect 2 "mfcc $opt" "$MM" mfcc "$T/none.wav" --json $opt
 done
+# MMDIGITS_THREADS that is not a thread count: atoi read "abc" and "-3" as
+# "all cores" and "99999" as 64, silently
+for v in abc 0 -3 99999 " 2"; do
+  expect 2 "MMDIGITS_THREADS='$v'" env MMDIGITS_THREADS="$v" "$MM" models
+  grep -q "MMDIGITS_THREADS" "$T/err" || fail "MMDIGITS_THREADS='$v': not named"
+done
+MMDIGITS_THREADS=2 "$MM" models > /dev/null 2>&1 && ok "MMDIGITS_THREADS=2 is taken" \
+  || fail "MMDIGITS_THREADS=2 was refused"
 expect 2 "batch --jobs -1" "$MM" batch --jobs -1 --out "$T/o.jsonl" "$T/none.png"
 expect 2 "demo-media --seed -3" "$MM" demo-media --seed -3 --out "$T/demo"
 [ ! -e "$T/demo" ] && ok "demo-media with a bad option made nothing" \

@@ -4,6 +4,8 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "mm-error.h"
 #include "mm-mnist.h"
@@ -302,6 +304,65 @@ START_TEST (test_idx_label_10_is_refused)
 }
 END_TEST
 
+/* A header that promises far more than the file holds (2,048,000,000 bytes
+ * of 32×32 images; the file has 100) must cost no more memory than the file:
+ * the address space is limited to what the process has now plus 256 MiB,
+ * so a reader that allocates what the header claims fails with "cannot
+ * allocate" instead of naming the truncation. AddressSanitizer reserves
+ * terabytes of address space for itself: there the limit cannot be set, and
+ * only the messages are checked. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MM_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MM_TEST_ASAN 1
+#endif
+#endif
+
+static void
+limit_address_space (struct rlimit *old)
+{
+  unsigned long pages = 0;
+  FILE *f = fopen ("/proc/self/statm", "r");
+  struct rlimit lim;
+
+  ck_assert (getrlimit (RLIMIT_AS, old) == 0);
+#ifndef MM_TEST_ASAN
+  ck_assert (f && fscanf (f, "%lu", &pages) == 1);
+  lim.rlim_cur = lim.rlim_max = (rlim_t) pages * (rlim_t) sysconf (_SC_PAGESIZE) + (256u << 20);
+  if (old->rlim_max != RLIM_INFINITY && old->rlim_max < lim.rlim_max)
+    lim = *old;
+  lim.rlim_max = old->rlim_max;
+  ck_assert (setrlimit (RLIMIT_AS, &lim) == 0);
+#endif
+  if (f)
+    fclose (f);
+}
+
+START_TEST (test_idx_lying_header_costs_no_more_than_the_file)
+{
+  GByteArray *a = make_images (0x803, 2000000, 32, 32, 100);
+  struct rlimit old;
+
+  for (int gz = 0; gz < 2; gz++) {
+    char *path = write_file (gz ? "liar.gz" : "liar", a, gz);
+    MmIdxImages img;
+    GError *err = NULL;
+    gboolean ok;
+
+    limit_address_space (&old);
+    ok = mm_idx_load_images (path, &img, &err);
+    ck_assert (setrlimit (RLIMIT_AS, &old) == 0);
+    ck_assert (!ok);
+    assert_error (err, MM_ERROR_FORMAT, path, "truncated at byte 116 of 2048000016 expected");
+    ck_assert_ptr_null (img.pixels);
+    g_clear_error (&err);
+    g_free (path);
+  }
+  g_byte_array_unref (a);
+}
+END_TEST
+
 START_TEST (test_idx_missing_file_is_io_error)
 {
   char *path = g_build_filename (tmp_dir, "nope.gz", NULL);
@@ -377,6 +438,7 @@ main (void)
   tcase_add_test (tc, test_idx_trailing_bytes_are_refused);
   tcase_add_test (tc, test_idx_label_10_is_refused);
   tcase_add_test (tc, test_idx_missing_file_is_io_error);
+  tcase_add_test (tc, test_idx_lying_header_costs_no_more_than_the_file);
   suite_add_tcase (s, tc);
   /* The format tests run everywhere; the real-data test only with the data
    * (otherwise the whole program would be skipped for want of it). */

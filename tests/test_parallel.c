@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm-error.h"
 #include "mm-layers.h"
 #include "mm-net.h"
 #include "mm-parallel.h"
@@ -135,6 +136,35 @@ START_TEST (test_thread_count_defaults_to_environment_then_cores)
 }
 END_TEST
 
+/* A value that is not a thread count is reported (for the CLI and the
+ * elements to show) and ignored: the default is then every core, never a
+ * number read out of a typing error (atoi ("99999") used to give 64). */
+START_TEST (test_invalid_thread_environment_is_reported_and_ignored)
+{
+  const char *bad[] = { "abc", "0", "-3", "99999", " 2", "2x", "1e3" };
+  GError *err = NULL;
+  int n = -1;
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_setenv ("MMDIGITS_THREADS", bad[i], TRUE);
+    ck_assert_msg (!mm_threads_env (&n, &err), "'%s' was taken", bad[i]);
+    ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+    ck_assert_msg (strstr (err->message, "MMDIGITS_THREADS") && strstr (err->message, bad[i]),
+        "the message names neither the variable nor the value: %s", err->message);
+    g_clear_error (&err);
+    mm_set_threads (0);
+    ck_assert_int_eq (mm_get_threads (), MIN ((int) g_get_num_processors (), MM_MAX_THREADS));
+  }
+  g_setenv ("MMDIGITS_THREADS", "", TRUE);
+  ck_assert (mm_threads_env (&n, NULL) && n == 0);
+  g_setenv ("MMDIGITS_THREADS", "64", TRUE);
+  ck_assert (mm_threads_env (&n, NULL) && n == 64);
+  g_unsetenv ("MMDIGITS_THREADS");
+  ck_assert (mm_threads_env (&n, NULL) && n == 0);
+  mm_set_threads (0);
+}
+END_TEST
+
 /* ---- no process-wide surprises for a host ---- */
 
 /* A host that set OpenBLAS to two threads finds two after our parallel
@@ -242,6 +272,7 @@ main (void)
       0, MM_N_ARCH);
   tcase_add_test (tc, test_two_nets_in_two_threads_match_serial_runs);
   tcase_add_test (tc, test_thread_count_defaults_to_environment_then_cores);
+  tcase_add_test (tc, test_invalid_thread_environment_is_reported_and_ignored);
   tcase_add_test (tc, test_host_openblas_threads_are_restored);
   tcase_add_test (tc, test_workers_stop_when_the_last_net_is_freed);
   tcase_add_test (tc, test_two_callers_at_once_both_run_in_parallel);

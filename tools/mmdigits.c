@@ -266,6 +266,15 @@ main (int argc, char **argv)
   }
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     if (!strcmp (argv[1], commands[i].name)) {
+      GError *error = NULL;
+      int n;
+
+      /* a thread count that is not one is refused, not silently replaced */
+      if (!mm_threads_env (&n, &error)) {
+        fprintf (stderr, "mmdigits: %s\n", error->message);
+        g_error_free (error);
+        return MM_EXIT_USAGE;
+      }
       /* the sub-command sees "mmdigits COMMAND" as its program name */
       argv[1] = g_strdup_printf ("mmdigits %s", argv[1]);
       return commands[i].run (argc - 1, argv + 1);

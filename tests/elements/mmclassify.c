@@ -1194,6 +1194,43 @@ GST_START_TEST (test_mmclassify_hostile_model_files_are_errors)
 
 GST_END_TEST;
 
+/* MMDIGITS_THREADS that is not a thread count ("abc": atoi gave 0 and every
+ * core, silently) is a WARNING naming it; the element still starts. */
+GST_START_TEST (test_mmclassify_invalid_threads_environment_warns)
+{
+  gchar *dir = make_subdir ("threads");
+  gchar *model = make_model (dir, "image.safetensors", MM_ARCH_IMAGENET_CNN, 3);
+  const char *bad[] = { "abc", "0", "99999" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    GstBus *bus;
+    GstElement *e = new_classifier (model, &bus);
+    GstPad *p = gst_element_request_pad_simple (e, "image_sink");
+    GstMessage *msg;
+    GError *err = NULL;
+
+    g_setenv ("MMDIGITS_THREADS", bad[i], TRUE);
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+        GST_STATE_CHANGE_SUCCESS);
+    g_unsetenv ("MMDIGITS_THREADS");
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+    fail_unless (msg != NULL, "MMDIGITS_THREADS=%s: no warning", bad[i]);
+    gst_message_parse_warning (msg, &err, NULL);
+    fail_unless (g_error_matches (err, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS));
+    fail_unless (strstr (err->message, "MMDIGITS_THREADS") != NULL
+        && strstr (err->message, bad[i]) != NULL, "%s", err->message);
+    g_clear_error (&err);
+    gst_message_unref (msg);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_object_unref (p);
+    release (e, bus);
+  }
+  g_free (model);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* Without a hybrid, both pads work: a crop and a block within the pair
  * window are each classified alone by their own network, in time order,
  * whatever fallback says; a pad without any network is refused, naming
@@ -1357,6 +1394,7 @@ mmclassify_suite (void)
   tcase_add_test (tc, test_mmclassify_non_finite_outputs_are_an_error);
   tcase_add_test (tc, test_mmclassify_non_finite_mfcc_warns_and_goes_on);
   tcase_add_test (tc, test_mmclassify_two_instances_keep_their_own_models);
+  tcase_add_test (tc, test_mmclassify_invalid_threads_environment_warns);
   return s;
 }
 
