@@ -7,9 +7,16 @@
 gboolean
 mm_frontend_check_network (const MmMfccParams *p, GError **error)
 {
-  MmMfcc *m = mm_mfcc_new (p, error);
+  MmMfcc *m;
 
-  if (!m)
+  if (p->nfft < MM_FRONTEND_NFFT_MIN || p->nfft > MM_FRONTEND_NFFT_MAX
+      || (p->nfft & (p->nfft - 1)) != 0) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "nfft must be a power of two from %d to %d, not %d", MM_FRONTEND_NFFT_MIN,
+        MM_FRONTEND_NFFT_MAX, p->nfft);
+    return FALSE;
+  }
+  if (!(m = mm_mfcc_new (p, error)))
     return FALSE;
   mm_mfcc_free (m);
   if (p->sample_rate != 16000 || p->n_coeffs != MM_MFCC_COEFFS

@@ -16,9 +16,17 @@
 
 G_BEGIN_DECLS
 
+/* The FFT sizes of the networks' front ends: a power of two from MIN to
+ * MAX (512 is the study's: the first 512 samples of each 800-sample frame;
+ * 1024 zero-pads it). mm_mfcc itself takes any size; the CLI's --nfft and
+ * mfccextract's nfft take these. */
+#define MM_FRONTEND_NFFT_MIN 512
+#define MM_FRONTEND_NFFT_MAX 1024
+
 /* TRUE if @p is valid (mm_mfcc_new would take it) and gives the blocks the
  * audio networks take: MM_MFCC_FRAMES × MM_MFCC_COEFFS per second of 16 kHz
- * audio. Otherwise FALSE with a message naming what it gives. */
+ * audio, with an FFT size above. Otherwise FALSE (MM_ERROR_INVALID) with a
+ * message naming what is wrong. */
 gboolean mm_frontend_check_network (const MmMfccParams *p, GError **error);
 
 /* Samples in one block of @p (MM_MFCC_BLOCK_SECONDS · sample_rate). */

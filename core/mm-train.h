@@ -113,6 +113,17 @@ void     mm_train_config_init (MmTrainConfig *cfg, MmArch arch);
 gboolean mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
                    const MmDataset *val, MmTrainResult *result, GError **error);
 
+/* Whether @path (named @what in messages, e.g. "--checkpoint") can take
+ * the checkpoints of a run whose model goes to @out, checked before any
+ * work by `mmdigits train` and mmtrain alike: not @out itself, also through
+ * a link (MM_ERROR_MISMATCH); with @resume a regular file to resume from,
+ * without it no file at all, so that another run's checkpoint is never
+ * overwritten (MM_ERROR_IO); and a path any output may take
+ * (mm_file_check_output against @inputs, NULL-terminated, may be NULL). */
+gboolean mm_train_check_checkpoint (const char *what, const char *path, gboolean resume,
+                                    const char *out, const char *const *inputs,
+                                    GError **error);
+
 /* ---- Evaluation ---- */
 typedef struct {
   int n;

@@ -67,6 +67,10 @@ typedef struct {
 typedef struct _MmWords MmWords;
 
 void      mm_words_params_init (MmWordsParams *p);       /* the defaults above */
+/* Whether @p is valid (mm_words_new would take it); otherwise FALSE with
+ * MM_ERROR_INVALID and a message naming the first setting that is not,
+ * e.g. min_length_ms above max_length_ms (every word would be dropped). */
+gboolean  mm_words_params_check (const MmWordsParams *p, GError **error);
 
 MmWords  *mm_words_new   (const MmWordsParams *p, GError **error);
 void      mm_words_free  (MmWords *w);

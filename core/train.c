@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mm-error.h"
+#include "mm-file.h"
 #include "mm-layers.h"
 #include "mm-modelfile.h"
 #include "mm-rng.h"
@@ -804,4 +805,25 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   g_free (val_probs);
   batch_free (&bt);
   return ok;
+}
+
+gboolean
+mm_train_check_checkpoint (const char *what, const char *path, gboolean resume,
+    const char *out, const char *const *inputs, GError **error)
+{
+  if (!*path || g_strcmp0 (path, out) == 0 || (out && mm_file_same (path, out))) {
+    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH,
+        "%s %s: must name a file other than the model it trains", what, path);
+    return FALSE;
+  }
+  if (resume && !g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: no checkpoint to resume from", path);
+    return FALSE;
+  }
+  if (!resume && g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: a checkpoint is already there: resume "
+        "to continue that run, or remove it to start a new one", path);
+    return FALSE;
+  }
+  return mm_file_check_output (what, path, inputs, error);
 }

@@ -72,10 +72,18 @@ mm_words_params_init (MmWordsParams *p)
   p->pad_ms = 40;
 }
 
-static gboolean
-params_check (const MmWordsParams *p, GError **error)
+gboolean
+mm_words_params_check (const MmWordsParams *p, GError **error)
 {
   const char *what = NULL;
+
+  if (p->min_length_ms > p->max_length_ms && p->max_length_ms >= 2 * HOP_MS) {
+    /* every word would be dropped: the one mistake a user makes by hand */
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: min-length (%u ms) is "
+        "longer than max-length (%u ms): no word could be kept", p->min_length_ms,
+        p->max_length_ms);
+    return FALSE;
+  }
 
   if (p->sample_rate < 4000 || p->sample_rate > 384000)
     what = "sample_rate must be in 4000..384000";
@@ -134,7 +142,7 @@ mm_words_new (const MmWordsParams *p, GError **error)
     mm_words_params_init (&def);
     p = &def;
   }
-  if (!params_check (p, error))
+  if (!mm_words_params_check (p, error))
     return NULL;
   w = g_new0 (MmWords, 1);
   w->p = *p;

@@ -34,7 +34,12 @@
  * names: `mmclassify` answers with its model's, so a pipeline with a model
  * trained on another front end needs no extra setting.
  * A property changed while playing takes effect at the next buffer (audio
- * held for a pending word is dropped), with new caps. With dc-block, DC is removed from the stream (a one-pole high-pass
+ * held for a pending word is dropped), with new caps. Settings that cannot
+ * work — an nfft that is not a power of two, a front end that does not give
+ * 39 × 13 blocks, min-length above max-length, a model without a usable
+ * front end — fail the change to READY with a LIBRARY SETTINGS error that
+ * names them; set while playing, they stop the stream with that error at
+ * the next buffer. With dc-block, DC is removed from the stream (a one-pole high-pass
  * filter, −3 dB at 20 Hz) before blocks are made.
  *
  * ## Utterance mode (the default)
@@ -411,6 +416,41 @@ downstream_frontend (GstMmMfccExtract * self, MmMfccParams * p)
   gst_caps_unref (caps);
 }
 
+/* NULL→READY: settings that cannot work are an error before any buffer —
+ * an nfft that is not a power of two, a front end that does not give the
+ * networks' blocks, min-length above max-length (every word would be
+ * dropped), a model without a usable front end — rather than a note in the
+ * debug log and a stream without a single block. A front end asked of
+ * downstream is checked when it comes (ensure_frontend). */
+static gboolean
+check_settings (GstMmMfccExtract * self)
+{
+  MmMfccParams p;
+  MmWordsParams wp;
+  GError *err = NULL;
+  gchar *model;
+  gboolean props_set, ok = TRUE;
+
+  GST_OBJECT_LOCK (self);
+  p = self->props;
+  props_set = self->props_set;
+  wp = self->words_params;
+  model = g_strdup (self->model);
+  GST_OBJECT_UNLOCK (self);
+
+  if (!mm_words_params_check (&wp, &err)
+      || (!model && props_set && !mm_frontend_check_network (&p, &err))) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("Invalid settings: %s.", err->message),
+        (NULL));
+    g_clear_error (&err);
+    ok = FALSE;
+  } else if (model) {
+    ok = model_frontend (self, model, &p);
+  }
+  g_free (model);
+  return ok;
+}
+
 /* (Re)builds the MmMfcc and the word detector when a property changed:
  * the front end from #GstMmMfccExtract:model when set, else from the
  * properties. New caps go out before the next block. */
@@ -447,13 +487,13 @@ ensure_frontend (GstMmMfccExtract * self)
   g_free (model);
   if (!mm_frontend_check_network (&p, &err)) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("Cannot set up the MFCC front end."), ("%s", err->message));
+        ("Invalid settings: %s.", err->message), (NULL));
     g_clear_error (&err);
     return FALSE;
   }
   if (!(m = mm_mfcc_new (&p, &err)) || !(w = mm_words_new (&wp, &err))) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("Cannot set up the MFCC front end."), ("%s", err->message));
+        ("Invalid settings: %s.", err->message), (NULL));
     g_clear_error (&err);
     mm_mfcc_free (m);
     return FALSE;
@@ -810,6 +850,8 @@ gst_mm_mfcc_extract_change_state (GstElement * element,
   GstMmMfccExtract *self = GST_MM_MFCC_EXTRACT (element);
   GstStateChangeReturn ret;
 
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !check_settings (self))
+    return GST_STATE_CHANGE_FAILURE;
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     reset_stream (self);
     gst_segment_init (&self->segment, GST_FORMAT_TIME);
@@ -858,16 +900,13 @@ gst_mm_mfcc_extract_set_property (GObject * object, guint prop_id,
       self->hop_ms = g_value_get_uint (value);
       self->reset_pending = TRUE;
       break;
-    case PROP_NFFT:{
-      gint nfft = g_value_get_int (value);
-      if (nfft == 512 || nfft == 1024) {
-        self->props.nfft = nfft;
-        self->props_set = self->mfcc_stale = TRUE;
-      } else {
-        GST_WARNING_OBJECT (self, "nfft must be 512 or 1024, not %d", nfft);
-      }
+    case PROP_NFFT:
+      /* any value of the range is kept: one that is not a power of two is
+       * refused at start (check_settings) or at the next buffer, with an
+       * error, never dropped here with a note in the debug log */
+      self->props.nfft = g_value_get_int (value);
+      self->props_set = self->mfcc_stale = TRUE;
       break;
-    }
     case PROP_PREEMPHASIS:
       self->props.preemph = g_value_get_float (value);
       self->props_set = self->mfcc_stale = TRUE;
@@ -1045,7 +1084,8 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
   g_object_class_install_property (gobject_class, PROP_NFFT,
       g_param_spec_int ("nfft", "FFT size",
           "FFT length: 1024, or 512 (study-compatible: first 512 samples of "
-          "each 800-sample frame)", 512, 1024, study.nfft, flags));
+          "each 800-sample frame); another value is an error at start",
+          MM_FRONTEND_NFFT_MIN, MM_FRONTEND_NFFT_MAX, study.nfft, flags));
   g_object_class_install_property (gobject_class, PROP_PREEMPHASIS,
       g_param_spec_float ("preemphasis", "Pre-emphasis",
           "Pre-emphasis coefficient (0 = off)", 0.0f, 0.999f,

@@ -58,7 +58,10 @@
  * stream and #GstMmTrain:resume=true to continue from the last complete
  * epoch, and ends with the model the uninterrupted run would have written.
  * A checkpoint written for other data or settings is refused with an
- * error.
+ * error. The checkpoint path is checked at NULL→READY as `mmdigits train
+ * --checkpoint` checks it: not #GstMmTrain:out (also through a link), not
+ * #GstMmTrain:init-model, in a directory where a file can be created, and
+ * without resume not a file that is already there (another run's).
  *
  * ## Threading
  * Training can take minutes, so it runs in a thread of its own started at
@@ -891,11 +894,14 @@ gst_mm_train_release_pad (GstElement * element, GstPad * pad)
 
 /* ---- state ---------------------------------------------------------- */
 
-/* checkpoint and resume, as `mmdigits train` checks them: not out itself;
- * resume needs the file; a fresh run does not overwrite another run's. */
+/* checkpoint and resume, as `mmdigits train` checks them
+ * (mm_train_check_checkpoint): not out itself, not init-model; resume needs
+ * the file; a fresh run does not overwrite another run's. */
 static gboolean
-check_checkpoint (GstMmTrain * self, const gchar * out)
+check_checkpoint (GstMmTrain * self, const gchar * out, const gchar * init)
 {
+  const char *inputs[] = { init, NULL };
+  GError *err = NULL;
   gchar *ck;
   gboolean resume, ok = FALSE;
 
@@ -909,18 +915,13 @@ check_checkpoint (GstMmTrain * self, const gchar * out)
         ("resume is set but checkpoint is not: give the checkpoint file"), (NULL));
   else if (!ck || !*ck)
     ok = TRUE;
-  else if (g_strcmp0 (ck, out) == 0)
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("checkpoint must name a file other than out"), (NULL));
-  else if (resume && !g_file_test (ck, G_FILE_TEST_IS_REGULAR))
-    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-        ("%s: no checkpoint to resume from", ck), (NULL));
-  else if (!resume && g_file_test (ck, G_FILE_TEST_EXISTS))
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("%s: a checkpoint is already there: set resume=true to continue that "
-            "run, or remove it to start a new one", ck), (NULL));
-  else
-    ok = TRUE;
+  else if (!(ok = mm_train_check_checkpoint ("checkpoint", ck, resume, out, inputs, &err))) {
+    if (g_error_matches (err, MM_ERROR, MM_ERROR_MISMATCH))
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message), (NULL));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("%s", err->message), (NULL));
+    g_error_free (err);
+  }
   g_free (ck);
   return ok;
 }
@@ -959,7 +960,7 @@ gst_mm_train_open (GstMmTrain * self)
       goto fail;
     }
   }
-  if (!check_checkpoint (self, out))
+  if (!check_checkpoint (self, out, init))
     goto fail;
   if (init && *init) {
     net = mm_model_load (init, &meta, &err);

@@ -57,7 +57,7 @@ mm_cli_frontend_group (MmCliFrontend *f, gboolean with_model)
   /* the core's limits (mm_mfcc_params check, 16 kHz, 13 coefficients);
    * nfft as the networks' front ends allow */
   const MmCliRange ranges[] = {
-    { "nfft", 512, 1024, TRUE },
+    { "nfft", MM_FRONTEND_NFFT_MIN, MM_FRONTEND_NFFT_MAX, TRUE },
     { "filters", 13, 1024, FALSE },
     { "low-freq", 0, 8000, FALSE },
     { "high-freq", 0, 8000, FALSE },

@@ -163,34 +163,29 @@ command_line (char **argv)
   return g_string_free (s, FALSE);
 }
 
-/* --checkpoint: not --out itself, and not a checkpoint of another run that
- * a fresh run would overwrite after its first epoch. */
+/* --checkpoint (mm_train_check_checkpoint): one that would replace --out
+ * is a usage error, the rest are failures. */
 static int
 check_checkpoint_option (const char *checkpoint, gboolean resume, const char *out_path)
 {
   GError *error = NULL;
+  int rc;
 
   if (resume && !checkpoint) {
     fprintf (stderr, "mmdigits: --resume needs --checkpoint FILE (see --help)\n");
     return MM_EXIT_USAGE;
   }
-  if (!checkpoint)
+  if (!checkpoint || mm_train_check_checkpoint ("--checkpoint", checkpoint, resume, out_path,
+          NULL, &error))
     return MM_EXIT_OK;
-  if (!*checkpoint || strcmp (checkpoint, out_path) == 0 || mm_file_same (checkpoint, out_path)) {
-    fprintf (stderr, "mmdigits: --checkpoint must name a file other than --out\n");
-    return MM_EXIT_USAGE;
+  if (g_error_matches (error, MM_ERROR, MM_ERROR_MISMATCH)) {
+    fprintf (stderr, "mmdigits: %s (see --help)\n", error->message);
+    rc = MM_EXIT_USAGE;
+  } else {
+    rc = mm_cli_fail ("%s", error->message);
   }
-  if (!resume && g_file_test (checkpoint, G_FILE_TEST_EXISTS))
-    return mm_cli_fail ("%s: a checkpoint is already there: add --resume to continue that "
-        "run, or remove it to start a new one", checkpoint);
-  if (resume && !g_file_test (checkpoint, G_FILE_TEST_IS_REGULAR))
-    return mm_cli_fail ("%s: no checkpoint to resume from", checkpoint);
-  if (!mm_file_check_output ("--checkpoint", checkpoint, NULL, &error)) {
-    int rc = mm_cli_fail ("%s", error->message);
-    g_error_free (error);
-    return rc;
-  }
-  return MM_EXIT_OK;
+  g_error_free (error);
+  return rc;
 }
 
 int

@@ -227,6 +227,62 @@ GST_START_TEST (test_mfccextract_caps_carry_the_front_end)
 
 GST_END_TEST;
 
+/* Going to READY with @prop… (property name/value pairs) fails with a
+ * LIBRARY SETTINGS error whose message holds @expect. */
+static void
+expect_settings_error (const gchar * expect, const gchar * prop, ...)
+{
+  GstElement *e = gst_element_factory_make ("mfccextract", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+  va_list args;
+
+  va_start (args, prop);
+  g_object_set_valist (G_OBJECT (e), prop, args);
+  va_end (args);
+  gst_element_set_bus (e, bus);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error (%s)", expect);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (g_error_matches (err, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_SETTINGS),
+      "%s", err->message);
+  fail_unless (strstr (err->message, expect) != NULL, "%s", err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (e);
+  gst_object_unref (bus);
+}
+
+/* Settings that cannot work are an error at start: nfft=700 was dropped
+ * with a note in the debug log (the element ran with 1024), and
+ * min-length above max-length dropped every word without a word said. */
+GST_START_TEST (test_mfccextract_invalid_settings_fail_at_start)
+{
+  GstElement *e;
+
+  expect_settings_error ("nfft must be a power of two from 512 to 1024, not 700",
+      "nfft", 700, NULL);
+  expect_settings_error ("min-length (900 ms) is longer than max-length (500 ms)",
+      "min-length", 900, "max-length", 500, NULL);
+  expect_settings_error ("need 0 <= low_freq < high_freq",
+      "low-freq", 4000.0, "high-freq", 3000.0, NULL);
+
+  /* valid ones start */
+  e = gst_element_factory_make ("mfccextract", NULL);
+  g_object_set (e, "nfft", 512, "min-length", 500, "max-length", 500, NULL);
+  fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
 /* A model that cannot give the front end (missing file, image network) is
  * an error at negotiation, not a silent default. */
 GST_START_TEST (test_mfccextract_bad_model_is_an_error)
@@ -587,6 +643,7 @@ mfccextract_suite (void)
   tcase_add_test (tc, test_mfccextract_drops_short_sounds_and_cuts_long_ones);
   tcase_add_test (tc, test_mfccextract_caps_carry_the_front_end);
   tcase_add_test (tc, test_mfccextract_bad_model_is_an_error);
+  tcase_add_test (tc, test_mfccextract_invalid_settings_fail_at_start);
   tcase_add_test (tc, test_mfccextract_quiet_words_found_tones_ignored);
   tcase_add_test (tc, test_mfccextract_answers_latency);
   tcase_add_test (tc, test_mfccextract_silence_gives_gap_events);

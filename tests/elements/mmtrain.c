@@ -331,15 +331,17 @@ GST_END_TEST;
 /* Going to READY with these properties fails with an ERROR of @code whose
  * message holds @expect. */
 static void
-expect_start_error (const gchar * init, const gchar * out_path,
-    GstResourceError code, const gchar * expect)
+expect_start_error_ck (const gchar * init, const gchar * out_path,
+    const gchar * checkpoint, gboolean resume, GstResourceError code,
+    const gchar * expect)
 {
   GstElement *e = gst_element_factory_make ("mmtrain", NULL);
   GstBus *bus = gst_bus_new ();
   GstMessage *msg;
   GError *err = NULL;
 
-  g_object_set (e, "init-model", init, "out", out_path, NULL);
+  g_object_set (e, "init-model", init, "out", out_path, "checkpoint",
+      checkpoint, "resume", resume, NULL);
   gst_element_set_bus (e, bus);
   fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
       GST_STATE_CHANGE_FAILURE);
@@ -353,6 +355,13 @@ expect_start_error (const gchar * init, const gchar * out_path,
   gst_message_unref (msg);
   gst_element_set_state (e, GST_STATE_NULL);
   release (e, bus);
+}
+
+static void
+expect_start_error (const gchar * init, const gchar * out_path,
+    GstResourceError code, const gchar * expect)
+{
+  expect_start_error_ck (init, out_path, NULL, FALSE, code, expect);
 }
 
 GST_START_TEST (test_mmtrain_without_out_fails_at_start)
@@ -393,6 +402,35 @@ GST_START_TEST (test_mmtrain_out_equal_to_init_model_is_refused)
   fail_unless (n_before == n_after && memcmp (before, after, n_after) == 0);
   g_free (before);
   g_free (after);
+  g_free (init);
+  g_free (link);
+  g_free (nodir);
+}
+
+GST_END_TEST;
+
+/* A checkpoint that cannot be written was found only after the first
+ * epoch; one that is init-model (resume=true) or out through a link would
+ * have been written over it. All fail at NULL→READY, as `mmdigits train
+ * --checkpoint` does (mm_train_check_checkpoint). */
+GST_START_TEST (test_mmtrain_checkpoint_that_cannot_be_written_fails_at_start)
+{
+  gchar *init = g_build_filename (tmpdir, "init.safetensors", NULL);
+  gchar *link = g_build_filename (tmpdir, "link.ckpt", NULL);
+  gchar *nodir = g_build_filename (tmpdir, "nodir", "x.ckpt", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+
+  fail_unless (mm_model_save (net, NULL, init, NULL));
+  fail_unless (mm_model_save (net, NULL, out, NULL));
+  mm_net_free (net);
+  fail_unless (symlink (out, link) == 0);
+
+  expect_start_error_ck (NULL, out, nodir, FALSE,
+      GST_RESOURCE_ERROR_OPEN_WRITE, "cannot write in");
+  expect_start_error_ck (init, out, init, TRUE,
+      GST_RESOURCE_ERROR_OPEN_WRITE, "is the input");
+  expect_start_error_ck (NULL, out, link, TRUE,
+      GST_RESOURCE_ERROR_SETTINGS, "other than the model it trains");
   g_free (init);
   g_free (link);
   g_free (nodir);
@@ -723,6 +761,7 @@ mmtrain_suite (void)
   tcase_add_test (tc, test_mmtrain_without_labels_is_an_error);
   tcase_add_test (tc, test_mmtrain_without_out_fails_at_start);
   tcase_add_test (tc, test_mmtrain_out_equal_to_init_model_is_refused);
+  tcase_add_test (tc, test_mmtrain_checkpoint_that_cannot_be_written_fails_at_start);
   tcase_add_test (tc, test_mmtrain_fine_tuning_keeps_the_init_model_norm);
   tcase_add_test (tc, test_mmtrain_hostile_init_model_is_an_error);
   tcase_add_test (tc, test_mmtrain_pairs_within_window_train_a_hybrid);
