@@ -14,7 +14,9 @@ MODELS=$HERE/../models
 unset GST_PLUGIN_PATH_1_0
 export GST_PLUGIN_PATH=$(dirname "$(dirname "$MM")")/plugins
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+# a script stopped by an error of its own (not a check) must not pass
+finished=no
+trap 'rm -rf "$T"; [ $finished = yes ] || { echo "FAIL: the script stopped before its end"; exit 1; }' EXIT
 fails=0
 
 ok () { echo "ok: $*"; }
@@ -128,6 +130,15 @@ expect 1 "train --out (the MNIST file it reads)" "$MM" train --arch ImageNet_CNN
 expect 1 "train --out ''" "$MM" train --arch ImageNet_CNN --data "$T/data" --out ""
 expect 1 "train --out DIR" "$MM" train --arch ImageNet_CNN --data "$T/data" --out "$T/data"
 
+# demo-media's outputs are checked before the encoding: a directory named
+# demo.webm made the final rename fail after all the work
+mkdir -p "$T/dm/demo.webm"
+expect 1 "demo-media --out DIR with a directory DIR/demo.webm" "$MM" demo-media --out "$T/dm" \
+  --digits 7
+grep -q "demo.webm: is a directory" "$T/err" || fail "demo-media: not refused before the work"
+[ -z "$(ls -A "$T/dm/demo.webm")" ] && [ ! -e "$T/dm/.demo.webm.part" ] \
+  && ok "demo-media left nothing behind" || fail "demo-media left files in $T/dm"
+
 # ---- media that do not decode fully, models whose outputs are not finite ----
 # A 7 drawn by demo-media, as JPEG and PNG; cut copies of it and of a WAV.
 if [ "$PLUGIN" = yes ] && [ -f "$MODELS/imagenet_cnn.safetensors" ] \
@@ -149,19 +160,34 @@ if [ "$PLUGIN" = yes ] && [ -f "$MODELS/imagenet_cnn.safetensors" ] \
     expect 1 "predict --image $f" "$MM" predict --model "$MODELS" --image "$T/$f"
     grep -q "could not decode" "$T/err" || fail "predict --image $f: not a decode error"
   done
+  # cut videos: matroskademux and qtdemux play what there is, silently
+  gst-launch-1.0 -q filesrc location="$T/d7/demo.webm" ! matroskademux ! vp8dec \
+    ! videoconvert ! jpegenc ! qtmux ! filesink location="$T/seven.mov" > /dev/null 2>&1
+  cut_to "$T/d7/demo.webm" 60 "$T/cut.webm"
+  cut_to "$T/seven.mov" 60 "$T/cut.mov"
+  for f in d7/demo.webm seven.mov; do
+    "$MM" predict --model "$MODELS" --image "$T/$f" > /dev/null 2> "$T/err"
+    grep -q "could not decode" "$T/err" && fail "predict --image $f (intact): $(cat "$T/err")" \
+      || ok "predict --image $f (intact) decodes"
+  done
+  for f in cut.webm cut.mov; do
+    expect 1 "predict --image $f" "$MM" predict --model "$MODELS" --image "$T/$f"
+    grep -q "could not decode: truncated" "$T/err" || fail "predict --image $f: not a decode error"
+  done
+  expect 1 "predict --audio cut.webm" "$MM" predict --model "$MODELS" --audio "$T/cut.webm"
   expect 1 "predict --audio third.wav" "$MM" predict --model "$MODELS" --audio "$T/third.wav"
   expect 1 "mfcc third.wav" "$MM" mfcc "$T/third.wav" --json
   "$MM" batch --model "$MODELS" --out "$T/b.jsonl" "$T/seven.jpg" "$T/half.jpg" \
-    "$T/half.png" 2> "$T/err"
+    "$T/half.png" "$T/cut.webm" 2> "$T/err"
   rc=$?
   python3 - "$T/b.jsonl" <<'PY' && [ $rc -eq 1 ] \
-    && ok "batch: the cut JPEG and PNG are errors in place, the intact one a 7, exit 1" \
+    && ok "batch: the cut JPEG, PNG and WebM are errors in place, the intact one a 7, exit 1" \
     || fail "batch of cut files: rc $rc: $(cat "$T/b.jsonl" "$T/err")"
 import json, sys
 objs = [json.loads(l) for l in open(sys.argv[1])]
-assert [o["file"].rsplit("/", 1)[-1] for o in objs] == ["seven.jpg", "half.jpg", "half.png"], objs
-assert objs[0]["digit"] == 7 and "could not decode" in objs[1]["error"] \
-    and "could not decode" in objs[2]["error"], objs
+assert [o["file"].rsplit("/", 1)[-1] for o in objs] == ["seven.jpg", "half.jpg", "half.png",
+                                                        "cut.webm"], objs
+assert objs[0]["digit"] == 7 and all("could not decode" in o["error"] for o in objs[1:]), objs
 PY
 
   # every weight of image.fc = 3e38: finite, so the file loads; the logits are not
@@ -189,5 +215,6 @@ else
   echo "skipped: no plugin, shipped models or demo-media (media and model checks)"
 fi
 
+finished=yes
 [ $fails -eq 0 ] && echo "all bad-input CLI checks passed" || echo "$fails check(s) failed"
 exit $(( fails > 0 ))

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "mm-cli.h"
+#include "mm-file.h"
 #include "mm-rng.h"
 
 #include <gio/gio.h>
@@ -660,6 +661,11 @@ mm_cmd_demo (int argc, char **argv)
    * interrupted run never leaves a truncated demo.webm */
   video_tmp = g_build_filename (out_dir, ".demo.webm.part", NULL);
   script = g_build_filename (out_dir, "script.tsv", NULL);
+  /* both outputs can be written (not a directory or FIFO of that name)
+   * before a minute of encoding, not after it */
+  if (!mm_file_check_output ("--out", video, NULL, &error)
+      || !mm_file_check_output ("--out", script, NULL, &error))
+    goto fail;
 
   if (!plan (items, &rng, &rate, &total, &error))
     goto fail;

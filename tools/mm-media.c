@@ -6,7 +6,6 @@
 #include <gst/audio/gstaudiodecoder.h>
 #include <gst/gst.h>
 #include <gst/video/gstvideodecoder.h>
-#include <gst/video/video.h>
 #include <sndfile.h>
 #include <string.h>
 
@@ -21,9 +20,6 @@
   "filesrc name=src ! decodebin ! audioconvert ! audioresample ! " \
   "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved ! " \
   "appsink name=sink sync=false"
-#define IMAGE_PIPELINE \
-  "filesrc name=src ! decodebin ! videoconvert ! video/x-raw,format=GRAY8 ! " \
-  "appsink name=sink sync=false max-buffers=1"
 
 typedef struct {
   GstElement *pipeline;
@@ -180,56 +176,6 @@ mm_media_decode_audio_pipeline (const char *path, float **samples, size_t *n_sam
   return TRUE;
 }
 
-static gboolean
-copy_gray_frame (GstSample *s, const char *path, guint8 **gray, int *width, int *height,
-    GError **error)
-{
-  GstVideoInfo info;
-  GstVideoFrame frame;
-  GstBuffer *buf = gst_sample_get_buffer (s);
-  GstCaps *caps = gst_sample_get_caps (s);
-
-  if (!buf || !caps || !gst_video_info_from_caps (&info, caps)
-      || !gst_video_frame_map (&frame, &info, buf, GST_MAP_READ)) {
-    decode_error (error, path, "the decoded frame could not be read");
-    return FALSE;
-  }
-  *width = GST_VIDEO_FRAME_WIDTH (&frame);
-  *height = GST_VIDEO_FRAME_HEIGHT (&frame);
-  *gray = g_new (guint8, (size_t) *width * *height);
-  /* rows of a GRAY8 frame are padded to 4 bytes: pack them */
-  for (int y = 0; y < *height; y++)
-    memcpy (*gray + (size_t) y * *width, (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
-        + (size_t) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), *width);
-  gst_video_frame_unmap (&frame);
-  return TRUE;
-}
-
-gboolean
-mm_media_decode_image (const char *path, guint8 **gray, int *width, int *height,
-    GError **error)
-{
-  GstSample *s;
-  gboolean eos = FALSE, ok;
-  Run r;
-
-  *gray = NULL;
-  *width = *height = 0;
-  if (!run_start (&r, IMAGE_PIPELINE, path, error))
-    return FALSE;
-  s = run_pull (&r, path, &eos, error);
-  if (!s) {
-    if (eos)
-      decode_error (error, path, "no video frame");
-    run_stop (&r);
-    return FALSE;
-  }
-  ok = copy_gray_frame (s, path, gray, width, height, error);
-  gst_sample_unref (s);
-  run_stop (&r);
-  return ok;
-}
-
 /* ---- decoding strictly --------------------------------------------------- */
 
 /* Whether the JPEG @d[0..n) reaches its end-of-image marker: segments are
@@ -267,6 +213,106 @@ jpeg_reaches_eoi (const guint8 *d, gsize n)
   return FALSE;
 }
 
+/* ISO BMFF (MP4, MOV, 3GP): the top-level boxes, walked by their sizes,
+ * must end within the file, and one of them must be the index ('moov'),
+ * which a recorder writes last. qtdemux plays a cut 'mdat' to where it
+ * ends, silently. FALSE with @why set. */
+static gboolean
+bmff_complete (const guint8 *d, gsize n, char *why, gsize why_len)
+{
+  guint64 pos = 0;
+  gboolean moov = FALSE;
+
+  while (pos + 8 <= n) {
+    guint64 size = GST_READ_UINT32_BE (d + pos), header = 8;
+
+    if (size == 1) {            /* a 64-bit size follows the type */
+      if (pos + 16 > n)
+        break;
+      size = GST_READ_UINT64_BE (d + pos + 8);
+      header = 16;
+    } else if (size == 0) {     /* the last box: to the end of the file */
+      size = n - pos;
+    }
+    if (!memcmp (d + pos + 4, "moov", 4))
+      moov = TRUE;
+    if (size < header || size > n - pos) {
+      g_snprintf (why, why_len, "its '%.4s' box at byte %" G_GUINT64_FORMAT " needs %"
+          G_GUINT64_FORMAT " bytes, the file has %" G_GUINT64_FORMAT " from there",
+          (const char *) d + pos + 4, pos, size, (guint64) (n - pos));
+      return FALSE;
+    }
+    pos += size;
+  }
+  if (pos != n) {
+    g_snprintf (why, why_len, "it ends inside a box header at byte %" G_GUINT64_FORMAT, pos);
+    return FALSE;
+  }
+  if (!moov) {
+    g_snprintf (why, why_len, "it has no 'moov' box, the index a recorder writes last");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* An EBML variable-length integer at d[*pos]: its length from the leading
+ * zeros of the first byte; the value without the length marker, unless
+ * @keep_marker (element IDs keep it). *@unknown (may be NULL): every value
+ * bit set, the "size unknown" of a stream written live. FALSE past the end
+ * or on a first byte of zero (no valid length). */
+static gboolean
+ebml_vint (const guint8 *d, gsize n, gsize *pos, gboolean keep_marker, guint64 *value,
+    gboolean *unknown)
+{
+  int len = 1;
+  guint64 v;
+
+  if (*pos >= n || d[*pos] == 0)
+    return FALSE;
+  while (!(d[*pos] & (0x80 >> (len - 1))))
+    len++;
+  if (*pos + len > n)
+    return FALSE;
+  v = keep_marker ? d[*pos] : (guint64) (d[*pos] & (0xFF >> len));
+  for (int i = 1; i < len; i++)
+    v = (v << 8) | d[*pos + i];
+  if (unknown)
+    *unknown = !keep_marker && v == (G_GUINT64_CONSTANT (1) << (7 * len)) - 1;
+  *value = v;
+  *pos += len;
+  return TRUE;
+}
+
+/* Matroska and WebM: the Segment (everything after the EBML header) must
+ * be as long as its size says, when a size was written (a file recorded
+ * to disk has one; a live stream's is "unknown" and cannot be checked).
+ * matroskademux plays a cut file to where it ends, silently. */
+static gboolean
+ebml_complete (const guint8 *d, gsize n, char *why, gsize why_len)
+{
+  gsize pos = 0;
+  guint64 id, size;
+  gboolean unknown;
+
+  /* the EBML header element, then the Segment */
+  if (!ebml_vint (d, n, &pos, TRUE, &id, NULL) || !ebml_vint (d, n, &pos, FALSE, &size, &unknown)
+      || unknown || size > n - pos)
+    goto cut;
+  pos += size;
+  if (!ebml_vint (d, n, &pos, TRUE, &id, NULL) || id != 0x18538067
+      || !ebml_vint (d, n, &pos, FALSE, &size, &unknown))
+    goto cut;
+  if (!unknown && size > n - pos) {
+    g_snprintf (why, why_len, "its Segment needs %" G_GUINT64_FORMAT " bytes, the file has %"
+        G_GUINT64_FORMAT " from there", size, (guint64) (n - pos));
+    return FALSE;
+  }
+  return TRUE;
+cut:
+  g_snprintf (why, why_len, "it ends before its Segment starts");
+  return FALSE;
+}
+
 gboolean
 mm_media_check_file (const char *path, GError **error)
 {
@@ -274,6 +320,7 @@ mm_media_check_file (const char *path, GError **error)
   const guint8 *d;
   gsize n;
   gboolean ok = TRUE;
+  char why[160];
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
     g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", path,
@@ -300,6 +347,12 @@ mm_media_check_file (const char *path, GError **error)
           G_GSIZE_FORMAT ")", path, (const char *) d + 8, riff + 8, n);
       ok = FALSE;
     }
+  } else if ((n >= 12 && !memcmp (d + 4, "ftyp", 4) && !bmff_complete (d, n, why, sizeof why))
+      || (n >= 4 && GST_READ_UINT32_BE (d) == 0x1A45DFA3
+          && !ebml_complete (d, n, why, sizeof why))) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated or "
+        "corrupt %s file (%s)", path, d[0] == 0x1A ? "Matroska/WebM" : "MP4/MOV", why);
+    ok = FALSE;
   }
   g_mapped_file_unref (f);
   return ok;

@@ -50,11 +50,6 @@ gboolean mm_media_decode_audio_pipeline (const char *path, float **samples,
 gboolean mm_media_read_wav (const char *path, double max_seconds, float **samples,
                             size_t *n_samples, gboolean *handled, GError **error);
 
-/* Decodes the first frame of an image or video file to 8-bit grey, rows
- * packed (stride = width). *gray is owned by the caller (g_free). */
-gboolean mm_media_decode_image (const char *path, guint8 **gray, int *width, int *height,
-                                GError **error);
-
 /* ---- decoding strictly: a file that does not decode fully is an error ----
  * GStreamer's decoders are lenient by default, for playback: a corrupt
  * frame is skipped (max-errors -1), jpegdec appends a missing end-of-image
@@ -66,8 +61,13 @@ struct _GstElement;
 
 /* Before decoding: @path must be a regular file, a JPEG must reach its
  * end-of-image marker, a RIFF file (WAV, AVI) must be as long as its header
- * says (GStreamer decodes what there is of both, silently). Fails with
- * "<path>: ..." (MM_ERROR_IO for a missing file, MM_ERROR_FORMAT else). */
+ * says, an MP4/MOV's top-level boxes must end within the file and include
+ * its index ('moov'), a Matroska/WebM Segment must be as long as its size
+ * says when one was written (GStreamer decodes what there is of all of
+ * them, silently: a cut recording or video is classified as far as it
+ * goes). Fails with "<path>: ..." (MM_ERROR_IO for a missing file,
+ * MM_ERROR_FORMAT else). Images are decoded by the pipelines of predict
+ * and batch (digitimage), never here. */
 gboolean mm_media_check_file (const char *path, GError **error);
 /* Makes every video or audio decoder that @pipeline comes to hold (also
  * inside decodebin, added later) post an ERROR at its first decoding error
