@@ -262,17 +262,17 @@ mm_cmd_eval (int argc, char **argv)
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &models, "Model file (.safetensors); "
       "one per fold, repeated, with --protocol new-speaker", "FILE" },
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_opt, "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" },
+    MM_CLI_DATA_ENTRY (data_opt),
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, new-speaker:K, "
       "new-speaker:NAME (default: the model's, else clean), or new-speaker (every fold model given)", "NAME" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" },
+    MM_CLI_THREADS_ENTRY (threads),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
     { "predictions", 0, 0, G_OPTION_ARG_FILENAME, &pred_path,
       "Write every sample's prediction to FILE.tsv (set, index, label, predicted, confidence)", "FILE" },
     { NULL }
   };
   const MmCliRange ranges[] = {
-    { "threads", 1, MM_MAX_THREADS, FALSE },
+    MM_CLI_THREADS_RANGE,
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- evaluate a model");

@@ -1159,18 +1159,18 @@ mm_cmd_figures (int argc, char **argv)
     { "image", 0, 0, G_OPTION_ARG_FILENAME, &roles[ROLE_IMAGE], "The image network of Figures 4–6 (an ImageNet_CNN; default: the one in --models)", "FILE" },
     { "audio", 0, 0, G_OPTION_ARG_FILENAME, &roles[ROLE_AUDIO], "The audio network of Figures 4, 5, 7 (AudioNet_CNN or AudioNet_LSTM)", "FILE" },
     { "hybrid", 0, 0, G_OPTION_ARG_FILENAME, &roles[ROLE_HYBRID], "The hybrid network of Figures 4, 5, 8 (HybridNet_CNN or HybridNet_CNN_LSTM)", "FILE" },
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_opt, "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" },
+    MM_CLI_DATA_ENTRY (data_opt),
     { "tsne-samples", 0, 0, G_OPTION_ARG_INT, &tsne_samples, "Held-out samples in Figures 6–8 (default 2000)", "N" },
     { "robustness-samples", 0, 0, G_OPTION_ARG_INT, &robust_samples, "Held-out samples in the robustness curves (default 2000)", "N" },
     { "samples", 0, 0, G_OPTION_ARG_INT, &samples, "Use only the first N held-out and split-test samples (default: all; for quick runs)", "N" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" },
+    MM_CLI_THREADS_ENTRY (threads),
     { NULL }
   };
   const MmCliRange ranges[] = {
     { "tsne-samples", 50, 1e6, FALSE },
     { "robustness-samples", 1, 1e6, FALSE },
     { "samples", 0, 1e7, FALSE },
-    { "threads", 1, MM_MAX_THREADS, FALSE },
+    MM_CLI_THREADS_RANGE,
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- draw the study's figures");

@@ -40,6 +40,26 @@ typedef struct {
   gint image, audio;
 } Decoded;
 
+/* Points the branch named @prefix ("img", "aud") at @path and counts what
+ * its decoder gives into *@decoded. The name is set as a property, never
+ * pasted into the description, so that any file name (spaces, '!',
+ * quotes) is taken literally. */
+static void
+set_source (GstElement *pipeline, const char *prefix, const char *path, gint *decoded)
+{
+  char *name = g_strconcat (prefix, "-src", NULL);
+  GstElement *e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+
+  g_object_set (e, "location", path, NULL);
+  gst_object_unref (e);
+  g_free (name);
+  name = g_strconcat (prefix, "-conv", NULL);
+  e = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  mm_media_count_buffers (e, decoded);
+  gst_object_unref (e);
+  g_free (name);
+}
+
 static GstElement *
 build_predict (const Predict *p, const char *image, const char *audio, MmCliLines *lines,
     Decoded *decoded, GError **error)
@@ -59,24 +79,10 @@ build_predict (const Predict *p, const char *image, const char *audio, MmCliLine
   }
   g_clear_error (&err);
   mm_media_strict_decoders (pipeline);
-  /* file names are set as properties, never pasted into the description,
-   * so that any name (spaces, '!', quotes) is taken literally */
-  if (image) {
-    e = gst_bin_get_by_name (GST_BIN (pipeline), "img-src");
-    g_object_set (e, "location", image, NULL);
-    gst_object_unref (e);
-    e = gst_bin_get_by_name (GST_BIN (pipeline), "img-conv");
-    mm_media_count_buffers (e, &decoded->image);
-    gst_object_unref (e);
-  }
-  if (audio) {
-    e = gst_bin_get_by_name (GST_BIN (pipeline), "aud-src");
-    g_object_set (e, "location", audio, NULL);
-    gst_object_unref (e);
-    e = gst_bin_get_by_name (GST_BIN (pipeline), "aud-conv");
-    mm_media_count_buffers (e, &decoded->audio);
-    gst_object_unref (e);
-  }
+  if (image)
+    set_source (pipeline, "img", image, &decoded->image);
+  if (audio)
+    set_source (pipeline, "aud", audio, &decoded->audio);
   e = gst_bin_get_by_name (GST_BIN (pipeline), "mm");
   g_object_set (e, "model", p->model, NULL);
   if (image && audio)

@@ -206,13 +206,13 @@ mm_cmd_train (int argc, char **argv)
   g_autofree char *command = command_line (argv);
   GOptionEntry entries[] = {
     { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch_name, "Network (see 'mmdigits models')", "NAME" },
-    { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data_opt, "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" },
+    MM_CLI_DATA_ENTRY (data_opt),
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Model file to write (.safetensors)", "FILE" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Epochs (default: the study's for the arch)", "N" },
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Learning rate (default: the study's)", "LR" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Batch size (default: the study's)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT, &seed, "Seed for initialisation, shuffling and dropout (default 1)", "N" },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" },
+    MM_CLI_THREADS_ENTRY (threads),
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean (default) or new-speaker:NAME", "NAME" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Use only the first N training samples (smoke runs)", "N" },
     { "augment", 0, 0, G_OPTION_ARG_STRING, &augment_spec, "Augment training samples: comma-separated "
@@ -235,7 +235,7 @@ mm_cmd_train (int argc, char **argv)
     { "lr", 1e-9, 1, FALSE },
     { "batch", 2, MM_CLI_MAX_BATCH, FALSE },
     { "seed", 0, G_MAXINT, FALSE },
-    { "threads", 1, MM_MAX_THREADS, FALSE },
+    MM_CLI_THREADS_RANGE,
     { "limit", 2, G_MAXINT, FALSE },
     { "modality-dropout", 0, 1, FALSE },
     { NULL }

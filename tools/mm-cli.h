@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "mm-dataset.h"
+#include "mm-layers.h"
 #include "mm-mfcc.h"
 #include "mm-net.h"
 
@@ -64,6 +65,16 @@ gboolean mm_cli_parse (GOptionContext *ctx, int *argc, char ***argv);
 char *mm_cli_data_dir (const char *opt);
 /* Sets the core's worker threads (0 = leave the default). */
 void  mm_cli_set_threads (int threads);
+/* The options every command that reads the data sets or runs networks
+ * shares: their entries (for a GOptionEntry table, writing into @var) and
+ * the range row of --threads (0, "not given", is never parsed). */
+#define MM_CLI_DATA_ENTRY(var) \
+  { "data", 'd', 0, G_OPTION_ARG_FILENAME, &(var), \
+    "Data directory (default $MMDIGITS_DATA or ../shared/data)", "DIR" }
+#define MM_CLI_THREADS_ENTRY(var) \
+  { "threads", 't', 0, G_OPTION_ARG_INT, &(var), \
+    "Worker threads (default: $MMDIGITS_THREADS or all cores)", "N" }
+#define MM_CLI_THREADS_RANGE { "threads", 1, MM_MAX_THREADS, FALSE }
 
 /* ---- the audio front end's options (tools/cli-frontend.c) ----
  * --nfft, --filters, --low-freq, --high-freq, --preemph, --lifter, --cmvn,
