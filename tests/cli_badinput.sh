@@ -68,6 +68,19 @@ done
 MMDIGITS_THREADS=2 "$MM" models > /dev/null 2>&1 && ok "MMDIGITS_THREADS=2 is taken" \
   || fail "MMDIGITS_THREADS=2 was refused"
 expect 2 "batch --jobs -1" "$MM" batch --jobs -1 --out "$T/o.jsonl" "$T/none.png"
+# batch's usage errors name the one thing wrong (one catch-all line listed
+# every rule before)
+for args in "--shard 3/2|--shard must be I/N with 1 <= I <= N, not '3/2'" \
+    "--shard x|--shard must be I/N" "--decode fast|--decode must be auto or gstreamer, not 'fast'" \
+    "--merge --shard 1/2|--merge goes without --shard and --resume"; do
+  # shellcheck disable=SC2086
+  expect 2 "batch ${args%%|*}" "$MM" batch ${args%%|*} --out "$T/o.jsonl" "$T/none.png"
+  grep -qF -e "${args#*|}" "$T/err" || fail "batch ${args%%|*}: the message does not say '${args#*|}'"
+done
+expect 2 "batch without --out" "$MM" batch "$T/none.png"
+grep -q "needs --out OUT" "$T/err" || fail "batch without --out: not named"
+expect 2 "batch without files" "$MM" batch --out "$T/o.jsonl"
+grep -q "needs FILE... or --files-from LIST" "$T/err" || fail "batch without files: not named"
 expect 2 "demo-media --seed -3" "$MM" demo-media --seed -3 --out "$T/demo"
 [ ! -e "$T/demo" ] && ok "demo-media with a bad option made nothing" \
   || fail "demo-media with a bad option made $T/demo"

@@ -321,6 +321,29 @@ parse_shard (const char *s, guint *i, guint *n)
   return TRUE;
 }
 
+/* What is wrong with the command line, one problem named precisely (NULL:
+ * nothing); the shard into *@i / *@n. */
+static char *
+usage_problem (const char *out, const char *shard, const char *decode, gboolean merge,
+    gboolean resume, char **args, const char *from, guint *i, guint *n)
+{
+  gboolean files = args && args[0];
+
+  if (!out)
+    return g_strdup ("batch needs --out OUT");
+  if (shard && !parse_shard (shard, i, n))
+    return g_strdup_printf ("--shard must be I/N with 1 <= I <= N, not '%s'", shard);
+  if (decode && strcmp (decode, "auto") && strcmp (decode, "gstreamer"))
+    return g_strdup_printf ("--decode must be auto or gstreamer, not '%s'", decode);
+  if (merge && (shard || resume))
+    return g_strdup ("--merge goes without --shard and --resume");
+  if (merge && !files)
+    return g_strdup ("--merge needs the parts PART... to join");
+  if (!merge && !files && !from)
+    return g_strdup ("batch needs FILE... or --files-from LIST");
+  return NULL;
+}
+
 static gint
 compare_strings (gconstpointer a, gconstpointer b)
 {
@@ -756,6 +779,7 @@ mm_cmd_batch (int argc, char **argv)
   MmBatchDecode how = MM_BATCH_DECODE_AUTO;
   GPtrArray *all = NULL, *mine = NULL;
   GError *err = NULL;
+  char *problem;
   int rc = MM_EXIT_USAGE;
 
   mm_cli_add_entries (ctx, entries, ranges);
@@ -776,12 +800,10 @@ mm_cmd_batch (int argc, char **argv)
     goto out;
   if (decode && !strcmp (decode, "gstreamer"))
     how = MM_BATCH_DECODE_GSTREAMER;
-  if (!out || jobs < 0 || (shard && !parse_shard (shard, &shard_i, &shard_n))
-      || (decode && strcmp (decode, "auto") && strcmp (decode, "gstreamer"))
-      || (merge ? (!args || !args[0] || shard || resume) : (!args || !args[0]) && !from)) {
-    fprintf (stderr, "mmdigits: batch needs FILE... (or --files-from LIST) and --out OUT; "
-        "--jobs N >= 0; --shard I/N with 1 <= I <= N; --decode auto|gstreamer; "
-        "--merge PART... without --shard or --resume (see --help)\n");
+  if ((problem = usage_problem (out, shard, decode, merge, resume, args, from, &shard_i,
+              &shard_n))) {
+    fprintf (stderr, "mmdigits: %s (see --help)\n", problem);
+    g_free (problem);
     goto out;
   }
   /* fail on an --out that cannot be written, or that is an input, before
