@@ -3,7 +3,7 @@
 write to classify recordings one after another on one core — read the WAV
 (scipy), resample to 16 kHz (scipy.signal.resample_poly), fit to one second
 (centred, as training does), python_speech_features-style MFCC in numpy
-(the definition of core/mm-mfcc.h: winlen 0.05, winstep 0.025, NFFT 1024,
+(the definition of core/features/mm-mfcc.h: winlen 0.05, winstep 0.025, NFFT 1024,
 26 filters, 13 coefficients, pre-emphasis 0.97, lifter 22, coefficient 0 =
 log frame energy), the model's normalisation, and the same AudioNet_CNN in
 PyTorch (tests/parity_pytorch.py) with the weights of the model file.

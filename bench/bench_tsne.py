@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""t-SNE of 10,000 points × 50 dimensions: mmdigits (core/embed.c, through
+"""t-SNE of 10,000 points × 50 dimensions: mmdigits (core/analysis/embed.c, through
 tests' embed_helper) beside scikit-learn's Barnes–Hut TSNE, in one script on
 the same machine, the same points and the same settings (perplexity 30, PCA
 initialisation, learning rate "auto", 1,000 iterations, angle 0.5).

@@ -9,11 +9,11 @@
  *
  * Turns 16 kHz mono audio into blocks of 39 × 13 MFCC (raw: not
  * standardised by a model's statistics), one block for exactly one second
- * of audio, computed by the core's front end (core/mm-frontend.h) — the same
+ * of audio, computed by the core's front end (core/features/mm-frontend.h) — the same
  * code the `mmdigits` CLI trains and evaluates with.
  *
  * ## The front end and the caps
- * Every setting that changes the numbers (the contract of core/mm-mfcc.h)
+ * Every setting that changes the numbers (the contract of core/features/mm-mfcc.h)
  * is given by the properties #GstMmMfccExtract:nfft, #GstMmMfccExtract:filters,
  * #GstMmMfccExtract:low-freq, #GstMmMfccExtract:high-freq,
  * #GstMmMfccExtract:preemphasis, #GstMmMfccExtract:lifter,
@@ -21,7 +21,7 @@
  * #GstMmMfccExtract:model names a model file — taken from that model's
  * `mfcc` metadata, which then overrides those properties (a model
  * directory gives the front end its audio networks share; see
- * `core/mm-modelset.h`). The output caps
+ * `core/nets/mm-modelset.h`). The output caps
  * carry all of it:
  * `audio/x-mfcc, frames=(int)39, coefficients=(int)13, format=(string)F32LE,
  * rate=(int)16000, frame-length=(int)800, frame-step=(int)400, nfft=(int)1024,
@@ -43,7 +43,7 @@
  * filter, −3 dB at 20 Hz) before blocks are made.
  *
  * ## Utterance mode (the default)
- * The core's word detector (core/mm-words.h) runs on the stream: every
+ * The core's word detector (core/features/mm-words.h) runs on the stream: every
  * 10 ms it compares the power of 16 bands between 150 Hz and 7 kHz with
  * the noise floor it tracks (per band, the minimum over the last second
  * and the next 0.5 s, DC removed first). A frame is voiced when its best

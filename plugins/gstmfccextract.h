@@ -16,7 +16,7 @@ G_DECLARE_FINAL_TYPE (GstMmMfccExtract, gst_mm_mfcc_extract, GST, MM_MFCC_EXTRAC
 #define GST_TYPE_MM_MFCC_EXTRACT_MODE (gst_mm_mfcc_extract_mode_get_type ())
 GType gst_mm_mfcc_extract_mode_get_type (void);
 
-/* The values of MmCmvn (core/mm-mfcc.h), for the cmvn property. */
+/* The values of MmCmvn (core/features/mm-mfcc.h), for the cmvn property. */
 #define GST_TYPE_MM_MFCC_EXTRACT_CMVN (gst_mm_mfcc_extract_cmvn_get_type ())
 GType gst_mm_mfcc_extract_cmvn_get_type (void);
 

@@ -38,7 +38,7 @@
  *
  * ## Models
  * #GstMmClassify:model names one safetensors model file or a directory of
- * them, opened as the core's model set (#MmModelSet, `core/mm-modelset.h`,
+ * them, opened as the core's model set (#MmModelSet, `core/nets/mm-modelset.h`,
  * the policy every mmdigits tool shares). Each network serves one role by
  * its `arch` metadata: crops alone (ImageNet_CNN), blocks alone
  * (AudioNet_CNN, else AudioNet_LSTM) and pairs (HybridNet_CNN, else
@@ -163,7 +163,7 @@ struct _GstMmClassify
   GstAggregatorPad *image_pad;
   GstAggregatorPad *audio_pad;
 
-  /* the model set (roles, plans, decisions: core/mm-modelset.h): opened
+  /* the model set (roles, plans, decisions: core/nets/mm-modelset.h): opened
    * at NULL→READY and freed at READY→NULL under the object lock, read by
    * the aggregate thread (which only runs in between) */
   MmModelSet *models;

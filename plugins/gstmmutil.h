@@ -33,7 +33,7 @@ gboolean gst_mm_keys_within (GstClockTime a, GstClockTime b, GstClockTime window
 
 /* ---- the audio front end in the caps (mfccextract, mmclassify, mmtrain) ----
  * audio/x-mfcc carries every member of the front-end contract
- * (MmMfccParams, core/mm-mfcc.h), so that a model is never fed features it
+ * (MmMfccParams, core/features/mm-mfcc.h), so that a model is never fed features it
  * was not trained on: rate, frame-length, frame-step, nfft, filters,
  * coefficients (ints), low-freq, high-freq, preemphasis (doubles), lifter
  * (int), energy, dc-block (booleans), cmvn (string), frames (int), format
@@ -51,7 +51,7 @@ gboolean gst_mm_mfcc_params_from_caps (const GstCaps * caps, MmMfccParams * p,
     GError ** error);
 
 /* Posts a WARNING on @element when MMDIGITS_THREADS is set to something
- * that is not a number of threads (mm_threads_env, core/mm-layers.h): the
+ * that is not a number of threads (mm_threads_env, core/kernels/mm-layers.h): the
  * networks then use every core, and the user learns why. Called at
  * NULL→READY by the elements that run networks. */
 void gst_mm_warn_threads_env (GstElement * element);

@@ -52,7 +52,7 @@ if [ -z "${MM_SKIP_ASAN:-}" ]; then
     meson test -C build-asan --print-errorlogs --num-processes "$jobs" --timeout-multiplier 3 --no-suite parity --no-suite integration --no-suite slow --no-suite leaks --no-suite install --no-suite slurm
   # The plain build's element-wise kernels take this CPU's widest variant,
   # the sanitizer build's the x86-64 baseline: both must train and infer to
-  # the same floats (core/mm-simd.h).
+  # the same floats (core/kernels/mm-simd.h).
   if ! diff <(MMDIGITS_THREADS=2 build/tests/simd_digest | grep -v '^#') \
             <(MMDIGITS_THREADS=2 ASAN_OPTIONS=detect_leaks=0 build-asan/tests/simd_digest | grep -v '^#'); then
     echo "test.sh: the vector-kernel variants computed different floats ($(build/tests/simd_digest | head -1))" >&2

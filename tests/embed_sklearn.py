@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Checks core/embed.c (PCA, t-SNE, k-means++, ARI, NMI, trustworthiness)
+"""Checks core/analysis/embed.c (PCA, t-SNE, k-means++, ARI, NMI, trustworthiness)
 against scikit-learn on the same points: sklearn's own 8×8 digits
 (1,797 × 64, shipped with it, so no download), reduced to 50 dimensions.
 

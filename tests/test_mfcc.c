@@ -91,7 +91,7 @@ shipped_path (const char *rel)
 static const char *const shipped_names[] = { "vowel", "chirp", "bursts" };
 
 /* Max |ours − reference| over a reference set; fails beyond
- * 1e-3 + 1e-4·|ref| (float FFT rounding against float64, see core/mfcc.c). */
+ * 1e-3 + 1e-4·|ref| (float FFT rounding against float64, see core/features/mfcc.c). */
 static void
 check_references (int nfft, const char *suffix, const char *const *names, guint n_names,
                   char *(*path_of) (const char *rel), const char *what)

@@ -1,4 +1,4 @@
-/* mmdigits words — where the word detector (core/mm-words.h) finds words in
+/* mmdigits words — where the word detector (core/features/mm-words.h) finds words in
  * audio files: the same detector mfccextract runs on a stream and the front
  * end runs on a recording (word_cut "detector").
  *

@@ -96,7 +96,7 @@ gboolean       mm_cli_frontend_params (const MmCliFrontend *f, MmMfccParams *p,
 /* --model's file, or NULL (owned by @f): an input no output may replace. */
 const char    *mm_cli_frontend_model (const MmCliFrontend *f);
 
-/* ---- protocols (tools/protocol.c) ----
+/* ---- protocols (tools/datasets/protocol.c) ----
  * The data a network is trained and tested on. Every protocol starts from
  * the 60,000 MNIST training images split 14:3:3 (MM_SPLIT_SEED) into
  * train/val/test; audio networks get each image paired with a random FSDD

@@ -3,7 +3,7 @@
  * The "words" are voiced syllables: harmonics of a 120→170 Hz glide under a
  * raised-cosine envelope (loud in the middle, quiet at the ends, as spoken
  * words are), 10 dB below full scale at their peak, over faint noise. A
- * steady tone is, by design, no word (core/mm-words.h). */
+ * steady tone is, by design, no word (core/features/mm-words.h). */
 #include <gst/audio/audio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>

@@ -1,4 +1,4 @@
-/* libFuzzer harness: recording → samples → MFCC (core/mfcc.c).
+/* libFuzzer harness: recording → samples → MFCC (core/features/mfcc.c).
  *
  * The programs decode audio with GStreamer (decodebin ! audioconvert !
  * audioresample); that is GStreamer's to fuzz. What is ours begins with the

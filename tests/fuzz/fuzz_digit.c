@@ -1,4 +1,4 @@
-/* libFuzzer harness: the digit finder (core/digit.c) on random images.
+/* libFuzzer harness: the digit finder (core/features/digit.c) on random images.
  *
  * Input: 24 bytes of settings — bytes 0-1 width and height (1..256 each),
  * 2 extra row stride (0..15), 3 threshold (-1 = Otsu..254), 4 polarity, 5-6

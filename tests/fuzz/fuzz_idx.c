@@ -1,4 +1,4 @@
-/* libFuzzer harness: the MNIST idx reader (core/mnist.c), plain and gzip.
+/* libFuzzer harness: the MNIST idx reader (core/data/mnist.c), plain and gzip.
  *
  * Each input is a whole file, read as images and as labels (its magic
  * decides which can succeed). Checked besides ASan/UBSan/LSan: a refusal is

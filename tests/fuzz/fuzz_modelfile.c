@@ -1,4 +1,4 @@
-/* libFuzzer harness: the model loader (core/modelfile.c, core/json.c).
+/* libFuzzer harness: the model loader (core/nets/modelfile.c, core/util/json.c).
  *
  * Each input is a whole model file. Besides "no crash, no leak, no UB"
  * (ASan/UBSan/LSan), it checks what the loader promises: a refusal is an

@@ -92,7 +92,7 @@ models (const char *dir, gboolean full)
   }
   g_rmdir (tmp);
   g_free (tmp);
-  /* headers at the edges of the limits (core/mm-json.h) */
+  /* headers at the edges of the limits (core/util/mm-json.h) */
   {
     GByteArray *a = g_byte_array_new ();
     const char *texts[] = { "", "{}", "{\"__metadata__\":{\"format\":\"mmdigits\"}}",

@@ -6,7 +6,7 @@ MNIST-like input in a bare clone.
 Each digit is a few pen strokes (polylines and arcs in a unit box), jittered
 per writer (slant, aspect, pen width, wobble; seeded), drawn anti-aliased at
 112×112 and put in MNIST's form by MNIST's own recipe, written independently
-of core/digit.c: the ink's bounding box scaled (aspect kept, area-averaged)
+of core/features/digit.c: the ink's bounding box scaled (aspect kept, area-averaged)
 into 20×20, placed in 28×28 with its centre of mass at the centre. idx3
 layout as MNIST's (big-endian magic 0x803, count, 28, 28, bytes).
 

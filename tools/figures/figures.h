@@ -1,4 +1,4 @@
-/* mmdigits CLI — the study's figures drawn with cairo (tools/figures.c).
+/* mmdigits CLI — the study's figures drawn with cairo (tools/figures/figures.c).
  *
  * Each mm_fig_* function draws one figure twice, to STEM.png and STEM.svg,
  * each written to a temporary file beside the target and renamed, so a

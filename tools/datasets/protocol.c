@@ -237,7 +237,7 @@ extra_source (const char *speaker, Source *src, GError **error)
       return TRUE;
     }
   g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "extra-speech: speaker '%s' is from no known "
-      "source, so its licence is unknown (see tools/protocol.c extra_sources)", speaker);
+      "source, so its licence is unknown (see tools/datasets/protocol.c extra_sources)", speaker);
   return FALSE;
 }
 

@@ -3,7 +3,7 @@
  * that the two cannot drift apart.
  *
  * Each caller keeps its own inputs: the CLI loads a protocol's data sets
- * (tools/protocol.c, split 14:3:3 by mm_split_14_3_3 with MM_SPLIT_SEED),
+ * (tools/datasets/protocol.c, split 14:3:3 by mm_split_14_3_3 with MM_SPLIT_SEED),
  * the element collects labelled samples from a stream and splits them here
  * (mm_recipe_split). From there on the steps are the same:
  *   1. mm_recipe_norm: a new network's input norm from its training audio;

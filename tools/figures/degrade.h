@@ -1,5 +1,5 @@
 /* mmdigits CLI — worsening images on purpose by a set amount, for the
- * robustness curves of `mmdigits figures` (tools/degrade.c).
+ * robustness curves of `mmdigits figures` (tools/figures/degrade.c).
  *
  * Images are [n][28·28] floats in [0, 1] (white digit on black), changed in
  * place. Each sample's randomness comes from its own PCG stream (@seed,
