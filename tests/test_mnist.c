@@ -322,21 +322,22 @@ END_TEST
 static void
 limit_address_space (struct rlimit *old)
 {
-  unsigned long pages = 0;
-  FILE *f = fopen ("/proc/self/statm", "r");
-  struct rlimit lim;
-
   ck_assert (getrlimit (RLIMIT_AS, old) == 0);
 #ifndef MM_TEST_ASAN
-  ck_assert (f && fscanf (f, "%lu", &pages) == 1);
-  lim.rlim_cur = lim.rlim_max = (rlim_t) pages * (rlim_t) sysconf (_SC_PAGESIZE) + (256u << 20);
-  if (old->rlim_max != RLIM_INFINITY && old->rlim_max < lim.rlim_max)
-    lim = *old;
-  lim.rlim_max = old->rlim_max;
-  ck_assert (setrlimit (RLIMIT_AS, &lim) == 0);
-#endif
-  if (f)
+  {
+    unsigned long pages = 0;
+    FILE *f = fopen ("/proc/self/statm", "r");
+    struct rlimit lim;
+
+    ck_assert (f && fscanf (f, "%lu", &pages) == 1);
     fclose (f);
+    lim.rlim_cur = lim.rlim_max = (rlim_t) pages * (rlim_t) sysconf (_SC_PAGESIZE) + (256u << 20);
+    if (old->rlim_max != RLIM_INFINITY && old->rlim_max < lim.rlim_max)
+      lim = *old;
+    lim.rlim_max = old->rlim_max;
+    ck_assert (setrlimit (RLIMIT_AS, &lim) == 0);
+  }
+#endif
 }
 
 START_TEST (test_idx_lying_header_costs_no_more_than_the_file)
