@@ -87,6 +87,61 @@ START_TEST (test_net_initialisation_is_seeded_and_bounded)
 }
 END_TEST
 
+/* SHA-256 of every tensor of a new network in model-file order: its name,
+ * its shape and its floats (little-endian). */
+static char *
+initial_tensors_digest (MmArch arch, guint64 seed)
+{
+  GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA256);
+  MmNet *net = mm_net_new (arch, seed);
+  char *hex;
+
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    const MmTensorInfo *t = mm_net_tensor (net, i);
+    g_checksum_update (sum, (const guchar *) t->name, strlen (t->name) + 1);
+    for (int d = 0; d < t->ndim; d++) {
+      guint32 le = GUINT32_TO_LE ((guint32) t->shape[d]);
+      g_checksum_update (sum, (const guchar *) &le, sizeof le);
+    }
+    for (size_t j = 0; j < t->size; j++) {
+      guint32 bits;
+      memcpy (&bits, &t->data[j], sizeof bits);
+      bits = GUINT32_TO_LE (bits);
+      g_checksum_update (sum, (const guchar *) &bits, sizeof bits);
+    }
+  }
+  hex = g_strdup (g_checksum_get_string (sum));
+  g_checksum_free (sum);
+  mm_net_free (net);
+  return hex;
+}
+
+/* The initial tensors of every network for seed 2019, as mm_net_new drew them
+ * before the networks became tables (commit "nets: shapes and initialisation
+ * as data"): a training run with the same seed starts from the same
+ * parameters, and the tensor names, order and shapes of the model files stay
+ * those of shipped models. Exact, not within a tolerance: the draws are our
+ * own PCG32 stream turned into floats by integer shifts, scaled by
+ * 1/sqrtf(fan_in) (IEEE, correctly rounded) with FMA contraction off
+ * project-wide and no BLAS or libm approximation on the way, so the bits are
+ * the same on every CPU and in every build variant. */
+static const char *const initial_digest[MM_N_ARCH] = {
+  "94871863097e06835e745e71184db7ce114717d3bf25521f69e75956b82f58a4",
+  "2877658fec0a713a5102827015136a33778b6a7c1694057b5028af282d8863af",
+  "f2a1f3252727d3259de47edc98081c9f597927b6d3fe5ef739fd86e716a3dc43",
+  "c762ec09291255c558ee324058663c451642a4a52469cfbe1171684132ad6b4b",
+  "4d5d2ff10b64ddab5ff5d93025d42b821a402108d9726742a209893e3a0e5d9c",
+};
+
+START_TEST (test_net_initial_tensors_are_those_of_the_reference)
+{
+  char *hex = initial_tensors_digest ((MmArch) _i, 2019);
+  ck_assert_msg (g_str_equal (hex, initial_digest[_i]), "%s: initial tensors %s, reference %s",
+      mm_arch_name ((MmArch) _i), hex, initial_digest[_i]);
+  g_free (hex);
+}
+END_TEST
+
 typedef struct {
   MmNet *net;
   int batch;
@@ -302,6 +357,7 @@ main (void)
   tcase_add_test (tc, test_net_parameter_counts_equal_pytorch);
   tcase_add_test (tc, test_net_tensor_names_and_shapes_follow_the_model_format);
   tcase_add_test (tc, test_net_initialisation_is_seeded_and_bounded);
+  tcase_add_loop_test (tc, test_net_initial_tensors_are_those_of_the_reference, 0, MM_N_ARCH);
   tcase_add_loop_test (tc, test_net_backward_matches_finite_differences, 0, MM_N_ARCH);
   tcase_add_loop_test (tc, test_net_eval_mode_is_per_sample_and_deterministic, 0, MM_N_ARCH);
   tcase_add_loop_test (tc, test_net_embedding_is_what_the_head_reads, 0, MM_N_ARCH);

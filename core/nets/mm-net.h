@@ -47,10 +47,23 @@ typedef struct {
   float mfcc_std[MM_MFCC_COEFFS];
 } MmNorm;
 
+/* What a tensor is, given when the network creates it; the initialisation
+ * follows from it (PyTorch's defaults). */
+typedef enum {
+  MM_TENSOR_WEIGHT,        /* conv, linear or LSTM weight: U(±init_bound) */
+  MM_TENSOR_BIAS,          /* U(±init_bound), its layer's bound */
+  MM_TENSOR_BN_GAMMA,      /* batch norm "weight": 1 */
+  MM_TENSOR_BN_BETA,       /* batch norm "bias": 0 */
+  MM_TENSOR_RUNNING_MEAN,  /* buffer (not trained): 0 */
+  MM_TENSOR_RUNNING_VAR,   /* buffer (not trained): 1 */
+} MmTensorKind;
+
 /* A named tensor of the model file: a view into the net's parameter or buffer
  * block. Names and shapes are those of ../shared/guides/model-format.md. */
 typedef struct {
   const char *name;      /* e.g. "image.conv1.weight" */
+  MmTensorKind kind;
+  float init_bound;      /* weights and biases: 1/√fan_in (LSTM: 1/√hidden); else 0 */
   int ndim;
   int shape[4];
   float *data;           /* view, owned by the net */
@@ -116,9 +129,10 @@ typedef enum {
   MM_EMBED_FUSED,
 } MmEmbedding;
 
-/* What the last forward computed at @which: [batch][*dim] (128; 64 for
- * AudioNet_LSTM's audio encoder), a view owned by @net, valid until the next
- * forward. NULL when the network has no such part. */
+/* What the last forward computed at @which: [batch][*dim] (*dim the part's
+ * width: 128; 64 for AudioNet_LSTM's audio encoder), a view owned by @net,
+ * valid until the next forward. NULL when the network has no such part (then
+ * *dim is 0) or has not run a forward yet. */
 const float *mm_net_embedding (const MmNet *net, MmEmbedding which, int *dim);
 
 /* Normalisation helpers. image: 784 grey bytes, white digit on black. */

@@ -1,20 +1,22 @@
 /* The study's five networks, built from the layer kernels of mm-layers.h.
  *
- * Each network is a composition of at most two encoders and one head:
- *   ImageNet_CNN        image CNN encoder (128)            → head.fc
- *   AudioNet_CNN        audio CNN encoder (128)            → head.fc
- *   AudioNet_LSTM       audio LSTM encoder (64)            → head.fc
- *   HybridNet_CNN       image CNN (128) ‖ audio CNN (128)  → fusion
- *   HybridNet_CNN_LSTM  image CNN (128) ‖ audio LSTM (128) → fusion
- * rather than a general graph: five fixed shapes do not need one, and a
- * straight-line forward/backward is easy to read and to check against
- * PyTorch.
+ * Each network is a composition of at most two encoders and one head, and
+ * is described once, as data, in arch_specs below: the conv blocks of a CNN
+ * encoder (channels, kernel, pool, dropout, the fc width), the LSTM's
+ * hidden size, layers and fc, the fusion head's width and dropout.
+ * Construction, the tensor names of the model file, the parameter count,
+ * initialisation, the activation buffers and forward/backward all follow
+ * from that table; adding a network is one entry (plus its parity test).
+ * A straight-line composition rather than a general graph: two encoders and
+ * a head do not need one, and it reads like the study's tables and is easy
+ * to check against PyTorch.
  *
  * Storage (KANN's layout): parameters live in one flat block, their
  * gradients in a second of the same layout, batch-norm running statistics
  * in a third; layer structs hold views into them. The tensor list records
- * names and shapes for the model file. Activations are allocated for the
- * largest batch seen and kept for backward.
+ * names, shapes and kinds for the model file and the initialisation.
+ * Activations are allocated for the largest batch seen and kept for
+ * backward.
  */
 #include "mm-net.h"
 #include "mm-parallel.h"
@@ -25,33 +27,104 @@
 #include "mm-layers.h"
 #include "mm-rng.h"
 
-#define MAX_TENSORS 48
+#define MAX_TENSORS 64
+#define MAX_CONV_BLOCKS 4
 
-/* conv → bn → relu → pool, twice; dropout 0.25; fc → relu → dropout 0.5 */
+/* ---- the networks as data ---- */
+
+/* conv (kernel × kernel, padding kernel/2, stride 1) → batch norm → ReLU →
+ * max-pool (pool × pool, stride pool, floor) */
 typedef struct {
+  int channels;
+  int kernel;              /* 3: the size mm_conv2d implements */
+  int pool;                /* 2: the size the fused pool kernels implement */
+} ConvBlockSpec;
+
+/* conv blocks → dropout → fc → ReLU → dropout */
+typedef struct {
+  int n_blocks;
+  ConvBlockSpec block[MAX_CONV_BLOCKS];
+  float block_dropout;     /* after the last block; 0: none */
+  int fc;                  /* the encoder's output width */
+  float fc_dropout;
+} CnnSpec;
+
+/* stacked LSTM → its last step → fc → ReLU → dropout */
+typedef struct {
+  int hidden, layers;
+  int fc;                  /* the encoder's output width */
+  float fc_dropout;        /* 0: none */
+} LstmSpec;
+
+/* image ‖ audio → fc1 → BatchNorm1d → ReLU → dropout → fc2 (the classes) */
+typedef struct {
+  int hidden;
+  float dropout;
+} FusionSpec;
+
+/* A network: its encoders (NULL: absent; the audio encoder is a CNN or an
+ * LSTM) and a fusion head for two encoders, else one linear layer
+ * ("head.fc") on the encoder's output. */
+typedef struct {
+  const char *name;
+  const CnnSpec *image;          /* reads 28×28 images */
+  const CnnSpec *audio_cnn;      /* reads the MFCC block as a 13×39 plane */
+  const LstmSpec *audio_lstm;    /* reads the MFCC block as 39 steps of 13 */
+  const FusionSpec *fusion;
+} ArchSpec;
+
+static const CnnSpec study_cnn = {
+  .n_blocks = 2,
+  .block = { { .channels = 32, .kernel = 3, .pool = 2 }, { .channels = 64, .kernel = 3, .pool = 2 } },
+  .block_dropout = 0.25f, .fc = 128, .fc_dropout = 0.5f,
+};
+static const LstmSpec lstm_alone = { .hidden = 64, .layers = 2, .fc = 64, .fc_dropout = 0.0f };
+static const LstmSpec lstm_fused = { .hidden = 64, .layers = 2, .fc = 128, .fc_dropout = 0.25f };
+static const FusionSpec study_fusion = { .hidden = 128, .dropout = 0.25f };
+
+static const ArchSpec arch_specs[MM_N_ARCH] = {
+  [MM_ARCH_IMAGENET_CNN] = { "ImageNet_CNN", .image = &study_cnn },
+  [MM_ARCH_AUDIONET_CNN] = { "AudioNet_CNN", .audio_cnn = &study_cnn },
+  [MM_ARCH_AUDIONET_LSTM] = { "AudioNet_LSTM", .audio_lstm = &lstm_alone },
+  [MM_ARCH_HYBRIDNET_CNN] = { "HybridNet_CNN", .image = &study_cnn, .audio_cnn = &study_cnn,
+    .fusion = &study_fusion },
+  [MM_ARCH_HYBRIDNET_CNN_LSTM] = { "HybridNet_CNN_LSTM", .image = &study_cnn,
+    .audio_lstm = &lstm_fused, .fusion = &study_fusion },
+};
+
+/* ---- the built network ---- */
+
+typedef struct {
+  int h, w;                  /* the block's input plane */
+  MmConv2d conv;
+  MmBatchNorm bn;
+  /* activations, [max_batch]… */
+  float *c;                  /* conv output [B][channels][h][w] */
+  float *p;                  /* pooled [B][channels][h/2][w/2] */
+  int32_t *am;               /* the pool's argmax */
+} ConvBlock;
+
+typedef struct {
+  const CnnSpec *spec;
   int h, w;                  /* input plane: 28×28 (image) or 13×39 (audio) */
-  MmConv2d conv1, conv2;
-  MmBatchNorm bn1, bn2;
+  ConvBlock block[MAX_CONV_BLOCKS];
   MmLinear fc;
-  int flat;                  /* 64 · (h/2/2) · (w/2/2) */
+  int flat;                  /* the last block's pooled output per sample */
   /* activations, [max_batch]… */
   float *x;                  /* the input as NCHW (audio: transposed copy) */
-  float *c1, *p1, *c2, *p2, *f;
-  int32_t *am1, *am2;
-  float *mask_p2, *mask_f;
-  float *bn_save;            /* 4 × 64 floats of batch-norm scratch */
+  float *f, *mask_p, *mask_f;
+  float *bn_save;            /* 2 × channels floats of batch-norm scratch per block */
 } CnnEncoder;
 
-/* LSTM 2×64 → last step → fc → relu [→ dropout] */
 typedef struct {
+  const LstmSpec *spec;
   MmLstm lstm;
   MmLinear fc;
-  float p_drop;
   float *ws, *hseq, *dhseq, *last, *f, *mask;
 } LstmEncoder;
 
-/* fc1 → BatchNorm1d → relu → dropout 0.25 → fc2 */
 typedef struct {
+  const FusionSpec *spec;
   MmLinear fc1, fc2;
   MmBatchNorm bn;
   float *cat, *z1, *a1, *mask, *bn_save;
@@ -59,6 +132,7 @@ typedef struct {
 
 struct _MmNet {
   MmArch arch;
+  const ArchSpec *spec;
   gboolean training, dropout;
   gboolean backward_ready;   /* the last forward was in training mode */
   gboolean dropped;          /* the last forward applied dropout */
@@ -92,21 +166,17 @@ struct _MmNet {
   float *d_img, *d_aud;       /* gradient w.r.t. the encoder outputs */
 };
 
-static const char *arch_names[MM_N_ARCH] = {
-  "ImageNet_CNN", "AudioNet_CNN", "AudioNet_LSTM", "HybridNet_CNN", "HybridNet_CNN_LSTM",
-};
-
 const char *
 mm_arch_name (MmArch arch)
 {
-  return arch < MM_N_ARCH ? arch_names[arch] : "unknown";
+  return arch < MM_N_ARCH ? arch_specs[arch].name : "unknown";
 }
 
 gboolean
 mm_arch_from_name (const char *name, MmArch *arch)
 {
   for (int i = 0; i < MM_N_ARCH; i++)
-    if (name && g_ascii_strcasecmp (name, arch_names[i]) == 0) {
+    if (name && g_ascii_strcasecmp (name, arch_specs[i].name) == 0) {
       *arch = (MmArch) i;
       return TRUE;
     }
@@ -116,25 +186,33 @@ mm_arch_from_name (const char *name, MmArch *arch)
 gboolean
 mm_arch_uses_image (MmArch arch)
 {
-  return arch == MM_ARCH_IMAGENET_CNN || arch == MM_ARCH_HYBRIDNET_CNN
-      || arch == MM_ARCH_HYBRIDNET_CNN_LSTM;
+  return arch < MM_N_ARCH && arch_specs[arch].image != NULL;
 }
 
 gboolean
 mm_arch_uses_audio (MmArch arch)
 {
-  return arch != MM_ARCH_IMAGENET_CNN && arch < MM_N_ARCH;
+  return arch < MM_N_ARCH
+      && (arch_specs[arch].audio_cnn != NULL || arch_specs[arch].audio_lstm != NULL);
 }
 
 /* ---- construction ---- */
 
-/* Registers (pass 0) or binds (pass 1) one tensor; returns its data view in
- * pass 1 and writes the gradient view to @grad. */
+static gboolean
+kind_is_buffer (MmTensorKind kind)
+{
+  return kind == MM_TENSOR_RUNNING_MEAN || kind == MM_TENSOR_RUNNING_VAR;
+}
+
+/* Registers (pass 0) or binds (pass 1) one tensor of @kind, drawn from
+ * U(±@bound) when it is a weight or a bias; returns its data view in pass 1
+ * and writes the gradient view to @grad. */
 static float *
-take (MmNet *net, const char *prefix, const char *name, gboolean buffer,
+take (MmNet *net, const char *prefix, const char *name, MmTensorKind kind, float bound,
     float **grad, int ndim, int d0, int d1, int d2, int d3)
 {
   int shape[4] = { d0, d1, d2, d3 };
+  gboolean buffer = kind_is_buffer (kind);
   size_t size = 1;
   MmTensorInfo *t;
 
@@ -149,13 +227,15 @@ take (MmNet *net, const char *prefix, const char *name, gboolean buffer,
       *grad = NULL;
     return NULL;
   }
+  g_assert (net->t_cursor < MAX_TENSORS);
   t = &net->tensors[net->t_cursor++];
-  g_assert (net->t_cursor <= MAX_TENSORS);
   {
     char *full = g_strconcat (prefix, name, NULL);
     t->name = g_intern_string (full);   /* names live as long as the process */
     g_free (full);
   }
+  t->kind = kind;
+  t->init_bound = kind == MM_TENSOR_WEIGHT || kind == MM_TENSOR_BIAS ? bound : 0.0f;
   t->ndim = ndim;
   memcpy (t->shape, shape, sizeof shape);
   t->size = size;
@@ -173,14 +253,29 @@ take (MmNet *net, const char *prefix, const char *name, gboolean buffer,
   return t->data;
 }
 
+/* PyTorch's default bound of a conv or linear layer's weight and bias,
+ * U(±1/√fan_in) (kaiming_uniform with a = √5) */
+static float
+fan_in_bound (int fan_in)
+{
+  return 1.0f / sqrtf ((float) fan_in);
+}
+
 static void
-take_conv (MmNet *net, const char *prefix, const char *name, MmConv2d *c, int cin, int cout)
+take_conv (MmNet *net, const char *prefix, const char *name, MmConv2d *c, int cin,
+    const ConvBlockSpec *spec)
 {
   char *w = g_strconcat (name, ".weight", NULL), *b = g_strconcat (name, ".bias", NULL);
+  int k = spec->kernel;
+  float bound = fan_in_bound (cin * k * k);
+
+  /* the sizes the kernels implement; the table states them so that it
+   * describes the whole shape */
+  g_assert (k == 3 && spec->pool == 2);
   c->cin = cin;
-  c->cout = cout;
-  c->w = take (net, prefix, w, FALSE, &c->dw, 4, cout, cin, 3, 3);
-  c->b = take (net, prefix, b, FALSE, &c->db, 1, cout, 0, 0, 0);
+  c->cout = spec->channels;
+  c->w = take (net, prefix, w, MM_TENSOR_WEIGHT, bound, &c->dw, 4, c->cout, cin, k, k);
+  c->b = take (net, prefix, b, MM_TENSOR_BIAS, bound, &c->db, 1, c->cout, 0, 0, 0);
   g_free (w);
   g_free (b);
 }
@@ -189,10 +284,12 @@ static void
 take_linear (MmNet *net, const char *prefix, const char *name, MmLinear *l, int in, int out)
 {
   char *w = g_strconcat (name, ".weight", NULL), *b = g_strconcat (name, ".bias", NULL);
+  float bound = fan_in_bound (in);
+
   l->in = in;
   l->out = out;
-  l->w = take (net, prefix, w, FALSE, &l->dw, 2, out, in, 0, 0);
-  l->b = take (net, prefix, b, FALSE, &l->db, 1, out, 0, 0, 0);
+  l->w = take (net, prefix, w, MM_TENSOR_WEIGHT, bound, &l->dw, 2, out, in, 0, 0);
+  l->b = take (net, prefix, b, MM_TENSOR_BIAS, bound, &l->db, 1, out, 0, 0, 0);
   g_free (w);
   g_free (b);
 }
@@ -200,13 +297,19 @@ take_linear (MmNet *net, const char *prefix, const char *name, MmLinear *l, int 
 static void
 take_bn (MmNet *net, const char *prefix, const char *name, MmBatchNorm *bn, int c)
 {
-  const char *suffix[4] = { ".weight", ".bias", ".running_mean", ".running_var" };
+  static const struct {
+    const char *suffix;
+    MmTensorKind kind;
+  } part[4] = {
+    { ".weight", MM_TENSOR_BN_GAMMA }, { ".bias", MM_TENSOR_BN_BETA },
+    { ".running_mean", MM_TENSOR_RUNNING_MEAN }, { ".running_var", MM_TENSOR_RUNNING_VAR },
+  };
   float *views[4];
   float *grads[4] = { NULL };
 
   for (int i = 0; i < 4; i++) {
-    char *n = g_strconcat (name, suffix[i], NULL);
-    views[i] = take (net, prefix, n, i >= 2, &grads[i], 1, c, 0, 0, 0);
+    char *n = g_strconcat (name, part[i].suffix, NULL);
+    views[i] = take (net, prefix, n, part[i].kind, 0.0f, &grads[i], 1, c, 0, 0, 0);
     g_free (n);
   }
   bn->c = c;
@@ -220,11 +323,16 @@ take_bn (MmNet *net, const char *prefix, const char *name, MmBatchNorm *bn, int 
   bn->running_var = views[3];
 }
 
+/* PyTorch's LSTM draws every weight and bias from U(±1/√hidden). */
 static void
-take_lstm (MmNet *net, const char *prefix, MmLstm *lstm, int in, int hidden, int layers)
+take_lstm (MmNet *net, const char *prefix, MmLstm *lstm, int in, const LstmSpec *spec)
 {
-  lstm->n_layers = layers;
-  for (int k = 0; k < layers; k++) {
+  int hidden = spec->hidden;
+  float bound = 1.0f / sqrtf ((float) hidden);
+
+  g_assert (spec->layers <= MM_LSTM_MAX_LAYERS);
+  lstm->n_layers = spec->layers;
+  for (int k = 0; k < spec->layers; k++) {
     MmLstmLayer *L = &lstm->layer[k];
     char *n[4] = {
       g_strdup_printf ("lstm.weight_ih_l%d", k), g_strdup_printf ("lstm.weight_hh_l%d", k),
@@ -232,51 +340,76 @@ take_lstm (MmNet *net, const char *prefix, MmLstm *lstm, int in, int hidden, int
     };
     L->in = k == 0 ? in : hidden;
     L->hidden = hidden;
-    L->w_ih = take (net, prefix, n[0], FALSE, &L->dw_ih, 2, 4 * hidden, L->in, 0, 0);
-    L->w_hh = take (net, prefix, n[1], FALSE, &L->dw_hh, 2, 4 * hidden, hidden, 0, 0);
-    L->b_ih = take (net, prefix, n[2], FALSE, &L->db_ih, 1, 4 * hidden, 0, 0, 0);
-    L->b_hh = take (net, prefix, n[3], FALSE, &L->db_hh, 1, 4 * hidden, 0, 0, 0);
+    L->w_ih = take (net, prefix, n[0], MM_TENSOR_WEIGHT, bound, &L->dw_ih, 2, 4 * hidden, L->in, 0, 0);
+    L->w_hh = take (net, prefix, n[1], MM_TENSOR_WEIGHT, bound, &L->dw_hh, 2, 4 * hidden, hidden, 0, 0);
+    L->b_ih = take (net, prefix, n[2], MM_TENSOR_BIAS, bound, &L->db_ih, 1, 4 * hidden, 0, 0, 0);
+    L->b_hh = take (net, prefix, n[3], MM_TENSOR_BIAS, bound, &L->db_hh, 1, 4 * hidden, 0, 0, 0);
     for (int i = 0; i < 4; i++)
       g_free (n[i]);
   }
 }
 
+/* Blocks "conv1", "bn1", "conv2", "bn2", …, then "fc". */
 static void
-take_cnn_encoder (MmNet *net, const char *prefix, CnnEncoder *e, int h, int w)
+take_cnn_encoder (MmNet *net, const char *prefix, CnnEncoder *e, const CnnSpec *spec,
+    int h, int w)
 {
+  int cin = 1;
+
+  g_assert (spec->n_blocks >= 1 && spec->n_blocks <= MAX_CONV_BLOCKS);
+  e->spec = spec;
   e->h = h;
   e->w = w;
-  e->flat = 64 * (h / 2 / 2) * (w / 2 / 2);
-  take_conv (net, prefix, "conv1", &e->conv1, 1, 32);
-  take_bn (net, prefix, "bn1", &e->bn1, 32);
-  take_conv (net, prefix, "conv2", &e->conv2, 32, 64);
-  take_bn (net, prefix, "bn2", &e->bn2, 64);
-  take_linear (net, prefix, "fc", &e->fc, e->flat, 128);
+  for (int k = 0; k < spec->n_blocks; k++) {
+    ConvBlock *cb = &e->block[k];
+    char *conv = g_strdup_printf ("conv%d", k + 1), *bn = g_strdup_printf ("bn%d", k + 1);
+    cb->h = h;
+    cb->w = w;
+    take_conv (net, prefix, conv, &cb->conv, cin, &spec->block[k]);
+    take_bn (net, prefix, bn, &cb->bn, spec->block[k].channels);
+    cin = spec->block[k].channels;
+    h /= spec->block[k].pool;
+    w /= spec->block[k].pool;
+    g_free (conv);
+    g_free (bn);
+  }
+  e->flat = cin * h * w;
+  take_linear (net, prefix, "fc", &e->fc, e->flat, spec->fc);
 }
 
 /* Both passes walk the same structure in the same order. */
 static void
 build (MmNet *net)
 {
+  const ArchSpec *spec = net->spec;
+  int width[2] = { 0, 0 };   /* the encoders' outputs: image, audio */
+
   net->p_cursor = net->b_cursor = 0;
   net->t_cursor = 0;
-  if (net->has_image)
-    take_cnn_encoder (net, "image.", &net->img, 28, 28);
-  if (net->has_audio_cnn)
-    take_cnn_encoder (net, "audio.", &net->aud, 13, 39);
-  if (net->has_audio_lstm) {
-    int out = net->has_fusion ? 128 : 64;
-    take_lstm (net, "audio.", &net->lstm.lstm, MM_MFCC_COEFFS, 64, 2);
-    take_linear (net, "audio.", "fc", &net->lstm.fc, 64, out);
-    net->lstm.p_drop = net->has_fusion ? 0.25f : 0.0f;
+  if (spec->image) {
+    take_cnn_encoder (net, "image.", &net->img, spec->image, MM_IMAGE_SIZE, MM_IMAGE_SIZE);
+    width[0] = net->img.fc.out;
   }
-  if (net->has_fusion) {
-    take_linear (net, "fusion.", "fc1", &net->fusion.fc1, 256, 128);
-    take_bn (net, "fusion.", "bn", &net->fusion.bn, 128);
-    take_linear (net, "fusion.", "fc2", &net->fusion.fc2, 128, MM_N_CLASSES);
+  if (spec->audio_cnn) {
+    take_cnn_encoder (net, "audio.", &net->aud, spec->audio_cnn, MM_MFCC_COEFFS,
+        MM_MFCC_FRAMES);
+    width[1] = net->aud.fc.out;
+  }
+  if (spec->audio_lstm) {
+    net->lstm.spec = spec->audio_lstm;
+    take_lstm (net, "audio.", &net->lstm.lstm, MM_MFCC_COEFFS, spec->audio_lstm);
+    take_linear (net, "audio.", "fc", &net->lstm.fc, spec->audio_lstm->hidden,
+        spec->audio_lstm->fc);
+    width[1] = net->lstm.fc.out;
+  }
+  if (spec->fusion) {
+    net->fusion.spec = spec->fusion;
+    take_linear (net, "fusion.", "fc1", &net->fusion.fc1, width[0] + width[1],
+        spec->fusion->hidden);
+    take_bn (net, "fusion.", "bn", &net->fusion.bn, spec->fusion->hidden);
+    take_linear (net, "fusion.", "fc2", &net->fusion.fc2, spec->fusion->hidden, MM_N_CLASSES);
   } else {
-    int in = net->arch == MM_ARCH_AUDIONET_LSTM ? 64 : 128;
-    take_linear (net, "head.", "fc", &net->head, in, MM_N_CLASSES);
+    take_linear (net, "head.", "fc", &net->head, width[0] + width[1], MM_N_CLASSES);
   }
 }
 
@@ -294,14 +427,23 @@ order_tensors (MmNet *net)
 }
 
 static void
+fill (float *x, size_t n, float v)
+{
+  for (size_t i = 0; i < n; i++)
+    x[i] = v;
+}
+
+static void
 uniform (MmRng *rng, float *x, size_t n, float bound)
 {
   for (size_t i = 0; i < n; i++)
     x[i] = (2.0f * mm_rng_uniform (rng) - 1.0f) * bound;
 }
 
-/* PyTorch's defaults: conv/linear U(±1/√fan_in) (kaiming_uniform with
- * a = √5), LSTM U(±1/√H), batch norm γ = 1, β = 0, running 0 / 1. */
+/* PyTorch's defaults, by kind: weights and biases U(±init_bound) (see
+ * take_conv, take_linear, take_lstm), batch norm γ = 1, β = 0, running
+ * statistics 0 / 1. One stream in model-file order, so the draws of a seed
+ * do not depend on how the network was put together. */
 static void
 init_weights (MmNet *net, guint64 seed)
 {
@@ -309,19 +451,19 @@ init_weights (MmNet *net, guint64 seed)
   mm_rng_seed (&rng, seed, 0x1417);
   for (int i = 0; i < net->n_tensors; i++) {
     MmTensorInfo *t = &net->tensors[i];
-    const char *base = strrchr (t->name, '.');
-    gboolean is_bn = strstr (t->name, ".bn") != NULL;
-    if (is_bn) {
-      float v = (g_str_equal (base, ".weight") || g_str_equal (base, ".running_var")) ? 1.0f : 0.0f;
-      for (size_t j = 0; j < t->size; j++)
-        t->data[j] = v;
-    } else if (strstr (t->name, ".lstm.")) {
-      uniform (&rng, t->data, t->size, 1.0f / sqrtf (64.0f));
-    } else {
-      /* a bias's fan-in is its weight's: the tensor just before it */
-      const MmTensorInfo *w = g_str_equal (base, ".bias") ? &net->tensors[i - 1] : t;
-      int fan_in = w->shape[1] * (w->ndim == 4 ? w->shape[2] * w->shape[3] : 1);
-      uniform (&rng, t->data, t->size, 1.0f / sqrtf ((float) fan_in));
+    switch (t->kind) {
+      case MM_TENSOR_WEIGHT:
+      case MM_TENSOR_BIAS:
+        uniform (&rng, t->data, t->size, t->init_bound);
+        break;
+      case MM_TENSOR_BN_GAMMA:
+      case MM_TENSOR_RUNNING_VAR:
+        fill (t->data, t->size, 1.0f);
+        break;
+      case MM_TENSOR_BN_BETA:
+      case MM_TENSOR_RUNNING_MEAN:
+        fill (t->data, t->size, 0.0f);
+        break;
     }
   }
 }
@@ -335,10 +477,11 @@ net_alloc (MmArch arch, guint64 seed)
   net = g_new0 (MmNet, 1);
   mm_parallel_ref ();
   net->arch = arch;
-  net->has_image = mm_arch_uses_image (arch);
-  net->has_audio_cnn = arch == MM_ARCH_AUDIONET_CNN || arch == MM_ARCH_HYBRIDNET_CNN;
-  net->has_audio_lstm = arch == MM_ARCH_AUDIONET_LSTM || arch == MM_ARCH_HYBRIDNET_CNN_LSTM;
-  net->has_fusion = arch == MM_ARCH_HYBRIDNET_CNN || arch == MM_ARCH_HYBRIDNET_CNN_LSTM;
+  net->spec = &arch_specs[arch];
+  net->has_image = net->spec->image != NULL;
+  net->has_audio_cnn = net->spec->audio_cnn != NULL;
+  net->has_audio_lstm = net->spec->audio_lstm != NULL;
+  net->has_fusion = net->spec->fusion != NULL;
   net->dropout = TRUE;
   net->norm.image_mean = 0.5f;
   net->norm.image_std = 0.5f;
@@ -384,41 +527,76 @@ mm_net_new_blank (MmArch arch)
 static void
 cnn_free (CnnEncoder *e)
 {
-  float **f[] = { &e->x, &e->c1, &e->p1, &e->c2, &e->p2, &e->f,
-    &e->mask_p2, &e->mask_f, &e->bn_save };
+  float **f[] = { &e->x, &e->f, &e->mask_p, &e->mask_f, &e->bn_save };
   for (guint i = 0; i < G_N_ELEMENTS (f); i++)
     g_clear_pointer (f[i], g_free);
-  g_clear_pointer (&e->am1, g_free);
-  g_clear_pointer (&e->am2, g_free);
+  for (int k = 0; k < MAX_CONV_BLOCKS; k++) {
+    g_clear_pointer (&e->block[k].c, g_free);
+    g_clear_pointer (&e->block[k].p, g_free);
+    g_clear_pointer (&e->block[k].am, g_free);
+  }
+}
+
+/* The floats of a block's conv output for @b samples: the largest
+ * activation, which the gradient scratch must hold. */
+static size_t
+conv_block_size (const ConvBlock *cb, int b)
+{
+  return (size_t) b * cb->conv.cout * cb->h * cb->w;
+}
+
+static size_t
+pooled_size (const ConvBlock *cb, int b)
+{
+  return (size_t) b * cb->conv.cout * (cb->h / 2) * (cb->w / 2);
 }
 
 static void
 cnn_alloc (CnnEncoder *e, int b)
 {
-  size_t plane = (size_t) e->h * e->w, plane2 = (size_t) (e->h / 2) * (e->w / 2);
+  int n = e->spec->n_blocks;
+  size_t save = 0;
+
   cnn_free (e);
-  e->x = g_new (float, b * plane);
-  e->c1 = g_new (float, b * 32 * plane);
-  e->p1 = g_new (float, b * 32 * plane2);
-  e->am1 = g_new (int32_t, b * 32 * plane2);
-  e->c2 = g_new (float, b * 64 * plane2);
-  e->p2 = g_new (float, (size_t) b * e->flat);
-  e->am2 = g_new (int32_t, (size_t) b * e->flat);
-  e->mask_p2 = g_new (float, (size_t) b * e->flat);
-  e->f = g_new (float, (size_t) b * 128);
-  e->mask_f = g_new (float, (size_t) b * 128);
-  e->bn_save = g_new (float, 4 * 64);
-  e->bn1.save_mean = e->bn_save;
-  e->bn1.save_invstd = e->bn_save + 64;
-  e->bn2.save_mean = e->bn_save + 128;
-  e->bn2.save_invstd = e->bn_save + 192;
+  e->x = g_new (float, (size_t) b * e->h * e->w);
+  for (int k = 0; k < n; k++) {
+    ConvBlock *cb = &e->block[k];
+    cb->c = g_new (float, conv_block_size (cb, b));
+    cb->p = g_new (float, pooled_size (cb, b));
+    cb->am = g_new (int32_t, pooled_size (cb, b));
+    save += 2 * (size_t) cb->conv.cout;
+  }
+  e->mask_p = g_new (float, (size_t) b * e->flat);
+  e->f = g_new (float, (size_t) b * e->fc.out);
+  e->mask_f = g_new (float, (size_t) b * e->fc.out);
+  e->bn_save = g_new (float, save);
+  save = 0;
+  for (int k = 0; k < n; k++) {
+    MmBatchNorm *bn = &e->block[k].bn;
+    bn->save_mean = e->bn_save + save;
+    bn->save_invstd = e->bn_save + save + bn->c;
+    save += 2 * (size_t) bn->c;
+  }
 }
 
 static size_t
 cnn_conv_ws (const CnnEncoder *e, int b)
 {
-  return MAX (mm_conv2d_workspace_size (&e->conv1, b, e->h, e->w),
-      mm_conv2d_workspace_size (&e->conv2, b, e->h / 2, e->w / 2));
+  size_t ws = 0;
+  for (int k = 0; k < e->spec->n_blocks; k++) {
+    const ConvBlock *cb = &e->block[k];
+    ws = MAX (ws, mm_conv2d_workspace_size (&cb->conv, b, cb->h, cb->w));
+  }
+  return ws;
+}
+
+static size_t
+cnn_scratch (const CnnEncoder *e, int b)
+{
+  size_t g = 0;
+  for (int k = 0; k < e->spec->n_blocks; k++)
+    g = MAX (g, conv_block_size (&e->block[k], b));
+  return g;
 }
 
 static void
@@ -432,11 +610,13 @@ lstm_free (LstmEncoder *e)
 static void
 lstm_alloc (LstmEncoder *e, int b)
 {
+  size_t H = (size_t) e->spec->hidden;
+
   lstm_free (e);
   e->ws = g_new (float, mm_lstm_workspace_size (&e->lstm, b, MM_MFCC_FRAMES) + (size_t) b * MM_AUDIO_VALUES);
-  e->hseq = g_new (float, (size_t) b * MM_MFCC_FRAMES * 64);
-  e->dhseq = g_new0 (float, (size_t) b * MM_MFCC_FRAMES * 64);
-  e->last = g_new (float, (size_t) b * 64);
+  e->hseq = g_new (float, (size_t) b * MM_MFCC_FRAMES * H);
+  e->dhseq = g_new0 (float, (size_t) b * MM_MFCC_FRAMES * H);
+  e->last = g_new (float, (size_t) b * H);
   e->f = g_new (float, (size_t) b * e->fc.out);
   e->mask = g_new (float, (size_t) b * e->fc.out);
 }
@@ -452,14 +632,16 @@ fusion_free (Fusion *fu)
 static void
 fusion_alloc (Fusion *fu, int b)
 {
+  size_t hidden = (size_t) fu->fc1.out;
+
   fusion_free (fu);
-  fu->cat = g_new (float, (size_t) b * 256);
-  fu->z1 = g_new (float, (size_t) b * 128);
-  fu->a1 = g_new (float, (size_t) b * 128);
-  fu->mask = g_new (float, (size_t) b * 128);
-  fu->bn_save = g_new (float, 2 * 128);
+  fu->cat = g_new (float, (size_t) b * fu->fc1.in);
+  fu->z1 = g_new (float, (size_t) b * hidden);
+  fu->a1 = g_new (float, (size_t) b * hidden);
+  fu->mask = g_new (float, (size_t) b * hidden);
+  fu->bn_save = g_new (float, 2 * hidden);
   fu->bn.save_mean = fu->bn_save;
-  fu->bn.save_invstd = fu->bn_save + 128;
+  fu->bn.save_invstd = fu->bn_save + hidden;
 }
 
 static void
@@ -479,6 +661,19 @@ free_activations (MmNet *net)
   g_clear_pointer (&net->d_aud, g_free);
 }
 
+/* The width of the image encoder's output (0: none) and the audio one's. */
+static int
+image_width (const MmNet *net)
+{
+  return net->has_image ? net->img.fc.out : 0;
+}
+
+static int
+audio_width (const MmNet *net)
+{
+  return net->has_audio_cnn ? net->aud.fc.out : net->has_audio_lstm ? net->lstm.fc.out : 0;
+}
+
 /* Grows every activation buffer to @batch samples; a no-op when they are
  * already large enough, so steady-state training allocates nothing. */
 static void
@@ -494,31 +689,32 @@ ensure_batch (MmNet *net, int batch)
   if (net->has_image) {
     cnn_alloc (&net->img, b);
     ws = MAX (ws, cnn_conv_ws (&net->img, b));
-    g = MAX (g, (size_t) b * 32 * 28 * 28);
+    g = MAX (g, cnn_scratch (&net->img, b));
   }
   if (net->has_audio_cnn) {
     cnn_alloc (&net->aud, b);
     ws = MAX (ws, cnn_conv_ws (&net->aud, b));
-    g = MAX (g, (size_t) b * 32 * 13 * 39);
+    g = MAX (g, cnn_scratch (&net->aud, b));
   }
   if (net->has_audio_lstm) {
     lstm_alloc (&net->lstm, b);
-    g = MAX (g, (size_t) b * 128);
+    g = MAX (g, (size_t) b * net->lstm.spec->hidden);
   }
-  if (net->has_fusion)
+  if (net->has_fusion) {
     fusion_alloc (&net->fusion, b);
-  g = MAX (g, (size_t) b * 256);
+    g = MAX (g, (size_t) b * MAX (net->fusion.fc1.in, net->fusion.fc1.out));
+  }
   /* the two CNN encoders of a hybrid run side by side at batch 1, each
    * in its own part of the workspace */
   if (net->has_image && net->has_audio_cnn)
     ws = MAX (ws, cnn_conv_ws (&net->img, 1) + cnn_conv_ws (&net->aud, 1));
   net->conv_ws = g_new (float, MAX (ws, 1));
   net->conv_ws_size = ws;
-  net->g1 = g_new (float, g);
-  net->g2 = g_new (float, g);
+  net->g1 = g_new (float, MAX (g, 1));
+  net->g2 = g_new (float, MAX (g, 1));
   net->g_size = g;
-  net->d_img = g_new (float, (size_t) b * 128);
-  net->d_aud = g_new (float, (size_t) b * 128);
+  net->d_img = g_new (float, (size_t) b * MAX (image_width (net), 1));
+  net->d_aud = g_new (float, (size_t) b * MAX (audio_width (net), 1));
   net->logits = g_new (float, (size_t) b * MM_N_CLASSES);
   net->probs = g_new (float, (size_t) b * MM_N_CLASSES);
   net->dlogits = g_new (float, (size_t) b * MM_N_CLASSES);
@@ -527,12 +723,18 @@ ensure_batch (MmNet *net, int batch)
 
 /* ---- forward / backward of the blocks ---- */
 
-/* Whether a forward applies dropout now. Backward asks net->dropped
+/* Whether a forward applies dropout @p now. Backward asks net->dropped
  * instead: what the last forward did, whatever the mode since. */
 static gboolean
-dropping (const MmNet *net)
+dropping (const MmNet *net, float p)
 {
-  return net->training && net->dropout;
+  return p > 0 && net->training && net->dropout;
+}
+
+static gboolean
+dropped (const MmNet *net, float p)
+{
+  return p > 0 && net->dropped;
 }
 
 /* BatchNorm2d → ReLU → max-pool of a conv block. Neither mode keeps the
@@ -540,13 +742,13 @@ dropping (const MmNet *net)
  * conv output (c) and the saved statistics. Evaluation takes the inference
  * kernel, which keeps nothing for backward at all. */
 static void
-conv_block_tail (MmNet *net, MmBatchNorm *bn, int B, int h, int w, const float *c,
-                 float *p, int32_t *am)
+conv_block_tail (MmNet *net, ConvBlock *cb, int B)
 {
   if (net->training)
-    mm_batchnorm_relu_maxpool2_forward (bn, B, h, w, c, NULL, p, am, TRUE);
+    mm_batchnorm_relu_maxpool2_forward (&cb->bn, B, cb->h, cb->w, cb->c, NULL, cb->p, cb->am,
+        TRUE);
   else
-    mm_batchnorm_relu_maxpool2_infer (bn, B, h, w, c, p);
+    mm_batchnorm_relu_maxpool2_infer (&cb->bn, B, cb->h, cb->w, cb->c, cb->p);
 }
 
 /* @ws: the convolution workspace (net->conv_ws, or its second part when
@@ -555,9 +757,11 @@ static void
 cnn_forward (MmNet *net, CnnEncoder *e, int B, const float *in, gboolean audio,
              float *ws)
 {
-  int h = e->h, w = e->w, h2 = h / 2, w2 = w / 2;
+  const CnnSpec *spec = e->spec;
+  int h = e->h, w = e->w, out = e->fc.out;
   size_t plane = (size_t) h * w;
   const float *x = e->x;
+  float *pooled;
 
   /* conv1's backward reads the input after the caller may have reused its
    * buffer, so training keeps a copy; evaluation reads it in place */
@@ -572,42 +776,50 @@ cnn_forward (MmNet *net, CnnEncoder *e, int B, const float *in, gboolean audio,
   } else {
     memcpy (e->x, in, sizeof (float) * B * plane);
   }
-  mm_conv2d_forward (&e->conv1, B, h, w, x, e->c1, ws);
-  conv_block_tail (net, &e->bn1, B, h, w, e->c1, e->p1, e->am1);
-  mm_conv2d_forward (&e->conv2, B, h2, w2, e->p1, e->c2, ws);
-  conv_block_tail (net, &e->bn2, B, h2, w2, e->c2, e->p2, e->am2);
-  if (dropping (net))
-    mm_dropout_forward (0.25f, (size_t) B * e->flat, e->p2, e->p2, e->mask_p2, &net->drop_rng);
-  mm_linear_forward (&e->fc, B, e->p2, e->f);
-  mm_relu_forward ((size_t) B * 128, e->f, e->f);
-  if (dropping (net))
-    mm_dropout_forward (0.5f, (size_t) B * 128, e->f, e->f, e->mask_f, &net->drop_rng);
+  for (int k = 0; k < spec->n_blocks; k++) {
+    ConvBlock *cb = &e->block[k];
+    mm_conv2d_forward (&cb->conv, B, cb->h, cb->w, x, cb->c, ws);
+    conv_block_tail (net, cb, B);
+    x = cb->p;
+  }
+  pooled = e->block[spec->n_blocks - 1].p;
+  if (dropping (net, spec->block_dropout))
+    mm_dropout_forward (spec->block_dropout, (size_t) B * e->flat, pooled, pooled, e->mask_p,
+        &net->drop_rng);
+  mm_linear_forward (&e->fc, B, pooled, e->f);
+  mm_relu_forward ((size_t) B * out, e->f, e->f);
+  if (dropping (net, spec->fc_dropout))
+    mm_dropout_forward (spec->fc_dropout, (size_t) B * out, e->f, e->f, e->mask_f,
+        &net->drop_rng);
 }
 
-/* @d [B][128]: gradient w.r.t. the encoder output; clobbered. */
+/* @d [B][fc]: gradient w.r.t. the encoder output; clobbered. */
 static void
 cnn_backward (MmNet *net, CnnEncoder *e, int B, float *d)
 {
-  int h = e->h, w = e->w, h2 = h / 2, w2 = w / 2;
+  const CnnSpec *spec = e->spec;
+  int out = e->fc.out, n = spec->n_blocks;
   float *g1 = net->g1, *g2 = net->g2;
 
-  if (net->dropped)
-    mm_dropout_backward ((size_t) B * 128, d, e->mask_f, d);
-  mm_relu_backward ((size_t) B * 128, e->f, d, d);
-  mm_linear_backward (&e->fc, B, e->p2, d, g1);
-  if (net->dropped)
-    mm_dropout_backward ((size_t) B * e->flat, g1, e->mask_p2, g1);
-  mm_batchnorm_relu_maxpool2_backward (&e->bn2, B, h2, w2, e->c2, NULL, g1, e->am2, g2);
-  mm_conv2d_backward (&e->conv2, B, h2, w2, e->p1, g2, g1, net->conv_ws);
-  mm_batchnorm_relu_maxpool2_backward (&e->bn1, B, h, w, e->c1, NULL, g1, e->am1, g2);
-  mm_conv2d_backward (&e->conv1, B, h, w, e->x, g2, NULL, net->conv_ws);
+  if (dropped (net, spec->fc_dropout))
+    mm_dropout_backward ((size_t) B * out, d, e->mask_f, d);
+  mm_relu_backward ((size_t) B * out, e->f, d, d);
+  mm_linear_backward (&e->fc, B, e->block[n - 1].p, d, g1);
+  if (dropped (net, spec->block_dropout))
+    mm_dropout_backward ((size_t) B * e->flat, g1, e->mask_p, g1);
+  for (int k = n - 1; k >= 0; k--) {
+    ConvBlock *cb = &e->block[k];
+    mm_batchnorm_relu_maxpool2_backward (&cb->bn, B, cb->h, cb->w, cb->c, NULL, g1, cb->am, g2);
+    mm_conv2d_backward (&cb->conv, B, cb->h, cb->w, k > 0 ? e->block[k - 1].p : e->x, g2,
+        k > 0 ? g1 : NULL, net->conv_ws);
+  }
 }
 
 /* @in_turn: the caller runs this in a task of its own (mm_lstm_forward_in_turn) */
 static void
 lstm_forward (MmNet *net, LstmEncoder *e, int B, const float *in, gboolean in_turn)
 {
-  const int T = MM_MFCC_FRAMES, H = 64, out = e->fc.out;
+  const int T = MM_MFCC_FRAMES, H = e->spec->hidden, out = e->fc.out;
   float *x = e->ws + mm_lstm_workspace_size (&e->lstm, net->max_batch, T);
 
   memcpy (x, in, sizeof (float) * B * MM_AUDIO_VALUES);   /* backward needs it */
@@ -619,18 +831,19 @@ lstm_forward (MmNet *net, LstmEncoder *e, int B, const float *in, gboolean in_tu
     memcpy (e->last + b * H, e->hseq + ((size_t) b * T + T - 1) * H, sizeof (float) * H);
   mm_linear_forward (&e->fc, B, e->last, e->f);
   mm_relu_forward ((size_t) B * out, e->f, e->f);
-  if (e->p_drop > 0 && dropping (net))
-    mm_dropout_forward (e->p_drop, (size_t) B * out, e->f, e->f, e->mask, &net->drop_rng);
+  if (dropping (net, e->spec->fc_dropout))
+    mm_dropout_forward (e->spec->fc_dropout, (size_t) B * out, e->f, e->f, e->mask,
+        &net->drop_rng);
 }
 
 static void
 lstm_backward (MmNet *net, LstmEncoder *e, int B, float *d)
 {
-  const int T = MM_MFCC_FRAMES, H = 64, out = e->fc.out;
+  const int T = MM_MFCC_FRAMES, H = e->spec->hidden, out = e->fc.out;
   float *x = e->ws + mm_lstm_workspace_size (&e->lstm, net->max_batch, T);
   float *dlast = net->g1;
 
-  if (e->p_drop > 0 && net->dropped)
+  if (dropped (net, e->spec->fc_dropout))
     mm_dropout_backward ((size_t) B * out, d, e->mask, d);
   mm_relu_backward ((size_t) B * out, e->f, d, d);
   mm_linear_backward (&e->fc, B, e->last, d, dlast);
@@ -641,33 +854,38 @@ lstm_backward (MmNet *net, LstmEncoder *e, int B, float *d)
   mm_lstm_backward (&e->lstm, B, T, x, e->dhseq, NULL, e->ws);
 }
 
+/* The image encoder's output then the audio one's, per sample. */
 static void
 fusion_forward (MmNet *net, Fusion *fu, int B, const float *img, const float *aud, float *logits)
 {
+  int wi = image_width (net), wa = audio_width (net), hidden = fu->fc1.out;
+
   for (int b = 0; b < B; b++) {
-    memcpy (fu->cat + b * 256, img + b * 128, sizeof (float) * 128);
-    memcpy (fu->cat + b * 256 + 128, aud + b * 128, sizeof (float) * 128);
+    memcpy (fu->cat + (size_t) b * (wi + wa), img + (size_t) b * wi, sizeof (float) * wi);
+    memcpy (fu->cat + (size_t) b * (wi + wa) + wi, aud + (size_t) b * wa, sizeof (float) * wa);
   }
   mm_linear_forward (&fu->fc1, B, fu->cat, fu->z1);
   mm_batchnorm_relu_forward (&fu->bn, B, 1, fu->z1, fu->a1, net->training);
-  if (dropping (net))
-    mm_dropout_forward (0.25f, (size_t) B * 128, fu->a1, fu->a1, fu->mask, &net->drop_rng);
+  if (dropping (net, fu->spec->dropout))
+    mm_dropout_forward (fu->spec->dropout, (size_t) B * hidden, fu->a1, fu->a1, fu->mask,
+        &net->drop_rng);
   mm_linear_forward (&fu->fc2, B, fu->a1, logits);
 }
 
 static void
 fusion_backward (MmNet *net, Fusion *fu, int B, const float *dlogits, float *d_img, float *d_aud)
 {
+  int wi = image_width (net), wa = audio_width (net), hidden = fu->fc1.out;
   float *g1 = net->g1, *g2 = net->g2;
 
   mm_linear_backward (&fu->fc2, B, fu->a1, dlogits, g1);
-  if (net->dropped)
-    mm_dropout_backward ((size_t) B * 128, g1, fu->mask, g1);
+  if (dropped (net, fu->spec->dropout))
+    mm_dropout_backward ((size_t) B * hidden, g1, fu->mask, g1);
   mm_batchnorm_relu_backward (&fu->bn, B, 1, fu->z1, fu->a1, g1, g2);
   mm_linear_backward (&fu->fc1, B, fu->cat, g2, g1);
   for (int b = 0; b < B; b++) {
-    memcpy (d_img + b * 128, g1 + b * 256, sizeof (float) * 128);
-    memcpy (d_aud + b * 128, g1 + b * 256 + 128, sizeof (float) * 128);
+    memcpy (d_img + (size_t) b * wi, g1 + (size_t) b * (wi + wa), sizeof (float) * wi);
+    memcpy (d_aud + (size_t) b * wa, g1 + (size_t) b * (wi + wa) + wi, sizeof (float) * wa);
   }
 }
 
@@ -712,7 +930,7 @@ mm_net_forward (MmNet *net, int batch, const float *image, const float *audio, f
   ensure_batch (net, batch);
   net->batch = batch;
   net->backward_ready = net->training;
-  net->dropped = dropping (net);
+  net->dropped = net->training && net->dropout;
 
   if (side_by_side) {
     EncoderJob j = { net, image, audio };
@@ -825,18 +1043,19 @@ mm_net_set_temperature (MmNet *net, float t)
 const float *
 mm_net_embedding (const MmNet *net, MmEmbedding which, int *dim)
 {
-  *dim = 128;
-  if (net->max_batch == 0)
-    return NULL;
+  *dim = 0;
   switch (which) {
     case MM_EMBED_IMAGE:
-      return net->has_image ? net->img.f : NULL;
+      *dim = image_width (net);
+      return net->max_batch > 0 && net->has_image ? net->img.f : NULL;
     case MM_EMBED_AUDIO:
-      if (net->has_audio_lstm)
-        *dim = net->lstm.fc.out;
+      *dim = audio_width (net);
+      if (net->max_batch == 0)
+        return NULL;
       return net->has_audio_cnn ? net->aud.f : net->has_audio_lstm ? net->lstm.f : NULL;
     case MM_EMBED_FUSED:
-      return net->has_fusion ? net->fusion.a1 : NULL;
+      *dim = net->has_fusion ? net->fusion.fc1.out : 0;
+      return net->max_batch > 0 && net->has_fusion ? net->fusion.a1 : NULL;
   }
   return NULL;
 }
