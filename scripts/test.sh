@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds mmdigits and runs every test: the normal build (its numeric suites
-# once more on each OpenBLAS kernel the CPU can run), then the same suite
+# once more on each OpenBLAS kernel the CPU can run; the CLI compiled once
+# more without GStreamer), then the same suite
 # under AddressSanitizer + UndefinedBehaviorSanitizer, then each libFuzzer
 # harness of tests/fuzz for a bounded time (clang, ASan + UBSan).
 #   bash scripts/test.sh            # all three
@@ -17,6 +18,26 @@ if [ ! -f build/build.ninja ]; then
 fi
 meson compile -C build
 meson test -C build --print-errorlogs --num-processes "$jobs"
+
+# The CLI without GStreamer (-Dplugin=disabled): compiled once, so that it
+# does not rot; it must link no GStreamer library and must refuse the
+# commands that need one with a message saying so.
+if [ ! -f build-nogst/build.ninja ]; then
+  meson setup build-nogst --buildtype=debugoptimized -Dplugin=disabled -Dtests=false
+fi
+meson compile -C build-nogst
+if readelf -d build-nogst/tools/mmdigits | grep -q 'NEEDED.*libgst'; then
+  echo "test.sh: the -Dplugin=disabled CLI links GStreamer:" \
+    "$(readelf -d build-nogst/tools/mmdigits | grep -o 'libgst[^]]*' | tr '\n' ' ')" >&2
+  exit 1
+fi
+build-nogst/tools/mmdigits models > /dev/null
+if build-nogst/tools/mmdigits predict --image x.png 2> build-nogst/predict.err \
+    || ! grep -q 'built without GStreamer' build-nogst/predict.err; then
+  echo "test.sh: the -Dplugin=disabled CLI did not refuse predict: $(cat build-nogst/predict.err)" >&2
+  exit 1
+fi
+echo "the CLI builds without GStreamer and refuses predict there"
 
 # The numeric suites again on every OpenBLAS kernel this CPU can execute:
 # other machines pick other kernels, which block and round GEMMs differently,

@@ -5,8 +5,10 @@
  * the core's model set's decision (mm-modelset.h), the same in mmclassify. */
 #include "mm-config.h"
 
+#if MM_CLI_GST
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
+#endif
 #include <string.h>
 
 #include "mm-cli.h"
@@ -14,6 +16,19 @@
 #include "mm-modelset.h"
 #include "mm-paths.h"
 
+/* Without GStreamer (MM_CLI_GST 0) only the model path and JSON helpers
+ * below are built: eval and figures use them. */
+/* The directory this executable runs from (resolving symlinks), or NULL. */
+static char *
+exe_dir (void)
+{
+  char *exe = g_file_read_link ("/proc/self/exe", NULL);
+  char *dir = exe ? g_path_get_dirname (exe) : NULL;
+  g_free (exe);
+  return dir;
+}
+
+#if MM_CLI_GST
 /* A pipeline whose position has not moved for this long is stuck. */
 #define STALL_TIMEOUT (60 * GST_SECOND)
 
@@ -38,16 +53,6 @@ scan_for_classifier (const char *dir)
     return FALSE;
   gst_registry_scan_path (gst_registry_get (), dir);
   return have_classifier ();
-}
-
-/* The directory this executable runs from (resolving symlinks), or NULL. */
-static char *
-exe_dir (void)
-{
-  char *exe = g_file_read_link ("/proc/self/exe", NULL);
-  char *dir = exe ? g_path_get_dirname (exe) : NULL;
-  g_free (exe);
-  return dir;
 }
 
 gboolean
@@ -83,6 +88,8 @@ mm_cli_gst_ready (GError **error)
   }
   return TRUE;
 }
+
+#endif
 
 /* ---- models ------------------------------------------------------------- */
 
@@ -162,6 +169,7 @@ mm_cli_json_string (GString *out, const char *str)
   g_free (valid);
 }
 
+#if MM_CLI_GST
 /* ---- collecting decisions ----------------------------------------------- */
 
 typedef struct {
@@ -402,6 +410,8 @@ done:
   gst_object_unref (bus);
   return ok;
 }
+
+#endif
 
 /* ---- the classifier pipeline ------------------------------------------ */
 

@@ -1,16 +1,27 @@
-/* Decoding media files with GStreamer (see mm-media.h). */
+/* Decoding media files with GStreamer (see mm-media.h); a build without
+ * GStreamer (MM_CLI_GST 0) keeps the file checks and reads 16 kHz mono WAV
+ * files with libsndfile alone. */
 #include "mm-media.h"
 
+#if MM_CLI_GST
 #include <gst/app/gstappsink.h>
 #include <gst/audio/audio.h>
 #include <gst/audio/gstaudiodecoder.h>
 #include <gst/gst.h>
 #include <gst/video/gstvideodecoder.h>
+#endif
 #include <sndfile.h>
 #include <string.h>
 
 #include "mm-error.h"
 
+static void
+decode_error (GError **error, const char *path, const char *why)
+{
+  g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: could not decode: %s", path, why);
+}
+
+#if MM_CLI_GST
 /* A pipeline that makes no progress for this long is stuck (a decoder that
  * neither errors nor ends): give up rather than hang the CLI. */
 #define STALL_TIMEOUT (30 * GST_SECOND)
@@ -45,11 +56,6 @@ ensure_gst (GError **error)
   return TRUE;
 }
 
-static void
-decode_error (GError **error, const char *path, const char *why)
-{
-  g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: could not decode: %s", path, why);
-}
 
 /* Turns the first ERROR message on the bus (if any) into @error. */
 static gboolean
@@ -175,6 +181,47 @@ mm_media_decode_audio_pipeline (const char *path, float **samples, size_t *n_sam
   *samples = (float *) g_byte_array_free (bytes, FALSE);
   return TRUE;
 }
+#else
+
+#define NO_GST_WAV "this mmdigits was built without GStreamer and reads only 16-bit " \
+  "PCM WAV files at 16000 Hz, mono"
+
+gboolean
+mm_media_decode_audio_pipeline (const char *path, float **samples, size_t *n_samples,
+    GError **error)
+{
+  *samples = NULL;
+  *n_samples = 0;
+  decode_error (error, path, NO_GST_WAV);
+  return FALSE;
+}
+#endif
+
+/* Unaligned reads of the file checks below (GStreamer's GST_READ_* without
+ * GStreamer). */
+static guint32
+read_u32_be (const guint8 *d)
+{
+  guint32 v;
+  memcpy (&v, d, sizeof v);
+  return GUINT32_FROM_BE (v);
+}
+
+static guint64
+read_u64_be (const guint8 *d)
+{
+  guint64 v;
+  memcpy (&v, d, sizeof v);
+  return GUINT64_FROM_BE (v);
+}
+
+static guint32
+read_u32_le (const guint8 *d)
+{
+  guint32 v;
+  memcpy (&v, d, sizeof v);
+  return GUINT32_FROM_LE (v);
+}
 
 /* ---- decoding strictly --------------------------------------------------- */
 
@@ -224,12 +271,12 @@ bmff_complete (const guint8 *d, gsize n, char *why, gsize why_len)
   gboolean moov = FALSE;
 
   while (pos + 8 <= n) {
-    guint64 size = GST_READ_UINT32_BE (d + pos), header = 8;
+    guint64 size = read_u32_be (d + pos), header = 8;
 
     if (size == 1) {            /* a 64-bit size follows the type */
       if (pos + 16 > n)
         break;
-      size = GST_READ_UINT64_BE (d + pos + 8);
+      size = read_u64_be (d + pos + 8);
       header = 16;
     } else if (size == 0) {     /* the last box: to the end of the file */
       size = n - pos;
@@ -339,7 +386,7 @@ mm_media_check_file (const char *path, GError **error)
     /* WAV, AVI: wavparse plays a cut file to its end without a word; the
      * RIFF size says how long it was (0 and 0xFFFFFFFF: written as a
      * stream, size unknown) */
-    guint64 riff = GST_READ_UINT32_LE (d + 4);
+    guint64 riff = read_u32_le (d + 4);
 
     if (riff != 0 && riff != G_MAXUINT32 && riff + 8 > n) {
       g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated "
@@ -348,7 +395,7 @@ mm_media_check_file (const char *path, GError **error)
       ok = FALSE;
     }
   } else if ((n >= 12 && !memcmp (d + 4, "ftyp", 4) && !bmff_complete (d, n, why, sizeof why))
-      || (n >= 4 && GST_READ_UINT32_BE (d) == 0x1A45DFA3
+      || (n >= 4 && read_u32_be (d) == 0x1A45DFA3
           && !ebml_complete (d, n, why, sizeof why))) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated or "
         "corrupt %s file (%s)", path, d[0] == 0x1A ? "Matroska/WebM" : "MP4/MOV", why);
@@ -358,6 +405,7 @@ mm_media_check_file (const char *path, GError **error)
   return ok;
 }
 
+#if MM_CLI_GST
 static void
 on_element_added (GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer user_data)
 {
@@ -390,12 +438,93 @@ mm_media_count_buffers (GstElement *element, gint *count)
       count_buffer, count, NULL);
   gst_object_unref (pad);
 }
+#endif
 
 /* ---- reading WAV files without a pipeline ------------------------------- */
 
 /* Frames read from the file per step: bounded scratch for long recordings. */
 #define WAV_CHUNK 16384
 
+/* Opens @path if libsndfile reads it as a 16-bit PCM WAV of one or two
+ * channels (two: audioconvert's default stereo layout, as wavparse's). */
+static SNDFILE *
+open_wav (const char *path, SF_INFO *info)
+{
+  SNDFILE *sf;
+
+  memset (info, 0, sizeof *info);
+  if (!(sf = sf_open (path, SFM_READ, info)))
+    return NULL;
+  if ((info->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV
+      || (info->format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16
+      || info->channels < 1 || info->channels > 2 || info->samplerate < 1) {
+    sf_close (sf);
+    return NULL;
+  }
+  return sf;
+}
+
+/* Room for @more floats at the end of @out (GArray of float). */
+static float *
+grow (GArray *out, size_t more)
+{
+  guint had = out->len;
+
+  g_array_set_size (out, had + (guint) more);
+  return &g_array_index (out, float, had);
+}
+
+gboolean
+mm_media_read_wav_plain (const char *path, double max_seconds, float **samples,
+    size_t *n_samples, gboolean *handled, GError **error)
+{
+  SF_INFO info;
+  SNDFILE *sf;
+  GArray *s;
+  gint16 *raw;
+  gboolean ok = TRUE;
+
+  *handled = FALSE;
+  if (!(sf = open_wav (path, &info)))
+    return TRUE;
+  if (info.samplerate != MM_MEDIA_SAMPLE_RATE || info.channels != 1
+      || (max_seconds > 0 && info.frames > max_seconds * info.samplerate)) {
+    sf_close (sf);
+    return TRUE;
+  }
+  *handled = TRUE;
+  s = g_array_new (FALSE, FALSE, sizeof (float));
+  raw = g_new (gint16, WAV_CHUNK);
+  for (;;) {
+    sf_count_t got = sf_readf_short (sf, raw, WAV_CHUNK);
+    float *out;
+
+    if (got <= 0)
+      break;
+    out = grow (s, (size_t) got);
+    /* exact: every 16-bit value over 2^15 is a float */
+    for (sf_count_t i = 0; i < got; i++)
+      out[i] = (float) raw[i] * (1.0f / 32768.0f);
+  }
+  if (sf_error (sf) != SF_ERR_NO_ERROR) {
+    decode_error (error, path, sf_strerror (sf));
+    ok = FALSE;
+  } else if (s->len == 0) {
+    decode_error (error, path, "no audio samples");
+    ok = FALSE;
+  }
+  sf_close (sf);
+  g_free (raw);
+  if (!ok) {
+    g_array_free (s, TRUE);
+    return FALSE;
+  }
+  *n_samples = s->len;
+  *samples = (float *) g_array_free (s, FALSE);
+  return TRUE;
+}
+
+#if MM_CLI_GST
 /* audioconvert's GstAudioConverter configuration at its property defaults
  * (gst/audioconvert: dithering tpdf, noise-shaping none, no mix matrix);
  * dithering acts only on integer output, never on our F32. */
@@ -427,35 +556,6 @@ resample_config (int in_rate, int out_rate)
       GST_AUDIO_RESAMPLER_OPT_FILTER_INTERPOLATION, GST_TYPE_AUDIO_RESAMPLER_FILTER_INTERPOLATION,
       GST_AUDIO_RESAMPLER_FILTER_INTERPOLATION_CUBIC, NULL);
   return o;
-}
-
-/* Opens @path if libsndfile reads it as a 16-bit PCM WAV of one or two
- * channels (two: audioconvert's default stereo layout, as wavparse's). */
-static SNDFILE *
-open_wav (const char *path, SF_INFO *info)
-{
-  SNDFILE *sf;
-
-  memset (info, 0, sizeof *info);
-  if (!(sf = sf_open (path, SFM_READ, info)))
-    return NULL;
-  if ((info->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV
-      || (info->format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16
-      || info->channels < 1 || info->channels > 2 || info->samplerate < 1) {
-    sf_close (sf);
-    return NULL;
-  }
-  return sf;
-}
-
-/* Room for @more floats at the end of @out (GArray of float). */
-static float *
-grow (GArray *out, size_t more)
-{
-  guint had = out->len;
-
-  g_array_set_size (out, had + (guint) more);
-  return &g_array_index (out, float, had);
 }
 
 /* @frames of mono F32 (NULL: zeros, the drain) through the resampler. */
@@ -538,6 +638,35 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
   *samples = (float *) g_array_free (s, FALSE);
   return TRUE;
 }
+#else
+
+/* Without GStreamer there is no resampler and no down-mix (the project has
+ * one of each, GStreamer's): a WAV file at another rate or with two
+ * channels is refused, naming what it is. */
+gboolean
+mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t *n_samples,
+    gboolean *handled, GError **error)
+{
+  SF_INFO info;
+  SNDFILE *sf;
+
+  char *why;
+
+  if (!mm_media_read_wav_plain (path, max_seconds, samples, n_samples, handled, error))
+    return FALSE;
+  if (*handled || !(sf = open_wav (path, &info)))
+    return TRUE;
+  sf_close (sf);
+  if (info.samplerate == MM_MEDIA_SAMPLE_RATE && info.channels == 1)
+    return TRUE;   /* longer than @max_seconds: not handled, as with GStreamer */
+  why = g_strdup_printf ("%d Hz, %d channel%s: " NO_GST_WAV, info.samplerate, info.channels,
+      info.channels == 1 ? "" : "s");
+  *handled = TRUE;
+  decode_error (error, path, why);
+  g_free (why);
+  return FALSE;
+}
+#endif
 
 gboolean
 mm_media_decode_audio (const char *path, float **samples, size_t *n_samples, GError **error)

@@ -1,5 +1,11 @@
 /* mmdigits CLI — decoding media files with GStreamer.
  *
+ * Built without GStreamer (MM_CLI_GST 0: meson setup -Dplugin=disabled),
+ * only 16-bit PCM mono WAV files at 16 kHz decode (mm_media_read_wav_plain);
+ * any other file fails with "<path>: could not decode: … built without
+ * GStreamer …", and mm_media_strict_decoders / mm_media_count_buffers do
+ * not exist.
+ *
  * Audio goes through decodebin ! audioconvert ! audioresample to mono F32
  * at 16 kHz: the same elements (audioresample at its default quality) that a
  * live pipeline uses in front of mfccextract, so that the features a network
@@ -49,6 +55,14 @@ gboolean mm_media_decode_audio_pipeline (const char *path, float **samples,
  * *@handled TRUE, fails on a read error ("<path>: could not decode: …"). */
 gboolean mm_media_read_wav (const char *path, double max_seconds, float **samples,
                             size_t *n_samples, gboolean *handled, GError **error);
+
+/* A 16-bit PCM WAV of one channel at 16 kHz, at most @max_seconds long (0:
+ * any length), read by libsndfile alone: each sample is s / 32768, which is
+ * what GstAudioConverter gives for S16 → F32 (tests/test_media.c checks it
+ * against mm_media_read_wav), so a build without GStreamer reads these files
+ * as a build with it does. *@handled is FALSE for any other file. */
+gboolean mm_media_read_wav_plain (const char *path, double max_seconds, float **samples,
+                                  size_t *n_samples, gboolean *handled, GError **error);
 
 /* ---- decoding strictly: a file that does not decode fully is an error ----
  * GStreamer's decoders are lenient by default, for playback: a corrupt

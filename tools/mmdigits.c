@@ -14,19 +14,40 @@ typedef struct {
   const char *name;
   int (*run) (int argc, char **argv);
   const char *summary;
+  gboolean needs_gst;         /* runs GStreamer pipelines (the plugin's elements, encoders) */
 } Command;
 
+#if MM_CLI_GST
+#define GST_RUN(run) run
+#else
+/* A build without GStreamer (-Dplugin=disabled) still lists these commands,
+ * so that a user learns why they do not run rather than that they do not
+ * exist. */
+static int
+without_gst (G_GNUC_UNUSED int argc, char **argv)
+{
+  const char *command = strchr (argv[0], ' ');   /* argv[0] is "mmdigits COMMAND" */
+
+  return mm_cli_fail ("%s: this mmdigits was built without GStreamer "
+      "(meson setup -Dplugin=enabled builds the command)", command ? command + 1 : argv[0]);
+}
+#define GST_RUN(run) without_gst
+#endif
+
 static const Command commands[] = {
-  { "models", mm_cmd_models, "list the five networks with their parameter counts" },
-  { "train", mm_cmd_train, "train a network (--arch, --data, --out)" },
-  { "eval", mm_cmd_eval, "evaluate a model file on the split test and held-out test sets" },
-  { "inspect", mm_cmd_inspect, "describe model files: arch, tensors, normalisation, provenance" },
-  { "demo-media", mm_cmd_demo, "make a demo video of drawn and spoken digits (--out DIR)" },
-  { "mfcc", mm_cmd_mfcc, "the 39×13 MFCC block of an audio file (--out FILE.f32 or --json)" },
-  { "words", mm_cmd_words, "where the word detector finds words in audio files" },
-  { "predict", mm_cmd_predict, "classify an image and/or a recording with the pipeline's elements" },
-  { "batch", mm_cmd_batch, "classify many media files in parallel into a JSON-lines file" },
-  { "figures", mm_cmd_figures, "the study's figures, robustness curves, calibration (--out DIR)" },
+  { "models", mm_cmd_models, "list the five networks with their parameter counts", FALSE },
+  { "train", mm_cmd_train, "train a network (--arch, --data, --out)", FALSE },
+  { "eval", mm_cmd_eval, "evaluate a model file on the split test and held-out test sets", FALSE },
+  { "inspect", mm_cmd_inspect, "describe model files: arch, tensors, normalisation, provenance", FALSE },
+  { "demo-media", GST_RUN (mm_cmd_demo), "make a demo video of drawn and spoken digits (--out DIR)",
+    TRUE },
+  { "mfcc", mm_cmd_mfcc, "the 39×13 MFCC block of an audio file (--out FILE.f32 or --json)", FALSE },
+  { "words", mm_cmd_words, "where the word detector finds words in audio files", FALSE },
+  { "predict", GST_RUN (mm_cmd_predict),
+    "classify an image and/or a recording with the pipeline's elements", TRUE },
+  { "batch", GST_RUN (mm_cmd_batch),
+    "classify many media files in parallel into a JSON-lines file", TRUE },
+  { "figures", mm_cmd_figures, "the study's figures, robustness curves, calibration (--out DIR)", FALSE },
 };
 
 int
@@ -242,9 +263,13 @@ usage (FILE *out)
 {
   fprintf (out, "Usage: mmdigits COMMAND [OPTIONS]\n\nCommands:\n");
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf (out, "  %-10s %s%s\n", commands[i].name, commands[i].summary,
+        commands[i].needs_gst && !MM_CLI_GST ? " (not in this build: needs GStreamer)" : "");
   fprintf (out, "\n'mmdigits COMMAND --help' describes a command's options.\n"
       "Data sets are read from --data, $MMDIGITS_DATA or ../shared/data.\n");
+  if (!MM_CLI_GST)
+    fprintf (out, "Built without GStreamer: audio files are read only as 16-bit PCM mono WAV "
+        "at 16000 Hz.\n");
 }
 
 int
