@@ -77,20 +77,31 @@ assert_same (const Run *a, const Run *b)
       "%s: logits differ", mm_arch_name (a->arch));
 }
 
+/* The floats depend on neither our thread count nor the host's OpenBLAS
+ * setting: one thread of ours with a single-threaded OpenBLAS against two
+ * and three with a host that set OpenBLAS to two threads (which the kernels
+ * must not use: OpenBLAS's own split rounds differently). The host's
+ * setting is the test's, not the environment's, so this holds under meson's
+ * OPENBLAS_NUM_THREADS=1 and run directly alike. */
 START_TEST (test_training_is_bit_identical_for_one_two_and_three_threads)
 {
   MmTrainConfig cfg;
   Run one = { 0 }, two = { 0 }, three = { 0 };
+  int host = openblas_get_num_threads ();
 
   mm_train_config_init (&cfg, (MmArch) _i);
   one.arch = two.arch = three.arch = (MmArch) _i;
   one.batch = two.batch = three.batch = cfg.batch;
+  openblas_set_num_threads (1);
   mm_set_threads (1);
   train_steps (&one);
+  openblas_set_num_threads (2);
   mm_set_threads (2);
   train_steps (&two);
   mm_set_threads (3);
   train_steps (&three);
+  ck_assert_int_eq (openblas_get_num_threads (), 2);
+  openblas_set_num_threads (host);
   mm_set_threads (0);
   assert_same (&one, &two);
   assert_same (&one, &three);
@@ -100,6 +111,10 @@ START_TEST (test_training_is_bit_identical_for_one_two_and_three_threads)
 }
 END_TEST
 
+/* Two networks in two threads of a host that set OpenBLAS to two threads
+ * (two mmclassify in two pipelines): each trains to the bits of a run
+ * alone, so neither ran OpenBLAS multi-threaded when the other's job ended
+ * first, and the host finds its setting afterwards, not one thread. */
 START_TEST (test_two_nets_in_two_threads_match_serial_runs)
 {
   Run serial[2] = { { MM_ARCH_IMAGENET_CNN, 32, NULL, NULL, 0 },
@@ -107,7 +122,9 @@ START_TEST (test_two_nets_in_two_threads_match_serial_runs)
   Run conc[2] = { { MM_ARCH_IMAGENET_CNN, 32, NULL, NULL, 0 },
     { MM_ARCH_HYBRIDNET_CNN, 16, NULL, NULL, 0 } };
   GThread *t[2];
+  int host = openblas_get_num_threads ();
 
+  openblas_set_num_threads (2);
   mm_set_threads (2);
   for (int i = 0; i < 2; i++)
     train_steps (&serial[i]);
@@ -119,6 +136,8 @@ START_TEST (test_two_nets_in_two_threads_match_serial_runs)
     run_clear (&serial[i]);
     run_clear (&conc[i]);
   }
+  ck_assert_int_eq (openblas_get_num_threads (), 2);
+  openblas_set_num_threads (host);
   mm_set_threads (0);
 }
 END_TEST
@@ -183,6 +202,55 @@ START_TEST (test_host_openblas_threads_are_restored)
 }
 END_TEST
 
+typedef struct {
+  int rounds;
+  int inside_not_one;   /* out: times OpenBLAS had >1 thread in a section */
+} SectionRun;
+
+static gpointer
+section_thread (gpointer data)
+{
+  SectionRun *r = data;
+
+  for (int i = 0; i < r->rounds; i++) {
+    mm_blas_section_enter ();
+    mm_blas_section_enter ();         /* nested, as a kernel in a kernel */
+    if (openblas_get_num_threads () != 1)
+      r->inside_not_one++;
+    mm_blas_section_leave ();
+    if (openblas_get_num_threads () != 1)
+      r->inside_not_one++;
+    g_thread_yield ();
+    mm_blas_section_leave ();
+  }
+  return NULL;
+}
+
+/* Sections opened and closed by four threads at once: inside any of them
+ * OpenBLAS has one thread, whatever the others do; after the last the
+ * host's three are back. */
+START_TEST (test_blas_sections_in_many_threads_hold_one_thread_and_restore)
+{
+  SectionRun runs[4];
+  GThread *t[4];
+  int host = openblas_get_num_threads ();
+
+  openblas_set_num_threads (3);
+  for (int i = 0; i < 4; i++) {
+    runs[i] = (SectionRun) { 3000, 0 };
+    t[i] = g_thread_new ("section", section_thread, &runs[i]);
+  }
+  for (int i = 0; i < 4; i++) {
+    g_thread_join (t[i]);
+    ck_assert_msg (runs[i].inside_not_one == 0,
+        "thread %d: OpenBLAS ran more than one thread inside a section %d times",
+        i, runs[i].inside_not_one);
+  }
+  ck_assert_int_eq (openblas_get_num_threads (), 3);
+  openblas_set_num_threads (host);
+}
+END_TEST
+
 /* Threads of this process, from /proc/self/task. */
 static int
 count_threads (void)
@@ -200,9 +268,13 @@ count_threads (void)
 START_TEST (test_workers_stop_when_the_last_net_is_freed)
 {
   Run r = { .arch = MM_ARCH_IMAGENET_CNN, .batch = 64 };
-  int before = count_threads ();
+  int before;
   MmNet *keep;
 
+  /* OpenBLAS's own threads are the host's, and OpenBLAS starts them when
+   * its count is set (as a section's end does): start them before counting */
+  openblas_set_num_threads (openblas_get_num_threads ());
+  before = count_threads ();
   mm_set_threads (2);
   keep = mm_net_new (MM_ARCH_AUDIONET_CNN, 1);
   train_steps (&r);     /* its own net, freed at the end; keep holds on */
@@ -274,6 +346,7 @@ main (void)
   tcase_add_test (tc, test_thread_count_defaults_to_environment_then_cores);
   tcase_add_test (tc, test_invalid_thread_environment_is_reported_and_ignored);
   tcase_add_test (tc, test_host_openblas_threads_are_restored);
+  tcase_add_test (tc, test_blas_sections_in_many_threads_hold_one_thread_and_restore);
   tcase_add_test (tc, test_workers_stop_when_the_last_net_is_freed);
   tcase_add_test (tc, test_two_callers_at_once_both_run_in_parallel);
   suite_add_tcase (s, tc);

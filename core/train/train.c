@@ -7,7 +7,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <json-glib/json-glib.h>
 
 #include "mm-error.h"
@@ -266,10 +265,8 @@ add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
   set_string (b, "plateau_patience", g_strdup_printf ("%d", cfg->plateau_patience));
   set_string (b, "early_stop_patience", g_strdup_printf ("%d", cfg->early_stop_patience));
   set_string (b, "seed", g_strdup_printf ("%" G_GUINT64_FORMAT, cfg->seed));
-  /* the kernels promise the same floats for given thread counts only: ours
-   * and OpenBLAS's (which the GEMMs outside our parallel jobs use) */
-  set_string (b, "threads", g_strdup_printf ("%d", mm_get_threads ()));
-  set_string (b, "openblas_threads", g_strdup_printf ("%d", openblas_get_num_threads ()));
+  /* no thread count: the floats do not depend on ours nor on OpenBLAS's
+   * (mm-parallel.h), so a run may resume with other counts */
   set_string (b, "training_samples", g_strdup_printf ("%d", train->n));
   set_string (b, "validation_samples", g_strdup_printf ("%d", val->n));
   set_string (b, "data_sha256", g_strdup (digest));

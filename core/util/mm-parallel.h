@@ -19,9 +19,24 @@ typedef void (*MmTaskFunc) (gpointer data, int task);
  * when more than one thread is configured: a free one, or a new one when
  * another caller (a second network in another thread) owns every pool;
  * otherwise (one thread, one task, a call from inside a task, or MAX_POOLS
- * callers at once) runs the tasks in the calling thread, in order. OpenBLAS
- * runs one thread during a parallel job and the host's setting afterwards. */
+ * callers at once) runs the tasks in the calling thread, in order. The
+ * whole job, inline or not, runs in a single-threaded BLAS section. */
 void mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data);
+
+/* The single-threaded BLAS section: OpenBLAS runs one thread while any
+ * thread of the process is inside one, and the count the host had set
+ * comes back when the last thread leaves. Why: OpenBLAS splits a product
+ * over its threads in ways that change its rounding, and has one thread
+ * count for the whole process (no per-thread setting in 0.3.21). Rules:
+ * every BLAS call of a kernel is made inside a section (mm_parallel_for
+ * opens one, so a kernel's tasks are); sections nest and may be open in
+ * any number of threads at once, each leave matching an enter of the same
+ * thread; a host that calls OpenBLAS itself while a network of ours runs
+ * in another thread gets one OpenBLAS thread for that call, and must not
+ * change OpenBLAS's thread count then (the last leave would set the count
+ * saved by the first enter back). */
+void mm_blas_section_enter (void);
+void mm_blas_section_leave (void);
 
 /* Users of the pools (every MmNet holds one reference): when the last one
  * is dropped, every worker is stopped and joined, so a host that frees its

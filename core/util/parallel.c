@@ -17,10 +17,11 @@
  * MAX_POOLS, so two networks in two threads both run in parallel and never
  * wait on each other. A call made from inside a task runs inline.
  *
- * A host process is left as it was: OpenBLAS is set to one thread only for
- * the duration of a parallel job and set back afterwards, and the workers
- * are stopped and joined when the last user (mm_parallel_ref: every MmNet
- * holds one) is gone. */
+ * A host process is left as it was: OpenBLAS runs one thread only while a
+ * job of ours is running somewhere in the process (the single-threaded BLAS
+ * section below) and the host's setting comes back when the last one ends,
+ * and the workers are stopped and joined when the last user
+ * (mm_parallel_ref: every MmNet holds one) is gone. */
 #include "mm-layers.h"
 #include "mm-parallel.h"
 
@@ -62,6 +63,51 @@ static gint n_threads;  /* 0 until first read: then env / cores */
 /* TRUE in a worker, and in a caller while it runs tasks: a kernel called
  * from a task runs its own tasks inline instead of taking another pool */
 static __thread gboolean in_task;
+
+/* The single-threaded BLAS section. Every BLAS call of the kernels runs
+ * inside a job (mm_parallel_for), and a job runs OpenBLAS on one thread:
+ * with its own threads too, concurrent GEMMs would queue on its level-3
+ * lock and oversubscribe the cores, and a product split over OpenBLAS's
+ * threads may round differently from the same product on one thread (every
+ * network but ImageNet_CNN trained to other bits at OPENBLAS_NUM_THREADS=2
+ * than at 1), so the floats would depend on the host's setting. OpenBLAS
+ * 0.3.21 (Debian 12) has only a process-wide thread count, so the section
+ * is counted over the process: the first thread to open one saves the
+ * host's count and sets 1, the last to close sets the saved count back.
+ * Two networks in two threads (two mmclassify of a host) thus never undo
+ * each other's setting, and the host's comes back once neither runs.
+ * Nested sections of one thread are counted in blas_nested, without the
+ * lock. */
+static GMutex blas_lock;     /* guards blas_open and blas_host */
+static int blas_open;        /* threads inside a section */
+static int blas_host;        /* the host's count, set back by the last */
+static __thread int blas_nested;
+
+void
+mm_blas_section_enter (void)
+{
+  if (blas_nested++ > 0)
+    return;
+  g_mutex_lock (&blas_lock);
+  if (blas_open++ == 0) {
+    blas_host = openblas_get_num_threads ();
+    if (blas_host != 1)
+      openblas_set_num_threads (1);
+  }
+  g_mutex_unlock (&blas_lock);
+}
+
+void
+mm_blas_section_leave (void)
+{
+  g_return_if_fail (blas_nested > 0);
+  if (--blas_nested > 0)
+    return;
+  g_mutex_lock (&blas_lock);
+  if (--blas_open == 0 && blas_host != 1)
+    openblas_set_num_threads (blas_host);
+  g_mutex_unlock (&blas_lock);
+}
 
 gboolean
 mm_threads_env (int *n, GError **error)
@@ -308,24 +354,19 @@ mm_parallel_n_workers (void)
   return n;
 }
 
-void
-mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data)
+static void
+run_inline (int n_tasks, MmTaskFunc fn, gpointer data)
 {
-  int threads = MIN (mm_get_threads (), n_tasks), helpers, blas_threads = 0;
-  Pool *pool;
-  guint64 gen;
+  for (int t = 0; t < n_tasks; t++)
+    fn (data, t);
+}
 
-  if (threads <= 1 || in_task || !(pool = pool_acquire ())) {
-    for (int t = 0; t < n_tasks; t++)
-      fn (data, t);
-    return;
-  }
-  helpers = ensure_workers (pool, threads - 1);
-  /* the tasks call OpenBLAS: with its own threads too, concurrent GEMMs
-   * would queue on its level-3 lock and oversubscribe the cores. One
-   * thread for this job only: the host's setting comes back afterwards. */
-  if (helpers > 0 && (blas_threads = openblas_get_num_threads ()) > 1)
-    openblas_set_num_threads (1);
+/* Runs a job on @pool, whose busy lock the caller holds, and releases it. */
+static void
+run_job (Pool *pool, int threads, int n_tasks, MmTaskFunc fn, gpointer data)
+{
+  int helpers = ensure_workers (pool, threads - 1);
+  guint64 gen;
 
   g_mutex_lock (&pool->lock);
   pool->fn = fn;
@@ -349,7 +390,24 @@ mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data)
   while (pool->finished < n_tasks)
     g_cond_wait (&pool->done, &pool->lock);
   g_mutex_unlock (&pool->lock);
-  if (blas_threads > 1)
-    openblas_set_num_threads (blas_threads);
   g_mutex_unlock (&pool->busy);
+}
+
+void
+mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data)
+{
+  int threads = MIN (mm_get_threads (), n_tasks);
+  Pool *pool;
+
+  /* a task runs inside its caller's section, whichever thread runs it */
+  if (in_task) {
+    run_inline (n_tasks, fn, data);
+    return;
+  }
+  mm_blas_section_enter ();
+  if (threads <= 1 || !(pool = pool_acquire ()))
+    run_inline (n_tasks, fn, data);
+  else
+    run_job (pool, threads, n_tasks, fn, data);
+  mm_blas_section_leave ();
 }

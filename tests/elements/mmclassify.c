@@ -4,6 +4,7 @@
  * directory): untrained weights are enough to test the plumbing, and the
  * expected probabilities are computed with the core directly.
  */
+#include <cblas.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <glib/gstdio.h>
@@ -1364,6 +1365,46 @@ GST_START_TEST (test_mmclassify_two_instances_keep_their_own_models)
 
 GST_END_TEST;
 
+/* Two mmclassify classifying at the same time (each aggregator runs its
+ * network on its own thread) in a host that set OpenBLAS to two threads:
+ * both decide as the core does, and the host finds its two threads
+ * afterwards — the networks' single-threaded BLAS sections never leave the
+ * process single-threaded (mm-parallel.h). */
+GST_START_TEST (test_mmclassify_two_at_once_leave_openblas_as_the_host_set_it)
+{
+  gchar *model = make_model (tmpdir, "image.safetensors", MM_ARCH_IMAGENET_CNN, 5);
+  int host = openblas_get_num_threads ();
+  GstElement *e[2];
+  GstBus *bus[2];
+  GstHarness *h[2];
+
+  openblas_set_num_threads (2);
+  for (int i = 0; i < 2; i++) {
+    e[i] = new_classifier (model, &bus[i]);
+    open_pads (e[i], &h[i], NULL);
+  }
+  for (int n = 0; n < 8; n++)
+    for (int i = 0; i < 2; i++)
+      fail_unless_equals_int (gst_harness_push (h[i], make_crop ((n + i) % 4,
+                  n * GST_SECOND)), GST_FLOW_OK);
+  for (int i = 0; i < 2; i++) {
+    for (int n = 0; n < 8; n++) {
+      Decision d = { 0 };
+
+      pop_decision (bus[i], &d);
+      check_matches_core (&d, model, (n + i) % 4, -1);
+      decision_clear (&d);
+    }
+    gst_harness_teardown (h[i]);
+    release (e[i], bus[i]);
+  }
+  fail_unless_equals_int (openblas_get_num_threads (), 2);
+  openblas_set_num_threads (host);
+  g_free (model);
+}
+
+GST_END_TEST;
+
 static Suite *
 mmclassify_suite (void)
 {
@@ -1397,6 +1438,7 @@ mmclassify_suite (void)
   tcase_add_test (tc, test_mmclassify_non_finite_mfcc_warns_and_goes_on);
   tcase_add_test (tc, test_mmclassify_two_instances_keep_their_own_models);
   tcase_add_test (tc, test_mmclassify_invalid_threads_environment_warns);
+  tcase_add_test (tc, test_mmclassify_two_at_once_leave_openblas_as_the_host_set_it);
   return s;
 }
 
