@@ -4,18 +4,14 @@
 # The data-dependent part prints "skipped: no data" when the data sets are
 # absent. FSDD features are cached next to the binary (MMDIGITS_CACHE), so
 # the ~5 s extraction of the 3,000 recordings happens once per build dir.
-set -u
+set -u -o pipefail
 MM=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=${MMDIGITS_DATA:-$HERE/../../shared/data}
 REF=$DATA/../testdata/mfcc
 export MMDIGITS_CACHE=$(dirname "$MM")/mmdigits-cache
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$HERE/checks.sh"
 
 # Compares two raw 39x13 float32 blocks. Prints the max abs difference;
 # fails beyond abs + rel*|ref| for any value, beyond c0_tol on column 0
@@ -84,8 +80,8 @@ rc=$?
   && ok "train --resume with a missing checkpoint fails at once (exit 1)" \
   || fail "missing checkpoint: rc $rc: $(cat "$T/err")"
 
-espeak-ng -w "$T/seven.wav" "seven" 2> /dev/null \
-  || sox -n -r 22050 -c 1 -b 16 "$T/seven.wav" synth 0.6 sine 440 2> /dev/null
+need "espeak-ng 'seven' (or a sox tone)" eval 'espeak-ng -w "$T/seven.wav" "seven" 2> /dev/null \
+  || sox -n -r 22050 -c 1 -b 16 "$T/seven.wav" synth 0.6 sine 440 2> /dev/null'
 "$MM" mfcc "$T/seven.wav" --out "$T/seven.f32"
 size=$(stat -c %s "$T/seven.f32" 2> /dev/null || echo 0)
 [ "$size" -eq 2028 ] && ok "mfcc writes 39x13 float32 (2028 bytes)" || fail "mfcc wrote $size bytes"
@@ -141,7 +137,7 @@ if [ -f "$REF/0_george_0_16k1s.wav" ]; then
     && ok "mfcc of the 16 kHz reference WAV matches python_speech_features: $msg" \
     || fail "mfcc of the 16 kHz reference WAV: $msg"
 else
-  echo "skipped: no data (reference MFCC)"
+  skip "no data (reference MFCC)"
 fi
 
 # ---- FSDD and MNIST ----
@@ -217,8 +213,7 @@ PY
     || fail "train --augment image: $(tail -1 "$T/aug.err") $(cat "$T/aug.json")"
 
 else
-  echo "skipped: no data"
+  skip "no data"
 fi
 
-[ $fails -eq 0 ] && echo "all CLI checks passed" || echo "$fails CLI check(s) failed"
-exit $(( fails > 0 ))
+checks_done

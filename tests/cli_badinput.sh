@@ -5,7 +5,7 @@
 # Usage: bash cli_badinput.sh PATH/TO/mmdigits [yes|no: the plugin is built]
 # Needs no data set: commands that want one get an empty --data directory,
 # since the checks run before any data is read.
-set -u
+set -u -o pipefail
 MM=$(realpath "$1")
 PLUGIN=${2:-yes}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,13 +14,7 @@ MODELS=$HERE/../models
 unset GST_PLUGIN_PATH_1_0
 export GST_PLUGIN_PATH=$(dirname "$(dirname "$MM")")/plugins
 T=$(mktemp -d)
-# a script stopped by an error of its own (not a check) must not pass
-finished=no
-trap 'rm -rf "$T"; [ $finished = yes ] || { echo "FAIL: the script stopped before its end"; exit 1; }' EXIT
-fails=0
-
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$HERE/checks.sh"
 
 # expect RC DESCRIPTION COMMAND...: the command exits RC with exactly one
 # line on stderr (kept in $T/err)
@@ -133,7 +127,7 @@ if [ -f "$MODELS/imagenet_cnn.safetensors" ]; then
     && cmp -s "$T/mdir/image.safetensors" "$T/m.orig" && cmp -s "$T/list.txt" "$T/part1.jsonl" \
     && ok "the inputs are intact" || fail "an input was changed"
 else
-  echo "skipped: no shipped models (batch/eval output checks)"
+  skip "no shipped models (batch/eval output checks)"
 fi
 
 mkdir -p "$T/data/mnist"
@@ -222,12 +216,10 @@ PY
       --model "$T/broken.safetensors"
     grep -q "non-finite outputs" "$T/err" || fail "eval: the message does not say why"
   else
-    echo "skipped: no data (eval of a model with non-finite outputs)"
+    skip "no data (eval of a model with non-finite outputs)"
   fi
 else
-  echo "skipped: no plugin, shipped models or demo-media (media and model checks)"
+  skip "no plugin, shipped models or demo-media (media and model checks)"
 fi
 
-finished=yes
-[ $fails -eq 0 ] && echo "all bad-input CLI checks passed" || echo "$fails check(s) failed"
-exit $(( fails > 0 ))
+checks_done

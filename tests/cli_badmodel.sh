@@ -4,7 +4,7 @@
 # crashes (a header nesting 100,000 '[' deep overflowed json-glib's stack)
 # or hangs (a FIFO blocked for ever, /dev/zero was read until memory ran out).
 # Usage: bash cli_badmodel.sh PATH/TO/mmdigits [yes|no: the plugin was built]
-set -u
+set -u -o pipefail
 MM=$(realpath "$1")
 PLUGIN=${2:-no}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -13,11 +13,7 @@ SRC=${MMDIGITS_SOURCE_ROOT:-$HERE/..}
 # refers to the build tree)
 export GST_PLUGIN_PATH=$(dirname "$(dirname "$MM")")/plugins
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$HERE/checks.sh"
 
 # A safetensors header of 100,000 '[': the 8-byte little-endian length
 # (0x186a0), then the text.
@@ -52,7 +48,7 @@ expect () {
 }
 
 for f in deep fifo negvar; do
-  [ -e "$T/$f.safetensors" ] || { echo "skipped: $f (no shipped model to edit)"; continue; }
+  [ -e "$T/$f.safetensors" ] || { skip "$f (no shipped model to edit)"; continue; }
   case $f in
     deep) what="nests deeper than 64 levels" ;;
     fifo) what="is a FIFO, not a model file" ;;
@@ -83,4 +79,4 @@ if [ "$PLUGIN" = yes ] && [ -f "$SRC/models/imagenet_cnn.safetensors" ]; then
     || fail "predict with hostile files in the model directory: exit $rc: $(head -c 400 "$T/err")"
 fi
 
-[ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+checks_done

@@ -2,7 +2,7 @@
 # mmdigits batch: reuse, resume, merge, progress (tools/cmd-batch.c,
 # tools/batch-worker.c), with the shipped models/.
 # Usage: bash cli_batch.sh PATH/TO/mmdigits
-set -u
+set -u -o pipefail
 MM=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 M=$HERE/../models
@@ -11,27 +11,24 @@ BUILD=${MMDIGITS_BUILD_ROOT:-$(dirname "$MM")/..}
 unset GST_PLUGIN_PATH_1_0
 export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$BUILD/plugins}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$HERE/checks.sh"
 
-[ -f "$M/audionet_cnn.safetensors" ] || { echo "skipped: no models"; exit 77; }
+[ -f "$M/audionet_cnn.safetensors" ] || checks_skip "no models"
 
 # ---- inputs: spoken digits (16-bit WAV, mono and stereo, 22 and 8 kHz),
 # silence, a demo video, a file that is not media ----
 words=(zero one two three four five six seven eight nine)
 for i in $(seq 0 39); do
   espeak-ng -s $((150 + i)) -w "$T/w$i.wav" "${words[$((i % 10))]}" 2> /dev/null \
-    || { echo "FAIL: espeak-ng"; exit 1; }
+    || need "espeak-ng" false
 done
 GST_PLUGIN_PATH= gst-launch-1.0 -q filesrc location="$T/w3.wav" ! decodebin ! audioconvert ! audioresample \
   ! audio/x-raw,rate=8000,channels=2 ! wavenc ! filesink location="$T/stereo8k.wav" \
-  > /dev/null 2>&1 || fail "could not make the stereo WAV"
+  > /dev/null 2>&1 || need "making the stereo WAV" false
 GST_PLUGIN_PATH= gst-launch-1.0 -q audiotestsrc wave=silence num-buffers=20 ! audio/x-raw,rate=16000,channels=1 \
-  ! wavenc ! filesink location="$T/silence.wav" > /dev/null 2>&1
-"$MM" demo-media --out "$T/d" --digits 4,2 > /dev/null || fail "demo-media"
-cp "$T/d/demo.webm" "$T/v42.webm"
+  ! wavenc ! filesink location="$T/silence.wav" > /dev/null 2>&1 || need "making the silent WAV" false
+need "demo-media" "$MM" demo-media --out "$T/d" --digits 4,2 > /dev/null
+need "copying the demo video" cp "$T/d/demo.webm" "$T/v42.webm"
 echo "not media" > "$T/junk.wav"
 ls "$T"/w*.wav > "$T/list.txt"
 printf '%s\n' "$T/stereo8k.wav" "$T/silence.wav" "$T/v42.webm" "$T/junk.wav" >> "$T/list.txt"
@@ -149,5 +146,4 @@ rc=$?
   && ok "progress line only with --progress off a terminal: $(grep ETA "$T/err2" | tail -1)" \
   || fail "progress: $(cat "$T/err" "$T/err2")"
 
-[ $fails -eq 0 ] && echo "all batch checks passed" || echo "$fails check(s) failed"
-[ $fails -eq 0 ]
+checks_done

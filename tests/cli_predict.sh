@@ -6,7 +6,7 @@
 # Models: trained here (ImageNet_CNN 3,000 samples, AudioNet_CNN 500, one
 # epoch each) when the data sets are present, else the shipped models/;
 # without either, the model-dependent checks print "skipped: no data".
-set -u
+set -u -o pipefail
 MM=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=${MMDIGITS_DATA:-$HERE/../../shared/data}
@@ -14,26 +14,22 @@ export MMDIGITS_CACHE=$(dirname "$MM")/mmdigits-cache
 BUILD=$(dirname "$(dirname "$MM")")
 unset GST_PLUGIN_PATH_1_0
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$HERE/checks.sh"
 
 # ---- inputs, made here: two demo videos, a PNG, a WAV, a silent WAV ----
 "$MM" demo-media --out "$T/d31" --digits 3,1 > /dev/null \
   && "$MM" demo-media --out "$T/d7" --digits 7 --seed 2 > /dev/null \
-  || { echo "FAIL: demo-media"; exit 1; }
-cp "$T/d31/demo.webm" "$T/a31.webm"
-cp "$T/d7/demo.webm" "$T/b7.webm"
+  || need "demo-media" false
+need "copying the demo videos" cp "$T/d31/demo.webm" "$T/a31.webm"
+need "copying the demo videos" cp "$T/d7/demo.webm" "$T/b7.webm"
 # frame 20 of the 10 fps video: the 3, drawn from 1.0 s to 3.0 s
 mkdir "$T/frames"
 gst-launch-1.0 -q filesrc location="$T/a31.webm" ! decodebin ! videoconvert ! pngenc \
   ! multifilesink location="$T/frames/f-%03d.png" > /dev/null 2>&1
-cp "$T/frames/f-020.png" "$T/three.png" || fail "could not make the PNG"
-espeak-ng -w "$T/seven.wav" "seven" 2> /dev/null || fail "espeak-ng"
-gst-launch-1.0 -q audiotestsrc wave=silence num-buffers=20 ! audio/x-raw,rate=16000,channels=1 \
-  ! wavenc ! filesink location="$T/silence.wav" > /dev/null 2>&1
+need "making the PNG" cp "$T/frames/f-020.png" "$T/three.png"
+need "espeak-ng" espeak-ng -w "$T/seven.wav" "seven" 2> /dev/null
+need "making the silent WAV" gst-launch-1.0 -q audiotestsrc wave=silence num-buffers=20 \
+  ! audio/x-raw,rate=16000,channels=1 ! wavenc ! filesink location="$T/silence.wav" > /dev/null 2>&1
 
 # ---- an uninstalled CLI refers to no build tree: without GST_PLUGIN_PATH
 # (and no install) it says where it looked, in one line ----
@@ -63,13 +59,12 @@ if [ -f "$DATA/mnist/train-images-idx3-ubyte.gz" ] && [ -d "$DATA/fsdd/recording
       > /dev/null 2> "$T/train.err" \
     && "$MM" train --arch AudioNet_CNN --epochs 1 --limit 500 \
       --out "$M/audionet_cnn.safetensors" > /dev/null 2>> "$T/train.err" \
-    || { echo "FAIL: training the test models: $(tail -1 "$T/train.err")"; exit 1; }
+    || need "training the test models: $(tail -1 "$T/train.err")" false
 elif [ -f "$HERE/../models/imagenet_cnn.safetensors" ]; then
   cp "$HERE"/../models/*.safetensors "$M/"
 else
-  echo "skipped: no data (predict and batch need a model)"
-  [ $fails -eq 0 ] && echo "all predict/batch checks passed" || echo "$fails check(s) failed"
-  exit $(( fails > 0 ))
+  skip "no data (predict and batch need a model)"
+  checks_done
 fi
 IMG=$M/imagenet_cnn.safetensors
 
@@ -181,5 +176,4 @@ PY
 [ -z "$(ls -A "$T" | grep '^\.ev')" ] && ok "batch leaves no temporary file" \
   || fail "batch left $(ls -A "$T" | grep '^\.ev')"
 
-[ $fails -eq 0 ] && echo "all predict/batch checks passed" || echo "$fails check(s) failed"
-exit $(( fails > 0 ))
+checks_done

@@ -13,10 +13,7 @@ set -u
 BUILD=$(realpath "$1")
 SRC=$(realpath "$2")
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$SRC/tests/checks.sh"
 
 unset MMDIGITS_MODELS MMDIGITS_DATA MMDIGITS_SOURCE_ROOT MMDIGITS_BUILD_ROOT \
   GST_PLUGIN_PATH GST_PLUGIN_PATH_1_0
@@ -98,5 +95,4 @@ else
   fail "compiling against pkg-config mmdigits: $(head -3 "$T/err")"
 fi
 
-[ $fails -eq 0 ] && echo "install stands alone" || echo "$fails check(s) failed"
-exit $(( fails > 0 ))
+checks_done

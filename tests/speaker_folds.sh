@@ -5,22 +5,17 @@
 # waveform path of augmentation: features made anew from the cached clips
 # for every sample train exactly as the cached features do.
 # Usage: bash speaker_folds.sh PATH/TO/mmdigits
-set -u
+set -u -o pipefail
 MM=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=${MMDIGITS_DATA:-$HERE/../../shared/data}
 export MMDIGITS_CACHE=$(dirname "$MM")/mmdigits-cache
 export MMDIGITS_DATA=$DATA
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$HERE/checks.sh"
 
 if [ ! -d "$DATA/extra-speech" ] || [ ! -d "$DATA/fsdd" ] || [ ! -d "$DATA/mnist" ]; then
-  echo "skipped: no data"
-  exit 77
+  checks_skip "no data"
 fi
 "$MM" train --arch AudioNet_CNN --epochs 1 --limit 200 --threads 2 --out "$T/audio.safetensors" \
   2> "$T/clean.err" || fail "train clean: $(tail -1 "$T/clean.err")"
@@ -61,5 +56,4 @@ def tensors(f):
 sys.exit(0 if tensors(sys.argv[1]) == tensors(sys.argv[2]) else 1)
 PY
 
-[ $fails -eq 0 ] && echo "all fold checks passed" || echo "$fails fold check(s) failed"
-exit $(( fails > 0 ))
+checks_done

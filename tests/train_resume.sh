@@ -12,16 +12,14 @@ set -uo pipefail
 MM=$(realpath "$1")
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${MMDIGITS_DATA:-$root/../shared/data}
-if [ ! -d "$data/mnist" ] || [ ! -d "$data/fsdd" ]; then echo "skipped: no data"; exit 77; fi
+if [ ! -d "$data/mnist" ] || [ ! -d "$data/fsdd" ]; then skip "no data"; exit 77; fi  # before checks.sh
 export MMDIGITS_DATA=$data
 export MMDIGITS_CACHE=${MMDIGITS_CACHE:-$(dirname "$MM")/mmdigits-cache}
 export SOURCE_DATE_EPOCH=1700000000
 T=$(mktemp -d)
 pid=
-trap '[ -n "$pid" ] && kill -9 "$pid" 2> /dev/null; rm -rf "$T"' EXIT
-fails=0
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+checks_cleanup () { [ -z "$pid" ] || kill -9 "$pid" 2> /dev/null; }
+. "$root/tests/checks.sh"
 
 # every run in its own directory with the same relative paths, so that the
 # command line recorded in the model is the same
@@ -106,5 +104,4 @@ kill -TERM "$pid" 2> /dev/null; wait "$pid"; rc=$?
   || fail "SIGTERM: rc $rc, $(cmp m.safetensors before 2>&1): $(tail -1 log)"
 pid=
 
-[ $fails -eq 0 ] && echo "all resume checks passed" || echo "$fails resume check(s) failed"
-exit $(( fails > 0 ))
+checks_done
