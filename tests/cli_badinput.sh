@@ -184,6 +184,48 @@ if [ "$PLUGIN" = yes ] && [ -f "$MODELS/imagenet_cnn.safetensors" ] \
   expect 1 "predict --audio cut.webm" "$MM" predict --model "$MODELS" --audio "$T/cut.webm"
   expect 1 "predict --audio third.wav" "$MM" predict --model "$MODELS" --audio "$T/third.wav"
   expect 1 "mfcc third.wav" "$MM" mfcc "$T/third.wav" --json
+  # recordings without a total size: a Matroska written live (Segment size
+  # "unknown") and an Ogg file. Cut inside an element or page, or an Ogg
+  # stream cut between two pages (no end-of-stream page), they are refused;
+  # before, each decoded to its cut silently, exit 0.
+  for mux in "matroskamux streamable=true|live.mka" "oggmux|seven.ogg"; do
+    need "encoding the WAV with ${mux%%|*}" gst-launch-1.0 -q filesrc location="$T/seven.wav" \
+      ! wavparse ! audioconvert ! audioresample ! vorbisenc ! ${mux%%|*} \
+      ! filesink location="$T/${mux##*|}"
+  done
+  cut_to "$T/live.mka" 50 "$T/cut.mka"
+  cut_to "$T/seven.ogg" 50 "$T/cut.ogg"
+  last_page=$(python3 -c 'import sys; print(open(sys.argv[1], "rb").read().rfind(b"OggS"))' \
+    "$T/seven.ogg")
+  head -c "$last_page" "$T/seven.ogg" > "$T/page.ogg"
+  for f in live.mka seven.ogg; do
+    "$MM" predict --model "$MODELS" --audio "$T/$f" > /dev/null 2> "$T/err"
+    rc=$?
+    [ $rc -eq 0 ] && ok "predict --audio $f (intact) decodes" \
+      || fail "predict --audio $f (intact): rc $rc: $(cat "$T/err")"
+  done
+  for f in cut.mka:Matroska cut.ogg:Ogg page.ogg:end-of-stream; do
+    expect 1 "predict --audio ${f%%:*}" "$MM" predict --model "$MODELS" --audio "$T/${f%%:*}"
+    grep -q "could not decode: truncated or corrupt .*${f##*:}" "$T/err" \
+      || fail "predict --audio ${f%%:*}: not a decode error naming ${f##*:}"
+  done
+  "$MM" batch --model "$MODELS" --out "$T/live.jsonl" "$T/live.mka" "$T/cut.mka" \
+    "$T/seven.ogg" "$T/cut.ogg" "$T/page.ogg" 2> "$T/err"
+  rc=$?
+  python3 - "$T/live.jsonl" <<'PY' && [ $rc -eq 1 ] \
+    && ok "batch: the cut live Matroska and Ogg files are errors in place, the intact ones decided, exit 1" \
+    || fail "batch of cut live/Ogg files: rc $rc: $(cat "$T/live.jsonl" "$T/err")"
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+by = {}
+for o in objs:
+    by.setdefault(o["file"].rsplit("/", 1)[-1], []).append(o)
+assert list(by) == ["live.mka", "cut.mka", "seven.ogg", "cut.ogg", "page.ogg"], list(by)
+for f in ("live.mka", "seven.ogg"):
+    assert all("error" not in o for o in by[f]), by[f]
+for f in ("cut.mka", "cut.ogg", "page.ogg"):
+    assert len(by[f]) == 1 and "could not decode: truncated" in by[f][0]["error"], by[f]
+PY
   "$MM" batch --model "$MODELS" --out "$T/b.jsonl" "$T/seven.jpg" "$T/half.jpg" \
     "$T/half.png" "$T/cut.webm" 2> "$T/err"
   rc=$?

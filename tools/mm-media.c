@@ -330,9 +330,44 @@ ebml_vint (const guint8 *d, gsize n, gsize *pos, gboolean keep_marker, guint64 *
   return TRUE;
 }
 
+/* A Segment of unknown size, from @pos (a stream written live, e.g. by
+ * matroskamux streamable=true): its elements, and the blocks of a Cluster
+ * of unknown size (walked as if they followed it: the next Cluster or Cues
+ * comes after them), must end within the file by their sizes. A stream
+ * stopped between two elements is whole as far as anyone can tell; one cut
+ * inside an element is not. */
+static gboolean
+ebml_live_complete (const guint8 *d, gsize n, gsize pos, char *why, gsize why_len)
+{
+  while (pos < n) {
+    gsize start = pos;
+    guint64 id, size;
+    gboolean unknown;
+
+    if (!ebml_vint (d, n, &pos, TRUE, &id, NULL)
+        || !ebml_vint (d, n, &pos, FALSE, &size, &unknown)) {
+      g_snprintf (why, why_len, "it ends inside an element header at byte %" G_GSIZE_FORMAT,
+          start);
+      return FALSE;
+    }
+    if (id == 0x1A45DFA3 || id == 0x18538067)
+      return TRUE;              /* a chained stream: the demuxer's to follow */
+    if (unknown)                /* a live Cluster: its blocks follow */
+      continue;
+    if (size > n - pos) {
+      g_snprintf (why, why_len, "its element 0x%" G_GINT64_MODIFIER "X at byte %" G_GSIZE_FORMAT
+          " needs %" G_GUINT64_FORMAT " bytes, the file has %" G_GSIZE_FORMAT " from there",
+          id, start, size + (pos - start), n - start);
+      return FALSE;
+    }
+    pos += size;
+  }
+  return TRUE;
+}
+
 /* Matroska and WebM: the Segment (everything after the EBML header) must
- * be as long as its size says, when a size was written (a file recorded
- * to disk has one; a live stream's is "unknown" and cannot be checked).
+ * be as long as its size says; a live stream's size is "unknown", and then
+ * its elements must end within the file (ebml_live_complete).
  * matroskademux plays a cut file to where it ends, silently. */
 static gboolean
 ebml_complete (const guint8 *d, gsize n, char *why, gsize why_len)
@@ -349,7 +384,9 @@ ebml_complete (const guint8 *d, gsize n, char *why, gsize why_len)
   if (!ebml_vint (d, n, &pos, TRUE, &id, NULL) || id != 0x18538067
       || !ebml_vint (d, n, &pos, FALSE, &size, &unknown))
     goto cut;
-  if (!unknown && size > n - pos) {
+  if (unknown)
+    return ebml_live_complete (d, n, pos, why, why_len);
+  if (size > n - pos) {
     g_snprintf (why, why_len, "its Segment needs %" G_GUINT64_FORMAT " bytes, the file has %"
         G_GUINT64_FORMAT " from there", size, (guint64) (n - pos));
     return FALSE;
@@ -360,6 +397,47 @@ cut:
   return FALSE;
 }
 
+/* Ogg: the pages, walked by their segment tables, must end within the
+ * file, and every logical stream begun (BOS flag) must end with its
+ * end-of-stream page (EOS flag), which a muxer writes last: a file cut
+ * between two pages is cut too. oggdemux plays a cut file to where it
+ * ends, silently. */
+static gboolean
+ogg_complete (const guint8 *d, gsize n, char *why, gsize why_len)
+{
+  gsize pos = 0;
+  int open = 0;
+  guint32 serial = 0;
+
+  while (pos < n) {
+    gsize len = 27, segments;
+
+    if (n - pos < 4 || memcmp (d + pos, "OggS", 4)) {
+      g_snprintf (why, why_len, "no Ogg page at byte %" G_GSIZE_FORMAT, pos);
+      return FALSE;
+    }
+    /* the header, its segment table, then the lacing values' sum */
+    segments = n - pos >= 27 ? d[pos + 26] : 0;
+    len += segments;
+    for (gsize i = 0; i < segments && pos + 27 + i < n; i++)
+      len += d[pos + 27 + i];
+    if (len > n - pos) {
+      g_snprintf (why, why_len, "its page at byte %" G_GSIZE_FORMAT " needs %" G_GSIZE_FORMAT
+          " bytes, the file has %" G_GSIZE_FORMAT " from there", pos, len, n - pos);
+      return FALSE;
+    }
+    serial = read_u32_le (d + pos + 14);
+    open += ((d[pos + 5] & 0x02) != 0) - ((d[pos + 5] & 0x04) != 0);
+    pos += len;
+  }
+  if (open > 0) {
+    g_snprintf (why, why_len, "its stream %u ends without an end-of-stream page: "
+        "cut between two pages?", serial);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 gboolean
 mm_media_check_file (const char *path, GError **error)
 {
@@ -367,6 +445,7 @@ mm_media_check_file (const char *path, GError **error)
   const guint8 *d;
   gsize n;
   gboolean ok = TRUE;
+  const char *kind = NULL;
   char why[160];
 
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
@@ -394,11 +473,16 @@ mm_media_check_file (const char *path, GError **error)
           G_GSIZE_FORMAT ")", path, (const char *) d + 8, riff + 8, n);
       ok = FALSE;
     }
-  } else if ((n >= 12 && !memcmp (d + 4, "ftyp", 4) && !bmff_complete (d, n, why, sizeof why))
-      || (n >= 4 && read_u32_be (d) == 0x1A45DFA3
-          && !ebml_complete (d, n, why, sizeof why))) {
+  } else if (n >= 12 && !memcmp (d + 4, "ftyp", 4)) {
+    kind = bmff_complete (d, n, why, sizeof why) ? NULL : "MP4/MOV";
+  } else if (n >= 4 && read_u32_be (d) == 0x1A45DFA3) {
+    kind = ebml_complete (d, n, why, sizeof why) ? NULL : "Matroska/WebM";
+  } else if (n >= 4 && !memcmp (d, "OggS", 4)) {
+    kind = ogg_complete (d, n, why, sizeof why) ? NULL : "Ogg";
+  }
+  if (kind) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated or "
-        "corrupt %s file (%s)", path, d[0] == 0x1A ? "Matroska/WebM" : "MP4/MOV", why);
+        "corrupt %s file (%s)", path, kind, why);
     ok = FALSE;
   }
   g_mapped_file_unref (f);

@@ -77,7 +77,9 @@ struct _GstElement;
  * end-of-image marker, a RIFF file (WAV, AVI) must be as long as its header
  * says, an MP4/MOV's top-level boxes must end within the file and include
  * its index ('moov'), a Matroska/WebM Segment must be as long as its size
- * says when one was written (GStreamer decodes what there is of all of
+ * says (written live, size unknown: its elements must end within the
+ * file), an Ogg file's pages must end within it and each stream must end
+ * with its end-of-stream page (GStreamer decodes what there is of all of
  * them, silently: a cut recording or video is classified as far as it
  * goes). Fails with "<path>: ..." (MM_ERROR_IO for a missing file,
  * MM_ERROR_FORMAT else). Images are decoded by the pipelines of predict
