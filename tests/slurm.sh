@@ -19,12 +19,10 @@ M=$(realpath "$SRC/models")
 unset GST_PLUGIN_PATH_1_0
 export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-${MMDIGITS_BUILD_ROOT:-$(dirname "$MM")/..}/plugins}
 N_FILES=${MM_SLURM_FILES:-240}
-fails=0
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "$(dirname "$0")/checks.sh"
 
 for p in munged slurmctld slurmd sbatch squeue; do
-  command -v "$p" > /dev/null || { echo "skipped: $p not installed (scripts/deps.sh MM_SLURM_PACKAGES)"; exit 77; }
+  command -v "$p" > /dev/null || checks_skip "$p not installed (scripts/deps.sh MM_SLURM_PACKAGES)"
 done
 
 T=$(mktemp -d /tmp/mm-slurm.XXXXXX)
@@ -40,7 +38,7 @@ cleanup () {
   done
   rm -rf "$T"
 }
-trap cleanup EXIT
+checks_cleanup () { cleanup; }
 
 # ---- the files ----
 mkdir -p "$T/files"
@@ -50,7 +48,7 @@ if [ -d "$data/fsdd/recordings" ]; then
     | sed "s|^|$data/fsdd/recordings/|" > "$T/list.txt"
   what="FSDD recordings"
 else
-  command -v espeak-ng > /dev/null || { echo "skipped: no data and no espeak-ng"; exit 77; }
+  command -v espeak-ng > /dev/null || checks_skip "no data and no espeak-ng"
   words=(zero one two three four five six seven eight nine)
   for i in $(seq 0 $((N_FILES - 1))); do
     d=$((i % 10))
@@ -115,9 +113,9 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 if [ $up -eq 0 ]; then
-  echo "FAIL: the one-node cluster did not come up"
+  fail "the one-node cluster did not come up"
   tail -n 20 "$T/slurmctld.log" "$T/slurmd.log" "$T"/*.out "$T/munge/munged.log" 2> /dev/null
-  exit 1
+  checks_done
 fi
 ok "one-node Slurm cluster up (munged, slurmctld -D, slurmd -D) for $n $what"
 
@@ -145,16 +143,16 @@ wait_job () {
 }
 
 start=$(date +%s)
-job=$(sbatch --parsable --array=1-4 "$T/job.sh" 4) || { fail "sbatch refused the job"; exit 1; }
+job=$(sbatch --parsable --array=1-4 "$T/job.sh" 4) || { fail "sbatch refused the job"; checks_done; }
 wait_job "$job" || fail "array job $job still queued or running after 10 min"
 parts=$(ls "$T/out"/part-*.jsonl 2> /dev/null | wc -l)
 [ "$parts" -eq 4 ] \
   && ok "sbatch --array=1-4: 4 parts in $(($(date +%s) - start)) s" \
-  || { fail "sbatch --array=1-4 wrote $parts parts: $(cat "$T/out"/slurm-*.log 2> /dev/null | tail -5)"; exit 1; }
+  || { fail "sbatch --array=1-4 wrote $parts parts: $(cat "$T/out"/slurm-*.log 2> /dev/null | tail -5)"; checks_done; }
 
 # the single-machine run
 "$MM" batch --files-from "$T/list.txt" --model "$M" --out "$T/single.jsonl" 2> "$T/single.err" \
-  || { fail "single-machine batch: $(cat "$T/single.err")"; exit 1; }
+  || { fail "single-machine batch: $(cat "$T/single.err")"; checks_done; }
 
 # a task whose part was lost: find the missing shards, rerun only those
 cp "$T/out/part-3.jsonl" "$T/part-3.before"
@@ -186,5 +184,4 @@ rc=$?
   && ok "merge without part 3: exit 1, nothing written: $(cat "$T/merge.err")" \
   || fail "merge without part 3: rc $rc $(cat "$T/merge.err")"
 
-[ $fails -eq 0 ] && echo "all slurm checks passed" || echo "$fails check(s) failed"
-[ $fails -eq 0 ]
+checks_done
