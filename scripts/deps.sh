@@ -14,8 +14,9 @@ MM_PACKAGES=(
 )
 # parity with PyTorch (tests) and the benchmark's reference run; clang and
 # its runtime (libclang-rt-14-dev holds libFuzzer) for tests/fuzz; scikit-learn
-# checks t-SNE / k-means (tests/embed_sklearn.py, bench/bench_tsne.py)
-MM_TEST_PACKAGES=(python3 python3-numpy python3-scipy python3-torch python3-sklearn valgrind clang libclang-rt-14-dev)
+# checks t-SNE / k-means (tests/embed_sklearn.py, bench/bench_tsne.py); locales
+# holds the de_DE source tests/cli.sh compiles with localedef (C numbers under de_DE)
+MM_TEST_PACKAGES=(locales python3 python3-numpy python3-scipy python3-torch python3-sklearn valgrind clang libclang-rt-14-dev)
 # the 'slurm' suite: mmdigits batch as an array job on a one-node cluster
 MM_SLURM_PACKAGES=(slurmctld slurmd slurm-client munge)
 

@@ -108,6 +108,17 @@ if command -v espeak-ng > /dev/null; then
   "$MM" words "$T/seven.wav" > "$T/words.txt"
   [ "$(wc -l < "$T/words.txt")" -eq 1 ] && ! grep -q -P '\t-$' "$T/words.txt" \
     && ok "words: espeak-ng 'seven' is one word" || fail "words on 'seven': $(cat "$T/words.txt")"
+  # numbers are printed in C whatever the locale (words' TSV is read by
+  # programs): under de_DE they came out as "0,505"
+  mkdir "$T/locale"
+  if localedef -i de_DE -f UTF-8 "$T/locale/de_DE.UTF-8" > /dev/null 2>&1; then
+    LOCPATH=$T/locale LC_ALL=de_DE.UTF-8 "$MM" words "$T/seven.wav" > "$T/words.txt"
+    grep -Pq '\t[0-9]+\.[0-9]+\t' "$T/words.txt" && ! grep -q ',' "$T/words.txt" \
+      && ok "words under LC_ALL=de_DE.UTF-8 prints C numbers: $(cat "$T/words.txt")" \
+      || fail "words under de_DE: $(cat "$T/words.txt")"
+  else
+    skip "no de_DE locale source (the locales package) for localedef"
+  fi
   # 36 dB quieter (peak about -40 dBFS): the detector has no fixed level
   "$MM" words --gain -36 "$T/seven.wav" > "$T/words.txt"
   [ "$(wc -l < "$T/words.txt")" -eq 1 ] && ! grep -q -P '\t-$' "$T/words.txt" \

@@ -275,8 +275,11 @@ usage (FILE *out)
 int
 main (int argc, char **argv)
 {
-  /* GOption prints help in the locale's charset: without this, "39×13" shows as "39?13" */
+  /* GOption prints help in the locale's charset: without this, "39×13" shows as "39?13".
+   * Numbers stay C: what the CLI prints (words' and eval's TSV, decisions,
+   * reports) is read by programs, and under de_DE "0.505" came out "0,505". */
   setlocale (LC_ALL, "");
+  setlocale (LC_NUMERIC, "C");
   if (argc < 2) {
     usage (stderr);
     return MM_EXIT_USAGE;
