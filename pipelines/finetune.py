@@ -56,11 +56,14 @@ def describe(items, out, init_model, epochs, lr, arch):
         train += " lr=%g" % lr
     if arch and not init_model:
         train += " arch=%s" % arch
+    # the blocks must have init-model's front end; concat does not pass
+    # mmtrain's answer to mfccextract's caps query, so it is named here
+    frontend = " model=%s" % quote(init_model) if init_model else ""
     parts = ["concat name=concat ! train.audio_sink", train]
     for i, (path, _) in enumerate(items):
         parts.append("filesrc name=src%d location=%s ! decodebin name=dec%d ! audioconvert"
-                     " ! audioresample ! %s ! mfccextract name=mfcc%d ! concat."
-                     % (i, quote(path), i, CAPS, i))
+                     " ! audioresample ! %s ! mfccextract name=mfcc%d%s ! concat."
+                     % (i, quote(path), i, CAPS, i, frontend))
     return "  ".join(parts)
 
 

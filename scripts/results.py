@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Evaluates the shipped models and prints the tables of docs/results.md
-(markdown on stdout): accuracy and macro F1 per protocol beside the study's
-Table 7, the error overlap of ImageNet_CNN, AudioNet_CNN and HybridNet_CNN
-(the study's Venn diagram), and confusion matrices.
+"""Evaluates the study-exact models (models/study) and prints the Table 7
+tables of docs/results.md (markdown on stdout): accuracy and macro F1 per
+protocol beside the study's Table 7, the error overlap of ImageNet_CNN,
+AudioNet_CNN and HybridNet_CNN (the study's Venn diagram), and confusion
+matrices.
 
-Usage: scripts/results.py BUILD_DIR [MODELS_DIR] > tables.md
+Usage: scripts/results.py BUILD_DIR [MODELS_DIR] > tables.md   (MODELS_DIR: models/study)
 The new-speaker table comes from scripts/new-speaker.sh's output
 (results/new-speaker.jsonl) when present.
 """
@@ -48,7 +49,7 @@ def confusion(title, c):
 
 def main():
     build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    models = sys.argv[2] if len(sys.argv) > 2 else "models"
+    models = sys.argv[2] if len(sys.argv) > 2 else "models/study"
     results, errors = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in sorted(os.listdir(models)):

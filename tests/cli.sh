@@ -169,6 +169,7 @@ if [ -f "$DATA/fsdd/recordings/0_george_0.wav" ] && [ -f "$DATA/mnist/train-labe
   # without it they are not. The first and last two frames of the word are
   # left out: there audioresample's start-up ringing on the 0.3 step (the
   # same in a live pipeline) is as loud as the word's quiet ends.
+  # tests/default_models.sh classifies shifted 7s with the default set.
   python3 - "$DATA/fsdd/recordings/7_jackson_0.wav" "$T/7dc.wav" <<'PY'
 import struct, sys, wave
 r = wave.open(sys.argv[1]); n = r.getnframes()

@@ -46,7 +46,7 @@ branches=()
 files=("$work"/rec/*.wav)
 for k in "${!files[@]}"; do
   branches+=(filesrc location="${files[$k]}" ! decodebin ! audioconvert ! audioresample
-    ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! mfccextract name="w$k" post-messages=true
+    ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! mfccextract name="w$k" model="$init" post-messages=true
     ! fakesink sync=false)
 done
 gst-launch-1.0 -m "${branches[@]}" > "$work/words.log" 2>&1 \

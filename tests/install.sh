@@ -29,8 +29,9 @@ mv "$T/stage$prefix" "$T/moved"
 P=$T/moved
 cd "$T"
 [ -x "$P/$bindir/mmdigits" ] && [ -f "$P/share/mmdigits/models/imagenet_cnn.safetensors" ] \
+  && [ -f "$P/share/mmdigits/models/study/audionet_lstm.safetensors" ] \
   && [ -f "$P/include/mmdigits/mm-net.h" ] && [ -f "$P/$libdir/pkgconfig/mmdigits.pc" ] \
-  && ok "installed: the CLI, the models, the headers, mmdigits.pc" \
+  && ok "installed: the CLI, the models (default and study/), the headers, mmdigits.pc" \
   || fail "install layout: $(cd "$P" && find . -maxdepth 3 | sort | tr '\n' ' ')"
 
 plugin=$P/$libdir/gstreamer-1.0/libgstmmdigits.so

@@ -515,7 +515,7 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
           "AudioMNIST), the speakers of fold %d of %d left out (", p->fold, N_FOLDS);
     if (p->kind == PROTOCOL_VOICES)
       g_string_append (s, ") and every licensed extra-speech recording (Speech Commands, "
-          "AudioMNIST; ");
+          "AudioMNIST");
     g_string_append (s, ") of the same digit (seed " G_STRINGIFY (MM_PAIR_SEED)
         "; recordings repeat across train/val/test),");
   }
