@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "mm-cli.h"
+#include "mm-json.h"
 #include "mm-file.h"
 #include "mm-layers.h"
 #include "mm-error.h"
@@ -42,18 +43,12 @@ static void
 add_confusion (JsonBuilder *b, const char *name, const Scores *sc)
 {
   const MmConfusion *c = &sc->conf;
-  json_builder_set_member_name (b, name);
-  json_builder_begin_object (b);
-  json_builder_set_member_name (b, "ece");
-  json_builder_add_double_value (b, sc->ece);
-  json_builder_set_member_name (b, "samples");
-  json_builder_add_int_value (b, c->n);
-  json_builder_set_member_name (b, "accuracy");
-  json_builder_add_double_value (b, mm_confusion_accuracy (c));
-  json_builder_set_member_name (b, "macro_f1");
-  json_builder_add_double_value (b, mm_confusion_macro_f1 (c));
-  json_builder_set_member_name (b, "confusion");
-  json_builder_begin_array (b);
+  mm_json_begin_object (b, name);
+  mm_json_add_double (b, "ece", sc->ece);
+  mm_json_add_int (b, "samples", c->n);
+  mm_json_add_double (b, "accuracy", mm_confusion_accuracy (c));
+  mm_json_add_double (b, "macro_f1", mm_confusion_macro_f1 (c));
+  mm_json_begin_array (b, "confusion");
   for (int t = 0; t < MM_N_CLASSES; t++) {
     json_builder_begin_array (b);
     for (int k = 0; k < MM_N_CLASSES; k++)
@@ -69,29 +64,16 @@ print_json (const char *model, MmArch arch, const char *protocol, const Scores *
     const Scores *heldout)
 {
   JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen = json_generator_new ();
-  JsonNode *root;
-  char *text;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "model");
-  json_builder_add_string_value (b, model);
-  json_builder_set_member_name (b, "arch");
-  json_builder_add_string_value (b, mm_arch_name (arch));
-  json_builder_set_member_name (b, "protocol");
-  json_builder_add_string_value (b, protocol);
+  mm_json_add_string (b, "model", model);
+  mm_json_add_string (b, "arch", mm_arch_name (arch));
+  mm_json_add_string (b, "protocol", protocol);
   add_confusion (b, "split_test", test);
   if (heldout)
     add_confusion (b, "heldout_test", heldout);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  g_free (text);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
+  mm_cli_print_json (b);
 }
 
 /* The protocol recorded in the model's provenance, when it names one:

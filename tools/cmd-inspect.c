@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "mm-cli.h"
+#include "mm-json.h"
 #include "mm-modelset.h"
 
 static void
@@ -45,46 +46,34 @@ print_text (const char *path, MmNet *net, const MmModelMeta *meta, gboolean tens
   }
 }
 
+/* Member @name holding @json as JSON, or null when there is none or it does
+ * not parse. */
 static void
 add_raw_json (JsonBuilder *b, const char *name, const char *json)
 {
-  JsonParser *p = json_parser_new ();
+  if (mm_json_add_text (b, name, json))
+    return;
   json_builder_set_member_name (b, name);
-  if (json && json_parser_load_from_data (p, json, -1, NULL))
-    json_builder_add_value (b, json_node_copy (json_parser_get_root (p)));
-  else
-    json_builder_add_null_value (b);
-  g_object_unref (p);
+  json_builder_add_null_value (b);
 }
 
 static void
 print_json (const char *path, MmNet *net, const MmModelMeta *meta)
 {
   JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen = json_generator_new ();
   const MmNorm *norm = mm_net_norm (net);
-  JsonNode *root;
-  char *text;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "file");
-  json_builder_add_string_value (b, path);
-  json_builder_set_member_name (b, "arch");
-  json_builder_add_string_value (b, mm_arch_name (mm_net_arch (net)));
-  json_builder_set_member_name (b, "role");
-  json_builder_add_string_value (b, mm_role_modality (mm_role_of_arch (mm_net_arch (net))));
-  json_builder_set_member_name (b, "parameters");
-  json_builder_add_int_value (b, (gint64) mm_net_n_params (net));
-  json_builder_set_member_name (b, "image_mean");
-  json_builder_add_double_value (b, norm->image_mean);
-  json_builder_set_member_name (b, "image_std");
-  json_builder_add_double_value (b, norm->image_std);
-  json_builder_set_member_name (b, "tensors");
-  json_builder_begin_object (b);
+  mm_json_add_string (b, "file", path);
+  mm_json_add_string (b, "arch", mm_arch_name (mm_net_arch (net)));
+  mm_json_add_string (b, "role", mm_role_modality (mm_role_of_arch (mm_net_arch (net))));
+  mm_json_add_int (b, "parameters", (gint64) mm_net_n_params (net));
+  mm_json_add_double (b, "image_mean", norm->image_mean);
+  mm_json_add_double (b, "image_std", norm->image_std);
+  mm_json_begin_object (b, "tensors");
   for (int i = 0; i < mm_net_n_tensors (net); i++) {
     const MmTensorInfo *t = mm_net_tensor (net, i);
-    json_builder_set_member_name (b, t->name);
-    json_builder_begin_array (b);
+    mm_json_begin_array (b, t->name);
     for (int d = 0; d < t->ndim; d++)
       json_builder_add_int_value (b, t->shape[d]);
     json_builder_end_array (b);
@@ -93,14 +82,7 @@ print_json (const char *path, MmNet *net, const MmModelMeta *meta)
   add_raw_json (b, "mfcc", meta->mfcc_json);
   add_raw_json (b, "provenance", meta->provenance_json);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  g_free (text);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
+  mm_cli_print_json (b);
 }
 
 int

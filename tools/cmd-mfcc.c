@@ -8,37 +8,29 @@
 #include "fsdd.h"
 #include "mm-cli.h"
 #include "mm-file.h"
+#include "mm-json.h"
 #include "mm-media.h"
 
-static char *
-mfcc_json (const char *file, const MmMfccParams *p, const MmWordSpan *span, const float *mfcc)
+/* The block and what made it, one JSON object on stdout. */
+static void
+print_json (const char *file, const MmMfccParams *p, const MmWordSpan *span, const float *mfcc)
 {
   JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen = json_generator_new ();
-  JsonNode *root;
-  char *text;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "file");
-  json_builder_add_string_value (b, file);
-  json_builder_set_member_name (b, "frontend");
+  mm_json_add_string (b, "file", file);
   {
     char *fe = mm_mfcc_params_to_json (p);
-    JsonNode *n = json_from_string (fe, NULL);
-    json_builder_add_value (b, n);
+
+    mm_json_add_text (b, "frontend", fe);
     g_free (fe);
   }
   /* the part of the decoded recording that became the word */
-  json_builder_set_member_name (b, "word_start");
-  json_builder_add_double_value (b, (double) span->start / MM_MEDIA_SAMPLE_RATE);
-  json_builder_set_member_name (b, "word_end");
-  json_builder_add_double_value (b, (double) span->end / MM_MEDIA_SAMPLE_RATE);
-  json_builder_set_member_name (b, "frames");
-  json_builder_add_int_value (b, MM_MFCC_FRAMES);
-  json_builder_set_member_name (b, "coefficients");
-  json_builder_add_int_value (b, MM_MFCC_COEFFS);
-  json_builder_set_member_name (b, "mfcc");
-  json_builder_begin_array (b);
+  mm_json_add_double (b, "word_start", (double) span->start / MM_MEDIA_SAMPLE_RATE);
+  mm_json_add_double (b, "word_end", (double) span->end / MM_MEDIA_SAMPLE_RATE);
+  mm_json_add_int (b, "frames", MM_MFCC_FRAMES);
+  mm_json_add_int (b, "coefficients", MM_MFCC_COEFFS);
+  mm_json_begin_array (b, "mfcc");
   for (int t = 0; t < MM_MFCC_FRAMES; t++) {
     json_builder_begin_array (b);
     for (int k = 0; k < MM_MFCC_COEFFS; k++)
@@ -47,13 +39,7 @@ mfcc_json (const char *file, const MmMfccParams *p, const MmWordSpan *span, cons
   }
   json_builder_end_array (b);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
-  return text;
+  mm_cli_print_json (b);
 }
 
 /* Raw float32 little-endian, time-major, written to a temporary file and
@@ -138,11 +124,8 @@ mm_cmd_mfcc (int argc, char **argv)
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  if (json) {
-    char *text = mfcc_json (files[0], &params, &span, mfcc);
-    printf ("%s\n", text);
-    g_free (text);
-  }
+  if (json)
+    print_json (files[0], &params, &span, mfcc);
   rc = MM_EXIT_OK;
 out:
   g_clear_error (&error);

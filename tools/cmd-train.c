@@ -115,18 +115,13 @@ synthetic_json (const MmSplits *splits)
   char *out;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "dir");
-  json_builder_add_string_value (b, splits->synthetic);
-  json_builder_set_member_name (b, "clips");
-  json_builder_add_int_value (b, splits->synthetic_clips);
-  json_builder_set_member_name (b, "voices");
-  json_builder_add_int_value (b, splits->synthetic_voices);
-  json_builder_set_member_name (b, "training_samples");
-  json_builder_add_int_value (b, splits->synthetic_pairs);
+  mm_json_add_string (b, "dir", splits->synthetic);
+  mm_json_add_int (b, "clips", splits->synthetic_clips);
+  mm_json_add_int (b, "voices", splits->synthetic_voices);
+  mm_json_add_int (b, "training_samples", splits->synthetic_pairs);
   if (g_file_get_contents (manifest, &text, &len, NULL)) {
     g_autofree char *sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) text, len);
-    json_builder_set_member_name (b, "manifest_sha256");
-    json_builder_add_string_value (b, sum);
+    mm_json_add_string (b, "manifest_sha256", sum);
   }
   json_builder_end_object (b);
   out = mm_json_builder_to_text (b);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "mm-cli.h"
+#include "mm-json.h"
 #include "mm-media.h"
 #include "mm-words.h"
 
@@ -54,38 +55,22 @@ static void
 print_json (const char *file, const GArray *spans)
 {
   JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen = json_generator_new ();
-  JsonNode *root;
-  char *text;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "file");
-  json_builder_add_string_value (b, file);
-  json_builder_set_member_name (b, "words");
-  json_builder_begin_array (b);
+  mm_json_add_string (b, "file", file);
+  mm_json_begin_array (b, "words");
   for (guint k = 0; k < spans->len; k++) {
     const MmWordSpan *s = &g_array_index (spans, MmWordSpan, k);
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "start");
-    json_builder_add_double_value (b, (double) s->start / MM_MEDIA_SAMPLE_RATE);
-    json_builder_set_member_name (b, "end");
-    json_builder_add_double_value (b, (double) s->end / MM_MEDIA_SAMPLE_RATE);
-    json_builder_set_member_name (b, "peak_db");
-    json_builder_add_double_value (b, round (s->peak_db * 10) / 10);
-    json_builder_set_member_name (b, "score_db");
-    json_builder_add_double_value (b, round (s->snr_db * 10) / 10);
+    mm_json_add_double (b, "start", (double) s->start / MM_MEDIA_SAMPLE_RATE);
+    mm_json_add_double (b, "end", (double) s->end / MM_MEDIA_SAMPLE_RATE);
+    mm_json_add_double (b, "peak_db", round (s->peak_db * 10) / 10);
+    mm_json_add_double (b, "score_db", round (s->snr_db * 10) / 10);
     json_builder_end_object (b);
   }
   json_builder_end_array (b);
   json_builder_end_object (b);
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
-  printf ("%s\n", text);
-  g_free (text);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
+  mm_cli_print_json (b);
 }
 
 static void

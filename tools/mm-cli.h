@@ -29,6 +29,10 @@ int  mm_cmd_figures (int argc, char **argv);
 
 /* Prints "mmdigits: <message>" on stderr (one line) and returns MM_EXIT_FAILURE. */
 int  mm_cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+/* Prints what @b built (a completed value) as one compact JSON line on
+ * stdout, the way every command's --json prints; takes @b (unrefs it). */
+struct _JsonBuilder;
+void mm_cli_print_json (struct _JsonBuilder *b);
 /* Bounds of options: a batch of this many samples of the largest network
  * keeps its activations within about a gigabyte; epochs and jobs beyond
  * these are typing errors, not runs. */

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "mm-cli.h"
+#include "mm-json.h"
 #include "mm-layers.h"
 
 typedef struct {
@@ -64,6 +67,16 @@ mm_cli_fail (const char *fmt, ...)
   fprintf (stderr, "mmdigits: %s\n", msg);
   g_free (msg);
   return MM_EXIT_FAILURE;
+}
+
+void
+mm_cli_print_json (JsonBuilder *b)
+{
+  char *text = mm_json_builder_to_text (b);
+
+  printf ("%s\n", text);
+  g_free (text);
+  g_object_unref (b);
 }
 
 /* ---- numeric options ---------------------------------------------------

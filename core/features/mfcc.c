@@ -212,49 +212,27 @@ char *
 mm_mfcc_params_to_json (const MmMfccParams *p)
 {
   JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen;
-  JsonNode *root;
   char *json;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "sample_rate");
-  json_builder_add_int_value (b, p->sample_rate);
-  json_builder_set_member_name (b, "frame_len");
-  json_builder_add_int_value (b, p->frame_len);
-  json_builder_set_member_name (b, "frame_step");
-  json_builder_add_int_value (b, p->frame_step);
-  json_builder_set_member_name (b, "nfft");
-  json_builder_add_int_value (b, p->nfft);
-  json_builder_set_member_name (b, "n_filters");
-  json_builder_add_int_value (b, p->n_filters);
-  json_builder_set_member_name (b, "n_coeffs");
-  json_builder_add_int_value (b, p->n_coeffs);
-  json_builder_set_member_name (b, "low_freq");
-  json_builder_add_double_value (b, mm_float_decimal (p->low_freq));
-  json_builder_set_member_name (b, "high_freq");
-  json_builder_add_double_value (b, mm_float_decimal (p->high_freq));
-  json_builder_set_member_name (b, "preemph");
-  json_builder_add_double_value (b, mm_float_decimal (p->preemph));
-  json_builder_set_member_name (b, "lifter");
-  json_builder_add_int_value (b, p->lifter);
-  json_builder_set_member_name (b, "append_energy");
-  json_builder_add_boolean_value (b, p->append_energy);
-  json_builder_set_member_name (b, "frames");
-  json_builder_add_int_value (b, mm_mfcc_params_block_frames (p));
-  json_builder_set_member_name (b, "dc_block");
-  json_builder_add_boolean_value (b, p->dc_block);
-  json_builder_set_member_name (b, "cmvn");
-  json_builder_add_string_value (b, mm_cmvn_name (p->cmvn));
-  json_builder_set_member_name (b, "word_cut");
-  json_builder_add_string_value (b, mm_word_cut_name (p->word_cut));
+  mm_json_add_int (b, "sample_rate", p->sample_rate);
+  mm_json_add_int (b, "frame_len", p->frame_len);
+  mm_json_add_int (b, "frame_step", p->frame_step);
+  mm_json_add_int (b, "nfft", p->nfft);
+  mm_json_add_int (b, "n_filters", p->n_filters);
+  mm_json_add_int (b, "n_coeffs", p->n_coeffs);
+  mm_json_add_double (b, "low_freq", mm_float_decimal (p->low_freq));
+  mm_json_add_double (b, "high_freq", mm_float_decimal (p->high_freq));
+  mm_json_add_double (b, "preemph", mm_float_decimal (p->preemph));
+  mm_json_add_int (b, "lifter", p->lifter);
+  mm_json_add_boolean (b, "append_energy", p->append_energy);
+  mm_json_add_int (b, "frames", mm_mfcc_params_block_frames (p));
+  mm_json_add_boolean (b, "dc_block", p->dc_block);
+  mm_json_add_string (b, "cmvn", mm_cmvn_name (p->cmvn));
+  mm_json_add_string (b, "word_cut", mm_word_cut_name (p->word_cut));
   json_builder_end_object (b);
 
-  root = json_builder_get_root (b);
-  gen = json_generator_new ();
-  json_generator_set_root (gen, root);
-  json = json_generator_to_data (gen, NULL);
-  json_node_unref (root);
-  g_object_unref (gen);
+  json = mm_json_builder_to_text (b);
   g_object_unref (b);
   return json;
 }

@@ -95,17 +95,10 @@ is_json_object (const char *text)
 }
 
 static void
-add_string (JsonBuilder *b, const char *key, const char *value)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_string_value (b, value);
-}
-
-static void
 add_float_string (JsonBuilder *b, const char *key, double v)
 {
   char *s = format_float (v);
-  add_string (b, key, s);
+  mm_json_add_string (b, key, s);
   g_free (s);
 }
 
@@ -113,7 +106,7 @@ static void
 add_float_array_string (JsonBuilder *b, const char *key, const float *v, int n)
 {
   char *s = format_float_array (v, n);
-  add_string (b, key, s);
+  mm_json_add_string (b, key, s);
   g_free (s);
 }
 
@@ -123,15 +116,12 @@ add_float_array_string (JsonBuilder *b, const char *key, const float *v, int n)
 static void
 add_extra_entry (JsonBuilder *b, const MmExtraTensor *x, guint64 *offset)
 {
-  json_builder_set_member_name (b, x->name);
-  json_builder_begin_object (b);
-  add_string (b, "dtype", x->is_int ? "I32" : "F32");
-  json_builder_set_member_name (b, "shape");
-  json_builder_begin_array (b);
+  mm_json_begin_object (b, x->name);
+  mm_json_add_string (b, "dtype", x->is_int ? "I32" : "F32");
+  mm_json_begin_array (b, "shape");
   json_builder_add_int_value (b, (gint64) x->size);
   json_builder_end_array (b);
-  json_builder_set_member_name (b, "data_offsets");
-  json_builder_begin_array (b);
+  mm_json_begin_array (b, "data_offsets");
   json_builder_add_int_value (b, (gint64) *offset);
   *offset += (guint64) x->size * 4;
   json_builder_add_int_value (b, (gint64) *offset);
@@ -145,18 +135,15 @@ build_header (const MmNet *net, const MmModelMeta *meta, const char *state_json,
 {
   const MmNorm *norm = mm_net_norm ((MmNet *) net);
   JsonBuilder *b = json_builder_new ();
-  JsonGenerator *gen = json_generator_new ();
-  JsonNode *root;
   GString *s;
   char *text;
   guint64 offset = 0;
 
   json_builder_begin_object (b);
-  json_builder_set_member_name (b, "__metadata__");
-  json_builder_begin_object (b);
-  add_string (b, "format", MM_FORMAT_TAG);
-  add_string (b, "format_version", MM_FORMAT_VERSION);
-  add_string (b, "arch", mm_arch_name (mm_net_arch (net)));
+  mm_json_begin_object (b, "__metadata__");
+  mm_json_add_string (b, "format", MM_FORMAT_TAG);
+  mm_json_add_string (b, "format_version", MM_FORMAT_VERSION);
+  mm_json_add_string (b, "arch", mm_arch_name (mm_net_arch (net)));
   add_float_string (b, "image_mean", norm->image_mean);
   add_float_string (b, "image_std", norm->image_std);
   add_float_array_string (b, "mfcc_mean", norm->mfcc_mean, MM_MFCC_COEFFS);
@@ -166,25 +153,22 @@ build_header (const MmNet *net, const MmModelMeta *meta, const char *state_json,
   if (mm_net_temperature (net) != 1.0f)
     add_float_string (b, "temperature", mm_net_temperature (net));
   if (meta && meta->mfcc_json)
-    add_string (b, "mfcc", meta->mfcc_json);
+    mm_json_add_string (b, "mfcc", meta->mfcc_json);
   if (meta && meta->provenance_json)
-    add_string (b, "provenance", meta->provenance_json);
+    mm_json_add_string (b, "provenance", meta->provenance_json);
   if (state_json)
-    add_string (b, CHECKPOINT_KEY, state_json);
+    mm_json_add_string (b, CHECKPOINT_KEY, state_json);
   json_builder_end_object (b);
 
   for (int i = 0; i < mm_net_n_tensors (net); i++) {
     const MmTensorInfo *t = mm_net_tensor (net, i);
-    json_builder_set_member_name (b, t->name);
-    json_builder_begin_object (b);
-    add_string (b, "dtype", "F32");
-    json_builder_set_member_name (b, "shape");
-    json_builder_begin_array (b);
+    mm_json_begin_object (b, t->name);
+    mm_json_add_string (b, "dtype", "F32");
+    mm_json_begin_array (b, "shape");
     for (int d = 0; d < t->ndim; d++)
       json_builder_add_int_value (b, t->shape[d]);
     json_builder_end_array (b);
-    json_builder_set_member_name (b, "data_offsets");
-    json_builder_begin_array (b);
+    mm_json_begin_array (b, "data_offsets");
     json_builder_add_int_value (b, (gint64) offset);
     offset += (guint64) t->size * sizeof (float);
     json_builder_add_int_value (b, (gint64) offset);
@@ -195,17 +179,13 @@ build_header (const MmNet *net, const MmModelMeta *meta, const char *state_json,
     add_extra_entry (b, &extra[i], &offset);
   json_builder_end_object (b);
 
-  root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  text = json_generator_to_data (gen, NULL);
+  text = mm_json_builder_to_text (b);
+  g_object_unref (b);
   s = g_string_new (text);
+  g_free (text);
   while (s->len % 8 != 0)
     g_string_append_c (s, ' ');
   *len = s->len;
-  g_free (text);
-  json_node_unref (root);
-  g_object_unref (gen);
-  g_object_unref (b);
   return g_string_free (s, FALSE);
 }
 

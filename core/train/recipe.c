@@ -77,89 +77,56 @@ mm_recipe_calibrate (MmNet *net, const MmDataset *val, float *t,
   return ok;
 }
 
-static void
-add_string (JsonBuilder *b, const char *name, const char *value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_string_value (b, value);
-}
-
-static void
-add_int (JsonBuilder *b, const char *name, gint64 value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_int_value (b, value);
-}
-
-static void
-add_double (JsonBuilder *b, const char *name, double value)
-{
-  json_builder_set_member_name (b, name);
-  json_builder_add_double_value (b, value);
-}
-
-/* Adds @json (an object made by us) as member @name. */
-static void
-add_json (JsonBuilder *b, const char *name, const char *json)
-{
-  JsonNode *node = json_from_string (json, NULL);
-
-  if (!node)
-    return;
-  json_builder_set_member_name (b, name);
-  json_builder_add_value (b, node);
-}
-
 /* What the run learned from and how the data was split. */
 static void
 add_data (JsonBuilder *b, const MmRecipeProvenance *p)
 {
-  add_string (b, "data", p->data);
+  mm_json_add_string (b, "data", p->data);
   if (p->protocol) {
-    add_string (b, "protocol", p->protocol);
-    add_int (b, "split_seed", p->split_seed);
+    mm_json_add_string (b, "protocol", p->protocol);
+    mm_json_add_int (b, "split_seed", p->split_seed);
   }
   json_builder_set_member_name (b, "init_model");
   if (p->init_model)
     json_builder_add_string_value (b, p->init_model);
   else
     json_builder_add_null_value (b);
-  add_int (b, "samples", p->samples);
+  mm_json_add_int (b, "samples", p->samples);
 }
 
 /* The settings and the course of the training loop, and what was measured. */
 static void
 add_training (JsonBuilder *b, const MmRecipeProvenance *p)
 {
-  add_int (b, "seed", (gint64) p->cfg->seed);
-  add_int (b, "epochs", p->res->epochs_run);
-  add_int (b, "best_epoch", p->res->best_epoch);
-  add_double (b, "lr", p->cfg->lr);
-  add_int (b, "batch", p->cfg->batch);
-  add_double (b, "val_accuracy", p->res->best_val_accuracy);
+  mm_json_add_int (b, "seed", (gint64) p->cfg->seed);
+  mm_json_add_int (b, "epochs", p->res->epochs_run);
+  mm_json_add_int (b, "best_epoch", p->res->best_epoch);
+  mm_json_add_double (b, "lr", p->cfg->lr);
+  mm_json_add_int (b, "batch", p->cfg->batch);
+  mm_json_add_double (b, "val_accuracy", p->res->best_val_accuracy);
   if (p->test)
-    add_double (b, "test_accuracy", mm_confusion_accuracy (p->test));
+    mm_json_add_double (b, "test_accuracy", mm_confusion_accuracy (p->test));
   if (p->heldout) {
-    add_double (b, "heldout_accuracy", mm_confusion_accuracy (p->heldout));
-    add_double (b, "heldout_macro_f1", mm_confusion_macro_f1 (p->heldout));
+    mm_json_add_double (b, "heldout_accuracy", mm_confusion_accuracy (p->heldout));
+    mm_json_add_double (b, "heldout_macro_f1", mm_confusion_macro_f1 (p->heldout));
   }
   if (p->augment_json)
-    add_json (b, "augment", p->augment_json);
+    mm_json_add_text (b, "augment", p->augment_json);
   if (p->synthetic_json)
-    add_json (b, "synthetic", p->synthetic_json);
+    mm_json_add_text (b, "synthetic", p->synthetic_json);
   if (p->cfg->modality_dropout > 0) {
     char num[G_ASCII_DTOSTR_BUF_SIZE];
     /* the decimal the user gave, not the float's 17 digits */
     g_ascii_formatd (num, sizeof num, "%.6g", p->cfg->modality_dropout);
-    add_double (b, "modality_dropout", g_ascii_strtod (num, NULL));
+    mm_json_add_double (b, "modality_dropout", g_ascii_strtod (num, NULL));
   }
   if (p->temperature > 0) {
-    add_double (b, "temperature", p->temperature);
-    add_string (b, "calibration", "temperature fitted on the validation split (cross-entropy)");
+    mm_json_add_double (b, "temperature", p->temperature);
+    mm_json_add_string (b, "calibration", "temperature fitted on the validation split (cross-entropy)");
   }
   /* wall-clock time would make reproducible files differ */
   if (!mm_model_reproducible ())
-    add_double (b, "train_seconds", round (p->res->seconds));
+    mm_json_add_double (b, "train_seconds", round (p->res->seconds));
 }
 
 char *
@@ -173,11 +140,11 @@ mm_recipe_provenance_json (const MmRecipeProvenance *p)
   json_builder_begin_object (b);
   add_data (b, p);
   add_training (b, p);
-  add_string (b, "date", date);
-  add_string (b, "tool", tool);
+  mm_json_add_string (b, "date", date);
+  mm_json_add_string (b, "tool", tool);
   if (p->command)
-    add_string (b, "command", p->command);
-  add_string (b, "arch", mm_arch_name (p->arch));
+    mm_json_add_string (b, "command", p->command);
+  mm_json_add_string (b, "arch", mm_arch_name (p->arch));
   json_builder_end_object (b);
 
   out = mm_json_builder_to_text (b);

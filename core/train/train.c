@@ -11,6 +11,7 @@
 
 #include "mm-error.h"
 #include "mm-file.h"
+#include "mm-json.h"
 #include "mm-layers.h"
 #include "mm-modelfile.h"
 #include "mm-rng.h"
@@ -211,16 +212,8 @@ float_text (float v)
 static void
 set_string (JsonBuilder *b, const char *key, char *value /* owned */)
 {
-  json_builder_set_member_name (b, key);
-  json_builder_add_string_value (b, value);
+  mm_json_add_string (b, key, value);
   g_free (value);
-}
-
-static void
-set_int (JsonBuilder *b, const char *key, gint64 v)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_int_value (b, v);
 }
 
 /* A SHA-256 of the data the run learns from (after normalisation), so that
@@ -255,8 +248,7 @@ static void
 add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
     const MmDataset *train, const MmDataset *val, const char *digest)
 {
-  json_builder_set_member_name (b, "run");
-  json_builder_begin_object (b);
+  mm_json_begin_object (b, "run");
   set_string (b, "arch", g_strdup (mm_arch_name (mm_net_arch (net))));
   set_string (b, "batch", g_strdup_printf ("%d", cfg->batch));
   set_string (b, "lr", float_text (cfg->lr));
@@ -283,8 +275,7 @@ static void
 add_rng (JsonBuilder *b, const char *key, const MmRng *r)
 {
   /* 64-bit unsigned values do not fit JSON numbers everywhere: decimal text */
-  json_builder_set_member_name (b, key);
-  json_builder_begin_array (b);
+  mm_json_begin_array (b, key);
   {
     char *st = g_strdup_printf ("%" G_GUINT64_FORMAT, r->state);
     char *inc = g_strdup_printf ("%" G_GUINT64_FORMAT, r->inc);
@@ -305,25 +296,23 @@ state_json (MmNet *net, const RunState *st, const MmTrainResult *res,
   char *text;
 
   json_builder_begin_object (b);
-  set_int (b, "version", CHECKPOINT_VERSION);
+  mm_json_add_int (b, "version", CHECKPOINT_VERSION);
   add_run_identity (b, net, cfg, train, val, st->digest);
-  set_int (b, "epoch", st->epoch);
-  set_int (b, "epochs", cfg->epochs);
-  json_builder_set_member_name (b, "stopped_early");
-  json_builder_add_boolean_value (b, st->stop);
+  mm_json_add_int (b, "epoch", st->epoch);
+  mm_json_add_int (b, "epochs", cfg->epochs);
+  mm_json_add_boolean (b, "stopped_early", st->stop);
   set_string (b, "lr", float_text (st->lr));
-  set_int (b, "bad_epochs", st->bad);
+  mm_json_add_int (b, "bad_epochs", st->bad);
   set_string (b, "plateau_best", float_text (st->plateau.best));
-  set_int (b, "plateau_bad_epochs", st->plateau.bad_epochs);
-  set_int (b, "adam_step", st->adam->t);
-  set_int (b, "best_epoch", res->best_epoch);
+  mm_json_add_int (b, "plateau_bad_epochs", st->plateau.bad_epochs);
+  mm_json_add_int (b, "adam_step", st->adam->t);
+  mm_json_add_int (b, "best_epoch", res->best_epoch);
   set_string (b, "best_val_accuracy", float_text (res->best_val_accuracy));
   set_string (b, "best_val_loss", float_text (res->best_val_loss));
   add_rng (b, "shuffle_rng", &st->rng);
   add_rng (b, "dropout_rng", mm_net_dropout_rng (net));
-  set_int (b, "samples_seen", st->samples_before + st->samples_run);
-  json_builder_set_member_name (b, "seconds");
-  json_builder_add_double_value (b, st->seconds_before + run_seconds (st));
+  mm_json_add_int (b, "samples_seen", st->samples_before + st->samples_run);
+  mm_json_add_double (b, "seconds", st->seconds_before + run_seconds (st));
   json_builder_end_object (b);
 
   root = json_builder_get_root (b);

@@ -85,15 +85,78 @@ mm_json_parse (const char *text, gssize len, GError **error)
 }
 
 char *
-mm_json_builder_to_text (JsonBuilder *b)
+mm_json_node_to_text (JsonNode *root, gboolean pretty)
 {
   JsonGenerator *gen = json_generator_new ();
-  JsonNode *root = json_builder_get_root (b);
   char *text;
 
   json_generator_set_root (gen, root);
+  json_generator_set_pretty (gen, pretty);
   text = json_generator_to_data (gen, NULL);
-  json_node_unref (root);
   g_object_unref (gen);
   return text;
+}
+
+char *
+mm_json_builder_to_text (JsonBuilder *b)
+{
+  JsonNode *root = json_builder_get_root (b);
+  char *text = mm_json_node_to_text (root, FALSE);
+
+  json_node_unref (root);
+  return text;
+}
+
+void
+mm_json_add_int (JsonBuilder *b, const char *name, gint64 v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, v);
+}
+
+void
+mm_json_add_double (JsonBuilder *b, const char *name, double v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_double_value (b, v);
+}
+
+void
+mm_json_add_boolean (JsonBuilder *b, const char *name, gboolean v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_boolean_value (b, v);
+}
+
+void
+mm_json_add_string (JsonBuilder *b, const char *name, const char *v)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, v);
+}
+
+void
+mm_json_begin_object (JsonBuilder *b, const char *name)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_object (b);
+}
+
+void
+mm_json_begin_array (JsonBuilder *b, const char *name)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+}
+
+gboolean
+mm_json_add_text (JsonBuilder *b, const char *name, const char *json)
+{
+  JsonNode *node = json ? mm_json_parse (json, -1, NULL) : NULL;
+
+  if (!node)
+    return FALSE;
+  json_builder_set_member_name (b, name);
+  json_builder_add_value (b, node);     /* takes the node */
+  return TRUE;
 }

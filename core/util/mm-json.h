@@ -37,5 +37,22 @@ JsonNode *mm_json_parse (const char *text, gssize len, GError **error);
 /* The compact text of what @b built (a completed value), newly allocated;
  * @b is left as it was (the caller unrefs it). */
 char     *mm_json_builder_to_text (JsonBuilder *b);
+/* The text of @root (not taken), compact or, with @pretty, indented;
+ * newly allocated. */
+char     *mm_json_node_to_text (JsonNode *root, gboolean pretty);
+
+/* One member @name of the object @b is building: a value, or the start of
+ * an object or array the caller ends (json_builder_end_*). The one set
+ * every writer of our JSON uses. */
+void      mm_json_add_int     (JsonBuilder *b, const char *name, gint64 v);
+void      mm_json_add_double  (JsonBuilder *b, const char *name, double v);
+void      mm_json_add_boolean (JsonBuilder *b, const char *name, gboolean v);
+void      mm_json_add_string  (JsonBuilder *b, const char *name, const char *v);
+void      mm_json_begin_object (JsonBuilder *b, const char *name);
+void      mm_json_begin_array  (JsonBuilder *b, const char *name);
+/* Member @name holding the value @json (a JSON text, e.g. one kept in a
+ * model's metadata) as JSON, not as a string. Parsed by mm_json_parse; when
+ * @json is NULL or does not parse nothing is added and FALSE returned. */
+gboolean  mm_json_add_text    (JsonBuilder *b, const char *name, const char *json);
 
 G_END_DECLS

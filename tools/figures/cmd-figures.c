@@ -22,6 +22,7 @@
 #include "mm-cli.h"
 #include "mm-embed.h"
 #include "mm-error.h"
+#include "mm-json.h"
 #include "mm-layers.h"
 #include "mm-modelfile.h"
 #include "mm-train.h"
@@ -221,41 +222,6 @@ common_mfcc (Figures *f, MmMfccParams *mfcc, GError **error)
 
 /* ---- JSON ---- */
 
-static void
-jint (JsonBuilder *b, const char *key, gint64 v)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_int_value (b, v);
-}
-
-static void
-jdbl (JsonBuilder *b, const char *key, double v)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_double_value (b, v);
-}
-
-static void
-jstr (JsonBuilder *b, const char *key, const char *v)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_add_string_value (b, v);
-}
-
-static void
-jobj (JsonBuilder *b, const char *key)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_begin_object (b);
-}
-
-static void
-jarr (JsonBuilder *b, const char *key)
-{
-  json_builder_set_member_name (b, key);
-  json_builder_begin_array (b);
-}
-
 /* Records a drawn figure's files and sizes under "files". */
 static void
 record_files (Figures *f, const char *stem, const MmFigSize *size)
@@ -263,13 +229,13 @@ record_files (Figures *f, const char *stem, const MmFigSize *size)
   JsonBuilder *b = f->files;
   char *png = g_strconcat (stem, ".png", NULL), *svg = g_strconcat (stem, ".svg", NULL);
 
-  jobj (b, stem);
-  jstr (b, "png", png);
-  jstr (b, "svg", svg);
-  jdbl (b, "width_pt", size->width);
-  jdbl (b, "height_pt", size->height);
-  jint (b, "png_width", (gint64) ceil (size->width * MM_FIG_PNG_SCALE));
-  jint (b, "png_height", (gint64) ceil (size->height * MM_FIG_PNG_SCALE));
+  mm_json_begin_object (b, stem);
+  mm_json_add_string (b, "png", png);
+  mm_json_add_string (b, "svg", svg);
+  mm_json_add_double (b, "width_pt", size->width);
+  mm_json_add_double (b, "height_pt", size->height);
+  mm_json_add_int (b, "png_width", (gint64) ceil (size->width * MM_FIG_PNG_SCALE));
+  mm_json_add_int (b, "png_height", (gint64) ceil (size->height * MM_FIG_PNG_SCALE));
   json_builder_end_object (b);
   g_free (png);
   g_free (svg);
@@ -348,13 +314,13 @@ static void
 json_tile (JsonBuilder *b, const MmFigTile *t)
 {
   json_builder_begin_object (b);
-  jint (b, "index", t->index);
-  jint (b, "label", t->label);
-  jarr (b, "predicted");
+  mm_json_add_int (b, "index", t->index);
+  mm_json_add_int (b, "label", t->label);
+  mm_json_begin_array (b, "predicted");
   for (int k = 0; k < 3; k++)
     json_builder_add_int_value (b, t->pred[k]);
   json_builder_end_array (b);
-  jarr (b, "confidence");
+  mm_json_begin_array (b, "confidence");
   for (int k = 0; k < 3; k++)
     json_builder_add_double_value (b, t->conf[k]);
   json_builder_end_array (b);
@@ -396,16 +362,16 @@ figure4 (Figures *f, const MmArch nets[3])
   if (ok) {
     JsonBuilder *b = f->json;
     record_files (f, "figure4-errors", &size);
-    jobj (b, "figure4");
-    jarr (b, "networks");
+    mm_json_begin_object (b, "figure4");
+    mm_json_begin_array (b, "networks");
     for (int k = 0; k < 3; k++)
       json_builder_add_string_value (b, mm_arch_name (nets[k]));
     json_builder_end_array (b);
-    jarr (b, "image_wrong");
+    mm_json_begin_array (b, "image_wrong");
     for (guint i = 0; i < parts[0]->len; i++)
       json_tile (b, &g_array_index (parts[0], MmFigTile, i));
     json_builder_end_array (b);
-    jarr (b, "hybrid_wrong_image_right");
+    mm_json_begin_array (b, "hybrid_wrong_image_right");
     for (guint i = 0; i < parts[1]->len; i++)
       json_tile (b, &g_array_index (parts[1], MmFigTile, i));
     json_builder_end_array (b);
@@ -456,13 +422,13 @@ figure5 (Figures *f, const MmArch nets[3])
   if (ok) {
     JsonBuilder *b = f->json;
     record_files (f, "figure5-venn", &size);
-    jobj (b, "figure5");
-    jstr (b, "regions", "samples wrong for exactly the named networks (image, audio, hybrid)");
+    mm_json_begin_object (b, "figure5");
+    mm_json_add_string (b, "regions", "samples wrong for exactly the named networks (image, audio, hybrid)");
     for (int p = 0; p < 2; p++) {
-      jobj (b, p == 0 ? "paper" : "clean");
-      jint (b, "samples", v[p].n);
+      mm_json_begin_object (b, p == 0 ? "paper" : "clean");
+      mm_json_add_int (b, "samples", v[p].n);
       for (int r = 0; r < 8; r++)
-        jint (b, keys[r], v[p].region[r]);
+        mm_json_add_int (b, keys[r], v[p].region[r]);
       json_builder_end_object (b);
     }
     json_builder_end_object (b);
@@ -590,17 +556,17 @@ embedding_figure (Figures *f, int number, MmArch arch, const MmEmbedding *which,
     JsonBuilder *b = f->json;
     char *key = g_strdup_printf ("figure%d", number);
     record_files (f, name, &size);
-    jobj (b, key);
-    jstr (b, "network", mm_arch_name (arch));
-    jint (b, "samples", n);
+    mm_json_begin_object (b, key);
+    mm_json_add_string (b, "network", mm_arch_name (arch));
+    mm_json_add_int (b, "samples", n);
     for (int w = 0; w < n_which; w++) {
-      jobj (b, embedding_key (which[w]));
-      jint (b, "dimensions", dims[w]);
-      jint (b, "pca_dimensions", MIN (PCA_DIMS, dims[w]));
-      jdbl (b, "tsne_kl_divergence", kl[w]);
-      jdbl (b, "trustworthiness", rows[w].trustworthiness);
-      jdbl (b, "kmeans_ari", rows[w].ari);
-      jdbl (b, "kmeans_nmi", rows[w].nmi);
+      mm_json_begin_object (b, embedding_key (which[w]));
+      mm_json_add_int (b, "dimensions", dims[w]);
+      mm_json_add_int (b, "pca_dimensions", MIN (PCA_DIMS, dims[w]));
+      mm_json_add_double (b, "tsne_kl_divergence", kl[w]);
+      mm_json_add_double (b, "trustworthiness", rows[w].trustworthiness);
+      mm_json_add_double (b, "kmeans_ari", rows[w].ari);
+      mm_json_add_double (b, "kmeans_nmi", rows[w].nmi);
       json_builder_end_object (b);
     }
     json_builder_end_object (b);
@@ -875,23 +841,23 @@ robustness (Figures *f, const MmMfccParams *mfcc)
   if (ok) {
     JsonBuilder *b = f->json;
     record_files (f, "robustness", &size);
-    jobj (b, "robustness");
-    jint (b, "samples", f->n_robust);
-    jint (b, "recordings", ab.n);
+    mm_json_begin_object (b, "robustness");
+    mm_json_add_int (b, "samples", f->n_robust);
+    mm_json_add_int (b, "recordings", ab.n);
     for (int w = 0; w < n_sweeps; w++) {
       const Sweep *sw = &sweeps[w];
-      jobj (b, sw->key);
-      jstr (b, "x", sw->xlabel);
-      jarr (b, "levels");
+      mm_json_begin_object (b, sw->key);
+      mm_json_add_string (b, "x", sw->xlabel);
+      mm_json_begin_array (b, "levels");
       for (int l = 0; l < sw->n; l++)
         if (isinf (sw->levels[l]))
           json_builder_add_string_value (b, "clean");
         else
           json_builder_add_double_value (b, sw->levels[l]);
       json_builder_end_array (b);
-      jobj (b, "accuracy");
+      mm_json_begin_object (b, "accuracy");
       for (int k = 0; k < n_nets; k++) {
-        jarr (b, mm_arch_name (nets[k]));
+        mm_json_begin_array (b, mm_arch_name (nets[k]));
         for (int l = 0; l < sw->n; l++)
           json_builder_add_double_value (b, acc[w][(size_t) k * sw->n + l]);
         json_builder_end_array (b);
@@ -934,20 +900,20 @@ calibration (Figures *f)
   if (ok) {
     JsonBuilder *b = f->json;
     record_files (f, "calibration", &size);
-    jobj (b, "calibration");
-    jint (b, "samples", f->splits.heldout->n);
-    jint (b, "bins", MM_ECE_BINS);
+    mm_json_begin_object (b, "calibration");
+    mm_json_add_int (b, "samples", f->splits.heldout->n);
+    mm_json_add_int (b, "bins", MM_ECE_BINS);
     for (int i = 0; i < n; i++) {
-      jobj (b, mm_arch_name (panels[i].net));
-      jdbl (b, "ece", panels[i].ece);
-      jarr (b, "bins");
+      mm_json_begin_object (b, mm_arch_name (panels[i].net));
+      mm_json_add_double (b, "ece", panels[i].ece);
+      mm_json_begin_array (b, "bins");
       for (int k = 0; k < MM_ECE_BINS; k++) {
         json_builder_begin_object (b);
-        jdbl (b, "low", (double) k / MM_ECE_BINS);
-        jdbl (b, "high", (double) (k + 1) / MM_ECE_BINS);
-        jint (b, "count", bins[i][k].count);
-        jdbl (b, "confidence", bins[i][k].confidence);
-        jdbl (b, "accuracy", bins[i][k].accuracy);
+        mm_json_add_double (b, "low", (double) k / MM_ECE_BINS);
+        mm_json_add_double (b, "high", (double) (k + 1) / MM_ECE_BINS);
+        mm_json_add_int (b, "count", bins[i][k].count);
+        mm_json_add_double (b, "confidence", bins[i][k].confidence);
+        mm_json_add_double (b, "accuracy", bins[i][k].accuracy);
         json_builder_end_object (b);
       }
       json_builder_end_array (b);
@@ -976,13 +942,13 @@ confusion (Figures *f)
   if (ok) {
     JsonBuilder *b = f->json;
     record_files (f, "confusion", &size);
-    jobj (b, "confusion");
+    mm_json_begin_object (b, "confusion");
     for (int i = 0; i < n; i++) {
-      jobj (b, mm_arch_name (panels[i].net));
-      jint (b, "samples", panels[i].c->n);
-      jdbl (b, "accuracy", mm_confusion_accuracy (panels[i].c));
-      jdbl (b, "macro_f1", mm_confusion_macro_f1 (panels[i].c));
-      jarr (b, "matrix");
+      mm_json_begin_object (b, mm_arch_name (panels[i].net));
+      mm_json_add_int (b, "samples", panels[i].c->n);
+      mm_json_add_double (b, "accuracy", mm_confusion_accuracy (panels[i].c));
+      mm_json_add_double (b, "macro_f1", mm_confusion_macro_f1 (panels[i].c));
+      mm_json_begin_array (b, "matrix");
       for (int t = 0; t < MM_N_CLASSES; t++) {
         json_builder_begin_array (b);
         for (int k = 0; k < MM_N_CLASSES; k++)
@@ -1029,7 +995,6 @@ static gboolean
 write_json (Figures *f, double seconds, GError **error)
 {
   JsonBuilder *b = f->json;
-  JsonGenerator *gen = json_generator_new ();
   JsonNode *files = json_builder_get_root (f->files), *root, *timings;
   char *text, *path = g_build_filename (f->out, "figures.json", NULL);
   gboolean ok;
@@ -1040,18 +1005,15 @@ write_json (Figures *f, double seconds, GError **error)
   timings = json_builder_get_root (f->timings);
   json_builder_set_member_name (b, "timings");
   json_builder_add_value (b, timings);
-  jdbl (b, "seconds", seconds);
+  mm_json_add_double (b, "seconds", seconds);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  text = json_generator_to_data (gen, NULL);
+  text = mm_json_node_to_text (root, TRUE);
   /* g_file_set_contents writes a temporary and renames it */
   ok = g_file_set_contents (path, text, -1, error);
   g_free (text);
   g_free (path);
   json_node_unref (root);
-  g_object_unref (gen);
   return ok;
 }
 
@@ -1093,9 +1055,9 @@ stage (Figures *f, const char *name)
   gint64 now = g_get_monotonic_time ();
   double cpu = cpu_seconds ();
 
-  jobj (f->timings, name);
-  jdbl (f->timings, "wall_s", (now - f->stage_start) / 1e6);
-  jdbl (f->timings, "cpu_s", cpu - f->stage_cpu);
+  mm_json_begin_object (f->timings, name);
+  mm_json_add_double (f->timings, "wall_s", (now - f->stage_start) / 1e6);
+  mm_json_add_double (f->timings, "cpu_s", cpu - f->stage_cpu);
   json_builder_end_object (f->timings);
   f->stage_start = now;
   f->stage_cpu = cpu;
@@ -1130,12 +1092,12 @@ run (Figures *f)
   limit (f, &f->splits.heldout);
   limit (f, &f->splits.test);
   json_builder_begin_object (b);
-  jstr (b, "protocol", "clean");
-  jstr (b, "data", f->splits.description);
-  jobj (b, "models");
+  mm_json_add_string (b, "protocol", "clean");
+  mm_json_add_string (b, "data", f->splits.description);
+  mm_json_begin_object (b, "models");
   for (int a = 0; a < MM_N_ARCH; a++)
     if (f->models[a].net)
-      jstr (b, mm_arch_name ((MmArch) a), f->models[a].path);
+      mm_json_add_string (b, mm_arch_name ((MmArch) a), f->models[a].path);
   json_builder_end_object (b);
   if (!predict_all (f))
     return FALSE;
