@@ -126,21 +126,12 @@ classifier_new (const MmBatchWorker *w, Shape shape, char **error)
 static char *
 take_error (GstMessage *msg)
 {
-  GError *gerr = NULL;
-  char *debug = NULL, *path = gst_object_get_path_string (GST_MESSAGE_SRC (msg)), *why;
-  const char *reason;
+  char *path = gst_object_get_path_string (GST_MESSAGE_SRC (msg));
+  gboolean classifier = path && strstr (path, "/GstMmClassify:");
+  char *text = mm_cli_gst_error_text (msg, !classifier), *why;
 
-  gst_message_parse_error (msg, &gerr, &debug);
-  /* "Internal data stream error." says little without its reason */
-  reason = debug ? strstr (debug, "reason ") : NULL;
-  if (path && strstr (path, "/GstMmClassify:"))
-    why = g_strdup (gerr->message);
-  else if (reason)
-    why = g_strdup_printf ("could not decode: %s (%s)", gerr->message, reason);
-  else
-    why = g_strdup_printf ("could not decode: %s", gerr->message);
-  g_error_free (gerr);
-  g_free (debug);
+  why = classifier ? g_strdup (text) : g_strdup_printf ("could not decode: %s", text);
+  g_free (text);
   g_free (path);
   return why;
 }

@@ -339,22 +339,32 @@ pipeline_position (GstElement *pipeline)
   return pos;
 }
 
-static void
-take_error (GstMessage *msg, char **err_path, GError **error)
+char *
+mm_cli_gst_error_text (GstMessage *msg, gboolean with_reason)
 {
   GError *gerr = NULL;
-  char *debug = NULL;
+  char *debug = NULL, *text;
   const char *reason;
 
   gst_message_parse_error (msg, &gerr, &debug);
   /* "Internal data stream error." says little without its reason */
-  reason = debug ? strstr (debug, "reason ") : NULL;
+  reason = debug && with_reason ? strstr (debug, "reason ") : NULL;
   if (reason)
-    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s (%s)", gerr->message, reason);
+    text = g_strdup_printf ("%s (%s)", gerr->message, reason);
   else
-    g_set_error_literal (error, MM_ERROR, MM_ERROR_IO, gerr->message);
+    text = g_strdup (gerr->message);
   g_error_free (gerr);
   g_free (debug);
+  return text;
+}
+
+static void
+take_error (GstMessage *msg, char **err_path, GError **error)
+{
+  char *text = mm_cli_gst_error_text (msg, TRUE);
+
+  g_set_error_literal (error, MM_ERROR, MM_ERROR_IO, text);
+  g_free (text);
   if (err_path && GST_MESSAGE_SRC (msg))
     *err_path = gst_object_get_path_string (GST_MESSAGE_SRC (msg));
 }

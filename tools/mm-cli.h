@@ -224,6 +224,13 @@ void        mm_cli_lines_reset  (MmCliLines *lines);
  * READY and replayed). */
 gboolean    mm_cli_lines_wait_eos (MmCliLines *lines, guint n_sinks, gint64 end_time);
 
+/* The text of the ERROR message @msg (not taken): its message and, with
+ * @with_reason and a debug text that has one, the reason ("Internal data
+ * stream error." says little without it): "MESSAGE (reason not-negotiated)".
+ * g_free. */
+struct _GstMessage;
+char    *mm_cli_gst_error_text (struct _GstMessage *msg, gboolean with_reason);
+
 /* Plays @pipeline to EOS (it must have no live source). On an ERROR message
  * returns FALSE with its text in @error and, if @err_path is not NULL, the
  * path of the element that posted it ("/GstPipeline:p/GstDecodeBin:d/...",
