@@ -8,6 +8,7 @@
 
 #include "mm-dataset.h"
 #include "mm-rng.h"
+#include "mm-test-models.h"
 
 char *
 mm_test_data_dir (void)
@@ -68,18 +69,7 @@ mm_test_tmp_dir_new (const char *tag)
 void
 mm_test_tmp_dir_remove (char *dir)
 {
-  GDir *d = dir ? g_dir_open (dir, 0, NULL) : NULL;
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d))) {
-    char *p = g_build_filename (dir, name, NULL);
-    g_unlink (p);
-    g_free (p);
-  }
-  if (d)
-    g_dir_close (d);
-  if (dir)
-    g_rmdir (dir);
+  mm_test_remove_tree (dir);
   g_free (dir);
 }
 

@@ -13,7 +13,7 @@ char  *mm_test_require_data (void);
 char  *mm_test_testdata_path (const char *rel);
 
 /* A new empty temporary directory named after @tag (fails the test if it
- * cannot be made), and its removal with every file in it (one level). */
+ * cannot be made), and its removal with everything in it. */
 char  *mm_test_tmp_dir_new    (const char *tag);
 void   mm_test_tmp_dir_remove (char *dir);
 

@@ -11,6 +11,7 @@
 #include "mm-error.h"
 #include "mm-modelfile.h"
 #include "mm-modelset.h"
+#include "mm-test-models.h"
 #include "mm-test-util.h"
 
 #define PROB_TOL 1e-6
@@ -29,26 +30,14 @@ teardown (void)
   mm_test_tmp_dir_remove (g_steal_pointer (&tmp_dir));
 }
 
-/* Saves an untrained @arch as tmp_dir/@name with a norm that is not the
- * default and, if @mfcc_json is not NULL, that front end. */
+/* An untrained @arch in tmp_dir (mm_test_save_model). */
 static char *
 save_model (const char *name, MmArch arch, guint64 seed, const char *mfcc_json, float t)
 {
-  MmNet *net = mm_net_new (arch, seed);
-  MmNorm *norm = mm_net_norm (net);
-  MmModelMeta meta = { .mfcc_json = (char *) mfcc_json };
-  char *path = g_build_filename (tmp_dir, name, NULL);
   GError *err = NULL;
+  char *path = mm_test_save_model (tmp_dir, name, arch, seed, mfcc_json, t, &err);
 
-  norm->image_mean = 0.3f;
-  norm->image_std = 0.2f;
-  for (int k = 0; k < MM_MFCC_COEFFS; k++) {
-    norm->mfcc_mean[k] = 0.1f * k;
-    norm->mfcc_std[k] = 2.0f + k;
-  }
-  mm_net_set_temperature (net, t);
-  ck_assert_msg (mm_model_save (net, &meta, path, &err), "%s", err ? err->message : "");
-  mm_net_free (net);
+  ck_assert_msg (path != NULL, "%s", err ? err->message : "");
   return path;
 }
 
@@ -359,56 +348,13 @@ END_TEST
 /* ---- classifying ---------------------------------------------------------- */
 
 static void
-fill_crop (guint8 *px, int pattern)
-{
-  memset (px, 0, MM_IMAGE_PIXELS);
-  for (int r = 4; r < 24; r++)
-    for (int c = 0; c < 4; c++)
-      px[r * MM_IMAGE_SIZE + 4 + 2 * pattern + c] = 255;
-}
-
-static void
-fill_mfcc (float *v, int pattern)
-{
-  for (int t = 0; t < MM_MFCC_FRAMES; t++)
-    for (int k = 0; k < MM_MFCC_COEFFS; k++)
-      v[t * MM_MFCC_COEFFS + k] = (float) sin (0.3 * t * (pattern + 1) + k) * (10.0f - k);
-}
-
-/* The probabilities by hand: the model loaded alone, its norm, a forward
- * pass and a softmax in double over the temperature. */
-static void
-expected_probs (const char *file, const guint8 *gray, const float *mfcc, double probs[10])
-{
-  MmNet *net = mm_model_load (file, NULL, NULL);
-  float image[MM_IMAGE_PIXELS], audio[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
-  double max, sum = 0;
-
-  ck_assert (net != NULL);
-  mm_net_set_training (net, FALSE);
-  if (gray)
-    mm_net_prepare_image (mm_net_norm (net), gray, image);
-  if (mfcc)
-    mm_net_prepare_audio (mm_net_norm (net), mfcc, audio);
-  mm_net_forward (net, 1, gray ? image : NULL, mfcc ? audio : NULL, logits);
-  max = logits[0];
-  for (int k = 1; k < MM_N_CLASSES; k++)
-    max = MAX (max, logits[k]);
-  for (int k = 0; k < MM_N_CLASSES; k++)
-    sum += probs[k] = exp ((logits[k] - max) / mm_net_temperature (net));
-  for (int k = 0; k < MM_N_CLASSES; k++)
-    probs[k] /= sum;
-  mm_net_free (net);
-}
-
-static void
 check_decision (const MmDecision *d, const char *file, const guint8 *gray, const float *mfcc,
     MmRole role)
 {
   double want[MM_N_CLASSES], sum = 0;
   int best = 0;
 
-  expected_probs (file, gray, mfcc, want);
+  ck_assert (mm_test_expected_probs (file, gray, mfcc, want));
   ck_assert_str_eq (d->model->file, file);
   ck_assert_int_eq (d->model->role, role);
   for (int k = 0; k < MM_N_CLASSES; k++) {
@@ -436,8 +382,8 @@ START_TEST (test_modelset_classify_matches_the_core_by_hand)
   MmDecision d;
   GError *err = NULL;
 
-  fill_crop (gray, 3);
-  fill_mfcc (mfcc, 5);
+  mm_test_fill_crop (gray, 3);
+  mm_test_fill_mfcc (mfcc, 5);
   ck_assert (mm_model_set_classify (set, gray, NULL, 0, &d, &err));
   check_decision (&d, image, gray, NULL, MM_ROLE_IMAGE);
   ck_assert (!d.unsure);
@@ -474,14 +420,14 @@ START_TEST (test_modelset_classify_refuses_bad_inputs_and_outputs)
   mm_net_free (net);
   add ("audio.safetensors", MM_ARCH_AUDIONET_CNN, 2);
   set = open_ok (tmp_dir);
-  fill_crop (gray, 1);
+  mm_test_fill_crop (gray, 1);
   ck_assert (!mm_model_set_classify (set, gray, NULL, 0, &d, &err));
   ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_FORMAT));
   ck_assert_msg (strstr (err->message, "broken.safetensors")
       && strstr (err->message, "non-finite outputs"), "%s", err->message);
   g_clear_error (&err);
   /* a block holding NaN is the input's fault */
-  fill_mfcc (mfcc, 1);
+  mm_test_fill_mfcc (mfcc, 1);
   mfcc[100] = NAN;
   ck_assert (!mm_model_set_classify (set, NULL, mfcc, 0, &d, &err));
   ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));

@@ -15,6 +15,7 @@
 
 #include "mm-modelfile.h"
 #include "mm-net.h"
+#include "mm-test-models.h"
 
 #define IMAGE_CAPS "video/x-raw, format=GRAY8, width=28, height=28, " \
   "framerate=0/1"
@@ -33,52 +34,20 @@ setup (void)
 }
 
 static void
-remove_tree (const char *dir)
-{
-  GDir *d = g_dir_open (dir, 0, NULL);
-  const char *name;
-
-  if (!d)
-    return;
-  while ((name = g_dir_read_name (d))) {
-    gchar *p = g_build_filename (dir, name, NULL);
-
-    if (g_file_test (p, G_FILE_TEST_IS_DIR))
-      remove_tree (p);
-    else
-      g_unlink (p);
-    g_free (p);
-  }
-  g_dir_close (d);
-  g_rmdir (dir);
-}
-
-static void
 teardown (void)
 {
-  remove_tree (tmpdir);
+  mm_test_remove_tree (tmpdir);
   g_clear_pointer (&tmpdir, g_free);
 }
 
-/* Writes an untrained @arch model as @dir/@name with a norm that is not the
- * default, so that a missing normalisation shows in the probabilities. */
+/* An untrained @arch model as @dir/@name (mm_test_save_model). */
 static gchar *
 make_model (const char *dir, const char *name, MmArch arch, guint64 seed)
 {
-  MmNet *net = mm_net_new (arch, seed);
-  MmNorm *norm = mm_net_norm (net);
-  gchar *path = g_build_filename (dir, name, NULL);
   GError *err = NULL;
+  gchar *path = mm_test_save_model (dir, name, arch, seed, NULL, 1.0f, &err);
 
-  norm->image_mean = 0.3f;
-  norm->image_std = 0.2f;
-  for (int k = 0; k < MM_MFCC_COEFFS; k++) {
-    norm->mfcc_mean[k] = 0.1f * k;
-    norm->mfcc_std[k] = 2.0f + k;
-  }
-  fail_unless (mm_model_save (net, NULL, path, &err), "%s",
-      err ? err->message : "");
-  mm_net_free (net);
+  fail_unless (path != NULL, "%s", err ? err->message : "");
   return path;
 }
 
@@ -103,16 +72,6 @@ make_full_model_dir (void)
   return dir;
 }
 
-/* A crop: a bar whose place depends on @pattern, on black. */
-static void
-fill_crop (guint8 * px, int pattern)
-{
-  memset (px, 0, MM_IMAGE_PIXELS);
-  for (int r = 4; r < 24; r++)
-    for (int c = 0; c < 4; c++)
-      px[r * MM_IMAGE_SIZE + 4 + 2 * pattern + c] = 255;
-}
-
 static GstBuffer *
 make_crop (int pattern, GstClockTime pts)
 {
@@ -120,20 +79,11 @@ make_crop (int pattern, GstClockTime pts)
   GstMapInfo map;
 
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
-  fill_crop (map.data, pattern);
+  mm_test_fill_crop (map.data, pattern);
   gst_buffer_unmap (buf, &map);
   GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DURATION (buf) = GST_MSECOND * 40;
   return buf;
-}
-
-static void
-fill_mfcc (float *v, int pattern)
-{
-  for (int t = 0; t < MM_MFCC_FRAMES; t++)
-    for (int k = 0; k < MM_MFCC_COEFFS; k++)
-      v[t * MM_MFCC_COEFFS + k] = (float) sin (0.3 * t * (pattern + 1) + k)
-          * (10.0f - k);
 }
 
 /* One MFCC block starting at @pts, one second long. */
@@ -143,45 +93,28 @@ make_block (int pattern, GstClockTime pts)
   float v[MM_AUDIO_VALUES];
   GstBuffer *buf;
 
-  fill_mfcc (v, pattern);
+  mm_test_fill_mfcc (v, pattern);
   buf = gst_buffer_new_memdup (v, sizeof v);
   GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DURATION (buf) = GST_SECOND;
   return buf;
 }
 
-/* The probabilities the core gives for the inputs, for comparison. */
+/* The probabilities the core gives for the inputs (a pattern < 0: not
+ * given), for comparison. */
 static void
 expected_probs (const char *model, int image_pattern, int audio_pattern,
     double probs[MM_N_CLASSES])
 {
-  MmNet *net = mm_model_load (model, NULL, NULL);
   guint8 px[MM_IMAGE_PIXELS];
-  float mfcc[MM_AUDIO_VALUES], image[MM_IMAGE_PIXELS], audio[MM_AUDIO_VALUES];
-  float logits[MM_N_CLASSES];
-  double max, sum = 0;
+  float mfcc[MM_AUDIO_VALUES];
 
-  fail_unless (net != NULL);
-  mm_net_set_training (net, FALSE);
-  if (image_pattern >= 0) {
-    fill_crop (px, image_pattern);
-    mm_net_prepare_image (mm_net_norm (net), px, image);
-  }
-  if (audio_pattern >= 0) {
-    fill_mfcc (mfcc, audio_pattern);
-    mm_net_prepare_audio (mm_net_norm (net), mfcc, audio);
-  }
-  mm_net_forward (net, 1, image_pattern >= 0 ? image : NULL,
-      audio_pattern >= 0 ? audio : NULL, logits);
-  max = logits[0];
-  for (int k = 1; k < MM_N_CLASSES; k++)
-    max = MAX (max, logits[k]);
-  /* calibrated: softmax of the logits over the model's temperature */
-  for (int k = 0; k < MM_N_CLASSES; k++)
-    sum += probs[k] = exp ((logits[k] - max) / mm_net_temperature (net));
-  for (int k = 0; k < MM_N_CLASSES; k++)
-    probs[k] /= sum;
-  mm_net_free (net);
+  if (image_pattern >= 0)
+    mm_test_fill_crop (px, image_pattern);
+  if (audio_pattern >= 0)
+    mm_test_fill_mfcc (mfcc, audio_pattern);
+  fail_unless (mm_test_expected_probs (model, image_pattern >= 0 ? px : NULL,
+          audio_pattern >= 0 ? mfcc : NULL, probs));
 }
 
 static GstElement *

@@ -14,6 +14,7 @@
 
 #include "mm-modelfile.h"
 #include "mm-net.h"
+#include "mm-test-models.h"
 
 #define IMAGE_CAPS "video/x-raw, format=GRAY8, width=28, height=28, " \
   "framerate=0/1"
@@ -34,18 +35,7 @@ setup (void)
 static void
 teardown (void)
 {
-  GDir *d = g_dir_open (tmpdir, 0, NULL);
-  const char *name;
-
-  while (d && (name = g_dir_read_name (d))) {
-    gchar *p = g_build_filename (tmpdir, name, NULL);
-
-    g_unlink (p);
-    g_free (p);
-  }
-  if (d)
-    g_dir_close (d);
-  g_rmdir (tmpdir);
+  mm_test_remove_tree (tmpdir);
   g_clear_pointer (&tmpdir, g_free);
   g_clear_pointer (&out, g_free);
 }
