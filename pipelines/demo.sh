@@ -75,48 +75,26 @@ media_args=(--out "$out" --seed "$seed")
 [ -n "$digits" ] && media_args+=(--digits "$digits")
 "$mmdigits" demo-media "${media_args[@]}" >/dev/null
 
-# The roles the model set of models/ serves, as mmdigits inspect reports
-# them (the core's MmModelSet, the policy mmclassify applies: one network
-# per role, CNN before LSTM; a file that does not load is skipped) decide
-# which branches the pipeline has:
-#  - a hybrid network, or an image and an audio network: both branches into
-#    one mmclassify, which fuses a crop and a word within its pair-window
-#    (with the hybrid) or classifies each alone (without one);
-#  - only an image network: the video alone.
-# (inspect exits 1 when a file is refused; the others are still listed.)
-roles=$("$mmdigits" inspect --json "$models" 2>/dev/null \
-        | python3 -c 'import json, sys
-for line in sys.stdin:
-    print(json.loads(line)["role"])' || true)
-has () { grep -qxF "$1" <<<"$roles"; }
-
-# decodebin gives a video and an audio pad; each queue links to the branch
-# whose caps fit. -m prints the element messages to gst.log (mmclassify
-# posts one per decision, as it writes one line to events.jsonl).
-# shellcheck disable=SC2054  # commas belong to caps, not to the array
-video=(d. ! queue ! videoconvert ! video/x-raw,format=GRAY8 ! digitimage)
-# shellcheck disable=SC2054
-audio=(d. ! queue ! audioconvert ! audioresample
-       ! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract)
-classifier=(mmclassify name=mm model="$models" ! filesink location="$out/events.jsonl")
-if has image+audio; then
-  mode="fused by mmclassify (hybrid network)"
-  branches=("${video[@]}" ! mm.image_sink "${audio[@]}" ! mm.audio_sink "${classifier[@]}")
-elif has image && has audio; then
-  mode="image and audio decided apart by mmclassify (no hybrid network in $models)"
-  branches=("${video[@]}" ! mm.image_sink "${audio[@]}" ! mm.audio_sink "${classifier[@]}")
-elif has image; then
-  mode="image only (no audio or hybrid network in $models)"
-  branches=("${video[@]}" ! mm.image_sink "${classifier[@]}")
-else
-  echo "demo.sh: $models holds no ImageNet_CNN or hybrid model" >&2
+# The pipeline comes from the CLI, the one predict and batch run
+# (mm_cli_classifier_description): one decodebin feeding the branches the
+# model set of $models serves (the video through digitimage if it has an
+# image or hybrid network, the sound through mfccextract if it has an audio
+# or hybrid one) into one mmclassify, which fuses a crop and a word within
+# its pair-window when the set has a hybrid network and decides each alone
+# otherwise, writing one JSON line per decision to events.jsonl. The
+# arguments come one a line, so file names are taken literally.
+if ! launch=$("$mmdigits" predict --model "$models" --media "$out/demo.webm" \
+                --print-pipeline "$out/events.jsonl"); then
+  echo "demo.sh: no classifier pipeline for the models in $models" >&2
   exit 1
 fi
-echo "pipeline: $mode"
+mapfile -t pipeline <<<"$launch"
+echo "pipeline: ${pipeline[*]}"
 
 export GST_PLUGIN_PATH="$build/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
-if ! gst-launch-1.0 -m filesrc location="$out/demo.webm" ! decodebin name=d "${branches[@]}" \
-    > "$out/gst.log" 2>&1; then
+# -m prints the element messages to gst.log (mmclassify posts one per
+# decision, as it writes one line to events.jsonl).
+if ! gst-launch-1.0 -m "${pipeline[@]}" > "$out/gst.log" 2>&1; then
   echo "demo.sh: the pipeline failed; the end of $out/gst.log:" >&2
   tail -n 15 "$out/gst.log" >&2
   exit 1

@@ -123,6 +123,40 @@ rc=$?
   && ok "predict --audio of silence: a result with \"error\": \"no word found\", exit 0" \
   || fail "predict --audio of silence: rc $rc: $(cat "$T/s.json" "$T/err")"
 
+# ---- predict --print-pipeline: the pipeline as gst-launch-1.0 arguments ----
+cp "$T/a31.webm" "$T/with space.webm"
+"$MM" predict --model "$M" --media "$T/with space.webm" --print-pipeline "$T/pp out.jsonl" \
+  > "$T/pp.args" 2> "$T/err"
+rc=$?
+mapfile -t args < "$T/pp.args"
+gst-launch-1.0 -q "${args[@]}" > /dev/null 2> "$T/pp.err"
+grc=$?
+python3 - "$T/pp out.jsonl" "$T/pp.args" <<'PY' && [ $rc -eq 0 ] && [ $grc -eq 0 ] \
+  && ok "predict --media --print-pipeline: gst-launch-1.0 runs it (a name with a space taken whole), image and audio decisions" \
+  || fail "predict --print-pipeline: rc $rc, gst-launch rc $grc: $(cat "$T/err" "$T/pp.err")"
+import json, sys
+args = open(sys.argv[2]).read().split("\n")
+assert any(a.endswith("with space.webm") and a.startswith("location=") for a in args), args
+assert "digitimage" in args and "mfccextract" in args, args
+objs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+mods = {o["modality"] for o in objs}
+assert "image" in mods and "audio" in mods, mods
+PY
+
+mkdir "$T/image-only" && cp "$IMG" "$T/image-only/"
+"$MM" predict --model "$T/image-only" --media "$T/a31.webm" --print-pipeline "$T/x.jsonl" \
+  > "$T/pp.args" 2> "$T/err"
+rc=$?
+[ $rc -eq 0 ] && grep -qx digitimage "$T/pp.args" && ! grep -qx mfccextract "$T/pp.args" \
+  && ok "predict --print-pipeline with an image network only: the video branch alone" \
+  || fail "predict --print-pipeline, image only: rc $rc: $(cat "$T/pp.args" "$T/err")"
+
+"$MM" predict --model "$M" --media "$T/a31.webm" > /dev/null 2> "$T/err"
+rc=$?
+[ $rc -eq 2 ] && grep -q -- "--print-pipeline" "$T/err" \
+  && ok "predict --media without --print-pipeline: usage error (exit 2)" \
+  || fail "predict --media alone: rc $rc: $(cat "$T/err")"
+
 # ---- batch ----
 # input order b7, a31: lines grouped by file in that order, not sorted
 start=$(date +%s.%N)

@@ -93,7 +93,7 @@ classifier_new (const MmBatchWorker *w, Shape shape, char **error)
    * it pairs or classifies each modality alone), fed by appsrcs */
   char *desc = mm_cli_classifier_description (
       shape & (SHAPE_VIDEO | SHAPE_STILL) ? APPSRC " name=vsrc" : NULL,
-      (shape & SHAPE_STILL) != 0, shape & SHAPE_AUDIO ? APPSRC " name=asrc" : NULL);
+      (shape & SHAPE_STILL) != 0, shape & SHAPE_AUDIO ? APPSRC " name=asrc" : NULL, NULL);
   GstElement *mm, *sink;
   GError *err = NULL;
 

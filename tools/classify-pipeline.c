@@ -426,9 +426,12 @@ done:
 /* ---- the classifier pipeline ------------------------------------------ */
 
 char *
-mm_cli_classifier_description (const char *image_src, gboolean still, const char *audio_src)
+mm_cli_classifier_description (const char *image_src, gboolean still, const char *audio_src,
+    const char *sink)
 {
-  GString *d = g_string_new ("mmclassify name=mm ! appsink name=sink ");
+  GString *d = g_string_new (NULL);
+
+  g_string_append_printf (d, "mmclassify name=mm ! %s ", sink ? sink : "appsink name=sink");
 
   if (image_src)
     g_string_append_printf (d, "%s ! videoconvert name=img-conv ! video/x-raw,format=GRAY8 ! %s "

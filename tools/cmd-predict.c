@@ -34,6 +34,10 @@ typedef struct {
 #define IMAGE_SRC "filesrc name=img-src ! decodebin name=img-dec"
 #define AUDIO_SRC "filesrc name=aud-src ! decodebin name=aud-dec"
 
+/* --media: one file's video and sound from one decodebin */
+#define MEDIA_SRC "filesrc name=med-src ! decodebin name=med-dec"
+#define MEDIA_BRANCH "med-dec. ! queue"
+
 /* Buffers that reached each branch's converter: zero at EOS means the
  * decoder gave nothing for that file. */
 typedef struct {
@@ -66,7 +70,7 @@ build_predict (const Predict *p, const char *image, const char *audio, MmCliLine
 {
   /* an image (or a video's first frame) as a still */
   char *desc = mm_cli_classifier_description (image ? IMAGE_SRC : NULL, TRUE,
-      audio ? AUDIO_SRC : NULL);
+      audio ? AUDIO_SRC : NULL, NULL);
   GError *err = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &err), *e;
 
@@ -92,6 +96,93 @@ build_predict (const Predict *p, const char *image, const char *audio, MmCliLine
   mm_cli_lines_attach (lines, e, 0);
   gst_object_unref (e);
   return pipeline;
+}
+
+/* ---- --print-pipeline ---------------------------------------------------- */
+
+/* Appends the words of @desc to @args and, after each word naming an
+ * element in @names, the value @values gives it (NULL: none). */
+static void
+add_words (GPtrArray *args, const char *desc, const char *const *names,
+    const char *const *values)
+{
+  char **words = g_strsplit (desc, " ", -1);
+
+  for (char **w = words; *w; w++) {
+    if (!**w)
+      continue;
+    g_ptr_array_add (args, g_strdup (*w));
+    for (int i = 0; names[i]; i++)
+      if (values[i] && !strcmp (*w, names[i]))
+        g_ptr_array_add (args, g_strdup (values[i]));
+  }
+  g_strfreev (words);
+}
+
+/* The pipeline for the inputs as gst-launch-1.0's arguments, one a line on
+ * stdout, mmclassify's JSON lines going to @lines (a filesink): for --image
+ * and --audio the one predict runs; for @media one decodebin feeding the
+ * branches the model set serves (the video if it has an image or hybrid
+ * network, the sound if it has an audio or hybrid one), every frame and
+ * word classified as a live pipeline would. A file name is one argument
+ * (gst-launch-1.0 takes its spaces and '!' literally); one holding a
+ * newline or a double quote is refused. */
+static int
+print_pipeline (const Predict *p, const char *image, const char *audio, const char *media,
+    const char *lines)
+{
+  const char *files[] = { p->model, image, audio, media, lines };
+  gboolean img = image != NULL, aud = audio != NULL;
+  /* each value goes after the word naming its element */
+  const char *names[] = { "name=mm", "name=mm", "name=sink", "name=img-src", "name=aud-src",
+    "name=med-src", NULL };
+  char *values[G_N_ELEMENTS (names)] = { NULL };
+  GPtrArray *args = g_ptr_array_new_with_free_func (g_free);
+  MmModelPlan plan;
+  GError *err = NULL;
+  char *desc;
+  int rc = MM_EXIT_OK;
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++) {
+    /* a newline ends an argument; gst-launch-1.0 reads a double quote as quoting */
+    if (files[i] && strpbrk (files[i], "\n\"")) {
+      rc = mm_cli_fail ("%s: a file name with a newline or a double quote cannot be "
+          "printed as a gst-launch-1.0 argument", files[i]);
+      goto out;
+    }
+  }
+  if (media) {
+    MmCliNets nets;
+
+    mm_cli_model_nets (p->models, &nets);
+    img = nets.image || nets.hybrid;
+    aud = nets.audio || nets.hybrid;
+  }
+  if (!mm_model_set_plan (p->models, img, aud, TRUE, &plan, &err)) {
+    rc = mm_cli_fail ("%s", err->message);
+    g_error_free (err);
+    goto out;
+  }
+  values[0] = g_strconcat ("model=", p->model, NULL);
+  /* predict's still image pairs with a word anywhere in the recording */
+  values[1] = image && audio ? g_strdup_printf ("pair-window=%d", PREDICT_PAIR_WINDOW) : NULL;
+  values[2] = g_strconcat ("location=", lines, NULL);
+  values[3] = image ? g_strconcat ("location=", image, NULL) : NULL;
+  values[4] = audio ? g_strconcat ("location=", audio, NULL) : NULL;
+  values[5] = media ? g_strconcat ("location=", media, NULL) : NULL;
+  if (media)
+    add_words (args, MEDIA_SRC, names, (const char *const *) values);
+  desc = mm_cli_classifier_description (img ? (media ? MEDIA_BRANCH : IMAGE_SRC) : NULL,
+      !media, aud ? (media ? MEDIA_BRANCH : AUDIO_SRC) : NULL, "filesink name=sink");
+  add_words (args, desc, names, (const char *const *) values);
+  g_free (desc);
+  for (guint i = 0; i < args->len; i++)
+    printf ("%s\n", (char *) g_ptr_array_index (args, i));
+out:
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    g_free (values[i]);
+  g_ptr_array_unref (args);
+  return rc;
 }
 
 /* Which input an element belongs to, by its path: 'i', 'a' or 0 (the
@@ -334,7 +425,7 @@ predict_list (Predict *p, const char *list)
 int
 mm_cmd_predict (int argc, char **argv)
 {
-  char *model = NULL, *image = NULL, *audio = NULL, *list = NULL;
+  char *model = NULL, *image = NULL, *audio = NULL, *list = NULL, *media = NULL, *print = NULL;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model,
@@ -346,6 +437,11 @@ mm_cmd_predict (int argc, char **argv)
     { "list", 'l', 0, G_OPTION_ARG_FILENAME, &list,
       "classify each line 'image<TAB>audio' of FILE.tsv ('-' for none)", "FILE.tsv" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "one JSON object per decision", NULL },
+    { "print-pipeline", 0, 0, G_OPTION_ARG_FILENAME, &print,
+      "print the pipeline as gst-launch-1.0 arguments (one a line), its JSON lines going "
+      "to FILE.jsonl, instead of running it", "FILE.jsonl" },
+    { "media", 0, 0, G_OPTION_ARG_FILENAME, &media,
+      "with --print-pipeline: a video with its sound, every frame and word classified", "FILE" },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- classify files with the pipeline's elements");
@@ -363,24 +459,40 @@ mm_cmd_predict (int argc, char **argv)
       "Output: 'FILE: digit 7 (0.98, image, ImageNet_CNN)' per decision, or with\n"
       "--json the element's JSON object plus \"image\" and \"audio\". A recording\n"
       "without a word (an image without a digit) gives a result with \"error\".\n"
-      "Exit status 1 if any input could not be read or decoded.");
+      "Exit status 1 if any input could not be read or decoded.\n"
+      "--print-pipeline prints the pipeline for gst-launch-1.0 instead (e.g.\n"
+      "mapfile -t args < <(mmdigits predict ... --print-pipeline out.jsonl);\n"
+      "gst-launch-1.0 \"${args[@]}\"); with --media one decodebin feeds the\n"
+      "branches the model set serves, as pipelines/demo.sh plays its video.");
   if (!mm_cli_parse (ctx, &argc, &argv)) {
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (argc > 1 || (!list && !image && !audio) || (list && (image || audio))) {
-    fprintf (stderr, "mmdigits: predict takes --image and/or --audio, or --list (see --help)\n");
+  if (argc > 1 || (!list && !image && !audio && !media) || (list && (image || audio || media))
+      || (media && (image || audio))) {
+    fprintf (stderr, "mmdigits: predict takes --image and/or --audio, or --list, or --media "
+        "(see --help)\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if ((media && !print) || (print && (list || json))) {
+    fprintf (stderr, "mmdigits: predict: %s (see --help)\n", print ?
+        "--print-pipeline prints one pipeline: not with --list or --json" :
+        "--media goes with --print-pipeline");
     rc = MM_EXIT_USAGE;
     goto out;
   }
   p.model = mm_cli_model_path (model);
   p.json = json;
-  if (!mm_cli_gst_ready (&err) || !(p.models = mm_model_set_open (p.model, &err))) {
+  /* printing needs no plugin */
+  if ((!print && !mm_cli_gst_ready (&err)) || !(p.models = mm_model_set_open (p.model, &err))) {
     rc = mm_cli_fail ("%s", err->message);
     g_error_free (err);
     goto out;
   }
-  if (list) {
+  if (print) {
+    rc = print_pipeline (&p, image, audio, media, print);
+  } else if (list) {
     rc = predict_list (&p, list);
   } else {
     predict_one (&p, image, audio);
@@ -394,6 +506,8 @@ out:
   g_free (image);
   g_free (audio);
   g_free (list);
+  g_free (media);
+  g_free (print);
   g_option_context_free (ctx);
   return rc;
 }

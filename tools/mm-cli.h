@@ -197,11 +197,13 @@ void     mm_cli_model_nets (const struct _MmModelSet *set, MmCliNets *nets);
  * elements before the branch, e.g. "filesrc name=img-src ! decodebin"), then
  * videoconvert ! GRAY8 ! digitimage (@still: imagefreeze num-buffers=1 !
  * digitimage stable-frames=1) and audioconvert ! audioresample ! 16 kHz mono
- * F32 ! mfccextract, into one mmclassify named "mm" ! appsink named "sink".
- * Branch elements are named img-* and aud-*, so an element's path tells
- * which input an error came from. g_free. */
+ * F32 ! mfccextract, into one mmclassify named "mm" ! @sink (NULL: "appsink
+ * name=sink"; another sink must be named "sink" too). Branch elements are
+ * named img-* and aud-*, so an element's path tells which input an error
+ * came from. No value holds a space, so the words split at spaces are
+ * gst-launch-1.0's arguments. g_free. */
 char    *mm_cli_classifier_description (const char *image_src, gboolean still,
-                                        const char *audio_src);
+                                        const char *audio_src, const char *sink);
 
 /* Appends @str as a quoted JSON string (invalid UTF-8 is replaced). */
 void     mm_cli_json_string (GString *out, const char *str);
