@@ -21,7 +21,8 @@
  * #GstMmMfccExtract:model names a model file — taken from that model's
  * `mfcc` metadata, which then overrides those properties (a model
  * directory gives the front end its audio networks share; see
- * `core/nets/mm-modelset.h`). The output caps
+ * `core/nets/mm-modelset.h`; the files are read once, at NULL→READY, or
+ * when the property changes). The output caps
  * carry all of it:
  * `audio/x-mfcc, frames=(int)39, coefficients=(int)13, format=(string)F32LE,
  * rate=(int)16000, frame-length=(int)800, frame-step=(int)400, nfft=(int)1024,
@@ -173,6 +174,8 @@ struct _GstMmMfccExtract
   MmMfccParams props;           /* the front end the properties ask for */
   gboolean props_set;           /* a front-end property was set */
   gchar *model;
+  gchar *model_read;            /* the model whose front end model_params is: */
+  MmMfccParams model_params;    /* read once per start (check_settings) */
   gboolean post_messages;
   gboolean mfcc_stale;          /* front-end property changed: rebuild */
   gboolean reset_pending;       /* mode, hop or detector changed: restart */
@@ -375,14 +378,24 @@ read_settings (GstMmMfccExtract * self, Settings * s)
 }
 
 /* The front end of the model set @path (a file, or a directory whose audio
- * networks share one: see mm-modelset.h) into *@p; posts the error. */
+ * networks share one: see mm-modelset.h) into *@p; posts the error. The
+ * files are read once: check_settings reads them at NULL→READY and the
+ * stream takes what it read. */
 static gboolean
 model_frontend (GstMmMfccExtract * self, const gchar * path, MmMfccParams * p)
 {
   GError *err = NULL;
-  MmModelSet *set = mm_model_set_open (path, &err);
-  gboolean ok = set != NULL;
+  MmModelSet *set;
+  gboolean ok;
 
+  GST_OBJECT_LOCK (self);
+  if ((ok = g_strcmp0 (self->model_read, path) == 0))
+    *p = self->model_params;
+  GST_OBJECT_UNLOCK (self);
+  if (ok)
+    return TRUE;
+  set = mm_model_set_open (path, &err);
+  ok = set != NULL;
   if (!ok)
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Cannot read the model %s.", path),
         ("%s", err->message));
@@ -391,6 +404,13 @@ model_frontend (GstMmMfccExtract * self, const gchar * path, MmMfccParams * p)
         ("The model %s gives no audio front end.", path), ("%s", err->message));
   g_clear_error (&err);
   mm_model_set_free (set);
+  if (ok) {
+    GST_OBJECT_LOCK (self);
+    g_free (self->model_read);
+    self->model_read = g_strdup (path);
+    self->model_params = *p;
+    GST_OBJECT_UNLOCK (self);
+  }
   return ok;
 }
 
@@ -436,6 +456,8 @@ check_settings (GstMmMfccExtract * self)
   props_set = self->props_set;
   wp = self->words_params;
   model = g_strdup (self->model);
+  /* each start reads the model anew (it may have been replaced) */
+  g_clear_pointer (&self->model_read, g_free);
   GST_OBJECT_UNLOCK (self);
 
   if (!mm_words_params_check (&wp, &err)
@@ -938,6 +960,7 @@ gst_mm_mfcc_extract_set_property (GObject * object, guint prop_id,
     case PROP_MODEL:
       g_free (self->model);
       self->model = g_value_dup_string (value);
+      g_clear_pointer (&self->model_read, g_free);
       self->mfcc_stale = TRUE;
       break;
     case PROP_POST_MESSAGES:
@@ -1025,6 +1048,7 @@ gst_mm_mfcc_extract_finalize (GObject * object)
     mm_mfcc_free (self->mfcc);
   mm_words_free (self->words);
   g_free (self->model);
+  g_free (self->model_read);
   g_free (self->block);
   g_free (self->store);
   G_OBJECT_CLASS (parent_class)->finalize (object);

@@ -63,10 +63,11 @@ struct _MmBatchWorker {
   MmCliNets nets;
   MmBatchDecode decode;
   Classifier *classifiers[N_SHAPES];
-  /* the pipeline-free path (run_core): made on the first WAV file */
+  /* the pipeline-free path (run_core): made on the first WAV file, with the
+   * set batch opened to check it (the first worker) or one of its own */
   gboolean core_tried;
-  MmModelSet *models;           /* NULL: the pipeline serves */
-  MmMfcc *mfcc;                 /* the front end of its audio network */
+  MmModelSet *models;
+  MmMfcc *mfcc;                 /* the front end of its audio network; NULL: the pipeline serves */
 };
 
 /* ---- the classifier half ------------------------------------------------ */
@@ -113,7 +114,9 @@ classifier_new (const MmBatchWorker *w, Shape shape, char **error)
   c->n_sinks = 1;
   mm = gst_bin_get_by_name (GST_BIN (c->pipeline), "mm");
   sink = gst_bin_get_by_name (GST_BIN (c->pipeline), "sink");
-  /* the path is set as a property, never pasted into the description */
+  /* the path is set as a property, never pasted into the description; the
+   * element opens its own set (the plugin carries its own copy of the core,
+   * so a set of ours cannot cross into it) */
   g_object_set (mm, "model", w->model, NULL);
   mm_cli_lines_attach (c->lines, sink, 0);
   gst_object_unref (mm);
@@ -250,24 +253,21 @@ classifier_wait (Classifier *c, GstBus *decoder, volatile gint *progress, GPtrAr
  * one streams through the pipeline. */
 #define CORE_MAX_SECONDS 600
 
-/* Opens the model set and plans for audio alone, once; FALSE if this path
- * cannot serve it (see above). */
+/* Opens the model set (unless the worker was given it) and plans for audio
+ * alone, once; FALSE if this path cannot serve it (see above). */
 static gboolean
 core_ready (MmBatchWorker *w)
 {
   MmModelPlan plan;
 
   if (w->core_tried)
-    return w->models != NULL;
+    return w->mfcc != NULL;
   w->core_tried = TRUE;
-  w->models = mm_model_set_open (w->model, NULL);
-  if (!w->models || !mm_model_set_plan (w->models, FALSE, TRUE, FALSE, &plan, NULL)
-      || !plan.lone_audio || !mm_frontend_check_network (&plan.audio_model->frontend, NULL)
-      || !(w->mfcc = mm_mfcc_new (&plan.audio_model->frontend, NULL))) {
-    g_clear_pointer (&w->models, mm_model_set_free);
-    return FALSE;
-  }
-  return TRUE;
+  if (!w->models)
+    w->models = mm_model_set_open (w->model, NULL);
+  return w->models && mm_model_set_plan (w->models, FALSE, TRUE, FALSE, &plan, NULL)
+      && plan.lone_audio && mm_frontend_check_network (&plan.audio_model->frontend, NULL)
+      && (w->mfcc = mm_mfcc_new (&plan.audio_model->frontend, NULL)) != NULL;
 }
 
 static void
@@ -612,11 +612,13 @@ run_decodebin (MmBatchWorker *w, const char *path, GPtrArray *lines)
 /* ---- the worker --------------------------------------------------------- */
 
 MmBatchWorker *
-mm_batch_worker_new (const char *model, const MmCliNets *nets, MmBatchDecode decode)
+mm_batch_worker_new (const char *model, MmModelSet *models, const MmCliNets *nets,
+    MmBatchDecode decode)
 {
   MmBatchWorker *w = g_new0 (MmBatchWorker, 1);
 
   w->model = g_strdup (model);
+  w->models = models;
   w->nets = *nets;
   w->decode = decode;
   return w;

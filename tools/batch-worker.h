@@ -19,7 +19,8 @@
  * does — read by mm_media_read_wav (the samples audioresample would give),
  * cut by mm_frontend_clip with the model's contract (the shipped models:
  * the whole recording), MFCC, and the audio network mmclassify would choose
- * (loaded once per worker), which gives one line as mmclassify would. With
+ * (loaded once per worker; the first worker takes the set batch opened to
+ * check it), which gives one line as mmclassify would. With
  * MM_BATCH_DECODE_GSTREAMER a WAV goes through the pipeline too, as a stream:
  * one decision per word mfccextract's detector finds.
  *
@@ -40,10 +41,13 @@ typedef enum {
 
 typedef struct _MmBatchWorker MmBatchWorker;
 
-/* @model: a model file or directory (copied); @nets: the roles its model
- * set serves (which streams of a file a network can take). */
-MmBatchWorker *mm_batch_worker_new  (const char *model, const MmCliNets *nets,
-                                     MmBatchDecode decode);
+/* @model: a model file or directory (copied); @models: that path's set,
+ * already opened (taken), or NULL (the worker opens it when it first
+ * decides a WAV file without a pipeline);
+ * @nets: the roles it serves (which streams of a file a network can take). */
+struct _MmModelSet;
+MmBatchWorker *mm_batch_worker_new  (const char *model, struct _MmModelSet *models,
+                                     const MmCliNets *nets, MmBatchDecode decode);
 void           mm_batch_worker_free (MmBatchWorker *w);
 
 /* Classifies @path. On success appends to @lines (GPtrArray of char *, with

@@ -38,6 +38,7 @@
 typedef struct {
   const char *model;
   MmCliNets nets;
+  MmModelSet *checked;          /* the set opened to check it: the first worker takes it */
   MmBatchDecode decode;
   char **files;                 /* the files to run, in output order (borrowed) */
   guint n;
@@ -57,7 +58,8 @@ static gpointer
 worker (gpointer data)
 {
   Batch *b = data;
-  MmBatchWorker *w = mm_batch_worker_new (b->model, &b->nets, b->decode);
+  MmBatchWorker *w = mm_batch_worker_new (b->model, g_atomic_pointer_exchange (&b->checked, NULL),
+      &b->nets, b->decode);
   gint i;
 
   while ((i = g_atomic_int_add (&b->next, 1)) < (gint) b->n) {
@@ -542,7 +544,6 @@ run_batch (GPtrArray *mine, const char *out, const char *model_opt, int jobs,
   GHashTable *done = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   char *part = part_path (out);
   Batch b = { .decode = decode };
-  MmModelSet *models;
   Progress p = { .total = mine->len };
   GError *err = NULL;
   guint failed, n_lines = 0;
@@ -556,15 +557,15 @@ run_batch (GPtrArray *mine, const char *out, const char *model_opt, int jobs,
     goto out;
   }
   b.model = mm_cli_model_path (model_opt);
-  /* the model set, opened here to refuse a bad one before any work (each
-   * worker's classifiers open their own) */
-  if (!mm_cli_gst_ready (&err) || !(models = mm_model_set_open (b.model, &err))) {
+  /* the model set, opened here to refuse a bad one before any work; the
+   * first worker keeps it for its WAV files, every other opens its own (a
+   * set classifies one input at a time) */
+  if (!mm_cli_gst_ready (&err) || !(b.checked = mm_model_set_open (b.model, &err))) {
     rc = mm_cli_fail ("%s", err->message);
     close (fd);
     goto out;
   }
-  mm_cli_model_nets (models, &b.nets);
-  mm_model_set_free (models);
+  mm_cli_model_nets (b.checked, &b.nets);
   b.files = files_to_run (mine, done);
   b.n = g_strv_length (b.files);
   if (jobs == 0)
@@ -596,6 +597,7 @@ run_batch (GPtrArray *mine, const char *out, const char *model_opt, int jobs,
   g_timer_destroy (p.timer);
   g_async_queue_unref (b.done);
 out:
+  mm_model_set_free (b.checked);          /* when no worker took it */
   g_clear_error (&err);
   g_free (b.files);
   g_free ((char *) b.model);

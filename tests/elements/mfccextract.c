@@ -227,6 +227,39 @@ GST_START_TEST (test_mfccextract_caps_carry_the_front_end)
 
 GST_END_TEST;
 
+/* The model is read once, at NULL→READY: the stream's caps carry its
+ * front end even when the file is gone by the time they are made. */
+GST_START_TEST (test_mfccextract_reads_the_model_once)
+{
+  gchar *dir = g_dir_make_tmp ("mfccextract-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "m.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 1);
+  MmModelMeta meta = { .mfcc_json = (char *) "{\"nfft\": 512}" };
+  GstElement *e = gst_element_factory_make ("mfccextract", NULL);
+  GstHarness *h;
+  GstCaps *caps, *want;
+
+  fail_unless (mm_model_save (net, &meta, path, NULL));
+  g_object_set (e, "model", path, NULL);
+  h = gst_harness_new_with_element (e, "sink", "src");       /* to PLAYING: read here */
+  g_unlink (path);
+  gst_harness_set_src_caps_str (h, CAPS_F32);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (caps != NULL, "no caps: the model was read again");
+  want = gst_caps_from_string ("audio/x-mfcc, nfft=(int)512");
+  fail_unless (gst_caps_is_subset (caps, want), "caps %" GST_PTR_FORMAT, caps);
+  gst_caps_unref (caps);
+  gst_caps_unref (want);
+  gst_harness_teardown (h);
+  gst_object_unref (e);
+  mm_net_free (net);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
 /* Going to READY with @prop… (property name/value pairs) fails with a
  * LIBRARY SETTINGS error whose message holds @expect. */
 static void
@@ -642,6 +675,7 @@ mfccextract_suite (void)
   tcase_add_test (tc, test_mfccextract_flush_and_discont_drop_the_pending_word);
   tcase_add_test (tc, test_mfccextract_drops_short_sounds_and_cuts_long_ones);
   tcase_add_test (tc, test_mfccextract_caps_carry_the_front_end);
+  tcase_add_test (tc, test_mfccextract_reads_the_model_once);
   tcase_add_test (tc, test_mfccextract_bad_model_is_an_error);
   tcase_add_test (tc, test_mfccextract_invalid_settings_fail_at_start);
   tcase_add_test (tc, test_mfccextract_quiet_words_found_tones_ignored);
