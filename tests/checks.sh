@@ -1,7 +1,8 @@
 # Counted checks for the shell tests, sourced after T (the script's
 # temporary directory, removed at exit) is set:
 #   T=$(mktemp -d); . "$HERE/checks.sh"
-#   ok "what held"; fail "what did not"; need "step" COMMAND...; skip "why"
+#   ok "what held"; fail "what did not"; check "what" COMMAND...
+#   need "step" COMMAND...; skip "why"
 #   checks_done          # the last line: the verdict and the exit status
 # Why: a script that stopped before its checks (an `exit 0` left in, a
 # setup step that failed and made the checks after it vacuous, a refactor
@@ -19,6 +20,12 @@ checks_finished=no
 
 ok () { echo "ok: $*"; checks_passed=$((checks_passed + 1)); }
 fail () { echo "FAIL: $*"; checks_failed=$((checks_failed + 1)); }
+# check WHAT COMMAND...: one check whose verdict is COMMAND's exit status.
+check () {
+  local what=$1
+  shift
+  if "$@"; then ok "$what"; else fail "$what"; fi
+}
 # A part of the checks that cannot run here (no data, no plugin): said, and
 # counted apart.
 skip () { echo "skipped: $*"; checks_skipped=$((checks_skipped + 1)); }

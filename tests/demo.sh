@@ -16,28 +16,19 @@ root=$(dirname "$here")
 build=${1:?usage: tests/demo.sh BUILD_ROOT}
 models=${MMDIGITS_DEMO_MODELS:-$root/models}   # override to try unshipped models
 
-if [ ! -f "$models/imagenet_cnn.safetensors" ]; then
-  echo "skipped: no shipped model"
-  exit 77
-fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/mmdigits-demo-test.XXXXXX")
+work=$T
+. "$here/checks.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mmdigits-demo-test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+[ -f "$models/imagenet_cnn.safetensors" ] || checks_skip "no shipped model"
 
-fail () {
-  echo "FAIL: $*"
-  exit 1
-}
-
-if ! bash "$root/pipelines/demo.sh" --build "$build" --models "$models" --out "$work" \
-    --no-deps --no-build; then
-  fail "the demo pipeline did not run (exit status not 0)"
-fi
+need "the demo pipeline runs (exit status 0)" bash "$root/pipelines/demo.sh" --build "$build" \
+  --models "$models" --out "$work" --no-deps --no-build
 
 min_correct=0
 [ -f "$models/hybridnet_cnn.safetensors" ] && min_correct=8
 
-python3 - "$work" "$min_correct" <<'EOF'
+if python3 - "$work" "$min_correct" <<'EOF'
 import json, re, sys
 work, min_correct = sys.argv[1], int(sys.argv[2])
 errors = []
@@ -75,3 +66,10 @@ for e in errors:
     print("FAIL: " + e)
 sys.exit(1 if errors else 0)
 EOF
+then
+  ok "events.jsonl, the mmclassify messages and summary.json agree, >= 8 of 10 decided," \
+    "$min_correct or more correct"
+else
+  fail "the demo's events and summary (above)"
+fi
+checks_done

@@ -4,19 +4,21 @@
 # with the shipped audio model: exactly three words are found, and they are
 # classified as 3, 7, 1 in that order.
 #   tests/espeak.sh BUILD_DIR
-set -euo pipefail
+set -u -o pipefail
 build=$1
-root=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
 model=$root/models/audionet_cnn.safetensors
-if [ ! -f "$model" ]; then echo "skipped: no shipped audio model"; exit 77; fi
-command -v espeak-ng >/dev/null || { echo "skipped: espeak-ng not installed"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-espeak-ng -w "$tmp/sentence.wav" -g 40 "three. seven. one."
-GST_PLUGIN_PATH=$build/plugins gst-launch-1.0 -q filesrc location="$tmp/sentence.wav" ! decodebin ! \
+T=$(mktemp -d)
+tmp=$T
+. "$here/checks.sh"
+[ -f "$model" ] || checks_skip "no shipped audio model"
+command -v espeak-ng >/dev/null || checks_skip "espeak-ng not installed"
+need "espeak-ng speaks the sentence" espeak-ng -w "$tmp/sentence.wav" -g 40 "three. seven. one."
+GST_PLUGIN_PATH=$build/plugins need "the pipeline runs" gst-launch-1.0 -q filesrc location="$tmp/sentence.wav" ! decodebin ! \
   audioconvert ! audioresample ! audio/x-raw,rate=16000,channels=1,format=F32LE ! \
   mfccextract ! mm.audio_sink mmclassify name=mm model="$model" ! filesink location="$tmp/events.jsonl"
-/usr/bin/python3 - "$tmp/events.jsonl" <<'PY'
+if /usr/bin/python3 - "$tmp/events.jsonl" <<'PY'
 import json, sys
 events = [json.loads(line) for line in open(sys.argv[1])]
 digits = [e["digit"] for e in events]
@@ -24,5 +26,10 @@ print("decisions:", [(e["digit"], round(e["confidence"], 3), e["time"]) for e in
 assert all(e["modality"] == "audio" and e["arch"] == "AudioNet_CNN" for e in events), events
 assert len(events) == 3, f"expected 3 words, found {len(events)}"
 assert digits == [3, 7, 1], f"expected [3, 7, 1], got {digits}"
-print("1 passed, 0 failed")
 PY
+then
+  ok "three audio decisions of AudioNet_CNN: 3, 7, 1"
+else
+  fail "the decisions (above) are not 3, 7, 1 from AudioNet_CNN"
+fi
+checks_done

@@ -19,22 +19,18 @@ data=${MMDIGITS_DATA:-$root/../shared/data}
 recordings=$data/fsdd/recordings
 init=$root/models/audionet_cnn.safetensors
 
-[ -d "$recordings" ] || { echo "skipped: no data"; exit 77; }
-[ -f "$init" ] || { echo "skipped: no shipped model"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/mmdigits-finetune-test.XXXXXX")
+work=$T
+. "$here/checks.sh"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mmdigits-finetune-test.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-
-fail () {
-  echo "FAIL: $*"
-  exit 1
-}
+[ -d "$recordings" ] || checks_skip "no data"
+[ -f "$init" ] || checks_skip "no shipped model"
 
 # FSDD's names, {digit}_{speaker}_{index}.wav, are what finetune.sh expects
 mkdir "$work/rec"
 for d in 0 1 2 3 4 5 6 7 8 9; do
   for i in 0 1 2; do
-    cp "$recordings/${d}_theo_$i.wav" "$work/rec/" || fail "no recording ${d}_theo_$i.wav"
+    need "the recording ${d}_theo_$i.wav" cp "$recordings/${d}_theo_$i.wav" "$work/rec/"
   done
 done
 export GST_PLUGIN_PATH="$build/plugins${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
@@ -49,8 +45,10 @@ for k in "${!files[@]}"; do
     ! audio/x-raw,format=F32LE,rate=16000,channels=1 ! mfccextract name="w$k" model="$init" post-messages=true
     ! fakesink sync=false)
 done
-gst-launch-1.0 -m "${branches[@]}" > "$work/words.log" 2>&1 \
-  || { cat "$work/words.log"; fail "counting the words with gst-launch-1.0 failed"; }
+count_words () {
+  gst-launch-1.0 -m "${branches[@]}" > "$work/words.log" 2>&1 || { cat "$work/words.log"; return 1; }
+}
+need "counting the words with gst-launch-1.0" count_words
 words=0
 expected=
 for k in "${!files[@]}"; do
@@ -59,7 +57,7 @@ for k in "${!files[@]}"; do
   for ((j = 0; j < n; j++)); do expected+="$(basename "${files[$k]}" | cut -c1) "; done
 done
 echo "mfccextract finds $words words in ${#files[@]} recordings"
-[ "$words" -ge 25 ] || fail "only $words words found in ${#files[@]} recordings (expected >= 25)"
+check "$words words found in ${#files[@]} recordings (expected >= 25)" [ "$words" -ge 25 ]
 
 start=$(date +%s%N)
 GST_DEBUG=mmtrain:6 GST_DEBUG_FILE="$work/gst.log" GST_DEBUG_NO_COLOR=1 \
@@ -69,23 +67,26 @@ rc=$?
 end=$(date +%s%N)
 cat "$work/out.log" "$work/err.log"
 echo "finetune.sh took $(( (end - start) / 1000000 )) ms"
-[ $rc -eq 0 ] || fail "finetune.sh exited $rc"
+[ $rc -eq 0 ] || { fail "finetune.sh exited $rc"; checks_done; }
+ok "finetune.sh exits 0"
 
 # every block kept with its own recording's digit, in stream order
 kept=$(sed -n 's/.*kept sample at .*, label \(-\{0,1\}[0-9]\).*/\1/p' "$work/gst.log" | tr '\n' ' ')
-[ "$kept" = "$expected" ] || fail "mmtrain kept labels '$kept', expected '$expected'"
+check "mmtrain kept labels '$kept', expected '$expected'" [ "$kept" = "$expected" ]
 
-done_line=$(grep "^mmtrain-done" "$work/out.log") || fail "no mmtrain-done reported"
+done_line=$(grep "^mmtrain-done" "$work/out.log")
+check "mmtrain-done reported" [ -n "$done_line" ]
 samples=$(sed -n 's/.*samples=(int)\([0-9]*\).*/\1/p' <<< "$done_line")
-[ "$samples" = "$words" ] || fail "mmtrain-done says $samples samples, mfccextract found $words words"
-grep -q "^mmtrain-progress, epoch=(int)1, epochs=(int)2," "$work/out.log" \
-  || fail "no mmtrain-progress for epoch 1 of 2"
+check "mmtrain-done says $samples samples, mfccextract found $words words" [ "$samples" = "$words" ]
+check "mmtrain-progress for epoch 1 of 2" \
+  grep -q "^mmtrain-progress, epoch=(int)1, epochs=(int)2," "$work/out.log"
 
-[ -s "$work/tuned.safetensors" ] || fail "no model written"
-"$build/tools/mmdigits" inspect --json "$work/tuned.safetensors" > "$work/inspect.json" \
-  || fail "mmdigits inspect cannot load the model"
-python3 -c 'import json, sys; a = json.load(open(sys.argv[1]))["arch"]; sys.exit(a != "AudioNet_CNN")' \
-  "$work/inspect.json" || fail "the model is not an AudioNet_CNN: $(head -c 200 "$work/inspect.json")"
-cmp -s "$init" "$work/tuned.safetensors" && fail "the model is the initial one, unchanged"
-
-echo "1 passed, 0 failed"
+need "a model written" test -s "$work/tuned.safetensors"
+inspect () { "$build/tools/mmdigits" inspect --json "$work/tuned.safetensors" > "$work/inspect.json"; }
+need "mmdigits inspect loads the model" inspect
+check "the model is an AudioNet_CNN ($(head -c 200 "$work/inspect.json"))" python3 -c \
+  'import json, sys; a = json.load(open(sys.argv[1]))["arch"]; sys.exit(a != "AudioNet_CNN")' \
+  "$work/inspect.json"
+check "the model differs from the initial one" bash -c '! cmp -s "$1" "$2"' _ "$init" \
+  "$work/tuned.safetensors"
+checks_done

@@ -14,15 +14,16 @@
 # audioresample.
 set -uo pipefail
 
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 build=${1:?usage: tests/mmtrain_exit.sh BUILD_ROOT [RUNS]}
 runs=${2:-50}
+T=$(mktemp -d "${TMPDIR:-/tmp}/mmdigits-mmtrain-exit.XXXXXX")
+work=$T
+. "$here/checks.sh"
 export GST_PLUGIN_PATH=$build/plugins
 for e in audiotestsrc audioconvert audioresample mfccextract mmtrain; do
-  gst-inspect-1.0 "$e" > /dev/null 2>&1 || { echo "skipped: no $e element"; exit 77; }
+  gst-inspect-1.0 "$e" > /dev/null 2>&1 || checks_skip "no $e element"
 done
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/mmdigits-mmtrain-exit.XXXXXX")
-trap 'rm -rf "$work"' EXIT
 
 # one run: prints its exit status (124: killed by timeout, i.e. hung)
 one () {
@@ -33,7 +34,8 @@ one () {
 }
 export -f one
 export work
-seq 1 "$runs" | xargs -P 4 -I{} bash -c 'one {}' > "$work/status"
+run_all () { seq 1 "$runs" | xargs -P 4 -I{} bash -c 'one {}' > "$work/status"; }
+need "the runs" run_all
 
 hung=$(awk '$1 == 124' "$work/status" | wc -l)
 other=$(awk '$1 != 124 && $1 != 1' "$work/status" | wc -l)
@@ -42,4 +44,8 @@ models=$(find "$work" -name 'x*.st*' | wc -l)
 echo "$runs runs: $hung hung, $other with an exit status other than 1, $errors reported" \
   "'no labelled samples', $models model files"
 awk '$1 != 1 { print "run " $2 " exited " $1 }' "$work/status"
-[ "$hung" -eq 0 ] && [ "$other" -eq 0 ] && [ "$errors" -eq "$runs" ] && [ "$models" -eq 0 ]
+check "no run hung" [ "$hung" -eq 0 ]
+check "every run exited 1" [ "$other" -eq 0 ]
+check "every run reported 'no labelled samples'" [ "$errors" -eq "$runs" ]
+check "no run left a model file" [ "$models" -eq 0 ]
+checks_done

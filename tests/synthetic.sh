@@ -13,24 +13,22 @@
 #    syn-… or that holds no recordings (exit 1).
 # Skipped without espeak-ng / gst-launch-1.0; the training part without data.
 #   tests/synthetic.sh PATH/TO/mmdigits
-set -euo pipefail
+set -u -o pipefail
 mmdigits=$1
-root=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(dirname "$here")
 data=${MMDIGITS_DATA:-$root/../shared/data}
+T=$(mktemp -d)
+tmp=$T
+. "$here/checks.sh"
 for tool in espeak-ng gst-launch-1.0; do
-  command -v $tool >/dev/null || { echo "skipped: $tool not installed"; exit 77; }
+  command -v $tool >/dev/null || checks_skip "$tool not installed"
 done
 export MMDIGITS_CACHE=${MMDIGITS_CACHE:-$(dirname "$mmdigits")/mmdigits-cache}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check () {   # check DESCRIPTION COMMAND…
-  local what=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
 
-"$root/scripts/make-voices.sh" --quick "$tmp/a" 2> "$tmp/gen.log"
-"$root/scripts/make-voices.sh" --quick "$tmp/b" 2>> "$tmp/gen.log"
+make_voices () { "$root/scripts/make-voices.sh" --quick "$1" 2>> "$tmp/gen.log"; }
+need "make-voices.sh --quick" make_voices "$tmp/a"
+need "make-voices.sh --quick, again" make_voices "$tmp/b"
 n=$(ls "$tmp/a"/*.wav | wc -l)
 voices=$(ls "$tmp/a"/*.wav | sed 's/.*\/[0-9]_\(.*\)_[0-9]*\.wav/\1/' | sort -u | wc -l)
 # --quick: two espeak-ng voices, and flite's slt when flite is there
@@ -60,9 +58,8 @@ words=$("$mmdigits" words "$tmp/a"/*.wav | grep -vcE '[[:space:]]-$' || true)
 check "a word in every clip ($words of $n)" [ "$words" -eq "$n" ]
 
 if [ ! -d "$data/mnist" ] || [ ! -d "$data/fsdd" ]; then
-  echo "$pass passed, $fail failed (training part skipped: no data)"
-  [ "$fail" -eq 0 ]
-  exit
+  skip "training part: no data"
+  checks_done
 fi
 "$mmdigits" train -a ImageNet_CNN --synthetic "$tmp/a" -o "$tmp/x.safetensors" 2>/dev/null \
   && rc=0 || rc=$?
@@ -78,9 +75,14 @@ mkdir "$tmp/empty"
 check "a directory without recordings: exit 1 (got $rc)" [ "$rc" -eq 1 ]
 check "no model written by the failed runs" [ ! -e "$tmp/x.safetensors" ]
 
-"$mmdigits" train -a AudioNet_CNN --data "$data" --synthetic "$tmp/a" --epochs 1 --limit 3000 \
-  --json -o "$tmp/syn.safetensors" > "$tmp/syn.json" 2> "$tmp/syn.log"
-"$mmdigits" eval -m "$tmp/syn.safetensors" --data "$data" --json > "$tmp/eval.json"
+train_syn () {
+  "$mmdigits" train -a AudioNet_CNN --data "$data" --synthetic "$tmp/a" --epochs 1 --limit 3000 \
+    --json -o "$tmp/syn.safetensors" > "$tmp/syn.json" 2> "$tmp/syn.log" \
+    || { cat "$tmp/syn.log" >&2; return 1; }
+}
+need "train --synthetic" train_syn
+eval_syn () { "$mmdigits" eval -m "$tmp/syn.safetensors" --data "$data" --json > "$tmp/eval.json"; }
+need "eval of the synthetic-trained model" eval_syn
 if /usr/bin/python3 - "$tmp/syn.json" "$tmp/eval.json" "$n" "$voices" <<'PY'
 import json, sys
 prov, ev = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
@@ -100,6 +102,10 @@ print("split test", prov["test_accuracy"], ev["split_test"]["accuracy"],
 assert abs(prov["test_accuracy"] - ev["split_test"]["accuracy"]) < 1e-9
 assert abs(prov["heldout_accuracy"] - ev["heldout_test"]["accuracy"]) < 1e-9
 PY
-then pass=$((pass + 1)); else fail=$((fail + 1)); cat "$tmp/syn.log" >&2; fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+then
+  ok "train --synthetic: provenance, training pairs, split and held-out sets as they were"
+else
+  fail "train --synthetic: provenance or accuracies (above)"
+  cat "$tmp/syn.log" >&2
+fi
+checks_done
