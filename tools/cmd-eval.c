@@ -1,10 +1,16 @@
 /* mmdigits eval — accuracy, macro F1, calibration error and confusion
  * matrix of a model file; with --protocol new-speaker, the speaker-disjoint
- * folds of several models at once. */
+ * folds of several models at once. --snr mixes noise into the recordings
+ * of the set the protocol reports, --limit takes only the first samples. */
+
+/* The noise of --snr: sample i's is drawn from stream (NOISE_SEED, i). */
+#define NOISE_SEED 2026
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "degrade.h"
 #include "mm-cli.h"
 #include "mm-json.h"
 #include "mm-file.h"
@@ -59,9 +65,16 @@ add_confusion (JsonBuilder *b, const char *name, const Scores *sc)
   json_builder_end_object (b);
 }
 
+/* --snr and --noise, when given. */
+typedef struct {
+  double snr;        /* NAN: clean recordings */
+  MmNoiseKind noise;
+  int limit;         /* 0: every sample */
+} Conditions;
+
 static void
-print_json (const char *model, MmArch arch, const char *protocol, const Scores *test,
-    const Scores *heldout)
+print_json (const char *model, MmArch arch, const char *protocol, const Conditions *cond,
+    const Scores *test, const Scores *heldout)
 {
   JsonBuilder *b = json_builder_new ();
 
@@ -69,6 +82,12 @@ print_json (const char *model, MmArch arch, const char *protocol, const Scores *
   mm_json_add_string (b, "model", model);
   mm_json_add_string (b, "arch", mm_arch_name (arch));
   mm_json_add_string (b, "protocol", protocol);
+  if (!isnan (cond->snr)) {
+    mm_json_add_string (b, "noise", mm_noise_kind_name (cond->noise));
+    mm_json_add_double (b, "snr_db", cond->snr);
+  }
+  if (cond->limit)
+    mm_json_add_int (b, "limit", cond->limit);
   add_confusion (b, "split_test", test);
   if (heldout)
     add_confusion (b, "heldout_test", heldout);
@@ -219,6 +238,50 @@ out:
   return rc;
 }
 
+/* The first @limit samples of *@ds (0: all), in place. */
+static void
+limit_set (MmDataset **ds, int limit)
+{
+  int *idx;
+  MmDataset *sub;
+
+  if (!*ds || !limit || limit >= (*ds)->n)
+    return;
+  idx = g_new (int, limit);
+  for (int i = 0; i < limit; i++)
+    idx[i] = i;
+  sub = mm_dataset_subset (*ds, idx, limit);
+  g_free (idx);
+  mm_dataset_free (*ds);
+  *ds = sub;
+}
+
+/* --limit, then --snr's noise into the recordings of the set the protocol
+ * reports (the held-out test; the split test for "paper", which has none),
+ * the babble from the split test's recordings (training voices). Before
+ * normalisation: the MFCC are made anew from the noisy clips with the
+ * model's front end. */
+static gboolean
+apply_conditions (MmSplits *splits, const Conditions *cond, const MmMfccParams *mfcc,
+    GError **error)
+{
+  GArray *pool;
+  MmRng rng;
+  gboolean ok;
+
+  limit_set (&splits->test, cond->limit);
+  limit_set (&splits->heldout, cond->limit);
+  if (isnan (cond->snr))
+    return TRUE;
+  /* the pool's shuffle has a stream of its own, apart from every sample's */
+  mm_rng_seed (&rng, NOISE_SEED ^ 0xbab, 0);
+  pool = mm_degrade_babble_pool (splits->test, &rng);
+  ok = mm_degrade_audio (splits->heldout ? splits->heldout : splits->test, cond->noise,
+      cond->snr, pool, mfcc, NOISE_SEED, error);
+  g_array_unref (pool);
+  return ok;
+}
+
 /* mm_file_check_output for --predictions against @model if given, else
  * against the files of @data_dir. */
 static gboolean
@@ -238,15 +301,23 @@ int
 mm_cmd_eval (int argc, char **argv)
 {
   char **models = NULL, *model_path, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
-  char *pred_path = NULL;
+  char *pred_path = NULL, *noise = NULL;
   int threads = 0;
   gboolean json = FALSE;
+  Conditions cond = { .snr = NAN, .noise = MM_NOISE_WHITE, .limit = 0 };
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &models, "Model file (.safetensors); "
       "one per fold, repeated, with --protocol new-speaker", "FILE" },
     MM_CLI_DATA_ENTRY (data_opt),
-    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, new-speaker:K, "
-      "new-speaker:NAME (default: the model's, else clean), or new-speaker (every fold model given)", "NAME" },
+    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, writers, "
+      "writers:KIND, new-speaker:K, new-speaker:NAME (default: the model's, else clean), or "
+      "new-speaker (every fold model given)", "NAME" },
+    { "snr", 0, 0, G_OPTION_ARG_DOUBLE, &cond.snr, "Mix --noise into the held-out test's "
+      "recordings (paper: the split test's) at DB speech-to-noise ratio (speech power over the "
+      "recording's span)", "DB" },
+    { "noise", 0, 0, G_OPTION_ARG_STRING, &noise, "The noise of --snr: white (default), pink, "
+      "or babble (6 talkers of the split test's recordings: training voices)", "KIND" },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &cond.limit, "Only the first N samples of each set", "N" },
     MM_CLI_THREADS_ENTRY (threads),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
     { "predictions", 0, 0, G_OPTION_ARG_FILENAME, &pred_path,
@@ -255,6 +326,8 @@ mm_cmd_eval (int argc, char **argv)
   };
   const MmCliRange ranges[] = {
     MM_CLI_THREADS_RANGE,
+    { "snr", -30, 100, FALSE },
+    { "limit", 1, G_MAXINT, FALSE },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- evaluate a model");
@@ -289,6 +362,17 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (noise && (isnan (cond.snr) || !mm_noise_kind_parse (noise, &cond.noise))) {
+    fprintf (stderr, "mmdigits: %s\n", isnan (cond.snr) ? "--noise needs --snr"
+        : "--noise: white, pink or babble");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (folds && (!isnan (cond.snr) || cond.limit)) {
+    fprintf (stderr, "mmdigits: --snr and --limit take one model, not --protocol new-speaker\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
   if (folds && pred_path) {
     fprintf (stderr, "mmdigits: --predictions takes one model, not --protocol new-speaker\n");
     rc = MM_EXIT_USAGE;
@@ -312,6 +396,10 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   net = model->net;
+  if (!isnan (cond.snr) && !mm_arch_uses_audio (model->arch)) {
+    rc = mm_cli_fail ("%s: --snr: %s hears no audio", model_path, mm_arch_name (model->arch));
+    goto out;
+  }
   if (!protocol && !(protocol = recorded_protocol (model->meta)))
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   if (!(data_dir = mm_cli_data_dir (data_opt)))
@@ -321,8 +409,9 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   /* the features are made as the model was trained on them */
-  if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE, FALSE,
-          &splits, &error)) {
+  if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE,
+          !isnan (cond.snr), &splits, &error)
+      || !apply_conditions (&splits, &cond, &model->frontend, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -350,12 +439,16 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   if (json) {
-    print_json (model_path, mm_net_arch (net), protocol, &test,
+    print_json (model_path, mm_net_arch (net), protocol, &cond, &test,
         splits.heldout ? &heldout : NULL);
   } else {
     printf ("%s (%s, protocol %s, temperature %g)\n", model_path,
         mm_arch_name (mm_net_arch (net)), protocol, mm_net_temperature (net));
-    print_confusion ("split test (9,000 of the 60,000 training samples, never trained on)", &test);
+    if (!isnan (cond.snr))
+      printf ("the %s test's recordings with %s noise at %g dB SNR\n",
+          splits.heldout ? "held-out" : "split", mm_noise_kind_name (cond.noise), cond.snr);
+    print_confusion (cond.limit ? "split test (its first samples; --limit)"
+        : "split test (9,000 of the 60,000 training samples, never trained on)", &test);
     if (splits.heldout)
       print_confusion ("held-out test", &heldout);
     else
@@ -371,6 +464,7 @@ out:
   g_free (data_opt);
   g_free (protocol);
   g_free (pred_path);
+  g_free (noise);
   if (pred_tsv)
     g_string_free (pred_tsv, TRUE);
   g_option_context_free (ctx);

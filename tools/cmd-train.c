@@ -285,7 +285,7 @@ mm_cmd_train (int argc, char **argv)
   }
   if (!protocol)
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
-  if (!mm_protocol_check (protocol, &error)) {
+  if (!mm_protocol_check (protocol, &error) || !mm_protocol_trainable (protocol, &error)) {
     fprintf (stderr, "mmdigits: %s\n", error->message);
     rc = MM_EXIT_USAGE;
     goto out;

@@ -121,7 +121,11 @@ const char    *mm_cli_frontend_model (const MmCliFrontend *f);
  *  "voices": train/val/test from FSDD 5–49 and all licensed extra-speech;
  *            held-out = the MNIST test images paired with extra-speech's
  *            unlicensed voices (never trained on): a VALIDATION set of
- *            unheard voices, the one that chooses settings.
+ *            unheard voices, the one that chooses settings;
+ *  "writers", "writers:KIND": "clean" with the held-out images changed as
+ *            new writers' might be (mm_degrade_writers, tools/figures/
+ *            degrade.h: KIND thin, thick, slant, blur or noise; "writers"
+ *            gives each image one kind in turn). For evaluation only.
  * Image-only networks never load FSDD, audio-only networks never load the
  * MNIST pixels (only labels); the sample indices are the same for all, so
  * results are comparable. Sets are raw (images in [0, 1], audio raw MFCC):
@@ -145,6 +149,9 @@ typedef struct {
 
 /* Checks a protocol name (usage errors, before any data is read). */
 gboolean mm_protocol_check (const char *protocol, GError **error);
+/* FALSE, with a message, for an evaluation-only protocol ("writers"): a
+ * model trained on it would record it and be evaluated on it by default. */
+gboolean mm_protocol_trainable (const char *protocol, GError **error);
 /* @mfcc: the front end for the audio (NULL = defaults). @synthetic: a
  * directory of synthetic voices (scripts/make-voices.sh; every speaker id
  * starts with "syn-"), or NULL: audio networks' training split (never

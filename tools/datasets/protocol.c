@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "degrade.h"
 #include "fsdd.h"
 #include "mm-error.h"
 #include "mm-media.h"
@@ -46,15 +47,22 @@ static const struct {
  * licensed extra-speech speakers after a seeded shuffle. */
 #define N_FOLDS MM_PROTOCOL_FOLDS
 
+/* PROTOCOL_WRITERS is PROTOCOL_CLEAN with the held-out images changed
+ * (mm_degrade_writers): its pairs, splits and recordings are clean's. */
 typedef enum {
-  PROTOCOL_PAPER, PROTOCOL_CLEAN, PROTOCOL_NEW_SPEAKER, PROTOCOL_FOLD, PROTOCOL_VOICES
+  PROTOCOL_PAPER, PROTOCOL_CLEAN, PROTOCOL_NEW_SPEAKER, PROTOCOL_FOLD, PROTOCOL_VOICES,
+  PROTOCOL_WRITERS
 } ProtocolKind;
 
 typedef struct {
   ProtocolKind kind;
   const char *speaker;    /* new-speaker:NAME: interned name */
   int fold;               /* new-speaker:K: 1 … N_FOLDS */
+  MmWriterKind writer;    /* writers[:KIND] */
 } Protocol;
+
+/* The held-out images of "writers" are changed with this seed. */
+#define WRITERS_SEED 2026
 
 /* Every recording a protocol may draw from: FSDD, and extra-speech for the
  * protocols that use it, in one table. */
@@ -103,6 +111,14 @@ parse_protocol (const char *name, Protocol *p, GError **error)
     p->kind = PROTOCOL_VOICES;
     return TRUE;
   }
+  if (!strcmp (name, "writers")
+      || (g_str_has_prefix (name, "writers:")
+          && mm_writer_kind_parse (name + strlen ("writers:"), &p->writer))) {
+    p->kind = PROTOCOL_WRITERS;
+    if (!name[strlen ("writers")])
+      p->writer = MM_WRITER_ALL;
+    return TRUE;
+  }
   if (g_str_has_prefix (name, prefix)
       && g_strv_contains ((const char *const *) speakers, arg)) {
     p->kind = PROTOCOL_NEW_SPEAKER;
@@ -115,8 +131,9 @@ parse_protocol (const char *name, Protocol *p, GError **error)
     return TRUE;
   }
   g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "unknown protocol '%s' (paper, clean, voices, "
-      "new-speaker:K with K 1-%d, or new-speaker:NAME with NAME one of george, jackson, lucas, "
-      "nicolas, theo, yweweler)", name, N_FOLDS);
+      "writers, writers:KIND with KIND one of thin, thick, slant, blur, noise, new-speaker:K "
+      "with K 1-%d, or new-speaker:NAME with NAME one of george, jackson, lucas, nicolas, theo, "
+      "yweweler)", name, N_FOLDS);
   return FALSE;
 }
 
@@ -132,6 +149,21 @@ mm_protocol_check (const char *protocol, GError **error)
 {
   Protocol p;
   return parse_protocol (protocol, &p, error);
+}
+
+gboolean
+mm_protocol_trainable (const char *protocol, GError **error)
+{
+  Protocol p;
+
+  if (!parse_protocol (protocol, &p, error))
+    return FALSE;
+  if (p.kind == PROTOCOL_WRITERS) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "protocol '%s' is for evaluation only "
+        "(train on clean, whose splits it shares)", protocol);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* Appends the files of @dir (if it exists) to @files. */
@@ -525,7 +557,11 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
     g_string_append (s, "; no held-out test");
   else
     g_string_append (s, "; held-out: MNIST test set (10,000)");
-  if (audio && p->kind == PROTOCOL_CLEAN)
+  if (p->kind == PROTOCOL_WRITERS)
+    g_string_append_printf (s, ", the images changed as new writers' might be (%s; seed %d)",
+        p->writer == MM_WRITER_ALL ? "thin, thick, slant, blur, noise in turn"
+        : mm_writer_kind_name (p->writer), WRITERS_SEED);
+  if (audio && (p->kind == PROTOCOL_CLEAN || p->kind == PROTOCOL_WRITERS))
     g_string_append (s, " paired with FSDD test recordings (indices 0-4)");
   else if (audio && p->kind == PROTOCOL_NEW_SPEAKER)
     g_string_append_printf (s, " paired with all recordings of %s, never heard in training",
@@ -593,6 +629,8 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
   out->test = assemble (&train, &sp, rec, te, nte);
   if (test.n)
     out->heldout = assemble (&test, &sp, hrec, NULL, test.n);
+  if (p.kind == PROTOCOL_WRITERS && out->heldout->image)
+    mm_degrade_writers (out->heldout->image, out->heldout->n, p.writer, WRITERS_SEED);
   out->protocol = g_strdup (protocol);
   out->description = describe (&p, audio, ntr, nva, nte);
   if (out->synthetic) {

@@ -589,8 +589,6 @@ embedding_figure (Figures *f, int number, MmArch arch, const MmEmbedding *which,
 /* ---- robustness ---- */
 
 #define MAX_LEVELS 10
-#define BABBLE_POOL 60        /* training recordings the babble is mixed from */
-#define BABBLE_VOICES 6       /* talkers in one babble track */
 
 typedef struct {
   const char *key, *title, *xlabel;
@@ -633,38 +631,22 @@ audio_bank_clear (AudioBank *ab)
   g_free (ab->babble);
 }
 
-static int
-compare_ints (gconstpointer a, gconstpointer b)
-{
-  return *(const int *) a - *(const int *) b;
-}
-
-/* Babble: each track mixes BABBLE_VOICES recordings of the paper split's
- * test part (FSDD indices 5–49: never a held-out recording), drawn from
- * BABBLE_POOL of them, as the trainer's babble does (mm_aug_babble). */
+/* Babble: each track mixes MM_BABBLE_TALKERS recordings of the protocol's split
+ * test (never a held-out recording; mm_degrade_babble_pool, as eval --noise
+ * babble), as the trainer's babble does (mm_aug_babble). */
 static void
 make_babble (Figures *f, AudioBank *ab)
 {
-  const MmDataset *split = f->splits.test;
-  const MmWaveBank *bank = split->waves;
-  GArray *pool = g_array_new (FALSE, FALSE, sizeof (int));
+  const MmWaveBank *bank = f->splits.test->waves;
+  GArray *pool;
   MmRng rng;
-  int n_pool;
 
-  for (int i = 0; i < split->n; i++)
-    g_array_append_val (pool, split->wave[i]);
-  g_array_sort (pool, compare_ints);
-  n_pool = 0;
-  for (guint i = 0; i < pool->len; i++)
-    if (i == 0 || g_array_index (pool, int, i) != g_array_index (pool, int, n_pool - 1))
-      g_array_index (pool, int, n_pool++) = g_array_index (pool, int, i);
   mm_rng_seed (&rng, SEED, 0xbab);
-  mm_rng_shuffle (&rng, (int *) pool->data, n_pool);
-  n_pool = MIN (n_pool, BABBLE_POOL);
+  pool = mm_degrade_babble_pool (f->splits.test, &rng);
   ab->babble = g_new0 (float, (size_t) ab->n * ab->len);
   for (int s = 0; s < ab->n; s++)
-    mm_aug_babble (&rng, bank->samples, bank->len, (const int *) pool->data, n_pool,
-        BABBLE_VOICES, ab->babble + (size_t) s * ab->len, ab->len);
+    mm_aug_babble (&rng, bank->samples, bank->len, (const int *) pool->data, pool->len,
+        MM_BABBLE_TALKERS, ab->babble + (size_t) s * ab->len, ab->len);
   g_array_unref (pool);
 }
 

@@ -1,5 +1,6 @@
-/* mmdigits CLI — worsening images on purpose by a set amount, for the
- * robustness curves of `mmdigits figures` (tools/figures/degrade.c).
+/* mmdigits CLI — worsening inputs on purpose by a set amount, for the
+ * robustness curves of `mmdigits figures` and the evaluation conditions of
+ * `mmdigits eval` (--protocol writers, --snr) (tools/figures/degrade.c).
  *
  * Images are [n][28·28] floats in [0, 1] (white digit on black), changed in
  * place. Each sample's randomness comes from its own PCG stream (@seed,
@@ -10,6 +11,10 @@
 
 #include <glib.h>
 #include <stddef.h>
+
+#include "mm-dataset.h"
+#include "mm-mfcc.h"
+#include "mm-rng.h"
 
 G_BEGIN_DECLS
 
@@ -22,5 +27,50 @@ void mm_degrade_occlude (float *images, int n, double fraction, guint64 seed);
  * [0, 1] (mm_aug_pixel_noise, the trainer's pixel noise). Blur and the
  * audio noises are the trainer's own building blocks (mm-augment.h). */
 void mm_degrade_noise (float *images, int n, double sigma, guint64 seed);
+
+/* ---- new writers: --protocol writers[:KIND] ----
+ * A proxy for handwriting unlike MNIST's, each a fixed change (the settings
+ * live in degrade.c, fixed before any model was measured on them). */
+typedef enum {
+  MM_WRITER_THIN,    /* strokes eroded once (mm_aug_stroke) */
+  MM_WRITER_THICK,   /* strokes dilated once (mm_aug_stroke) */
+  MM_WRITER_SLANT,   /* sheared by ±WRITER_SLANT_DEG, the sign drawn per image */
+  MM_WRITER_BLUR,    /* Gaussian blur (mm_aug_blur) */
+  MM_WRITER_NOISE,   /* pixel noise, as a photo's (mm_degrade_noise) */
+  MM_WRITER_N,
+  MM_WRITER_ALL = -1 /* image i gets kind i mod MM_WRITER_N */
+} MmWriterKind;
+
+/* "thin", "thick", "slant", "blur", "noise". */
+const char *mm_writer_kind_name (MmWriterKind kind);
+/* The kind named @name; FALSE for no kind. */
+gboolean mm_writer_kind_parse (const char *name, MmWriterKind *kind);
+/* Changes @n images as new writers' (@kind, or MM_WRITER_ALL), each image's
+ * draws from its own PCG stream (@seed, its index). */
+void mm_degrade_writers (float *images, int n, MmWriterKind kind, guint64 seed);
+
+/* ---- noisy audio: eval --snr DB --noise KIND ---- */
+typedef enum {
+  MM_NOISE_WHITE, MM_NOISE_PINK, MM_NOISE_BABBLE, MM_NOISE_N
+} MmNoiseKind;
+
+/* "white", "pink", "babble". */
+const char *mm_noise_kind_name (MmNoiseKind kind);
+gboolean mm_noise_kind_parse (const char *name, MmNoiseKind *kind);
+/* The babble pool of `figures` and `eval --noise babble`: up to
+ * MM_BABBLE_POOL distinct recordings of @split (the protocol's split test:
+ * training voices, never a held-out recording), shuffled with @rng;
+ * indices into its wave bank, which the protocol's sets share
+ * (g_array_unref). */
+#define MM_BABBLE_POOL 60
+#define MM_BABBLE_TALKERS 6
+GArray *mm_degrade_babble_pool (const MmDataset *split, MmRng *rng);
+/* Replaces each sample's audio block of @ds (which must carry its clips,
+ * MmDataset.waves) by the MFCC (@mfcc's front end) of its clip with
+ * @kind noise added at @snr_db (mm_aug_add_noise: speech power over noise
+ * power); sample i's noise comes from its own PCG stream (@seed, i), babble
+ * from @pool (indices into @ds's wave bank, MM_BABBLE_TALKERS talkers). */
+gboolean mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *pool,
+                           const MmMfccParams *mfcc, guint64 seed, GError **error);
 
 G_END_DECLS

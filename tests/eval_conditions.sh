@@ -1,0 +1,115 @@
+#!/bin/bash
+# mmdigits eval's user-facing conditions (issue 10), on the first samples of
+# each set (--limit) with the study's models:
+#  - --protocol writers[:KIND]: the held-out images changed as new writers'
+#    might be; the split test stays as clean's; the same predictions on a
+#    second run; accuracy falls below clean's;
+#  - --snr DB --noise white|pink|babble: noise mixed into the held-out recordings;
+#    the same predictions on a second run; 0 dB costs accuracy, 20 dB less;
+#  - usage errors (exit 2) and an image network with --snr (exit 1);
+#    training on writers is refused.
+# Usage: bash eval_conditions.sh PATH/TO/mmdigits
+set -u
+MM=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=${MMDIGITS_SOURCE_ROOT:-$HERE/..}
+DATA=${MMDIGITS_DATA:-$HERE/../../shared/data}
+export MMDIGITS_CACHE=$(dirname "$MM")/mmdigits-cache
+export MMDIGITS_DATA=$DATA
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+N=300
+
+ok () { echo "ok: $*"; }
+fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+if [ ! -d "$DATA/fsdd" ] || [ ! -d "$DATA/mnist" ]; then
+  echo "skipped: no data"
+  exit 77
+fi
+# the study's models: models/study/ once the robust ones are the default
+model () {
+  for d in "$ROOT/models/study" "$ROOT/models"; do
+    [ -f "$d/$1.safetensors" ] && { echo "$d/$1.safetensors"; return; }
+  done
+  echo "skipped: no $1 among the shipped models" >&2
+  exit 77
+}
+IMG=$(model imagenet_cnn)
+AUD=$(model audionet_cnn)
+
+# eval --json with the given options into $T/NAME.json and $T/NAME.tsv
+run () {
+  local name=$1; shift
+  "$MM" eval --json --limit $N --threads 1 --predictions "$T/$name.tsv" "$@" > "$T/$name.json" \
+    2> "$T/$name.err" || fail "eval $*: $(tail -1 "$T/$name.err")"
+}
+# accuracy of set $2 (split_test, heldout_test) in $T/$1.json
+acc () {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]]["accuracy"])' \
+    "$T/$1.json" "$2"
+}
+# the two runs' predictions agree: labels and predicted digits exactly, confidences to 1e-5
+same () {
+  python3 - "$T/$1.tsv" "$T/$2.tsv" <<'PY'
+import sys
+a, b = (open(p).read().splitlines() for p in sys.argv[1:3])
+assert len(a) == len(b) > 1, (len(a), len(b))
+for x, y in zip(a[1:], b[1:]):
+    x, y = x.split("\t"), y.split("\t")
+    assert x[:4] == y[:4], (x, y)
+    assert abs(float(x[4]) - float(y[4])) <= 1e-5, (x, y)
+PY
+}
+below () { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) - float(sys.argv[3]) else 1)' "$@"; }
+
+# ---- new writers ----
+run img-clean -m "$IMG" -p clean
+run img-writers -m "$IMG" -p writers
+run img-writers2 -m "$IMG" -p writers
+c=$(acc img-clean heldout_test); w=$(acc img-writers heldout_test)
+below "$w" "$c" 0.02 && ok "writers: held-out accuracy $w below clean's $c by more than 2 points" \
+  || fail "writers: held-out $w, clean $c"
+[ "$(acc img-writers split_test)" = "$(acc img-clean split_test)" ] \
+  && ok "writers: the split test is clean's" || fail "writers changed the split test"
+same img-writers img-writers2 && ok "writers: a second run predicts the same" \
+  || fail "writers: two runs differ"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["protocol"] == "writers"' \
+  "$T/img-writers.json" || fail "writers: the JSON does not name the protocol"
+run img-thick -m "$IMG" -p writers:thick
+below "$(acc img-thick heldout_test)" "$c" 0 && ok "writers:thick: held-out $(acc img-thick heldout_test)" \
+  || fail "writers:thick: held-out $(acc img-thick heldout_test), clean $c"
+
+# ---- noisy audio ----
+run aud-clean -m "$AUD" -p clean
+run aud-0 -m "$AUD" -p clean --snr 0 --noise white
+run aud-0b -m "$AUD" -p clean --snr 0 --noise white
+run aud-20 -m "$AUD" -p clean --snr 20 --noise pink
+run aud-babble -m "$AUD" -p clean --snr 0 --noise babble
+c=$(acc aud-clean heldout_test)
+below "$(acc aud-0 heldout_test)" "$c" 0.10 && ok "--snr 0: held-out $(acc aud-0 heldout_test) vs clean $c" \
+  || fail "--snr 0 white: held-out $(acc aud-0 heldout_test), clean $c"
+below "$(acc aud-babble heldout_test)" "$c" 0.05 \
+  && ok "--snr 0 babble: held-out $(acc aud-babble heldout_test) vs clean $c" \
+  || fail "--snr 0 babble: held-out $(acc aud-babble heldout_test), clean $c"
+below "$(acc aud-0 heldout_test)" "$(acc aud-20 heldout_test)" 0 \
+  && ok "--snr 20 pink: held-out $(acc aud-20 heldout_test), above 0 dB white's" \
+  || fail "--snr 20 pink: held-out $(acc aud-20 heldout_test), 0 dB white $(acc aud-0 heldout_test)"
+same aud-0 aud-0b && ok "--snr: a second run predicts the same" || fail "--snr: two runs differ"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["noise"]=="white" and d["snr_db"]==0 and d["limit"]==300' \
+  "$T/aud-0.json" && ok "--snr: the JSON names the noise and SNR" || fail "--snr JSON: $(cat "$T/aud-0.json")"
+
+# ---- errors ----
+"$MM" eval -m "$AUD" --noise white > /dev/null 2>&1; [ $? -eq 2 ] || fail "--noise without --snr: not exit 2"
+"$MM" eval -m "$AUD" --snr 10 --noise brown > /dev/null 2>&1; [ $? -eq 2 ] || fail "--noise brown: not exit 2"
+"$MM" eval -m "$AUD" --snr 1000 > /dev/null 2>&1; [ $? -eq 2 ] || fail "--snr 1000: not exit 2"
+"$MM" eval -m "$AUD" -p writers:fat > /dev/null 2>&1; [ $? -eq 2 ] || fail "writers:fat: not exit 2"
+"$MM" eval -m "$IMG" --snr 10 > /dev/null 2> "$T/img-snr.err"
+[ $? -eq 1 ] && grep -q "hears no audio" "$T/img-snr.err" || fail "--snr with ImageNet_CNN: $(cat "$T/img-snr.err")"
+"$MM" train -a ImageNet_CNN -p writers -o "$T/x.safetensors" > /dev/null 2> "$T/train.err"
+[ $? -eq 2 ] && grep -q "evaluation only" "$T/train.err" && [ ! -e "$T/x.safetensors" ] \
+  || fail "train -p writers: $(cat "$T/train.err")"
+ok "usage errors"
+
+[ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
