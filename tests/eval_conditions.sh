@@ -97,8 +97,8 @@ below "$(acc aud-0 heldout_test)" "$(acc aud-20 heldout_test)" 0 \
   && ok "--snr 20 pink: held-out $(acc aud-20 heldout_test), above 0 dB white's" \
   || fail "--snr 20 pink: held-out $(acc aud-20 heldout_test), 0 dB white $(acc aud-0 heldout_test)"
 same aud-0 aud-0b && ok "--snr: a second run predicts the same" || fail "--snr: two runs differ"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["noise"]=="white" and d["snr_db"]==0 and d["limit"]==300' \
-  "$T/aud-0.json" && ok "--snr: the JSON names the noise and SNR" || fail "--snr JSON: $(cat "$T/aud-0.json")"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["noise"]=="white" and d["snr_db"]==0 and d["limit"]==300 and "split_test" not in d' \
+  "$T/aud-0.json" && ok "--snr: the JSON names the noise and SNR, and scores only the noisy set" || fail "--snr JSON: $(cat "$T/aud-0.json")"
 
 # ---- errors ----
 "$MM" eval -m "$AUD" --noise white > /dev/null 2>&1; [ $? -eq 2 ] || fail "--noise without --snr: not exit 2"

@@ -3,7 +3,7 @@
  * folds of several models at once. --snr mixes noise into the recordings
  * of the set the protocol reports, --limit takes only the first samples. */
 
-/* The noise of --snr: sample i's is drawn from stream (NOISE_SEED, i). */
+/* The noise of --snr: recording r's is drawn from stream (NOISE_SEED, r). */
 #define NOISE_SEED 2026
 #include <json-glib/json-glib.h>
 #include <math.h>
@@ -72,6 +72,7 @@ typedef struct {
   int limit;         /* 0: every sample */
 } Conditions;
 
+/* @test or @heldout NULL: not scored. */
 static void
 print_json (const char *model, MmArch arch, const char *protocol, const Conditions *cond,
     const Scores *test, const Scores *heldout)
@@ -88,7 +89,8 @@ print_json (const char *model, MmArch arch, const char *protocol, const Conditio
   }
   if (cond->limit)
     mm_json_add_int (b, "limit", cond->limit);
-  add_confusion (b, "split_test", test);
+  if (test)
+    add_confusion (b, "split_test", test);
   if (heldout)
     add_confusion (b, "heldout_test", heldout);
   json_builder_end_object (b);
@@ -338,7 +340,7 @@ mm_cmd_eval (int argc, char **argv)
   GString *pred_tsv = NULL;
   GError *error = NULL;
   MmNet *net = NULL;
-  gboolean folds;
+  gboolean folds, split_scored;
   int rc = MM_EXIT_FAILURE;
 
   mm_cli_add_entries (ctx, entries, ranges);
@@ -415,13 +417,17 @@ mm_cmd_eval (int argc, char **argv)
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
+  /* with --snr the noise is in the held-out set alone: the split test
+   * would only repeat the clean figure, so it is not scored */
+  split_scored = isnan (cond.snr) || !splits.heldout;
   /* the model's stored norm (training-set statistics), never recomputed */
   mm_dataset_normalize (splits.test, mm_net_norm (net));
   mm_confusion_init (&heldout.conf);
   heldout.ece = 0;
   if (pred_path)
     pred_tsv = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence\n");
-  if (!predict_set (net, model_path, splits.test, "split_test", &test, pred_tsv, &error)) {
+  if (split_scored
+      && !predict_set (net, model_path, splits.test, "split_test", &test, pred_tsv, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -439,7 +445,7 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   if (json) {
-    print_json (model_path, mm_net_arch (net), protocol, &cond, &test,
+    print_json (model_path, mm_net_arch (net), protocol, &cond, split_scored ? &test : NULL,
         splits.heldout ? &heldout : NULL);
   } else {
     printf ("%s (%s, protocol %s, temperature %g)\n", model_path,
@@ -447,8 +453,11 @@ mm_cmd_eval (int argc, char **argv)
     if (!isnan (cond.snr))
       printf ("the %s test's recordings with %s noise at %g dB SNR\n",
           splits.heldout ? "held-out" : "split", mm_noise_kind_name (cond.noise), cond.snr);
-    print_confusion (cond.limit ? "split test (its first samples; --limit)"
-        : "split test (9,000 of the 60,000 training samples, never trained on)", &test);
+    if (split_scored)
+      print_confusion (cond.limit ? "split test (its first samples; --limit)"
+          : "split test (9,000 of the 60,000 training samples, never trained on)", &test);
+    else
+      printf ("split test: not scored with --snr (its recordings are clean)\n");
     if (splits.heldout)
       print_confusion ("held-out test", &heldout);
     else

@@ -182,7 +182,7 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
 {
   MmMfcc *m;
   float *mixed, *noise;
-  int len;
+  int len, *slot;
   gboolean ok = TRUE;
 
   if (!ds->audio || !ds->waves || !ds->wave) {
@@ -194,9 +194,20 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
   len = ds->waves->len;
   mixed = g_new (float, len);
   noise = g_new (float, len);
+  /* a recording repeats across samples: its noisy block is made once */
+  slot = g_new (int, ds->waves->n);
+  for (int r = 0; r < ds->waves->n; r++)
+    slot[r] = -1;
   for (int i = 0; ok && i < ds->n; i++) {
+    int r = ds->wave[i];
+    float *out = ds->audio + (size_t) i * MM_AUDIO_VALUES;
     MmRng rng;
-    mm_rng_seed (&rng, seed, (guint64) i);
+
+    if (slot[r] >= 0) {
+      memcpy (out, ds->audio + (size_t) slot[r] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
+      continue;
+    }
+    mm_rng_seed (&rng, seed, (guint64) r);
     if (kind == MM_NOISE_WHITE)
       mm_aug_white (&rng, noise, len);
     else if (kind == MM_NOISE_PINK)
@@ -204,10 +215,12 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
     else
       mm_aug_babble (&rng, ds->waves->samples, len, (const int *) pool->data, pool->len,
           MM_BABBLE_TALKERS, noise, len);
-    memcpy (mixed, ds->waves->samples + (size_t) ds->wave[i] * len, sizeof (float) * len);
+    memcpy (mixed, ds->waves->samples + (size_t) r * len, sizeof (float) * len);
     mm_aug_add_noise (mixed, noise, len, (float) snr_db);
-    ok = mm_mfcc_compute (m, mixed, len, ds->audio + (size_t) i * MM_AUDIO_VALUES, error);
+    ok = mm_mfcc_compute (m, mixed, len, out, error);
+    slot[r] = i;
   }
+  g_free (slot);
   g_free (mixed);
   g_free (noise);
   mm_mfcc_free (m);

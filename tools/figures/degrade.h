@@ -68,7 +68,9 @@ GArray *mm_degrade_babble_pool (const MmDataset *split, MmRng *rng);
 /* Replaces each sample's audio block of @ds (which must carry its clips,
  * MmDataset.waves) by the MFCC (@mfcc's front end) of its clip with
  * @kind noise added at @snr_db (mm_aug_add_noise: speech power over noise
- * power); sample i's noise comes from its own PCG stream (@seed, i), babble
+ * power). A recording paired with several samples gets one noise, from
+ * its own PCG stream (@seed, its index in the wave bank), as the robustness
+ * curves of `figures` do: the same recording, the same noisy block. Babble
  * from @pool (indices into @ds's wave bank, MM_BABBLE_TALKERS talkers). */
 gboolean mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *pool,
                            const MmMfccParams *mfcc, guint64 seed, GError **error);
