@@ -114,7 +114,7 @@ def tables(a):
         print("| network | " + " | ".join(cols) + " |")
         print("|---" * (len(cols) + 1) + "|")
         for n in nets:
-            if not get.get((n, p, "white", 20)):
+            if not any(get.get((n, p, nz, sn)) for nz in NOISES for sn in SNRS):
                 continue
             cells = [cell(get.get((n, p, None, None)))]
             cells += [cell(get.get((n, p, nz, s))) for nz in NOISES for s in SNRS]
