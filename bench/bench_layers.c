@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "mm-layers.h"
+#include "mm-activation.h"
+#include "mm-batchnorm.h"
+#include "mm-conv.h"
+#include "mm-pool.h"
 #include "mm-rng.h"
 
 typedef struct {

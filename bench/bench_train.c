@@ -22,10 +22,11 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "mm-adam.h"
 #include "mm-augment.h"
-#include "mm-layers.h"
 #include "mm-net.h"
 #include "mm-rng.h"
+#include "mm-threads.h"
 #include "mm-train.h"
 
 static int

@@ -1,6 +1,6 @@
 #include "gstmmutil.h"
 
-#include "mm-layers.h"
+#include "mm-threads.h"
 
 GstStructure *
 gst_mm_timed_structure_new (const gchar * name, const GstSegment * segment,

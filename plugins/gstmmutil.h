@@ -51,7 +51,7 @@ gboolean gst_mm_mfcc_params_from_caps (const GstCaps * caps, MmMfccParams * p,
     GError ** error);
 
 /* Posts a WARNING on @element when MMDIGITS_THREADS is set to something
- * that is not a number of threads (mm_threads_env, core/kernels/mm-layers.h): the
+ * that is not a number of threads (mm_threads_env, core/util/mm-threads.h): the
  * networks then use every core, and the user learns why. Called at
  * NULL→READY by the elements that run networks. */
 void gst_mm_warn_threads_env (GstElement * element);

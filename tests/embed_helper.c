@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "mm-embed.h"
-#include "mm-layers.h"
+#include "mm-threads.h"
 
 static void *
 load (const char *path, size_t bytes)

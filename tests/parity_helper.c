@@ -19,9 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "mm-adam.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
-#include "mm-train.h"
 
 static void G_GNUC_NORETURN G_GNUC_PRINTF (1, 2)
 die (const char *fmt, ...)

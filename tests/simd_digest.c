@@ -12,8 +12,9 @@
 #include <stdio.h>
 
 #include "mm-config.h"
-#include "mm-layers.h"
+#include "mm-threads.h"
 #include "mm-net.h"
+#include "mm-adam.h"
 #include "mm-train.h"
 
 #define BATCH 8

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "mm-augment.h"
-#include "mm-layers.h"
 #include "mm-test-util.h"
+#include "mm-threads.h"
 #include "mm-train.h"
 
 #define RATE 16000

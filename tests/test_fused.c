@@ -6,7 +6,8 @@
  * pool is exercised. */
 #include <string.h>
 
-#include "mm-layers.h"
+#include "mm-batchnorm.h"
+#include "mm-pool.h"
 #include "mm-rng.h"
 #include "mm-test-util.h"
 

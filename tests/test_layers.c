@@ -5,7 +5,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "mm-layers.h"
+#include "mm-activation.h"
+#include "mm-batchnorm.h"
+#include "mm-conv.h"
+#include "mm-dropout.h"
+#include "mm-linear.h"
+#include "mm-pool.h"
 #include "mm-test-util.h"
 
 /* Σ a ⊙ b in double */

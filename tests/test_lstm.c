@@ -3,7 +3,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "mm-layers.h"
+#include "mm-lstm.h"
 #include "mm-test-util.h"
 
 /* An LSTM with its own flat parameter / gradient blocks, inputs and a fixed

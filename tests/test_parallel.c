@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm-adam.h"
 #include "mm-error.h"
-#include "mm-layers.h"
 #include "mm-net.h"
 #include "mm-parallel.h"
-#include "mm-train.h"
 #include "mm-test-util.h"
+#include "mm-threads.h"
+#include "mm-train.h"
 
 #define STEPS 2
 

@@ -2,11 +2,14 @@
 #include <math.h>
 #include <string.h>
 
+#include "mm-activation.h"
+#include "mm-adam.h"
 #include "mm-error.h"
-#include "mm-layers.h"
+#include "mm-metrics.h"
 #include "mm-modelfile.h"
 #include "mm-rng.h"
 #include "mm-test-util.h"
+#include "mm-threads.h"
 #include "mm-train.h"
 
 /* One Adam step by hand: t = 1, m = 0.1·g', v = 0.001·g'², so the update is

@@ -32,7 +32,7 @@
 #include "mm-cli.h"
 #include "mm-error.h"
 #include "mm-file.h"
-#include "mm-layers.h"
+#include "mm-threads.h"
 #include "mm-modelset.h"
 
 typedef struct {

@@ -12,13 +12,13 @@
 
 #include "degrade.h"
 #include "mm-cli.h"
-#include "mm-json.h"
-#include "mm-file.h"
-#include "mm-layers.h"
 #include "mm-error.h"
+#include "mm-file.h"
+#include "mm-json.h"
+#include "mm-metrics.h"
 #include "mm-modelfile.h"
 #include "mm-modelset.h"
-#include "mm-train.h"
+#include "mm-threads.h"
 
 
 /* The scores of one set. */

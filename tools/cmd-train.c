@@ -11,8 +11,9 @@
 #include "mm-error.h"
 #include "mm-file.h"
 #include "mm-json.h"
-#include "mm-layers.h"
+#include "mm-metrics.h"
 #include "mm-recipe.h"
+#include "mm-threads.h"
 #include "mm-train.h"
 
 typedef struct {

@@ -8,9 +8,9 @@
 #include <glib.h>
 
 #include "mm-dataset.h"
-#include "mm-layers.h"
 #include "mm-mfcc.h"
 #include "mm-net.h"
+#include "mm-threads.h"
 
 G_BEGIN_DECLS
 

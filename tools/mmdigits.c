@@ -11,7 +11,7 @@
 
 #include "mm-cli.h"
 #include "mm-json.h"
-#include "mm-layers.h"
+#include "mm-threads.h"
 
 typedef struct {
   const char *name;

@@ -1,8 +1,8 @@
 /* mmdigits — internal: FFTW plans for the core (not installed).
  *
  * FFTW's planner keeps global state, so every plan of the core is made and
- * destroyed here, under one lock. A plan comes from the wisdom compiled into
- * mfcc.c when it has one for the size, else from FFTW_ESTIMATE: never from
+ * destroyed here (fftw.c), under one lock. A plan comes from the wisdom compiled into
+ * fftw.c when it has one for the size, else from FFTW_ESTIMATE: never from
  * timing, so the same size gives the same plan, and the same floats, in every
  * run on one machine.
  */

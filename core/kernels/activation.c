@@ -1,7 +1,7 @@
 /* ReLU and softmax (cross-entropy) kernels. */
 #include <math.h>
 
-#include "mm-layers.h"
+#include "mm-activation.h"
 
 /* In blocks of 8, loading a block before storing it: then in-place use is
  * exact and GCC's SLP vectoriser can work at -O2 without restrict. */

@@ -9,8 +9,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "mm-layers.h"
+#include "mm-batchnorm.h"
 #include "mm-parallel.h"
+#include "mm-pool.h"
 #include "mm-simd.h"
 
 /* Per-plane kernels on 16-lane vectors (mm-simd.h) with float partial

@@ -22,7 +22,7 @@
 #include <cblas.h>
 #include <string.h>
 
-#include "mm-layers.h"
+#include "mm-conv.h"
 #include "mm-parallel.h"
 
 /* Columns (samples × pixels) per backward GEMM we aim for (forward goes

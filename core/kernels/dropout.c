@@ -1,6 +1,6 @@
 /* Inverted dropout: kept units are scaled by 1/(1 − p) in training so that
  * evaluation is the identity (the caller skips the layer there). */
-#include "mm-layers.h"
+#include "mm-dropout.h"
 
 void
 mm_dropout_forward (float p, size_t n, const float *x, float *y,

@@ -7,7 +7,7 @@
 #include <cblas.h>
 #include <string.h>
 
-#include "mm-layers.h"
+#include "mm-linear.h"
 #include "mm-parallel.h"
 
 /* multiply-adds per task below which a product stays in one piece */

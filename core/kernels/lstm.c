@@ -31,7 +31,7 @@
  *   dh      [N][H_k]     d(loss)/d(h_t) of the current step
  *   dc      [N][H_k]     d(loss)/d(c_t) carried backwards through time
  */
-#include "mm-layers.h"
+#include "mm-lstm.h"
 #include "mm-parallel.h"
 #include "mm-simd.h"
 

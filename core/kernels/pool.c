@@ -1,8 +1,8 @@
 /* MaxPool2d 2×2, stride 2, floor mode, with the argmax kept for backward. */
 #include <string.h>
 
-#include "mm-layers.h"
 #include "mm-parallel.h"
+#include "mm-pool.h"
 
 /* PyTorch's rule for a window scanned in row-major order: a value wins when
  * greater than the best so far or NaN, so the first of equal maxima stays

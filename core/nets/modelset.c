@@ -3,8 +3,8 @@
 
 #include <string.h>
 
+#include "mm-activation.h"
 #include "mm-error.h"
-#include "mm-layers.h"
 
 /* A network of the set with what it owns. */
 typedef struct {

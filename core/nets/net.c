@@ -1,4 +1,4 @@
-/* The study's five networks, built from the layer kernels of mm-layers.h.
+/* The study's five networks, built from the layer kernels (core/kernels).
  *
  * Each network is a composition of at most two encoders and one head, and
  * is described once, as data, in arch_specs below: the conv blocks of a CNN
@@ -24,7 +24,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "mm-layers.h"
+#include "mm-activation.h"
+#include "mm-batchnorm.h"
+#include "mm-conv.h"
+#include "mm-dropout.h"
+#include "mm-linear.h"
+#include "mm-lstm.h"
 #include "mm-rng.h"
 
 #define MAX_TENSORS 64

@@ -1,7 +1,7 @@
 /* Adam with L2 weight decay added to the gradient, and ReduceLROnPlateau —
  * both exactly as PyTorch 1.13 computes them (torch.optim.Adam without
  * amsgrad, ReduceLROnPlateau mode "max", threshold_mode "rel"). */
-#include "mm-train.h"
+#include "mm-adam.h"
 
 #include <math.h>
 

@@ -1,11 +1,11 @@
 /* Confusion matrix, accuracy, macro F1, batched prediction. */
-#include "mm-train.h"
+#include "mm-metrics.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "mm-activation.h"
 #include "mm-error.h"
-#include "mm-layers.h"
 
 void
 mm_confusion_init (MmConfusion *c)

@@ -1,40 +1,20 @@
-/* mmdigits — optimiser, learning-rate schedule, training loop, evaluation. */
+/* mmdigits — the training loop (train.c).
+ *
+ * The optimiser and schedule it runs are in mm-adam.h, evaluation and
+ * calibration in mm-metrics.h; both are included here, so that code that
+ * found them in this header before they had their own still compiles. */
 #pragma once
 
 #include <glib.h>
 
+#include "mm-adam.h"
 #include "mm-augment.h"
 #include "mm-dataset.h"
+#include "mm-metrics.h"
 #include "mm-mfcc.h"
 #include "mm-net.h"
 
 G_BEGIN_DECLS
-
-/* ---- Adam with PyTorch's L2 weight decay (added to the gradient) ---- */
-typedef struct {
-  size_t n;
-  float lr, beta1, beta2, eps, weight_decay;
-  int t;
-  float *m, *v;     /* owned */
-} MmAdam;
-
-MmAdam  *mm_adam_new  (size_t n, float lr, float weight_decay);  /* β 0.9/0.999, eps 1e-8 */
-void     mm_adam_free (MmAdam *a);
-void     mm_adam_step (MmAdam *a, float *params, const float *grads);
-
-/* ---- ReduceLROnPlateau, mode max, relative threshold 1e-4 (PyTorch defaults) ---- */
-typedef struct {
-  float factor;     /* 0.1 */
-  int patience;     /* 5 */
-  float threshold;  /* 1e-4 */
-  float best;
-  int bad_epochs;
-} MmPlateau;
-
-void     mm_plateau_init (MmPlateau *p, float factor, int patience);
-/* Feeds one epoch's metric; multiplies *lr by factor when it has not improved
- * for more than @patience epochs. Returns TRUE when it reduced. */
-gboolean mm_plateau_step (MmPlateau *p, float metric, float *lr);
 
 /* ---- Training loop ---- */
 typedef struct {
@@ -123,56 +103,5 @@ gboolean mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
 gboolean mm_train_check_checkpoint (const char *what, const char *path, gboolean resume,
                                     const char *out, const char *const *inputs,
                                     GError **error);
-
-/* ---- Evaluation ---- */
-typedef struct {
-  int n;
-  int confusion[MM_N_CLASSES][MM_N_CLASSES];  /* [truth][predicted] */
-} MmConfusion;
-
-void   mm_confusion_init     (MmConfusion *c);
-void   mm_confusion_add      (MmConfusion *c, int truth, int predicted);
-double mm_confusion_accuracy (const MmConfusion *c);
-double mm_confusion_macro_f1 (const MmConfusion *c);
-
-/* Evaluation-mode predictions for every sample of @ds: @pred [n] (may be
- * NULL), @probs [n][10] (may be NULL: the softmax of the logits divided by
- * the net's temperature), @conf (may be NULL). Fails (MM_ERROR_INVALID)
- * at the first sample whose input holds inf or NaN, or whose logits are
- * not finite for a finite input (the network's weights): an arg-max of
- * NaNs is no prediction. @pred, @probs and @conf are then incomplete. */
-gboolean mm_net_predict (MmNet *net, const MmDataset *ds, int batch,
-                         int *pred, float *probs, MmConfusion *conf, GError **error);
-/* Evaluation-mode raw logits [n][10] of every sample of @ds (no temperature). */
-void   mm_net_logits  (MmNet *net, const MmDataset *ds, int batch, float *logits);
-
-/* ---- Calibration ---- */
-/* Expected calibration error of @n predictions: the top probability of each
- * row of @probs [n][10] as its confidence, @bins equal-width bins over
- * (0, 1], Σ_b (n_b / n)·|accuracy_b − mean confidence_b| (Guo et al. 2017;
- * 15 bins is the usual choice). 0 for n = 0. */
-double mm_calibration_ece (const float *probs, const int *labels, int n, int bins);
-/* The bins every ECE of the project uses (eval, figures). */
-#define MM_ECE_BINS 15
-/* Reliability of the top-class confidence (Guo et al. 2017): @n_bins
- * equal-width bins, bin b holding confidences in (b/n_bins, (b+1)/n_bins]
- * (bin 0 also takes 0); @bins [n_bins] receive each bin's sample count
- * and mean confidence and accuracy (0 when empty). Returns the expected
- * calibration error Σ_b count_b / n · |accuracy_b − confidence_b|.
- * @probs [n][10]; the prediction is the arg-max, the first on ties. */
-typedef struct {
-  int count;
-  double confidence, accuracy;
-} MmCalibrationBin;
-
-double mm_calibration (const float *probs, const int *labels, int n, int n_bins,
-                       MmCalibrationBin *bins);
-
-/* The temperature T > 0 that minimises the mean cross-entropy of
- * softmax(@logits / T) against @labels (@n rows of 10): temperature scaling
- * (Guo et al. 2017). Fit it on a validation set, never on the set reported.
- * The search is a golden-section search over ln T in [ln 0.05, ln 20] (the
- * loss is unimodal in T), to 1e-4 relative. */
-float  mm_fit_temperature (const float *logits, const int *labels, int n);
 
 G_END_DECLS

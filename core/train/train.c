@@ -12,9 +12,9 @@
 #include "mm-error.h"
 #include "mm-file.h"
 #include "mm-json.h"
-#include "mm-layers.h"
 #include "mm-modelfile.h"
 #include "mm-rng.h"
+#include "mm-threads.h"
 
 void
 mm_train_config_init (MmTrainConfig *cfg, MmArch arch)

@@ -1,7 +1,7 @@
 /* mmdigits — internal: the process-wide worker pool behind the kernels.
  *
  * Not installed; the public knobs are mm_set_threads / mm_get_threads in
- * mm-layers.h. A parallel loop is split into tasks by the CALLER, from the
+ * mm-threads.h. A parallel loop is split into tasks by the CALLER, from the
  * size of the problem only, never from the number of threads: which thread
  * runs a task is free, so results do not depend on the thread count (every
  * task writes its own outputs; partial sums are added afterwards in task

@@ -22,12 +22,11 @@
  * section below) and the host's setting comes back when the last one ends,
  * and the workers are stopped and joined when the last user
  * (mm_parallel_ref: every MmNet holds one) is gone. */
-#include "mm-layers.h"
 #include "mm-parallel.h"
 
 #include <cblas.h>
 
-#include "mm-error.h"
+#include "mm-threads.h"
 
 /* How long (µs) a worker keeps polling for the next job after one ends,
  * and the caller for its helpers' last tasks, before sleeping on a
@@ -59,7 +58,6 @@ typedef struct {
 static GMutex pools_lock;   /* guards pools, n_pools and users */
 static Pool *pools[MAX_POOLS];
 static int n_pools, users;
-static gint n_threads;  /* 0 until first read: then env / cores */
 /* TRUE in a worker, and in a caller while it runs tasks: a kernel called
  * from a task runs its own tasks inline instead of taking another pool */
 static __thread gboolean in_task;
@@ -107,53 +105,6 @@ mm_blas_section_leave (void)
   if (--blas_open == 0 && blas_host != 1)
     openblas_set_num_threads (blas_host);
   g_mutex_unlock (&blas_lock);
-}
-
-gboolean
-mm_threads_env (int *n, GError **error)
-{
-  const char *env = g_getenv ("MMDIGITS_THREADS");
-  gint64 v;
-
-  *n = 0;
-  if (!env || !*env)
-    return TRUE;
-  if (!g_ascii_string_to_signed (env, 10, 1, MM_MAX_THREADS, &v, NULL)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
-        "MMDIGITS_THREADS must be a whole number from 1 to %d, not '%s'", MM_MAX_THREADS, env);
-    return FALSE;
-  }
-  *n = (int) v;
-  return TRUE;
-}
-
-static int
-default_threads (void)
-{
-  int n;
-
-  if (!mm_threads_env (&n, NULL) || n == 0)
-    n = (int) g_get_num_processors ();
-  return CLAMP (n, 1, MM_MAX_THREADS);
-}
-
-void
-mm_set_threads (int n)
-{
-  g_atomic_int_set (&n_threads, n > 0 ? MIN (n, MM_MAX_THREADS) : default_threads ());
-}
-
-int
-mm_get_threads (void)
-{
-  int n = g_atomic_int_get (&n_threads);
-
-  if (n == 0) {
-    n = default_threads ();
-    g_atomic_int_compare_and_exchange (&n_threads, 0, n);
-    n = g_atomic_int_get (&n_threads);
-  }
-  return n;
 }
 
 /* Claims and runs tasks of job @gen until none is left; pool->lock held on

@@ -19,13 +19,14 @@
 
 #include "degrade.h"
 #include "figures.h"
+#include "mm-augment.h"
 #include "mm-cli.h"
 #include "mm-embed.h"
 #include "mm-error.h"
 #include "mm-json.h"
-#include "mm-layers.h"
+#include "mm-metrics.h"
 #include "mm-modelfile.h"
-#include "mm-train.h"
+#include "mm-threads.h"
 
 #define BATCH 256
 #define SEED 2019               /* degradations, t-SNE, k-means */

@@ -11,8 +11,8 @@
 
 #include <glib.h>
 
+#include "mm-metrics.h"
 #include "mm-net.h"
-#include "mm-train.h"
 
 G_BEGIN_DECLS
 

@@ -1,0 +1,36 @@
+/* mmdigits — ReLU, softmax, cross-entropy, arg-max (activation.c).
+ *
+ * The kernels' conventions (caller-owned buffers, parameters as views into
+ * an MmNet's flat blocks, backward overwrites gradients, reentrant, split
+ * over the worker pools by size only) are written once in mm-layers.h.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stddef.h>
+
+G_BEGIN_DECLS
+
+/* ---- ReLU ---- */
+/* In-place allowed. Backward uses the forward OUTPUT y (y > 0 ⇔ x > 0). */
+void mm_relu_forward  (size_t n, const float *x, float *y);
+void mm_relu_backward (size_t n, const float *y, const float *dy, float *dx);
+
+/* ---- Softmax cross-entropy (mean over the batch) ---- */
+/* Writes probabilities into @probs [batch][classes] (may be NULL) and, when
+ * @dlogits is non-NULL, d(mean loss)/d(logits) = (p − onehot) / batch.
+ * Returns the mean loss. Numerically stable (max subtracted). */
+float mm_softmax_xent (int batch, int classes, const float *logits,
+                       const int *labels, float *probs, float *dlogits);
+/* Row-wise softmax only (inference). In-place allowed. */
+void  mm_softmax      (int batch, int classes, const float *logits, float *probs);
+/* Calibrated probabilities: softmax(@logits / @t) row-wise, @t > 0 (a
+ * model's temperature; 1 is mm_softmax). In-place allowed. */
+void  mm_softmax_temperature (int batch, int classes, const float *logits, float t,
+                              float *probs);
+/* The index of the largest of @x [n] (the first on ties). */
+int   mm_argmax       (int n, const float *x);
+/* Whether every one of @x [n] is finite (no inf, no NaN). */
+gboolean mm_all_finite (const float *x, size_t n);
+
+G_END_DECLS
