@@ -29,9 +29,15 @@
 #include <math.h>
 #include <string.h>
 
+#include "mm-simd.h"
+
 #define MIN_CONTRAST 32.0
 #define SPECK_RATIO 16
 #define CLUTTER_RATIO 4
+
+/* Sixteen bytes: label_components skips runs of paper with one comparison
+ * (see mm-simd.h for GCC's vector extensions). */
+typedef guint8 MmV16u8 __attribute__ ((vector_size (16)));
 
 typedef struct {
   int area;
@@ -45,6 +51,17 @@ struct _MmDigitFinder {
   int *parent;          /* [cap + 1] union-find over provisional labels */
   guint8 *ink;          /* [cap] ink-strength crop */
   guint8 *flat[2];      /* [cap] adaptive: ink strength for dark and for light ink */
+  guint32 hist[2][256]; /* adaptive: the histograms of flat[0] and flat[1] */
+  /* scratch per column or row (the region's longer side), made once and
+   * kept: a frame allocates nothing */
+  size_t side_cap;
+  int *cx0, *cx1;       /* [side_cap] local_background: a column's block centres */
+  double *cwx;          /* [side_cap] and its weight between them */
+  double *upper, *lower;        /* [side_cap] two grid rows interpolated along x */
+  guint8 *col;          /* [side_cap] a band of rows' extreme per column */
+  int *span;            /* [2 * side_cap] each row's first and last ink column */
+  size_t grid_cap;
+  guint8 *grid, *wide;  /* [grid_cap] local_background's blocks */
   Component *comp;
   size_t comp_cap;
 };
@@ -65,36 +82,66 @@ mm_digit_finder_new (void)
   return g_new0 (MmDigitFinder, 1);
 }
 
+static void
+finder_free_buffers (MmDigitFinder *f)
+{
+  g_free (f->labels);
+  g_free (f->parent);
+  g_free (f->ink);
+  g_free (f->flat[0]);
+  g_free (f->flat[1]);
+  g_free (f->cx0);
+  g_free (f->cx1);
+  g_free (f->cwx);
+  g_free (f->upper);
+  g_free (f->lower);
+  g_free (f->col);
+  g_free (f->span);
+  g_free (f->grid);
+  g_free (f->wide);
+}
+
 void
 mm_digit_finder_free (MmDigitFinder *f)
 {
   if (!f)
     return;
-  g_free (f->labels);
-  g_free (f->parent);
-  g_free (f->ink);
-  g_free (f->flat[0]);
-  g_free (f->flat[1]);
+  finder_free_buffers (f);
   g_free (f->comp);
   g_free (f);
 }
 
+/* Scratch for a @rw × @rh region: grown, never shrunk. */
 static void
-finder_reserve (MmDigitFinder *f, size_t n)
+finder_reserve (MmDigitFinder *f, int rw, int rh)
 {
-  if (n <= f->cap)
+  size_t n = (size_t) rw * rh, side = (size_t) MAX (rw, rh);
+  /* blocks are at least 4 px (local_background) */
+  size_t grid = (size_t) ((rw + 3) / 4) * ((rh + 3) / 4);
+
+  if (n <= f->cap && side <= f->side_cap && grid <= f->grid_cap)
     return;
-  g_free (f->labels);
-  g_free (f->parent);
-  g_free (f->ink);
-  g_free (f->flat[0]);
-  g_free (f->flat[1]);
+  n = MAX (n, f->cap);
+  side = MAX (side, f->side_cap);
+  grid = MAX (grid, f->grid_cap);
+  finder_free_buffers (f);
   f->labels = g_new (int, n);
   f->parent = g_new (int, n + 1);
   f->ink = g_new (guint8, n);
   f->flat[0] = g_new (guint8, n);
   f->flat[1] = g_new (guint8, n);
+  f->cx0 = g_new (int, side);
+  f->cx1 = g_new (int, side);
+  f->cwx = g_new (double, side);
+  f->upper = g_new (double, side);
+  f->lower = g_new (double, side);
+  f->col = g_new (guint8, side);
+  f->span = g_new (int, 2 * side);
+  f->grid = g_new (guint8, grid);
+  f->wide = g_new (guint8, grid);
   f->cap = n;
+  f->side_cap = side;
+  f->grid_cap = grid;
 }
 
 static Component *
@@ -151,29 +198,45 @@ overlap (int i, double a, double b)
 
 /* Area-averaging resize of the @bw × @bh box at @src to @nw × @nh: every
  * output pixel is the mean of the source area it covers (anti-aliased when
- * shrinking, a box filter when enlarging). */
+ * shrinking, a box filter when enlarging). A column's overlap with its
+ * output column is the same on every row: worked out once (@wx). */
 static void
 resize_area (const guint8 *src, int stride, int bw, int bh,
              float *dst, int nw, int nh)
 {
   double sx = (double) bw / nw, sy = (double) bh / nh;
+  /* output column ox covers source columns [cx0[ox], cx1[ox]) with the
+   * overlaps at wx + cw[ox]: bw columns, one more per boundary between
+   * two outputs, and room for floor / ceil to reach a column further */
+  int cx0[20], cx1[20], cw[20];
+  double *wx = g_new (double, (size_t) bw + 3 * nw);
 
+  for (int ox = 0, k = 0; ox < nw; ox++) {
+    double xa = ox * sx, xb = (ox + 1) * sx;
+
+    cx0[ox] = (int) floor (xa);
+    cx1[ox] = MIN ((int) ceil (xb), bw);
+    cw[ox] = k;
+    for (int x = cx0[ox]; x < cx1[ox]; x++)
+      wx[k++] = overlap (x, xa, xb);
+  }
   for (int oy = 0; oy < nh; oy++) {
     double ya = oy * sy, yb = (oy + 1) * sy;
     int y0 = (int) floor (ya), y1 = MIN ((int) ceil (yb), bh);
     for (int ox = 0; ox < nw; ox++) {
-      double xa = ox * sx, xb = (ox + 1) * sx, acc = 0;
-      int x0 = (int) floor (xa), x1 = MIN ((int) ceil (xb), bw);
+      const double *w = wx + cw[ox];
+      double acc = 0;
       for (int y = y0; y < y1; y++) {
         const guint8 *row = src + (size_t) y * stride;
         double wy = overlap (y, ya, yb), racc = 0;
-        for (int x = x0; x < x1; x++)
-          racc += overlap (x, xa, xb) * row[x];
+        for (int x = cx0[ox]; x < cx1[ox]; x++)
+          racc += w[x - cx0[ox]] * row[x];
         acc += wy * racc;
       }
       dst[oy * nw + ox] = (float) (acc / (sx * sy));
     }
   }
+  g_free (wx);
 }
 
 void
@@ -256,6 +319,22 @@ uf_union (int *parent, int a, int b)
     parent[a] = b;
 }
 
+/* Whether any of the 16 pixels at @row is ink: most of a frame is paper,
+ * and a run of 16 is skipped with one vector comparison. */
+static inline gboolean
+ink16 (const guint8 *row, guint8 t, gboolean light_ink)
+{
+  MmV16u8 v, m;
+  guint64 w[2];
+
+  memcpy (&v, row, sizeof v);
+  m = (MmV16u8) (v > t);
+  if (!light_ink)
+    m = ~m;
+  memcpy (w, &m, sizeof w);
+  return (w[0] | w[1]) != 0;
+}
+
 /* Labels the ink of the @rw × @rh region (8-neighbour). Returns the number
  * of components; f->labels holds component index + 1 (0 = no ink) and
  * f->comp their areas and boxes. */
@@ -263,19 +342,27 @@ static int
 label_components (MmDigitFinder *f, const guint8 *gray, int stride,
                   int rw, int rh, int t, gboolean light_ink)
 {
-  int *lab = f->labels, *parent = f->parent, next = 1, n = 0;
+  int *lab = f->labels, *parent = f->parent, *span = f->span, next = 1, n = 0;
   Component *comp;
 
   parent[0] = 0;
   for (int y = 0; y < rh; y++) {
     const guint8 *row = gray + (size_t) y * stride;
     int *l = lab + (size_t) y * rw, *up = y > 0 ? l - rw : NULL;
+    int first = rw, last = -1;
     for (int x = 0; x < rw; x++) {
       int nb[4], k = 0, m = 0;
+      if (x % 16 == 0 && x + 16 <= rw && !ink16 (row + x, (guint8) t, light_ink)) {
+        memset (l + x, 0, 16 * sizeof *l);
+        x += 15;
+        continue;
+      }
       if ((row[x] > t) != light_ink) {
         l[x] = 0;
         continue;
       }
+      first = MIN (first, x);
+      last = x;
       if (x > 0 && l[x - 1])
         nb[k++] = l[x - 1];
       if (up) {
@@ -298,6 +385,8 @@ label_components (MmDigitFinder *f, const guint8 *gray, int stride,
       }
       l[x] = m;
     }
+    span[2 * y] = first;
+    span[2 * y + 1] = last;
   }
   /* provisional label → compact component number (1-based) */
   for (int i = 1; i < next; i++)
@@ -306,19 +395,25 @@ label_components (MmDigitFinder *f, const guint8 *gray, int stride,
   comp = finder_components (f, (size_t) MAX (n, 1));
   for (int i = 0; i < n; i++)
     comp[i] = (Component) { 0, rw, rh, -1, -1, FALSE };
+  /* a run of one label along a row updates its component once (one
+   * update per pixel would wait on the last) */
   for (int y = 0; y < rh; y++) {
     int *l = lab + (size_t) y * rw;
-    for (int x = 0; x < rw; x++) {
+    for (int x = span[2 * y]; x <= span[2 * y + 1]; x++) {
       Component *c;
+      int run = x, id;
       if (!l[x])
         continue;
-      l[x] = parent[l[x]];
-      c = &comp[l[x] - 1];
-      c->area++;
+      id = l[x] = parent[l[x]];
+      while (run < span[2 * y + 1] && l[run + 1] && parent[l[run + 1]] == id)
+        l[++run] = id;
+      c = &comp[id - 1];
+      c->area += run - x + 1;
       c->x0 = MIN (c->x0, x);
-      c->x1 = MAX (c->x1, x);
+      c->x1 = MAX (c->x1, run);
       c->y0 = MIN (c->y0, y);
       c->y1 = MAX (c->y1, y);
+      x = run;
     }
   }
   return n;
@@ -361,36 +456,92 @@ select_components (Component *comp, int n, int min_area, int rw, int rh)
 
 /* ---- local background (adaptive) ----------------------------------------- */
 
+/* One row of local_background's ink strength: the paper level @a ×
+ * @upper + @wy × @lower (bilinear between block centres), the pixel's
+ * distance from it towards the ink, rounded half up, clamped to 0..255.
+ * Written without branches so that GCC vectorises it (AVX2, AVX-512: the
+ * same element-wise IEEE operations, hence the same bytes as the scalar
+ * baseline). */
+MM_VECTOR_CLONES static void MM_VECTORIZE
+strength_row (const double *restrict upper, const double *restrict lower, double a, double wy,
+              const guint8 *restrict row, int n, gboolean dark_ink, guint8 *restrict out)
+{
+  /* lround's result where it matters (v ≥ 0; below, both clamp to 0),
+   * without its call: half-way cases round up, away from zero */
+#define STRENGTH(v) do { \
+    int t_ = (int) (v), s_ = t_ + ((v) - t_ >= 0.5); \
+    s_ = MAX (s_, 0); \
+    out[x] = (guint8) MIN (s_, 255); \
+  } while (0)
+  if (dark_ink)
+    for (int x = 0; x < n; x++) {
+      double v = (a * upper[x] + wy * lower[x]) - row[x];
+      STRENGTH (v);
+    }
+  else
+    for (int x = 0; x < n; x++) {
+      double v = row[x] - (a * upper[x] + wy * lower[x]);
+      STRENGTH (v);
+    }
+#undef STRENGTH
+}
+
+/* @col[x] = the darker (@dark_ink: lighter) of @col[x] and @row[x]. */
+MM_VECTOR_CLONES static void MM_VECTORIZE
+band_extreme (guint8 *restrict col, const guint8 *restrict row, int n, gboolean dark_ink)
+{
+  if (dark_ink)
+    for (int x = 0; x < n; x++)
+      col[x] = MAX (col[x], row[x]);
+  else
+    for (int x = 0; x < n; x++)
+      col[x] = MIN (col[x], row[x]);
+}
+
 /* Ink strength of the @rw × @rh region into @out (stride rw): the distance
  * of each pixel from the local paper level, towards the ink (darker for
  * @dark_ink). The paper level: per block of side B = shorter side / 8 the
  * lightest (dark ink) or darkest level — the paper in that block, unless a
  * stroke covers all of it — then the lightest of each block's 3 × 3
  * neighbourhood (so a stroke must cover three blocks across to be taken
- * for paper), bilinearly interpolated between block centres. *@level
- * receives the strength that the strongest 0.5 % of the pixels reach,
- * *@area how many pixels reach half of that. */
+ * for paper), bilinearly interpolated between block centres. @hist
+ * receives the histogram of @out, *@level the strength that the strongest
+ * 0.5 % of the pixels reach, *@area how many pixels reach half of that.
+ *
+ * This runs on every pixel of every frame, twice (both polarities), so:
+ * the blocks' extremes come from a per-column extreme over each band of
+ * rows (band_extreme, vectorised); a column's block-centre coordinates,
+ * and the two grid rows interpolated along x for a band of rows, are
+ * worked out once; the pixels go through strength_row (vectorised); the
+ * histogram is four interleaved ones (a frame of paper is mostly one value, and one table
+ * would wait on its own increments). */
 static void
-local_background (const guint8 *gray, int stride, int rw, int rh, gboolean dark_ink,
-                  guint8 *out, int *level, guint64 *area)
+local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int rh,
+                  gboolean dark_ink, guint8 *out, guint32 hist[256], int *level,
+                  guint64 *area)
 {
   int b = MAX (4, MIN (rw, rh) / 8), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
-  guint8 *grid = g_new (guint8, (size_t) gw * gh), *wide = g_new (guint8, (size_t) gw * gh);
-  int *cx0 = g_new (int, rw), *cx1 = g_new (int, rw);
-  double *cwx = g_new (double, rw), *upper = g_new (double, rw), *lower = g_new (double, rw);
-  guint32 hist[256] = { 0 };
+  guint8 *grid = f->grid, *wide = f->wide, *col = f->col;
+  int *cx0 = f->cx0, *cx1 = f->cx1;
+  double *cwx = f->cwx, *upper = f->upper, *lower = f->lower;
+  guint32 h4[4][256] = { { 0 } };
+  size_t n = (size_t) rw * rh, i;
   guint64 top = (guint64) rw * rh / 200, seen = 0;
 
-  for (int gy = 0; gy < gh; gy++)
+  for (int gy = 0; gy < gh; gy++) {
+    int y1 = MIN ((gy + 1) * b, rh);
+
+    memcpy (col, gray + (size_t) gy * b * stride, rw);
+    for (int y = gy * b + 1; y < y1; y++)
+      band_extreme (col, gray + (size_t) y * stride, rw, dark_ink);
     for (int gx = 0; gx < gw; gx++) {
-      int v = dark_ink ? 0 : 255;
-      for (int y = gy * b; y < MIN ((gy + 1) * b, rh); y++)
-        for (int x = gx * b; x < MIN ((gx + 1) * b, rw); x++) {
-          int p = gray[(size_t) y * stride + x];
-          v = dark_ink ? MAX (v, p) : MIN (v, p);
-        }
+      int v = col[gx * b];
+
+      for (int x = gx * b + 1; x < MIN ((gx + 1) * b, rw); x++)
+        v = dark_ink ? MAX (v, col[x]) : MIN (v, col[x]);
       grid[gy * gw + gx] = (guint8) v;
     }
+  }
   for (int gy = 0; gy < gh; gy++)
     for (int gx = 0; gx < gw; gx++) {
       int v = grid[gy * gw + gx];
@@ -402,11 +553,7 @@ local_background (const guint8 *gray, int stride, int rw, int rh, gboolean dark_
         }
       wide[gy * gw + gx] = (guint8) v;
     }
-  /* block-centre coordinates, clamped at the edges. This loop runs on
-   * every pixel of every frame, so what does not change along a row or a
-   * column is worked out once: a column's coordinates, and the two grid
-   * rows interpolated along x (the same only for the b rows between two
-   * block centres) — the same arithmetic, in the same order, as per pixel */
+  /* block-centre coordinates, clamped at the edges */
   for (int x = 0; x < rw; x++) {
     double fx = CLAMP ((x + 0.5) / b - 0.5, 0.0, gw - 1.0);
 
@@ -417,43 +564,38 @@ local_background (const guint8 *gray, int stride, int rw, int rh, gboolean dark_
   for (int y = 0, ty0 = -1, ty1 = -1; y < rh; y++) {
     double fy = CLAMP ((y + 0.5) / b - 0.5, 0.0, gh - 1.0);
     int y0 = (int) fy, y1 = MIN (y0 + 1, gh - 1);
-    double wy = fy - y0;
+    double wy = fy - y0, a = 1 - wy;
 
     if (y0 != ty0 || y1 != ty1) {
       const guint8 *t = wide + y0 * gw, *u = wide + y1 * gw;
 
-      for (int x = 0; x < rw; x++) {
-        double wx = cwx[x];
+      for (int k = 0; k < rw; k++) {
+        double wx = cwx[k];
 
-        upper[x] = (1 - wx) * t[cx0[x]] + wx * t[cx1[x]];
-        lower[x] = (1 - wx) * u[cx0[x]] + wx * u[cx1[x]];
+        upper[k] = (1 - wx) * t[cx0[k]] + wx * t[cx1[k]];
+        lower[k] = (1 - wx) * u[cx0[k]] + wx * u[cx1[k]];
       }
       ty0 = y0;
       ty1 = y1;
     }
-    for (int x = 0; x < rw; x++) {
-      double bg = (1 - wy) * upper[x] + wy * lower[x];
-      int p = gray[(size_t) y * stride + x];
-      double v = dark_ink ? bg - p : p - bg;
-      /* lround's result where it matters (v ≥ 0; below, both clamp to 0),
-       * without its call: half-way cases round up, away from zero */
-      int s = v <= 0 ? 0 : (int) v + (v - (int) v >= 0.5);
-      out[(size_t) y * rw + x] = (guint8) MIN (s, 255);
-      hist[out[(size_t) y * rw + x]]++;
-    }
+    strength_row (upper, lower, a, wy, gray + (size_t) y * stride, rw, dark_ink,
+        out + (size_t) y * rw);
   }
+  for (i = 0; i + 4 <= n; i += 4) {
+    h4[0][out[i]]++;
+    h4[1][out[i + 1]]++;
+    h4[2][out[i + 2]]++;
+    h4[3][out[i + 3]]++;
+  }
+  for (; i < n; i++)
+    h4[0][out[i]]++;
+  for (int v = 0; v < 256; v++)
+    hist[v] = h4[0][v] + h4[1][v] + h4[2][v] + h4[3][v];
   for (*level = 255; *level > 0 && (seen += hist[*level]) <= top; (*level)--)
     ;
   *area = 0;
   for (int v = (*level + 1) / 2; v < 256; v++)
     *area += hist[v];
-  g_free (grid);
-  g_free (wide);
-  g_free (cx0);
-  g_free (cx1);
-  g_free (cwx);
-  g_free (upper);
-  g_free (lower);
 }
 
 /* AUTO polarity on the two ink-strength maps: a side whose strongest
@@ -497,6 +639,7 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
 {
   MmDigitParams defaults;
   guint32 hist[256] = { 0 };
+  guint8 strength[256];
   double n_dark = 0, s_dark = 0, n_light = 0, s_light = 0, bg, ink_level;
   gboolean light_ink;
   const guint8 *base;
@@ -514,7 +657,7 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
       || !clip_roi (&p->roi, width, height, &r))
     return FALSE;
   base = gray + (size_t) r.y * stride + r.x;
-  finder_reserve (f, (size_t) r.width * r.height);
+  finder_reserve (f, r.width, r.height);
 
   if (p->adaptive) {
     /* from here on: the ink-strength image, light ink on black */
@@ -523,19 +666,22 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
     gboolean dark_ink;
 
     if (p->polarity != MM_POLARITY_LIGHT_ON_DARK)
-      local_background (base, stride, r.width, r.height, TRUE, f->flat[0], &dark, &dark_area);
+      local_background (f, base, stride, r.width, r.height, TRUE, f->flat[0], f->hist[0],
+          &dark, &dark_area);
     if (p->polarity != MM_POLARITY_DARK_ON_LIGHT)
-      local_background (base, stride, r.width, r.height, FALSE, f->flat[1], &light, &light_area);
+      local_background (f, base, stride, r.width, r.height, FALSE, f->flat[1], f->hist[1],
+          &light, &light_area);
     dark_ink = p->polarity == MM_POLARITY_DARK_ON_LIGHT || (p->polarity == MM_POLARITY_AUTO
         && dark_side_is_ink (dark, dark_area, light, light_area));
     base = f->flat[dark_ink ? 0 : 1];
     stride = r.width;
     ink_polarity = MM_POLARITY_LIGHT_ON_DARK;
+    memcpy (hist, f->hist[dark_ink ? 0 : 1], sizeof hist);
+  } else {
+    for (int y = 0; y < r.height; y++)
+      for (int x = 0; x < r.width; x++)
+        hist[base[(size_t) y * stride + x]]++;
   }
-
-  for (int y = 0; y < r.height; y++)
-    for (int x = 0; x < r.width; x++)
-      hist[base[(size_t) y * stride + x]]++;
   t = p->threshold >= 0 ? MIN (p->threshold, 255) : mm_otsu_threshold (hist);
   for (int i = 0; i < 256; i++) {
     if (i <= t) {
@@ -578,20 +724,16 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
 
   /* ink strength, white on black: 0 outside the kept components, else the
    * pixel's distance from the background level scaled so that the mean ink
-   * level is 255 (at least 1, so every ink pixel counts for the bbox) */
+   * level is 255 (at least 1, so every ink pixel counts for the bbox); a
+   * function of the grey level alone, so worked out once per level */
+  for (int v = 0; v < 256; v++)
+    strength[v] = (guint8) CLAMP (lround (255.0 * (v - bg) / (ink_level - bg)), 1, 255);
   for (int y = 0; y < bh; y++) {
     const guint8 *row = base + (size_t) (y0 + y) * stride + x0;
     const int *lab = f->labels + (size_t) (y0 + y) * r.width + x0;
     guint8 *dst = f->ink + (size_t) y * bw;
-    for (int x = 0; x < bw; x++) {
-      double s;
-      if (!lab[x] || !comp[lab[x] - 1].kept) {
-        dst[x] = 0;
-        continue;
-      }
-      s = 255.0 * (row[x] - bg) / (ink_level - bg);
-      dst[x] = (guint8) CLAMP (lround (s), 1, 255);
-    }
+    for (int x = 0; x < bw; x++)
+      dst[x] = lab[x] && comp[lab[x] - 1].kept ? strength[row[x]] : 0;
   }
   mm_digit_normalize (f->ink, bw, bh, bw, out);
   if (bbox)
