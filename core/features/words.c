@@ -41,6 +41,11 @@ struct _MmWords {
   guint64 n_frames;             /* frames analysed */
   guint64 n_smoothed;           /* frames whose S is known */
   guint64 next_decide;
+  /* the floor's sliding minimum: per band, the frames of the window whose
+   * S no later frame of it undercuts, oldest first (their S increasing) */
+  guint64 *mins;                /* [n_bands][ring] a ring of frame numbers */
+  int min_head[MAX_BANDS], min_len[MAX_BANDS];
+  guint64 min_next;             /* the next frame to enter the windows */
 
   /* the word being built */
   gboolean in_word;
@@ -180,6 +185,7 @@ mm_words_new (const MmWordsParams *p, GError **error)
   w->ring = w->past + w->ahead + 4;
   w->pw = g_new0 (double, (size_t) w->ring * p->n_bands);
   w->sm = g_new0 (double, (size_t) w->ring * p->n_bands);
+  w->mins = g_new (guint64, (size_t) w->ring * p->n_bands);
   w->levels = g_array_new (FALSE, FALSE, sizeof (double));
   g_queue_init (&w->found);
   mm_words_reset (w);
@@ -198,6 +204,7 @@ mm_words_free (MmWords *w)
   g_free (w->buf);
   g_free (w->pw);
   g_free (w->sm);
+  g_free (w->mins);
   if (w->levels)
     g_array_free (w->levels, TRUE);
   g_queue_clear_full (&w->found, g_free);
@@ -212,7 +219,8 @@ mm_words_reset (MmWords *w)
   w->buf_first = 0;
   w->n_in = 0;
   w->finished = FALSE;
-  w->n_frames = w->n_smoothed = w->next_decide = 0;
+  w->n_frames = w->n_smoothed = w->next_decide = w->min_next = 0;
+  memset (w->min_len, 0, sizeof w->min_len);
   w->in_word = FALSE;
   g_array_set_size (w->levels, 0);
   g_queue_clear_full (&w->found, g_free);
@@ -306,6 +314,50 @@ close_word (MmWords *w)
   g_queue_push_tail (&w->found, span);
 }
 
+/* The floor's window moves forward only (frames are decided in order): a
+ * monotone queue per band, in which each frame enters and leaves once,
+ * gives the minimum of S over the window that scanning it gave, without
+ * the scan (past + ahead frames for every band of every frame). */
+
+/* The frames before @lo leave band @b's queue. */
+static void
+window_drop (MmWords *w, int b, guint64 lo)
+{
+  const guint64 *q = w->mins + (size_t) b * w->ring;
+
+  while (w->min_len[b] > 0 && q[w->min_head[b]] < lo) {
+    w->min_head[b] = (w->min_head[b] + 1) % w->ring;
+    w->min_len[b]--;
+  }
+}
+
+/* The window becomes [@lo, @hi]: frames up to @hi enter every band's
+ * queue, after the frames whose S they undercut leave it. */
+static void
+window_move (MmWords *w, guint64 lo, guint64 hi)
+{
+  for (int b = 0; b < w->p.n_bands; b++)
+    window_drop (w, b, lo);
+  for (; w->min_next <= hi; w->min_next++)
+    for (int b = 0; b < w->p.n_bands; b++) {
+      guint64 *q = w->mins + (size_t) b * w->ring;
+      double v = sm_at (w, w->min_next)[b];
+
+      while (w->min_len[b] > 0
+          && sm_at (w, q[(w->min_head[b] + w->min_len[b] - 1) % w->ring])[b] >= v)
+        w->min_len[b]--;
+      q[(w->min_head[b] + w->min_len[b]++) % w->ring] = w->min_next;
+    }
+}
+
+/* Band @b's minimum over the window (never empty: it holds the frame
+ * being decided). */
+static double
+window_min (MmWords *w, int b)
+{
+  return sm_at (w, w->mins[(size_t) b * w->ring + w->min_head[b]])[b];
+}
+
 /* Frame t against its floor: the score (dB above the floor, averaged over
  * the top_bands bands that stand highest above theirs) and the level.
  * The best bands, not all: a word need not fill the whole band (FSDD holds
@@ -322,11 +374,10 @@ score_frame (MmWords *w, guint64 t, double *score, double *level)
   double sum = 0, total = 0, snr[MAX_BANDS];
   const int k = MIN (w->p.top_bands, nb);
 
+  window_move (w, lo, hi);
   for (int b = 0; b < nb; b++) {
-    double m = s[b], floor;
-    for (guint64 u = lo; u <= hi; u++)
-      m = MIN (m, sm_at (w, u)[b]);
-    floor = MAX (m * bias, w->abs_band);
+    double floor = MAX (window_min (w, b) * bias, w->abs_band);
+
     snr[b] = s[b] > floor ? 10.0 * log10 (s[b] / floor) : 0.0;
     total += s[b];
   }
