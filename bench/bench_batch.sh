@@ -8,10 +8,13 @@
 #    machine), then `--jobs 2` against `--jobs 1`, and `--decode gstreamer`
 #    (every file as a stream through the kept pipeline); and whether batch
 #    decides every file as eval does (tests/recording_decisions);
-# 2. demo videos: `batch --jobs 1` against decoding alone (filesrc ! decodebin
-#    ! fakesink per file, the same streams, in one process);
+# 2. demo videos (16: four demo-media videos, four copies each):
+#    `batch --jobs 1` against decoding alone (filesrc ! decodebin ! fakesink
+#    per file, the same streams, in one process), in CPU seconds, the two
+#    alternated MM_BENCH_ROUNDS times (default 3): a ratio per round;
 # 3. memory: peak RSS of `batch --jobs 2` over the file list and over a list
 #    MM_BENCH_LONG entries long (default 100000: the files repeated).
+# MM_BENCH_PARTS (default "wav video memory") picks the parts.
 # Ratios are taken within this run; the machine may be shared, so run it
 # twice and look at both.
 set -euo pipefail
@@ -21,6 +24,8 @@ MM=$build/tools/mmdigits
 M=models
 n_files=${MM_BENCH_FILES:-1000}
 n_long=${MM_BENCH_LONG:-100000}
+rounds=${MM_BENCH_ROUNDS:-3}
+parts=" ${MM_BENCH_PARTS:-wav video memory} "
 PY=/usr/bin/python3
 # the build tree's plugin, as meson devenv gives it
 export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$(realpath "$build")/plugins}
@@ -49,6 +54,7 @@ echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), load $(c
 summary () { sed -n 's/.* in \([0-9.]*\) s (.*, \([0-9.]*\) CPU s).*/\1 \2/p' "$1"; }
 
 # ---- 1. WAV files ----
+if [[ $parts == *" wav "* ]]; then
 # one core: numpy's and PyTorch's thread pools pinned to one thread too
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
   "$PY" bench/batch_reference.py "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/ref.json"
@@ -92,16 +98,19 @@ for name, path in (("batch", sys.argv[12]), ("batch --decode gstreamer", sys.arg
     print(f"  {name}: one decision, eval's, on {same}/{n} files ({100 * same / n:.2f} %); "
           f"{none} without a decision, {multi} with several")
 PY
+fi
 
 # ---- 2. video ----
+if [[ $parts == *" video "* ]]; then
 mkdir -p "$T/vid"
 for i in 1 2 3 4; do
   "$MM" demo-media --out "$T/vid/d$i" --digits "$i,$(( (i + 3) % 10 )),$(( (i + 6) % 10 ))" \
     --seed "$i" > /dev/null
-  for k in 1 2; do cp "$T/vid/d$i/demo.webm" "$T/vid/v$i-$k.webm"; done
+  for k in 1 2 3 4; do cp "$T/vid/d$i/demo.webm" "$T/vid/v$i-$k.webm"; done
 done
 ls "$T"/vid/v*.webm > "$T/vids.txt"
-"$PY" - "$T/vids.txt" > "$T/dec.txt" <<'PY'
+n_vids=$(wc -l < "$T/vids.txt")
+cat > "$T/decode.py" <<'PY'
 # decoding alone: one filesrc ! decodebin pipeline per file, every stream
 # into a fakesink, played to EOS in this process
 import resource, sys, time
@@ -130,19 +139,25 @@ for f in files:
     p.set_state(Gst.State.NULL)
 print(time.perf_counter() - t0, cpu() - c0)
 PY
-read -r dec_s dec_cpu < "$T/dec.txt"
-"$MM" batch --files-from "$T/vids.txt" --model "$M" --jobs 1 --out "$T/v.jsonl" 2> "$T/v.err"
-read -r v_s v_cpu < <(summary "$T/v.err")
-"$PY" - "$(wc -l < "$T/vids.txt")" "$dec_s" "$dec_cpu" "$v_s" "$v_cpu" "$(wc -l < "$T/v.jsonl")" <<'PY'
-import sys
-n = int(sys.argv[1]); dec_s, dec_cpu, v_s, v_cpu = map(float, sys.argv[2:6])
-print(f"\n{n} demo videos (webm, VP8 + Vorbis, ~10 s each), {sys.argv[6]} lines: s (wall)   CPU s")
-print(f"  decoding alone              {dec_s:8.2f}   {dec_cpu:8.2f}")
-print(f"  batch --jobs 1              {v_s:8.2f}   {v_cpu:8.2f}")
-print(f"  ratio batch/decoding: {v_s / dec_s:.2f} (wall), {v_cpu / dec_cpu:.2f} (CPU)")
-PY
+echo
+echo "$n_vids demo videos (webm, VP8 320x240 10 fps + Vorbis, ~10 s each), alternated $rounds times:"
+echo "  round   decoding alone: s (wall), CPU s   batch --jobs 1: s (wall), CPU s   batch/decoding (CPU)  load"
+ratios=()
+for r in $(seq "$rounds"); do
+  read -r dec_s dec_cpu < <("$PY" "$T/decode.py" "$T/vids.txt")
+  "$MM" batch --files-from "$T/vids.txt" --model "$M" --jobs 1 --out "$T/v.jsonl" 2> "$T/v.err"
+  read -r v_s v_cpu < <(summary "$T/v.err")
+  ratio=$("$PY" -c "print(f'{$v_cpu / $dec_cpu:.2f}')")
+  ratios+=("$ratio")
+  printf "  %5d   %8.2f %8.2f   %8.2f %8.2f   %6s   %s\n" "$r" "$dec_s" "$dec_cpu" "$v_s" "$v_cpu" \
+    "$ratio" "$(cut -d' ' -f1 /proc/loadavg)"
+done
+echo "  batch/decoding, CPU s: median $(printf '%s\n' "${ratios[@]}" | sort -n \
+  | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}') of ${ratios[*]}; $(wc -l < "$T/v.jsonl") lines"
+fi
 
 # ---- 3. memory over a long list ----
+if [[ $parts == *" memory "* ]]; then
 for i in $(seq $(( (n_long + n - 1) / n ))); do cat "$T/wavs.txt"; done \
   | awk -v n="$n_long" 'NR <= n' > "$T/long.txt"
 /usr/bin/time -f "%M" -o "$T/rss1" "$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 2 \
@@ -152,3 +167,4 @@ for i in $(seq $(( (n_long + n - 1) / n ))); do cat "$T/wavs.txt"; done \
 echo
 echo "peak RSS of batch --jobs 2: $(tail -1 "$T/rss1") KiB over $n files," \
   "$(tail -1 "$T/rss2") KiB over $(wc -l < "$T/long.txt") ($(summary "$T/m2.err" | cut -d' ' -f1) s)"
+fi
