@@ -649,14 +649,21 @@ mm_batch_worker_run (MmBatchWorker *w, const char *path, GPtrArray *lines)
   /* a cut JPEG or WAV decodes without a word from GStreamer or libsndfile */
   if (!mm_media_check_file (path, &err))
     goto failed;
-  if (w->decode == MM_BATCH_DECODE_AUTO && (w->nets.hybrid || w->nets.audio) && core_ready (w)) {
-    if (!mm_media_read_wav (path, CORE_MAX_SECONDS, &x, &n, &handled, &err))
-      goto failed;
-    if (handled) {
+  /* the core's models are opened on the first WAV file, not before: a
+   * list of videos never needs them (opening them costs more than
+   * classifying a video) */
+  if (w->decode == MM_BATCH_DECODE_AUTO && (w->nets.hybrid || w->nets.audio)
+      && (!w->core_tried || w->models)) {
+    if (!mm_media_read_wav (path, CORE_MAX_SECONDS, &x, &n, &handled, &err)) {
+      if (core_ready (w))
+        goto failed;
+      g_clear_error (&err);     /* the pipeline serves this model set */
+    } else if (handled && core_ready (w)) {
       why = run_core (w, x, n, lines);
       g_free (x);
       return why;
     }
+    g_free (x);
   }
   return run_decodebin (w, path, lines);
 failed:
