@@ -11,7 +11,8 @@
 # 2. demo videos (16: four demo-media videos, four copies each):
 #    `batch --jobs 1` against decoding alone (filesrc ! decodebin ! fakesink
 #    per file, the same streams, in one process), in CPU seconds, the two
-#    alternated MM_BENCH_ROUNDS times (default 3): a ratio per round;
+#    alternated MM_BENCH_ROUNDS times (default 3): a ratio per round, over
+#    the 16 files and for one more file (16 files less the first 4);
 # 3. memory: peak RSS of `batch --jobs 2` over the file list and over a list
 #    MM_BENCH_LONG entries long (default 100000: the files repeated).
 # MM_BENCH_PARTS (default "wav video memory") picks the parts.
@@ -139,21 +140,32 @@ for f in files:
     p.set_state(Gst.State.NULL)
 print(time.perf_counter() - t0, cpu() - c0)
 PY
+# the first four alone too: (16 files − 4 files) / 12 is the cost of one
+# more file, without either side's start-up (for batch: its pipelines and
+# loading the networks)
+head -4 "$T/vids.txt" > "$T/vids4.txt"
 echo
-echo "$n_vids demo videos (webm, VP8 320x240 10 fps + Vorbis, ~10 s each), alternated $rounds times:"
-echo "  round   decoding alone: s (wall), CPU s   batch --jobs 1: s (wall), CPU s   batch/decoding (CPU)  load"
+echo "$n_vids demo videos (webm, VP8 320x240 10 fps + Vorbis, ~10 s each), alternated $rounds times;"
+echo "CPU s of decoding alone and of batch --jobs 1 over 4 and over $n_vids files:"
+echo "  round   decode 4  batch 4   decode $n_vids  batch $n_vids   batch/decoding: $n_vids files, one more file   load"
 ratios=()
+more=()
 for r in $(seq "$rounds"); do
-  read -r dec_s dec_cpu < <("$PY" "$T/decode.py" "$T/vids.txt")
+  read -r _ d4 < <("$PY" "$T/decode.py" "$T/vids4.txt")
+  "$MM" batch --files-from "$T/vids4.txt" --model "$M" --jobs 1 --out "$T/v4.jsonl" 2> "$T/v.err"
+  read -r _ b4 < <(summary "$T/v.err")
+  read -r _ dn < <("$PY" "$T/decode.py" "$T/vids.txt")
   "$MM" batch --files-from "$T/vids.txt" --model "$M" --jobs 1 --out "$T/v.jsonl" 2> "$T/v.err"
-  read -r v_s v_cpu < <(summary "$T/v.err")
-  ratio=$("$PY" -c "print(f'{$v_cpu / $dec_cpu:.2f}')")
+  read -r _ bn < <(summary "$T/v.err")
+  read -r ratio marginal < <("$PY" -c "print(f'{$bn / $dn:.2f} {($bn - $b4) / ($dn - $d4):.2f}')")
   ratios+=("$ratio")
-  printf "  %5d   %8.2f %8.2f   %8.2f %8.2f   %6s   %s\n" "$r" "$dec_s" "$dec_cpu" "$v_s" "$v_cpu" \
-    "$ratio" "$(cut -d' ' -f1 /proc/loadavg)"
+  more+=("$marginal")
+  printf "  %5d   %7.2f  %7.2f   %8.2f  %8.2f   %6s  %6s   %s\n" "$r" "$d4" "$b4" "$dn" "$bn" \
+    "$ratio" "$marginal" "$(cut -d' ' -f1 /proc/loadavg)"
 done
-echo "  batch/decoding, CPU s: median $(printf '%s\n' "${ratios[@]}" | sort -n \
-  | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}') of ${ratios[*]}; $(wc -l < "$T/v.jsonl") lines"
+median () { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+echo "  batch/decoding, CPU s: $n_vids files median $(median "${ratios[@]}") of ${ratios[*]};" \
+  "one more file median $(median "${more[@]}") of ${more[*]}; $(wc -l < "$T/v.jsonl") lines"
 fi
 
 # ---- 3. memory over a long list ----
