@@ -653,7 +653,7 @@ mm_batch_worker_run (MmBatchWorker *w, const char *path, GPtrArray *lines)
    * list of videos never needs them (opening them costs more than
    * classifying a video) */
   if (w->decode == MM_BATCH_DECODE_AUTO && (w->nets.hybrid || w->nets.audio)
-      && (!w->core_tried || w->models)) {
+      && (!w->core_tried || w->mfcc)) {
     if (!mm_media_read_wav (path, CORE_MAX_SECONDS, &x, &n, &handled, &err)) {
       if (core_ready (w))
         goto failed;
