@@ -76,7 +76,7 @@ def on_block(pad, info, branch):
     """Counts the branch's blocks; pushes its label before the first."""
     branch["blocks"] += 1
     if branch["blocks"] == 1:
-        pad.push_event(label_event(branch["digit"]))
+        pad.push_event(branch["label"])
     return Gst.PadProbeReturn.OK
 
 
@@ -143,7 +143,12 @@ def main(argv):
 
     branches = []
     for i, (_, digit) in enumerate(items):
-        branch = {"digit": digit, "blocks": 0}
+        # the label event is made here, on the main thread: PyGObject's lazy
+        # wrapping of Gst.Structure is not thread-safe, and making it in a
+        # streaming thread while the bus loop wraps a message's structure
+        # intermittently fails with "Expected Gst.Structure, but got
+        # gi.repository.Gst.Structure"
+        branch = {"digit": digit, "blocks": 0, "label": label_event(digit)}
         pad = pipeline.get_by_name("mfcc%d" % i).get_static_pad("src")
         pad.add_probe(Gst.PadProbeType.BUFFER, on_block, branch)
         branches.append(branch)
