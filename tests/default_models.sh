@@ -19,7 +19,7 @@
 #    predict: the default set (DC block in its front end) gets at least 29
 #    of 30 right; the study set's count is printed beside it.
 #   tests/default_models.sh PATH/TO/mmdigits default|study
-set -euo pipefail
+set -u -o pipefail
 mmdigits=$1
 which=${2:?usage: default_models.sh PATH/TO/mmdigits default|study}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,15 +30,11 @@ case $which in
   study) dir=$root/models/study ;;
   *) echo "usage: default_models.sh PATH/TO/mmdigits default|study" >&2; exit 2 ;;
 esac
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check () {   # check DESCRIPTION COMMAND…
-  local what=$1; shift
-  if "$@"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $what" >&2; fi
-}
+T=$(mktemp -d)
+tmp=$T
+. "$root/tests/checks.sh"
 models=("$dir"/*.safetensors)
-[ -e "${models[0]}" ] || { echo "skipped: no models in $dir"; exit 77; }
+[ -e "${models[0]}" ] || checks_skip "no models in $dir"
 
 for m in "${models[@]}"; do
   name=$(basename "$m")
@@ -53,7 +49,7 @@ fronts = {json.dumps(i.get("mfcc"), sort_keys=True) for i in infos if i["arch"] 
 print("models/ front ends:", fronts)
 assert len(fronts) == 1 and "null" not in fronts
 PY
-  "$mmdigits" inspect --json "$dir" > "$tmp/set.jsonl"
+  need "inspect the set" bash -c "'$mmdigits' inspect --json '$dir' > '$tmp/set.jsonl'"
   check "models/ serves images, audio and pairs" /usr/bin/python3 - "$tmp/set.jsonl" <<'PY'
 import json, sys
 roles = {json.loads(l)["role"]: json.loads(l)["arch"] for l in open(sys.argv[1]) if l.strip()}
@@ -64,10 +60,11 @@ fi
 
 if [ -d "$data/mnist" ] && [ -d "$data/fsdd" ] && [ -d "$data/extra-speech" ]; then
   for m in "${models[@]}"; do
-    "$mmdigits" eval -m "$m" --data "$data" --json > "$tmp/own.json"
+    need "eval $m" bash -c "'$mmdigits' eval -m '$m' --data '$data' --json > '$tmp/own.json'"
     # clean's split test is paper's: the same split
     if grep -q '"protocol": *"clean"' "$tmp/own.json"; then cp "$tmp/own.json" "$tmp/paper.json"
-    else "$mmdigits" eval -m "$m" --data "$data" -p paper --json > "$tmp/paper.json"; fi
+    else need "eval $m -p paper" bash -c \
+      "'$mmdigits' eval -m '$m' --data '$data' -p paper --json > '$tmp/paper.json'"; fi
     if /usr/bin/python3 - "$m" "$tmp/$(basename "$m").json" "$tmp/own.json" "$tmp/paper.json" <<'PY'
 import json, sys
 info, own, paper = (json.load(open(f)) for f in sys.argv[2:5])
@@ -81,10 +78,10 @@ assert own["protocol"] == info["provenance"]["protocol"]
 assert abs(got - recorded) < 0.005
 assert split >= table7
 PY
-    then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $m's figures" >&2; fi
+    then ok "$m's figures"; else fail "$m's figures"; fi
   done
 else
-  echo "evaluation skipped: no data"
+  skip "evaluation: no data"
 fi
 
 plugins=$(dirname "$mmdigits")/../plugins
@@ -93,8 +90,9 @@ if command -v espeak-ng >/dev/null && [ -d "$plugins" ]; then
   export MMDIGITS_MODELS=$root/models
   set_opt=()
   [ "$which" = study ] && set_opt=(-m "$dir")
-  espeak-ng -w "$tmp/seven.wav" seven
-  "$mmdigits" predict "${set_opt[@]+"${set_opt[@]}"}" -a "$tmp/seven.wav" --json > "$tmp/seven.jsonl"
+  need "espeak-ng says seven" espeak-ng -w "$tmp/seven.wav" seven
+  need "predict the spoken seven" bash -c '"$@" > "$0"' "$tmp/seven.jsonl" \
+    "$mmdigits" predict "${set_opt[@]+"${set_opt[@]}"}" -a "$tmp/seven.wav" --json
   check "predict ($which set) gives one audio decision by AudioNet_CNN" /usr/bin/python3 -c '
 import json, sys
 d = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -104,7 +102,7 @@ assert d[0]["digit"] in range(10), d' "$tmp/seven.jsonl" "$which"
 
   if [ "$which" = default ] && [ -d "$data/fsdd/recordings" ]; then
     mkdir "$tmp/dc"
-    /usr/bin/python3 - "$tmp/dc" "$data"/fsdd/recordings/7_*_[0-4].wav > "$tmp/dc.tsv" <<'PY'
+    cat > "$tmp/dcshift.py" <<'PY'
 import os, struct, sys, wave
 for f in sys.argv[2:]:
     r = wave.open(f); n = r.getnframes()
@@ -115,8 +113,12 @@ for f in sys.argv[2:]:
     w.writeframes(struct.pack("<%dh" % n, *x)); w.close()
     print("-\t" + out)
 PY
-    "$mmdigits" predict --list "$tmp/dc.tsv" --json > "$tmp/dc-default.jsonl"
-    "$mmdigits" predict -m "$root/models/study" --list "$tmp/dc.tsv" --json > "$tmp/dc-study.jsonl"
+    need "FSDD 7s shifted by +0.3" bash -c '"$@" > "$0"' "$tmp/dc.tsv" \
+      /usr/bin/python3 "$tmp/dcshift.py" "$tmp/dc" "$data"/fsdd/recordings/7_*_[0-4].wav
+    need "predict the shifted 7s (default set)" bash -c '"$@" > "$0"' "$tmp/dc-default.jsonl" \
+      "$mmdigits" predict --list "$tmp/dc.tsv" --json
+    need "predict the shifted 7s (study set)" bash -c '"$@" > "$0"' "$tmp/dc-study.jsonl" \
+      "$mmdigits" predict -m "$root/models/study" --list "$tmp/dc.tsv" --json
     check "FSDD 7s + DC 0.3: the default set gets at least 29 of 30" /usr/bin/python3 -c '
 import json, sys
 right = {}
@@ -128,10 +130,9 @@ for s, f in (("default", sys.argv[1]), ("study", sys.argv[2])):
     assert len(d) == 30
 assert right["default"] >= 29' "$tmp/dc-default.jsonl" "$tmp/dc-study.jsonl"
   elif [ "$which" = default ]; then
-    echo "DC check skipped: no data"
+    skip "DC check: no data"
   fi
 else
-  echo "predict skipped: no espeak-ng or no plugin"
+  skip "predict: no espeak-ng or no plugin"
 fi
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_done

@@ -9,35 +9,29 @@
 #  - usage errors (exit 2) and an image network with --snr (exit 1);
 #    training on writers is refused.
 # Usage: bash eval_conditions.sh PATH/TO/mmdigits
-set -u
+set -u -o pipefail
 MM=$(realpath "$1")
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=${MMDIGITS_SOURCE_ROOT:-$HERE/..}
 DATA=${MMDIGITS_DATA:-$HERE/../../shared/data}
 export MMDIGITS_CACHE=$(dirname "$MM")/mmdigits-cache
 export MMDIGITS_DATA=$DATA
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
 N=300
-
-ok () { echo "ok: $*"; }
-fail () { echo "FAIL: $*"; fails=$((fails + 1)); }
+T=$(mktemp -d)
+. "$HERE/checks.sh"
 
 if [ ! -d "$DATA/fsdd" ] || [ ! -d "$DATA/mnist" ]; then
-  echo "skipped: no data"
-  exit 77
+  checks_skip "no data"
 fi
 # the study's models: models/study/ once the robust ones are the default
 model () {
   for d in "$ROOT/models/study" "$ROOT/models"; do
     [ -f "$d/$1.safetensors" ] && { echo "$d/$1.safetensors"; return; }
   done
-  echo "skipped: no $1 among the shipped models" >&2
-  exit 77
+  return 1
 }
-IMG=$(model imagenet_cnn)
-AUD=$(model audionet_cnn)
+IMG=$(model imagenet_cnn) || checks_skip "no imagenet_cnn among the shipped models"
+AUD=$(model audionet_cnn) || checks_skip "no audionet_cnn among the shipped models"
 
 # eval --json with the given options into $T/NAME.json and $T/NAME.tsv
 run () {
@@ -101,15 +95,21 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["noise"]==
   "$T/aud-0.json" && ok "--snr: the JSON names the noise and SNR, and scores only the noisy set" || fail "--snr JSON: $(cat "$T/aud-0.json")"
 
 # ---- errors ----
-"$MM" eval -m "$AUD" --noise white > /dev/null 2>&1; [ $? -eq 2 ] || fail "--noise without --snr: not exit 2"
-"$MM" eval -m "$AUD" --snr 10 --noise brown > /dev/null 2>&1; [ $? -eq 2 ] || fail "--noise brown: not exit 2"
-"$MM" eval -m "$AUD" --snr 1000 > /dev/null 2>&1; [ $? -eq 2 ] || fail "--snr 1000: not exit 2"
-"$MM" eval -m "$AUD" -p writers:fat > /dev/null 2>&1; [ $? -eq 2 ] || fail "writers:fat: not exit 2"
+usage () {   # usage WHAT ARGS...: eval ARGS is a usage error (exit 2)
+  local what=$1 rc=0
+  shift
+  "$MM" eval "$@" > /dev/null 2>&1 || rc=$?
+  [ $rc -eq 2 ] && ok "$what: exit 2" || fail "$what: exit $rc, not 2"
+}
+usage "--noise without --snr" -m "$AUD" --noise white
+usage "--noise brown" -m "$AUD" --snr 10 --noise brown
+usage "--snr 1000" -m "$AUD" --snr 1000
+usage "writers:fat" -m "$AUD" -p writers:fat
 "$MM" eval -m "$IMG" --snr 10 > /dev/null 2> "$T/img-snr.err"
-[ $? -eq 1 ] && grep -q "hears no audio" "$T/img-snr.err" || fail "--snr with ImageNet_CNN: $(cat "$T/img-snr.err")"
+[ $? -eq 1 ] && grep -q "hears no audio" "$T/img-snr.err" && ok "--snr with ImageNet_CNN: exit 1" \
+  || fail "--snr with ImageNet_CNN: $(cat "$T/img-snr.err")"
 "$MM" train -a ImageNet_CNN -p writers -o "$T/x.safetensors" > /dev/null 2> "$T/train.err"
 [ $? -eq 2 ] && grep -q "evaluation only" "$T/train.err" && [ ! -e "$T/x.safetensors" ] \
-  || fail "train -p writers: $(cat "$T/train.err")"
-ok "usage errors"
+  && ok "train -p writers: refused, no file" || fail "train -p writers: $(cat "$T/train.err")"
 
-[ $fails -eq 0 ] || { echo "$fails failure(s)"; exit 1; }
+checks_done
