@@ -129,7 +129,10 @@ cp "$T/a31.webm" "$T/with space.webm"
   > "$T/pp.args" 2> "$T/err"
 rc=$?
 mapfile -t args < "$T/pp.args"
-gst-launch-1.0 -q "${args[@]}" > /dev/null 2> "$T/pp.err"
+# a sanitizer build's plugin needs the ASan runtime loaded first, which the
+# uninstrumented gst-launch-1.0 does not do by itself
+asan_rt=$(ldd "$MM" | awk '/libasan/ { print $3 }')
+env ${asan_rt:+LD_PRELOAD="$asan_rt"} gst-launch-1.0 -q "${args[@]}" > /dev/null 2> "$T/pp.err"
 grc=$?
 python3 - "$T/pp out.jsonl" "$T/pp.args" <<'PY' && [ $rc -eq 0 ] && [ $grc -eq 0 ] \
   && ok "predict --media --print-pipeline: gst-launch-1.0 runs it (a name with a space taken whole), image and audio decisions" \
