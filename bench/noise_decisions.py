@@ -31,6 +31,8 @@ import tempfile
 
 import numpy as np
 from scipy.io import wavfile
+
+import mmbuild
 from scipy.signal import lfilter
 
 SEED = 2026
@@ -113,16 +115,12 @@ def count(mmdigits, model, path, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--data", default=os.environ.get("MMDIGITS_DATA", "/work/shared/data"))
+    ap.add_argument("--data", default=mmbuild.default_data())
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--levels", default="-30,-10", help="RMS levels in dBFS, comma-separated")
     ap.add_argument("models", nargs="+")
     a = ap.parse_args()
-    mmdigits = os.path.join(a.build, "tools", "mmdigits")
-    # an uninstalled build: batch's pipelines take the elements from build/plugins
-    plugins = os.path.abspath(os.path.join(a.build, "plugins"))
-    os.environ["GST_PLUGIN_PATH"] = os.pathsep.join(
-        p for p in (plugins, os.environ.get("GST_PLUGIN_PATH")) if p)
+    mmdigits = mmbuild.cli(a.build)
     levels = [float(v) for v in a.levels.split(",")]
     print(f"{a.minutes:g} minutes of each signal; decisions (non-null digits) and the digits said")
     with tempfile.TemporaryDirectory(prefix="mm-noise-") as tmp:

@@ -29,6 +29,8 @@ import tempfile
 
 import numpy as np
 from scipy.io import wavfile
+
+import mmbuild
 from scipy.signal import resample_poly
 
 NAME = re.compile(r"^(\d)_([^_]+)_(\d+)\.wav$")
@@ -84,14 +86,10 @@ def accuracy(mmdigits, model, files, out):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--data", default=os.environ.get("MMDIGITS_DATA", "/work/shared/data"))
+    ap.add_argument("--data", default=mmbuild.default_data())
     ap.add_argument("models", nargs="+")
     a = ap.parse_args()
-    mmdigits = os.path.join(a.build, "tools", "mmdigits")
-    # an uninstalled build: batch's pipelines take the elements from build/plugins
-    plugins = os.path.abspath(os.path.join(a.build, "plugins"))
-    os.environ["GST_PLUGIN_PATH"] = os.pathsep.join(
-        p for p in (plugins, os.environ.get("GST_PLUGIN_PATH")) if p)
+    mmdigits = mmbuild.cli(a.build)
     files = test_recordings(a.data)
     if len(files) != 300:
         sys.exit(f"expected FSDD's 300 test recordings under {a.data}/fsdd, found {len(files)}")
