@@ -168,6 +168,15 @@ struct _GstMmClassify
    * the aggregate thread (which only runs in between) */
   MmModelSet *models;
 
+  /* Serialises the aggregate thread's peeks and drops with release_pad.
+   * GstAggregator (1.22) clears a released pad's peeked buffer outside the
+   * pad lock, which can interleave with gst_aggregator_pad_pop_buffer()
+   * taking that same buffer: one reference is then dropped twice. Never
+   * held across a push (a prerolling sink would block a release).
+   * get_next_time needs no such lock: the base class calls it, and
+   * releases pads, under its own SRC lock. */
+  GMutex consume_lock;
+
   /* aggregate thread only: running time before which a pad will send
    * nothing more (end of its last GAP), and scratch for one input */
   gboolean audio_refused;       /* the audio caps did not match the models */
@@ -363,7 +372,9 @@ gst_mm_classify_release_pad (GstElement * element, GstPad * pad)
   if (pad == GST_PAD (self->audio_pad))
     self->audio_pad = NULL;
   GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&self->consume_lock);
   GST_ELEMENT_CLASS (parent_class)->release_pad (element, pad);
+  g_mutex_unlock (&self->consume_lock);
 }
 
 /* ---- timing --------------------------------------------------------- */
@@ -399,6 +410,27 @@ item_times (Item * it)
   GST_OBJECT_UNLOCK (it->pad);
 }
 
+/* gst_aggregator_pad_peek_buffer() and _drop_buffer() for the aggregate
+ * thread, under consume_lock (see there). */
+static GstBuffer *
+pad_peek (GstMmClassify * self, GstAggregatorPad * pad)
+{
+  GstBuffer *buf;
+
+  g_mutex_lock (&self->consume_lock);
+  buf = gst_aggregator_pad_peek_buffer (pad);
+  g_mutex_unlock (&self->consume_lock);
+  return buf;
+}
+
+static void
+pad_drop (GstMmClassify * self, GstAggregatorPad * pad)
+{
+  g_mutex_lock (&self->consume_lock);
+  gst_aggregator_pad_drop_buffer (pad);
+  g_mutex_unlock (&self->consume_lock);
+}
+
 /* Takes the head of @pad into @it. GAP buffers (GstAggregator turns GAP
  * events into them) are consumed on the way: they only tell up to when the
  * pad will send nothing. */
@@ -411,7 +443,7 @@ item_peek (GstMmClassify * self, GstAggregatorPad * pad, gboolean audio,
   it->audio = audio;
   if (!pad)
     return;
-  while ((it->buf = gst_aggregator_pad_peek_buffer (pad))) {
+  while ((it->buf = pad_peek (self, pad))) {
     if (!GST_BUFFER_FLAG_IS_SET (it->buf, GST_BUFFER_FLAG_GAP))
       break;
     GST_OBJECT_LOCK (pad);
@@ -423,7 +455,7 @@ item_peek (GstMmClassify * self, GstAggregatorPad * pad, gboolean audio,
     GST_LOG_OBJECT (pad, "gap up to %" GST_TIME_FORMAT,
         GST_TIME_ARGS (self->pos[audio]));
     gst_buffer_unref (it->buf);
-    gst_aggregator_pad_drop_buffer (pad);
+    pad_drop (self, pad);
   }
   if (it->buf)
     item_times (it);
@@ -708,7 +740,7 @@ classify_lone (GstMmClassify * self, const Item * it, const MmModelPlan * plan)
     GST_DEBUG_OBJECT (it->pad, "lone item at %" GST_TIME_FORMAT " dropped "
         "(fallback=false, or no %s model)", GST_TIME_ARGS (it->key),
         mm_role_arch_name (it->audio ? MM_ROLE_AUDIO : MM_ROLE_IMAGE));
-  gst_aggregator_pad_drop_buffer (it->pad);
+  pad_drop (self, it->pad);
   return ret;
 }
 
@@ -754,8 +786,8 @@ gst_mm_classify_aggregate (GstAggregator * agg, gboolean timeout)
   if (img.buf && aud.buf) {
     if (plan.pair && gst_mm_keys_within (img.key, aud.key, window)) {
       ret = classify (self, &img, &aud);
-      gst_aggregator_pad_drop_buffer (ipad);
-      gst_aggregator_pad_drop_buffer (apad);
+      pad_drop (self, ipad);
+      pad_drop (self, apad);
     } else if (image_first (&img, &aud, plan.pair)) {
       ret = classify_lone (self, &img, &plan);
     } else {
@@ -1016,6 +1048,7 @@ gst_mm_classify_finalize (GObject * object)
 
   gst_mm_classify_close (self);
   g_free (self->model);
+  g_mutex_clear (&self->consume_lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -1095,5 +1128,6 @@ gst_mm_classify_init (GstMmClassify * self)
   self->pair_window_ms = DEFAULT_PAIR_WINDOW;
   self->fallback = DEFAULT_FALLBACK;
   self->pos[0] = self->pos[1] = GST_CLOCK_TIME_NONE;
+  g_mutex_init (&self->consume_lock);
   update_latency (self);
 }
