@@ -4,10 +4,14 @@
 #  - --protocol writers[:KIND]: the held-out images changed as new writers'
 #    might be; the split test stays as clean's; the same predictions on a
 #    second run; accuracy falls below clean's;
+#  - --protocol writers-val[:KIND]: the same changes to the validation split,
+#    scored as "validation" (as it is) and "validation_writers" (changed),
+#    never as a test; other images than the split test's; the same
+#    predictions on a second run; it runs with MNIST's test files absent;
 #  - --snr DB --noise white|pink|babble: noise mixed into the held-out recordings;
 #    the same predictions on a second run; 0 dB costs accuracy, 20 dB less;
 #  - usage errors (exit 2) and an image network with --snr (exit 1);
-#    training on writers is refused.
+#    training on writers or writers-val is refused.
 # Usage: bash eval_conditions.sh PATH/TO/mmdigits
 set -u -o pipefail
 MM=$(realpath "$1")
@@ -75,6 +79,40 @@ run img-thick -m "$IMG" -p writers:thick
 below "$(acc img-thick heldout_test)" "$c" 0 && ok "writers:thick: held-out $(acc img-thick heldout_test)" \
   || fail "writers:thick: held-out $(acc img-thick heldout_test), clean $c"
 
+# ---- new writers on the validation split ----
+run img-wval -m "$IMG" -p writers-val
+run img-wval2 -m "$IMG" -p writers-val
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["protocol"] == "writers-val" and set(d) & {"split_test", "heldout_test", "validation", "validation_writers"} == {"validation", "validation_writers"}, d.keys()' \
+  "$T/img-wval.json" && ok "writers-val: scores the validation split, clean and changed, and no test" \
+  || fail "writers-val: JSON keys $(head -c 300 "$T/img-wval.json")"
+v=$(acc img-wval validation); w=$(acc img-wval validation_writers)
+below "$w" "$v" 0.02 && ok "writers-val: changed validation $w below the validation split's $v by more than 2 points" \
+  || fail "writers-val: changed $w, validation $v"
+python3 - "$T/img-wval.tsv" "$T/img-clean.tsv" <<'PY' && ok "writers-val: the validation split's images are not the split test's, its changed set the same samples" || fail "writers-val: the sets' labels"
+import sys
+def labels(path, name):
+    return [l.split("\t")[2] for l in open(path).read().splitlines()[1:] if l.split("\t")[0] == name]
+val, changed = labels(sys.argv[1], "validation"), labels(sys.argv[1], "validation_writers")
+split = labels(sys.argv[2], "split_test")
+assert len(val) == len(changed) == len(split) > 1 and val == changed, (len(val), len(changed))
+assert val != split   # 300 labels of other images: equal by chance about never
+PY
+same img-wval img-wval2 && ok "writers-val: a second run predicts the same" \
+  || fail "writers-val: two runs differ"
+run img-wthin -m "$IMG" -p writers-val:thin
+below "$(acc img-wthin validation_writers)" "$v" 0 \
+  && ok "writers-val:thin: changed validation $(acc img-wthin validation_writers)" \
+  || fail "writers-val:thin: $(acc img-wthin validation_writers), validation $v"
+# MNIST's test files are never read: a data directory without them will do
+mkdir -p "$T/train-only/mnist"
+ln -s "$DATA"/mnist/train-* "$T/train-only/mnist/"
+"$MM" eval -m "$IMG" -p writers-val:blur --limit 50 --threads 1 --data "$T/train-only" \
+  > /dev/null 2> "$T/train-only.err" \
+  && ok "writers-val: runs without MNIST's test files" \
+  || fail "writers-val without MNIST's test files: $(tail -1 "$T/train-only.err")"
+"$MM" eval -m "$IMG" -p writers --limit 50 --threads 1 --data "$T/train-only" > /dev/null 2>&1 \
+  && fail "writers ran without MNIST's test files" || ok "writers: needs MNIST's test files"
+
 # ---- noisy audio ----
 run aud-clean -m "$AUD" -p clean
 run aud-0 -m "$AUD" -p clean --snr 0 --noise white
@@ -105,11 +143,17 @@ usage "--noise without --snr" -m "$AUD" --noise white
 usage "--noise brown" -m "$AUD" --snr 10 --noise brown
 usage "--snr 1000" -m "$AUD" --snr 1000
 usage "writers:fat" -m "$AUD" -p writers:fat
+usage "writers-val:fat" -m "$AUD" -p writers-val:fat
+usage "writers-valx" -m "$AUD" -p writers-valx
 "$MM" eval -m "$IMG" --snr 10 > /dev/null 2> "$T/img-snr.err"
 [ $? -eq 1 ] && grep -q "hears no audio" "$T/img-snr.err" && ok "--snr with ImageNet_CNN: exit 1" \
   || fail "--snr with ImageNet_CNN: $(cat "$T/img-snr.err")"
 "$MM" train -a ImageNet_CNN -p writers -o "$T/x.safetensors" > /dev/null 2> "$T/train.err"
 [ $? -eq 2 ] && grep -q "evaluation only" "$T/train.err" && [ ! -e "$T/x.safetensors" ] \
   && ok "train -p writers: refused, no file" || fail "train -p writers: $(cat "$T/train.err")"
+"$MM" train -a ImageNet_CNN -p writers-val:thin -o "$T/x.safetensors" > /dev/null 2> "$T/train.err"
+[ $? -eq 2 ] && grep -q "evaluation only" "$T/train.err" && [ ! -e "$T/x.safetensors" ] \
+  && ok "train -p writers-val:thin: refused, no file" \
+  || fail "train -p writers-val:thin: $(cat "$T/train.err")"
 
 checks_done

@@ -72,10 +72,31 @@ typedef struct {
   int limit;         /* 0: every sample */
 } Conditions;
 
+/* What the protocol's two scored sets are called (JSON keys, the sets of
+ * --predictions, the tables' titles): "writers-val" scores the validation
+ * split, which must never pass for a test. */
+typedef struct {
+  const char *test_key, *heldout_key, *test_name, *heldout_name, *test_title, *heldout_title;
+} SetNames;
+
+static SetNames
+set_names (const MmSplits *splits, const Conditions *cond)
+{
+  if (splits->on_validation)
+    return (SetNames) { "validation", "validation_writers", "validation split",
+      "changed validation split", cond->limit ? "validation split (its first samples; --limit)"
+      : "validation split (9,000 of the 60,000 training samples, never trained on; it chose the "
+        "epoch and the temperature)",
+      "validation split changed as new writers' (a set that chooses, not a test)" };
+  return (SetNames) { "split_test", "heldout_test", "split test", "held-out test",
+    cond->limit ? "split test (its first samples; --limit)"
+    : "split test (9,000 of the 60,000 training samples, never trained on)", "held-out test" };
+}
+
 /* @test or @heldout NULL: not scored. */
 static void
 print_json (const char *model, MmArch arch, const char *protocol, const Conditions *cond,
-    const Scores *test, const Scores *heldout)
+    const SetNames *names, const Scores *test, const Scores *heldout)
 {
   JsonBuilder *b = json_builder_new ();
 
@@ -90,9 +111,9 @@ print_json (const char *model, MmArch arch, const char *protocol, const Conditio
   if (cond->limit)
     mm_json_add_int (b, "limit", cond->limit);
   if (test)
-    add_confusion (b, "split_test", test);
+    add_confusion (b, names->test_key, test);
   if (heldout)
-    add_confusion (b, "heldout_test", heldout);
+    add_confusion (b, names->heldout_key, heldout);
   json_builder_end_object (b);
   mm_cli_print_json (b);
 }
@@ -312,7 +333,7 @@ mm_cmd_eval (int argc, char **argv)
       "one per fold, repeated, with --protocol new-speaker", "FILE" },
     MM_CLI_DATA_ENTRY (data_opt),
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, writers, "
-      "writers:KIND, new-speaker:K, new-speaker:NAME (default: the model's, else clean), or "
+      "writers:KIND, writers-val[:KIND], new-speaker:K, new-speaker:NAME (default: the model's, else clean), or "
       "new-speaker (every fold model given)", "NAME" },
     { "snr", 0, 0, G_OPTION_ARG_DOUBLE, &cond.snr, "Mix --noise into the held-out test's "
       "recordings (paper: the split test's) at DB speech-to-noise ratio (speech power over the "
@@ -340,6 +361,7 @@ mm_cmd_eval (int argc, char **argv)
   GString *pred_tsv = NULL;
   GError *error = NULL;
   MmNet *net = NULL;
+  SetNames names;
   gboolean folds, split_scored;
   int rc = MM_EXIT_FAILURE;
 
@@ -420,6 +442,7 @@ mm_cmd_eval (int argc, char **argv)
   /* with --snr the noise is in the held-out set alone: the split test
    * would only repeat the clean figure, so it is not scored */
   split_scored = isnan (cond.snr) || !splits.heldout;
+  names = set_names (&splits, &cond);
   /* the model's stored norm (training-set statistics), never recomputed */
   mm_dataset_normalize (splits.test, mm_net_norm (net));
   mm_confusion_init (&heldout.conf);
@@ -427,13 +450,13 @@ mm_cmd_eval (int argc, char **argv)
   if (pred_path)
     pred_tsv = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence\n");
   if (split_scored
-      && !predict_set (net, model_path, splits.test, "split_test", &test, pred_tsv, &error)) {
+      && !predict_set (net, model_path, splits.test, names.test_key, &test, pred_tsv, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
   if (splits.heldout) {
     mm_dataset_normalize (splits.heldout, mm_net_norm (net));
-    if (!predict_set (net, model_path, splits.heldout, "heldout_test", &heldout, pred_tsv,
+    if (!predict_set (net, model_path, splits.heldout, names.heldout_key, &heldout, pred_tsv,
             &error)) {
       rc = mm_cli_fail ("%s", error->message);
       goto out;
@@ -445,21 +468,21 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   if (json) {
-    print_json (model_path, mm_net_arch (net), protocol, &cond, split_scored ? &test : NULL,
-        splits.heldout ? &heldout : NULL);
+    print_json (model_path, mm_net_arch (net), protocol, &cond, &names,
+        split_scored ? &test : NULL, splits.heldout ? &heldout : NULL);
   } else {
     printf ("%s (%s, protocol %s, temperature %g)\n", model_path,
         mm_arch_name (mm_net_arch (net)), protocol, mm_net_temperature (net));
     if (!isnan (cond.snr))
-      printf ("the %s test's recordings with %s noise at %g dB SNR\n",
-          splits.heldout ? "held-out" : "split", mm_noise_kind_name (cond.noise), cond.snr);
+      printf ("the %s's recordings with %s noise at %g dB SNR\n",
+          splits.heldout ? names.heldout_name : names.test_name,
+          mm_noise_kind_name (cond.noise), cond.snr);
     if (split_scored)
-      print_confusion (cond.limit ? "split test (its first samples; --limit)"
-          : "split test (9,000 of the 60,000 training samples, never trained on)", &test);
+      print_confusion (names.test_title, &test);
     else
-      printf ("split test: not scored with --snr (its recordings are clean)\n");
+      printf ("%s: not scored with --snr (its recordings are clean)\n", names.test_name);
     if (splits.heldout)
-      print_confusion ("held-out test", &heldout);
+      print_confusion (names.heldout_title, &heldout);
     else
       printf ("held-out test: none in protocol %s\n", protocol);
   }

@@ -125,7 +125,14 @@ const char    *mm_cli_frontend_model (const MmCliFrontend *f);
  *  "writers", "writers:KIND": "clean" with the held-out images changed as
  *            new writers' might be (mm_degrade_writers, tools/figures/
  *            degrade.h: KIND thin, thick, slant, blur or noise; "writers"
- *            gives each image one kind in turn). For evaluation only.
+ *            gives each image one kind in turn). For evaluation only;
+ *  "writers-val", "writers-val:KIND": the same changes to the 9,000 images
+ *            of clean's VALIDATION split (MNIST training images never trained
+ *            on, the split that chose the epoch and the temperature), for
+ *            choosing between models without touching MNIST's test set: the
+ *            split test is the validation split as it is, the held-out set
+ *            the same images changed (MmSplits.on_validation); MNIST's test
+ *            images are not read. For evaluation only.
  * Image-only networks never load FSDD, audio-only networks never load the
  * MNIST pixels (only labels); the sample indices are the same for all, so
  * results are comparable. Sets are raw (images in [0, 1], audio raw MFCC):
@@ -140,6 +147,8 @@ const char    *mm_cli_frontend_model (const MmCliFrontend *f);
 typedef struct {
   MmDataset *train, *val, *test;   /* the study's split (train, val: only if asked) */
   MmDataset *heldout;              /* never seen in training; NULL for "paper" */
+  gboolean on_validation;          /* "writers-val": test and heldout are the validation
+                                    * split, clean and changed (see above) */
   char *protocol;                  /* its name, e.g. "new-speaker:theo" */
   char *description;               /* one line for the model card */
   char *synthetic;                 /* the synthetic voices' directory, or NULL */
@@ -149,8 +158,9 @@ typedef struct {
 
 /* Checks a protocol name (usage errors, before any data is read). */
 gboolean mm_protocol_check (const char *protocol, GError **error);
-/* FALSE, with a message, for an evaluation-only protocol ("writers"): a
- * model trained on it would record it and be evaluated on it by default. */
+/* FALSE, with a message, for an evaluation-only protocol ("writers",
+ * "writers-val"): a model trained on it would record it and be evaluated
+ * on it by default. */
 gboolean mm_protocol_trainable (const char *protocol, GError **error);
 /* @mfcc: the front end for the audio (NULL = defaults). @synthetic: a
  * directory of synthetic voices (scripts/make-voices.sh; every speaker id

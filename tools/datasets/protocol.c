@@ -48,20 +48,23 @@ static const struct {
 #define N_FOLDS MM_PROTOCOL_FOLDS
 
 /* PROTOCOL_WRITERS is PROTOCOL_CLEAN with the held-out images changed
- * (mm_degrade_writers): its pairs, splits and recordings are clean's. */
+ * (mm_degrade_writers): its pairs, splits and recordings are clean's.
+ * PROTOCOL_WRITERS_VAL changes the validation split's images the same way
+ * instead and never reads MNIST's test set: the set that may choose. */
 typedef enum {
   PROTOCOL_PAPER, PROTOCOL_CLEAN, PROTOCOL_NEW_SPEAKER, PROTOCOL_FOLD, PROTOCOL_VOICES,
-  PROTOCOL_WRITERS
+  PROTOCOL_WRITERS, PROTOCOL_WRITERS_VAL
 } ProtocolKind;
 
 typedef struct {
   ProtocolKind kind;
   const char *speaker;    /* new-speaker:NAME: interned name */
   int fold;               /* new-speaker:K: 1 … N_FOLDS */
-  MmWriterKind writer;    /* writers[:KIND] */
+  MmWriterKind writer;    /* writers[:KIND], writers-val[:KIND] */
 } Protocol;
 
-/* The held-out images of "writers" are changed with this seed. */
+/* The changed images of "writers" and "writers-val" are changed with this
+ * seed (each image's draws from the stream of its index in its set). */
 #define WRITERS_SEED 2026
 
 /* Every recording a protocol may draw from: FSDD, and extra-speech for the
@@ -93,6 +96,18 @@ typedef struct {
   MmIdxImages img;
 } Mnist;
 
+/* @name is @base or "@base:KIND" (*@writer: MM_WRITER_ALL or KIND). */
+static gboolean
+parse_writers (const char *name, const char *base, MmWriterKind *writer)
+{
+  size_t n = strlen (base);
+
+  if (strncmp (name, base, n))
+    return FALSE;
+  *writer = MM_WRITER_ALL;
+  return !name[n] || (name[n] == ':' && mm_writer_kind_parse (name + n + 1, writer));
+}
+
 static gboolean
 parse_protocol (const char *name, Protocol *p, GError **error)
 {
@@ -111,12 +126,12 @@ parse_protocol (const char *name, Protocol *p, GError **error)
     p->kind = PROTOCOL_VOICES;
     return TRUE;
   }
-  if (!strcmp (name, "writers")
-      || (g_str_has_prefix (name, "writers:")
-          && mm_writer_kind_parse (name + strlen ("writers:"), &p->writer))) {
+  if (parse_writers (name, "writers", &p->writer)) {
     p->kind = PROTOCOL_WRITERS;
-    if (!name[strlen ("writers")])
-      p->writer = MM_WRITER_ALL;
+    return TRUE;
+  }
+  if (parse_writers (name, "writers-val", &p->writer)) {
+    p->kind = PROTOCOL_WRITERS_VAL;
     return TRUE;
   }
   if (g_str_has_prefix (name, prefix)
@@ -131,7 +146,8 @@ parse_protocol (const char *name, Protocol *p, GError **error)
     return TRUE;
   }
   g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "unknown protocol '%s' (paper, clean, voices, "
-      "writers, writers:KIND with KIND one of thin, thick, slant, blur, noise, new-speaker:K "
+      "writers, writers:KIND, writers-val, writers-val:KIND with KIND one of thin, thick, slant, "
+      "blur, noise, new-speaker:K "
       "with K 1-%d, or new-speaker:NAME with NAME one of george, jackson, lucas, nicolas, theo, "
       "yweweler)", name, N_FOLDS);
   return FALSE;
@@ -158,7 +174,7 @@ mm_protocol_trainable (const char *protocol, GError **error)
 
   if (!parse_protocol (protocol, &p, error))
     return FALSE;
-  if (p.kind == PROTOCOL_WRITERS) {
+  if (p.kind == PROTOCOL_WRITERS || p.kind == PROTOCOL_WRITERS_VAL) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "protocol '%s' is for evaluation only "
         "(train on clean, whose splits it shares)", protocol);
     return FALSE;
@@ -555,12 +571,16 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
       ntr, nva, nte);
   if (p->kind == PROTOCOL_PAPER)
     g_string_append (s, "; no held-out test");
+  else if (p->kind == PROTOCOL_WRITERS_VAL)
+    g_string_append (s, "; scored: the validation split as it is and with");
   else
     g_string_append (s, "; held-out: MNIST test set (10,000)");
-  if (p->kind == PROTOCOL_WRITERS)
+  if (p->kind == PROTOCOL_WRITERS || p->kind == PROTOCOL_WRITERS_VAL)
     g_string_append_printf (s, ", the images changed as new writers' might be (%s; seed %d)",
         p->writer == MM_WRITER_ALL ? "thin, thick, slant, blur, noise in turn"
         : mm_writer_kind_name (p->writer), WRITERS_SEED);
+  if (p->kind == PROTOCOL_WRITERS_VAL)
+    g_string_append (s, "; MNIST's test set is not read");
   if (audio && (p->kind == PROTOCOL_CLEAN || p->kind == PROTOCOL_WRITERS))
     g_string_append (s, " paired with FSDD test recordings (indices 0-4)");
   else if (audio && p->kind == PROTOCOL_NEW_SPEAKER)
@@ -606,7 +626,8 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
     heldout_pool = (Pool) { .unheard = TRUE, .by_speaker = TRUE };
   }
   if (!mnist_load (data_dir, TRUE, image, &train, error)
-      || (p.kind != PROTOCOL_PAPER && !mnist_load (data_dir, FALSE, image, &test, error)))
+      || (p.kind != PROTOCOL_PAPER && p.kind != PROTOCOL_WRITERS_VAL
+          && !mnist_load (data_dir, FALSE, image, &test, error)))
     goto out;
   if (audio) {
     if (!speech_load (data_dir, mfcc, p.kind == PROTOCOL_FOLD || p.kind == PROTOCOL_VOICES,
@@ -626,10 +647,15 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
     out->train = assemble (&train, &sp, rec, tr, ntr);
     out->val = assemble (&train, &sp, rec, va, nva);
   }
-  out->test = assemble (&train, &sp, rec, te, nte);
+  if (p.kind == PROTOCOL_WRITERS_VAL) {
+    out->on_validation = TRUE;
+    out->test = assemble (&train, &sp, rec, va, nva);
+    out->heldout = assemble (&train, &sp, rec, va, nva);
+  } else
+    out->test = assemble (&train, &sp, rec, te, nte);
   if (test.n)
     out->heldout = assemble (&test, &sp, hrec, NULL, test.n);
-  if (p.kind == PROTOCOL_WRITERS && out->heldout->image)
+  if ((p.kind == PROTOCOL_WRITERS || p.kind == PROTOCOL_WRITERS_VAL) && out->heldout->image)
     mm_degrade_writers (out->heldout->image, out->heldout->n, p.writer, WRITERS_SEED);
   out->protocol = g_strdup (protocol);
   out->description = describe (&p, audio, ntr, nva, nte);
