@@ -1,5 +1,5 @@
 /* Model sets: roles from a directory (CNN before LSTM, the first of one
- * arch), plans for each combination of inputs, the shared front end and
+ * arch, or what its roles.json names), plans for each combination of inputs, the shared front end and
  * its refusal when mixed, classification against the core computed by
  * hand, and bad inputs (missing path, empty directory, files that do not
  * load, non-finite inputs and outputs). Models are untrained nets saved
@@ -111,6 +111,71 @@ START_TEST (test_modelset_cnn_before_lstm_whatever_the_names)
   ck_assert (strv_has (mm_model_set_unused (set), "a-hybrid-lstm", "b-hybrid-cnn"));
   ck_assert_int_eq (g_strv_length ((char **) mm_model_set_unused (set)), 2);
   mm_model_set_free (set);
+}
+END_TEST
+
+static void
+write_roles (const char *text)
+{
+  char *path = g_build_filename (tmp_dir, "roles.json", NULL);
+
+  ck_assert (g_file_set_contents (path, text, -1, NULL));
+  g_free (path);
+}
+
+/* roles.json names the LSTM for MFCC blocks: it serves them, the CNN is
+ * noted as unused; the roles it does not name keep the arch order. */
+START_TEST (test_modelset_roles_file_chooses_a_role)
+{
+  MmModelSet *set;
+
+  add ("audio-cnn.safetensors", MM_ARCH_AUDIONET_CNN, 1);
+  add ("audio-lstm.safetensors", MM_ARCH_AUDIONET_LSTM, 2);
+  add ("hybrid-cnn.safetensors", MM_ARCH_HYBRIDNET_CNN, 3);
+  add ("hybrid-lstm.safetensors", MM_ARCH_HYBRIDNET_CNN_LSTM, 4);
+  write_roles ("{\"audio\": \"audio-lstm.safetensors\"}");
+  set = open_ok (tmp_dir);
+  ck_assert_str_eq (file_of (set, MM_ROLE_AUDIO), "audio-lstm.safetensors");
+  ck_assert_str_eq (file_of (set, MM_ROLE_HYBRID), "hybrid-cnn.safetensors");
+  ck_assert (strv_has (mm_model_set_unused (set), "audio-cnn.safetensors (AudioNet_CNN) not "
+          "used", "audio-lstm"));
+  mm_model_set_free (set);
+}
+END_TEST
+
+/* A roles file that cannot be followed fails the open, naming the file
+ * and what is wrong; nothing is guessed. */
+START_TEST (test_modelset_bad_roles_file_is_refused)
+{
+  static const struct {
+    const char *text;
+    int code;
+    const char *needle;
+  } cases[] = {
+    { "[\"audio-lstm.safetensors\"]", MM_ERROR_FORMAT, "not a JSON object" },
+    { "{\"audio\": ", MM_ERROR_FORMAT, "roles.json" },
+    { "{\"speech\": \"audio-lstm.safetensors\"}", MM_ERROR_FORMAT, "unknown role \"speech\"" },
+    { "{\"audio\": \"../audio-lstm.safetensors\"}", MM_ERROR_FORMAT, "a name, no path" },
+    { "{\"audio\": 3}", MM_ERROR_FORMAT, "must name a .safetensors" },
+    { "{\"audio\": \"gone.safetensors\"}", MM_ERROR_NOT_FOUND, "gone.safetensors for MFCC "
+          "blocks alone: no such file" },
+    { "{\"audio\": \"hybrid.safetensors\"}", MM_ERROR_INVALID, "serves another role" },
+    { "{\"image\": \"broken.safetensors\"}", MM_ERROR_INVALID, "does not load" },
+  };
+  char *broken = g_build_filename (tmp_dir, "broken.safetensors", NULL);
+  char *big = g_strnfill (5000, ' ');
+
+  add ("audio-lstm.safetensors", MM_ARCH_AUDIONET_LSTM, 1);
+  add ("hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 2);
+  ck_assert (g_file_set_contents (broken, "not a model", -1, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    write_roles (cases[i].text);
+    assert_fails (tmp_dir, cases[i].code, cases[i].needle);
+  }
+  write_roles (big);
+  assert_fails (tmp_dir, MM_ERROR_INVALID, "at most 4096 bytes");
+  g_free (big);
+  g_free (broken);
 }
 END_TEST
 
@@ -454,6 +519,8 @@ modelset_suite (void)
   tcase_add_checked_fixture (roles, setup, teardown);
   tcase_add_test (roles, test_modelset_cnn_before_lstm_whatever_the_names);
   tcase_add_test (roles, test_modelset_two_models_for_one_role_first_by_name);
+  tcase_add_test (roles, test_modelset_roles_file_chooses_a_role);
+  tcase_add_test (roles, test_modelset_bad_roles_file_is_refused);
   tcase_add_test (roles, test_modelset_file_is_a_set_of_one);
   tcase_add_test (roles, test_modelset_missing_and_empty_are_refused);
   tcase_add_test (roles, test_modelset_bad_file_in_directory_is_skipped);

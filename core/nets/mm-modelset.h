@@ -8,6 +8,12 @@
  *    or an image–audio pair (HybridNet_CNN, else HybridNet_CNN_LSTM): the
  *    CNN variant before the LSTM one. A directory's *.safetensors are read
  *    in name order and, of two files of the same arch, the first one wins.
+ *    A directory may hold roles.json, a JSON object from role ("image",
+ *    "audio", "image+audio") to a file name of the directory: that file
+ *    serves the role whatever the rule above (a set chooses, e.g., its
+ *    LSTM for MFCC blocks); a named file that is missing, does not load or
+ *    serves another role fails the open (MM_ERROR_NOT_FOUND / _INVALID), as
+ *    does a roles file that is not such an object (MM_ERROR_FORMAT).
  *    Files that cannot be loaded are skipped (mm_model_set_skipped), files
  *    that lost their role to another are left out (mm_model_set_unused).
  *  - Plans (mm_model_set_plan): which network serves what, given the inputs

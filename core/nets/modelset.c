@@ -2,21 +2,32 @@
 #include "mm-modelset.h"
 
 #include <string.h>
+#include <sys/stat.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "mm-activation.h"
 #include "mm-error.h"
+#include "mm-json.h"
+
+/* A directory's roles file, and the most it may hold (a few names). */
+#define ROLES_FILE "roles.json"
+#define ROLES_MAX_BYTES 4096
 
 /* A network of the set with what it owns. */
 typedef struct {
   MmModel pub;
   char *file;
   MmModelMeta meta;
+  gboolean named;               /* the roles file names it for its role */
 } Entry;
 
 struct _MmModelSet {
   char *path;
   gboolean is_dir;
   Entry *roles[MM_N_ROLES];
+  char *named[MM_N_ROLES];      /* file names from the roles file, or NULL */
   GPtrArray *skipped, *unused;  /* char *, NULL-terminated */
   /* scratch for one classification */
   float image_in[MM_IMAGE_PIXELS];
@@ -109,6 +120,16 @@ note_unused (MmModelSet *set, const Entry *loser, const Entry *winner)
           mm_arch_name (winner->pub.arch), role_use[winner->pub.role]));
 }
 
+/* Whether @e should keep its role rather than give it to @other: the file
+ * the roles file names wins, else the better arch rank, else the first. */
+static gboolean
+holds_against (const Entry *e, const Entry *other)
+{
+  if (e->named != other->named)
+    return e->named;
+  return arch_rank (e->pub.arch) <= arch_rank (other->pub.arch);
+}
+
 /* Keeps @e if its role is free or it ranks better than the holder (files
  * come in name order: of two of one arch, the first stays). Takes @e. */
 static void
@@ -116,7 +137,7 @@ offer (MmModelSet *set, Entry *e)
 {
   Entry **slot = &set->roles[e->pub.role];
 
-  if (*slot && arch_rank ((*slot)->pub.arch) <= arch_rank (e->pub.arch)) {
+  if (*slot && holds_against (*slot, e)) {
     note_unused (set, e, *slot);
     entry_free (e);
     return;
@@ -164,13 +185,147 @@ set_is_empty (const MmModelSet *set)
   return TRUE;
 }
 
+/* The text of @path, a regular file of at most ROLES_MAX_BYTES, or NULL
+ * with @error set (the caller prefixes the file's name). */
+static char *
+read_small_file (const char *path, GError **error)
+{
+  GStatBuf st;
+  char *text = NULL;
+  gsize len;
+
+  if (g_stat (path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size > ROLES_MAX_BYTES) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "not a regular file of at most %d bytes",
+        ROLES_MAX_BYTES);
+    return NULL;
+  }
+  if (!g_file_get_contents (path, &text, &len, error))
+    return NULL;
+  return text;
+}
+
+static int
+role_of_modality (const char *name)
+{
+  for (int r = 0; r < MM_N_ROLES; r++)
+    if (strcmp (name, role_modality[r]) == 0)
+      return r;
+  return -1;
+}
+
+/* Reads @set's roles file into set->named, when the directory has one: an
+ * object from role ("image", "audio", "image+audio") to a file name in the
+ * directory. */
+static gboolean
+read_roles (MmModelSet *set, GError **error)
+{
+  char *path = g_build_filename (set->path, ROLES_FILE, NULL);
+  JsonNode *root = NULL;
+  JsonObject *obj;
+  JsonObjectIter it;
+  const char *key;
+  JsonNode *value;
+  char *text = NULL;
+  gboolean ok = FALSE;
+
+  if (!g_file_test (path, G_FILE_TEST_EXISTS)) {
+    g_free (path);
+    return TRUE;
+  }
+  if (!(text = read_small_file (path, error)) || !(root = mm_json_parse (text, -1, error)))
+    goto out;
+  if (!JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "not a JSON object");
+    goto out;
+  }
+  obj = json_node_get_object (root);
+  json_object_iter_init (&it, obj);
+  while (json_object_iter_next (&it, &key, &value)) {
+    int r = role_of_modality (key);
+    const char *file = JSON_NODE_HOLDS_VALUE (value)
+        && json_node_get_value_type (value) == G_TYPE_STRING ? json_node_get_string (value) : NULL;
+
+    if (r < 0) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "unknown role \"%s\" (the roles are "
+          "\"image\", \"audio\" and \"image+audio\")", key);
+      goto out;
+    }
+    if (!file || !*file || strchr (file, '/') || !g_str_has_suffix (file, ".safetensors")) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "role \"%s\" must name a .safetensors "
+          "file of this directory (a name, no path)", key);
+      goto out;
+    }
+    g_free (set->named[r]);
+    set->named[r] = g_strdup (file);
+  }
+  ok = TRUE;
+out:
+  if (!ok)
+    g_prefix_error (error, "%s: ", path);
+  if (root)
+    json_node_unref (root);
+  g_free (text);
+  g_free (path);
+  return ok;
+}
+
+/* Whether @file (a path in the set's directory) is the one the roles file
+ * names for @role. */
+static gboolean
+is_named (const MmModelSet *set, MmRole role, const char *file)
+{
+  char *base = g_path_get_basename (file);
+  gboolean named = set->named[role] && strcmp (base, set->named[role]) == 0;
+
+  g_free (base);
+  return named;
+}
+
+static gboolean
+was_skipped (const MmModelSet *set, const char *path)
+{
+  char *prefix = g_strdup_printf ("model file %s skipped", path);
+  gboolean found = FALSE;
+
+  for (guint i = 0; i < set->skipped->len && !found; i++)
+    found = g_str_has_prefix (g_ptr_array_index (set->skipped, i), prefix);
+  g_free (prefix);
+  return found;
+}
+
+/* Every file the roles file names serves its role: it loaded, and its arch
+ * is of that role. */
+static gboolean
+check_named (const MmModelSet *set, GError **error)
+{
+  for (int r = 0; r < MM_N_ROLES; r++) {
+    char *path;
+
+    if (!set->named[r] || (set->roles[r] && set->roles[r]->named))
+      continue;
+    path = g_build_filename (set->path, set->named[r], NULL);
+    if (!g_file_test (path, G_FILE_TEST_EXISTS))
+      g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "%s/" ROLES_FILE " names %s for %s: "
+          "no such file", set->path, set->named[r], role_use[r]);
+    else
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s/" ROLES_FILE " names %s for %s, "
+          "but it %s", set->path, set->named[r], role_use[r],
+          was_skipped (set, path) ? "does not load" : "serves another role");
+    g_free (path);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Every file that loads is offered; the others are noted as skipped. */
 static gboolean
 load_dir (MmModelSet *set, GError **error)
 {
-  GPtrArray *files = dir_files (set->path, error);
+  GPtrArray *files;
 
-  if (!files)
+  if (!read_roles (set, error))
+    return FALSE;
+  if (!(files = dir_files (set->path, error)))
     return FALSE;
   for (guint i = 0; i < files->len; i++) {
     const char *file = g_ptr_array_index (files, i);
@@ -178,6 +333,7 @@ load_dir (MmModelSet *set, GError **error)
     Entry *e = entry_load (file, &err);
 
     if (e) {
+      e->named = is_named (set, e->pub.role, file);
       offer (set, e);
     } else {
       g_ptr_array_add (set->skipped, g_strdup_printf ("model file %s skipped: %s", file,
@@ -193,9 +349,11 @@ load_dir (MmModelSet *set, GError **error)
       g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "model directory %s holds no model "
           "that loads (%u skipped; %s)", set->path, files->len,
           (const char *) g_ptr_array_index (set->skipped, 0));
+    g_ptr_array_unref (files);
+    return FALSE;
   }
   g_ptr_array_unref (files);
-  return !set_is_empty (set);
+  return check_named (set, error);
 }
 
 static gboolean
@@ -246,8 +404,10 @@ mm_model_set_free (MmModelSet *set)
 {
   if (!set)
     return;
-  for (int r = 0; r < MM_N_ROLES; r++)
+  for (int r = 0; r < MM_N_ROLES; r++) {
     entry_free (set->roles[r]);
+    g_free (set->named[r]);
+  }
   g_ptr_array_unref (set->skipped);
   g_ptr_array_unref (set->unused);
   g_free (set->path);
