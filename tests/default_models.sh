@@ -10,7 +10,13 @@
 #    kernels on another CPU; for the files trained on `voices` that is the
 #    unheard-voices validation figure), and the paper protocol's split stays
 #    at or above the study's Table 7 for its network (the study's
-#    reproduction, for models/study; a constraint the robust models kept);
+#    reproduction, for models/study; a constraint the robust audio and
+#    hybrid models kept; the default ImageNet_CNN, when it is not the
+#    study's file, was chosen for new writers instead: its paper split is
+#    printed, and the rule that chose it is checked again: on
+#    `eval -p writers-val` its changed validation split at least 1.0 point
+#    above the study's ImageNet_CNN's, its validation split as it is at
+#    most 0.2 points below; docs/results.md, "the rule");
 #  - with the plugin: predict with the set (the default one: no --model)
 #    classifies a spoken word through the elements, which take the set's
 #    front end from its files;
@@ -65,7 +71,14 @@ if [ -d "$data/mnist" ] && [ -d "$data/fsdd" ] && [ -d "$data/extra-speech" ]; t
     if grep -q '"protocol": *"clean"' "$tmp/own.json"; then cp "$tmp/own.json" "$tmp/paper.json"
     else need "eval $m -p paper" bash -c \
       "'$mmdigits' eval -m '$m' --data '$data' -p paper --json > '$tmp/paper.json'"; fi
-    if /usr/bin/python3 - "$m" "$tmp/$(basename "$m").json" "$tmp/own.json" "$tmp/paper.json" <<'PY'
+    # the default ImageNet_CNN that is not the study's: chosen on writers-val
+    table7=yes
+    if [ "$which" = default ] && [ "$(basename "$m")" = imagenet_cnn.safetensors ] \
+        && ! cmp -s "$m" "$root/models/study/imagenet_cnn.safetensors"; then
+      table7=no
+    fi
+    if /usr/bin/python3 - "$m" "$tmp/$(basename "$m").json" "$tmp/own.json" "$tmp/paper.json" \
+        "$table7" <<'PY'
 import json, sys
 info, own, paper = (json.load(open(f)) for f in sys.argv[2:5])
 table7 = {"ImageNet_CNN": 0.9913, "AudioNet_CNN": 0.9775, "AudioNet_LSTM": 0.9718,
@@ -76,9 +89,26 @@ print(f"{sys.argv[1]}: {own['protocol']} held-out {100 * got:.2f} % (recorded "
       f"{100 * recorded:.2f} %), paper split {100 * split:.2f} % (Table 7: {100 * table7:.2f} %)")
 assert own["protocol"] == info["provenance"]["protocol"]
 assert abs(got - recorded) < 0.005
-assert split >= table7
+assert split >= table7 or sys.argv[5] == "no"
 PY
     then ok "$m's figures"; else fail "$m's figures"; fi
+    if [ "$table7" = no ]; then
+      need "eval $m -p writers-val" bash -c \
+        "'$mmdigits' eval -m '$m' --data '$data' -p writers-val --json > '$tmp/wval.json'"
+      need "eval the study's ImageNet_CNN -p writers-val" bash -c "'$mmdigits' eval -m \
+        '$root/models/study/imagenet_cnn.safetensors' --data '$data' -p writers-val --json \
+        > '$tmp/wval-study.json'"
+      check "$m: still chosen by the rule on writers-val" /usr/bin/python3 - "$tmp/wval.json" \
+        "$tmp/wval-study.json" <<'PY'
+import json, sys
+new, study = (json.load(open(f)) for f in sys.argv[1:3])
+nw, sw = new["validation_writers"]["accuracy"], study["validation_writers"]["accuracy"]
+nv, sv = new["validation"]["accuracy"], study["validation"]["accuracy"]
+print(f"writers-val: changed validation {100 * nw:.2f} % (study {100 * sw:.2f} %), validation "
+      f"{100 * nv:.2f} % (study {100 * sv:.2f} %)")
+assert nw >= sw + 0.010 and nv >= sv - 0.002
+PY
+    fi
   done
 else
   skip "evaluation: no data"
