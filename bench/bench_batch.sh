@@ -23,6 +23,9 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 MM=$build/tools/mmdigits
 M=models
+# WAV files go to the AudioNet_CNN file, the network the Python reference runs (the set
+# itself gives audio decisions to the network its roles.json names)
+MW=$M/audionet_cnn.safetensors
 n_files=${MM_BENCH_FILES:-1000}
 n_long=${MM_BENCH_LONG:-100000}
 rounds=${MM_BENCH_ROUNDS:-3}
@@ -60,11 +63,11 @@ if [[ $parts == *" wav "* ]]; then
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
   "$PY" bench/batch_reference.py "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/ref.json"
 read -r ref_s ref_cpu < <("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["seconds"], j["cpu_seconds"])' "$T/ref.json")
-"$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 1 --out "$T/b1.jsonl" 2> "$T/b1.err"
+"$MM" batch --files-from "$T/wavs.txt" --model "$MW" --jobs 1 --out "$T/b1.jsonl" 2> "$T/b1.err"
 read -r b1_s b1_cpu < <(summary "$T/b1.err")
-"$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 2 --out "$T/b2.jsonl" 2> "$T/b2.err"
+"$MM" batch --files-from "$T/wavs.txt" --model "$MW" --jobs 2 --out "$T/b2.jsonl" 2> "$T/b2.err"
 read -r b2_s b2_cpu < <(summary "$T/b2.err")
-"$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 1 --decode gstreamer \
+"$MM" batch --files-from "$T/wavs.txt" --model "$MW" --jobs 1 --decode gstreamer \
   --out "$T/bg.jsonl" 2> "$T/bg.err"
 read -r bg_s bg_cpu < <(summary "$T/bg.err")
 "$build/tests/recording_decisions" "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/eval.tsv"
@@ -172,9 +175,9 @@ fi
 if [[ $parts == *" memory "* ]]; then
 for i in $(seq $(( (n_long + n - 1) / n ))); do cat "$T/wavs.txt"; done \
   | awk -v n="$n_long" 'NR <= n' > "$T/long.txt"
-/usr/bin/time -f "%M" -o "$T/rss1" "$MM" batch --files-from "$T/wavs.txt" --model "$M" --jobs 2 \
+/usr/bin/time -f "%M" -o "$T/rss1" "$MM" batch --files-from "$T/wavs.txt" --model "$MW" --jobs 2 \
   --out "$T/m1.jsonl" 2> /dev/null
-/usr/bin/time -f "%M" -o "$T/rss2" "$MM" batch --files-from "$T/long.txt" --model "$M" --jobs 2 \
+/usr/bin/time -f "%M" -o "$T/rss2" "$MM" batch --files-from "$T/long.txt" --model "$MW" --jobs 2 \
   --out "$T/m2.jsonl" 2> "$T/m2.err"
 echo
 echo "peak RSS of batch --jobs 2: $(tail -1 "$T/rss1") KiB over $n files," \

@@ -43,7 +43,9 @@
  * its `arch` metadata: crops alone (ImageNet_CNN), blocks alone
  * (AudioNet_CNN, else AudioNet_LSTM) and pairs (HybridNet_CNN, else
  * HybridNet_CNN_LSTM); files are read in name order and the first of each
- * arch wins. Models are loaded at NULL→READY. A missing file, a corrupt
+ * arch wins, unless the directory's `roles.json` names the file for a role
+ * (the default set's names its AudioNet_LSTM for blocks). Models are loaded
+ * at NULL→READY. A missing file, a corrupt
  * file given by name, a directory in which nothing loads, or a model set
  * with no network for a requested pad (neither its single-modality one nor,
  * with both pads, a hybrid) is an error that names the file or the arch to

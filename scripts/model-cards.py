@@ -245,14 +245,28 @@ def main():
              for f in sorted(glob.glob(f"{models}/*.safetensors"))]
     holds = ", ".join(f"{i['arch']} ({os.path.basename(i['file'])})" for i in infos)
     lstms = [i["arch"] for i in infos if i["arch"].endswith("LSTM")]
-    # the set's policy (core/nets/mm-modelset.h): the CNN variant serves its role
-    lstm = ("It has no LSTM network: every audio decision is AudioNet_CNN's and every fused one "
-            "HybridNet_CNN's, as they would be with LSTMs present (the policy prefers the CNN "
-            "variant, core/nets/mm-modelset.h); `mmdigits figures` leaves out the panels of "
-            "absent networks." if not lstms else
-            f"Its LSTM networks ({', '.join(lstms)}) share the front end; a directory's classifier "
-            "prefers the CNN variant of a role (core/nets/mm-modelset.h), so they serve when "
-            "named as a file (`--model models/FILE`) and in `mmdigits figures`.")
+    # which network serves each role is the set's answer (core/nets/mm-modelset.h:
+    # the CNN variant, unless the directory's roles.json names another file)
+    serving = [json.loads(line) for line in subprocess.check_output(
+        [f"{build}/tools/mmdigits", "inspect", "--json", models]).decode().splitlines() if line]
+    served = [s["arch"] for s in serving if s["arch"] in lstms]
+    idle = [a for a in lstms if a not in served]
+    if not lstms:
+        lstm = ("It has no LSTM network: every audio decision is AudioNet_CNN's and every fused "
+                "one HybridNet_CNN's, as they would be with LSTMs present (the policy prefers the "
+                "CNN variant, core/nets/mm-modelset.h); `mmdigits figures` leaves out the panels "
+                "of absent networks.")
+    else:
+        lstm = f"Its LSTM networks ({', '.join(lstms)}) share the front end."
+        if served:
+            lstm += (f" The directory's roles.json makes {', '.join(served)} serve "
+                     + ", ".join(s["role"] for s in serving if s["arch"] in served)
+                     + " decisions (core/nets/mm-modelset.h; docs/results.md says which set "
+                     "chose it).")
+        if idle:
+            lstm += (f" A directory's classifier prefers the CNN variant of a role, so "
+                     f"{', '.join(idle)} serve{'s' if len(idle) == 1 else ''} when named as a "
+                     "file (`--model models/FILE`) and in `mmdigits figures`.")
     out = [line.replace("{holds}", holds).replace("{lstm}", lstm)
            for line in INTRO[models]] + [""]
     out += [card(info, models) for info in infos]

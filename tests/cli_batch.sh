@@ -41,9 +41,14 @@ rc=$?
 "$MM" batch --files-from "$T/list.txt" --model "$M" --jobs 1 --decode gstreamer \
   --out "$T/gst.jsonl" 2> /dev/null
 grep -v -e silence.wav -e v42.webm -e junk.wav "$T/list.txt" > "$T/wavs.txt"
-"$BUILD/tests/recording_decisions" "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/eval.tsv" \
+# the network the set gives audio decisions to, as the set says
+"$MM" inspect --json "$M" > "$T/set.jsonl" || need "inspect the set" false
+audio=$(python3 -c 'import json, sys
+print(next(o["file"] + "\t" + o["arch"] for o in map(json.loads, open(sys.argv[1])) if o["role"] == "audio"))' \
+  "$T/set.jsonl") || need "the set's audio network" false
+"$BUILD/tests/recording_decisions" "${audio%%$'\t'*}" "$T/wavs.txt" > "$T/eval.tsv" \
   || fail "recording_decisions"
-python3 - "$T/auto.jsonl" "$T/gst.jsonl" "$T/eval.tsv" <<'PY' \
+python3 - "$T/auto.jsonl" "$T/gst.jsonl" "$T/eval.tsv" "${audio##*$'\t'}" <<'PY' \
   && ok "WAV files: one decision each, eval's digit for all $(wc -l < "$T/wavs.txt"); the video's lines are the stream path's" \
   || fail "WAV decisions against eval's"
 import collections, json, sys
@@ -58,7 +63,7 @@ for line in open(sys.argv[2]):
 for line in open(sys.argv[3]):
     f, d = line.rstrip("\n").split("\t")
     assert [o.get("digit") for o in auto[f]] == [int(d)], (f, auto[f], d)
-    assert auto[f][0]["modality"] == "audio" and auto[f][0]["arch"] == "AudioNet_CNN", auto[f]
+    assert auto[f][0]["modality"] == "audio" and auto[f][0]["arch"] == sys.argv[4], auto[f]
 # a recording's line has the stream's fields, in the stream's order and types
 wav = [f for f in auto if f.endswith("w1.wav")][0]
 kind = lambda v: "number" if type(v) in (int, float) else type(v).__name__
