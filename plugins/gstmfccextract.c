@@ -53,7 +53,11 @@
  * kept when it holds at least #GstMmMfccExtract:min-length ms of voiced
  * frames and its level moves by at least 3 dB (steady tones, hum, square
  * waves and stationary noise do not: they are no word, whatever their
- * level); a word that reaches #GstMmMfccExtract:max-length is cut there.
+ * level). A sound with speech for longer than #GstMmMfccExtract:max-length
+ * without a pause of #GstMmMfccExtract:hangover is background, not a word
+ * (six-talker babble is such a sound): it is dropped whole, and until it
+ * ends a word must also rise 6 dB above the background's median level —
+ * a voice clearly above the babble is still found.
  * There is no fixed level: a word peaking 40 dB below full scale is found
  * as well as a loud one; #GstMmMfccExtract:threshold can still drop words
  * whose loudest frame stays below a level. Each word, widened by 40 ms on
@@ -1099,8 +1103,9 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
           defaults.min_length_ms, flags));
   g_object_class_install_property (gobject_class, PROP_MAX_LENGTH,
       g_param_spec_uint ("max-length", "Maximum length",
-          "Longer words are cut at this length (ms); above 1000 only the "
-          "central second is kept", 20, 10000, defaults.max_length_ms, flags));
+          "Sounds with speech for longer than this without a pause are "
+          "background, not words (ms); of a word above 1000 only the central "
+          "second is kept", 20, 10000, defaults.max_length_ms, flags));
   g_object_class_install_property (gobject_class, PROP_HOP,
       g_param_spec_uint ("hop", "Hop",
           "Window mode: time between the starts of two blocks (ms)",

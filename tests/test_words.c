@@ -27,20 +27,58 @@ gauss (GRand *r)
   return sqrt (-2 * log (u)) * cos (2 * G_PI * v);
 }
 
-/* Adds a syllable of @len seconds at @at seconds, peak amplitude ≈ @amp. */
+/* Adds a syllable of @len seconds at @at seconds, peak amplitude ≈ @amp,
+ * its pitch gliding from @f0 to @f0 + 50 Hz. */
 static void
-add_word (float *x, size_t n, double at, double len, double amp)
+add_syllable (float *x, size_t n, double at, double len, double amp, double f0)
 {
   size_t s0 = (size_t) (at * RATE), s1 = MIN (n, (size_t) ((at + len) * RATE));
   double phase = 0;
 
   for (size_t i = s0; i < s1; i++) {
     double t = (double) (i - s0) / RATE, env = 0.5 - 0.5 * cos (2 * G_PI * t / len);
-    double f0 = 120 + 50 * t / len, v = 0;
-    phase += 2 * G_PI * f0 / RATE;
-    for (int k = 1; k <= 25; k++)
-      v += sin (k * phase) / k;
+    double f = f0 + 50 * t / len, v, c2, prev = 0, cur;
+    int nh = MIN (25, (int) (0.45 * RATE / f));
+
+    phase = fmod (phase + 2 * G_PI * f / RATE, 2 * G_PI);
+    /* sin (k·phase) by the Chebyshev recurrence: one sin and one cos a sample */
+    cur = sin (phase);
+    c2 = 2 * cos (phase);
+    v = cur;
+    for (int k = 2; k <= nh; k++) {
+      double next = c2 * cur - prev;
+      prev = cur;
+      cur = next;
+      v += cur / k;
+    }
     x[i] += (float) (amp * env * v / 1.6);
+  }
+}
+
+/* Adds the test's word: a syllable gliding from 120 Hz. */
+static void
+add_word (float *x, size_t n, double at, double len, double amp)
+{
+  add_syllable (x, n, at, len, amp, 120);
+}
+
+/* Adds six-talker babble to x[from, to): each talker says syllables of
+ * 0.15–0.4 s at pitches of 90–250 Hz with pauses of 20–300 ms, as running
+ * speech does, at RMS amplitudes around @amp / 3. Alone each talker's level
+ * falls back between syllables; together they never fall quiet for long. */
+static void
+add_babble (float *x, size_t n, double from, double to, double amp, GRand *r)
+{
+  for (int talker = 0; talker < 6; talker++) {
+    double at = from + g_rand_double_range (r, 0, 0.3);
+
+    while (at < to) {
+      double len = g_rand_double_range (r, 0.15, 0.4);
+
+      add_syllable (x, MIN (n, (size_t) (to * RATE)), at, MIN (len, to - at), amp
+          * g_rand_double_range (r, 0.5, 1.0), g_rand_double_range (r, 90, 250));
+      at += len + g_rand_double_range (r, 0.02, 0.3);
+    }
   }
 }
 
@@ -153,6 +191,30 @@ START_TEST (test_words_none_for_isolated_clicks)
 }
 END_TEST
 
+/* Babble is speech, but no word: six talkers at once never fall back to the
+ * floor, so their "words" would last as long as the babble. Activity
+ * longer than max_length is background, not a word — at a quiet and a loud
+ * level. */
+START_TEST (test_words_none_in_babble)
+{
+  enum { N = 60 * RATE };
+  float *x = g_new (float, N);
+  GRand *r = g_rand_new_with_seed (13);
+  const double amps[] = { 0.01, 0.2 };
+
+  for (guint a = 0; a < G_N_ELEMENTS (amps); a++) {
+    char *what = g_strdup_printf ("six-talker babble at amplitude %g", amps[a]);
+
+    memset (x, 0, sizeof (float) * N);
+    add_babble (x, N, 0, 60, amps[a], r);
+    assert_no_word (what, x, N);
+    g_free (what);
+  }
+  g_rand_free (r);
+  g_free (x);
+}
+END_TEST
+
 /* ---- words ---------------------------------------------------------------- */
 
 static void
@@ -239,12 +301,42 @@ START_TEST (test_words_two_words_and_a_dc_offset)
 }
 END_TEST
 
+/* A word said over babble (its peak well above the babble's level) is still
+ * found: after the first max_length of babble the word must rise above the
+ * babble's own level; and a word after the babble has stopped is found as
+ * in silence. */
+START_TEST (test_words_finds_a_word_over_and_after_babble)
+{
+  enum { N = 14 * RATE };
+  float *x = g_new0 (float, N);
+  GRand *r = g_rand_new_with_seed (17);
+
+  add_babble (x, N, 0, 10, 0.01, r);
+  add_word (x, N, 6.0, 0.35, 0.1);
+  assert_one_word_at ("word over babble", x, N, 6.0, 0.35);
+  add_word (x, N, 12.0, 0.35, 0.05);
+  {
+    GArray *w = find (x, N);
+    const MmWordSpan *s;
+
+    ck_assert_msg (w->len == 2, "word over babble and word after it: %u words", w->len);
+    s = &g_array_index (w, MmWordSpan, 1);
+    ck_assert_msg (fabs ((double) s->start / RATE - 12.0) < 0.1
+        && fabs ((double) s->end / RATE - 12.35) < 0.1, "word after babble at %.3f-%.3f s",
+        (double) s->start / RATE, (double) s->end / RATE);
+    g_array_free (w, TRUE);
+  }
+  g_rand_free (r);
+  g_free (x);
+}
+END_TEST
+
 /* Fed in pieces of every size, the stream gives the spans of the whole
- * recording, each popped no later than mm_words_delay after its end, and
+ * recording (words in silence, and one over babble), each popped no later than mm_words_delay after its end, and
  * never before mm_words_hold said it could start. */
 START_TEST (test_words_streaming_equals_whole_recording)
 {
-  enum { N = 8 * RATE };
+  enum { N = 12 * RATE };
   float *x = g_new0 (float, N);
   GRand *r = g_rand_new_with_seed (9);
   GArray *whole, *got = g_array_new (FALSE, FALSE, sizeof (MmWordSpan));
@@ -257,8 +349,11 @@ START_TEST (test_words_streaming_equals_whole_recording)
     x[i] = (float) (0.002 * gauss (r));
   for (int k = 0; k < 5; k++)
     add_word (x, N, 0.3 + 1.5 * k, 0.3 + 0.05 * k, 0.05 * (k + 1));
+  /* then babble (background, no word) with a word over it */
+  add_babble (x, N, 8, 12, 0.01, r);
+  add_word (x, N, 10.5, 0.35, 0.1);
   whole = find (x, N);
-  ck_assert_int_eq (whole->len, 5);
+  ck_assert_int_eq (whole->len, 6);
   while (pos < N) {
     size_t len = MIN ((size_t) g_rand_int_range (r, 1, 3000), N - pos);
     mm_words_push (w, x + pos, len);
@@ -389,12 +484,15 @@ main (void)
 {
   Suite *s = suite_create ("words");
   TCase *tc = tcase_create ("words");
+  tcase_set_timeout (tc, 60);
 
   tcase_add_test (tc, test_words_none_in_white_and_pink_noise);
   tcase_add_test (tc, test_words_none_in_tones_hum_squares_dc);
   tcase_add_test (tc, test_words_none_for_isolated_clicks);
   tcase_add_test (tc, test_words_finds_a_word_at_any_level);
   tcase_add_test (tc, test_words_finds_a_word_in_stationary_noise);
+  tcase_add_test (tc, test_words_none_in_babble);
+  tcase_add_test (tc, test_words_finds_a_word_over_and_after_babble);
   tcase_add_test (tc, test_words_two_words_and_a_dc_offset);
   tcase_add_test (tc, test_words_streaming_equals_whole_recording);
   tcase_add_test (tc, test_words_rejects_bad_params);

@@ -90,7 +90,7 @@ mm_cmd_words (int argc, char **argv)
 {
   char **files = NULL;
   gboolean json = FALSE, summary = FALSE;
-  double gain_db = 0, on_db = NAN, min_range = NAN, bias = NAN;
+  double gain_db = 0, on_db = NAN, min_range = NAN, bias = NAN, bg_margin = NAN;
   int jobs = 0;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per file on stdout", NULL },
@@ -99,6 +99,7 @@ mm_cmd_words (int argc, char **argv)
     { "on-db", 0, 0, G_OPTION_ARG_DOUBLE, &on_db, "Detector: frame score that makes a frame voiced (dB)", "DB" },
     { "min-range", 0, 0, G_OPTION_ARG_DOUBLE, &min_range, "Detector: level range a word must show (dB)", "DB" },
     { "floor-bias", 0, 0, G_OPTION_ARG_DOUBLE, &bias, "Detector: noise floor above the tracked minimum (dB)", "DB" },
+    { "background-margin", 0, 0, G_OPTION_ARG_DOUBLE, &bg_margin, "Detector: how far a word in a sustained background (babble) rises above its median level (dB)", "DB" },
     { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Files decoded at once (default: one per processor)", "N" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE…" },
     { NULL }
@@ -110,6 +111,7 @@ mm_cmd_words (int argc, char **argv)
     { "on-db", 0, 60, FALSE },
     { "min-range", 0, 60, FALSE },
     { "floor-bias", 0, 60, FALSE },
+    { "background-margin", 0, 60, FALSE },
     { "jobs", 0, MM_CLI_MAX_JOBS, FALSE },
     { NULL }
   };
@@ -139,6 +141,8 @@ mm_cmd_words (int argc, char **argv)
     params.min_range_db = min_range;
   if (!isnan (bias))
     params.floor_bias_db = bias;
+  if (!isnan (bg_margin))
+    params.bg_on_db = bg_margin;
   {
     MmWords *probe = mm_words_new (&params, &error);
     if (!probe) {

@@ -47,6 +47,12 @@ struct _MmWords {
   int min_head[MAX_BANDS], min_len[MAX_BANDS];
   guint64 min_next;             /* the next frame to enter the windows */
 
+  /* sustained background: activity that outlasted max_length (see the
+   * header); it ends after hangover frames back at the floor */
+  gboolean in_bg;
+  int bg_quiet, bg_exit;        /* frames at the floor so far, that end it */
+  double *bg_levels;            /* [past + ahead + 1] scratch for the median */
+
   /* the word being built */
   gboolean in_word;
   guint64 w_start, w_last;
@@ -75,6 +81,7 @@ mm_words_params_init (MmWordsParams *p)
   p->min_length_ms = 100;
   p->max_length_ms = 1000;
   p->pad_ms = 40;
+  p->bg_on_db = 6.0;
 }
 
 gboolean
@@ -102,7 +109,7 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
       || p->lookahead_ms > 10000)
     what = "floor_window_ms must be in 100..60000, lookahead_ms at most 10000";
   else if (!isfinite (p->floor_bias_db) || !isfinite (p->abs_floor_db)
-      || !isfinite (p->on_db) || !isfinite (p->min_range_db))
+      || !isfinite (p->on_db) || !isfinite (p->min_range_db) || !isfinite (p->bg_on_db))
     what = "levels must be finite";
   else if (p->max_length_ms < 2 * HOP_MS || p->max_length_ms > 60000
       || p->min_length_ms > p->max_length_ms)
@@ -158,6 +165,11 @@ mm_words_new (const MmWordsParams *p, GError **error)
   w->past = (int) (p->floor_window_ms / HOP_MS);
   w->ahead = (int) (p->lookahead_ms / HOP_MS);
   w->hang = (int) (p->hangover_ms / HOP_MS);
+  /* In a background the floor's minimum is the background's own dips, so
+   * frames "at the floor" for a hangover are a dip of the babble, not its
+   * end; half the floor's look back of them is. By then the window's median
+   * is mostly that quiet too. */
+  w->bg_exit = MAX (w->hang, w->past / 2);
   w->min_frames = (int) (p->min_length_ms / HOP_MS);
   w->max_frames = MAX (1, (int) (p->max_length_ms / HOP_MS));
   w->pad = (int) ((guint64) p->pad_ms * p->sample_rate / 1000);
@@ -186,6 +198,7 @@ mm_words_new (const MmWordsParams *p, GError **error)
   w->pw = g_new0 (double, (size_t) w->ring * p->n_bands);
   w->sm = g_new0 (double, (size_t) w->ring * p->n_bands);
   w->mins = g_new (guint64, (size_t) w->ring * p->n_bands);
+  w->bg_levels = g_new (double, w->past + w->ahead + 1);
   w->levels = g_array_new (FALSE, FALSE, sizeof (double));
   g_queue_init (&w->found);
   mm_words_reset (w);
@@ -205,6 +218,7 @@ mm_words_free (MmWords *w)
   g_free (w->pw);
   g_free (w->sm);
   g_free (w->mins);
+  g_free (w->bg_levels);
   if (w->levels)
     g_array_free (w->levels, TRUE);
   g_queue_clear_full (&w->found, g_free);
@@ -222,6 +236,8 @@ mm_words_reset (MmWords *w)
   w->n_frames = w->n_smoothed = w->next_decide = w->min_next = 0;
   memset (w->min_len, 0, sizeof w->min_len);
   w->in_word = FALSE;
+  w->in_bg = FALSE;
+  w->bg_quiet = 0;
   g_array_set_size (w->levels, 0);
   g_queue_clear_full (&w->found, g_free);
 }
@@ -358,6 +374,26 @@ window_min (MmWords *w, int b)
   return sm_at (w, w->mins[(size_t) b * w->ring + w->min_head[b]])[b];
 }
 
+/* The level of frame @t: its smoothed power over all bands, dBFS. */
+static double
+frame_level (MmWords *w, guint64 t)
+{
+  const double *s = sm_at (w, t);
+  double total = 0;
+
+  for (int b = 0; b < w->p.n_bands; b++)
+    total += s[b];
+  return total > 0 ? 10.0 * log10 (total) : SILENT_DB;
+}
+
+/* The frames of the floor's window around @t: [*lo, *hi]. */
+static void
+floor_window (MmWords *w, guint64 t, guint64 *lo, guint64 *hi)
+{
+  *lo = t > (guint64) w->past ? t - w->past : 0;
+  *hi = MIN (t + w->ahead, w->n_smoothed - 1);
+}
+
 /* Frame t against its floor: the score (dB above the floor, averaged over
  * the top_bands bands that stand highest above theirs) and the level.
  * The best bands, not all: a word need not fill the whole band (FSDD holds
@@ -367,25 +403,40 @@ static void
 score_frame (MmWords *w, guint64 t, double *score, double *level)
 {
   const int nb = w->p.n_bands;
-  guint64 lo = t > (guint64) w->past ? t - w->past : 0;
-  guint64 hi = MIN (t + w->ahead, w->n_smoothed - 1);
   const double *s = sm_at (w, t);
   const double bias = pow (10.0, w->p.floor_bias_db / 10.0);
-  double sum = 0, total = 0, snr[MAX_BANDS];
+  double sum = 0, snr[MAX_BANDS];
   const int k = MIN (w->p.top_bands, nb);
+  guint64 lo, hi;
 
+  floor_window (w, t, &lo, &hi);
   window_move (w, lo, hi);
   for (int b = 0; b < nb; b++) {
     double floor = MAX (window_min (w, b) * bias, w->abs_band);
 
     snr[b] = s[b] > floor ? 10.0 * log10 (s[b] / floor) : 0.0;
-    total += s[b];
   }
   qsort (snr, nb, sizeof (double), compare_double);
   for (int b = nb - k; b < nb; b++)
     sum += snr[b];
   *score = sum / k;
-  *level = total > 0 ? 10.0 * log10 (total) : SILENT_DB;
+  *level = frame_level (w, t);
+}
+
+/* The background's level around frame @t: the median frame level over the
+ * floor's window. A word shorter than half the window moves a median
+ * little, where it would lift a mean. */
+static double
+background_level (MmWords *w, guint64 t)
+{
+  guint64 lo, hi;
+  int n = 0;
+
+  floor_window (w, t, &lo, &hi);
+  for (guint64 u = lo; u <= hi; u++)
+    w->bg_levels[n++] = frame_level (w, u);
+  qsort (w->bg_levels, n, sizeof (double), compare_double);
+  return n % 2 ? w->bg_levels[n / 2] : 0.5 * (w->bg_levels[n / 2 - 1] + w->bg_levels[n / 2]);
 }
 
 static void
@@ -396,6 +447,14 @@ decide_frame (MmWords *w, guint64 t)
 
   score_frame (w, t, &score, &level);
   voiced = score >= w->p.on_db;
+  if (w->in_bg) {
+    /* until the background ends a word must also rise above the
+     * background's own level */
+    w->bg_quiet = voiced ? 0 : w->bg_quiet + 1;
+    if (w->bg_quiet >= w->bg_exit)
+      w->in_bg = FALSE;
+    voiced = voiced && level >= background_level (w, t) + w->p.bg_on_db;
+  }
   if (voiced && !w->in_word) {
     w->in_word = TRUE;
     w->w_start = t;
@@ -413,8 +472,13 @@ decide_frame (MmWords *w, guint64 t)
     w->w_peak = MAX (w->w_peak, level);
     w->w_snr = MAX (w->w_snr, score);
   }
-  if ((int) (w->w_last - w->w_start + 1) >= w->max_frames
-      || (int) (t - w->w_last) >= w->hang)
+  if ((int) (w->w_last - w->w_start + 1) >= w->max_frames) {
+    /* no word lasts this long: it is background (babble, music, a crowd),
+     * dropped whole; what follows is judged against its level */
+    w->in_word = FALSE;
+    w->in_bg = TRUE;
+    w->bg_quiet = 0;
+  } else if ((int) (t - w->w_last) >= w->hang)
     close_word (w);
 }
 
