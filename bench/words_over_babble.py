@@ -11,7 +11,9 @@ mixed at 8 kHz, any other resampled to 16 kHz with the babble upsampled.
 A clip counts as found when a word overlaps it; "elsewhere" counts the words
 that do not (babble taken for a word).
 
-  bench/words_over_babble.py [--build build] [--seed 2026] [--snr 10] CLIP...
+  bench/words_over_babble.py [--build build] [--seed 2026] [--snr 10] [--keep DIR] CLIP...
+
+--keep DIR keeps the mixtures (DIR/NNNNN_CLIPNAME.wav), e.g. for `mmdigits batch`.
 
 The detector's background margin was chosen with --seed 1 on FSDD training
 clips (docs/results.md "Word detection"); report with another seed and other
@@ -68,7 +70,7 @@ def mixtures(clips, data, seed, snr, tmp):
         y = babble[rate][off:off + n].copy()
         y[BEFORE_S * rate:BEFORE_S * rate + len(x)] += (
             x / np.sqrt(np.mean(x ** 2)) * 10 ** ((BABBLE_DBFS + snr) / 20))
-        wav = os.path.join(tmp, f"{i:05d}.wav")
+        wav = os.path.join(tmp, f"{i:05d}_{os.path.basename(clip)}")
         wavfile.write(wav, rate, nd.to_pcm16(y))
         yield wav, BEFORE_S, BEFORE_S + len(x) / rate
 
@@ -79,10 +81,13 @@ def main():
     ap.add_argument("--data", default=mmbuild.default_data())
     ap.add_argument("--seed", type=int, default=nd.SEED)
     ap.add_argument("--snr", type=float, default=10)
+    ap.add_argument("--keep", metavar="DIR", help="write the mixtures here and keep them")
     ap.add_argument("clips", nargs="+")
     a = ap.parse_args()
     mmdigits = mmbuild.cli(a.build)
-    with tempfile.TemporaryDirectory(prefix="mm-overbabble-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mm-overbabble-") as scratch:
+        tmp = a.keep or scratch
+        os.makedirs(tmp, exist_ok=True)
         where = {wav: (s, e) for wav, s, e in mixtures(a.clips, a.data, a.seed, a.snr, tmp)}
         r = subprocess.run(["nice", "-n", "10", mmdigits, "words", "--json", "--jobs", "1",
                             *where], capture_output=True, text=True, check=False)
