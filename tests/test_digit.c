@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "mm-digit.h"
+#include "mm-digit-private.h"
 #include "mm-rng.h"
 #include "mm-test-util.h"
 
@@ -128,6 +129,73 @@ assert_rect_near (MmRect r, int x, int y, int w, int h, int tol)
       "bbox %d,%d %dx%d, expected %d,%d %dx%d", r.x, r.y, r.width, r.height,
       x, y, w, h);
 }
+
+/* The adaptive threshold's ink strength is computed with integers and
+ * defined by a double formula (mm-digit-private.h): on frames of many sizes
+ * — paper lit by a gradient, with blocks whose levels differ by a few grey
+ * levels (exact half-way paper levels, which the integer path hands back to
+ * the formula), grain, dark or light ink — both give the same strength
+ * maps, byte for byte, and so the same decision, box and crop, for every
+ * polarity and with or without a region. */
+START_TEST (test_digit_adaptive_integer_path_matches_double_formula)
+{
+  MmDigitFinder *fast = mm_digit_finder_new (), *ref = mm_digit_finder_new ();
+  MmRng rng;
+  int n_found = 0;
+
+  mm_digit_finder_set_reference (ref, TRUE);
+  mm_rng_seed (&rng, 2026, 12);
+  for (int i = 0; i < 240; i++) {
+    int w = 8 + (int) mm_rng_below (&rng, 393), h = 8 + (int) mm_rng_below (&rng, 293);
+    int gx = (int) mm_rng_below (&rng, 121) - 60, gy = (int) mm_rng_below (&rng, 121) - 60;
+    int step = 1 + (int) mm_rng_below (&rng, 9), grain = (int) mm_rng_below (&rng, 12);
+    int ink = mm_rng_below (&rng, 2) ? 90 : -90;
+    Image im = image_new (w, h, 0, 0, 0);
+    MmDigitParams p;
+    MmRect rf = { 0, 0, 0, 0 }, rr = { 0, 0, 0, 0 };
+    guint8 of[784], orr[784];
+    gboolean ff, fr;
+
+    /* paper in steps of @step pixels: a gradient of whole grey levels */
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        im.px[y * w + x] = (guint8) CLAMP (128 + gx * (x / step) / MAX (w / step, 1)
+            + gy * (y / step) / MAX (h / step, 1)
+            + (grain ? (int) mm_rng_below (&rng, 2 * grain + 1) - grain : 0), 0, 255);
+    draw_ring (&im, w / 2, h / 2, MAX (w / 5, 3), MAX (h / 4, 3), MAX (MIN (w, h) / 20, 2),
+        CLAMP (128 + ink, 0, 255));
+    mm_digit_params_init (&p);
+    p.adaptive = TRUE;
+    p.polarity = (MmPolarity) (i % 3);
+    if (i % 5 == 4)
+      p.roi = (MmRect) { w / 8, h / 8, w - w / 4, h - h / 4 };
+    memset (of, 7, sizeof of);
+    memset (orr, 7, sizeof orr);
+    ff = mm_digit_find (fast, &p, im.px, w, h, w, of, &rf);
+    fr = mm_digit_find (ref, &p, im.px, w, h, w, orr, &rr);
+    for (int dark = 0; dark < 2; dark++) {
+      int rw = p.roi.width ? p.roi.width : w, rh = p.roi.height ? p.roi.height : h;
+
+      if (p.polarity == (dark ? MM_POLARITY_LIGHT_ON_DARK : MM_POLARITY_DARK_ON_LIGHT))
+        continue;               /* that side was not measured */
+      ck_assert_msg (memcmp (mm_digit_finder_strength (fast, dark),
+              mm_digit_finder_strength (ref, dark), (size_t) rw * rh) == 0,
+          "frame %d (%dx%d, polarity %d): %s-ink strength differs", i, w, h, p.polarity,
+          dark ? "dark" : "light");
+    }
+    ck_assert_msg (ff == fr, "frame %d: found %d vs %d", i, ff, fr);
+    ck_assert_msg (memcmp (&rf, &rr, sizeof rf) == 0 && memcmp (of, orr, sizeof of) == 0,
+        "frame %d (%dx%d): box or crop differs", i, w, h);
+    n_found += ff;
+    g_free (im.px);
+  }
+  /* the comparison covered found digits and the half-way fallback */
+  ck_assert_int_ge (n_found, 60);
+  ck_assert_msg (mm_digit_finder_ties (fast) > 0, "no half-way paper level came up");
+  mm_digit_finder_free (fast);
+  mm_digit_finder_free (ref);
+}
+END_TEST
 
 /* A "0" in both polarities with noise: box, centring, scale. */
 START_TEST (test_digit_find_ring_both_polarities_gives_box_and_mnist_crop)
@@ -630,6 +698,7 @@ main (void)
   tcase_add_test (tc, test_digit_adaptive_finds_digit_under_uneven_light);
   tcase_add_test (tc, test_digit_adaptive_light_ink_off_centre);
   tcase_add_test (tc, test_digit_adaptive_thick_marker_on_texture);
+  tcase_add_test (tc, test_digit_adaptive_integer_path_matches_double_formula);
   tcase_add_test (tc, test_digit_find_blank_returns_false_and_leaves_output);
   tcase_add_test (tc, test_digit_find_roi_restricts_search);
   tcase_add_test (tc, test_digit_find_ignores_border_clutter_and_specks);

@@ -25,6 +25,7 @@
  * (see local_background), so that one threshold fits a frame lit unevenly.
  */
 #include "mm-digit.h"
+#include "mm-digit-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -56,8 +57,12 @@ struct _MmDigitFinder {
    * kept: a frame allocates nothing */
   size_t side_cap;
   int *cx0, *cx1;       /* [side_cap] local_background: a column's block centres */
-  double *cwx;          /* [side_cap] and its weight between them */
-  double *upper, *lower;        /* [side_cap] two grid rows interpolated along x */
+  int *cxn;             /* [side_cap] its weight on cx1, in 1 / (2 × block side) */
+  double *cwx;          /* [side_cap] the same weight as the double formula has it */
+  int *lerp;            /* [7 × side_cap] local_background's integer paper levels */
+  guint8 *half;         /* [side_cap] strength_row: 1 where the paper level is half-way */
+  gboolean reference;   /* every pixel by the double formula (tests) */
+  guint64 ties;         /* pixels the integer path left to the double formula */
   guint8 *col;          /* [side_cap] a band of rows' extreme per column */
   int *span;            /* [2 * side_cap] each row's first and last ink column */
   size_t grid_cap;
@@ -92,10 +97,11 @@ finder_free_buffers (MmDigitFinder *f)
   g_free (f->flat[1]);
   g_free (f->cx0);
   g_free (f->cx1);
+  g_free (f->cxn);
   g_free (f->cwx);
-  g_free (f->upper);
-  g_free (f->lower);
+  g_free (f->lerp);
   g_free (f->col);
+  g_free (f->half);
   g_free (f->span);
   g_free (f->grid);
   g_free (f->wide);
@@ -109,6 +115,24 @@ mm_digit_finder_free (MmDigitFinder *f)
   finder_free_buffers (f);
   g_free (f->comp);
   g_free (f);
+}
+
+void
+mm_digit_finder_set_reference (MmDigitFinder *f, gboolean reference)
+{
+  f->reference = reference;
+}
+
+guint64
+mm_digit_finder_ties (const MmDigitFinder *f)
+{
+  return f->ties;
+}
+
+const guint8 *
+mm_digit_finder_strength (const MmDigitFinder *f, gboolean dark_ink)
+{
+  return f->flat[dark_ink ? 0 : 1];
 }
 
 /* Scratch for a @rw × @rh region: grown, never shrunk. */
@@ -132,10 +156,11 @@ finder_reserve (MmDigitFinder *f, int rw, int rh)
   f->flat[1] = g_new (guint8, n);
   f->cx0 = g_new (int, side);
   f->cx1 = g_new (int, side);
+  f->cxn = g_new (int, side);
   f->cwx = g_new (double, side);
-  f->upper = g_new (double, side);
-  f->lower = g_new (double, side);
+  f->lerp = g_new (int, 7 * side);
   f->col = g_new (guint8, side);
+  f->half = g_new (guint8, side);
   f->span = g_new (int, 2 * side);
   f->grid = g_new (guint8, grid);
   f->wide = g_new (guint8, grid);
@@ -456,34 +481,82 @@ select_components (Component *comp, int n, int min_area, int rw, int rh)
 
 /* ---- local background (adaptive) ----------------------------------------- */
 
-/* One row of local_background's ink strength: the paper level @a ×
- * @upper + @wy × @lower (bilinear between block centres), the pixel's
+/* The ink strength of one pixel as local_background defines it: the paper
+ * level, bilinear in double between the block levels @t (above) and @u
+ * (below) at columns @c0, @c1 with weights @wx, @a and @wy, the pixel @px's
  * distance from it towards the ink, rounded half up, clamped to 0..255.
- * Written without branches so that GCC vectorises it (AVX2, AVX-512: the
- * same element-wise IEEE operations, hence the same bytes as the scalar
- * baseline). */
-MM_VECTOR_CLONES static void MM_VECTORIZE
-strength_row (const double *restrict upper, const double *restrict lower, double a, double wy,
-              const guint8 *restrict row, int n, gboolean dark_ink, guint8 *restrict out)
+ * strength_row gives the same bytes with integers; this is the definition,
+ * and what strength_row leaves to it (exact half-way cases). */
+static guint8
+strength_double (const guint8 *t, const guint8 *u, int c0, int c1, double wx, double a,
+                 double wy, int px, gboolean dark_ink)
 {
-  /* lround's result where it matters (v ≥ 0; below, both clamp to 0),
-   * without its call: half-way cases round up, away from zero */
-#define STRENGTH(v) do { \
-    int t_ = (int) (v), s_ = t_ + ((v) - t_ >= 0.5); \
-    s_ = MAX (s_, 0); \
-    out[x] = (guint8) MIN (s_, 255); \
-  } while (0)
-  if (dark_ink)
-    for (int x = 0; x < n; x++) {
-      double v = (a * upper[x] + wy * lower[x]) - row[x];
-      STRENGTH (v);
-    }
-  else
-    for (int x = 0; x < n; x++) {
-      double v = row[x] - (a * upper[x] + wy * lower[x]);
-      STRENGTH (v);
-    }
-#undef STRENGTH
+  double upper = (1 - wx) * t[c0] + wx * t[c1];
+  double lower = (1 - wx) * u[c0] + wx * u[c1];
+  double v = dark_ink ? (a * upper + wy * lower) - px : px - (a * upper + wy * lower);
+  /* lround's result where it matters (v >= 0; below, both clamp to 0):
+   * half-way cases round up, away from zero */
+  int tr = (int) v, s = tr + (v - tr >= 0.5);
+
+  return (guint8) CLAMP (s, 0, 255);
+}
+
+/* @q[x], @r[x] = the floor quotient and remainder of @v[x] by @d (> 0),
+ * for |@v[x] / @d| < 2^20 and @v[x] within an int: from a float estimate,
+ * off by at most one, corrected by the remainder. Written without branches
+ * so that GCC vectorises it. */
+MM_VECTOR_CLONES static void MM_VECTORIZE
+divmod_row (const int *restrict v, int n, int d, int *restrict q, int *restrict r)
+{
+  float inv = 1.0f / (float) d;
+
+  for (int x = 0; x < n; x++) {
+    int qx = (int) ((float) v[x] * inv), rx = v[x] - qx * d;
+
+    qx -= rx < 0;
+    rx += rx < 0 ? d : 0;
+    qx += rx >= d;
+    rx -= rx >= d ? d : 0;
+    q[x] = qx;
+    r[x] = rx;
+  }
+}
+
+/* One row further down: @q, @r (a level's quotient and remainder by @d)
+ * plus @dq, @dr (its step's, 0 <= @dr < @d). */
+MM_VECTOR_CLONES static void MM_VECTORIZE
+step_row (int *restrict q, int *restrict r, const int *restrict dq, const int *restrict dr,
+          int n, int d)
+{
+  for (int x = 0; x < n; x++) {
+    int rx = r[x] + dr[x];
+
+    q[x] += dq[x] + (rx >= d);
+    r[x] = rx >= d ? rx - d : rx;
+  }
+}
+
+/* One row of local_background's ink strength from its paper levels
+ * rounded half up (@q) and the remainders (@r) that tell an exact half
+ * (0): the pixel's distance from the level, towards the ink, clamped to
+ * 0..255; the exact halves are marked in @half_way for strength_double.
+ * Returns whether there were any. Written without branches so that GCC
+ * vectorises it. */
+MM_VECTOR_CLONES static gboolean MM_VECTORIZE
+strength_row (const int *restrict q, const int *restrict r, const guint8 *restrict row, int n,
+              gboolean dark_ink, guint8 *restrict out, guint8 *restrict half_way)
+{
+  int sign = dark_ink ? 1 : -1, ties = 0;
+
+  for (int x = 0; x < n; x++) {
+    int s = sign * (q[x] - row[x]);
+
+    s = MAX (s, 0);
+    out[x] = (guint8) MIN (s, 255);
+    half_way[x] = r[x] == 0;
+    ties |= r[x] == 0;
+  }
+  return ties;
 }
 
 /* @col[x] = the darker (@dark_ink: lighter) of @col[x] and @row[x]. */
@@ -512,8 +585,10 @@ band_extreme (guint8 *restrict col, const guint8 *restrict row, int n, gboolean 
  * the blocks' extremes come from a per-column extreme over each band of
  * rows (band_extreme, vectorised); a column's block-centre coordinates,
  * and the two grid rows interpolated along x for a band of rows, are
- * worked out once; the pixels go through strength_row (vectorised); the
- * histogram is four interleaved ones (a frame of paper is mostly one value, and one table
+ * worked out once; the pixels go through strength_row (vectorised, in
+ * integers: the same bytes as the double formula, strength_double, which
+ * it falls back to at exact half-way levels and for blocks too large for
+ * an int, B > 1,024); the histogram is four interleaved ones (a frame of paper is mostly one value, and one table
  * would wait on its own increments). */
 static void
 local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int rh,
@@ -521,9 +596,16 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
                   guint64 *area)
 {
   int b = MAX (4, MIN (rw, rh) / 8), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
-  guint8 *grid = f->grid, *wide = f->wide, *col = f->col;
-  int *cx0 = f->cx0, *cx1 = f->cx1;
-  double *cwx = f->cwx, *upper = f->upper, *lower = f->lower;
+  guint8 *grid = f->grid, *wide = f->wide, *col = f->col, *half = f->half;
+  int *cx0 = f->cx0, *cx1 = f->cx1, *cxn = f->cxn;
+  /* the integer paper levels (see below), side_cap apart */
+  int *upper = f->lerp, *lower = upper + f->side_cap, *acc = lower + f->side_cap;
+  int *dq = acc + f->side_cap, *dr = dq + f->side_cap, *q = dr + f->side_cap;
+  int *r = q + f->side_cap;
+  double *cwx = f->cwx;
+  /* the integer path while d × 255.5 fits an int (B up to 1,448) */
+  int b2 = 2 * b, d = b2 * b2;
+  gboolean exact = !f->reference && b <= 1024;
   guint32 h4[4][256] = { { 0 } };
   size_t n = (size_t) rw * rh, i;
   guint64 top = (guint64) rw * rh / 200, seen = 0;
@@ -553,33 +635,71 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
         }
       wide[gy * gw + gx] = (guint8) v;
     }
-  /* block-centre coordinates, clamped at the edges */
+  /* block-centre coordinates, clamped at the edges: centre k is at
+   * (k + 1/2) B − 1/2, so a pixel's position between centres is a
+   * multiple of 1 / (2B) — kept as that integer (cx0 × 2B + cxn) for
+   * strength_row and as the double formula has it (cwx) for the rest */
   for (int x = 0; x < rw; x++) {
     double fx = CLAMP ((x + 0.5) / b - 0.5, 0.0, gw - 1.0);
+    int num = CLAMP (2 * x + 1 - b, 0, b2 * (gw - 1));
 
-    cx0[x] = (int) fx;
+    cx0[x] = num / b2;
+    cxn[x] = num % b2;
     cx1[x] = MIN (cx0[x] + 1, gw - 1);
     cwx[x] = fx - cx0[x];
   }
-  for (int y = 0, ty0 = -1, ty1 = -1; y < rh; y++) {
+  /* The paper level in integers: the bilinear weights are multiples of
+   * 1 / (2B), so the level is exactly P / d with P = (2B − wl) × upper +
+   * wl × lower, upper and lower the two grid rows interpolated along x
+   * (× 2B), d = (2B)², wl the row's weight on the lower one. Rounded half
+   * up it is the quotient q of P + d / 2 by d. Away from an exact half the
+   * double formula rounds the same way (its error, under 1e-12, is far
+   * below the 1 / d to the next half), and the distance from the level is
+   * q − pixel (dark ink) or pixel − q; at an exact half (remainder 0) the
+   * double formula may land on either side, so those pixels are its. From
+   * one row to the next wl grows by 2 (or stays, at the edges): q and the
+   * remainder follow by a step worked out once per pair of grid rows. */
+  for (int y = 0, ty0 = -1, ty1 = -1, twl = -1; y < rh; y++) {
     double fy = CLAMP ((y + 0.5) / b - 0.5, 0.0, gh - 1.0);
-    int y0 = (int) fy, y1 = MIN (y0 + 1, gh - 1);
+    int num = CLAMP (2 * y + 1 - b, 0, b2 * (gh - 1));
+    int y0 = num / b2, y1 = MIN (y0 + 1, gh - 1), wl = num % b2;
     double wy = fy - y0, a = 1 - wy;
+    const guint8 *t = wide + y0 * gw, *u = wide + y1 * gw, *row = gray + (size_t) y * stride;
+    guint8 *o = out + (size_t) y * rw;
 
+    if (!exact) {
+      for (int x = 0; x < rw; x++)
+        o[x] = strength_double (t, u, cx0[x], cx1[x], cwx[x], a, wy, row[x], dark_ink);
+      continue;
+    }
     if (y0 != ty0 || y1 != ty1) {
-      const guint8 *t = wide + y0 * gw, *u = wide + y1 * gw;
-
       for (int k = 0; k < rw; k++) {
-        double wx = cwx[k];
-
-        upper[k] = (1 - wx) * t[cx0[k]] + wx * t[cx1[k]];
-        lower[k] = (1 - wx) * u[cx0[k]] + wx * u[cx1[k]];
+        upper[k] = (b2 - cxn[k]) * t[cx0[k]] + cxn[k] * t[cx1[k]];
+        lower[k] = (b2 - cxn[k]) * u[cx0[k]] + cxn[k] * u[cx1[k]];
+        acc[k] = 2 * (lower[k] - upper[k]);
       }
+      divmod_row (acc, rw, d, dq, dr);
       ty0 = y0;
       ty1 = y1;
+      twl = -1;
     }
-    strength_row (upper, lower, a, wy, gray + (size_t) y * stride, rw, dark_ink,
-        out + (size_t) y * rw);
+    if (twl >= 0 && wl == twl + 2) {
+      step_row (q, r, dq, dr, rw, d);
+    } else if (wl != twl) {
+      for (int k = 0; k < rw; k++)
+        acc[k] = (b2 - wl) * upper[k] + wl * lower[k] + d / 2;
+      divmod_row (acc, rw, d, q, r);
+    }
+    twl = wl;
+    if (!strength_row (q, r, row, rw, dark_ink, o, half))
+      continue;
+    /* memchr skips the rest of the row a vector at a time */
+    for (const guint8 *h = memchr (half, 1, rw); h; h = memchr (h + 1, 1, half + rw - h - 1)) {
+      int x = (int) (h - half);
+
+      o[x] = strength_double (t, u, cx0[x], cx1[x], cwx[x], a, wy, row[x], dark_ink);
+      f->ties++;
+    }
   }
   for (i = 0; i + 4 <= n; i += 4) {
     h4[0][out[i]]++;
