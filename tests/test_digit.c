@@ -130,6 +130,94 @@ assert_rect_near (MmRect r, int x, int y, int w, int h, int tol)
       x, y, w, h);
 }
 
+/* A plain flood fill (8-neighbour) of the pixels of @im above @t: the
+ * component of each pixel into @comp (1..n, 0 for the rest); returns n. */
+static int
+flood_fill (const Image *im, int t, int *comp)
+{
+  int n = 0, *stack = g_new (int, (size_t) im->w * im->h);
+
+  memset (comp, 0, sizeof *comp * im->w * im->h);
+  for (int i = 0; i < im->w * im->h; i++) {
+    int top = 0;
+
+    if (im->px[i] <= t || comp[i])
+      continue;
+    comp[i] = ++n;
+    stack[top++] = i;
+    while (top) {
+      int p = stack[--top], px = p % im->w, py = p / im->w;
+
+      for (int dy = -1; dy <= 1; dy++)
+        for (int dx = -1; dx <= 1; dx++) {
+          int x = px + dx, y = py + dy, q = y * im->w + x;
+
+          if (x >= 0 && y >= 0 && x < im->w && y < im->h && im->px[q] > t && !comp[q]) {
+            comp[q] = n;
+            stack[top++] = q;
+          }
+        }
+    }
+  }
+  g_free (stack);
+  return n;
+}
+
+/* The finder's connected components (a union-find over one pass, which
+ * joins only the neighbours not yet known to be one component) are a
+ * plain flood fill's: the same number, and the same pixels together, on
+ * random ink of every density (spirals, U shapes, diagonal chains and
+ * noise) with rows of many widths. */
+START_TEST (test_digit_components_match_flood_fill)
+{
+  MmDigitFinder *f = mm_digit_finder_new ();
+  MmRng rng;
+
+  mm_rng_seed (&rng, 7, 5);
+  for (int i = 0; i < 300; i++) {
+    int w = 1 + (int) mm_rng_below (&rng, 120), h = 1 + (int) mm_rng_below (&rng, 90);
+    int density = 1 + (int) mm_rng_below (&rng, 70), n_ref, n, k, bad;
+    Image im = image_new (w, h, 0, 0, 0);
+    int *ref = g_new (int, (size_t) w * h), *to_ref, *to_lab;
+    const int *lab;
+
+    for (k = 0; k < w * h; k++)
+      im.px[k] = mm_rng_below (&rng, 100) < (guint32) density ? 200 : 20;
+    if (i % 3 == 0)             /* long thin strokes that meet late */
+      for (k = 0; k < 4; k++)
+        draw_line (&im, mm_rng_below (&rng, w), mm_rng_below (&rng, h),
+            mm_rng_below (&rng, w), mm_rng_below (&rng, h), 0.5, 200);
+    n_ref = flood_fill (&im, 100, ref);
+    n = mm_digit_finder_label (f, im.px, w, w, h, 100, TRUE);
+    lab = mm_digit_finder_labels (f);
+    ck_assert_msg (n == n_ref, "image %d (%dx%d): %d components, flood fill %d", i, w, h, n,
+        n_ref);
+    to_ref = g_new0 (int, n + 1);
+    to_lab = g_new0 (int, n_ref + 1);
+    /* one check per image: Check records every passing assertion */
+    for (k = 0, bad = -1; k < w * h && bad < 0; k++) {
+      if ((lab[k] == 0) != (ref[k] == 0) || lab[k] < 0 || lab[k] > n)
+        bad = k;
+      else if (lab[k]) {
+        if (!to_ref[lab[k]])
+          to_ref[lab[k]] = ref[k];
+        if (!to_lab[ref[k]])
+          to_lab[ref[k]] = lab[k];
+        if (to_ref[lab[k]] != ref[k] || to_lab[ref[k]] != lab[k])
+          bad = k;
+      }
+    }
+    ck_assert_msg (bad < 0, "image %d (%dx%d): pixel %d,%d is not in the flood fill's component "
+        "or is labelled otherwise", i, w, h, bad % MAX (w, 1), bad / MAX (w, 1));
+    g_free (to_ref);
+    g_free (to_lab);
+    g_free (ref);
+    g_free (im.px);
+  }
+  mm_digit_finder_free (f);
+}
+END_TEST
+
 /* The adaptive threshold's ink strength is computed with integers and
  * defined by a double formula (mm-digit-private.h): on frames of many sizes
  * — paper lit by a gradient, with blocks whose levels differ by a few grey
@@ -699,6 +787,7 @@ main (void)
   tcase_add_test (tc, test_digit_adaptive_light_ink_off_centre);
   tcase_add_test (tc, test_digit_adaptive_thick_marker_on_texture);
   tcase_add_test (tc, test_digit_adaptive_integer_path_matches_double_formula);
+  tcase_add_test (tc, test_digit_components_match_flood_fill);
   tcase_add_test (tc, test_digit_find_blank_returns_false_and_leaves_output);
   tcase_add_test (tc, test_digit_find_roi_restricts_search);
   tcase_add_test (tc, test_digit_find_ignores_border_clutter_and_specks);

@@ -376,7 +376,8 @@ label_components (MmDigitFinder *f, const guint8 *gray, int stride,
     int *l = lab + (size_t) y * rw, *up = y > 0 ? l - rw : NULL;
     int first = rw, last = -1;
     for (int x = 0; x < rw; x++) {
-      int nb[4], k = 0, m = 0;
+      int a, b, c, d;
+
       if (x % 16 == 0 && x + 16 <= rw && !ink16 (row + x, (guint8) t, light_ink)) {
         memset (l + x, 0, 16 * sizeof *l);
         x += 15;
@@ -388,27 +389,26 @@ label_components (MmDigitFinder *f, const guint8 *gray, int stride,
       }
       first = MIN (first, x);
       last = x;
-      if (x > 0 && l[x - 1])
-        nb[k++] = l[x - 1];
-      if (up) {
-        if (x > 0 && up[x - 1])
-          nb[k++] = up[x - 1];
-        if (up[x])
-          nb[k++] = up[x];
-        if (x + 1 < rw && up[x + 1])
-          nb[k++] = up[x + 1];
-      }
-      if (k == 0) {
+      /* the neighbours already labelled: a b c above, d to the left. Those
+       * that touch each other are one component already (a–b, b–c, a–d,
+       * d–b were joined when the later of the two was labelled), so at
+       * most one union is new: c with a or d when b is paper */
+      a = x > 0 && up ? up[x - 1] : 0;
+      b = up ? up[x] : 0;
+      c = x + 1 < rw && up ? up[x + 1] : 0;
+      d = x > 0 ? l[x - 1] : 0;
+      if (b) {
+        l[x] = b;
+      } else if (c) {
+        if (a || d)
+          uf_union (parent, c, a ? a : d);
+        l[x] = c;
+      } else if (a || d) {
+        l[x] = a ? a : d;
+      } else {
         parent[next] = next;
         l[x] = next++;
-        continue;
       }
-      m = nb[0];
-      for (int i = 1; i < k; i++) {
-        m = MIN (m, nb[i]);
-        uf_union (parent, nb[0], nb[i]);
-      }
-      l[x] = m;
     }
     span[2 * y] = first;
     span[2 * y + 1] = last;
@@ -442,6 +442,20 @@ label_components (MmDigitFinder *f, const guint8 *gray, int stride,
     }
   }
   return n;
+}
+
+int
+mm_digit_finder_label (MmDigitFinder *f, const guint8 *gray, int stride, int width, int height,
+                       int threshold, gboolean light_ink)
+{
+  finder_reserve (f, width, height);
+  return label_components (f, gray, stride, width, height, threshold, light_ink);
+}
+
+const int *
+mm_digit_finder_labels (const MmDigitFinder *f)
+{
+  return f->labels;
 }
 
 static gboolean

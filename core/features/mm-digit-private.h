@@ -4,7 +4,8 @@
  * The adaptive threshold's ink strength (local_background in digit.c) is
  * defined by a double formula and computed with integers that give the
  * same bytes; these let a test run the definition on every pixel and see
- * how often the integer path handed a pixel back to it. */
+ * how often the integer path handed a pixel back to it, and compare the
+ * connected components with a plain flood fill. */
 #pragma once
 
 #include "mm-digit.h"
@@ -24,5 +25,14 @@ guint64 mm_digit_finder_ties          (const MmDigitFinder *f);
  * owned by @f, valid until its next call. Only the polarities that call
  * measured are meaningful (both for AUTO). */
 const guint8 *mm_digit_finder_strength (const MmDigitFinder *f, gboolean dark_ink);
+
+/* The ink of @gray (@width × @height, row stride @stride) — pixels above
+ * @threshold for @light_ink, else the others — labelled into 8-connected
+ * components as mm_digit_find does: returns how many; the labels (1..n, 0
+ * for paper; row stride @width) are at mm_digit_finder_labels, owned by
+ * @f and valid until its next call. */
+int          mm_digit_finder_label  (MmDigitFinder *f, const guint8 *gray, int stride, int width,
+                                     int height, int threshold, gboolean light_ink);
+const int   *mm_digit_finder_labels (const MmDigitFinder *f);
 
 G_END_DECLS
