@@ -269,32 +269,23 @@ out:
   return ok;
 }
 
-/* Whether @file (a path in the set's directory) is the one the roles file
- * names for @role. */
-static gboolean
-is_named (const MmModelSet *set, MmRole role, const char *file)
+/* The role the roles file names @file (a path in the set's directory)
+ * for, or -1. */
+static int
+named_role (const MmModelSet *set, const char *file)
 {
   char *base = g_path_get_basename (file);
-  gboolean named = set->named[role] && strcmp (base, set->named[role]) == 0;
+  int role = -1;
 
+  for (int r = 0; r < MM_N_ROLES && role < 0; r++)
+    if (set->named[r] && strcmp (base, set->named[r]) == 0)
+      role = r;
   g_free (base);
-  return named;
+  return role;
 }
 
-static gboolean
-was_skipped (const MmModelSet *set, const char *path)
-{
-  char *prefix = g_strdup_printf ("model file %s skipped", path);
-  gboolean found = FALSE;
-
-  for (guint i = 0; i < set->skipped->len && !found; i++)
-    found = g_str_has_prefix (g_ptr_array_index (set->skipped, i), prefix);
-  g_free (prefix);
-  return found;
-}
-
-/* Every file the roles file names serves its role: it loaded, and its arch
- * is of that role. */
+/* Every file the roles file names serves its role: its arch is of that
+ * role (load_dir has failed already on one that does not load). */
 static gboolean
 check_named (const MmModelSet *set, GError **error)
 {
@@ -309,8 +300,7 @@ check_named (const MmModelSet *set, GError **error)
           "no such file", set->path, set->named[r], role_use[r]);
     else
       g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s/" ROLES_FILE " names %s for %s, "
-          "but it %s", set->path, set->named[r], role_use[r],
-          was_skipped (set, path) ? "does not load" : "serves another role");
+          "but it serves another role", set->path, set->named[r], role_use[r]);
     g_free (path);
     return FALSE;
   }
@@ -331,10 +321,18 @@ load_dir (MmModelSet *set, GError **error)
     const char *file = g_ptr_array_index (files, i);
     GError *err = NULL;
     Entry *e = entry_load (file, &err);
+    int r = named_role (set, file);
 
     if (e) {
-      e->named = is_named (set, e->pub.role, file);
+      e->named = r == (int) e->pub.role;
       offer (set, e);
+    } else if (r >= 0) {
+      /* asked for by name: its failure is the set's, not a file to skip */
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s/" ROLES_FILE " names %s for %s, but "
+          "it does not load: %s", set->path, set->named[r], role_use[r], err->message);
+      g_error_free (err);
+      g_ptr_array_unref (files);
+      return FALSE;
     } else {
       g_ptr_array_add (set->skipped, g_strdup_printf ("model file %s skipped: %s", file,
               err->message));
