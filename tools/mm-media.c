@@ -10,8 +10,12 @@
 #include <gst/gst.h>
 #include <gst/video/gstvideodecoder.h>
 #endif
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <sndfile.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mm-error.h"
 
@@ -438,30 +442,30 @@ ogg_complete (const guint8 *d, gsize n, char *why, gsize why_len)
   return TRUE;
 }
 
-gboolean
-mm_media_check_file (const char *path, GError **error)
+/* The header a file's kind and, for RIFF, its check need. */
+#define HEAD_BYTES 12
+
+/* Whether the file whose first bytes are @head (@n long in all) is of a
+ * kind whose check walks the whole file (JPEG, MP4/MOV, Matroska/WebM,
+ * Ogg); a RIFF file is checked from its header and length alone. */
+static gboolean
+check_needs_contents (const guint8 *head, gsize n)
 {
-  GMappedFile *f;
-  const guint8 *d;
-  gsize n;
-  gboolean ok = TRUE;
+  return (n >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF)
+      || (n >= 12 && !memcmp (head + 4, "ftyp", 4))
+      || (n >= 4 && read_u32_be (head) == 0x1A45DFA3)
+      || (n >= 4 && !memcmp (head, "OggS", 4));
+}
+
+/* The checks on a file of @n bytes of which @d holds the first @avail
+ * (all of them, or HEAD_BYTES of a kind check_needs_contents refuses). */
+static gboolean
+check_contents (const char *path, const guint8 *d, gsize avail, gsize n, GError **error)
+{
   const char *kind = NULL;
   char why[160];
 
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", path,
-        g_file_test (path, G_FILE_TEST_EXISTS) ? "not a regular file" : "no such file");
-    return FALSE;
-  }
-  if (!(f = g_mapped_file_new (path, FALSE, NULL)))
-    return TRUE;                /* an unreadable file: filesrc says why */
-  d = (const guint8 *) g_mapped_file_get_contents (f);
-  n = g_mapped_file_get_length (f);
-  if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF && !jpeg_reaches_eoi (d, n)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated or "
-        "corrupt JPEG (the data ends before the end-of-image marker)", path);
-    ok = FALSE;
-  } else if (n >= 12 && !memcmp (d, "RIFF", 4)) {
+  if (n >= 12 && !memcmp (d, "RIFF", 4)) {
     /* WAV, AVI: wavparse plays a cut file to its end without a word; the
      * RIFF size says how long it was (0 and 0xFFFFFFFF: written as a
      * stream, size unknown) */
@@ -471,8 +475,16 @@ mm_media_check_file (const char *path, GError **error)
       g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated "
           "%.4s file (its header says %" G_GUINT64_FORMAT " bytes, the file has %"
           G_GSIZE_FORMAT ")", path, (const char *) d + 8, riff + 8, n);
-      ok = FALSE;
+      return FALSE;
     }
+    return TRUE;
+  }
+  if (avail < n)
+    return TRUE;
+  if (n >= 3 && d[0] == 0xFF && d[1] == 0xD8 && d[2] == 0xFF && !jpeg_reaches_eoi (d, n)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated or "
+        "corrupt JPEG (the data ends before the end-of-image marker)", path);
+    return FALSE;
   } else if (n >= 12 && !memcmp (d + 4, "ftyp", 4)) {
     kind = bmff_complete (d, n, why, sizeof why) ? NULL : "MP4/MOV";
   } else if (n >= 4 && read_u32_be (d) == 0x1A45DFA3) {
@@ -483,9 +495,49 @@ mm_media_check_file (const char *path, GError **error)
   if (kind) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: could not decode: truncated or "
         "corrupt %s file (%s)", path, kind, why);
-    ok = FALSE;
+    return FALSE;
   }
-  g_mapped_file_unref (f);
+  return TRUE;
+}
+
+/* The file is read (pread of its header) and mapped only for the kinds
+ * whose check walks it: a WAV file costs two small reads, not a mapping,
+ * whose unmapping in a process with several threads makes the kernel
+ * flush the other cores' TLBs (batch reads thousands of them). */
+gboolean
+mm_media_check_file (const char *path, GError **error)
+{
+  guint8 head[HEAD_BYTES];
+  struct stat st;
+  gssize got;
+  gboolean ok = TRUE;
+  int fd;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", path,
+        g_file_test (path, G_FILE_TEST_EXISTS) ? "not a regular file" : "no such file");
+    return FALSE;
+  }
+  if ((fd = g_open (path, O_RDONLY | O_CLOEXEC, 0)) < 0)
+    return TRUE;                /* an unreadable file: filesrc says why */
+  if (fstat (fd, &st) != 0
+      || (got = pread (fd, head, MIN ((gsize) st.st_size, sizeof head), 0)) < 0
+      || (gsize) got != MIN ((gsize) st.st_size, sizeof head)) {
+    close (fd);
+    return TRUE;                /* as unreadable */
+  }
+  if (check_needs_contents (head, (gsize) st.st_size)) {
+    GMappedFile *f = g_mapped_file_new_from_fd (fd, FALSE, NULL);
+
+    if (f) {
+      ok = check_contents (path, (const guint8 *) g_mapped_file_get_contents (f),
+          g_mapped_file_get_length (f), g_mapped_file_get_length (f), error);
+      g_mapped_file_unref (f);
+    }
+  } else {
+    ok = check_contents (path, head, (gsize) got, (gsize) st.st_size, error);
+  }
+  close (fd);
   return ok;
 }
 
