@@ -5,11 +5,12 @@
  * Each of --jobs worker threads keeps its own classifier pipelines and
  * models for its whole share of the files (batch-worker.h says how and
  * why) and takes the next file from a shared counter. The main thread
- * writes each file's lines, in the order of the file list, to OUT.part as
- * soon as the files before it are done — one write() per file, so the part
- * holds whole files and never a torn line short of a crash mid-write, which
- * --resume repairs — and renames it to OUT at the end: OUT appears complete
- * or not at all, and an interrupted run leaves OUT.part for --resume.
+ * writes each file's lines, in the order of the file list, to OUT.part
+ * once the files before it are done — collected every few milliseconds,
+ * whole files in one write(), so the part holds whole files and never a
+ * torn line short of a crash mid-write, which --resume repairs — and
+ * renames it to OUT at the end: OUT appears complete or not at all, and an
+ * interrupted run leaves OUT.part for --resume.
  *
  * Every file gets at least one line: its decisions, or {"file":…,"error":…}
  * if it failed, or {"file":…,"decisions":0} if it had no digit and no word.
@@ -84,12 +85,10 @@ result_free (Result *r)
 
 /* ---- output ------------------------------------------------------------- */
 
-/* A file's lines, as one string. */
-static GString *
-format_result (const char *file, const Result *r)
+/* Appends a file's lines to @s. */
+static void
+append_result (GString *s, const char *file, const Result *r)
 {
-  GString *s = g_string_new (NULL);
-
   if (r->error || r->lines->len == 0) {
     g_string_append (s, "{\"file\":");
     mm_cli_json_string (s, file);
@@ -111,7 +110,6 @@ format_result (const char *file, const Result *r)
     g_string_append (s, line + 1);
     g_string_append_c (s, '\n');
   }
-  return s;
 }
 
 /* Appends @len bytes in one write() (retried only for what a short write
@@ -467,6 +465,13 @@ cpu_seconds (void)
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+/* How long the writer sleeps after taking results before it looks for
+ * more: a worker finishing a file wakes the writer only if it is waiting,
+ * so files that finish faster than this cost one wake-up (and one write)
+ * per interval instead of one per file, which would also keep a second
+ * core busy for little work. A slow file still wakes it at once. */
+#define COLLECT_US (20 * 1000)
+
 /* Runs the files, writing results in order as they become ready. Returns the
  * number of failed files; *write_failed if OUT.part could not be written. */
 static guint
@@ -475,36 +480,45 @@ run_all (Batch *b, int jobs, int fd, const char *part, Progress *p, guint *n_lin
 {
   GThread **threads = g_new (GThread *, jobs);
   Result **ready = g_new0 (Result *, MAX (b->n, 1));
-  guint next = 0, failed = 0;
+  GString *out = g_string_new (NULL);
+  guint next = 0, failed = 0, done = 0;
 
   for (int t = 0; t < jobs; t++)
     threads[t] = g_thread_new ("batch", worker, b);
-  for (guint done = 1; done <= b->n; done++) {
+  while (done < b->n) {
+    /* wait for one result, then take all that are there */
     Result *r = g_async_queue_pop (b->done);
 
-    if (r->error) {
-      progress_clear (p);
-      mm_cli_fail ("%s: %s", b->files[r->index], r->error);
-      failed++;
-    }
-    ready[r->index] = r;
-    for (; next < b->n && ready[next]; next++) {
-      GString *s = format_result (b->files[next], ready[next]);
-
-      if (!*write_failed && !write_all (fd, s->str, s->len)) {
+    do {
+      if (r->error) {
         progress_clear (p);
-        mm_cli_fail ("%s: could not write: %s", part, g_strerror (errno));
-        *write_failed = TRUE;
+        mm_cli_fail ("%s: %s", b->files[r->index], r->error);
+        failed++;
       }
+      ready[r->index] = r;
+      done++;
+    } while ((r = g_async_queue_try_pop (b->done)));
+    /* the files now complete from the start of the list, in one write:
+     * the part holds whole files */
+    g_string_truncate (out, 0);
+    for (; next < b->n && ready[next]; next++) {
+      append_result (out, b->files[next], ready[next]);
       *n_lines += ready[next]->lines->len;
-      g_string_free (s, TRUE);
       result_free (ready[next]);
       ready[next] = NULL;
     }
+    if (out->len && !*write_failed && !write_all (fd, out->str, out->len)) {
+      progress_clear (p);
+      mm_cli_fail ("%s: could not write: %s", part, g_strerror (errno));
+      *write_failed = TRUE;
+    }
     progress_show (p, done, failed, done == b->n);
+    if (done < b->n)
+      g_usleep (COLLECT_US);
   }
   for (int t = 0; t < jobs; t++)
     g_thread_join (threads[t]);
+  g_string_free (out, TRUE);
   g_free (threads);
   g_free (ready);
   return failed;
