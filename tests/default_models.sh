@@ -72,14 +72,14 @@ if [ -d "$data/mnist" ] && [ -d "$data/fsdd" ] && [ -d "$data/extra-speech" ]; t
     if grep -q '"protocol": *"clean"' "$tmp/own.json"; then cp "$tmp/own.json" "$tmp/paper.json"
     else need "eval $m -p paper" bash -c \
       "'$mmdigits' eval -m '$m' --data '$data' -p paper --json > '$tmp/paper.json'"; fi
-    # the default ImageNet_CNN that is not the study's: chosen on writers-val
-    table7=yes
+    # the default ImageNet_CNN that is not the study's: chosen on writers-val (every shipped
+    # network, this one included since RIS30, is at or above Table 7 on the paper split)
+    writers_rule=no
     if [ "$which" = default ] && [ "$(basename "$m")" = imagenet_cnn.safetensors ] \
         && ! cmp -s "$m" "$root/models/study/imagenet_cnn.safetensors"; then
-      table7=no
+      writers_rule=yes
     fi
-    if /usr/bin/python3 - "$m" "$tmp/$(basename "$m").json" "$tmp/own.json" "$tmp/paper.json" \
-        "$table7" <<'PY'
+    if /usr/bin/python3 - "$m" "$tmp/$(basename "$m").json" "$tmp/own.json" "$tmp/paper.json" <<'PY'
 import json, sys
 info, own, paper = (json.load(open(f)) for f in sys.argv[2:5])
 table7 = {"ImageNet_CNN": 0.9913, "AudioNet_CNN": 0.9775, "AudioNet_LSTM": 0.9718,
@@ -90,10 +90,10 @@ print(f"{sys.argv[1]}: {own['protocol']} held-out {100 * got:.2f} % (recorded "
       f"{100 * recorded:.2f} %), paper split {100 * split:.2f} % (Table 7: {100 * table7:.2f} %)")
 assert own["protocol"] == info["provenance"]["protocol"]
 assert abs(got - recorded) < 0.005
-assert split >= table7 or sys.argv[5] == "no"
+assert split >= table7
 PY
     then ok "$m's figures"; else fail "$m's figures"; fi
-    if [ "$table7" = no ]; then
+    if [ "$writers_rule" = yes ]; then
       need "eval $m -p writers-val" bash -c \
         "'$mmdigits' eval -m '$m' --data '$data' -p writers-val --json > '$tmp/wval.json'"
       need "eval the study's ImageNet_CNN -p writers-val" bash -c "'$mmdigits' eval -m \
