@@ -80,6 +80,9 @@ START_TEST (test_generated)
   static const struct { int rate, channels; double seconds; } cases[] = {
     { 8000, 1, 1.3 }, { 8000, 2, 0.7 }, { 16000, 1, 1.1 }, { 16000, 2, 0.5 },
     { 22050, 1, 2.2 }, { 44100, 2, 1.0 }, { 48000, 1, 0.01 }, { 11025, 2, 9.5 },
+    /* 4.8 MB, over the 4 MiB that are read whole and given to libsndfile
+     * from memory: libsndfile opens this one itself */
+    { 48000, 2, 25.0 },
   };
 
   for (guint k = 0; k < G_N_ELEMENTS (cases); k++) {

@@ -10,6 +10,7 @@
 #include <gst/gst.h>
 #include <gst/video/gstvideodecoder.h>
 #endif
+#include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sndfile.h>
@@ -581,23 +582,136 @@ mm_media_count_buffers (GstElement *element, gint *count)
 /* Frames read from the file per step: bounded scratch for long recordings. */
 #define WAV_CHUNK 16384
 
-/* Opens @path if libsndfile reads it as a 16-bit PCM WAV of one or two
- * channels (two: audioconvert's default stereo layout, as wavparse's). */
-static SNDFILE *
-open_wav (const char *path, SF_INFO *info)
-{
-  SNDFILE *sf;
+/* RIFF files up to this size are read whole (two reads) and given to
+ * libsndfile from memory: opening a file itself, libsndfile makes some
+ * thirty small reads, seeks and stats to parse a WAV header, a large part
+ * of what batch spends on a one-second recording. A larger file (a long
+ * recording) is opened by libsndfile, which streams it. */
+#define WAV_IN_MEMORY (4 << 20)
 
-  memset (info, 0, sizeof *info);
-  if (!(sf = sf_open (path, SFM_READ, info)))
+/* A file open for libsndfile. */
+typedef struct {
+  SNDFILE *sf;
+  char *data;                   /* the whole file, or NULL: libsndfile reads it */
+  sf_count_t len, pos;
+} Wav;
+
+static sf_count_t
+mem_length (void *user_data)
+{
+  return ((Wav *) user_data)->len;
+}
+
+static sf_count_t
+mem_seek (sf_count_t offset, int whence, void *user_data)
+{
+  Wav *w = user_data;
+  sf_count_t to = whence == SEEK_SET ? offset : whence == SEEK_CUR ? w->pos + offset
+      : w->len + offset;
+
+  if (to < 0)
+    return -1;
+  return w->pos = to;
+}
+
+static sf_count_t
+mem_read (void *ptr, sf_count_t count, void *user_data)
+{
+  Wav *w = user_data;
+  sf_count_t n = w->pos >= w->len ? 0 : MIN (count, w->len - w->pos);
+
+  memcpy (ptr, w->data + w->pos, (size_t) n);
+  w->pos += n;
+  return n;
+}
+
+static sf_count_t
+mem_write (const void *ptr, sf_count_t count, void *user_data)
+{
+  return 0;
+}
+
+static sf_count_t
+mem_tell (void *user_data)
+{
+  return ((Wav *) user_data)->pos;
+}
+
+/* Reads @len bytes of @fd into @buf; FALSE if the file ends before. */
+static gboolean
+read_exactly (int fd, char *buf, gsize len)
+{
+  gsize got = 0;
+
+  while (got < len) {
+    gssize k = read (fd, buf + got, len - got);
+
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return FALSE;
+    got += (gsize) k;
+  }
+  return TRUE;
+}
+
+/* The whole of @path (*@len bytes) if it is a RIFF or RIFX file (the WAV
+ * files libsndfile reads) of at most WAV_IN_MEMORY bytes, else NULL: any
+ * other file is libsndfile's to open and judge, reading only its header
+ * (a video is not read whole to be refused). */
+static char *
+read_small_riff (const char *path, sf_count_t *len)
+{
+  struct stat st;
+  char *data = NULL;
+  int fd = g_open (path, O_RDONLY | O_CLOEXEC, 0);
+
+  if (fd < 0)
     return NULL;
-  if ((info->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size >= 12
+      && st.st_size <= WAV_IN_MEMORY) {
+    data = g_malloc ((gsize) st.st_size);
+    if (!read_exactly (fd, data, 12)
+        || (memcmp (data, "RIFF", 4) && memcmp (data, "RIFX", 4))
+        || !read_exactly (fd, data + 12, (gsize) st.st_size - 12))
+      g_clear_pointer (&data, g_free);
+  }
+  close (fd);
+  *len = data ? (sf_count_t) st.st_size : 0;
+  return data;
+}
+
+static void
+close_wav (Wav *w)
+{
+  if (w->sf)
+    sf_close (w->sf);
+  g_free (w->data);
+  w->sf = NULL;
+  w->data = NULL;
+}
+
+/* Opens @path into @w if libsndfile reads it as a 16-bit PCM WAV of one
+ * or two channels (two: audioconvert's default stereo layout, as
+ * wavparse's). */
+static gboolean
+open_wav (Wav *w, const char *path, SF_INFO *info)
+{
+  SF_VIRTUAL_IO io = { mem_length, mem_seek, mem_read, mem_write, mem_tell };
+
+  memset (w, 0, sizeof *w);
+  memset (info, 0, sizeof *info);
+  if ((w->data = read_small_riff (path, &w->len)))
+    w->sf = sf_open_virtual (&io, SFM_READ, info, w);
+  else
+    w->sf = sf_open (path, SFM_READ, info);
+  if (!w->sf || (info->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV
       || (info->format & SF_FORMAT_SUBMASK) != SF_FORMAT_PCM_16
       || info->channels < 1 || info->channels > 2 || info->samplerate < 1) {
-    sf_close (sf);
-    return NULL;
+    close_wav (w);
+    return FALSE;
   }
-  return sf;
+  return TRUE;
 }
 
 /* Room for @more floats at the end of @out (GArray of float). */
@@ -615,17 +729,19 @@ mm_media_read_wav_plain (const char *path, double max_seconds, float **samples,
     size_t *n_samples, gboolean *handled, GError **error)
 {
   SF_INFO info;
+  Wav w;
   SNDFILE *sf;
   GArray *s;
   gint16 *raw;
   gboolean ok = TRUE;
 
   *handled = FALSE;
-  if (!(sf = open_wav (path, &info)))
+  if (!open_wav (&w, path, &info))
     return TRUE;
+  sf = w.sf;
   if (info.samplerate != MM_MEDIA_SAMPLE_RATE || info.channels != 1
       || (max_seconds > 0 && info.frames > max_seconds * info.samplerate)) {
-    sf_close (sf);
+    close_wav (&w);
     return TRUE;
   }
   *handled = TRUE;
@@ -649,7 +765,7 @@ mm_media_read_wav_plain (const char *path, double max_seconds, float **samples,
     decode_error (error, path, "no audio samples");
     ok = FALSE;
   }
-  sf_close (sf);
+  close_wav (&w);
   g_free (raw);
   if (!ok) {
     g_array_free (s, TRUE);
@@ -709,6 +825,7 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
     gboolean *handled, GError **error)
 {
   SF_INFO info;
+  Wav w;
   SNDFILE *sf;
   GstAudioInfo in, mono, out;
   GstAudioConverter *conv = NULL, *rs = NULL;
@@ -720,10 +837,11 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
   *handled = FALSE;
   if (!ensure_gst (error))
     return FALSE;
-  if (!(sf = open_wav (path, &info)))
+  if (!open_wav (&w, path, &info))
     return TRUE;
+  sf = w.sf;
   if (max_seconds > 0 && info.frames > max_seconds * info.samplerate) {
-    sf_close (sf);
+    close_wav (&w);
     return TRUE;
   }
   *handled = TRUE;
@@ -760,7 +878,7 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
     decode_error (error, path, "no audio samples");
     ok = FALSE;
   }
-  sf_close (sf);
+  close_wav (&w);
   g_free (raw);
   g_free (mid);
   gst_audio_converter_free (conv);
@@ -784,15 +902,14 @@ mm_media_read_wav (const char *path, double max_seconds, float **samples, size_t
     gboolean *handled, GError **error)
 {
   SF_INFO info;
-  SNDFILE *sf;
-
+  Wav w;
   char *why;
 
   if (!mm_media_read_wav_plain (path, max_seconds, samples, n_samples, handled, error))
     return FALSE;
-  if (*handled || !(sf = open_wav (path, &info)))
+  if (*handled || !open_wav (&w, path, &info))
     return TRUE;
-  sf_close (sf);
+  close_wav (&w);
   if (info.samplerate == MM_MEDIA_SAMPLE_RATE && info.channels == 1)
     return TRUE;   /* longer than @max_seconds: not handled, as with GStreamer */
   why = g_strdup_printf ("%d Hz, %d channel%s: " NO_GST_WAV, info.samplerate, info.channels,
