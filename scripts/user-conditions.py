@@ -164,12 +164,13 @@ def tables(a):
 def hybrid_vs_branches(nets, by_file, acc, noisy):
     """Issue 10: on every protocol the hybrid at least as good as its better
     single branch. The image branch's figure under audio noise is its clean
-    held-out figure (the same 10,000 MNIST test images; voices pairs them too)."""
+    held-out figure (the same 10,000 MNIST test images; voices pairs them too),
+    the audio branch's under changed images its clean figure (same recordings)."""
     print("\nEach hybrid against its better single branch (points: hybrid − the better of the "
           "image-only and the audio-only network of its kind in its directory; noise changes "
           "only the audio)\n")
-    cols = ["paper", "clean", "writers", "voices", "clean, noise: worst", "voices, noise: worst",
-            "conditions below"]
+    cols = ["paper", "clean", "writers", "voices", "writers: worst kind", "clean, noise: worst",
+            "voices, noise: worst", "conditions below"]
     print("| hybrid | " + " | ".join(cols) + " |")
     print("|---" * (len(cols) + 1) + "|")
     for n in nets:
@@ -191,17 +192,20 @@ def hybrid_vs_branches(nets, by_file, acc, noisy):
                 margin(clean, clean, clean),
                 margin(("writers", None, None), ("writers", None, None), clean),
                 margin(("voices", None, None), clean, ("voices", None, None))]
+        kinds = [m for m in (margin((f"writers:{k}", None, None), (f"writers:{k}", None, None),
+                                    clean) for k in KINDS) if m]
         noisy_m = {p: [m for m in (margin((p, nz, s), clean, (p, nz, s)) for nz, s in noisy) if m]
                    for p in ("clean", "voices")}
-        worst = [min(noisy_m[p], key=lambda m: m[0]) if noisy_m[p] else None
-                 for p in ("clean", "voices")]
-        every = [m for m in base if m] + noisy_m["clean"] + noisy_m["voices"]
+        worst = [min(ms, key=lambda m: m[0]) if ms else None
+                 for ms in (kinds, noisy_m["clean"], noisy_m["voices"])]
+        every = [m for m in base if m] + kinds + noisy_m["clean"] + noisy_m["voices"]
         below = sum(1 for m in every if m[0] < 0)
 
         def fmt(m, cond=False):
             if m is None:
                 return "—"
-            return f"{m[0]:+.2f}" + (f" ({m[1][1]} {m[1][2]:g} dB)" if cond else "")
+            what = m[1][0].partition(":")[2] if m[1][1] is None else f"{m[1][1]} {m[1][2]:g} dB"
+            return f"{m[0]:+.2f}" + (f" ({what})" if cond else "")
 
         cells = [fmt(m) for m in base] + [fmt(m, True) for m in worst]
         cells.append(f"{below} of {len(every)}")
