@@ -73,8 +73,8 @@ typedef struct {
 } Conditions;
 
 /* What the protocol's two scored sets are called (JSON keys, the sets of
- * --predictions, the tables' titles): "writers-val" scores the validation
- * split, which must never pass for a test. */
+ * --predictions, the tables' titles): "writers-val" and "voices-cal" score
+ * the validation split, which must never pass for a test. */
 typedef struct {
   const char *test_key, *heldout_key, *test_name, *heldout_name, *test_title, *heldout_title;
 } SetNames;
@@ -82,11 +82,18 @@ typedef struct {
 static SetNames
 set_names (const MmSplits *splits, const Conditions *cond)
 {
+  const char *val_title = cond->limit ? "validation split (its first samples; --limit)"
+      : "validation split (9,000 of the 60,000 training samples, never trained on; it chose the "
+        "epoch and the temperature)";
+
+  if (splits->on_validation && splits->validation_voices)
+    return (SetNames) { "validation", "validation_voices", "validation split",
+      "validation split with the calibration voices", val_title,
+      "validation split's images with the calibration part of the unheard voices (a set that "
+      "chooses, not a test)" };
   if (splits->on_validation)
     return (SetNames) { "validation", "validation_writers", "validation split",
-      "changed validation split", cond->limit ? "validation split (its first samples; --limit)"
-      : "validation split (9,000 of the 60,000 training samples, never trained on; it chose the "
-        "epoch and the temperature)",
+      "changed validation split", val_title,
       "validation split changed as new writers' (a set that chooses, not a test)" };
   return (SetNames) { "split_test", "heldout_test", "split test", "held-out test",
     cond->limit ? "split test (its first samples; --limit)"
@@ -170,21 +177,6 @@ predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *nam
   return TRUE;
 }
 
-/* The model file @path as a model set of one (its network, metadata and
- * front end: the features are made as it was trained on them). */
-static MmModelSet *
-open_model (const char *path, const MmModel **model, GError **error)
-{
-  MmModelSet *set = mm_model_set_open (path, error);
-
-  if (set && !(*model = mm_model_set_single (set))) {
-    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s: eval takes one model file, not a "
-        "directory of several", path);
-    g_clear_pointer (&set, mm_model_set_free);
-  }
-  return set;
-}
-
 /* --protocol new-speaker: each model was trained on one fold
  * ("new-speaker:K" in its provenance) and is scored on that fold's unheard
  * speakers; prints every fold, the mean and the worst. */
@@ -204,7 +196,7 @@ eval_folds (char **models, const char *data_dir, gboolean json)
     GError *error = NULL;
     Scores sc;
     const MmModel *model = NULL;
-    MmModelSet *set = open_model (*m, &model, &error);
+    MmModelSet *set = mm_cli_open_model (*m, "eval", &model, &error);
     MmNet *net = set ? model->net : NULL;
     char *protocol = net ? recorded_protocol (model->meta) : NULL;
     int fold = protocol ? mm_protocol_fold (protocol) : 0;
@@ -332,8 +324,8 @@ mm_cmd_eval (int argc, char **argv)
     { "model", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &models, "Model file (.safetensors); "
       "one per fold, repeated, with --protocol new-speaker", "FILE" },
     MM_CLI_DATA_ENTRY (data_opt),
-    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, writers, "
-      "writers:KIND, writers-val[:KIND], new-speaker:K, new-speaker:NAME (default: the model's, else clean), or "
+    { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, voices-cal, "
+      "voices-test, writers, writers:KIND, writers-val[:KIND], new-speaker:K, new-speaker:NAME (default: the model's, else clean), or "
       "new-speaker (every fold model given)", "NAME" },
     { "snr", 0, 0, G_OPTION_ARG_DOUBLE, &cond.snr, "Mix --noise into the held-out test's "
       "recordings (paper: the split test's) at DB speech-to-noise ratio (speech power over the "
@@ -415,7 +407,7 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   model_path = models[0];
-  if (!(set = open_model (model_path, &model, &error))) {
+  if (!(set = mm_cli_open_model (model_path, "eval", &model, &error))) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }

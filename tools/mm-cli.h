@@ -9,6 +9,7 @@
 
 #include "mm-dataset.h"
 #include "mm-mfcc.h"
+#include "mm-modelset.h"
 #include "mm-net.h"
 #include "mm-threads.h"
 
@@ -26,9 +27,16 @@ int  mm_cmd_inspect (int argc, char **argv);
 int  mm_cmd_predict (int argc, char **argv);
 int  mm_cmd_batch (int argc, char **argv);
 int  mm_cmd_figures (int argc, char **argv);
+int  mm_cmd_calibrate (int argc, char **argv);
 
 /* Prints "mmdigits: <message>" on stderr (one line) and returns MM_EXIT_FAILURE. */
 int  mm_cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+/* The model file @path as a model set of one (its network, metadata and
+ * front end: the features are made as it was trained on them), the model
+ * in *@model (owned by the set, which the caller frees). A directory of
+ * several fails, naming @command, which takes one file. */
+MmModelSet *mm_cli_open_model (const char *path, const char *command, const MmModel **model,
+                               GError **error);
 /* Prints what @b built (a completed value) as one compact JSON line on
  * stdout, the way every command's --json prints; takes @b (unrefs it). */
 struct _JsonBuilder;
@@ -132,7 +140,15 @@ const char    *mm_cli_frontend_model (const MmCliFrontend *f);
  *            choosing between models without touching MNIST's test set: the
  *            split test is the validation split as it is, the held-out set
  *            the same images changed (MmSplits.on_validation); MNIST's test
- *            images are not read. For evaluation only.
+ *            images are not read. For evaluation only;
+ *  "voices-cal", "voices-test": "voices" with the unheard voices split by
+ *            speaker (protocol.c calibration_voices): "voices-cal" pairs the
+ *            9,000 images of the VALIDATION split with the calibration part
+ *            (the held-out set; the split test is the validation split as
+ *            it is; MmSplits.on_validation and validation_voices; MNIST's
+ *            test images are not read), for fitting a temperature on unheard
+ *            voices (mmdigits calibrate); "voices-test" is "voices" with the
+ *            reporting part alone, never calibrated on. For evaluation only.
  * Image-only networks never load FSDD, audio-only networks never load the
  * MNIST pixels (only labels); the sample indices are the same for all, so
  * results are comparable. Sets are raw (images in [0, 1], audio raw MFCC):
@@ -147,8 +163,9 @@ const char    *mm_cli_frontend_model (const MmCliFrontend *f);
 typedef struct {
   MmDataset *train, *val, *test;   /* the study's split (train, val: only if asked) */
   MmDataset *heldout;              /* never seen in training; NULL for "paper" */
-  gboolean on_validation;          /* "writers-val": test and heldout are the validation
-                                    * split, clean and changed (see above) */
+  gboolean on_validation;          /* "writers-val", "voices-cal": test and heldout are the
+                                    * validation split, clean and changed (see above) */
+  gboolean validation_voices;      /* "voices-cal": the change is the calibration voices */
   char *protocol;                  /* its name, e.g. "new-speaker:theo" */
   char *description;               /* one line for the model card */
   char *synthetic;                 /* the synthetic voices' directory, or NULL */
@@ -162,6 +179,11 @@ gboolean mm_protocol_check (const char *protocol, GError **error);
  * "writers-val"): a model trained on it would record it and be evaluated
  * on it by default. */
 gboolean mm_protocol_trainable (const char *protocol, GError **error);
+/* FALSE, with a message, for a protocol that scores a test set ("writers",
+ * "writers:KIND", "voices-test"): `mmdigits calibrate` fits only on a
+ * validation set — the validation split of a trainable protocol, or the
+ * held-out set of an on_validation one ("writers-val", "voices-cal"). */
+gboolean mm_protocol_can_calibrate (const char *protocol, GError **error);
 /* @mfcc: the front end for the audio (NULL = defaults). @synthetic: a
  * directory of synthetic voices (scripts/make-voices.sh; every speaker id
  * starts with "syn-"), or NULL: audio networks' training split (never

@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "mm-cli.h"
+#include "mm-error.h"
 #include "mm-json.h"
 #include "mm-threads.h"
 
@@ -37,10 +38,25 @@ without_gst (G_GNUC_UNUSED int argc, char **argv)
 #define GST_RUN(run) without_gst
 #endif
 
+MmModelSet *
+mm_cli_open_model (const char *path, const char *command, const MmModel **model, GError **error)
+{
+  MmModelSet *set = mm_model_set_open (path, error);
+
+  if (set && !(*model = mm_model_set_single (set))) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s: %s takes one model file, not a "
+        "directory of several", path, command);
+    g_clear_pointer (&set, mm_model_set_free);
+  }
+  return set;
+}
+
 static const Command commands[] = {
   { "models", mm_cmd_models, "list the five networks with their parameter counts", FALSE },
   { "train", mm_cmd_train, "train a network (--arch, --data, --out)", FALSE },
   { "eval", mm_cmd_eval, "evaluate a model file on the split test and held-out test sets", FALSE },
+  { "calibrate", mm_cmd_calibrate, "fit a model's calibration temperature on validation sets "
+    "and write a new model file", FALSE },
   { "inspect", mm_cmd_inspect, "describe model files: arch, tensors, normalisation, provenance", FALSE },
   { "demo-media", GST_RUN (mm_cmd_demo), "make a demo video of drawn and spoken digits (--out DIR)",
     TRUE },

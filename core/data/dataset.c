@@ -87,6 +87,29 @@ mm_dataset_subset (const MmDataset *src, const int *idx, int n)
   return ds;
 }
 
+MmDataset *
+mm_dataset_concat (const MmDataset *a, const MmDataset *b)
+{
+  MmDataset *ds;
+
+  g_return_val_if_fail ((a->image == NULL) == (b->image == NULL), NULL);
+  g_return_val_if_fail ((a->audio == NULL) == (b->audio == NULL), NULL);
+  ds = mm_dataset_new (a->n + b->n, a->image != NULL, a->audio != NULL);
+  memcpy (ds->labels, a->labels, sizeof (int) * a->n);
+  memcpy (ds->labels + a->n, b->labels, sizeof (int) * b->n);
+  if (ds->image) {
+    memcpy (ds->image, a->image, sizeof (float) * MM_IMAGE_PIXELS * a->n);
+    memcpy (ds->image + (size_t) a->n * MM_IMAGE_PIXELS, b->image,
+        sizeof (float) * MM_IMAGE_PIXELS * b->n);
+  }
+  if (ds->audio) {
+    memcpy (ds->audio, a->audio, sizeof (float) * MM_AUDIO_VALUES * a->n);
+    memcpy (ds->audio + (size_t) a->n * MM_AUDIO_VALUES, b->audio,
+        sizeof (float) * MM_AUDIO_VALUES * b->n);
+  }
+  return ds;
+}
+
 void
 mm_dataset_normalize (MmDataset *ds, const MmNorm *norm)
 {

@@ -40,6 +40,9 @@ void       mm_dataset_free   (MmDataset *ds);
 /* New data set of the samples @idx[0..n) of @src (copies; the wave bank is
  * shared). */
 MmDataset *mm_dataset_subset (const MmDataset *src, const int *idx, int n);
+/* New data set of the samples of @a followed by those of @b, which must
+ * carry the same inputs (image, audio); the waveforms are not carried. */
+MmDataset *mm_dataset_concat (const MmDataset *a, const MmDataset *b);
 /* (x − mean) / std in place, with the model's norm. */
 void       mm_dataset_normalize (MmDataset *ds, const MmNorm *norm);
 /* Per-coefficient mean and standard deviation of raw audio (population std;

@@ -42,18 +42,37 @@ static const struct {
   { "hatemhussein-", SRC_UNHEARD },   /* "zero" only, no licence */
 };
 
+/* The unheard voices split by speaker into a calibration part ("voices-cal")
+ * and a reporting part ("voices-test"), fixed by name before anything was
+ * measured on either: within each source, the speakers in alphabetical order
+ * alternate, the first to calibration (altai, billy, gabe, jack → altai and
+ * gabe; hatemhussein's groups female, male, own → female, the other two to
+ * reporting). Each part then holds two of the four students, who said every
+ * digit (so each part has every digit), and one of the two large "zero"
+ * groups: about 118 clips to calibrate on, 120 to report. Any unheard voice
+ * not listed here is reported, never calibrated on. */
+static const char *const calibration_voices[] = {
+  "altainmunkhg-altai", "altainmunkhg-gabe", "hatemhussein-female", NULL
+};
+
+/* Which unheard voices a pool takes. */
+typedef enum { VOICES_ALL, VOICES_CAL, VOICES_TEST } VoicesPart;
+
 /* Speaker-disjoint folds of the "new-speaker:K" protocols: fold K holds the
  * K-th FSDD speaker (in the order of speakers[]) and every N_FOLDS-th of the
  * licensed extra-speech speakers after a seeded shuffle. */
 #define N_FOLDS MM_PROTOCOL_FOLDS
 
-/* PROTOCOL_WRITERS is PROTOCOL_CLEAN with the held-out images changed
+/* PROTOCOL_VOICES_CAL pairs the validation split's images (never MNIST's
+ * test set) with the calibration part of the unheard voices, PROTOCOL_VOICES_TEST
+ * MNIST's test images with the reporting part; both train as "voices".
+ * PROTOCOL_WRITERS is PROTOCOL_CLEAN with the held-out images changed
  * (mm_degrade_writers): its pairs, splits and recordings are clean's.
  * PROTOCOL_WRITERS_VAL changes the validation split's images the same way
  * instead and never reads MNIST's test set: the set that may choose. */
 typedef enum {
   PROTOCOL_PAPER, PROTOCOL_CLEAN, PROTOCOL_NEW_SPEAKER, PROTOCOL_FOLD, PROTOCOL_VOICES,
-  PROTOCOL_WRITERS, PROTOCOL_WRITERS_VAL
+  PROTOCOL_WRITERS, PROTOCOL_WRITERS_VAL, PROTOCOL_VOICES_CAL, PROTOCOL_VOICES_TEST
 } ProtocolKind;
 
 typedef struct {
@@ -85,6 +104,7 @@ typedef struct {
   const char *only, *exclude;
   int only_fold, exclude_fold;
   gboolean licensed, unheard;   /* extra-speech sources taken */
+  VoicesPart part;              /* with @unheard: which of the unheard voices */
   gboolean fsdd;
   gboolean by_speaker;          /* draw a speaker first, then one of its recordings */
 } Pool;
@@ -126,6 +146,14 @@ parse_protocol (const char *name, Protocol *p, GError **error)
     p->kind = PROTOCOL_VOICES;
     return TRUE;
   }
+  if (!strcmp (name, "voices-cal")) {
+    p->kind = PROTOCOL_VOICES_CAL;
+    return TRUE;
+  }
+  if (!strcmp (name, "voices-test")) {
+    p->kind = PROTOCOL_VOICES_TEST;
+    return TRUE;
+  }
   if (parse_writers (name, "writers", &p->writer)) {
     p->kind = PROTOCOL_WRITERS;
     return TRUE;
@@ -146,6 +174,7 @@ parse_protocol (const char *name, Protocol *p, GError **error)
     return TRUE;
   }
   g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "unknown protocol '%s' (paper, clean, voices, "
+      "voices-cal, voices-test, "
       "writers, writers:KIND, writers-val, writers-val:KIND with KIND one of thin, thick, slant, "
       "blur, noise, new-speaker:K "
       "with K 1-%d, or new-speaker:NAME with NAME one of george, jackson, lucas, nicolas, theo, "
@@ -174,9 +203,27 @@ mm_protocol_trainable (const char *protocol, GError **error)
 
   if (!parse_protocol (protocol, &p, error))
     return FALSE;
-  if (p.kind == PROTOCOL_WRITERS || p.kind == PROTOCOL_WRITERS_VAL) {
+  if (p.kind == PROTOCOL_WRITERS || p.kind == PROTOCOL_WRITERS_VAL
+      || p.kind == PROTOCOL_VOICES_CAL || p.kind == PROTOCOL_VOICES_TEST) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "protocol '%s' is for evaluation only "
-        "(train on clean, whose splits it shares)", protocol);
+        "(train on %s, whose splits it shares)", protocol,
+        p.kind == PROTOCOL_WRITERS || p.kind == PROTOCOL_WRITERS_VAL ? "clean" : "voices");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+mm_protocol_can_calibrate (const char *protocol, GError **error)
+{
+  Protocol p;
+
+  if (!parse_protocol (protocol, &p, error))
+    return FALSE;
+  if (p.kind == PROTOCOL_WRITERS || p.kind == PROTOCOL_VOICES_TEST) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "protocol '%s' scores a test set, which "
+        "must never choose a setting; calibrate on a validation set (e.g. %s)", protocol,
+        p.kind == PROTOCOL_WRITERS ? "writers-val" : "voices-cal");
     return FALSE;
   }
   return TRUE;
@@ -409,6 +456,9 @@ pool_takes (const Pool *pool, const Speech *sp, int r)
       ? !pool->fsdd || sp->index[r] < pool->min_index || sp->index[r] > pool->max_index
       : sp->src[r] == SRC_LICENSED ? !pool->licensed : !pool->unheard)
     return FALSE;
+  if (sp->src[r] == SRC_UNHEARD && pool->part != VOICES_ALL
+      && g_strv_contains (calibration_voices, sp->speaker[r]) != (pool->part == VOICES_CAL))
+    return FALSE;
   return (!pool->only || sp->speaker[r] == pool->only)
       && (!pool->exclude || sp->speaker[r] != pool->exclude)
       && (!pool->only_fold || sp->fold[r] == pool->only_fold)
@@ -561,7 +611,8 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
     if (p->kind == PROTOCOL_FOLD)
       g_string_append_printf (s, ") and licensed extra-speech recordings (Speech Commands, "
           "AudioMNIST), the speakers of fold %d of %d left out (", p->fold, N_FOLDS);
-    if (p->kind == PROTOCOL_VOICES)
+    if (p->kind == PROTOCOL_VOICES || p->kind == PROTOCOL_VOICES_CAL
+        || p->kind == PROTOCOL_VOICES_TEST)
       g_string_append (s, ") and every licensed extra-speech recording (Speech Commands, "
           "AudioMNIST");
     g_string_append (s, ") of the same digit (seed " G_STRINGIFY (MM_PAIR_SEED)
@@ -573,13 +624,15 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
     g_string_append (s, "; no held-out test");
   else if (p->kind == PROTOCOL_WRITERS_VAL)
     g_string_append (s, "; scored: the validation split as it is and with");
+  else if (p->kind == PROTOCOL_VOICES_CAL)
+    g_string_append (s, "; scored: the validation split as it is and its images");
   else
     g_string_append (s, "; held-out: MNIST test set (10,000)");
   if (p->kind == PROTOCOL_WRITERS || p->kind == PROTOCOL_WRITERS_VAL)
     g_string_append_printf (s, ", the images changed as new writers' might be (%s; seed %d)",
         p->writer == MM_WRITER_ALL ? "thin, thick, slant, blur, noise in turn"
         : mm_writer_kind_name (p->writer), WRITERS_SEED);
-  if (p->kind == PROTOCOL_WRITERS_VAL)
+  if (p->kind == PROTOCOL_WRITERS_VAL || (p->kind == PROTOCOL_VOICES_CAL && !audio))
     g_string_append (s, "; MNIST's test set is not read");
   if (audio && (p->kind == PROTOCOL_CLEAN || p->kind == PROTOCOL_WRITERS))
     g_string_append (s, " paired with FSDD test recordings (indices 0-4)");
@@ -593,6 +646,14 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
     g_string_append (s, " paired with the unlicensed extra-speech voices (altainmunkhg, "
         "hatemhussein; a speaker drawn first), never trained on: a VALIDATION set of unheard "
         "voices for choosing settings");
+  else if (audio && (p->kind == PROTOCOL_VOICES_CAL || p->kind == PROTOCOL_VOICES_TEST))
+    g_string_append_printf (s, " paired with the %s part of the unlicensed extra-speech voices "
+        "(%s; a speaker drawn first), never trained on%s", p->kind == PROTOCOL_VOICES_CAL
+        ? "calibration" : "reporting", p->kind == PROTOCOL_VOICES_CAL
+        ? "altainmunkhg-altai, altainmunkhg-gabe, hatemhussein-female"
+        : "altainmunkhg-billy, altainmunkhg-jack, hatemhussein-male, hatemhussein-own",
+        p->kind == PROTOCOL_VOICES_CAL ? ": a set for calibrating; MNIST's test set is not read"
+        : ", never calibrated on");
   return g_string_free (s, FALSE);
 }
 
@@ -621,20 +682,26 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
     train_pool.exclude_fold = p.fold;
     heldout_pool = (Pool) { 0, G_MAXINT, .only_fold = p.fold, .fsdd = TRUE, .licensed = TRUE,
       .by_speaker = TRUE };
-  } else if (p.kind == PROTOCOL_VOICES) {
+  } else if (p.kind == PROTOCOL_VOICES || p.kind == PROTOCOL_VOICES_CAL
+      || p.kind == PROTOCOL_VOICES_TEST) {
     train_pool.licensed = TRUE;
-    heldout_pool = (Pool) { .unheard = TRUE, .by_speaker = TRUE };
+    heldout_pool = (Pool) { .unheard = TRUE, .by_speaker = TRUE, .part =
+      p.kind == PROTOCOL_VOICES_CAL ? VOICES_CAL : p.kind == PROTOCOL_VOICES_TEST ? VOICES_TEST
+      : VOICES_ALL };
   }
   if (!mnist_load (data_dir, TRUE, image, &train, error)
       || (p.kind != PROTOCOL_PAPER && p.kind != PROTOCOL_WRITERS_VAL
-          && !mnist_load (data_dir, FALSE, image, &test, error)))
+          && p.kind != PROTOCOL_VOICES_CAL && !mnist_load (data_dir, FALSE, image, &test, error)))
     goto out;
   if (audio) {
-    if (!speech_load (data_dir, mfcc, p.kind == PROTOCOL_FOLD || p.kind == PROTOCOL_VOICES,
+    if (!speech_load (data_dir, mfcc, p.kind == PROTOCOL_FOLD || train_pool.licensed,
             synthetic, waves, &sp, error)
         || !(rec = pair_recordings (&sp, train.labels, train.n, &train_pool, 1, error))
         || (test.n && !(hrec = pair_recordings (&sp, test.labels, test.n, &heldout_pool, 2,
-                    error))))
+                    error)))
+        /* voices-cal: the training images' own stream, apart from the held-out test's */
+        || (p.kind == PROTOCOL_VOICES_CAL
+            && !(hrec = pair_recordings (&sp, train.labels, train.n, &heldout_pool, 4, error))))
       goto out;
   }
   mm_split_14_3_3 (train.n, MM_SPLIT_SEED, &tr, &ntr, &va, &nva, &te, &nte);
@@ -647,10 +714,11 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
     out->train = assemble (&train, &sp, rec, tr, ntr);
     out->val = assemble (&train, &sp, rec, va, nva);
   }
-  if (p.kind == PROTOCOL_WRITERS_VAL) {
+  if (p.kind == PROTOCOL_WRITERS_VAL || p.kind == PROTOCOL_VOICES_CAL) {
     out->on_validation = TRUE;
+    out->validation_voices = p.kind == PROTOCOL_VOICES_CAL;
     out->test = assemble (&train, &sp, rec, va, nva);
-    out->heldout = assemble (&train, &sp, rec, va, nva);
+    out->heldout = assemble (&train, &sp, out->validation_voices && audio ? hrec : rec, va, nva);
   } else
     out->test = assemble (&train, &sp, rec, te, nte);
   if (test.n)

@@ -1,0 +1,187 @@
+#!/bin/bash
+# mmdigits calibrate, and the protocols voices-cal / voices-test it is for:
+#  - usage errors (exit 2): missing options, a protocol that scores a test
+#    set (voices-test, writers), an unknown one, one given twice;
+#  - --out that is the model (same path or a symlink to it): exit 1, one
+#    line, the model byte for byte as it was; a missing model: exit 1;
+#  - with data, on a shipped audio network: the new file holds the input's
+#    weights and front end unchanged and the fitted temperature; its
+#    provenance records the sets, both temperatures and each set's ECE, and
+#    eval of the new file on voices-cal reproduces the recorded ECE and the
+#    input's accuracy (a temperature does not change a decision); a second
+#    calibration appends a second record; two protocols fit on their union;
+#  - voices-cal scores the validation split and the calibration voices, never
+#    a test, and runs without MNIST's test files; voices-test scores the
+#    MNIST test images; training on either is refused.
+# Usage: bash calibrate.sh PATH/TO/mmdigits
+set -u -o pipefail
+MM=$(realpath "$1")
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=${MMDIGITS_SOURCE_ROOT:-$HERE/..}
+DATA=${MMDIGITS_DATA:-$HERE/../../shared/data}
+export MMDIGITS_CACHE=$(dirname "$MM")/mmdigits-cache
+T=$(mktemp -d)
+. "$HERE/checks.sh"
+
+MODEL=$ROOT/models/audionet_cnn.safetensors
+[ -f "$MODEL" ] || checks_skip "no models/audionet_cnn.safetensors"
+cp "$MODEL" "$T/in.safetensors"
+ln -s "$T/in.safetensors" "$T/link.safetensors"
+
+# ---- no data needed ----
+usage () {   # usage WHAT ARGS...: calibrate ARGS is a usage error (exit 2, one line)
+  local what=$1 rc=0
+  shift
+  "$MM" calibrate "$@" > /dev/null 2> "$T/usage.err" || rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l < "$T/usage.err")" -eq 1 ] && ok "$what: exit 2, one line" \
+    || fail "$what: exit $rc: $(cat "$T/usage.err")"
+}
+usage "calibrate without --protocol" -m "$T/in.safetensors" -o "$T/out.safetensors"
+usage "calibrate without --out" -m "$T/in.safetensors" -p voices-cal
+usage "calibrate -p voices-test (a test set)" -m "$T/in.safetensors" -p voices-test -o "$T/out.safetensors"
+grep -q "test set" "$T/usage.err" && ok "calibrate -p voices-test says it is a test set" \
+  || fail "calibrate -p voices-test: $(cat "$T/usage.err")"
+usage "calibrate -p writers (a test set)" -m "$T/in.safetensors" -p writers -o "$T/out.safetensors"
+usage "calibrate -p voices-call" -m "$T/in.safetensors" -p voices-call -o "$T/out.safetensors"
+usage "calibrate -p voices-cal twice" -m "$T/in.safetensors" -p voices-cal -p voices-cal \
+  -o "$T/out.safetensors"
+usage "calibrate --threads 0" -m "$T/in.safetensors" -p voices-cal -o "$T/out.safetensors" --threads 0
+
+for out in in link; do
+  "$MM" calibrate -m "$T/in.safetensors" -p voices-cal -o "$T/$out.safetensors" --data "$T" \
+    > /dev/null 2> "$T/same.err"
+  rc=$?
+  [ $rc -eq 1 ] && [ "$(wc -l < "$T/same.err")" -eq 1 ] && cmp -s "$MODEL" "$T/in.safetensors" \
+    && ok "calibrate -o $out.safetensors (the model itself): exit 1, one line, the model unchanged" \
+    || fail "calibrate -o $out.safetensors: rc $rc: $(cat "$T/same.err")"
+done
+"$MM" calibrate -m "$T/none.safetensors" -p voices-cal -o "$T/out.safetensors" --data "$T" \
+  > /dev/null 2> "$T/none.err"
+rc=$?
+[ $rc -eq 1 ] && [ "$(wc -l < "$T/none.err")" -eq 1 ] && [ ! -e "$T/out.safetensors" ] \
+  && ok "calibrate of a missing model: exit 1, one line, no output" \
+  || fail "calibrate of a missing model: rc $rc: $(cat "$T/none.err")"
+
+# ---- with data ----
+if [ ! -d "$DATA/fsdd" ] || [ ! -d "$DATA/mnist" ] || [ ! -d "$DATA/extra-speech" ]; then
+  skip "no data"
+  checks_done
+fi
+export MMDIGITS_DATA=$DATA
+
+need "calibrate -p voices-cal" "$MM" calibrate -m "$T/in.safetensors" -p voices-cal \
+  -o "$T/cal.safetensors" --threads 1 --json > "$T/cal.json" 2> "$T/cal.err"
+cmp -s "$MODEL" "$T/in.safetensors" && ok "calibrate leaves its input as it was" \
+  || fail "calibrate changed its input"
+# the header's tensors and front end, the body byte for byte; the temperature and provenance
+python3 - "$T/in.safetensors" "$T/cal.safetensors" "$T/cal.json" <<'PY' \
+  && ok "calibrate: weights and front end unchanged, the fitted temperature and its record in the provenance" \
+  || fail "calibrate: the new file"
+import json, struct, sys
+def load(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    return json.loads(b[8:8 + n]), b[8 + n:]
+(hi, bi), (ho, bo) = load(sys.argv[1]), load(sys.argv[2])
+rec = json.load(open(sys.argv[3]))
+mi, mo = hi.pop("__metadata__"), ho.pop("__metadata__")
+assert hi == ho and bi == bo, "tensors differ"
+assert mi["mfcc"] == mo["mfcc"] and mi["mfcc_mean"] == mo["mfcc_mean"]
+t_old, t_new = float(mi["temperature"]), float(mo["temperature"])
+assert abs(t_new - t_old) > 1e-3, (t_old, t_new)
+prov_in, prov = json.loads(mi["provenance"]), json.loads(mo["provenance"])
+assert abs(prov["temperature"] - t_new) < 1e-6 * t_new
+assert prov["recalibration"] == [rec], prov.get("recalibration")
+assert abs(rec["temperature_before"] - t_old) < 1e-6 and abs(rec["temperature_after"] - t_new) < 1e-6
+assert [s["protocol"] for s in rec["sets"]] == ["voices-cal"] and rec["sets"][0]["samples"] == 9000
+assert rec["from_model"] == "in.safetensors" and len(rec["from_sha256"]) == 64
+# everything else the training recorded is kept
+for k, v in prov_in.items():
+    if k not in ("temperature", "calibration"):
+        assert prov[k] == v, k
+PY
+
+"$MM" eval -m "$T/cal.safetensors" -p voices-cal --threads 1 --json > "$T/eval-cal.json" 2> "$T/eval.err"
+"$MM" eval -m "$T/in.safetensors" -p voices-cal --threads 1 --json > "$T/eval-in.json" 2>> "$T/eval.err"
+python3 - "$T/eval-in.json" "$T/eval-cal.json" "$T/cal.json" <<'PY' \
+  && ok "eval of the calibrated model: the recorded ECE before and after, the same accuracy" \
+  || fail "eval of the calibrated model: $(tail -1 "$T/eval.err")"
+import json, sys
+a, b, rec = (json.load(open(p)) for p in sys.argv[1:4])
+assert set(a) & {"split_test", "heldout_test", "validation", "validation_voices"} == {"validation", "validation_voices"}
+s = rec["sets"][0]
+assert abs(a["validation_voices"]["ece"] - s["ece_before"]) < 1e-6, (a["validation_voices"]["ece"], s)
+assert abs(b["validation_voices"]["ece"] - s["ece_after"]) < 1e-6, (b["validation_voices"]["ece"], s)
+for k in ("validation", "validation_voices"):
+    assert a[k]["accuracy"] == b[k]["accuracy"] and a[k]["confusion"] == b[k]["confusion"], k
+assert abs(b["validation_voices"]["accuracy"] - s["accuracy"]) < 1e-9
+PY
+
+"$MM" calibrate -m "$T/cal.safetensors" -p voices-cal -p voices -o "$T/twice.safetensors" \
+  --threads 1 --json > "$T/twice.json" 2> "$T/twice.err"
+python3 - "$T/twice.safetensors" "$T/cal.json" "$T/twice.json" <<'PY' \
+  && ok "calibrate twice: two records; -p voices-cal -p voices fits on both sets (9,000 each)" \
+  || fail "calibrate twice: $(tail -1 "$T/twice.err")"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+prov = json.loads(json.loads(b[8:8 + n])["__metadata__"]["provenance"])
+first, second = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+assert prov["recalibration"] == [first, second]
+assert second["temperature_before"] == first["temperature_after"]
+assert [(s["protocol"], s["samples"]) for s in second["sets"]] == [("voices-cal", 9000), ("voices", 9000)]
+assert second["sets"][1]["set"] == "the validation split"
+PY
+
+# voices-cal never reads MNIST's test set; voices-test does
+mkdir -p "$T/train-only/mnist"
+ln -s "$DATA"/mnist/train-* "$T/train-only/mnist/"
+ln -s "$DATA/fsdd" "$DATA/extra-speech" "$T/train-only/"
+"$MM" eval -m "$T/in.safetensors" -p voices-cal --limit 50 --threads 1 --data "$T/train-only" \
+  > /dev/null 2> "$T/train-only.err" \
+  && ok "voices-cal: runs without MNIST's test files" \
+  || fail "voices-cal without MNIST's test files: $(tail -1 "$T/train-only.err")"
+"$MM" eval -m "$T/in.safetensors" -p voices-test --threads 1 --json > "$T/test.json" 2> "$T/test.err" \
+  && "$MM" eval -m "$T/in.safetensors" -p voices --threads 1 --json > "$T/voices.json" 2>> "$T/test.err" \
+  && python3 - "$T/test.json" "$T/voices.json" <<'PY' \
+  && ok "voices-test: the MNIST test images with other recordings than voices'" \
+  || fail "voices-test: $(tail -1 "$T/test.err")"
+import json, sys
+t, v = (json.load(open(p)) for p in sys.argv[1:3])
+assert t["heldout_test"]["samples"] == v["heldout_test"]["samples"] == 10000
+rows = lambda d: [sum(r) for r in d["heldout_test"]["confusion"]]
+assert rows(t) == rows(v)                              # the same labels
+assert t["heldout_test"]["confusion"] != v["heldout_test"]["confusion"]
+assert t["split_test"] == v["split_test"]              # the same training protocol
+PY
+# speaker-disjoint: with only the calibration voices in extra-speech, voices-cal
+# runs and voices-test has no recording to report on; with only the others,
+# the other way round (a private feature cache: these are other directories)
+for part in cal test; do
+  mkdir -p "$T/$part/extra-speech" "$T/$part/mnist"
+  ln -s "$DATA"/mnist/* "$T/$part/mnist/"
+  ln -s "$DATA/fsdd" "$T/$part/"
+done
+for f in "$DATA"/extra-speech/*_altainmunkhg-*.wav "$DATA"/extra-speech/*_hatemhussein-*.wav; do
+  case $f in
+    *_altainmunkhg-altai_*|*_altainmunkhg-gabe_*|*_hatemhussein-female_*) ln -s "$f" "$T/cal/extra-speech/";;
+    *) ln -s "$f" "$T/test/extra-speech/";;
+  esac
+done
+disjoint () {   # disjoint PART RUNS FAILS
+  MMDIGITS_CACHE=$T/cache "$MM" eval -m "$T/in.safetensors" -p voices-$2 --limit 20 --threads 1 \
+    --data "$T/$1" > /dev/null 2> "$T/disjoint.err" \
+    && ! MMDIGITS_CACHE=$T/cache "$MM" eval -m "$T/in.safetensors" -p voices-$3 --limit 20 \
+      --threads 1 --data "$T/$1" > /dev/null 2> "$T/disjoint.err" \
+    && grep -q "no recording of digit" "$T/disjoint.err"
+}
+disjoint cal cal test && disjoint test test cal \
+  && ok "voices-cal and voices-test take disjoint speakers (altai, gabe, hatemhussein-female to calibrate)" \
+  || fail "voices-cal / voices-test speakers: $(cat "$T/disjoint.err")"
+for p in voices-cal voices-test; do
+  "$MM" train -a AudioNet_CNN -p $p -o "$T/x.safetensors" > /dev/null 2> "$T/train.err"
+  [ $? -eq 2 ] && grep -q "evaluation only" "$T/train.err" && [ ! -e "$T/x.safetensors" ] \
+    && ok "train -p $p: refused, no file" || fail "train -p $p: $(cat "$T/train.err")"
+done
+
+checks_done
