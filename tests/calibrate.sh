@@ -4,7 +4,8 @@
 #    set (voices-test, writers), an unknown one, one given twice;
 #  - --out that is the model (same path or a symlink to it): exit 1, one
 #    line, the model byte for byte as it was; a missing model: exit 1;
-#  - with data, on a shipped audio network: the new file holds the input's
+#  - with data, on a shipped audio network: -p voices finds the temperature
+#    its training fitted on that split again; the new file holds the input's
 #    weights and front end unchanged and the fitted temperature; its
 #    provenance records the sets, both temperatures and each set's ECE, and
 #    eval of the new file on voices-cal reproduces the recorded ECE and the
@@ -69,12 +70,29 @@ if [ ! -d "$DATA/fsdd" ] || [ ! -d "$DATA/mnist" ] || [ ! -d "$DATA/extra-speech
 fi
 export MMDIGITS_DATA=$DATA
 
-need "calibrate -p voices-cal" "$MM" calibrate -m "$T/in.safetensors" -p voices-cal \
+# the temperature the training fitted on voices' validation split: calibrate
+# -p voices must find it again (the same fit on the same set)
+python3 - "$T/in.safetensors" > "$T/t_train" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+p = json.loads(json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])["__metadata__"]["provenance"])
+assert p["protocol"] == "voices", p["protocol"]
+print(p["recalibration"][0]["temperature_before"] if p.get("recalibration") else p["temperature"])
+PY
+need "the input's training temperature" [ -s "$T/t_train" ]
+need "calibrate -p voices" "$MM" calibrate -m "$T/in.safetensors" -p voices \
+  -o "$T/train.safetensors" --threads 1 --json > "$T/train.json" 2> "$T/train.err"
+python3 -c 'import json,sys; t=float(open(sys.argv[2]).read()); r=json.load(open(sys.argv[1])); assert abs(r["temperature_after"] - t) < 1e-3 * t, (r["temperature_after"], t)' \
+  "$T/train.json" "$T/t_train" \
+  && ok "calibrate -p voices finds the temperature train fitted on that validation split again ($(cat "$T/t_train"))" \
+  || fail "calibrate -p voices: $(cat "$T/train.json")"
+
+need "calibrate -p voices-cal" "$MM" calibrate -m "$T/train.safetensors" -p voices-cal \
   -o "$T/cal.safetensors" --threads 1 --json > "$T/cal.json" 2> "$T/cal.err"
 cmp -s "$MODEL" "$T/in.safetensors" && ok "calibrate leaves its input as it was" \
   || fail "calibrate changed its input"
 # the header's tensors and front end, the body byte for byte; the temperature and provenance
-python3 - "$T/in.safetensors" "$T/cal.safetensors" "$T/cal.json" <<'PY' \
+python3 - "$T/train.safetensors" "$T/cal.safetensors" "$T/cal.json" <<'PY' \
   && ok "calibrate: weights and front end unchanged, the fitted temperature and its record in the provenance" \
   || fail "calibrate: the new file"
 import json, struct, sys
@@ -88,21 +106,22 @@ mi, mo = hi.pop("__metadata__"), ho.pop("__metadata__")
 assert hi == ho and bi == bo, "tensors differ"
 assert mi["mfcc"] == mo["mfcc"] and mi["mfcc_mean"] == mo["mfcc_mean"]
 t_old, t_new = float(mi["temperature"]), float(mo["temperature"])
-assert abs(t_new - t_old) > 1e-3, (t_old, t_new)
+# unheard voices ask another temperature than the training voices
+assert abs(t_new - t_old) > 1e-2 * t_old, (t_old, t_new)
 prov_in, prov = json.loads(mi["provenance"]), json.loads(mo["provenance"])
 assert abs(prov["temperature"] - t_new) < 1e-6 * t_new
-assert prov["recalibration"] == [rec], prov.get("recalibration")
+assert prov["recalibration"] == prov_in["recalibration"] + [rec], prov.get("recalibration")
 assert abs(rec["temperature_before"] - t_old) < 1e-6 and abs(rec["temperature_after"] - t_new) < 1e-6
 assert [s["protocol"] for s in rec["sets"]] == ["voices-cal"] and rec["sets"][0]["samples"] == 9000
-assert rec["from_model"] == "in.safetensors" and len(rec["from_sha256"]) == 64
+assert rec["from_model"] == "train.safetensors" and len(rec["from_sha256"]) == 64
 # everything else the training recorded is kept
 for k, v in prov_in.items():
-    if k not in ("temperature", "calibration"):
+    if k not in ("temperature", "calibration", "recalibration"):
         assert prov[k] == v, k
 PY
 
 "$MM" eval -m "$T/cal.safetensors" -p voices-cal --threads 1 --json > "$T/eval-cal.json" 2> "$T/eval.err"
-"$MM" eval -m "$T/in.safetensors" -p voices-cal --threads 1 --json > "$T/eval-in.json" 2>> "$T/eval.err"
+"$MM" eval -m "$T/train.safetensors" -p voices-cal --threads 1 --json > "$T/eval-in.json" 2>> "$T/eval.err"
 python3 - "$T/eval-in.json" "$T/eval-cal.json" "$T/cal.json" <<'PY' \
   && ok "eval of the calibrated model: the recorded ECE before and after, the same accuracy" \
   || fail "eval of the calibrated model: $(tail -1 "$T/eval.err")"
@@ -120,14 +139,14 @@ PY
 "$MM" calibrate -m "$T/cal.safetensors" -p voices-cal -p voices -o "$T/twice.safetensors" \
   --threads 1 --json > "$T/twice.json" 2> "$T/twice.err"
 python3 - "$T/twice.safetensors" "$T/cal.json" "$T/twice.json" <<'PY' \
-  && ok "calibrate twice: two records; -p voices-cal -p voices fits on both sets (9,000 each)" \
+  && ok "calibrate again: one more record; -p voices-cal -p voices fits on both sets (9,000 each)" \
   || fail "calibrate twice: $(tail -1 "$T/twice.err")"
 import json, struct, sys
 b = open(sys.argv[1], "rb").read()
 n = struct.unpack("<Q", b[:8])[0]
 prov = json.loads(json.loads(b[8:8 + n])["__metadata__"]["provenance"])
 first, second = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
-assert prov["recalibration"] == [first, second]
+assert prov["recalibration"][-2:] == [first, second]
 assert second["temperature_before"] == first["temperature_after"]
 assert [(s["protocol"], s["samples"]) for s in second["sets"]] == [("voices-cal", 9000), ("voices", 9000)]
 assert second["sets"][1]["set"] == "the validation split"
