@@ -152,6 +152,29 @@ assert [(s["protocol"], s["samples"]) for s in second["sets"]] == [("voices-cal"
 assert second["sets"][1]["set"] == "the validation split"
 PY
 
+# a model without provenance gets one holding the calibration alone
+python3 - "$T/in.safetensors" "$T/bare.safetensors" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+del h["__metadata__"]["provenance"]
+hb = json.dumps(h, separators=(",", ":")).encode()
+hb += b" " * (-len(hb) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(hb)) + hb + b[8 + n:])
+PY
+"$MM" calibrate -m "$T/bare.safetensors" -p voices-cal -o "$T/bare-cal.safetensors" --threads 1 \
+  > /dev/null 2> "$T/bare.err" \
+  && python3 - "$T/bare-cal.safetensors" <<'PY' \
+  && ok "calibrate of a model without provenance: one with the temperature and its record" \
+  || fail "calibrate of a model without provenance: $(tail -1 "$T/bare.err")"
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+p = json.loads(json.loads(b[8:8 + struct.unpack("<Q", b[:8])[0]])["__metadata__"]["provenance"])
+assert sorted(p) == ["calibration", "recalibration", "temperature"], sorted(p)
+assert len(p["recalibration"]) == 1 and p["recalibration"][0]["from_model"] == "bare.safetensors"
+PY
+
 # voices-cal never reads MNIST's test set; voices-test does
 mkdir -p "$T/train-only/mnist"
 ln -s "$DATA"/mnist/train-* "$T/train-only/mnist/"

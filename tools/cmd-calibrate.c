@@ -122,8 +122,7 @@ record_json (const char *command, const char *in_path, const char *in_sha256, fl
 static char *
 new_provenance (const char *old, const char *record, float t, GError **error)
 {
-  JsonNode *root = old ? mm_json_parse (old, -1, error) : json_node_init_object (
-      json_node_alloc (), json_object_new ());
+  JsonNode *root = old ? mm_json_parse (old, -1, error) : json_node_new (JSON_NODE_OBJECT);
   JsonNode *rec;
   JsonObject *o;
   JsonArray *list;
@@ -131,6 +130,8 @@ new_provenance (const char *old, const char *record, float t, GError **error)
 
   if (!root)
     return NULL;
+  if (!old)
+    json_node_take_object (root, json_object_new ());
   if (!JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "its provenance is not a JSON object");
     json_node_unref (root);
