@@ -215,19 +215,15 @@ load_sets (const MmModel *model, char **protocols, const char *data_dir, CalSet 
   return TRUE;
 }
 
-/* The union of the @n sets, in order: what the temperature is fitted on, so
- * that each set weighs by its samples. Newly allocated. */
+/* The union of the @n (at least two) sets, in order: what the temperature
+ * is fitted on, so that each set weighs by its samples. Newly allocated.
+ * One set is fitted on as it is, without a copy. */
 static MmDataset *
 union_of (const CalSet *sets, int n)
 {
-  int *idx = g_new (int, MAX (sets[0].ds->n, 1));
-  MmDataset *all;
+  MmDataset *all = mm_dataset_concat (sets[0].ds, sets[1].ds);
 
-  for (int i = 0; i < sets[0].ds->n; i++)
-    idx[i] = i;
-  all = mm_dataset_subset (sets[0].ds, idx, sets[0].ds->n);
-  g_free (idx);
-  for (int i = 1; i < n; i++) {
+  for (int i = 2; i < n; i++) {
     MmDataset *joined = mm_dataset_concat (all, sets[i].ds);
     mm_dataset_free (all);
     all = joined;
@@ -263,7 +259,8 @@ mm_cmd_calibrate (int argc, char **argv)
   const MmModel *model = NULL;
   MmModelSet *set = NULL;
   CalSet *sets = NULL;
-  MmDataset *all = NULL;
+  MmDataset *all = NULL;            /* the union, when more than one set */
+  const MmDataset *fit_on;
   GError *error = NULL;
   g_autofree char *in_bytes = NULL, *in_sha256 = NULL, *record = NULL, *provenance = NULL;
   gsize in_len;
@@ -307,8 +304,10 @@ mm_cmd_calibrate (int argc, char **argv)
     rc = mm_cli_fail ("%s: %s", model_path, error->message);
     goto out;
   }
-  all = union_of (sets, n_sets);
-  if (!mm_recipe_calibrate (model->net, all, &t_after, &joint_before, &joint_after,
+  if (n_sets > 1)
+    all = union_of (sets, n_sets);
+  fit_on = all ? all : sets[0].ds;
+  if (!mm_recipe_calibrate (model->net, fit_on, &t_after, &joint_before, &joint_after,
           &error)) {
     rc = mm_cli_fail ("%s: %s", model_path, error->message);
     goto out;
@@ -336,7 +335,7 @@ mm_cmd_calibrate (int argc, char **argv)
         sets[i].protocol, sets[i].what, sets[i].ds->n, 100 * sets[i].accuracy,
         100 * sets[i].ece_before, 100 * sets[i].ece_after);
   fprintf (stderr, "temperature %.4g → %.4g (fitted on %d samples; their ECE at T = 1 %.2f%%, "
-      "now %.2f%%); wrote %s\n", t_before, t_after, all->n, 100 * joint_before,
+      "now %.2f%%); wrote %s\n", t_before, t_after, fit_on->n, 100 * joint_before,
       100 * joint_after, out_path);
   if (json)
     printf ("%s\n", record);
