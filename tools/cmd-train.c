@@ -194,7 +194,7 @@ mm_cmd_train (int argc, char **argv)
   /* -1 (0 for threads): not given, the study's value or no limit; a
    * value given is in its range (see ranges below) */
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
-  double lr = -1, modality_dropout = 0;
+  double lr = -1, modality_dropout = 0, speaker_balance = 0;
   gboolean json = FALSE, usage, no_calibrate = FALSE;
   char *augment_spec = NULL, *augment_json = NULL;
   MmCliFrontend *fe = mm_cli_frontend_new ();
@@ -217,6 +217,10 @@ mm_cmd_train (int argc, char **argv)
       "(its probability); default none", "LIST" },
     { "synthetic", 0, 0, G_OPTION_ARG_FILENAME, &synthetic, "Audio and hybrid networks: add the "
       "synthetic voices of DIR (scripts/make-voices.sh) to the training split only", "DIR" },
+    { "speaker-balance", 0, 0, G_OPTION_ARG_DOUBLE, &speaker_balance, "Audio and hybrid "
+      "networks: the training split draws each recording by speaker, a voice's chance "
+      "proportional to n^(1-P) for its n recordings of the digit (0, the default: by recording; "
+      "1: every voice alike)", "P" },
     { "modality-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &modality_dropout, "Hybrids: chance that a "
       "training sample's image or audio is blanked or replaced by noise (default 0)", "P" },
     { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "Do not fit the calibration "
@@ -234,6 +238,7 @@ mm_cmd_train (int argc, char **argv)
     MM_CLI_THREADS_RANGE,
     { "limit", 2, G_MAXINT, FALSE },
     { "modality-dropout", 0, 1, FALSE },
+    { "speaker-balance", 0, 1, FALSE },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- train a network");
@@ -284,6 +289,11 @@ mm_cmd_train (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (speaker_balance != 0 && !mm_arch_uses_audio (arch)) {
+    fprintf (stderr, "mmdigits: --speaker-balance needs an arch that hears audio\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
   if (!protocol)
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   if (!mm_protocol_check (protocol, &error) || !mm_protocol_trainable (protocol, &error)) {
@@ -328,13 +338,16 @@ mm_cmd_train (int argc, char **argv)
   /* what else decides the data; the core compares the rest (and the data) */
   {
     g_autofree char *frontend = mm_mfcc_params_to_json (&mfcc);
-    settings = g_strdup_printf ("protocol=%s limit=%d front-end=%s%s%s", protocol, limit,
-        frontend, synthetic ? " synthetic=" : "", synthetic ? synthetic : "");
+    g_autofree char *balance = speaker_balance > 0
+        ? g_strdup_printf (" speaker-balance=%.17g", speaker_balance) : g_strdup ("");
+    settings = g_strdup_printf ("protocol=%s limit=%d front-end=%s%s%s%s", protocol, limit,
+        frontend, synthetic ? " synthetic=" : "", synthetic ? synthetic : "", balance);
   }
   cfg.settings = settings;
   catch_signals ();
 
-  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir, synthetic, TRUE,
+  if (!mm_protocol_load (arch, protocol, &mfcc, data_dir,
+          &(MmTrainingDraw) { .synthetic = synthetic, .speaker_balance = speaker_balance }, TRUE,
           mm_arch_uses_audio (arch) && (aug.enabled & MM_AUG_WAVE_KINDS), &splits, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;

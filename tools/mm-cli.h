@@ -171,7 +171,23 @@ typedef struct {
   char *synthetic;                 /* the synthetic voices' directory, or NULL */
   int synthetic_clips, synthetic_voices;
   int synthetic_pairs;             /* training samples paired with a synthetic clip */
+  double speaker_balance;          /* MmTrainingDraw's, 0 when not asked */
+  int balanced_fsdd;               /* with it: training samples that drew an FSDD recording */
 } MmSplits;
+
+/* How an audio network's training split (never validation, test or
+ * held-out) draws its recordings, beyond the protocol's own draw. */
+typedef struct {
+  /* a directory of synthetic voices (scripts/make-voices.sh; every speaker
+   * id starts with "syn-"), or NULL: each training sample's recording is
+   * drawn from the protocol's training recordings and these clips
+   * together, by count */
+  const char *synthetic;
+  /* 0 (the protocol's draw, by recording) … 1 (a speaker first, every voice
+   * the same chance): a speaker's chance is ∝ n^(1 − speaker_balance), n its
+   * recordings of the digit */
+  double speaker_balance;
+} MmTrainingDraw;
 
 /* Checks a protocol name (usage errors, before any data is read). */
 gboolean mm_protocol_check (const char *protocol, GError **error);
@@ -193,7 +209,7 @@ gboolean mm_protocol_can_calibrate (const char *protocol, GError **error);
  * @waves: the audio sets also carry their one-second clips
  * (MmDataset.waves), for waveform augmentation. */
 gboolean mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
-                           const char *data_dir, const char *synthetic, gboolean need_train,
+                           const char *data_dir, const MmTrainingDraw *draw, gboolean need_train,
                            gboolean waves, MmSplits *out, GError **error);
 /* K for "new-speaker:K", else 0. */
 int      mm_protocol_fold (const char *protocol);

@@ -2,6 +2,7 @@
  * arranged as the study's protocols (see mm-cli.h). */
 #include "mm-cli.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "degrade.h"
@@ -465,19 +466,13 @@ pool_takes (const Pool *pool, const Speech *sp, int r)
       && (!pool->exclude_fold || sp->fold[r] != pool->exclude_fold);
 }
 
-/* For each of the @n labels, a recording of the same digit drawn from @pool
- * with a fixed PCG stream: uniformly among the recordings, or, with
- * pool->by_speaker, a speaker first (uniformly among those who said the
- * digit) and then one of their recordings, so that a voice with 500 clips
- * counts as much as one with 2. The result is owned by the caller. */
-static int *
-pair_recordings (const Speech *sp, const guint8 *labels, int n, const Pool *pool,
-    guint64 stream, GError **error)
+/* The recordings @pool takes, by digit (@by_digit: indices into @sp), and
+ * where each speaker's run of them starts in that list (@runs). Both are
+ * new arrays owned by the caller. FALSE, with a message, if a digit has none. */
+static gboolean
+pool_by_digit (const Speech *sp, const Pool *pool, GArray *by_digit[N_DIGITS],
+    GArray *runs[N_DIGITS], GError **error)
 {
-  GArray *by_digit[N_DIGITS], *runs[N_DIGITS];   /* runs: start of each speaker's recordings */
-  int *rec = NULL;
-  MmRng rng;
-
   for (int d = 0; d < N_DIGITS; d++) {
     by_digit[d] = g_array_new (FALSE, FALSE, sizeof (int));
     runs[d] = g_array_new (FALSE, FALSE, sizeof (int));
@@ -495,8 +490,42 @@ pair_recordings (const Speech *sp, const guint8 *labels, int n, const Pool *pool
     if (by_digit[d]->len == 0) {
       g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH,
           "no recording of digit %d for this protocol", d);
-      goto out;
+      return FALSE;
     }
+  return TRUE;
+}
+
+static void
+pool_clear (GArray *by_digit[N_DIGITS], GArray *runs[N_DIGITS])
+{
+  for (int d = 0; d < N_DIGITS; d++) {
+    g_array_unref (by_digit[d]);
+    g_array_unref (runs[d]);
+  }
+}
+
+/* The end of run @s of @ru in @a. */
+static int
+run_end (const GArray *a, const GArray *ru, guint s)
+{
+  return s + 1 < ru->len ? g_array_index (ru, int, s + 1) : (int) a->len;
+}
+
+/* For each of the @n labels, a recording of the same digit drawn from @pool
+ * with a fixed PCG stream: uniformly among the recordings, or, with
+ * pool->by_speaker, a speaker first (uniformly among those who said the
+ * digit) and then one of their recordings, so that a voice with 500 clips
+ * counts as much as one with 2. The result is owned by the caller. */
+static int *
+pair_recordings (const Speech *sp, const guint8 *labels, int n, const Pool *pool,
+    guint64 stream, GError **error)
+{
+  GArray *by_digit[N_DIGITS], *runs[N_DIGITS];   /* runs: start of each speaker's recordings */
+  int *rec = NULL;
+  MmRng rng;
+
+  if (!pool_by_digit (sp, pool, by_digit, runs, error))
+    goto out;
   mm_rng_seed (&rng, MM_PAIR_SEED, stream);
   rec = g_new (int, MAX (n, 1));
   for (int i = 0; i < n; i++) {
@@ -504,18 +533,69 @@ pair_recordings (const Speech *sp, const guint8 *labels, int n, const Pool *pool
     if (pool->by_speaker) {
       guint s = mm_rng_below (&rng, ru->len);
       int first = g_array_index (ru, int, s);
-      int end = s + 1 < ru->len ? g_array_index (ru, int, s + 1) : (int) a->len;
-      rec[i] = g_array_index (a, int, first + mm_rng_below (&rng, end - first));
+      rec[i] = g_array_index (a, int, first + mm_rng_below (&rng, run_end (a, ru, s) - first));
     } else {
       rec[i] = g_array_index (a, int, mm_rng_below (&rng, a->len));
     }
   }
 out:
-  for (int d = 0; d < N_DIGITS; d++) {
-    g_array_unref (by_digit[d]);
-    g_array_unref (runs[d]);
-  }
+  pool_clear (by_digit, runs);
   return rec;
+}
+
+/* Speaker-balanced training pairs: each training sample @tr[0..ntr) of
+ * @labels draws its recording again from @pool, a speaker first with a
+ * chance proportional to n^(1 − @power) (n: the speaker's recordings of the
+ * digit) and then one of their recordings. @power 0 is the protocol's own
+ * draw (by recording: six FSDD voices with 45 takes of each digit outweigh
+ * a hundred voices with one), 1 makes every voice count the same, as the
+ * unheard-voice tests draw them. Validation and test pairs keep the
+ * protocol's draw, so a model's split figures stay comparable and `eval`
+ * finds them. A fixed PCG stream of its own. Returns how many training
+ * samples took an FSDD recording, or -1 with @error set. */
+static int
+balance_speakers (const Speech *sp, const guint8 *labels, const int *tr, int ntr,
+    const Pool *pool, double power, int *rec, GError **error)
+{
+  GArray *by_digit[N_DIGITS], *runs[N_DIGITS], *cum[N_DIGITS] = { NULL };
+  int fsdd = -1;
+  MmRng rng;
+
+  if (!pool_by_digit (sp, pool, by_digit, runs, error))
+    goto out;
+  for (int d = 0; d < N_DIGITS; d++) {
+    double total = 0;
+    cum[d] = g_array_sized_new (FALSE, FALSE, sizeof (double), runs[d]->len);
+    for (guint s = 0; s < runs[d]->len; s++) {
+      total += pow (run_end (by_digit[d], runs[d], s) - g_array_index (runs[d], int, s),
+          1 - power);
+      g_array_append_val (cum[d], total);
+    }
+  }
+  mm_rng_seed (&rng, MM_PAIR_SEED, 5);
+  fsdd = 0;
+  for (int i = 0; i < ntr; i++) {
+    int d = labels[tr[i]];
+    const GArray *a = by_digit[d], *ru = runs[d], *c = cum[d];
+    double u = mm_rng_uniform (&rng) * g_array_index (c, double, c->len - 1);
+    guint lo = 0, hi = c->len - 1;
+    while (lo < hi) {           /* the first run whose cumulative weight exceeds u */
+      guint mid = (lo + hi) / 2;
+      if (g_array_index (c, double, mid) > u)
+        hi = mid;
+      else
+        lo = mid + 1;
+    }
+    int first = g_array_index (ru, int, lo);
+    rec[tr[i]] = g_array_index (a, int, first + mm_rng_below (&rng, run_end (a, ru, lo) - first));
+    fsdd += sp->src[rec[tr[i]]] == SRC_FSDD;
+  }
+out:
+  for (int d = 0; d < N_DIGITS; d++)
+    if (cum[d])
+      g_array_unref (cum[d]);
+  pool_clear (by_digit, runs);
+  return fsdd;
 }
 
 /* Synthetic voices into the training split: each training sample @tr[0..ntr)
@@ -659,9 +739,11 @@ describe (const Protocol *p, gboolean audio, int ntr, int nva, int nte)
 
 gboolean
 mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
-    const char *data_dir, const char *synthetic, gboolean need_train, gboolean waves,
+    const char *data_dir, const MmTrainingDraw *draw, gboolean need_train, gboolean waves,
     MmSplits *out, GError **error)
 {
+  const char *synthetic = draw ? draw->synthetic : NULL;
+  double balance = draw ? draw->speaker_balance : 0;
   gboolean image = mm_arch_uses_image (arch), audio = mm_arch_uses_audio (arch);
   Mnist train = { 0 }, test = { 0 };
   Protocol p;
@@ -705,6 +787,12 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
       goto out;
   }
   mm_split_14_3_3 (train.n, MM_SPLIT_SEED, &tr, &ntr, &va, &nva, &te, &nte);
+  if (audio && balance > 0) {
+    out->speaker_balance = balance;
+    if ((out->balanced_fsdd = balance_speakers (&sp, train.labels, tr, ntr, &train_pool,
+                balance, rec, error)) < 0)
+      goto out;
+  }
   if (audio && synthetic) {
     out->synthetic_pairs = add_synthetic (&sp, train.labels, tr, ntr, &train_pool, rec);
     count_synthetic (&sp, &out->synthetic_clips, &out->synthetic_voices);
@@ -733,6 +821,13 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
         "%d synthetic clips (%d voices, %s; by their share of each digit's recordings: %d of "
         "%d training samples), never in validation, test or held-out sets", d,
         out->synthetic_clips, out->synthetic_voices, out->synthetic, out->synthetic_pairs, ntr);
+    g_free (d);
+  }
+  if (out->speaker_balance > 0) {
+    char *d = out->description;
+    out->description = g_strdup_printf ("%s; the training split's recordings drawn again by "
+        "speaker (a voice's chance ∝ its recordings of the digit^%.3g; %d of %d training "
+        "samples from FSDD)", d, 1 - out->speaker_balance, out->balanced_fsdd, ntr);
     g_free (d);
   }
   ok = TRUE;
