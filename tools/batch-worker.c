@@ -1,12 +1,12 @@
-/* One batch worker: kept classifier pipelines fed file after file (see
- * batch-worker.h).
+/* One batch worker: kept classifier bins put into each file's pipeline
+ * (see batch-worker.h).
  *
  * Why this shape. Building `filesrc ! decodebin ! … ! mmclassify` per file
  * costs far more than classifying a one-second recording: the pipeline, its
  * threads, decodebin's type finding and auto-plugging, and loading every
  * network from disk. A worker therefore keeps the classifier half — the
- * only part whose setup is expensive and the same for every file — and
- * replays it: PLAYING for a file, READY after it. READY keeps mmclassify's
+ * only part whose setup is expensive and the same for every file — as a
+ * bin, and replays it: PLAYING for a file, READY after it. READY keeps mmclassify's
  * networks (it loads them at NULL→READY) and resets every element's stream
  * state, so a file is classified exactly as by a fresh pipeline. A flush
  * between files would be cheaper still, but after a flush audioresample
@@ -14,10 +14,14 @@
  * element (measured): the features, and some decisions, then differ from
  * the pipeline's.
  *
- * The decoding half is per file: a short `filesrc ! decodebin` pipeline
- * whose decoded buffers are handed to the classifier's appsrcs with their
- * caps and segment, so that times and stream times are those the one-file
- * pipeline would see.
+ * The decoding half is per file: a `filesrc ! decodebin` pipeline into
+ * which the kept bin is added once decodebin has exposed its streams, its
+ * ghost pads linked to the kept streams' pads, and taken out (at READY)
+ * after the file: the one-file pipeline predict builds, with its times and
+ * stream times. The decoders' threads run the branches up to mmclassify.
+ * (Until 2026-12-06 the bin was a pipeline of its own fed by appsrcs from
+ * the decoder's appsinks: two more threads and a hand-over per video frame
+ * and per decoded audio buffer; see docs/performance.md.)
  *
  * WAV files skip GStreamer's pipelines altogether (run_core): even a kept
  * pipeline costs two state changes and thread hand-overs per file, several
@@ -25,8 +29,6 @@
  * decided as one recording, with the cut eval and training use. */
 #include "batch-worker.h"
 
-#include <gst/app/gstappsink.h>
-#include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 #include <math.h>
 #include <string.h>
@@ -36,10 +38,8 @@
 #include "mm-modelset.h"
 #include "mm-error.h"
 
-/* A file whose pipelines have not moved for this long is stuck. */
+/* A file whose pipeline has not moved for this long is stuck. */
 #define STALL_US (60 * G_USEC_PER_SEC)
-
-#define APPSRC "appsrc format=time block=true handle-segment-change=true"
 
 /* What a file gives the classifier: which branches it needs. */
 typedef enum {
@@ -49,11 +49,11 @@ typedef enum {
   N_SHAPES = 1 << 3
 } Shape;
 
-/* A kept classifier pipeline for one shape. */
+/* A kept classifier for one shape: a bin whose ghost pads the decoder's
+ * pads are linked to, put into a file's pipeline for that file. */
 typedef struct {
-  GstElement *pipeline;
-  GstAppSrc *video, *audio;     /* owned refs, NULL if the shape has none */
-  GstBus *bus;
+  GstElement *bin;              /* owned ref */
+  GstPad *video, *audio;        /* the bin's ghost sink pads (borrowed), NULL if none */
   MmCliLines *lines;
   guint n_sinks;
 } Classifier;
@@ -72,18 +72,30 @@ struct _MmBatchWorker {
 
 /* ---- the classifier half ------------------------------------------------ */
 
+/* Out of any pipeline (see run_decodebin). */
 static void
 classifier_free (Classifier *c)
 {
   if (!c)
     return;
-  gst_element_set_state (c->pipeline, GST_STATE_NULL);
-  g_clear_object (&c->video);
-  g_clear_object (&c->audio);
-  gst_object_unref (c->bus);
-  gst_object_unref (c->pipeline);
+  gst_element_set_state (c->bin, GST_STATE_NULL);
+  gst_object_unref (c->bin);
   mm_cli_lines_free (c->lines);
   g_free (c);
+}
+
+/* The bin's sink pad @name ghosting the sink pad of its element @element. */
+static GstPad *
+add_ghost (GstElement *bin, const char *name, const char *element)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (bin), element);
+  GstPad *target = gst_element_get_static_pad (e, "sink");
+  GstPad *ghost = gst_ghost_pad_new (name, target);
+
+  gst_element_add_pad (bin, ghost);
+  gst_object_unref (target);
+  gst_object_unref (e);
+  return ghost;
 }
 
 static Classifier *
@@ -91,29 +103,31 @@ classifier_new (const MmBatchWorker *w, Shape shape, char **error)
 {
   Classifier *c = g_new0 (Classifier, 1);
   /* predict's pipeline (one mmclassify: its model set's plan says whether
-   * it pairs or classifies each modality alone), fed by appsrcs */
-  char *desc = mm_cli_classifier_description (
-      shape & (SHAPE_VIDEO | SHAPE_STILL) ? APPSRC " name=vsrc" : NULL,
-      (shape & SHAPE_STILL) != 0, shape & SHAPE_AUDIO ? APPSRC " name=asrc" : NULL, NULL);
+   * it pairs or classifies each modality alone), its branches starting at
+   * their converters */
+  char *desc = mm_cli_classifier_description (shape & (SHAPE_VIDEO | SHAPE_STILL) ? "" : NULL,
+      (shape & SHAPE_STILL) != 0, shape & SHAPE_AUDIO ? "" : NULL, NULL);
   GstElement *mm, *sink;
   GError *err = NULL;
 
-  c->pipeline = gst_parse_launch (desc, &err);
+  c->bin = gst_parse_bin_from_description (desc, FALSE, &err);
   g_free (desc);
-  if (!c->pipeline || err) {
+  if (!c->bin || err) {
     *error = g_strdup_printf ("could not build the classifier: %s", err ? err->message : "?");
     g_clear_error (&err);
-    g_clear_object (&c->pipeline);
+    g_clear_object (&c->bin);
     g_free (c);
     return NULL;
   }
-  c->video = (GstAppSrc *) gst_bin_get_by_name (GST_BIN (c->pipeline), "vsrc");
-  c->audio = (GstAppSrc *) gst_bin_get_by_name (GST_BIN (c->pipeline), "asrc");
-  c->bus = gst_element_get_bus (c->pipeline);
+  gst_object_ref_sink (c->bin);
+  if (shape & (SHAPE_VIDEO | SHAPE_STILL))
+    c->video = add_ghost (c->bin, "video", "img-conv");
+  if (shape & SHAPE_AUDIO)
+    c->audio = add_ghost (c->bin, "audio", "aud-conv");
   c->lines = mm_cli_lines_new ();
   c->n_sinks = 1;
-  mm = gst_bin_get_by_name (GST_BIN (c->pipeline), "mm");
-  sink = gst_bin_get_by_name (GST_BIN (c->pipeline), "sink");
+  mm = gst_bin_get_by_name (GST_BIN (c->bin), "mm");
+  sink = gst_bin_get_by_name (GST_BIN (c->bin), "sink");
   /* the path is set as a property, never pasted into the description; the
    * element opens its own set (the plugin carries its own copy of the core,
    * so a set of ours cannot cross into it) */
@@ -152,50 +166,51 @@ pop_error (GstBus *bus)
   return why;
 }
 
-/* The kept classifier for @shape, made on first use, playing and empty. */
+/* The kept classifier for @shape, made on first use and put into
+ * @pipeline (playing), empty. The bin keeps its state between files
+ * (READY: mmclassify loads its networks at NULL→READY and keeps them
+ * until NULL; READY resets every element's stream state, so a file is
+ * classified exactly as by a fresh pipeline). */
 static Classifier *
-classifier_start (MmBatchWorker *w, Shape shape, char **error)
+classifier_start (MmBatchWorker *w, Shape shape, GstElement *pipeline, char **error)
 {
   Classifier *c = w->classifiers[shape];
 
   if (!c && !(c = w->classifiers[shape] = classifier_new (w, shape, error)))
     return NULL;
   mm_cli_lines_reset (c->lines);
-  if (gst_element_set_state (c->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    if (!(*error = pop_error (c->bus)))
-      *error = g_strdup ("the classifier would not start");
-    /* a classifier that failed is not kept: its models are suspect */
-    classifier_free (c);
-    w->classifiers[shape] = NULL;
+  gst_bin_add (GST_BIN (pipeline), c->bin);
+  if (!gst_element_sync_state_with_parent (c->bin)) {
+    *error = g_strdup ("the classifier would not start");
     return NULL;
   }
   return c;
 }
 
-/* After a file: back to READY (models kept, stream state reset), or, if it
- * failed, dropped so that the next file gets a fresh one. */
+/* Takes @c out of @pipeline (stopped) after a file: back to READY, or, if
+ * the file failed, dropped so that the next file gets a fresh one (a
+ * classifier that failed is not kept: its models are suspect). Its ghost
+ * pads are unlinked by the removal. */
 static void
-classifier_stop (MmBatchWorker *w, Shape shape, gboolean failed)
+classifier_stop (MmBatchWorker *w, Shape shape, GstElement *pipeline, gboolean failed)
 {
   Classifier *c = w->classifiers[shape];
 
-  if (!c)
+  if (!c || GST_OBJECT_PARENT (c->bin) != GST_OBJECT (pipeline))
     return;
+  gst_bin_remove (GST_BIN (pipeline), c->bin);
+  gst_element_set_locked_state (c->bin, FALSE);
   if (failed) {
     classifier_free (c);
     w->classifiers[shape] = NULL;
-    return;
   }
-  gst_element_set_state (c->pipeline, GST_STATE_READY);
-  gst_bus_set_flushing (c->bus, TRUE);      /* drop the file's messages */
-  gst_bus_set_flushing (c->bus, FALSE);
 }
 
-/* The decisions, once every appsink got EOS. @decoder: the decoding
- * pipeline's bus, or NULL; @progress: bumped by whoever moves data, so that
- * a stuck file is told from a slow one. */
+/* The decisions, once every appsink got EOS. @bus: the file's pipeline's;
+ * @progress: bumped as data moves, so that a stuck file is told from a
+ * slow one. */
 static char *
-classifier_wait (Classifier *c, GstBus *decoder, volatile gint *progress, GPtrArray *lines)
+classifier_wait (Classifier *c, GstBus *bus, volatile gint *progress, GPtrArray *lines)
 {
   gint seen = g_atomic_int_get (progress);
   gint64 still_since = g_get_monotonic_time ();
@@ -207,7 +222,7 @@ classifier_wait (Classifier *c, GstBus *decoder, volatile gint *progress, GPtrAr
 
     if (mm_cli_lines_wait_eos (c->lines, c->n_sinks, now + G_USEC_PER_SEC / 10))
       break;
-    if ((why = pop_error (decoder)) || (why = pop_error (c->bus)))
+    if ((why = pop_error (bus)))
       return why;
     if ((moved = g_atomic_int_get (progress)) != seen) {
       seen = moved;
@@ -217,7 +232,7 @@ classifier_wait (Classifier *c, GstBus *decoder, volatile gint *progress, GPtrAr
     }
   }
   /* an error posted before the end still fails the file */
-  if ((why = pop_error (decoder)) || (why = pop_error (c->bus)))
+  if ((why = pop_error (bus)))
     return why;
   {
     GPtrArray *sorted = mm_cli_lines_sorted (c->lines);
@@ -361,8 +376,12 @@ out:
 
 /* ---- decoding by decodebin ---------------------------------------------- */
 
-/* One file's decoding pipeline. The lock guards the stream choice, made in
- * decodebin's threads. */
+/* One file's pipeline: `filesrc ! decodebin`, whose kept streams' pads are
+ * linked to the kept classifier once decodebin has exposed them all (until
+ * then they are blocked), the rest to fakesinks. The decoders' threads
+ * then run the classifier's branches up to mmclassify, as in predict's one
+ * pipeline: no hand-over between threads but the aggregator's. The lock
+ * guards the stream choice, made in decodebin's threads. */
 typedef struct {
   MmBatchWorker *w;
   GstElement *pipeline;
@@ -370,79 +389,61 @@ typedef struct {
   GCond chosen_cond;
   gboolean saw_video, saw_audio;
   gboolean still;
-  GstElement *video_sink, *audio_sink;      /* appsinks of the kept streams (borrowed) */
+  GstPad *video_pad, *audio_pad;            /* the kept streams' pads (owned refs) */
+  gulong video_block, audio_block;          /* their blocking probes, until linked */
   gboolean chosen;                          /* no-more-pads came: shape known */
-  gboolean abandoned;                       /* the worker gave up: push nothing more */
   Classifier *classifier;                   /* NULL until chosen (or if it failed) */
   char *classifier_error;
   gint progress;
   gint n_video, n_audio;                    /* buffers decoded into each kept stream */
 } Decoding;
 
-/* The classifier's appsrc that @sink feeds, once the shape is known; NULL
- * if there is none (the file failed). Waits for no-more-pads: decodebin
- * exposes its pads together, but data may start before the signal. */
-static GstAppSrc *
-target_of (Decoding *d, GstAppSink *sink)
+static GstPadProbeReturn
+hold (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
-  GstAppSrc *src = NULL;
-
-  g_mutex_lock (&d->lock);
-  while (!d->chosen && !d->abandoned)
-    g_cond_wait (&d->chosen_cond, &d->lock);
-  if (d->classifier && !d->abandoned)
-    src = (GstElement *) sink == d->video_sink ? d->classifier->video : d->classifier->audio;
-  g_mutex_unlock (&d->lock);
-  return src;
+  return GST_PAD_PROBE_OK;      /* stays blocked until the probe is removed */
 }
 
-static GstFlowReturn
-on_decoded (GstAppSink *sink, gpointer user_data)
+static GstPadProbeReturn
+count_video (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
   Decoding *d = user_data;
-  GstSample *sample = gst_app_sink_pull_sample (sink);
-  GstAppSrc *src = target_of (d, sink);
-  GstFlowReturn ret = GST_FLOW_ERROR;
 
-  if (sample && src) {
-    ret = gst_app_src_push_sample (src, sample);
-    g_atomic_int_inc (&d->progress);
-    g_atomic_int_inc ((GstElement *) sink == d->video_sink ? &d->n_video : &d->n_audio);
-  }
-  if (sample)
-    gst_sample_unref (sample);
-  return ret;
+  g_atomic_int_inc (&d->progress);
+  g_atomic_int_inc (&d->n_video);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+count_audio (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Decoding *d = user_data;
+
+  g_atomic_int_inc (&d->progress);
+  g_atomic_int_inc (&d->n_audio);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Keeps @pad blocked (and counted) until the classifier is linked to it. */
+static gulong
+keep_pad (Decoding *d, GstPad *pad, gboolean video)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      video ? count_video : count_audio, d, NULL);
+  return gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, hold, NULL, NULL);
 }
 
 static void
-on_decoded_eos (GstAppSink *sink, gpointer user_data)
+add_fakesink (Decoding *d, GstPad *pad)
 {
-  Decoding *d = user_data;
-  GstAppSrc *src = target_of (d, sink);
-
-  if (src)
-    gst_app_src_end_of_stream (src);
-}
-
-static GstElement *
-add_sink (Decoding *d, GstPad *pad, gboolean keep)
-{
-  GstElement *sink = gst_element_factory_make (keep ? "appsink" : "fakesink", NULL);
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
   GstPad *sinkpad = gst_element_get_static_pad (sink, "sink");
 
   g_object_set (sink, "sync", FALSE, NULL);
-  if (keep) {
-    GstAppSinkCallbacks cb = { .new_sample = on_decoded, .eos = on_decoded_eos };
-
-    /* a few buffers of read-ahead, then decoding waits for the classifier */
-    g_object_set (sink, "max-buffers", 4, NULL);
-    gst_app_sink_set_callbacks (GST_APP_SINK (sink), &cb, d, NULL);
-  }
   gst_bin_add (GST_BIN (d->pipeline), sink);
   gst_pad_link (pad, sinkpad);
   gst_object_unref (sinkpad);
   gst_element_sync_state_with_parent (sink);
-  return sink;
 }
 
 static gboolean
@@ -473,13 +474,15 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
   g_mutex_lock (&d->lock);
   d->saw_video |= video;
   d->saw_audio |= audio;
-  if (!d->chosen && video && !d->video_sink && (nets->hybrid || nets->image)) {
+  if (!d->chosen && video && !d->video_pad && (nets->hybrid || nets->image)) {
     d->still = caps_is_still (st);
-    d->video_sink = add_sink (d, pad, TRUE);
-  } else if (!d->chosen && audio && !d->audio_sink && (nets->hybrid || nets->audio)) {
-    d->audio_sink = add_sink (d, pad, TRUE);
+    d->video_pad = gst_object_ref (pad);
+    d->video_block = keep_pad (d, pad, TRUE);
+  } else if (!d->chosen && audio && !d->audio_pad && (nets->hybrid || nets->audio)) {
+    d->audio_pad = gst_object_ref (pad);
+    d->audio_block = keep_pad (d, pad, FALSE);
   } else {
-    add_sink (d, pad, FALSE);   /* another stream, or a chained file's next group */
+    add_fakesink (d, pad);      /* another stream, or a chained file's next group */
   }
   g_mutex_unlock (&d->lock);
   gst_caps_unref (caps);
@@ -488,11 +491,20 @@ on_pad_added (GstElement *decodebin, GstPad *pad, gpointer user_data)
 static Shape
 shape_of (const Decoding *d)
 {
-  return (d->video_sink ? (d->still ? SHAPE_STILL : SHAPE_VIDEO) : 0)
-      | (d->audio_sink ? SHAPE_AUDIO : 0);
+  return (d->video_pad ? (d->still ? SHAPE_STILL : SHAPE_VIDEO) : 0)
+      | (d->audio_pad ? SHAPE_AUDIO : 0);
 }
 
-/* All streams are known: start the classifier of their shape. */
+/* Links a kept stream's @pad to the classifier's @ghost and lets it flow. */
+static void
+link_kept (GstPad *pad, GstPad *ghost, gulong block)
+{
+  gst_pad_link (pad, ghost);
+  gst_pad_remove_probe (pad, block);
+}
+
+/* All streams are known: put the classifier of their shape into the
+ * pipeline and link the kept streams to it. */
 static void
 on_no_more_pads (GstElement *decodebin, gpointer user_data)
 {
@@ -503,12 +515,11 @@ on_no_more_pads (GstElement *decodebin, gpointer user_data)
   if (!d->chosen) {
     shape = shape_of (d);
     if (shape)
-      d->classifier = classifier_start (d->w, shape, &d->classifier_error);
-    /* decodebin's threads push: they wait for room (the worker watches) */
-    if (d->classifier && d->classifier->video)
-      g_object_set (d->classifier->video, "block", TRUE, NULL);
-    if (d->classifier && d->classifier->audio)
-      g_object_set (d->classifier->audio, "block", TRUE, NULL);
+      d->classifier = classifier_start (d->w, shape, d->pipeline, &d->classifier_error);
+    if (d->classifier && d->video_pad)
+      link_kept (d->video_pad, d->classifier->video, d->video_block);
+    if (d->classifier && d->audio_pad)
+      link_kept (d->audio_pad, d->classifier->audio, d->audio_block);
     d->chosen = TRUE;
     g_cond_broadcast (&d->chosen_cond);
   }
@@ -551,6 +562,34 @@ wait_chosen (Decoding *d, GstBus *bus)
   return why;
 }
 
+/* Stops the file's pipeline and takes the classifier out of it, kept at
+ * READY (or dropped if the file failed). */
+static void
+decoding_stop (Decoding *d, gboolean failed)
+{
+  Classifier *c;
+  Shape shape;
+
+  /* no-more-pads cannot come any more once the pipeline is stopped; the
+   * lock orders this after a choice being made */
+  g_mutex_lock (&d->lock);
+  d->chosen = TRUE;
+  c = d->classifier;
+  shape = shape_of (d);
+  g_mutex_unlock (&d->lock);
+  if (c) {
+    /* READY first, out of the pipeline's reach: the decoders' threads
+     * pushing into it (or waiting in mmclassify for room) are told to
+     * stop, and the networks stay loaded when the pipeline goes to NULL */
+    gst_element_set_locked_state (c->bin, TRUE);
+    gst_element_set_state (c->bin, GST_STATE_READY);
+  }
+  gst_element_set_state (d->pipeline, GST_STATE_NULL);
+  classifier_stop (d->w, shape, d->pipeline, failed || !c);
+  g_clear_object (&d->video_pad);
+  g_clear_object (&d->audio_pad);
+}
+
 static char *
 run_decodebin (MmBatchWorker *w, const char *path, GPtrArray *lines)
 {
@@ -583,24 +622,13 @@ run_decodebin (MmBatchWorker *w, const char *path, GPtrArray *lines)
   if (!why)
     why = classifier_wait (d.classifier, bus, &d.progress, lines);
   /* pngdec drops a cut picture at EOS without a message */
-  if (!why && ((d.video_sink && !g_atomic_int_get (&d.n_video))
-          || (d.audio_sink && !g_atomic_int_get (&d.n_audio))))
+  if (!why && ((d.video_pad && !g_atomic_int_get (&d.n_video))
+          || (d.audio_pad && !g_atomic_int_get (&d.n_audio))))
     why = g_strdup_printf ("could not decode: no %s came out of the decoder (a truncated "
-        "or corrupt file?)", d.video_sink && !g_atomic_int_get (&d.n_video) ? "picture"
+        "or corrupt file?)", d.video_pad && !g_atomic_int_get (&d.n_video) ? "picture"
         : "audio");
 
-  /* stop decoding first: its threads may be pushing into the classifier */
-  g_mutex_lock (&d.lock);
-  d.abandoned = TRUE;
-  g_cond_broadcast (&d.chosen_cond);
-  g_mutex_unlock (&d.lock);
-  if (d.classifier) {
-    /* unblock a push waiting for room in an appsrc */
-    gst_element_set_state (d.classifier->pipeline, GST_STATE_READY);
-  }
-  gst_element_set_state (d.pipeline, GST_STATE_NULL);
-  if (d.classifier)
-    classifier_stop (w, shape_of (&d), why != NULL);
+  decoding_stop (&d, why != NULL);
   gst_object_unref (bus);
   gst_object_unref (d.pipeline);
   g_free (d.classifier_error);

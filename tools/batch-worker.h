@@ -2,17 +2,18 @@
  * of pipelines that it keeps (tools/batch-worker.c).
  *
  * A worker holds, per "shape" of input it has met (video, still image,
- * audio, or a video or image together with audio), one classifier pipeline
+ * audio, or a video or image together with audio), one classifier bin
  *
- *   appsrc ! videoconvert ! GRAY8 ! digitimage ────────────────────┐
- *   appsrc ! audioconvert ! audioresample ! 16 kHz F32 ! mfccextract ┴ mmclassify ! appsink
+ *   (video) videoconvert ! GRAY8 ! digitimage ────────────────────┐
+ *   (audio) audioconvert ! audioresample ! 16 kHz F32 ! mfccextract ┴ mmclassify ! appsink
  *
  * as pipelines/demo.sh builds it (one mmclassify: the model set's plan,
  * mm-modelset.h, says whether it pairs or classifies each modality alone),
  * whose models are loaded once (mmclassify loads them at NULL→READY;
- * between files the pipeline only goes back to READY); each file is decoded
- * by its own `filesrc ! decodebin` pipeline whose first video and first
- * audio stream go through appsinks into the appsrcs.
+ * between files the bin only goes back to READY); each file is decoded by
+ * its own `filesrc ! decodebin` pipeline, into which the bin is added for
+ * that file, the first video and first audio stream linked to its ghost
+ * pads (video, audio): the decoders' threads run the branches.
  *
  * A 16-bit PCM WAV file (mono or stereo, up to 10 minutes) needs no
  * pipeline at all: it is one recording, and the worker decides it as eval

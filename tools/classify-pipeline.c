@@ -433,13 +433,14 @@ mm_cli_classifier_description (const char *image_src, gboolean still, const char
 
   g_string_append_printf (d, "mmclassify name=mm ! %s ", sink ? sink : "appsink name=sink");
 
+  /* "" for a source: the branch starts at its converter, to be fed by a pad */
   if (image_src)
-    g_string_append_printf (d, "%s ! videoconvert name=img-conv ! video/x-raw,format=GRAY8 ! %s "
-        "! mm.image_sink ", image_src, still ? "imagefreeze name=img-freeze num-buffers=1 "
+    g_string_append_printf (d, "%s%svideoconvert name=img-conv ! video/x-raw,format=GRAY8 ! %s "
+        "! mm.image_sink ", image_src, *image_src ? " ! " : "", still ? "imagefreeze name=img-freeze num-buffers=1 "
         "! digitimage name=img-digit stable-frames=1" : "digitimage name=img-digit");
   if (audio_src)
-    g_string_append_printf (d, "%s ! audioconvert name=aud-conv ! audioresample name=aud-resample "
+    g_string_append_printf (d, "%s%saudioconvert name=aud-conv ! audioresample name=aud-resample "
         "! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract name=aud-mfcc "
-        "! mm.audio_sink ", audio_src);
+        "! mm.audio_sink ", audio_src, *audio_src ? " ! " : "");
   return g_string_free (d, FALSE);
 }

@@ -249,7 +249,8 @@ void     mm_cli_model_nets (const struct _MmModelSet *set, MmCliNets *nets);
 
 /* The one classifier pipeline predict and batch build (gst_parse_launch
  * syntax): for each input given, its source (@image_src, @audio_src: the
- * elements before the branch, e.g. "filesrc name=img-src ! decodebin"), then
+ * elements before the branch, e.g. "filesrc name=img-src ! decodebin"; "": none,
+ * the branch's first element, img-conv or aud-conv, is left unlinked), then
  * videoconvert ! GRAY8 ! digitimage (@still: imagefreeze num-buffers=1 !
  * digitimage stable-frames=1) and audioconvert ! audioresample ! 16 kHz mono
  * F32 ! mfccextract, into one mmclassify named "mm" ! @sink (NULL: "appsink
