@@ -252,6 +252,50 @@ START_TEST (test_predict_refuses_non_finite_outputs)
 }
 END_TEST
 
+/* mm_net_score is mm_net_predict at the net's temperature plus the ECE of
+ * those probabilities: the same decisions, probabilities and confusion
+ * (compared at its batch, 256, so the same GEMM shapes); on failure it
+ * leaves the struct empty. */
+START_TEST (test_score_is_predict_and_ece)
+{
+  MmDataset *ds = synthetic_images (300, 4);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 7);
+  int pred[300];
+  float probs[300 * MM_N_CLASSES];
+  MmConfusion conf;
+  MmScores sc;
+  GError *error = NULL;
+
+  mm_net_set_temperature (net, 0.5f);
+  mm_confusion_init (&conf);
+  ck_assert (mm_net_predict (net, ds, 256, pred, probs, &conf, NULL));
+  ck_assert (mm_net_score (net, ds, &sc, &error));
+  ck_assert_int_eq (sc.n, 300);
+  ck_assert_int_eq (sc.conf.n, 300);
+  ck_assert_int_eq (memcmp (&sc.conf, &conf, sizeof conf), 0);
+  for (int i = 0; i < 300; i++) {
+    ck_assert_int_eq (sc.pred[i], pred[i]);
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      ck_assert_float_eq_tol (sc.probs[i * MM_N_CLASSES + k], probs[i * MM_N_CLASSES + k], 1e-5);
+  }
+  ck_assert_double_eq_tol (sc.ece, mm_calibration_ece (probs, ds->labels, 300, MM_ECE_BINS),
+      1e-5);
+  mm_scores_clear (&sc);
+  ck_assert_ptr_null (sc.probs);
+  mm_scores_clear (&sc);
+
+  ds->image[7] = NAN;
+  ck_assert (!mm_net_score (net, ds, &sc, &error));
+  ck_assert (g_error_matches (error, MM_ERROR, MM_ERROR_INVALID));
+  ck_assert_ptr_null (sc.pred);
+  ck_assert_ptr_null (sc.probs);
+  ck_assert_int_eq (sc.conf.n, 0);
+  g_clear_error (&error);
+  mm_net_free (net);
+  mm_dataset_free (ds);
+}
+END_TEST
+
 START_TEST (test_train_is_reproducible_for_a_seed)
 {
   MmDataset *tr = synthetic_images (64, 1), *va = synthetic_images (20, 2);
@@ -527,6 +571,7 @@ main (void)
   tcase_add_test (tc, test_temperature_fit_recovers_the_true_temperature);
   tcase_add_loop_test (tc, test_train_learns_a_separable_problem, 0, MM_N_ARCH);
   tcase_add_test (tc, test_predict_refuses_non_finite_outputs);
+  tcase_add_test (tc, test_score_is_predict_and_ece);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
   tcase_add_test (tc, test_train_stops_early_without_progress);
   tcase_add_loop_test (tc, test_train_resumes_bit_for_bit, 0, MM_N_ARCH);

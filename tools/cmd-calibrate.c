@@ -63,18 +63,14 @@ load_set (const MmModel *model, const char *protocol, const char *data_dir, cons
 static gboolean
 score (MmNet *net, const MmDataset *ds, double *ece, double *accuracy, GError **error)
 {
-  float *probs = g_new (float, (size_t) MAX (ds->n, 1) * MM_N_CLASSES);
-  MmConfusion conf;
-  gboolean ok;
+  MmScores sc;
 
-  mm_confusion_init (&conf);
-  ok = mm_net_predict (net, ds, 256, NULL, probs, &conf, error);
-  if (ok) {
-    *ece = mm_calibration_ece (probs, ds->labels, ds->n, MM_ECE_BINS);
-    *accuracy = mm_confusion_accuracy (&conf);
-  }
-  g_free (probs);
-  return ok;
+  if (!mm_net_score (net, ds, &sc, error))
+    return FALSE;
+  *ece = sc.ece;
+  *accuracy = mm_confusion_accuracy (&sc.conf);
+  mm_scores_clear (&sc);
+  return TRUE;
 }
 
 /* The record of this calibration: what was fitted on, the temperatures and

@@ -20,15 +20,8 @@
 #include "mm-modelset.h"
 #include "mm-threads.h"
 
-
-/* The scores of one set. */
-typedef struct {
-  MmConfusion conf;
-  double ece;
-} Scores;
-
 static void
-print_confusion (const char *title, const Scores *sc)
+print_confusion (const char *title, const MmScores *sc)
 {
   const MmConfusion *c = &sc->conf;
   printf ("%s: %d samples, accuracy %.2f%%, macro F1 %.4f, ECE %.2f%% (%d bins)\n", title, c->n,
@@ -46,7 +39,7 @@ print_confusion (const char *title, const Scores *sc)
 }
 
 static void
-add_confusion (JsonBuilder *b, const char *name, const Scores *sc)
+add_confusion (JsonBuilder *b, const char *name, const MmScores *sc)
 {
   const MmConfusion *c = &sc->conf;
   mm_json_begin_object (b, name);
@@ -103,7 +96,7 @@ set_names (const MmSplits *splits, const Conditions *cond)
 /* @test or @heldout NULL: not scored. */
 static void
 print_json (const char *model, MmArch arch, const char *protocol, const Conditions *cond,
-    const SetNames *names, const Scores *test, const Scores *heldout)
+    const SetNames *names, const MmScores *test, const MmScores *heldout)
 {
   JsonBuilder *b = json_builder_new ();
 
@@ -149,31 +142,22 @@ recorded_protocol (const MmModelMeta *meta)
   return name;
 }
 
-/* Predicts a whole set, filling @sc and, when @tsv is non-NULL, one line
+/* Scores a whole set into @sc and, when @tsv is non-NULL, writes one line
  * per sample: the sample indices are the protocol's fixed order, so files
  * from different models line up sample by sample. Confidences are the
  * model's calibrated probabilities (its temperature). Fails, naming
  * @model, when the network's outputs are not finite. */
 static gboolean
-predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *name, Scores *sc,
+predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *name, MmScores *sc,
     GString *tsv, GError **error)
 {
-  int *pred = g_new (int, ds->n);
-  float *probs = g_new (float, (size_t) ds->n * MM_N_CLASSES);
-
-  mm_confusion_init (&sc->conf);
-  if (!mm_net_predict (net, ds, 256, pred, probs, &sc->conf, error)) {
+  if (!mm_net_score (net, ds, sc, error)) {
     g_prefix_error (error, "%s: %s: ", model, name);
-    g_free (pred);
-    g_free (probs);
     return FALSE;
   }
-  sc->ece = mm_calibration_ece (probs, ds->labels, ds->n, MM_ECE_BINS);
   for (int i = 0; tsv && i < ds->n; i++)
-    g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, ds->labels[i], pred[i],
-        probs[(size_t) i * MM_N_CLASSES + pred[i]]);
-  g_free (pred);
-  g_free (probs);
+    g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, ds->labels[i], sc->pred[i],
+        sc->probs[(size_t) i * MM_N_CLASSES + sc->pred[i]]);
   return TRUE;
 }
 
@@ -194,7 +178,7 @@ eval_folds (char **models, const char *data_dir, gboolean json)
   for (char **m = models; *m; m++) {
     MmSplits splits = { 0 };
     GError *error = NULL;
-    Scores sc;
+    MmScores sc = { 0 };
     const MmModel *model = NULL;
     MmModelSet *set = mm_cli_open_model (*m, "eval", &model, &error);
     MmNet *net = set ? model->net : NULL;
@@ -233,6 +217,7 @@ eval_folds (char **models, const char *data_dir, gboolean json)
       mm_cli_fail ("%s", error->message);
     }
     g_clear_error (&error);
+    mm_scores_clear (&sc);
     g_free (protocol);
     mm_splits_clear (&splits);
     mm_model_set_free (set);
@@ -349,7 +334,7 @@ mm_cmd_eval (int argc, char **argv)
   MmSplits splits = { 0 };
   MmModelSet *set = NULL;
   const MmModel *model = NULL;
-  Scores test, heldout;
+  MmScores test = { 0 }, heldout = { 0 };
   GString *pred_tsv = NULL;
   GError *error = NULL;
   MmNet *net = NULL;
@@ -437,8 +422,6 @@ mm_cmd_eval (int argc, char **argv)
   names = set_names (&splits, &cond);
   /* the model's stored norm (training-set statistics), never recomputed */
   mm_dataset_normalize (splits.test, mm_net_norm (net));
-  mm_confusion_init (&heldout.conf);
-  heldout.ece = 0;
   if (pred_path)
     pred_tsv = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence\n");
   if (split_scored
@@ -481,6 +464,8 @@ mm_cmd_eval (int argc, char **argv)
   rc = MM_EXIT_OK;
 out:
   g_clear_error (&error);
+  mm_scores_clear (&test);
+  mm_scores_clear (&heldout);
   mm_splits_clear (&splits);
   mm_model_set_free (set);
   g_free (data_dir);

@@ -142,6 +142,34 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
   return TRUE;
 }
 
+/* The batch every evaluation runs the net with: its outputs do not depend
+ * on it beyond rounding, the memory it takes does. */
+#define SCORE_BATCH 256
+
+gboolean
+mm_net_score (MmNet *net, const MmDataset *ds, MmScores *sc, GError **error)
+{
+  memset (sc, 0, sizeof *sc);
+  sc->n = ds->n;
+  sc->pred = g_new (int, MAX (ds->n, 1));
+  sc->probs = g_new (float, (size_t) MAX (ds->n, 1) * MM_N_CLASSES);
+  mm_confusion_init (&sc->conf);
+  if (!mm_net_predict (net, ds, SCORE_BATCH, sc->pred, sc->probs, &sc->conf, error)) {
+    mm_scores_clear (sc);
+    return FALSE;
+  }
+  sc->ece = mm_calibration_ece (sc->probs, ds->labels, ds->n, MM_ECE_BINS);
+  return TRUE;
+}
+
+void
+mm_scores_clear (MmScores *sc)
+{
+  g_clear_pointer (&sc->pred, g_free);
+  g_clear_pointer (&sc->probs, g_free);
+  memset (sc, 0, sizeof *sc);
+}
+
 double
 mm_calibration (const float *probs, const int *labels, int n, int n_bins,
     MmCalibrationBin *bins)

@@ -31,6 +31,27 @@ gboolean mm_net_predict (MmNet *net, const MmDataset *ds, int batch,
 /* Evaluation-mode raw logits [n][10] of every sample of @ds (no temperature). */
 void   mm_net_logits  (MmNet *net, const MmDataset *ds, int batch, float *logits);
 
+/* ---- Scoring a set ---- */
+/* What a network (or a mean of networks) says on a whole set: every
+ * sample's decision and calibrated probabilities, their confusion matrix
+ * and expected calibration error. The arrays are owned by the struct:
+ * mm_scores_clear frees them (and may be called on a zeroed struct). */
+typedef struct {
+  int n;
+  int *pred;         /* [n] the arg-max */
+  float *probs;      /* [n][10] the calibrated probabilities */
+  MmConfusion conf;  /* truth against @pred */
+  double ece;        /* mm_calibration_ece over MM_ECE_BINS */
+} MmScores;
+
+/* The one pass every evaluation makes (eval, calibrate, the recipe's
+ * calibration): mm_net_predict over @ds at the net's temperature (@ds
+ * already normalised with the net's norm), then the ECE. Fills @sc, which
+ * need not be initialised and is left empty on failure (mm_net_predict's
+ * errors). */
+gboolean mm_net_score    (MmNet *net, const MmDataset *ds, MmScores *sc, GError **error);
+void     mm_scores_clear (MmScores *sc);
+
 /* ---- Calibration ---- */
 /* Expected calibration error of @n predictions: the top probability of each
  * row of @probs [n][10] as its confidence, @bins equal-width bins over

@@ -50,30 +50,31 @@ gboolean
 mm_recipe_calibrate (MmNet *net, const MmDataset *val, float *t,
     double *ece_before, double *ece_after, GError **error)
 {
-  float *logits = g_new (float, (size_t) val->n * MM_N_CLASSES);
-  float *probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
+  float *logits = g_new (float, (size_t) MAX (val->n, 1) * MM_N_CLASSES);
+  MmScores sc;
   double before = 0, after = 0;
   gboolean ok;
 
   mm_net_set_temperature (net, 1.0f);
-  ok = mm_net_predict (net, val, 256, NULL, probs, NULL, error);
+  ok = mm_net_score (net, val, &sc, error);
   if (ok) {
-    before = mm_calibration_ece (probs, val->labels, val->n, MM_ECE_BINS);
+    before = sc.ece;
+    mm_scores_clear (&sc);
     mm_net_logits (net, val, 256, logits);
     *t = mm_fit_temperature (logits, val->labels, val->n);
     mm_net_set_temperature (net, *t);
-    ok = mm_net_predict (net, val, 256, NULL, probs, NULL, error);
+    ok = mm_net_score (net, val, &sc, error);
     if (!ok)
       mm_net_set_temperature (net, 1.0f);
   }
   if (ok)
-    after = mm_calibration_ece (probs, val->labels, val->n, MM_ECE_BINS);
+    after = sc.ece;
   if (ece_before)
     *ece_before = before;
   if (ece_after)
     *ece_after = after;
+  mm_scores_clear (&sc);
   g_free (logits);
-  g_free (probs);
   return ok;
 }
 
