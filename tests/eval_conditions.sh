@@ -10,6 +10,8 @@
 #    predictions on a second run; it runs with MNIST's test files absent;
 #  - --snr DB --noise white|pink|babble: noise mixed into the held-out recordings;
 #    the same predictions on a second run; 0 dB costs accuracy, 20 dB less;
+#  - --ensemble: a network averaged with itself is that network; each
+#    member's figures are its own; two front ends or two roles: exit 1;
 #  - usage errors (exit 2) and an image network with --snr (exit 1);
 #    training on writers or writers-val is refused.
 # Usage: bash eval_conditions.sh PATH/TO/mmdigits
@@ -132,6 +134,39 @@ same aud-0 aud-0b && ok "--snr: a second run predicts the same" || fail "--snr: 
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["noise"]=="white" and d["snr_db"]==0 and d["limit"]==300 and "split_test" not in d' \
   "$T/aud-0.json" && ok "--snr: the JSON names the noise and SNR, and scores only the noisy set" || fail "--snr JSON: $(cat "$T/aud-0.json")"
 
+# ---- --ensemble ----
+# the mean of a network's probabilities with themselves is that network
+run aud-self -m "$AUD" -m "$AUD" --ensemble -p clean
+same aud-clean aud-self && ok "--ensemble of a network with itself predicts as the network" \
+  || fail "--ensemble A + A differs from A"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); e=d["ensemble"]; assert len(e)==2 and d["combination"].startswith("mean") and " + " in d["model"], d.keys()' \
+  "$T/aud-self.json" && ok "--ensemble: the JSON names the members and the combination" \
+  || fail "--ensemble JSON: $(head -c 300 "$T/aud-self.json")"
+CNN=$ROOT/models/audionet_cnn.safetensors LSTM=$ROOT/models/audionet_lstm.safetensors
+if [ -f "$CNN" ] && [ -f "$LSTM" ] && [ "$CNN" != "$AUD" ]; then
+  run ens-cnn -m "$CNN" -p voices
+  run ens-lstm -m "$LSTM" -p voices
+  run ens-both -m "$CNN" -m "$LSTM" --ensemble -p voices
+  # each member's own figures in the ensemble's JSON are its figures alone
+  python3 - "$T" <<'PY' && ok "--ensemble: each member's figures are its own run's" || fail "--ensemble: members' figures"
+import json, sys
+t = sys.argv[1]
+d = json.load(open(t + "/ens-both.json"))
+for m, name in zip(d["ensemble"], ("ens-cnn", "ens-lstm")):
+    alone = json.load(open(t + "/" + name + ".json"))
+    for k in ("split_test", "heldout_test"):
+        assert m[k]["confusion"] == alone[k]["confusion"], (name, k)
+        assert abs(m[k]["ece"] - alone[k]["ece"]) <= 1e-6, (name, k)
+PY
+  usage_rc=0
+  "$MM" eval -m "$AUD" -m "$CNN" --ensemble --limit 10 > /dev/null 2> "$T/ens-fe.err" || usage_rc=$?
+  [ $usage_rc -eq 1 ] && grep -q "different audio front ends" "$T/ens-fe.err" \
+    && ok "--ensemble of two front ends: exit 1" || fail "--ensemble of two front ends: $(cat "$T/ens-fe.err")"
+fi
+"$MM" eval -m "$AUD" -m "$IMG" --ensemble --limit 10 > /dev/null 2> "$T/ens-role.err"
+[ $? -eq 1 ] && grep -q "not take the same inputs" "$T/ens-role.err" \
+  && ok "--ensemble of an audio and an image network: exit 1" || fail "--ensemble roles: $(cat "$T/ens-role.err")"
+
 # ---- errors ----
 usage () {   # usage WHAT ARGS...: eval ARGS is a usage error (exit 2)
   local what=$1 rc=0
@@ -145,6 +180,9 @@ usage "--snr 1000" -m "$AUD" --snr 1000
 usage "writers:fat" -m "$AUD" -p writers:fat
 usage "writers-val:fat" -m "$AUD" -p writers-val:fat
 usage "writers-valx" -m "$AUD" -p writers-valx
+usage "--ensemble with one model" -m "$AUD" --ensemble
+usage "--ensemble with the folds" -m "$AUD" -m "$AUD" --ensemble -p new-speaker
+usage "two models without --ensemble" -m "$AUD" -m "$AUD"
 "$MM" eval -m "$IMG" --snr 10 > /dev/null 2> "$T/img-snr.err"
 [ $? -eq 1 ] && grep -q "hears no audio" "$T/img-snr.err" && ok "--snr with ImageNet_CNN: exit 1" \
   || fail "--snr with ImageNet_CNN: $(cat "$T/img-snr.err")"

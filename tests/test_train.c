@@ -296,6 +296,46 @@ START_TEST (test_score_is_predict_and_ece)
 }
 END_TEST
 
+/* mm_scores_mean averages the parts' probabilities sample by sample and
+ * decides on the mean: where one network is sure of a wrong digit and the
+ * other less sure of the right one, the mean may side with either. */
+START_TEST (test_scores_mean_decides_on_the_mean)
+{
+  /* sample 0: a says 3 (0.6), b says 5 (0.9): mean 5 (0.5 vs 0.35)
+   * sample 1: a says 1 (0.9), b says 2 (0.55): mean 1 (0.55 vs 0.325)
+   * sample 2: both 7 */
+  float pa[3][MM_N_CLASSES] = { { 0 } }, pb[3][MM_N_CLASSES] = { { 0 } };
+  int labels[3] = { 5, 2, 7 };
+  MmScores parts[2] = { { 0 } }, mean;
+
+  pa[0][3] = 0.6f; pa[0][5] = 0.1f; pa[0][0] = 0.3f;
+  pb[0][5] = 0.9f; pb[0][3] = 0.1f;
+  pa[1][1] = 0.9f; pa[1][2] = 0.1f;
+  pb[1][2] = 0.55f; pb[1][1] = 0.2f; pb[1][0] = 0.25f;
+  pa[2][7] = 1.0f;
+  pb[2][7] = 0.8f; pb[2][9] = 0.2f;
+  parts[0].n = parts[1].n = 3;
+  parts[0].probs = &pa[0][0];
+  parts[1].probs = &pb[0][0];
+  mm_scores_mean (parts, 2, labels, &mean);
+  ck_assert_int_eq (mean.n, 3);
+  ck_assert_int_eq (mean.pred[0], 5);
+  ck_assert_int_eq (mean.pred[1], 1);
+  ck_assert_int_eq (mean.pred[2], 7);
+  ck_assert_float_eq_tol (mean.probs[0 * MM_N_CLASSES + 5], 0.5f, 1e-6);
+  ck_assert_float_eq_tol (mean.probs[0 * MM_N_CLASSES + 3], 0.35f, 1e-6);
+  ck_assert_float_eq_tol (mean.probs[1 * MM_N_CLASSES + 0], 0.125f, 1e-6);
+  ck_assert_float_eq_tol (mean.probs[2 * MM_N_CLASSES + 9], 0.1f, 1e-6);
+  ck_assert_int_eq (mean.conf.n, 3);
+  ck_assert_int_eq (mean.conf.confusion[5][5], 1);
+  ck_assert_int_eq (mean.conf.confusion[2][1], 1);
+  ck_assert_int_eq (mean.conf.confusion[7][7], 1);
+  /* confidences 0.5, 0.55, 0.9 in bins 7, 8, 13 (of 15): |1 − 0.5| + |0 − 0.55| + |1 − 0.9| */
+  ck_assert_double_eq_tol (mean.ece, (0.5 + 0.55 + 0.1) / 3, 1e-6);
+  mm_scores_clear (&mean);
+}
+END_TEST
+
 START_TEST (test_train_is_reproducible_for_a_seed)
 {
   MmDataset *tr = synthetic_images (64, 1), *va = synthetic_images (20, 2);
@@ -572,6 +612,7 @@ main (void)
   tcase_add_loop_test (tc, test_train_learns_a_separable_problem, 0, MM_N_ARCH);
   tcase_add_test (tc, test_predict_refuses_non_finite_outputs);
   tcase_add_test (tc, test_score_is_predict_and_ece);
+  tcase_add_test (tc, test_scores_mean_decides_on_the_mean);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
   tcase_add_test (tc, test_train_stops_early_without_progress);
   tcase_add_loop_test (tc, test_train_resumes_bit_for_bit, 0, MM_N_ARCH);

@@ -1,7 +1,9 @@
 /* mmdigits eval — accuracy, macro F1, calibration error and confusion
  * matrix of a model file; with --protocol new-speaker, the speaker-disjoint
- * folds of several models at once. --snr mixes noise into the recordings
- * of the set the protocol reports, --limit takes only the first samples. */
+ * folds of several models at once; with --ensemble, the mean of several
+ * networks' calibrated probabilities (mm_scores_mean). --snr mixes noise
+ * into the recordings of the set the protocol reports, --limit takes only
+ * the first samples. */
 
 /* The noise of --snr: recording r's is drawn from stream (NOISE_SEED, r). */
 #define NOISE_SEED 2026
@@ -19,6 +21,14 @@
 #include "mm-modelfile.h"
 #include "mm-modelset.h"
 #include "mm-threads.h"
+
+/* A network scored by eval: the one --model, or one of --ensemble's. */
+typedef struct {
+  const char *path;
+  MmModelSet *set;
+  const MmModel *model;       /* owned by @set */
+  MmScores test, heldout;     /* its own scores (--ensemble) */
+} Member;
 
 static void
 print_confusion (const char *title, const MmScores *sc)
@@ -93,16 +103,55 @@ set_names (const MmSplits *splits, const Conditions *cond)
     : "split test (9,000 of the 60,000 training samples, never trained on)", "held-out test" };
 }
 
+/* --ensemble's members: each one's file, arch, temperature and scores. */
+static void
+add_members (JsonBuilder *b, const Member *members, int n, const SetNames *names,
+    gboolean test, gboolean heldout)
+{
+  mm_json_begin_array (b, "ensemble");
+  for (int m = 0; m < n; m++) {
+    json_builder_begin_object (b);
+    mm_json_add_string (b, "model", members[m].path);
+    mm_json_add_string (b, "arch", mm_arch_name (members[m].model->arch));
+    mm_json_add_double (b, "temperature", mm_net_temperature (members[m].model->net));
+    if (test)
+      add_confusion (b, names->test_key, &members[m].test);
+    if (heldout)
+      add_confusion (b, names->heldout_key, &members[m].heldout);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+/* What was scored: one model, or (@n > 1) the mean of --ensemble's,
+ * named "A + B". */
+static char *
+scored_name (const Member *members, int n, gboolean arch)
+{
+  GString *s = g_string_new (NULL);
+
+  for (int m = 0; m < n; m++)
+    g_string_append_printf (s, "%s%s", m ? " + " : "",
+        arch ? mm_arch_name (members[m].model->arch) : members[m].path);
+  return g_string_free (s, FALSE);
+}
+
 /* @test or @heldout NULL: not scored. */
 static void
-print_json (const char *model, MmArch arch, const char *protocol, const Conditions *cond,
+print_json (const Member *members, int n, const char *protocol, const Conditions *cond,
     const SetNames *names, const MmScores *test, const MmScores *heldout)
 {
   JsonBuilder *b = json_builder_new ();
+  g_autofree char *model = scored_name (members, n, FALSE);
+  g_autofree char *arch = scored_name (members, n, TRUE);
 
   json_builder_begin_object (b);
   mm_json_add_string (b, "model", model);
-  mm_json_add_string (b, "arch", mm_arch_name (arch));
+  mm_json_add_string (b, "arch", arch);
+  if (n > 1) {
+    mm_json_add_string (b, "combination", "mean of the calibrated probabilities");
+    add_members (b, members, n, names, test != NULL, heldout != NULL);
+  }
   mm_json_add_string (b, "protocol", protocol);
   if (!isnan (cond->snr)) {
     mm_json_add_string (b, "noise", mm_noise_kind_name (cond->noise));
@@ -142,6 +191,15 @@ recorded_protocol (const MmModelMeta *meta)
   return name;
 }
 
+/* One line per sample of @sc into @tsv (NULL: none). */
+static void
+append_tsv (GString *tsv, const char *name, const int *labels, const MmScores *sc)
+{
+  for (int i = 0; tsv && i < sc->n; i++)
+    g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, labels[i], sc->pred[i],
+        sc->probs[(size_t) i * MM_N_CLASSES + sc->pred[i]]);
+}
+
 /* Scores a whole set into @sc and, when @tsv is non-NULL, writes one line
  * per sample: the sample indices are the protocol's fixed order, so files
  * from different models line up sample by sample. Confidences are the
@@ -155,9 +213,7 @@ predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *nam
     g_prefix_error (error, "%s: %s: ", model, name);
     return FALSE;
   }
-  for (int i = 0; tsv && i < ds->n; i++)
-    g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, ds->labels[i], sc->pred[i],
-        sc->probs[(size_t) i * MM_N_CLASSES + sc->pred[i]]);
+  append_tsv (tsv, name, ds->labels, sc);
   return TRUE;
 }
 
@@ -238,22 +294,104 @@ out:
   return rc;
 }
 
+/* A copy of the first @n samples of @ds. Newly allocated. */
+static MmDataset *
+first_samples (const MmDataset *ds, int n)
+{
+  int *idx = g_new (int, MAX (n, 1));
+  MmDataset *sub;
+
+  for (int i = 0; i < n; i++)
+    idx[i] = i;
+  sub = mm_dataset_subset (ds, idx, n);
+  g_free (idx);
+  return sub;
+}
+
 /* The first @limit samples of *@ds (0: all), in place. */
 static void
 limit_set (MmDataset **ds, int limit)
 {
-  int *idx;
   MmDataset *sub;
 
   if (!*ds || !limit || limit >= (*ds)->n)
     return;
-  idx = g_new (int, limit);
-  for (int i = 0; i < limit; i++)
-    idx[i] = i;
-  sub = mm_dataset_subset (*ds, idx, limit);
-  g_free (idx);
+  sub = first_samples (*ds, limit);
   mm_dataset_free (*ds);
   *ds = sub;
+}
+
+/* Scores @ds (raw features) with the @n members, into @out: one member
+ * normalises @ds in place and scores it (its scores are @out); several
+ * score a copy each, normalised with their own norm, into their @which
+ * scores (0: test, 1: held-out), and @out is the mean of their calibrated
+ * probabilities. @tsv gets @out's lines. */
+static gboolean
+score_set (Member *members, int n, MmDataset *ds, const char *name, int which, MmScores *out,
+    GString *tsv, GError **error)
+{
+  MmScores *parts;
+
+  if (n == 1) {
+    mm_dataset_normalize (ds, mm_net_norm (members[0].model->net));
+    return predict_set (members[0].model->net, members[0].path, ds, name, out, tsv, error);
+  }
+  parts = g_new0 (MmScores, n);
+  for (int m = 0; m < n; m++) {
+    MmDataset *copy = first_samples (ds, ds->n);
+    gboolean ok;
+
+    mm_dataset_normalize (copy, mm_net_norm (members[m].model->net));
+    ok = predict_set (members[m].model->net, members[m].path, copy, name, &parts[m], NULL,
+        error);
+    mm_dataset_free (copy);
+    if (!ok) {
+      for (int j = 0; j < m; j++)
+        mm_scores_clear (&parts[j]);
+      g_free (parts);
+      return FALSE;
+    }
+  }
+  mm_scores_mean (parts, n, ds->labels, out);
+  append_tsv (tsv, name, ds->labels, out);
+  for (int m = 0; m < n; m++) {
+    MmScores *keep = which ? &members[m].heldout : &members[m].test;
+    mm_scores_clear (keep);
+    *keep = parts[m];
+  }
+  g_free (parts);
+  return TRUE;
+}
+
+/* --ensemble: opens every model into @members; they must serve one role
+ * and, when they hear audio, share one front end (the features are made
+ * once). Fails naming the file. */
+static gboolean
+open_members (char **models, Member *members, int n, GError **error)
+{
+  for (int m = 0; m < n; m++) {
+    const MmModel *first;
+    char *what = NULL;
+
+    members[m].path = models[m];
+    if (!(members[m].set = mm_cli_open_model (models[m], "eval", &members[m].model, error)))
+      return FALSE;
+    first = members[0].model;
+    if (mm_role_of_arch (members[m].model->arch) != mm_role_of_arch (first->arch)) {
+      g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "--ensemble: %s (%s) and %s (%s) do "
+          "not take the same inputs", models[0], mm_arch_name (first->arch), models[m],
+          mm_arch_name (members[m].model->arch));
+      return FALSE;
+    }
+    if (mm_arch_uses_audio (first->arch)
+        && !mm_mfcc_params_equal (&first->frontend, &members[m].model->frontend, &what)) {
+      g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "--ensemble: %s and %s were trained "
+          "on different audio front ends (%s)", models[0], models[m], what);
+      g_free (what);
+      return FALSE;
+    }
+  }
+  return TRUE;
 }
 
 /* --limit, then --snr's noise into the recordings of the set the protocol
@@ -297,17 +435,41 @@ check_predictions (const char *path, const char *model, const char *data_dir, GE
   return ok;
 }
 
+/* --ensemble's header: what is averaged, and each member alone on the
+ * same samples (the tables below are the mean's). */
+static void
+print_members (const Member *members, int n, const char *protocol, const SetNames *names,
+    gboolean test, gboolean heldout)
+{
+  printf ("mean of the calibrated probabilities of %d networks (--ensemble, protocol %s):\n", n,
+      protocol);
+  for (int m = 0; m < n; m++) {
+    printf ("  %s (%s, temperature %g)", members[m].path,
+        mm_arch_name (members[m].model->arch), mm_net_temperature (members[m].model->net));
+    if (test)
+      printf ("  %s %.2f%% ECE %.2f%%", names->test_name,
+          100 * mm_confusion_accuracy (&members[m].test.conf), 100 * members[m].test.ece);
+    if (heldout)
+      printf ("  %s %.2f%% ECE %.2f%%", names->heldout_name,
+          100 * mm_confusion_accuracy (&members[m].heldout.conf), 100 * members[m].heldout.ece);
+    printf ("\n");
+  }
+}
+
 int
 mm_cmd_eval (int argc, char **argv)
 {
-  char **models = NULL, *model_path, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
+  char **models = NULL, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
   char *pred_path = NULL, *noise = NULL;
-  int threads = 0;
-  gboolean json = FALSE;
+  int threads = 0, n_members = 0;
+  gboolean json = FALSE, ensemble = FALSE;
   Conditions cond = { .snr = NAN, .noise = MM_NOISE_WHITE, .limit = 0 };
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &models, "Model file (.safetensors); "
-      "one per fold, repeated, with --protocol new-speaker", "FILE" },
+      "one per fold, repeated, with --protocol new-speaker; two or more with --ensemble", "FILE" },
+    { "ensemble", 0, 0, G_OPTION_ARG_NONE, &ensemble, "Score the mean of the calibrated "
+      "probabilities of the --model files (each at its own temperature and norm; one role, "
+      "one front end), and each of them on the same samples", NULL },
     MM_CLI_DATA_ENTRY (data_opt),
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, voices-cal, "
       "voices-test, writers, writers:KIND, writers-val[:KIND], new-speaker:K, new-speaker:NAME (default: the model's, else clean), or "
@@ -332,12 +494,11 @@ mm_cmd_eval (int argc, char **argv)
   };
   GOptionContext *ctx = g_option_context_new ("- evaluate a model");
   MmSplits splits = { 0 };
-  MmModelSet *set = NULL;
-  const MmModel *model = NULL;
+  Member *members = NULL;
+  const MmModel *model;
   MmScores test = { 0 }, heldout = { 0 };
   GString *pred_tsv = NULL;
   GError *error = NULL;
-  MmNet *net = NULL;
   SetNames names;
   gboolean folds, split_scored;
   int rc = MM_EXIT_FAILURE;
@@ -358,8 +519,15 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (models[1] && !folds) {
-    fprintf (stderr, "mmdigits: several --model only with --protocol new-speaker\n");
+  if (ensemble && (folds || !models[1])) {
+    fprintf (stderr, "mmdigits: %s\n", folds ? "--ensemble scores one protocol's sets, not "
+        "--protocol new-speaker (give -p new-speaker:K and fold K's models)"
+        : "--ensemble needs two --model or more");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (models[1] && !folds && !ensemble) {
+    fprintf (stderr, "mmdigits: several --model only with --protocol new-speaker or --ensemble\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }
@@ -381,24 +549,27 @@ mm_cmd_eval (int argc, char **argv)
   }
   /* --predictions is written at the end: it fails before the work, and
    * never replaces the model or (below) a data file */
-  if (pred_path && !check_predictions (pred_path, models[0], NULL, &error)) {
-    rc = mm_cli_fail ("%s", error->message);
-    goto out;
-  }
+  for (char **m = models; pred_path && *m; m++)
+    if (!check_predictions (pred_path, *m, NULL, &error)) {
+      rc = mm_cli_fail ("%s", error->message);
+      goto out;
+    }
   mm_cli_set_threads (threads);
   if (folds) {
     if ((data_dir = mm_cli_data_dir (data_opt)))
       rc = eval_folds (models, data_dir, json);
     goto out;
   }
-  model_path = models[0];
-  if (!(set = mm_cli_open_model (model_path, "eval", &model, &error))) {
+  n_members = g_strv_length (models);
+  members = g_new0 (Member, n_members);
+  if (!open_members (models, members, n_members, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  net = model->net;
+  /* the features are made with the first's front end: the members share it */
+  model = members[0].model;
   if (!isnan (cond.snr) && !mm_arch_uses_audio (model->arch)) {
-    rc = mm_cli_fail ("%s: --snr: %s hears no audio", model_path, mm_arch_name (model->arch));
+    rc = mm_cli_fail ("%s: --snr: %s hears no audio", models[0], mm_arch_name (model->arch));
     goto out;
   }
   if (!protocol && !(protocol = recorded_protocol (model->meta)))
@@ -420,22 +591,15 @@ mm_cmd_eval (int argc, char **argv)
    * would only repeat the clean figure, so it is not scored */
   split_scored = isnan (cond.snr) || !splits.heldout;
   names = set_names (&splits, &cond);
-  /* the model's stored norm (training-set statistics), never recomputed */
-  mm_dataset_normalize (splits.test, mm_net_norm (net));
+  /* each model's stored norm (training-set statistics), never recomputed */
   if (pred_path)
     pred_tsv = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence\n");
-  if (split_scored
-      && !predict_set (net, model_path, splits.test, names.test_key, &test, pred_tsv, &error)) {
+  if ((split_scored && !score_set (members, n_members, splits.test, names.test_key, 0, &test,
+              pred_tsv, &error))
+      || (splits.heldout && !score_set (members, n_members, splits.heldout, names.heldout_key, 1,
+              &heldout, pred_tsv, &error))) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
-  }
-  if (splits.heldout) {
-    mm_dataset_normalize (splits.heldout, mm_net_norm (net));
-    if (!predict_set (net, model_path, splits.heldout, names.heldout_key, &heldout, pred_tsv,
-            &error)) {
-      rc = mm_cli_fail ("%s", error->message);
-      goto out;
-    }
   }
   /* g_file_set_contents writes a temporary and renames it */
   if (pred_tsv && !g_file_set_contents (pred_path, pred_tsv->str, (gssize) pred_tsv->len, &error)) {
@@ -443,11 +607,14 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   if (json) {
-    print_json (model_path, mm_net_arch (net), protocol, &cond, &names,
-        split_scored ? &test : NULL, splits.heldout ? &heldout : NULL);
+    print_json (members, n_members, protocol, &cond, &names, split_scored ? &test : NULL,
+        splits.heldout ? &heldout : NULL);
   } else {
-    printf ("%s (%s, protocol %s, temperature %g)\n", model_path,
-        mm_arch_name (mm_net_arch (net)), protocol, mm_net_temperature (net));
+    if (n_members > 1)
+      print_members (members, n_members, protocol, &names, split_scored, splits.heldout != NULL);
+    else
+      printf ("%s (%s, protocol %s, temperature %g)\n", models[0], mm_arch_name (model->arch),
+          protocol, mm_net_temperature (model->net));
     if (!isnan (cond.snr))
       printf ("the %s's recordings with %s noise at %g dB SNR\n",
           splits.heldout ? names.heldout_name : names.test_name,
@@ -467,7 +634,12 @@ out:
   mm_scores_clear (&test);
   mm_scores_clear (&heldout);
   mm_splits_clear (&splits);
-  mm_model_set_free (set);
+  for (int m = 0; m < n_members; m++) {
+    mm_scores_clear (&members[m].test);
+    mm_scores_clear (&members[m].heldout);
+    mm_model_set_free (members[m].set);
+  }
+  g_free (members);
   g_free (data_dir);
   g_strfreev (models);
   g_free (data_opt);

@@ -88,6 +88,17 @@ mm_argmax (int n, const float *x)
   return best;
 }
 
+void
+mm_probs_mean (int n_rows, int classes, const float *const *rows, float *mean)
+{
+  for (int k = 0; k < classes; k++) {
+    double sum = 0;
+    for (int m = 0; m < n_rows; m++)
+      sum += rows[m][k];
+    mean[k] = (float) (sum / n_rows);
+  }
+}
+
 gboolean
 mm_all_finite (const float *x, size_t n)
 {

@@ -170,6 +170,32 @@ mm_scores_clear (MmScores *sc)
   memset (sc, 0, sizeof *sc);
 }
 
+void
+mm_scores_mean (const MmScores *parts, int n_parts, const int *labels, MmScores *out)
+{
+  int n = parts[0].n;
+  const float **rows = g_new (const float *, n_parts);
+
+  memset (out, 0, sizeof *out);
+  out->n = n;
+  out->pred = g_new (int, MAX (n, 1));
+  out->probs = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
+  mm_confusion_init (&out->conf);
+  for (int i = 0; i < n; i++) {
+    float *mean = out->probs + (size_t) i * MM_N_CLASSES;
+
+    for (int m = 0; m < n_parts; m++) {
+      g_return_if_fail (parts[m].n == n);
+      rows[m] = parts[m].probs + (size_t) i * MM_N_CLASSES;
+    }
+    mm_probs_mean (n_parts, MM_N_CLASSES, rows, mean);
+    out->pred[i] = mm_argmax (MM_N_CLASSES, mean);
+    mm_confusion_add (&out->conf, labels[i], out->pred[i]);
+  }
+  out->ece = mm_calibration_ece (out->probs, labels, n, MM_ECE_BINS);
+  g_free (rows);
+}
+
 double
 mm_calibration (const float *probs, const int *labels, int n, int n_bins,
     MmCalibrationBin *bins)

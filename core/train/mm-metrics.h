@@ -51,6 +51,11 @@ typedef struct {
  * errors). */
 gboolean mm_net_score    (MmNet *net, const MmDataset *ds, MmScores *sc, GError **error);
 void     mm_scores_clear (MmScores *sc);
+/* The mean of @n_parts scores of one set (each over the same samples, in
+ * the order of @labels [n]): the probabilities averaged sample by sample
+ * (mm_probs_mean), the arg-max of the mean, its confusion and ECE. Fills
+ * @out, which need not be initialised. */
+void     mm_scores_mean  (const MmScores *parts, int n_parts, const int *labels, MmScores *out);
 
 /* ---- Calibration ---- */
 /* Expected calibration error of @n predictions: the top probability of each
