@@ -44,7 +44,11 @@
  * (AudioNet_CNN, else AudioNet_LSTM) and pairs (HybridNet_CNN, else
  * HybridNet_CNN_LSTM); files are read in name order and the first of each
  * arch wins, unless the directory's `roles.json` names the file for a role
- * (the default set's names its AudioNet_LSTM for blocks). Models are loaded
+ * (the default set's names its AudioNet_LSTM for blocks). A directory
+ * holding both audio networks (AudioNet_CNN and AudioNet_LSTM) with one
+ * front end decides a block alone on the mean of their calibrated
+ * probabilities (the default set does; a model file given alone is one
+ * network). Models are loaded
  * at NULL→READY. A missing file, a corrupt
  * file given by name, a directory in which nothing loads, or a model set
  * with no network for a requested pad (neither its single-modality one nor,
@@ -79,6 +83,9 @@
  * * #gchararray `arch`: the network that decided, e.g. `HybridNet_CNN`;
  *   with both pads and no hybrid, `ImageNet_CNN` for crops and the audio
  *   network for blocks.
+ * * #gchararray `averaged-with` (JSON `averaged_with`), only for a block
+ *   decided by two audio networks (see Models): the partner's arch, e.g.
+ *   `AudioNet_CNN`; `probabilities` are then the mean of both networks'.
  * * #GstClockTime `timestamp`: the PTS of the earliest input of the decision.
  * * #GstClockTime `stream-time`: the stream time of that PTS.
  * * #GstClockTime `running-time`: the running time of that PTS.
@@ -206,6 +213,7 @@ typedef struct
 {
   const char *modality;         /* "image", "audio" or "image+audio" */
   const char *arch;
+  const char *averaged_with;    /* the audio partner's arch, or NULL */
   int digit;                    /* the arg-max */
   gboolean unsure;              /* its probability is below min-confidence */
   double probs[MM_N_CLASSES];
@@ -624,8 +632,10 @@ decision_json (const Decision * d, gsize * len)
   else
     g_string_append_printf (s, ",\"digit\":%d,\"confidence\":", d->digit);
   append_number (s, d->probs[d->digit]);
-  g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\","
-      "\"probabilities\":[", d->modality, d->arch);
+  g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\",", d->modality, d->arch);
+  if (d->averaged_with)
+    g_string_append_printf (s, "\"averaged_with\":\"%s\",", d->averaged_with);
+  g_string_append (s, "\"probabilities\":[");
   for (int k = 0; k < MM_N_CLASSES; k++) {
     if (k)
       g_string_append_c (s, ',');
@@ -659,6 +669,8 @@ post_decision (GstMmClassify * self, const Decision * d)
       "stream-time", G_TYPE_UINT64, d->stream_time,
       "running-time", G_TYPE_UINT64, d->running_time,
       "duration", G_TYPE_UINT64, d->duration, NULL);
+  if (d->averaged_with)
+    gst_structure_set (s, "averaged-with", G_TYPE_STRING, d->averaged_with, NULL);
   gst_structure_take_value (s, "probabilities", &probs);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
@@ -710,6 +722,7 @@ classify (GstMmClassify * self, const Item * a, const Item * b)
   }
   d.modality = mm_role_modality (md.model->role);
   d.arch = mm_arch_name (md.model->arch);
+  d.averaged_with = md.partner ? mm_arch_name (md.partner->arch) : NULL;
   d.digit = md.digit;
   d.unsure = md.unsure;
   for (int k = 0; k < MM_N_CLASSES; k++)

@@ -295,6 +295,13 @@ def main():
                      + ", ".join(s["role"] for s in serving if s["arch"] in served)
                      + " decisions (core/nets/mm-modelset.h; docs/results.md says which set "
                      "chose it).")
+        partners = [(s["arch"], s["averaged_with"]["arch"]) for s in serving
+                    if s.get("averaged_with")]
+        for holder, partner in partners:
+            lstm += (f" A spoken digit alone is decided on the mean of the calibrated "
+                     f"probabilities of {holder} and {partner} (the set's audio partner: both "
+                     f"audio networks, one front end; docs/results.md, \"Averaging the two audio "
+                     f"networks\").")
         if idle:
             lstm += (f" A directory's classifier prefers the CNN variant of a role, so "
                      f"{', '.join(idle)} serve{'s' if len(idle) == 1 else ''} when named as a "

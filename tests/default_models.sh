@@ -62,6 +62,10 @@ roles = {json.loads(l)["role"]: json.loads(l)["arch"] for l in open(sys.argv[1])
 print("models/ roles:", roles)
 # the audio role is the LSTM's because models/roles.json names it (docs/results.md)
 assert roles == {"image": "ImageNet_CNN", "audio": "AudioNet_LSTM", "image+audio": "HybridNet_CNN"}
+# and the CNN, of the same front end, is averaged with it (docs/results.md, "Averaging")
+partners = {json.loads(l)["role"]: json.loads(l).get("averaged_with", {}).get("arch")
+            for l in open(sys.argv[1]) if l.strip()}
+assert partners == {"image": None, "audio": "AudioNet_CNN", "image+audio": None}, partners
 PY
 fi
 
@@ -124,14 +128,16 @@ if command -v espeak-ng >/dev/null && [ -d "$plugins" ]; then
   need "espeak-ng says seven" espeak-ng -w "$tmp/seven.wav" seven
   need "predict the spoken seven" bash -c '"$@" > "$0"' "$tmp/seven.jsonl" \
     "$mmdigits" predict "${set_opt[@]+"${set_opt[@]}"}" -a "$tmp/seven.wav" --json
-  audio_arch=AudioNet_LSTM
-  [ "$which" = study ] && audio_arch=AudioNet_CNN
-  check "predict ($which set) gives one audio decision by $audio_arch" /usr/bin/python3 -c '
+  # the default set: the LSTM averaged with the CNN; the study's: its CNN alone
+  audio_arch=AudioNet_LSTM partner=AudioNet_CNN
+  [ "$which" = study ] && audio_arch=AudioNet_CNN partner=
+  check "predict ($which set) gives one audio decision by $audio_arch${partner:+ + $partner}" /usr/bin/python3 -c '
 import json, sys
 d = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print(sys.argv[2], "set:", [(e["digit"], round(e["confidence"], 3), e["arch"]) for e in d])
+print(sys.argv[2], "set:", [(e["digit"], round(e["confidence"], 3), e["arch"], e.get("averaged_with")) for e in d])
 assert len(d) == 1 and d[0]["modality"] == "audio" and d[0]["arch"] == sys.argv[3]
-assert d[0]["digit"] in range(10), d' "$tmp/seven.jsonl" "$which" "$audio_arch"
+assert d[0].get("averaged_with") == (sys.argv[4] or None), d
+assert d[0]["digit"] in range(10), d' "$tmp/seven.jsonl" "$which" "$audio_arch" "$partner"
 
   if [ "$which" = default ] && [ -d "$data/fsdd/recordings" ]; then
     mkdir "$tmp/dc"

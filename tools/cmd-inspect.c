@@ -57,8 +57,9 @@ add_raw_json (JsonBuilder *b, const char *name, const char *json)
   json_builder_add_null_value (b);
 }
 
+/* @partner: the audio network averaged with this one in its set, or NULL. */
 static void
-print_json (const char *path, MmNet *net, const MmModelMeta *meta)
+print_json (const char *path, MmNet *net, const MmModelMeta *meta, const MmModel *partner)
 {
   JsonBuilder *b = json_builder_new ();
   const MmNorm *norm = mm_net_norm (net);
@@ -67,6 +68,12 @@ print_json (const char *path, MmNet *net, const MmModelMeta *meta)
   mm_json_add_string (b, "file", path);
   mm_json_add_string (b, "arch", mm_arch_name (mm_net_arch (net)));
   mm_json_add_string (b, "role", mm_role_modality (mm_role_of_arch (mm_net_arch (net))));
+  if (partner) {
+    mm_json_begin_object (b, "averaged_with");
+    mm_json_add_string (b, "file", partner->file);
+    mm_json_add_string (b, "arch", mm_arch_name (partner->arch));
+    json_builder_end_object (b);
+  }
   mm_json_add_int (b, "parameters", (gint64) mm_net_n_params (net));
   mm_json_add_double (b, "image_mean", norm->image_mean);
   mm_json_add_double (b, "image_std", norm->image_std);
@@ -110,6 +117,7 @@ mm_cmd_inspect (int argc, char **argv)
   for (int i = 1; i < argc; i++) {
     GError *error = NULL;
     MmModelSet *set = mm_model_set_open (argv[i], &error);
+    const MmModel *partner;
 
     if (!set) {
       rc = mm_cli_fail ("%s", error->message);
@@ -125,9 +133,18 @@ mm_cmd_inspect (int argc, char **argv)
       if (!m)
         continue;
       if (json)
-        print_json (m->file, m->net, m->meta);
+        print_json (m->file, m->net, m->meta, mm_model_set_partner (set, (MmRole) r));
       else
         print_text (m->file, m->net, m->meta, tensors);
+    }
+    /* the partner is in its holder's JSON object ("averaged_with") */
+    partner = mm_model_set_partner (set, MM_ROLE_AUDIO);
+    if (partner && !json) {
+      const MmModel *a = mm_model_set_get (set, MM_ROLE_AUDIO);
+
+      print_text (partner->file, partner->net, partner->meta, tensors);
+      printf ("model file %s (%s) averaged with %s (%s) for MFCC blocks alone\n",
+          partner->file, mm_arch_name (partner->arch), a->file, mm_arch_name (a->arch));
     }
     if (!json)
       for (const char *const *note = mm_model_set_unused (set); *note; note++)

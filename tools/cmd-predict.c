@@ -267,11 +267,14 @@ emit_decision (const Predict *p, const char *image, const char *audio, const cha
   if (json_parser_load_from_data (parser, line, -1, NULL)
       && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser))) {
     o = json_node_get_object (json_parser_get_root (parser));
-    printf ("%s: digit %d (%.2f, %s, %s)", label,
+    printf ("%s: digit %d (%.2f, %s, %s", label,
         (int) json_object_get_int_member_with_default (o, "digit", -1),
         json_object_get_double_member_with_default (o, "confidence", 0),
         json_object_get_string_member_with_default (o, "modality", "?"),
         json_object_get_string_member_with_default (o, "arch", "?"));
+    if (json_object_has_member (o, "averaged_with"))
+      printf (" + %s", json_object_get_string_member_with_default (o, "averaged_with", "?"));
+    putchar (')');
     if (with_time)
       printf (" at %s", json_object_get_string_member_with_default (o, "time", "?"));
     putchar ('\n');

@@ -15,7 +15,17 @@
  *    serves another role fails the open (MM_ERROR_NOT_FOUND / _INVALID), as
  *    does a roles file that is not such an object (MM_ERROR_FORMAT).
  *    Files that cannot be loaded are skipped (mm_model_set_skipped), files
- *    that lost their role to another are left out (mm_model_set_unused).
+ *    that lost their role to another are left out (mm_model_set_unused),
+ *    but for the audio partner below.
+ *  - Two audio networks. When a directory holds both audio archs
+ *    (AudioNet_CNN and AudioNet_LSTM) with one front end, the one that
+ *    lost the audio role is its partner (mm_model_set_partner; the first
+ *    such file in name order): an MFCC block alone is decided on the mean
+ *    of the two networks' calibrated probabilities (mm_probs_mean), each
+ *    at its own norm and temperature. Chosen on the unheard-voices
+ *    validation set by a rule written before measuring (docs/results.md,
+ *    "Averaging the two audio networks"). A model file given alone is one
+ *    network, never averaged.
  *  - Plans (mm_model_set_plan): which network serves what, given the inputs
  *    a caller has. With both inputs and a hybrid, pairs go to the hybrid
  *    and an input without a partner to its single-modality network if the
@@ -30,8 +40,9 @@
  *    a plan that would mix two is refused with both files and the value
  *    that differs.
  *  - Decisions (mm_model_set_classify): normalise, forward, softmax of the
- *    logits over the model's calibration temperature, arg-max, and "not
- *    sure" below a caller's threshold.
+ *    logits over the model's calibration temperature (for a block alone
+ *    with a partner: the mean of both networks'), arg-max, and "not sure"
+ *    below a caller's threshold.
  *
  * Ownership: the set owns its networks, file names, metadata and notes;
  * pointers it returns live as long as the set. Thread-safety: a set is used
@@ -86,6 +97,10 @@ const char    *mm_model_set_path    (const MmModelSet *set);
 gboolean       mm_model_set_is_dir  (const MmModelSet *set);
 /* The network serving @role, or NULL. */
 const MmModel *mm_model_set_get     (const MmModelSet *set, MmRole role);
+/* The audio network whose calibrated probabilities are averaged with
+ * @role's network's (only MM_ROLE_AUDIO can have one; see the policy), or
+ * NULL. */
+const MmModel *mm_model_set_partner (const MmModelSet *set, MmRole role);
 /* The set's one network when it holds exactly one (a file), else NULL. */
 const MmModel *mm_model_set_single  (const MmModelSet *set);
 /* Files of a directory that could not be loaded: "model file F skipped:
@@ -125,11 +140,14 @@ gboolean       mm_model_set_plan    (const MmModelSet *set, gboolean image, gboo
 
 /* One classification. */
 typedef struct {
-  const MmModel *model;      /* the network that decided */
-  int digit;                 /* the arg-max of the logits, so of @probs (the first on ties) */
+  const MmModel *model;      /* the network of the role that decided */
+  const MmModel *partner;    /* the audio partner averaged with it, or NULL */
+  int digit;                 /* the arg-max of @probs (the first on ties; of the
+                              * logits for one network) */
   float confidence;          /* probs[digit] */
   gboolean unsure;           /* confidence < the caller's minimum */
-  float probs[MM_N_CLASSES]; /* softmax(logits / temperature), sums to 1 */
+  float probs[MM_N_CLASSES]; /* softmax(logits / temperature), sums to 1; with a
+                              * partner the mean of both networks' */
 } MmDecision;
 
 /* Classifies @gray (784 grey bytes, white digit on black; NULL for none)

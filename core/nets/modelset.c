@@ -27,12 +27,15 @@ struct _MmModelSet {
   char *path;
   gboolean is_dir;
   Entry *roles[MM_N_ROLES];
+  Entry *partner;               /* the other audio network, averaged with the audio role's */
+  GPtrArray *audio_spares;      /* Entry *: audio networks that lost the role, while loading */
   char *named[MM_N_ROLES];      /* file names from the roles file, or NULL */
   GPtrArray *skipped, *unused;  /* char *, NULL-terminated */
   /* scratch for one classification */
   float image_in[MM_IMAGE_PIXELS];
   float audio_in[MM_AUDIO_VALUES];
   float logits[MM_N_CLASSES];
+  float partner_probs[MM_N_CLASSES];
 };
 
 static const char *const role_modality[MM_N_ROLES] = { "image", "audio", "image+audio" };
@@ -131,22 +134,52 @@ holds_against (const Entry *e, const Entry *other)
 }
 
 /* Keeps @e if its role is free or it ranks better than the holder (files
- * come in name order: of two of one arch, the first stays). Takes @e. */
+ * come in name order: of two of one arch, the first stays). An audio
+ * network that loses waits for choose_partner; another is left out. Takes
+ * @e. */
 static void
 offer (MmModelSet *set, Entry *e)
 {
   Entry **slot = &set->roles[e->pub.role];
+  Entry *loser = NULL;
 
   if (*slot && holds_against (*slot, e)) {
-    note_unused (set, e, *slot);
-    entry_free (e);
+    loser = e;
+  } else {
+    loser = *slot;
+    *slot = e;
+  }
+  if (!loser)
+    return;
+  if (loser->pub.role == MM_ROLE_AUDIO) {
+    g_ptr_array_add (set->audio_spares, loser);
     return;
   }
-  if (*slot) {
-    note_unused (set, *slot, e);
-    entry_free (*slot);
+  note_unused (set, loser, *slot);
+  entry_free (loser);
+}
+
+/* The policy's audio mean: of the audio networks that lost the role, the
+ * first of the other audio arch (AudioNet_CNN beside an AudioNet_LSTM, or
+ * the reverse) whose front end is the holder's averages its calibrated
+ * probabilities with the holder's; the others are left out. */
+static void
+choose_partner (MmModelSet *set)
+{
+  const Entry *holder = set->roles[MM_ROLE_AUDIO];
+
+  for (guint i = 0; i < set->audio_spares->len; i++) {
+    Entry *e = g_ptr_array_index (set->audio_spares, i);
+
+    if (!set->partner && e->pub.arch != holder->pub.arch
+        && mm_mfcc_params_equal (&e->pub.frontend, &holder->pub.frontend, NULL)) {
+      set->partner = e;
+    } else {
+      note_unused (set, e, holder);
+      entry_free (e);
+    }
   }
-  *slot = e;
+  g_ptr_array_set_size (set->audio_spares, 0);
 }
 
 static gint
@@ -351,6 +384,7 @@ load_dir (MmModelSet *set, GError **error)
     return FALSE;
   }
   g_ptr_array_unref (files);
+  choose_partner (set);
   return check_named (set, error);
 }
 
@@ -387,6 +421,7 @@ mm_model_set_open (const char *path, GError **error)
   set->is_dir = g_file_test (path, G_FILE_TEST_IS_DIR);
   set->skipped = g_ptr_array_new_with_free_func (g_free);
   set->unused = g_ptr_array_new_with_free_func (g_free);
+  set->audio_spares = g_ptr_array_new ();
   ok = set->is_dir ? load_dir (set, error) : load_file (set, error);
   g_ptr_array_add (set->skipped, NULL);
   g_ptr_array_add (set->unused, NULL);
@@ -406,6 +441,11 @@ mm_model_set_free (MmModelSet *set)
     entry_free (set->roles[r]);
     g_free (set->named[r]);
   }
+  entry_free (set->partner);
+  /* spares are left only when the load failed before choose_partner */
+  for (guint i = 0; i < set->audio_spares->len; i++)
+    entry_free (g_ptr_array_index (set->audio_spares, i));
+  g_ptr_array_unref (set->audio_spares);
   g_ptr_array_unref (set->skipped);
   g_ptr_array_unref (set->unused);
   g_free (set->path);
@@ -429,6 +469,13 @@ mm_model_set_get (const MmModelSet *set, MmRole role)
 {
   g_return_val_if_fail (role < MM_N_ROLES, NULL);
   return set->roles[role] ? &set->roles[role]->pub : NULL;
+}
+
+const MmModel *
+mm_model_set_partner (const MmModelSet *set, MmRole role)
+{
+  g_return_val_if_fail (role < MM_N_ROLES, NULL);
+  return role == MM_ROLE_AUDIO && set->partner ? &set->partner->pub : NULL;
 }
 
 const MmModel *
@@ -546,26 +593,15 @@ mm_model_set_plan (const MmModelSet *set, gboolean image, gboolean audio, gboole
 
 /* ---- classifying --------------------------------------------------------- */
 
-gboolean
-mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
-    double min_confidence, MmDecision *d, GError **error)
+/* @e's calibrated probabilities of @gray and/or @mfcc (finite) into
+ * @probs, and the arg-max of its logits into *@digit (may be NULL). Fails,
+ * naming the file, when its outputs are not finite. */
+static gboolean
+forward_probs (MmModelSet *set, const Entry *e, const guint8 *gray, const float *mfcc,
+    float *probs, int *digit, GError **error)
 {
-  MmRole role = gray && mfcc ? MM_ROLE_HYBRID : gray ? MM_ROLE_IMAGE : MM_ROLE_AUDIO;
-  const Entry *e = set->roles[role];
-  MmNet *net;
+  MmNet *net = e->pub.net;
 
-  g_return_val_if_fail (gray || mfcc, FALSE);
-  if (!e) {
-    g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "%s has no %s model for %s",
-        set->path, mm_role_arch_name (role), role_use[role]);
-    return FALSE;
-  }
-  if (mfcc && !mm_all_finite (mfcc, MM_AUDIO_VALUES)) {
-    g_set_error_literal (error, MM_ERROR, MM_ERROR_INVALID,
-        "the MFCC block holds inf or NaN");
-    return FALSE;
-  }
-  net = e->pub.net;
   if (gray)
     mm_net_prepare_image (mm_net_norm (net), gray, set->image_in);
   if (mfcc)
@@ -579,9 +615,45 @@ mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
         mm_arch_name (e->pub.arch));
     return FALSE;
   }
-  mm_softmax_temperature (1, MM_N_CLASSES, set->logits, mm_net_temperature (net), d->probs);
+  mm_softmax_temperature (1, MM_N_CLASSES, set->logits, mm_net_temperature (net), probs);
+  if (digit)
+    *digit = mm_argmax (MM_N_CLASSES, set->logits);
+  return TRUE;
+}
+
+gboolean
+mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
+    double min_confidence, MmDecision *d, GError **error)
+{
+  MmRole role = gray && mfcc ? MM_ROLE_HYBRID : gray ? MM_ROLE_IMAGE : MM_ROLE_AUDIO;
+  const Entry *e = set->roles[role];
+  const Entry *partner = role == MM_ROLE_AUDIO ? set->partner : NULL;
+
+  g_return_val_if_fail (gray || mfcc, FALSE);
+  if (!e) {
+    g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "%s has no %s model for %s",
+        set->path, mm_role_arch_name (role), role_use[role]);
+    return FALSE;
+  }
+  if (mfcc && !mm_all_finite (mfcc, MM_AUDIO_VALUES)) {
+    g_set_error_literal (error, MM_ERROR, MM_ERROR_INVALID,
+        "the MFCC block holds inf or NaN");
+    return FALSE;
+  }
+  if (!forward_probs (set, e, gray, mfcc, d->probs, &d->digit, error))
+    return FALSE;
+  if (partner) {
+    const float *rows[2] = { d->probs, set->partner_probs };
+    float mean[MM_N_CLASSES];
+
+    if (!forward_probs (set, partner, NULL, mfcc, set->partner_probs, NULL, error))
+      return FALSE;
+    mm_probs_mean (2, MM_N_CLASSES, rows, mean);
+    memcpy (d->probs, mean, sizeof mean);
+    d->digit = mm_argmax (MM_N_CLASSES, d->probs);
+  }
   d->model = &e->pub;
-  d->digit = mm_argmax (MM_N_CLASSES, set->logits);
+  d->partner = partner ? &partner->pub : NULL;
   d->confidence = d->probs[d->digit];
   d->unsure = d->confidence < min_confidence;
   return TRUE;
