@@ -44,11 +44,11 @@
  * (AudioNet_CNN, else AudioNet_LSTM) and pairs (HybridNet_CNN, else
  * HybridNet_CNN_LSTM); files are read in name order and the first of each
  * arch wins, unless the directory's `roles.json` names the file for a role
- * (the default set's names its AudioNet_LSTM for blocks). A directory
- * holding both audio networks (AudioNet_CNN and AudioNet_LSTM) with one
- * front end decides a block alone on the mean of their calibrated
- * probabilities (the default set does; a model file given alone is one
- * network). Models are loaded
+ * (the default set's names its AudioNet_LSTM for blocks). When it names
+ * two files for blocks (the network and its partner, the other audio
+ * network, one front end), a block alone is decided on the mean of their
+ * calibrated probabilities (the default set's does; a model file given
+ * alone is one network). Models are loaded
  * at NULL→READY. A missing file, a corrupt
  * file given by name, a directory in which nothing loads, or a model set
  * with no network for a requested pad (neither its single-modality one nor,

@@ -46,9 +46,13 @@ grep -v -e silence.wav -e v42.webm -e junk.wav "$T/list.txt" > "$T/wavs.txt"
 audio=$(python3 -c 'import json, sys
 print(next(o["file"] + "\t" + o["arch"] for o in map(json.loads, open(sys.argv[1])) if o["role"] == "audio"))' \
   "$T/set.jsonl") || need "the set's audio network" false
-"$BUILD/tests/recording_decisions" "${audio%%$'\t'*}" "$T/wavs.txt" > "$T/eval.tsv" \
-  || fail "recording_decisions"
-python3 - "$T/auto.jsonl" "$T/gst.jsonl" "$T/eval.tsv" "${audio##*$'\t'}" <<'PY' \
+# and its audio partner, when the set averages two (inspect's "averaged_with")
+partner=$(python3 -c 'import json, sys
+print(next((o["averaged_with"]["file"] + "\t" + o["averaged_with"]["arch"] for o in map(json.loads, open(sys.argv[1])) if o["role"] == "audio" and "averaged_with" in o), ""))' \
+  "$T/set.jsonl")
+"$BUILD/tests/recording_decisions" "${audio%%$'\t'*}" ${partner:+"${partner%%$'\t'*}"} \
+  "$T/wavs.txt" > "$T/eval.tsv" || fail "recording_decisions"
+python3 - "$T/auto.jsonl" "$T/gst.jsonl" "$T/eval.tsv" "${audio##*$'\t'}" "${partner##*$'\t'}" <<'PY' \
   && ok "WAV files: one decision each, eval's digit for all $(wc -l < "$T/wavs.txt"); the video's lines are the stream path's" \
   || fail "WAV decisions against eval's"
 import collections, json, sys
@@ -64,6 +68,7 @@ for line in open(sys.argv[3]):
     f, d = line.rstrip("\n").split("\t")
     assert [o.get("digit") for o in auto[f]] == [int(d)], (f, auto[f], d)
     assert auto[f][0]["modality"] == "audio" and auto[f][0]["arch"] == sys.argv[4], auto[f]
+    assert auto[f][0].get("averaged_with") == (sys.argv[5] or None), auto[f]
 # a recording's line has the stream's fields, in the stream's order and types
 wav = [f for f in auto if f.endswith("w1.wav")][0]
 kind = lambda v: "number" if type(v) in (int, float) else type(v).__name__

@@ -5,33 +5,50 @@
  * which the detector finds no word is taken whole, as mm_speech_load does —
  * centred, MFCC) and classifies it with the model's norm; this does the
  * same one file at a time (eval runs batches of 256: the arg-max may
- * differ only where two logits tie to the last bit).
+ * differ only where two logits tie to the last bit). With a PARTNER (a
+ * set's two audio networks, one front end: the first's) the digit is the
+ * arg-max of the mean of both calibrated probabilities (mm_probs_mean), as
+ * `eval --ensemble` and the model set decide.
  *
- * Usage: recording_decisions MODEL.safetensors LIST   → "file<TAB>digit" lines */
+ * Usage: recording_decisions MODEL.safetensors [PARTNER.safetensors] LIST
+ *        → "file<TAB>digit" lines */
 #include <stdio.h>
 #include <string.h>
 
 #include "fsdd.h"
+#include "mm-activation.h"
 #include "mm-error.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
 
+/* @net's calibrated probabilities of the raw @block. */
+static void
+probs_of (MmNet *net, const float *block, float *probs)
+{
+  float in[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
+
+  mm_net_prepare_audio (mm_net_norm (net), block, in);
+  mm_net_forward (net, 1, NULL, in, logits);
+  mm_softmax_temperature (1, MM_N_CLASSES, logits, mm_net_temperature (net), probs);
+}
+
 int
 main (int argc, char **argv)
 {
-  MmModelMeta meta = { 0 };
+  MmModelMeta meta = { 0 }, partner_meta = { 0 };
   MmMfccParams p, whole;
   GError *err = NULL;
-  MmNet *net;
+  MmNet *net, *partner = NULL;
   MmMfcc *m, *m_whole;
   char *text = NULL, **lines;
 
-  if (argc != 3) {
-    fprintf (stderr, "usage: recording_decisions MODEL.safetensors LIST\n");
+  if (argc != 3 && argc != 4) {
+    fprintf (stderr, "usage: recording_decisions MODEL.safetensors [PARTNER.safetensors] LIST\n");
     return 2;
   }
-  if (!(net = mm_model_load (argv[1], &meta, &err)) || !g_file_get_contents (argv[2], &text,
-          NULL, &err)) {
+  if (!(net = mm_model_load (argv[1], &meta, &err))
+      || (argc == 4 && !(partner = mm_model_load (argv[2], &partner_meta, &err)))
+      || !g_file_get_contents (argv[argc - 1], &text, NULL, &err)) {
     fprintf (stderr, "recording_decisions: %s\n", err->message);
     return 1;
   }
@@ -45,6 +62,8 @@ main (int argc, char **argv)
   m = mm_mfcc_new (&p, NULL);
   m_whole = mm_mfcc_new (&whole, NULL);
   mm_net_set_training (net, FALSE);
+  if (partner)
+    mm_net_set_training (partner, FALSE);
   lines = g_strsplit (text, "\n", -1);
   for (char **f = lines; *f; f++) {
     float block[MM_AUDIO_VALUES], in[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
@@ -62,6 +81,17 @@ main (int argc, char **argv)
       fprintf (stderr, "recording_decisions: %s\n", err->message);
       return 1;
     }
+    if (partner) {
+      float a[MM_N_CLASSES], b[MM_N_CLASSES], mean[MM_N_CLASSES];
+      const float *rows[2] = { a, b };
+
+      probs_of (net, block, a);
+      probs_of (partner, block, b);
+      mm_probs_mean (2, MM_N_CLASSES, rows, mean);
+      best = mm_argmax (MM_N_CLASSES, mean);
+      printf ("%s\t%d\n", *f, best);
+      continue;
+    }
     mm_net_prepare_audio (mm_net_norm (net), block, in);
     mm_net_forward (net, 1, NULL, in, logits);
     for (int k = 1; k < MM_N_CLASSES; k++)
@@ -74,6 +104,9 @@ main (int argc, char **argv)
   mm_mfcc_free (m);
   mm_mfcc_free (m_whole);
   mm_model_meta_clear (&meta);
+  mm_model_meta_clear (&partner_meta);
   mm_net_free (net);
+  if (partner)
+    mm_net_free (partner);
   return 0;
 }

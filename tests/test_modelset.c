@@ -107,12 +107,9 @@ START_TEST (test_modelset_cnn_before_lstm_whatever_the_names)
   ck_assert_int_eq (mm_model_set_get (set, MM_ROLE_HYBRID)->role, MM_ROLE_HYBRID);
   ck_assert (mm_model_set_single (set) == NULL);
   ck_assert (mm_model_set_skipped (set)[0] == NULL);
-  /* the other audio arch, of the same front end, is the audio partner */
-  ck_assert_str_eq (strrchr (mm_model_set_partner (set, MM_ROLE_AUDIO)->file, '/') + 1,
-      "a-audio-lstm.safetensors");
-  ck_assert (mm_model_set_partner (set, MM_ROLE_HYBRID) == NULL);
+  ck_assert (strv_has (mm_model_set_unused (set), "a-audio-lstm", "b-audio-cnn"));
   ck_assert (strv_has (mm_model_set_unused (set), "a-hybrid-lstm", "b-hybrid-cnn"));
-  ck_assert_int_eq (g_strv_length ((char **) mm_model_set_unused (set)), 1);
+  ck_assert_int_eq (g_strv_length ((char **) mm_model_set_unused (set)), 2);
   mm_model_set_free (set);
 }
 END_TEST
@@ -127,8 +124,7 @@ write_roles (const char *text)
 }
 
 /* roles.json names the LSTM for MFCC blocks: it serves them, the CNN is
- * its partner (same front end), the LSTM hybrid is noted as unused; the
- * roles it does not name keep the arch order. */
+ * noted as unused; the roles it does not name keep the arch order. */
 START_TEST (test_modelset_roles_file_chooses_a_role)
 {
   MmModelSet *set;
@@ -141,10 +137,8 @@ START_TEST (test_modelset_roles_file_chooses_a_role)
   set = open_ok (tmp_dir);
   ck_assert_str_eq (file_of (set, MM_ROLE_AUDIO), "audio-lstm.safetensors");
   ck_assert_str_eq (file_of (set, MM_ROLE_HYBRID), "hybrid-cnn.safetensors");
-  ck_assert_str_eq (strrchr (mm_model_set_partner (set, MM_ROLE_AUDIO)->file, '/') + 1,
-      "audio-cnn.safetensors");
-  ck_assert (strv_has (mm_model_set_unused (set), "hybrid-lstm.safetensors (HybridNet_CNN_LSTM) "
-          "not used", "hybrid-cnn"));
+  ck_assert (strv_has (mm_model_set_unused (set), "audio-cnn.safetensors (AudioNet_CNN) not "
+          "used", "audio-lstm"));
   mm_model_set_free (set);
 }
 END_TEST
@@ -473,21 +467,25 @@ START_TEST (test_modelset_classify_matches_the_core_by_hand)
 }
 END_TEST
 
-/* A directory with both audio archs of one front end decides a block on
- * the mean of their calibrated probabilities (each at its own temperature:
- * T = 1 and 2.5 here), the arg-max of the mean; images and pairs are not
- * touched; the file of either alone is one network. */
+/* roles.json names the audio network and its partner (the other audio
+ * arch, one front end): a block is decided on the mean of their calibrated
+ * probabilities (each at its own temperature: T = 1 and 2.5 here), the
+ * arg-max of the mean; the file of either alone is one network. */
 START_TEST (test_modelset_averages_the_two_audio_networks)
 {
   char *cnn = save_model ("audio-cnn.safetensors", MM_ARCH_AUDIONET_CNN, 2, NULL, 1.0f);
   char *lstm = save_model ("audio-lstm.safetensors", MM_ARCH_AUDIONET_LSTM, 7, NULL, 2.5f);
-  MmModelSet *set = open_ok (tmp_dir), *alone = open_ok (lstm);
+  MmModelSet *set, *alone;
   double a[MM_N_CLASSES], b[MM_N_CLASSES];
   float mfcc[MM_AUDIO_VALUES];
   MmDecision d;
   GError *err = NULL;
   gboolean differ = FALSE;
 
+  write_roles ("{\"audio\": [\"audio-lstm.safetensors\", \"audio-cnn.safetensors\"]}");
+  set = open_ok (tmp_dir);
+  alone = open_ok (lstm);
+  ck_assert (mm_model_set_unused (set)[0] == NULL);
   for (int seed = 1; seed <= 4; seed++) {
     int best = 0;
 
@@ -496,9 +494,9 @@ START_TEST (test_modelset_averages_the_two_audio_networks)
     ck_assert (mm_test_expected_probs (lstm, NULL, mfcc, b));
     ck_assert_msg (mm_model_set_classify (set, NULL, mfcc, 0, &d, &err), "%s",
         err ? err->message : "");
-    ck_assert_str_eq (d.model->file, cnn);
+    ck_assert_str_eq (d.model->file, lstm);
     ck_assert_ptr_nonnull (d.partner);
-    ck_assert_str_eq (d.partner->file, lstm);
+    ck_assert_str_eq (d.partner->file, cnn);
     for (int k = 0; k < MM_N_CLASSES; k++) {
       double want = (a[k] + b[k]) / 2;
       ck_assert_msg (fabs (d.probs[k] - want) <= PROB_TOL, "block %d class %d: %g vs %g",
@@ -524,10 +522,10 @@ START_TEST (test_modelset_averages_the_two_audio_networks)
 }
 END_TEST
 
-/* No partner where the mean would not be of the two audio archs on one
- * stream: two files of one arch, or the other arch with another front
- * end (left out, as before, and the block decided by the holder alone). */
-START_TEST (test_modelset_no_partner_of_one_arch_or_another_front_end)
+/* Without a partner in roles.json both audio archs do not average (the
+ * holder decides alone, the other is left out); a named partner of the
+ * holder's arch, of another front end, or missing fails the open. */
+START_TEST (test_modelset_partner_only_as_named)
 {
   MmModelSet *set;
   char *cnn;
@@ -537,13 +535,7 @@ START_TEST (test_modelset_no_partner_of_one_arch_or_another_front_end)
 
   cnn = save_model ("a-cnn.safetensors", MM_ARCH_AUDIONET_CNN, 1, NULL, 1.0f);
   add ("b-cnn.safetensors", MM_ARCH_AUDIONET_CNN, 2);
-  set = open_ok (tmp_dir);
-  ck_assert (mm_model_set_partner (set, MM_ROLE_AUDIO) == NULL);
-  ck_assert (strv_has (mm_model_set_unused (set), "b-cnn.safetensors", "a-cnn"));
-  mm_model_set_free (set);
-
-  g_free (save_model ("c-lstm.safetensors", MM_ARCH_AUDIONET_LSTM, 3, "{\"nfft\": 512}",
-          1.0f));
+  add ("c-lstm.safetensors", MM_ARCH_AUDIONET_LSTM, 3);
   set = open_ok (tmp_dir);
   ck_assert (mm_model_set_partner (set, MM_ROLE_AUDIO) == NULL);
   ck_assert (strv_has (mm_model_set_unused (set), "c-lstm.safetensors", "a-cnn"));
@@ -552,6 +544,17 @@ START_TEST (test_modelset_no_partner_of_one_arch_or_another_front_end)
   ck_assert_ptr_null (d.partner);
   check_decision (&d, cnn, NULL, mfcc, MM_ROLE_AUDIO);
   mm_model_set_free (set);
+
+  write_roles ("{\"audio\": [\"a-cnn.safetensors\", \"b-cnn.safetensors\"]}");
+  assert_fails (tmp_dir, MM_ERROR_INVALID, "both are AudioNet_CNN");
+  write_roles ("{\"audio\": [\"a-cnn.safetensors\", \"gone.safetensors\"]}");
+  assert_fails (tmp_dir, MM_ERROR_NOT_FOUND, "gone.safetensors as the audio partner");
+  write_roles ("{\"audio\": [\"a-cnn.safetensors\", \"../c-lstm.safetensors\"]}");
+  assert_fails (tmp_dir, MM_ERROR_FORMAT, "or two (the network and its partner)");
+  g_free (save_model ("c-lstm.safetensors", MM_ARCH_AUDIONET_LSTM, 3, "{\"nfft\": 512}",
+          1.0f));
+  write_roles ("{\"audio\": [\"a-cnn.safetensors\", \"c-lstm.safetensors\"]}");
+  assert_fails (tmp_dir, MM_ERROR_MISMATCH, "different audio front ends (nfft:");
   g_free (cnn);
 }
 END_TEST
@@ -627,7 +630,7 @@ modelset_suite (void)
   tcase_add_test (classify, test_modelset_classify_matches_the_core_by_hand);
   tcase_add_test (classify, test_modelset_classify_refuses_bad_inputs_and_outputs);
   tcase_add_test (classify, test_modelset_averages_the_two_audio_networks);
-  tcase_add_test (classify, test_modelset_no_partner_of_one_arch_or_another_front_end);
+  tcase_add_test (classify, test_modelset_partner_only_as_named);
   suite_add_tcase (s, classify);
   return s;
 }

@@ -318,8 +318,12 @@ classify_block (MmBatchWorker *w, const float *block, GstClockTime pts, char **w
   else
     g_string_append_printf (s, "\"digit\":%d,\"confidence\":", d.digit);
   append_number (s, d.probs[d.digit]);
-  g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\",\"probabilities\":[",
+  g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\",",
       mm_role_modality (d.model->role), mm_arch_name (d.model->arch));
+  /* as mmclassify's line: the set's audio partner, when it averaged */
+  if (d.partner)
+    g_string_append_printf (s, "\"averaged_with\":\"%s\",", mm_arch_name (d.partner->arch));
+  g_string_append (s, "\"probabilities\":[");
   for (int k = 0; k < MM_N_CLASSES; k++) {
     if (k)
       g_string_append_c (s, ',');

@@ -16,16 +16,18 @@
  *    does a roles file that is not such an object (MM_ERROR_FORMAT).
  *    Files that cannot be loaded are skipped (mm_model_set_skipped), files
  *    that lost their role to another are left out (mm_model_set_unused),
- *    but for the audio partner below.
- *  - Two audio networks. When a directory holds both audio archs
- *    (AudioNet_CNN and AudioNet_LSTM) with one front end, the one that
- *    lost the audio role is its partner (mm_model_set_partner; the first
- *    such file in name order): an MFCC block alone is decided on the mean
- *    of the two networks' calibrated probabilities (mm_probs_mean), each
- *    at its own norm and temperature. Chosen on the unheard-voices
- *    validation set by a rule written before measuring (docs/results.md,
- *    "Averaging the two audio networks"). A model file given alone is one
- *    network, never averaged.
+ *    but for a named audio partner (below).
+ *  - Two audio networks. A roles file may name two files for "audio",
+ *    ["network", "partner"]: the partner, the other audio arch
+ *    (AudioNet_CNN beside an AudioNet_LSTM, or the reverse) of the same
+ *    front end (else the open fails: MM_ERROR_INVALID, _MISMATCH; a
+ *    missing one MM_ERROR_NOT_FOUND), is averaged with the network
+ *    (mm_model_set_partner): an MFCC block alone is decided on the mean of
+ *    the two networks' calibrated probabilities (mm_probs_mean), each at
+ *    its own norm and temperature. A set opts in because a validation set
+ *    chose it (the default set's: docs/results.md, "Averaging the two
+ *    audio networks"); without the list, or for a model file given alone,
+ *    one network decides.
  *  - Plans (mm_model_set_plan): which network serves what, given the inputs
  *    a caller has. With both inputs and a hybrid, pairs go to the hybrid
  *    and an input without a partner to its single-modality network if the

@@ -30,6 +30,7 @@ struct _MmModelSet {
   Entry *partner;               /* the other audio network, averaged with the audio role's */
   GPtrArray *audio_spares;      /* Entry *: audio networks that lost the role, while loading */
   char *named[MM_N_ROLES];      /* file names from the roles file, or NULL */
+  char *named_partner;          /* the audio partner the roles file names, or NULL */
   GPtrArray *skipped, *unused;  /* char *, NULL-terminated */
   /* scratch for one classification */
   float image_in[MM_IMAGE_PIXELS];
@@ -159,27 +160,53 @@ offer (MmModelSet *set, Entry *e)
   entry_free (loser);
 }
 
-/* The policy's audio mean: of the audio networks that lost the role, the
- * first of the other audio arch (AudioNet_CNN beside an AudioNet_LSTM, or
- * the reverse) whose front end is the holder's averages its calibrated
- * probabilities with the holder's; the others are left out. */
-static void
-choose_partner (MmModelSet *set)
+/* The policy's audio mean: the audio network the roles file names as the
+ * partner, if it lost the role to the holder, averages its calibrated
+ * probabilities with the holder's; it must be the other audio arch
+ * (AudioNet_CNN beside an AudioNet_LSTM, or the reverse) of the holder's
+ * front end. The other losers are left out. */
+static gboolean
+choose_partner (MmModelSet *set, GError **error)
 {
   const Entry *holder = set->roles[MM_ROLE_AUDIO];
+  gboolean ok = TRUE;
 
   for (guint i = 0; i < set->audio_spares->len; i++) {
     Entry *e = g_ptr_array_index (set->audio_spares, i);
+    char *base = g_path_get_basename (e->file);
+    char *what = NULL;
 
-    if (!set->partner && e->pub.arch != holder->pub.arch
-        && mm_mfcc_params_equal (&e->pub.frontend, &holder->pub.frontend, NULL)) {
-      set->partner = e;
-    } else {
+    if (ok && set->named_partner && !set->partner && strcmp (base, set->named_partner) == 0) {
+      if (e->pub.arch == holder->pub.arch) {
+        g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "%s/" ROLES_FILE " names %s as the "
+            "audio partner of %s, but both are %s: the partner is the other audio network",
+            set->path, base, holder->file, mm_arch_name (e->pub.arch));
+        ok = FALSE;
+      } else if (!mm_mfcc_params_equal (&e->pub.frontend, &holder->pub.frontend, &what)) {
+        g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s/" ROLES_FILE " names %s as the "
+            "audio partner of %s, but they were trained on different audio front ends (%s)",
+            set->path, base, holder->file, what);
+        ok = FALSE;
+      } else {
+        set->partner = e;
+        e = NULL;
+      }
+    }
+    if (e) {
       note_unused (set, e, holder);
       entry_free (e);
     }
+    g_free (what);
+    g_free (base);
   }
   g_ptr_array_set_size (set->audio_spares, 0);
+  if (ok && set->named_partner && !set->partner) {
+    g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "%s/" ROLES_FILE " names %s as the audio "
+        "partner, but no such file loads beside the audio network", set->path,
+        set->named_partner);
+    ok = FALSE;
+  }
+  return ok;
 }
 
 static gint
@@ -246,6 +273,18 @@ role_of_modality (const char *name)
   return -1;
 }
 
+/* A file name of the roles file (a .safetensors name, no path), or NULL. */
+static const char *
+role_file (JsonNode *value)
+{
+  const char *file = JSON_NODE_HOLDS_VALUE (value)
+      && json_node_get_value_type (value) == G_TYPE_STRING ? json_node_get_string (value) : NULL;
+
+  if (!file || !*file || strchr (file, '/') || !g_str_has_suffix (file, ".safetensors"))
+    return NULL;
+  return file;
+}
+
 /* Reads @set's roles file into set->named, when the directory has one: an
  * object from role ("image", "audio", "image+audio") to a file name in the
  * directory. */
@@ -275,21 +314,38 @@ read_roles (MmModelSet *set, GError **error)
   json_object_iter_init (&it, obj);
   while (json_object_iter_next (&it, &key, &value)) {
     int r = role_of_modality (key);
-    const char *file = JSON_NODE_HOLDS_VALUE (value)
-        && json_node_get_value_type (value) == G_TYPE_STRING ? json_node_get_string (value) : NULL;
+    const char *file, *partner = NULL;
 
     if (r < 0) {
       g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "unknown role \"%s\" (the roles are "
           "\"image\", \"audio\" and \"image+audio\")", key);
       goto out;
     }
-    if (!file || !*file || strchr (file, '/') || !g_str_has_suffix (file, ".safetensors")) {
+    /* "audio" may name two files: the network and its partner */
+    if (r == MM_ROLE_AUDIO && JSON_NODE_HOLDS_ARRAY (value)
+        && json_array_get_length (json_node_get_array (value)) == 2) {
+      file = role_file (json_array_get_element (json_node_get_array (value), 0));
+      partner = role_file (json_array_get_element (json_node_get_array (value), 1));
+      if (!partner) {
+        g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "role \"audio\" must name one "
+            ".safetensors file of this directory, or two (the network and its partner)");
+        goto out;
+      }
+    } else {
+      file = role_file (value);
+    }
+    if (!file) {
       g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "role \"%s\" must name a .safetensors "
-          "file of this directory (a name, no path)", key);
+          "file of this directory (a name, no path)%s", key,
+          r == MM_ROLE_AUDIO ? ", or two (the network and its partner)" : "");
       goto out;
     }
     g_free (set->named[r]);
     set->named[r] = g_strdup (file);
+    if (partner) {
+      g_free (set->named_partner);
+      set->named_partner = g_strdup (partner);
+    }
   }
   ok = TRUE;
 out:
@@ -384,8 +440,7 @@ load_dir (MmModelSet *set, GError **error)
     return FALSE;
   }
   g_ptr_array_unref (files);
-  choose_partner (set);
-  return check_named (set, error);
+  return check_named (set, error) && choose_partner (set, error);
 }
 
 static gboolean
@@ -442,6 +497,7 @@ mm_model_set_free (MmModelSet *set)
     g_free (set->named[r]);
   }
   entry_free (set->partner);
+  g_free (set->named_partner);
   /* spares are left only when the load failed before choose_partner */
   for (guint i = 0; i < set->audio_spares->len; i++)
     entry_free (g_ptr_array_index (set->audio_spares, i));
