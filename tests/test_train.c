@@ -336,6 +336,25 @@ START_TEST (test_scores_mean_decides_on_the_mean)
 }
 END_TEST
 
+/* mm_dataset_head copies the first n samples, labels and inputs, into a
+ * set of its own (eval's --limit and --ensemble, the figures). */
+START_TEST (test_dataset_head_copies_the_first_samples)
+{
+  MmDataset *ds = synthetic_images (30, 5);
+  MmDataset *head = mm_dataset_head (ds, 12), *none = mm_dataset_head (ds, 0);
+
+  ck_assert_int_eq (head->n, 12);
+  ck_assert_int_eq (none->n, 0);
+  ck_assert_int_eq (memcmp (head->labels, ds->labels, 12 * sizeof (int)), 0);
+  ck_assert_int_eq (memcmp (head->image, ds->image, 12 * MM_IMAGE_PIXELS * sizeof (float)), 0);
+  head->image[0] += 1.0f;
+  ck_assert (head->image[0] != ds->image[0]);
+  mm_dataset_free (head);
+  mm_dataset_free (none);
+  mm_dataset_free (ds);
+}
+END_TEST
+
 START_TEST (test_train_is_reproducible_for_a_seed)
 {
   MmDataset *tr = synthetic_images (64, 1), *va = synthetic_images (20, 2);
@@ -613,6 +632,7 @@ main (void)
   tcase_add_test (tc, test_predict_refuses_non_finite_outputs);
   tcase_add_test (tc, test_score_is_predict_and_ece);
   tcase_add_test (tc, test_scores_mean_decides_on_the_mean);
+  tcase_add_test (tc, test_dataset_head_copies_the_first_samples);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
   tcase_add_test (tc, test_train_stops_early_without_progress);
   tcase_add_loop_test (tc, test_train_resumes_bit_for_bit, 0, MM_N_ARCH);

@@ -294,20 +294,6 @@ out:
   return rc;
 }
 
-/* A copy of the first @n samples of @ds. Newly allocated. */
-static MmDataset *
-first_samples (const MmDataset *ds, int n)
-{
-  int *idx = g_new (int, MAX (n, 1));
-  MmDataset *sub;
-
-  for (int i = 0; i < n; i++)
-    idx[i] = i;
-  sub = mm_dataset_subset (ds, idx, n);
-  g_free (idx);
-  return sub;
-}
-
 /* The first @limit samples of *@ds (0: all), in place. */
 static void
 limit_set (MmDataset **ds, int limit)
@@ -316,7 +302,7 @@ limit_set (MmDataset **ds, int limit)
 
   if (!*ds || !limit || limit >= (*ds)->n)
     return;
-  sub = first_samples (*ds, limit);
+  sub = mm_dataset_head (*ds, limit);
   mm_dataset_free (*ds);
   *ds = sub;
 }
@@ -338,7 +324,7 @@ score_set (Member *members, int n, MmDataset *ds, const char *name, int which, M
   }
   parts = g_new0 (MmScores, n);
   for (int m = 0; m < n; m++) {
-    MmDataset *copy = first_samples (ds, ds->n);
+    MmDataset *copy = mm_dataset_head (ds, ds->n);
     gboolean ok;
 
     mm_dataset_normalize (copy, mm_net_norm (members[m].model->net));

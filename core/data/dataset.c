@@ -88,6 +88,20 @@ mm_dataset_subset (const MmDataset *src, const int *idx, int n)
 }
 
 MmDataset *
+mm_dataset_head (const MmDataset *src, int n)
+{
+  int *idx = g_new (int, MAX (n, 1));
+  MmDataset *ds;
+
+  g_return_val_if_fail (n >= 0 && n <= src->n, NULL);
+  for (int i = 0; i < n; i++)
+    idx[i] = i;
+  ds = mm_dataset_subset (src, idx, n);
+  g_free (idx);
+  return ds;
+}
+
+MmDataset *
 mm_dataset_concat (const MmDataset *a, const MmDataset *b)
 {
   MmDataset *ds;

@@ -40,6 +40,9 @@ void       mm_dataset_free   (MmDataset *ds);
 /* New data set of the samples @idx[0..n) of @src (copies; the wave bank is
  * shared). */
 MmDataset *mm_dataset_subset (const MmDataset *src, const int *idx, int n);
+/* New data set of the first @n (≤ src->n) samples of @src: mm_dataset_subset
+ * of 0 … n − 1. */
+MmDataset *mm_dataset_head   (const MmDataset *src, int n);
 /* New data set of the samples of @a followed by those of @b, which must
  * carry the same inputs (image, audio); the waveforms are not carried. */
 MmDataset *mm_dataset_concat (const MmDataset *a, const MmDataset *b);

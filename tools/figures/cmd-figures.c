@@ -244,24 +244,11 @@ record_files (Figures *f, const char *stem, const MmFigSize *size)
 
 /* ---- predictions ---- */
 
-static MmDataset *
-dataset_copy (const MmDataset *src, int n)
-{
-  int *idx = g_new (int, MAX (n, 1));
-  MmDataset *ds;
-
-  for (int i = 0; i < n; i++)
-    idx[i] = i;
-  ds = mm_dataset_subset (src, idx, n);
-  g_free (idx);
-  return ds;
-}
-
 /* A copy of the first @n samples of @src normalised for @net. */
 static MmDataset *
 prepared (const MmDataset *src, int n, MmNet *net)
 {
-  MmDataset *ds = dataset_copy (src, n);
+  MmDataset *ds = mm_dataset_head (src, n);
   mm_dataset_normalize (ds, mm_net_norm (net));
   return ds;
 }
@@ -789,7 +776,7 @@ robustness (Figures *f, const MmMfccParams *mfcc)
         ok = (table = noisy_table (&ab, !strcmp (sw->key, "audio_white_noise") ? ab.white
                 : ab.babble, sw->levels[l], extractor, &f->error)) != NULL;
       } else if (sw->levels[l] > 0) {
-        ds = dataset_copy (f->splits.heldout, f->n_robust);
+        ds = mm_dataset_head (f->splits.heldout, f->n_robust);
         degrade_images (sw, sw->levels[l], ds);
       }
       for (int k = 0; ok && k < n_nets; k++) {
@@ -804,7 +791,7 @@ robustness (Figures *f, const MmMfccParams *mfcc)
           ok = audio_only_accuracy (f, net, &ab, table, a);
         } else {
           if (!ds) {
-            ds = dataset_copy (f->splits.heldout, f->n_robust);
+            ds = mm_dataset_head (f->splits.heldout, f->n_robust);
             fill_audio (f, &ab, table, ds);
           }
           ok = accuracy_of (net, ds, a, &f->error);
@@ -1052,7 +1039,7 @@ static void
 limit (const Figures *f, MmDataset **ds)
 {
   if (f->sample_limit > 0 && f->sample_limit < (*ds)->n) {
-    MmDataset *cut = dataset_copy (*ds, f->sample_limit);
+    MmDataset *cut = mm_dataset_head (*ds, f->sample_limit);
     mm_dataset_free (*ds);
     *ds = cut;
   }
