@@ -156,4 +156,17 @@ rc=$?
   && ok "progress line only with --progress off a terminal: $(grep ETA "$T/err2" | tail -1)" \
   || fail "progress: $(cat "$T/err" "$T/err2")"
 
+# ---- a classifier that cannot start (no network in the set for the file's
+# streams) fails that file with the element's reason; the next file gets a
+# classifier of its own ----
+GST_PLUGIN_PATH= gst-launch-1.0 -q filesrc location="$T/v42.webm" ! matroskademux ! video/x-vp8 \
+  ! webmmux ! filesink location="$T/vonly.webm" > /dev/null 2>&1 || need "making the video-only WebM" false
+"$MM" batch "$T/vonly.webm" "$T/v42.webm" --model "$M/hybridnet_cnn.safetensors" --out "$T/h.jsonl" \
+  2> "$T/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "^{\"file\":\"$T/vonly.webm\",\"error\":\".*cannot serve images alone" "$T/h.jsonl" \
+  && grep -q "^{\"file\":\"$T/v42.webm\",.*\"modality\":\"image+audio\"" "$T/h.jsonl" \
+  && ok "a classifier that cannot start: its file fails with why ($(grep -o 'cannot serve images alone' "$T/h.jsonl")), the next file is decided" \
+  || fail "classifier that cannot start: rc $rc $(cat "$T/err") $(cut -c1-200 "$T/h.jsonl")"
+
 checks_done

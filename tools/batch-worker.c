@@ -619,7 +619,8 @@ run_decodebin (MmBatchWorker *w, const char *path, GPtrArray *lines)
     why = g_strdup ("could not decode: the pipeline would not start");
   if (!why)
     why = wait_chosen (&d, bus);
-  if (!why && d.classifier_error)
+  /* a classifier that would not start: its element's error says why */
+  if (!why && d.classifier_error && !(why = pop_error (bus)))
     why = g_steal_pointer (&d.classifier_error);
   else if (!why && !d.classifier)
     why = nothing_linked (&d);
