@@ -172,7 +172,8 @@ typedef struct {
   int synthetic_clips, synthetic_voices;
   int synthetic_pairs;             /* training samples paired with a synthetic clip */
   double speaker_balance;          /* MmTrainingDraw's, 0 when not asked */
-  int balanced_fsdd;               /* with it: training samples that drew an FSDD recording */
+  int balanced_fsdd;               /* with it: training samples paired with an FSDD recording
+                                    * (synthetic clips drawn in count as not FSDD) */
 } MmSplits;
 
 /* How an audio network's training split (never validation, test or

@@ -551,14 +551,13 @@ out:
  * a hundred voices with one), 1 makes every voice count the same, as the
  * unheard-voice tests draw them. Validation and test pairs keep the
  * protocol's draw, so a model's split figures stay comparable and `eval`
- * finds them. A fixed PCG stream of its own. Returns how many training
- * samples took an FSDD recording, or -1 with @error set. */
-static int
+ * finds them. A fixed PCG stream of its own. */
+static gboolean
 balance_speakers (const Speech *sp, const guint8 *labels, const int *tr, int ntr,
     const Pool *pool, double power, int *rec, GError **error)
 {
   GArray *by_digit[N_DIGITS], *runs[N_DIGITS], *cum[N_DIGITS] = { NULL };
-  int fsdd = -1;
+  gboolean ok = FALSE;
   MmRng rng;
 
   if (!pool_by_digit (sp, pool, by_digit, runs, error))
@@ -573,7 +572,6 @@ balance_speakers (const Speech *sp, const guint8 *labels, const int *tr, int ntr
     }
   }
   mm_rng_seed (&rng, MM_PAIR_SEED, 5);
-  fsdd = 0;
   for (int i = 0; i < ntr; i++) {
     int d = labels[tr[i]];
     const GArray *a = by_digit[d], *ru = runs[d], *c = cum[d];
@@ -588,14 +586,25 @@ balance_speakers (const Speech *sp, const guint8 *labels, const int *tr, int ntr
     }
     int first = g_array_index (ru, int, lo);
     rec[tr[i]] = g_array_index (a, int, first + mm_rng_below (&rng, run_end (a, ru, lo) - first));
-    fsdd += sp->src[rec[tr[i]]] == SRC_FSDD;
   }
+  ok = TRUE;
 out:
   for (int d = 0; d < N_DIGITS; d++)
     if (cum[d])
       g_array_unref (cum[d]);
   pool_clear (by_digit, runs);
-  return fsdd;
+  return ok;
+}
+
+/* How many of the training samples @tr[0..ntr) are paired with an FSDD recording. */
+static int
+count_fsdd (const Speech *sp, const int *rec, const int *tr, int ntr)
+{
+  int n = 0;
+
+  for (int i = 0; i < ntr; i++)
+    n += sp->src[rec[tr[i]]] == SRC_FSDD;
+  return n;
 }
 
 /* Synthetic voices into the training split: each training sample @tr[0..ntr)
@@ -789,8 +798,7 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
   mm_split_14_3_3 (train.n, MM_SPLIT_SEED, &tr, &ntr, &va, &nva, &te, &nte);
   if (audio && balance > 0) {
     out->speaker_balance = balance;
-    if ((out->balanced_fsdd = balance_speakers (&sp, train.labels, tr, ntr, &train_pool,
-                balance, rec, error)) < 0)
+    if (!balance_speakers (&sp, train.labels, tr, ntr, &train_pool, balance, rec, error))
       goto out;
   }
   if (audio && synthetic) {
@@ -798,6 +806,8 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
     count_synthetic (&sp, &out->synthetic_clips, &out->synthetic_voices);
     out->synthetic = g_strdup (synthetic);
   }
+  if (out->speaker_balance > 0)
+    out->balanced_fsdd = count_fsdd (&sp, rec, tr, ntr);
   if (need_train) {
     out->train = assemble (&train, &sp, rec, tr, ntr);
     out->val = assemble (&train, &sp, rec, va, nva);
