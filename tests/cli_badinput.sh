@@ -13,6 +13,10 @@ MODELS=$HERE/../models
 # the build tree's plugin (an uninstalled CLI looks only in the install's)
 unset GST_PLUGIN_PATH_1_0
 export GST_PLUGIN_PATH=$(dirname "$(dirname "$MM")")/plugins
+# Making inputs needs none of our elements: gst-launch-1.0 runs without the
+# build's plugins, so that a registry update never loads a sanitizer build's
+# plugin into the uninstrumented gst-launch-1.0 (ASan aborts that process)
+gst_make () { GST_PLUGIN_PATH= gst-launch-1.0 -q "$@"; }
 T=$(mktemp -d)
 . "$HERE/checks.sh"
 
@@ -150,10 +154,10 @@ grep -q "demo.webm: is a directory" "$T/err" || fail "demo-media: not refused be
 # A 7 drawn by demo-media, as JPEG and PNG; cut copies of it and of a WAV.
 if [ "$PLUGIN" = yes ] && [ -f "$MODELS/imagenet_cnn.safetensors" ] \
     && [ -f "$MODELS/audionet_cnn.safetensors" ] && "$MM" demo-media --out "$T/d7" --digits 7 --seed 2 > /dev/null 2>&1; then
-  gst-launch-1.0 -q filesrc location="$T/d7/demo.webm" ! decodebin ! videoconvert \
+  gst_make filesrc location="$T/d7/demo.webm" ! decodebin ! videoconvert \
     ! jpegenc ! multifilesink location="$T/f-%03d.jpg" > /dev/null 2>&1
   cp "$T/f-020.jpg" "$T/seven.jpg"
-  gst-launch-1.0 -q filesrc location="$T/seven.jpg" ! jpegdec ! videoconvert ! pngenc \
+  gst_make filesrc location="$T/seven.jpg" ! jpegdec ! videoconvert ! pngenc \
     ! filesink location="$T/seven.png" > /dev/null 2>&1
   cut_to () { head -c $(( $(stat -c %s "$1") * $2 / 100 )) "$1" > "$3"; }
   cut_to "$T/seven.jpg" 50 "$T/half.jpg"       # jpegdec pads the rest with grey
@@ -168,7 +172,7 @@ if [ "$PLUGIN" = yes ] && [ -f "$MODELS/imagenet_cnn.safetensors" ] \
     grep -q "could not decode" "$T/err" || fail "predict --image $f: not a decode error"
   done
   # cut videos: matroskademux and qtdemux play what there is, silently
-  gst-launch-1.0 -q filesrc location="$T/d7/demo.webm" ! matroskademux ! vp8dec \
+  gst_make filesrc location="$T/d7/demo.webm" ! matroskademux ! vp8dec \
     ! videoconvert ! jpegenc ! qtmux ! filesink location="$T/seven.mov" > /dev/null 2>&1
   cut_to "$T/d7/demo.webm" 60 "$T/cut.webm"
   cut_to "$T/seven.mov" 60 "$T/cut.mov"
@@ -189,7 +193,7 @@ if [ "$PLUGIN" = yes ] && [ -f "$MODELS/imagenet_cnn.safetensors" ] \
   # stream cut between two pages (no end-of-stream page), they are refused;
   # before, each decoded to its cut silently, exit 0.
   for mux in "matroskamux streamable=true|live.mka" "oggmux|seven.ogg"; do
-    need "encoding the WAV with ${mux%%|*}" gst-launch-1.0 -q filesrc location="$T/seven.wav" \
+    need "encoding the WAV with ${mux%%|*}" gst_make filesrc location="$T/seven.wav" \
       ! wavparse ! audioconvert ! audioresample ! vorbisenc ! ${mux%%|*} \
       ! filesink location="$T/${mux##*|}"
   done
