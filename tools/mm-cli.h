@@ -171,9 +171,6 @@ typedef struct {
   char *synthetic;                 /* the synthetic voices' directory, or NULL */
   int synthetic_clips, synthetic_voices;
   int synthetic_pairs;             /* training samples paired with a synthetic clip */
-  double speaker_balance;          /* MmTrainingDraw's, 0 when not asked */
-  int balanced_fsdd;               /* with it: training samples paired with an FSDD recording
-                                    * (synthetic clips drawn in count as not FSDD) */
 } MmSplits;
 
 /* How an audio network's training split (never validation, test or

@@ -796,18 +796,14 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
       goto out;
   }
   mm_split_14_3_3 (train.n, MM_SPLIT_SEED, &tr, &ntr, &va, &nva, &te, &nte);
-  if (audio && balance > 0) {
-    out->speaker_balance = balance;
-    if (!balance_speakers (&sp, train.labels, tr, ntr, &train_pool, balance, rec, error))
-      goto out;
-  }
+  if (audio && balance > 0
+      && !balance_speakers (&sp, train.labels, tr, ntr, &train_pool, balance, rec, error))
+    goto out;
   if (audio && synthetic) {
     out->synthetic_pairs = add_synthetic (&sp, train.labels, tr, ntr, &train_pool, rec);
     count_synthetic (&sp, &out->synthetic_clips, &out->synthetic_voices);
     out->synthetic = g_strdup (synthetic);
   }
-  if (out->speaker_balance > 0)
-    out->balanced_fsdd = count_fsdd (&sp, rec, tr, ntr);
   if (need_train) {
     out->train = assemble (&train, &sp, rec, tr, ntr);
     out->val = assemble (&train, &sp, rec, va, nva);
@@ -833,11 +829,12 @@ mm_protocol_load (MmArch arch, const char *protocol, const MmMfccParams *mfcc,
         out->synthetic_clips, out->synthetic_voices, out->synthetic, out->synthetic_pairs, ntr);
     g_free (d);
   }
-  if (out->speaker_balance > 0) {
+  if (audio && balance > 0) {
+    /* counted after --synthetic has drawn its clips in: what the split holds */
     char *d = out->description;
     out->description = g_strdup_printf ("%s; the training split's recordings drawn again by "
         "speaker (a voice's chance ∝ its recordings of the digit^%.3g; %d of %d training "
-        "samples from FSDD)", d, 1 - out->speaker_balance, out->balanced_fsdd, ntr);
+        "samples from FSDD)", d, 1 - balance, count_fsdd (&sp, rec, tr, ntr), ntr);
     g_free (d);
   }
   ok = TRUE;
