@@ -174,9 +174,12 @@ void
 mm_scores_mean (const MmScores *parts, int n_parts, const int *labels, MmScores *out)
 {
   int n = parts[0].n;
-  const float **rows = g_new (const float *, n_parts);
+  const float **rows;
 
   memset (out, 0, sizeof *out);
+  for (int m = 1; m < n_parts; m++)
+    g_return_if_fail (parts[m].n == n);
+  rows = g_new (const float *, n_parts);
   out->n = n;
   out->pred = g_new (int, MAX (n, 1));
   out->probs = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
@@ -184,10 +187,8 @@ mm_scores_mean (const MmScores *parts, int n_parts, const int *labels, MmScores 
   for (int i = 0; i < n; i++) {
     float *mean = out->probs + (size_t) i * MM_N_CLASSES;
 
-    for (int m = 0; m < n_parts; m++) {
-      g_return_if_fail (parts[m].n == n);
+    for (int m = 0; m < n_parts; m++)
       rows[m] = parts[m].probs + (size_t) i * MM_N_CLASSES;
-    }
     mm_probs_mean (n_parts, MM_N_CLASSES, rows, mean);
     out->pred[i] = mm_argmax (MM_N_CLASSES, mean);
     mm_confusion_add (&out->conf, labels[i], out->pred[i]);
