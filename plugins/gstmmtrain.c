@@ -126,7 +126,7 @@
 #include "mm-dataset.h"
 #include "mm-error.h"
 #include "mm-file.h"
-#include "mm-modelfile.h"
+#include "mm-modelset.h"
 #include "mm-net.h"
 #include "mm-recipe.h"
 #include "mm-train.h"
@@ -214,9 +214,11 @@ struct _GstMmTrain
   MmMfccParams audio_fe;        /* the front end of the audio caps received */
   gboolean have_audio_fe;
 
-  /* loaded at NULL→READY, read-only until READY→NULL */
-  MmNet *init_net;
-  MmModelMeta init_meta;
+  /* loaded at NULL→READY, read-only until READY→NULL: init-model as a
+   * model set of one (its network, metadata and front end, read as
+   * mmclassify and the CLI read a model file), and that network */
+  MmModelSet *init_set;
+  const MmModel *init;
 
   GThread *thread;
   gint cancel;                  /* atomic: the thread stops after a batch */
@@ -305,7 +307,7 @@ reset_collection (GstMmTrain * self)
 static gboolean
 set_audio_caps (GstMmTrain * self, GstCaps * caps)
 {
-  MmMfccParams fe, init;
+  MmMfccParams fe;
   GError *err = NULL;
   gchar *what = NULL;
   gboolean ok = TRUE;
@@ -317,11 +319,7 @@ set_audio_caps (GstMmTrain * self, GstCaps * caps)
     return FALSE;
   }
   GST_OBJECT_LOCK (self);
-  mm_mfcc_params_init (&init);
-  if (self->init_net && self->init_meta.mfcc_json
-      && !mm_mfcc_params_from_json (self->init_meta.mfcc_json, &init, NULL))
-    mm_mfcc_params_init (&init);
-  if (self->init_net && !mm_mfcc_params_equal (&init, &fe, &what)) {
+  if (self->init && !mm_mfcc_params_equal (&self->init->frontend, &fe, &what)) {
     GST_OBJECT_UNLOCK (self);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("The audio features are not those init-model was trained on "
@@ -623,8 +621,8 @@ done:
 static MmArch
 resolve_arch (GstMmTrain * self, gboolean with_image, gboolean with_audio)
 {
-  if (self->init_net)
-    return mm_net_arch (self->init_net);
+  if (self->init)
+    return self->init->arch;
   if (self->arch != GST_MM_TRAIN_ARCH_AUTO)
     return (MmArch) self->arch;
   if (with_image && with_audio)
@@ -695,9 +693,9 @@ gst_mm_train_launch (GstMmTrain * self, guint32 seqnum)
     job->cfg.settings = job->settings;
   }
   job->net = mm_net_new (arch, self->seed);
-  if (self->init_net) {
+  if (self->init) {
     /* fine-tuning: the init model's weights and norm */
-    mm_net_copy_weights (job->net, self->init_net);
+    mm_net_copy_weights (job->net, self->init->net);
     job->init_model = g_strdup (self->init_model);
     job->cfg.lr = self->lr > 0 ? self->lr : FINE_TUNE_LR;
   } else {
@@ -933,8 +931,8 @@ gst_mm_train_open (GstMmTrain * self)
 {
   gchar *out, *init;
   gint arch;
-  MmNet *net = NULL;
-  MmModelMeta meta = { NULL, NULL };
+  MmModelSet *set = NULL;
+  const MmModel *model = NULL;
   GError *err = NULL;
 
   GST_OBJECT_LOCK (self);
@@ -963,25 +961,34 @@ gst_mm_train_open (GstMmTrain * self)
   if (!check_checkpoint (self, out, init))
     goto fail;
   if (init && *init) {
-    net = mm_model_load (init, &meta, &err);
-    if (!net) {
+    /* read as every reader of a model file reads it (mm_model_set_open):
+     * its front end is the set's (the study's when the file has none; a
+     * file whose "mfcc" is not a front end does not load), not a second
+     * reading of its metadata here */
+    if (!(set = mm_model_set_open (init, &err))) {
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
-          ("init-model file %s: %s", init, err->message), (NULL));
+          ("init-model: %s", err->message), (NULL));
       g_error_free (err);
       goto fail;
     }
-    if (arch != GST_MM_TRAIN_ARCH_AUTO && (MmArch) arch != mm_net_arch (net)) {
+    if (!(model = mm_model_set_single (set))) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+          ("init-model %s holds several models: give the one model file to "
+              "fine-tune", init), (NULL));
+      mm_model_set_free (set);
+      goto fail;
+    }
+    if (arch != GST_MM_TRAIN_ARCH_AUTO && (MmArch) arch != model->arch) {
       GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
           ("init-model %s is %s but arch is %s", init,
-              mm_arch_name (mm_net_arch (net)), mm_arch_name (arch)), (NULL));
-      mm_net_free (net);
-      mm_model_meta_clear (&meta);
+              mm_arch_name (model->arch), mm_arch_name (arch)), (NULL));
+      mm_model_set_free (set);
       goto fail;
     }
   }
   GST_OBJECT_LOCK (self);
-  self->init_net = net;
-  self->init_meta = meta;
+  self->init_set = set;
+  self->init = model;
   GST_OBJECT_UNLOCK (self);
   g_free (out);
   g_free (init);
@@ -997,8 +1004,8 @@ static void
 gst_mm_train_close (GstMmTrain * self)
 {
   GST_OBJECT_LOCK (self);
-  g_clear_pointer (&self->init_net, mm_net_free);
-  mm_model_meta_clear (&self->init_meta);
+  self->init = NULL;
+  g_clear_pointer (&self->init_set, mm_model_set_free);
   GST_OBJECT_UNLOCK (self);
 }
 

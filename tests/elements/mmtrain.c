@@ -464,6 +464,37 @@ GST_START_TEST (test_mmtrain_hostile_init_model_is_an_error)
 
 GST_END_TEST;
 
+/* init-model is read as mmclassify and the CLI read a model file (a model
+ * set of one): a file whose "mfcc" metadata is not a front end does not
+ * load (mmtrain used to read that metadata itself and fine-tune it on the
+ * study's front end instead), and a directory of several models is not one
+ * model to fine-tune. */
+GST_START_TEST (test_mmtrain_init_model_is_read_as_a_model_set)
+{
+  GError *err = NULL;
+  gchar *bad = mm_test_save_model (tmpdir, "bad-frontend.safetensors",
+      MM_ARCH_AUDIONET_CNN, 3, "{\"cmvn\": \"loud\"}", 1.0f, &err);
+  gchar *dir = g_build_filename (tmpdir, "set", NULL);
+  gchar *a, *b;
+
+  fail_unless (bad != NULL, "%s", err ? err->message : "");
+  expect_start_error (bad, out, GST_RESOURCE_ERROR_NOT_FOUND, "bad-frontend.safetensors");
+  expect_start_error (bad, out, GST_RESOURCE_ERROR_NOT_FOUND, "\"cmvn\" is not one of the known names");
+  fail_if (g_file_test (out, G_FILE_TEST_EXISTS));
+
+  fail_unless (g_mkdir (dir, 0700) == 0);
+  a = mm_test_save_model (dir, "image.safetensors", MM_ARCH_IMAGENET_CNN, 1, NULL, 1.0f, &err);
+  b = mm_test_save_model (dir, "audio.safetensors", MM_ARCH_AUDIONET_CNN, 2, NULL, 1.0f, &err);
+  fail_unless (a && b, "%s", err ? err->message : "");
+  expect_start_error (dir, out, GST_RESOURCE_ERROR_SETTINGS, "holds several models");
+  g_free (a);
+  g_free (b);
+  g_free (dir);
+  g_free (bad);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mmtrain_fine_tuning_keeps_the_init_model_norm)
 {
   gchar *init = g_build_filename (tmpdir, "init.safetensors", NULL);
@@ -753,6 +784,7 @@ mmtrain_suite (void)
   tcase_add_test (tc, test_mmtrain_out_equal_to_init_model_is_refused);
   tcase_add_test (tc, test_mmtrain_checkpoint_that_cannot_be_written_fails_at_start);
   tcase_add_test (tc, test_mmtrain_fine_tuning_keeps_the_init_model_norm);
+  tcase_add_test (tc, test_mmtrain_init_model_is_read_as_a_model_set);
   tcase_add_test (tc, test_mmtrain_hostile_init_model_is_an_error);
   tcase_add_test (tc, test_mmtrain_pairs_within_window_train_a_hybrid);
   tcase_add_test (tc, test_mmtrain_stopping_cancels_training_without_a_model);
