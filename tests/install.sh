@@ -7,7 +7,13 @@
 #   - gst-inspect-1.0 loads the installed plugin;
 #   - a gst-launch-1.0 pipeline's mmclassify finds the installed models;
 #   - a C program compiles against `pkg-config mmdigits` and loads a model;
-#   - no installed binary's read-only data names the source or build tree.
+#   - the CLI and the plugin take the core from the installed shared
+#     libmmdigits (one copy of the core in a process that holds both), found
+#     relative to themselves;
+#   - no installed binary's data, read-only data or dynamic strings (RUNPATH)
+#     names the source or build tree, nor do the installed text files;
+#   - gst-inspect-1.0 shows mmclassify's real `model` default (none: the
+#     shipped models), not a path.
 # Usage: bash install.sh BUILD_DIR SOURCE_DIR
 set -u
 BUILD=$(realpath "$1")
@@ -15,8 +21,11 @@ SRC=$(realpath "$2")
 T=$(mktemp -d)
 . "$SRC/tests/checks.sh"
 
+# LD_LIBRARY_PATH too: meson points it into the build tree for a test, and it
+# is searched before a binary's RUNPATH, so it would hide an install that
+# cannot find its own libmmdigits
 unset MMDIGITS_MODELS MMDIGITS_DATA MMDIGITS_SOURCE_ROOT MMDIGITS_BUILD_ROOT \
-  GST_PLUGIN_PATH GST_PLUGIN_PATH_1_0
+  GST_PLUGIN_PATH GST_PLUGIN_PATH_1_0 LD_LIBRARY_PATH
 export GST_REGISTRY_1_0=$T/registry.bin
 
 opt () { meson introspect "$BUILD" --buildoptions \
@@ -35,12 +44,31 @@ cd "$T"
   || fail "install layout: $(cd "$P" && find . -maxdepth 3 | sort | tr '\n' ' ')"
 
 plugin=$P/$libdir/gstreamer-1.0/libgstmmdigits.so
+# the sections a path compiled in or linked in would be in (not the debug
+# information, which names the build tree by nature)
 for bin in "$P/$bindir/mmdigits" "$plugin" "$P/$libdir/libmmdigits.so"; do
-  if objdump -s -j .rodata "$bin" 2>/dev/null | sed 's/^ [0-9a-f]* \(.\{35\}\) *//' | tr -d '\n' \
-      | grep -q -e "$SRC" -e "$BUILD"; then
-    fail "$(basename "$bin") names the source or build tree in its read-only data"
+  if objdump -s -j .rodata -j .data -j .dynstr "$bin" 2>/dev/null \
+      | sed 's/^ [0-9a-f]* \(.\{35\}\) *//' | tr -d '\n' | grep -q -e "$SRC" -e "$BUILD"; then
+    fail "$(basename "$bin") names the source or build tree in its data, read-only data or RUNPATH"
   else
     ok "$(basename "$bin") names neither the source nor the build tree"
+  fi
+done
+texts=$(grep -rlI -e "$SRC" -e "$BUILD" "$P" 2>/dev/null)
+[ -z "$texts" ] && ok "no installed text file names the source or build tree" \
+  || fail "installed text files name the source or build tree: $texts"
+
+# one core in a process: the CLI and the plugin import it (an undefined
+# dynamic symbol) from the installed libmmdigits, which each resolves next
+# to itself; a core linked into each would give a process two FFTW planner
+# locks, two pool sets and two BLAS-section counts
+for bin in "$P/$bindir/mmdigits" "$plugin"; do
+  lib=$(ldd "$bin" 2>&1 | sed -n 's/^\s*libmmdigits\.so\.[0-9]* => \([^ ]*\) .*/\1/p')
+  if nm -D --undefined-only "$bin" | grep -q ' mm_model_set_open$' \
+      && [ "$(realpath -m "$lib")" = "$(realpath "$P/$libdir/libmmdigits.so.0")" ]; then
+    ok "$(basename "$bin") takes the core from the installed libmmdigits"
+  else
+    fail "$(basename "$bin"): core not from the installed libmmdigits (resolved to '${lib:-nothing}')"
   fi
 done
 
@@ -56,6 +84,12 @@ rc=$?
 gst-inspect-1.0 "$plugin" > "$T/inspect" 2> "$T/err" && grep -q mmclassify "$T/inspect" \
   && ok "gst-inspect-1.0 loads the installed plugin" \
   || fail "gst-inspect-1.0 $plugin: $(cat "$T/err")"
+# the documented default is the one used: none, meaning the shipped models
+GST_PLUGIN_PATH=$P/$libdir/gstreamer-1.0 gst-inspect-1.0 mmclassify > "$T/inspect-mm" 2> "$T/err"
+model_default=$(sed -n '/^  model /,/Default:/p' "$T/inspect-mm" | sed -n 's/.*Default: //p')
+[ "$model_default" = null ] && grep -A2 '^  model ' "$T/inspect-mm" | grep -q 'the shipped models' \
+  && ok "gst-inspect-1.0 mmclassify: model's default is none (the shipped models)" \
+  || fail "gst-inspect-1.0 mmclassify: model's default is '$model_default': $(cat "$T/err")"
 
 GST_PLUGIN_PATH=$P/$libdir/gstreamer-1.0 gst-launch-1.0 -q filesrc location="$T/seven.wav" \
   ! decodebin ! audioconvert ! audioresample ! mfccextract ! mmclassify \
