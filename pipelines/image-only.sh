@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # Written digits in an image or a video → one JSON line per digit on stdout.
 #
-#   pipelines/image-only.sh FILE [--model FILE] [--build DIR] [--polarity P]
+#   pipelines/image-only.sh FILE [--model FILE|DIR] [--build DIR] [--polarity P]
 #
 # FILE is a still image (PNG, JPEG, …: one decision) or a video (one decision
 # each time a new digit is held still for three frames). Frames are turned
 # to grey, digitimage finds the digit and makes an MNIST-style 28×28 crop,
-# and mmclassify names it with an image network (default
-# models/imagenet_cnn.safetensors). --polarity (auto, dark-on-light,
+# and mmclassify names it with the image network the model set serves
+# images with (default models/, as mmdigits predict --image would; a model
+# file given alone is that network). --polarity (auto, dark-on-light,
 # light-on-dark) tells digitimage which side is ink when auto guesses wrong.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 build=$root/build
-model=$root/models/imagenet_cnn.safetensors
+model=$root/models
 polarity=auto
 file=
 
@@ -28,9 +29,9 @@ while [ $# -gt 0 ]; do
     *) file=$1; shift ;;
   esac
 done
-[ -n "$file" ] || { echo "usage: image-only.sh FILE [--model FILE] [--build DIR]" >&2; exit 2; }
+[ -n "$file" ] || { echo "usage: image-only.sh FILE [--model FILE|DIR] [--build DIR]" >&2; exit 2; }
 [ -r "$file" ] || { echo "image-only.sh: cannot read $file" >&2; exit 1; }
-[ -r "$model" ] || { echo "image-only.sh: no model $model" >&2; exit 1; }
+[ -e "$model" ] || { echo "image-only.sh: no model $model" >&2; exit 1; }
 
 # A still image is one frame: it has to count as stable at once.
 case ${file,,} in

@@ -2,7 +2,8 @@
 # A spoken sentence, "three. seven. one.", from espeak-ng, through
 #   decodebin ! audioconvert ! audioresample ! mfccextract ! mmclassify
 # with the shipped audio model: exactly three words are found, and they are
-# classified as 3, 7, 1 in that order.
+# classified as 3, 7, 1 in that order; pipelines/audio-only.sh with its
+# default models uses the network predict uses.
 #   tests/espeak.sh BUILD_DIR
 set -u -o pipefail
 build=$1
@@ -32,4 +33,15 @@ then
 else
   fail "the decisions (above) are not 3, 7, 1 from AudioNet_CNN"
 fi
+
+# pipelines/audio-only.sh with its default models decides each word with the
+# network the model set serves audio with, the one predict uses (it used to
+# name models/audionet_cnn.safetensors itself, another network than the
+# set's roles.json chooses)
+want=$(GST_PLUGIN_PATH=$build/plugins "$build/tools/mmdigits" predict --model "$root/models" --audio "$tmp/sentence.wav" --json \
+  | /usr/bin/python3 -c 'import json, sys; print(json.loads(sys.stdin.readline())["arch"])')
+got=$(bash "$root/pipelines/audio-only.sh" "$tmp/sentence.wav" --build "$build" \
+  | /usr/bin/python3 -c 'import json, sys; print(" ".join(sorted({json.loads(l)["arch"] for l in sys.stdin})))')
+check "pipelines/audio-only.sh decides with the set's audio network, as predict does ($want): $got" \
+  test -n "$want" -a "$got" = "$want"
 checks_done
