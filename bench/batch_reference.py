@@ -32,6 +32,13 @@ except ImportError as e:
     sys.exit(77)
 
 RATE, FRAME, STEP, NFFT, NFILT, NCEP, PREEMPH, LIFTER = 16000, 800, 400, 1024, 26, 13, 0.97, 22
+# The front end this script computes, as a model file's "mfcc" metadata says
+# it (a member left out is the study's value, core/features/mm-mfcc.h): a
+# model trained on another one is refused, not fed these features.
+FRONT_END = {"sample_rate": RATE, "frame_len": FRAME, "frame_step": STEP, "nfft": NFFT,
+             "n_filters": NFILT, "n_coeffs": NCEP, "low_freq": 0.0, "high_freq": RATE / 2,
+             "preemph": PREEMPH, "lifter": LIFTER, "append_energy": True, "dc_block": False,
+             "cmvn": "none", "word_cut": "whole"}
 
 
 def load_model(path):
@@ -40,6 +47,12 @@ def load_model(path):
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8:8 + n])
     meta = header.pop("__metadata__")
+    front = json.loads(meta.get("mfcc", "{}"))
+    other = {k: front[k] for k in FRONT_END if k in front and front[k] != FRONT_END[k]}
+    if other:
+        sys.exit(f"batch_reference.py: {path} was trained on another front end than this "
+                 f"script computes ({other}); give a model of the study's front end "
+                 f"(models/study/)")
     net = ref.Net(meta["arch"]).float().eval()
     state = {}
     for name, info in header.items():

@@ -23,9 +23,11 @@ cd "$(dirname "$0")/.."
 build=${1:-build}
 MM=$build/tools/mmdigits
 M=models
-# WAV files go to the AudioNet_CNN file, the network the Python reference runs (the set
-# itself gives audio decisions to the network its roles.json names)
-MW=$M/audionet_cnn.safetensors
+# WAV files go to one AudioNet_CNN file, the network the Python reference runs (the set
+# itself gives audio decisions to the network its roles.json names): the study's, whose
+# front end is the one the reference computes (it refuses another: the default set's
+# AudioNet_CNN is narrowband with CMVN)
+MW=$M/study/audionet_cnn.safetensors
 n_files=${MM_BENCH_FILES:-1000}
 n_long=${MM_BENCH_LONG:-100000}
 rounds=${MM_BENCH_ROUNDS:-3}
@@ -61,7 +63,7 @@ summary () { sed -n 's/.* in \([0-9.]*\) s (.*, \([0-9.]*\) CPU s).*/\1 \2/p' "$
 if [[ $parts == *" wav "* ]]; then
 # one core: numpy's and PyTorch's thread pools pinned to one thread too
 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
-  "$PY" bench/batch_reference.py "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/ref.json"
+  "$PY" bench/batch_reference.py "$MW" "$T/wavs.txt" > "$T/ref.json"
 read -r ref_s ref_cpu < <("$PY" -c 'import json,sys; j=json.load(open(sys.argv[1])); print(j["seconds"], j["cpu_seconds"])' "$T/ref.json")
 "$MM" batch --files-from "$T/wavs.txt" --model "$MW" --jobs 1 --out "$T/b1.jsonl" 2> "$T/b1.err"
 read -r b1_s b1_cpu < <(summary "$T/b1.err")
@@ -70,7 +72,7 @@ read -r b2_s b2_cpu < <(summary "$T/b2.err")
 "$MM" batch --files-from "$T/wavs.txt" --model "$MW" --jobs 1 --decode gstreamer \
   --out "$T/bg.jsonl" 2> "$T/bg.err"
 read -r bg_s bg_cpu < <(summary "$T/bg.err")
-"$build/tests/recording_decisions" "$M/audionet_cnn.safetensors" "$T/wavs.txt" > "$T/eval.tsv"
+"$build/tests/recording_decisions" "$MW" "$T/wavs.txt" > "$T/eval.tsv"
 "$PY" - "$n" "$what" "$ref_s" "$ref_cpu" "$b1_s" "$b1_cpu" "$b2_s" "$b2_cpu" "$bg_s" "$bg_cpu" \
   "$T/ref.json" "$T/b1.jsonl" "$T/eval.tsv" "$T/bg.jsonl" <<'PY'
 import collections, json, sys
