@@ -117,7 +117,7 @@
 GST_DEBUG_CATEGORY_STATIC (gst_mm_mfcc_extract_debug);
 #define GST_CAT_DEFAULT gst_mm_mfcc_extract_debug
 
-#define RATE 16000
+#define RATE MM_AUDIO_RATE
 #define BLOCK_SAMPLES RATE      /* one block = exactly one second */
 /* Smallest GAP event worth sending during silence (one per 100 ms at most). */
 #define GAP_MIN (100 * GST_MSECOND)
@@ -219,7 +219,8 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("audio/x-raw, format=(string){ F32LE, S16LE }, "
-        "rate=(int)16000, channels=(int)1, layout=(string)interleaved"));
+        "rate=(int)" G_STRINGIFY (MM_AUDIO_RATE) ", channels=(int)1, "
+        "layout=(string)interleaved"));
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,

@@ -440,7 +440,7 @@ mm_cli_classifier_description (const char *image_src, gboolean still, const char
         "! digitimage name=img-digit stable-frames=1" : "digitimage name=img-digit");
   if (audio_src)
     g_string_append_printf (d, "%s%saudioconvert name=aud-conv ! audioresample name=aud-resample "
-        "! audio/x-raw,rate=16000,channels=1,format=F32LE ! mfccextract name=aud-mfcc "
-        "! mm.audio_sink ", audio_src, *audio_src ? " ! " : "");
+        "! audio/x-raw,rate=%d,channels=1,format=F32LE ! mfccextract name=aud-mfcc "
+        "! mm.audio_sink ", audio_src, *audio_src ? " ! " : "", MM_AUDIO_RATE);
   return g_string_free (d, FALSE);
 }

@@ -34,7 +34,8 @@ decode_error (GError **error, const char *path, const char *why)
 
 #define AUDIO_PIPELINE \
   "filesrc name=src ! decodebin ! audioconvert ! audioresample ! " \
-  "audio/x-raw,format=F32LE,rate=16000,channels=1,layout=interleaved ! " \
+  "audio/x-raw,format=F32LE,rate=" G_STRINGIFY (MM_MEDIA_SAMPLE_RATE) \
+  ",channels=1,layout=interleaved ! " \
   "appsink name=sink sync=false"
 
 typedef struct {

@@ -26,9 +26,11 @@
 #include <glib.h>
 #include <stddef.h>
 
+#include "mm-net.h"
+
 G_BEGIN_DECLS
 
-#define MM_MEDIA_SAMPLE_RATE 16000
+#define MM_MEDIA_SAMPLE_RATE MM_AUDIO_RATE
 
 /* Decodes every audio sample of @path (any format decodebin knows) to mono
  * float samples in [-1, 1) at 16 kHz. *samples is owned by the caller

@@ -19,12 +19,12 @@ mm_frontend_check_network (const MmMfccParams *p, GError **error)
   if (!(m = mm_mfcc_new (p, error)))
     return FALSE;
   mm_mfcc_free (m);
-  if (p->sample_rate != 16000 || p->n_coeffs != MM_MFCC_COEFFS
+  if (p->sample_rate != MM_AUDIO_RATE || p->n_coeffs != MM_MFCC_COEFFS
       || mm_mfcc_params_block_frames (p) != MM_MFCC_FRAMES) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
-        "the front end gives %d×%d blocks at %d Hz; the networks take %d×%d at 16000 Hz",
+        "the front end gives %d×%d blocks at %d Hz; the networks take %d×%d at %d Hz",
         mm_mfcc_params_block_frames (p), p->n_coeffs, p->sample_rate, MM_MFCC_FRAMES,
-        MM_MFCC_COEFFS);
+        MM_MFCC_COEFFS, MM_AUDIO_RATE);
     return FALSE;
   }
   return TRUE;

@@ -33,6 +33,10 @@ typedef enum {
 #define MM_MFCC_FRAMES  39
 #define MM_MFCC_COEFFS  13
 #define MM_AUDIO_VALUES (39 * 13)
+/* The audio networks' input rate: one MFCC block is one second of it. The
+ * one place that says so: the front-end check (mm_frontend_check_network),
+ * mfccextract's sink caps and the CLI's decoding take it from here. */
+#define MM_AUDIO_RATE   16000
 #define MM_N_CLASSES    10
 
 const char *mm_arch_name       (MmArch arch);           /* "ImageNet_CNN", ... */
