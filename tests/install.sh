@@ -14,6 +14,9 @@
 #     names the source or build tree, nor do the installed text files;
 #   - gst-inspect-1.0 shows mmclassify's real `model` default (none: the
 #     shipped models), not a path.
+#   - with the source and build trees hidden (an empty directory mounted over
+#     each in a private mount namespace, where one can be made), the
+#     installed CLI and plugin still decide a spoken seven.
 # Usage: bash install.sh BUILD_DIR SOURCE_DIR
 set -u
 BUILD=$(realpath "$1")
@@ -80,6 +83,35 @@ rc=$?
 [ $rc -eq 0 ] && grep -q '"digit"' "$T/p.json" \
   && ok "installed CLI: predict on a WAV with its own plugin and models: $(head -c 120 "$T/p.json")" \
   || fail "installed CLI predict: rc $rc: $(cat "$T/err")"
+
+# The same with the source and build trees out of reach: in a private mount
+# namespace (nothing outside sees it) an empty directory is mounted over
+# each, so a path into them that the scans above missed (or a lookup that
+# builds one at run time) finds nothing. Skipped where this system allows
+# no mount namespace.
+mkdir -p "$T/empty"
+cat > "$T/hidden.sh" <<EOF
+mount --bind "$T/empty" "$BUILD" && mount --bind "$T/empty" "$SRC" || exit 99
+[ -z "\$(ls -A "$SRC")" ] || exit 98
+"$P/$bindir/mmdigits" predict --audio "$T/seven.wav" --json > "$T/hidden.json" || exit 1
+GST_PLUGIN_PATH=$P/$libdir/gstreamer-1.0 gst-launch-1.0 -q filesrc location="$T/seven.wav" \\
+  ! decodebin ! audioconvert ! audioresample ! mfccextract ! mmclassify \\
+  ! filesink location="$T/hidden.jsonl" > /dev/null || exit 2
+EOF
+hidden=99
+for ns in "unshare -m" "unshare -r -m"; do
+  $ns true 2> /dev/null || continue
+  $ns bash "$T/hidden.sh" 2> "$T/err"
+  hidden=$?
+  [ $hidden -ne 99 ] && break
+done
+if [ $hidden -eq 99 ]; then
+  skip "no private mount namespace here to hide the source and build trees"
+elif [ $hidden -eq 0 ] && grep -q '"digit":7' "$T/hidden.json" && grep -q '"digit":7' "$T/hidden.jsonl"; then
+  ok "with the source and build trees hidden: the installed CLI's predict and a pipeline with the installed plugin decide 7"
+else
+  fail "with the source and build trees hidden (step $hidden): $(cat "$T/err")"
+fi
 
 gst-inspect-1.0 "$plugin" > "$T/inspect" 2> "$T/err" && grep -q mmclassify "$T/inspect" \
   && ok "gst-inspect-1.0 loads the installed plugin" \
