@@ -26,6 +26,7 @@
 #include "mm-json.h"
 #include "mm-metrics.h"
 #include "mm-modelfile.h"
+#include "mm-modelset.h"
 #include "mm-threads.h"
 
 #define BATCH 256
@@ -38,9 +39,9 @@ static const char *const role_option[N_ROLES] = { "--image", "--audio", "--hybri
 
 typedef struct {
   char *path;
+  MmModelSet *set;           /* the file as a model set of one: owns net */
   MmNet *net;
-  MmMfccParams mfcc;
-  gboolean has_mfcc;
+  MmMfccParams mfcc;         /* its front end (the set's reading of the file) */
   int *pred;                 /* held-out predictions [n] */
   float *probs;              /* [n][10] */
   int *pred_split;           /* split-test predictions [n_split] */
@@ -67,17 +68,14 @@ typedef struct {
 
 /* ---- models ---- */
 
+/* the figures' roles are the model set's (ROLE_* in MmRole's order) */
+G_STATIC_ASSERT ((int) ROLE_IMAGE == (int) MM_ROLE_IMAGE && (int) ROLE_AUDIO == (int) MM_ROLE_AUDIO
+    && (int) ROLE_HYBRID == (int) MM_ROLE_HYBRID);
+
 static gboolean
 role_takes (int role, MmArch a)
 {
-  switch (role) {
-    case ROLE_IMAGE:
-      return a == MM_ARCH_IMAGENET_CNN;
-    case ROLE_AUDIO:
-      return a == MM_ARCH_AUDIONET_CNN || a == MM_ARCH_AUDIONET_LSTM;
-    default:
-      return a == MM_ARCH_HYBRIDNET_CNN || a == MM_ARCH_HYBRIDNET_CNN_LSTM;
-  }
+  return (int) mm_role_of_arch (a) == role;
 }
 
 static const char *
@@ -93,17 +91,19 @@ role_wants (int role)
 
 /* Loads @path into its arch's slot; a second model of one arch replaces
  * the first only when @replace (a role override), else it is an error:
- * which one to draw must not depend on file names. */
+ * which one to draw must not depend on file names. The file is read as
+ * every reader of a model file reads it (a model set of one: its network
+ * and front end), not by a reading of its metadata of our own. */
 static gboolean
 load_model (Figures *f, const char *path, gboolean replace, MmArch *arch, GError **error)
 {
-  MmModelMeta meta = { 0 };
-  MmNet *net = mm_model_load (path, &meta, error);
+  const MmModel *model;
+  MmModelSet *set = mm_cli_open_model (path, "figures", &model, error);
   Model *m;
 
-  if (!net)
+  if (!set)
     return FALSE;
-  *arch = mm_net_arch (net);
+  *arch = model->arch;
   m = &f->models[*arch];
   if (m->net && !replace) {
     g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH,
@@ -111,24 +111,17 @@ load_model (Figures *f, const char *path, gboolean replace, MmArch *arch, GError
         m->path, path, mm_arch_name (*arch),
         mm_arch_uses_image (*arch) && mm_arch_uses_audio (*arch) ? "--hybrid"
         : mm_arch_uses_image (*arch) ? "--image" : "--audio");
-    mm_net_free (net);
-    mm_model_meta_clear (&meta);
+    mm_model_set_free (set);
     return FALSE;
   }
   if (m->net) {
     g_free (m->path);
-    mm_net_free (m->net);
+    mm_model_set_free (m->set);
   }
   m->path = g_strdup (path);
-  m->net = net;
-  mm_mfcc_params_init (&m->mfcc);
-  m->has_mfcc = meta.mfcc_json != NULL;
-  if (meta.mfcc_json && !mm_mfcc_params_from_json (meta.mfcc_json, &m->mfcc, error)) {
-    g_prefix_error (error, "%s: ", path);
-    mm_model_meta_clear (&meta);
-    return FALSE;
-  }
-  mm_model_meta_clear (&meta);
+  m->set = set;
+  m->net = model->net;
+  m->mfcc = model->frontend;
   return TRUE;
 }
 
@@ -993,7 +986,7 @@ figures_clear (Figures *f)
   for (int a = 0; a < MM_N_ARCH; a++) {
     Model *m = &f->models[a];
     g_free (m->path);
-    mm_net_free (m->net);
+    mm_model_set_free (m->set);
     g_free (m->pred);
     g_free (m->probs);
     g_free (m->pred_split);
