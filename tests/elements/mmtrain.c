@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mm-mfcc.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
 #include "mm-test-models.h"
@@ -495,6 +496,65 @@ GST_START_TEST (test_mmtrain_init_model_is_read_as_a_model_set)
 
 GST_END_TEST;
 
+/* mmtrain records the front end its audio caps carried (here nfft 512 and
+ * a 4 kHz band, not mfccextract's defaults), and a fine-tuning run refuses
+ * caps of another front end than init-model's, naming the value. */
+GST_START_TEST (test_mmtrain_records_the_front_end_it_received)
+{
+  gchar *init = g_build_filename (tmpdir, "narrow.safetensors", NULL);
+  GRand *rand = g_rand_new_with_seed (8);
+  float v[MM_AUDIO_VALUES];
+  MmModelMeta meta = { NULL, NULL };
+  MmMfccParams p;
+  GstElement *e;
+  GstHarness *h;
+  GstBus *bus;
+  MmNet *net;
+  Outcome o;
+
+  e = new_trainer (&bus);
+  g_object_set (e, "epochs", 1, NULL);
+  h = open_pad (e, "audio_sink", AUDIO_CAPS ", nfft=(int)512, high-freq=(double)4000");
+  for (int i = 0; i < 12; i++) {
+    g_object_set (e, "label", i % 2, NULL);
+    fill_block (v, i % 2, rand);
+    gst_harness_push (h, make_block (v, i * GST_SECOND));
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  wait_outcome (bus, &o);
+  fail_unless (o.error == NULL, "%s", o.error);
+  outcome_clear (&o);
+  gst_harness_teardown (h);
+  release (e, bus);
+  net = mm_model_load (out, &meta, NULL);
+  fail_unless (net != NULL && meta.mfcc_json != NULL);
+  fail_unless (mm_mfcc_params_from_json (meta.mfcc_json, &p, NULL), "%s", meta.mfcc_json);
+  fail_unless_equals_int (p.nfft, 512);
+  fail_unless (p.high_freq == 4000.0f, "high_freq %g", p.high_freq);
+  fail_unless_equals_int (p.frame_len, 800);
+  mm_net_free (net);
+  mm_model_meta_clear (&meta);
+
+  fail_unless (g_rename (out, init) == 0);
+  e = new_trainer (&bus);
+  g_object_set (e, "init-model", init, "epochs", 1, "label", 0, NULL);
+  h = open_pad (e, "audio_sink", AUDIO_CAPS);
+  fill_block (v, 0, rand);
+  gst_harness_push (h, make_block (v, 0));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  wait_outcome (bus, &o);
+  fail_unless (o.error && strstr (o.error, "not those init-model was trained on")
+      && strstr (o.error, "nfft: 512 vs 1024"), "%s", o.error ? o.error : "no error");
+  fail_if (g_file_test (out, G_FILE_TEST_EXISTS));
+  outcome_clear (&o);
+  gst_harness_teardown (h);
+  release (e, bus);
+  g_rand_free (rand);
+  g_free (init);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mmtrain_fine_tuning_keeps_the_init_model_norm)
 {
   gchar *init = g_build_filename (tmpdir, "init.safetensors", NULL);
@@ -785,6 +845,7 @@ mmtrain_suite (void)
   tcase_add_test (tc, test_mmtrain_checkpoint_that_cannot_be_written_fails_at_start);
   tcase_add_test (tc, test_mmtrain_fine_tuning_keeps_the_init_model_norm);
   tcase_add_test (tc, test_mmtrain_init_model_is_read_as_a_model_set);
+  tcase_add_test (tc, test_mmtrain_records_the_front_end_it_received);
   tcase_add_test (tc, test_mmtrain_hostile_init_model_is_an_error);
   tcase_add_test (tc, test_mmtrain_pairs_within_window_train_a_hybrid);
   tcase_add_test (tc, test_mmtrain_stopping_cancels_training_without_a_model);
