@@ -115,7 +115,7 @@ train_rate (MmArch arch, int batch, double block_s, const MmAugment *aug, const 
         mm_augmenter_apply (g, idx, batch, 1, block + 2, img, aud);
       }
       mm_net_forward (net, batch, img, aud, logits);
-      mm_net_backward (net, labels);
+      mm_net_backward (net, labels, 0.0f);
       mm_adam_step (adam, mm_net_params (net), mm_net_grads (net));
     }
     s = (g_get_monotonic_time () - t0) / 1e6;

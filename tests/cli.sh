@@ -50,6 +50,13 @@ rc=$?
 rc=$?
 [ $rc -eq 2 ] && ok "train --modality-dropout on a single-modality arch exits 2" \
   || fail "train --modality-dropout on AudioNet_CNN: rc $rc"
+for bad in -0.1 0.6 nan; do
+  "$MM" train --arch ImageNet_CNN --label-smoothing=$bad --out "$T/x.safetensors" 2> "$T/err"
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] \
+    && ok "train --label-smoothing $bad exits 2 with one line" \
+    || fail "train --label-smoothing $bad: rc $rc: $(cat "$T/err")"
+done
 
 # checked before any data is read: an unwritable --out must not cost a training run
 "$MM" train --arch ImageNet_CNN --data "$T" --out "$T/no/such/dir/x.safetensors" 2> "$T/err"
@@ -223,6 +230,17 @@ PY
     && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); k=d["augment"]["kinds"]; assert k["affine"]==1 and k["polarity"]==0.25 and "speed" not in k and d["augment"]["rotate_deg"]==12 and d["temperature"]>0' "$T/aug.json" \
     && ok "train --augment records the kinds and settings in the provenance, with the fitted temperature" \
     || fail "train --augment image: $(tail -1 "$T/aug.err") $(cat "$T/aug.json")"
+
+  # label smoothing is recorded as given, and changes the training: the same
+  # seed without it gives other weights
+  "$MM" train --arch ImageNet_CNN --label-smoothing 0.1 --epochs 1 --limit 256 --threads 2 \
+      --out "$T/ls.safetensors" --json > "$T/ls.json" 2> "$T/ls.err" \
+    && "$MM" train --arch ImageNet_CNN --epochs 1 --limit 256 --threads 2 \
+      --out "$T/nols.safetensors" --json > "$T/nols.json" 2>> "$T/ls.err" \
+    && python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert a["label_smoothing"]==0.1 and "label_smoothing" not in b' "$T/ls.json" "$T/nols.json" \
+    && ! cmp -s "$T/ls.safetensors" "$T/nols.safetensors" \
+    && ok "train --label-smoothing is recorded in the provenance and changes the weights" \
+    || fail "train --label-smoothing: $(tail -1 "$T/ls.err") $(cat "$T/ls.json")"
 
 else
   skip "no data"

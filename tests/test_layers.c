@@ -756,20 +756,22 @@ typedef struct {
   int batch, classes;
   float *z;
   const int *labels;
+  float smoothing;
 } XentCase;
 
 static double
 xent_loss (gpointer data)
 {
   XentCase *c = data;
-  return mm_softmax_xent (c->batch, c->classes, c->z, c->labels, NULL, NULL);
+  return mm_softmax_xent_smoothed (c->batch, c->classes, c->z, c->labels, c->smoothing,
+      NULL, NULL);
 }
 
 START_TEST (test_softmax_xent_backward_matches_finite_differences)
 {
   int labels[4] = { 3, 0, 9, 3 };
   float z[40], dz[40], p[40];
-  XentCase c = { 4, 10, z, labels };
+  XentCase c = { 4, 10, z, labels, 0.0f };
 
   mm_test_fill_uniform (z, 40, -3.0f, 3.0f, 8);
   mm_softmax_xent (4, 10, z, labels, p, dz);
@@ -798,6 +800,47 @@ START_TEST (test_softmax_xent_of_uniform_logits_is_ln10)
   /* probs and dlogits are optional */
   ck_assert_float_eq_tol (mm_softmax_xent (3, 10, z, labels, NULL, NULL),
       (float) log (10.0), 1e-6f);
+}
+END_TEST
+
+START_TEST (test_smoothed_xent_backward_matches_finite_differences)
+{
+  int labels[4] = { 3, 0, 9, 3 };
+  float z[40], dz[40];
+  XentCase c = { 4, 10, z, labels, 0.1f };
+
+  mm_test_fill_uniform (z, 40, -3.0f, 3.0f, 8);
+  mm_softmax_xent_smoothed (4, 10, z, labels, 0.1f, NULL, dz);
+  mm_test_grad_check ("smoothed softmax_xent dlogits", z, dz, 40, xent_loss, &c,
+      5e-3, 1e-4, 1e-2, 40);
+}
+END_TEST
+
+/* The loss against targets t = (1 − s)·onehot + s/10 is −Σ t·log p, and
+ * its gradient p − t (per sample, before the mean over the batch); with
+ * s = 0 it is the unsmoothed function itself. */
+START_TEST (test_smoothed_xent_is_cross_entropy_against_smoothed_targets)
+{
+  int labels[3] = { 2, 7, 7 };
+  float z[30], p[30], dz[30], p0[30], dz0[30], dz_plain[30];
+  const float s = 0.2f;
+  double want = 0;
+  float loss;
+
+  mm_test_fill_uniform (z, 30, -4.0f, 4.0f, 5);
+  loss = mm_softmax_xent_smoothed (3, 10, z, labels, s, p, dz);
+  for (int b = 0; b < 3; b++)
+    for (int k = 0; k < 10; k++) {
+      double t = (k == labels[b] ? 1.0 - s : 0.0) + s / 10.0;
+      want -= t * log (p[b * 10 + k]) / 3.0;
+      ck_assert_float_eq_tol (dz[b * 10 + k], (float) ((p[b * 10 + k] - t) / 3.0), 1e-7f);
+    }
+  ck_assert_float_eq_tol (loss, (float) want, 1e-5f);
+  /* s = 0 leaves the smoothing terms out: the plain loss and gradient to the
+   * bit (one function of ours computes both, so equality is promised) */
+  ck_assert (mm_softmax_xent_smoothed (3, 10, z, labels, 0.0f, NULL, dz0)
+      == mm_softmax_xent (3, 10, z, labels, p0, dz_plain));
+  ck_assert_mem_eq (dz0, dz_plain, sizeof dz0);
 }
 END_TEST
 
@@ -866,6 +909,8 @@ main (void)
   tcase_add_test (tc, test_relu_backward_matches_finite_differences);
   tcase_add_test (tc, test_softmax_xent_backward_matches_finite_differences);
   tcase_add_test (tc, test_softmax_xent_of_uniform_logits_is_ln10);
+  tcase_add_test (tc, test_smoothed_xent_backward_matches_finite_differences);
+  tcase_add_test (tc, test_smoothed_xent_is_cross_entropy_against_smoothed_targets);
   tcase_add_test (tc, test_softmax_is_stable_for_large_logits);
   suite_add_tcase (s, tc);
 

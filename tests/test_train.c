@@ -558,6 +558,10 @@ START_TEST (test_train_refuses_a_resume_of_another_run)
   cfg.settings = "{\"protocol\":\"paper\"}";
   assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "settings");
   cfg.settings = "{\"protocol\":\"clean\"}";
+  cfg.label_smoothing = 0.1f;
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH,
+      "label_smoothing 0, this run has 0.100000001");
+  cfg.label_smoothing = 0;
   tr->labels[5] = (tr->labels[5] + 1) % 10;
   assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "other training data");
   tr->labels[5] = (tr->labels[5] + 9) % 10;
@@ -587,6 +591,52 @@ START_TEST (test_train_refuses_a_resume_of_another_run)
   mm_net_free (net);
   g_free (ck);
   g_free (model);
+  mm_test_tmp_dir_remove (dir);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
+/* A checkpoint written before label smoothing existed has no such key in its
+ * run identity (made here by blanking the key out of a new one: the run is
+ * JSON text inside the header, so spaces keep both valid and the header's
+ * length): it resumes a run without smoothing, and only such a run. */
+START_TEST (test_train_resumes_a_checkpoint_from_before_label_smoothing)
+{
+  MmDataset *tr = synthetic_images (32, 1), *va = synthetic_images (16, 2);
+  char *dir = mm_test_tmp_dir_new ("resume-old");
+  char *ck = g_build_filename (dir, "run.ckpt", NULL);
+  const char *key = ",\\\"label_smoothing\\\":\\\"0\\\"";
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 11);
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  char *bytes, *at;
+  gsize len;
+
+  resume_config (&cfg, MM_ARCH_IMAGENET_CNN);
+  cfg.epochs = 1;
+  cfg.checkpoint = ck;
+  ck_assert (mm_train (net, &cfg, tr, va, &res, NULL));
+  mm_net_free (net);
+  ck_assert (g_file_get_contents (ck, &bytes, &len, NULL));
+  /* past the header's 8-byte length, whose zero bytes would end the search */
+  at = g_strstr_len (bytes + 8, (gssize) len - 8, key);
+  ck_assert_msg (at != NULL, "the checkpoint's run names label_smoothing");
+  memset (at, ' ', strlen (key));
+  ck_assert (g_file_set_contents (ck, bytes, (gssize) len, NULL));
+  g_free (bytes);
+
+  cfg.epochs = 2;
+  cfg.label_smoothing = 0.1f;
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH,
+      "label_smoothing 0, this run has 0.100000001");
+  cfg.label_smoothing = 0;
+  net = mm_net_new (MM_ARCH_IMAGENET_CNN, 11);
+  cfg.resume = TRUE;
+  ck_assert (mm_train (net, &cfg, tr, va, &res, NULL));
+  ck_assert_int_eq (res.resumed_after, 1);
+  mm_net_free (net);
+  g_free (ck);
   mm_test_tmp_dir_remove (dir);
   mm_dataset_free (tr);
   mm_dataset_free (va);
@@ -637,6 +687,7 @@ main (void)
   tcase_add_test (tc, test_train_stops_early_without_progress);
   tcase_add_loop_test (tc, test_train_resumes_bit_for_bit, 0, MM_N_ARCH);
   tcase_add_test (tc, test_train_refuses_a_resume_of_another_run);
+  tcase_add_test (tc, test_train_resumes_a_checkpoint_from_before_label_smoothing);
   tcase_add_test (tc, test_train_refuses_missing_modality_and_bad_settings);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);

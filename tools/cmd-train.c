@@ -194,7 +194,7 @@ mm_cmd_train (int argc, char **argv)
   /* -1 (0 for threads): not given, the study's value or no limit; a
    * value given is in its range (see ranges below) */
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
-  double lr = -1, modality_dropout = 0, speaker_balance = 0;
+  double lr = -1, modality_dropout = 0, speaker_balance = 0, label_smoothing = 0;
   gboolean json = FALSE, usage, no_calibrate = FALSE;
   char *augment_spec = NULL, *augment_json = NULL;
   MmCliFrontend *fe = mm_cli_frontend_new ();
@@ -223,6 +223,8 @@ mm_cmd_train (int argc, char **argv)
       "1: every voice alike)", "P" },
     { "modality-dropout", 0, 0, G_OPTION_ARG_DOUBLE, &modality_dropout, "Hybrids: chance that a "
       "training sample's image or audio is blanked or replaced by noise (default 0)", "P" },
+    { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &label_smoothing, "Train against targets "
+      "of 1-S on the label and S spread over the ten digits (default 0: none)", "S" },
     { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "Do not fit the calibration "
       "temperature on the validation split", NULL },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Write the whole training state to FILE after every epoch (atomically)", "FILE" },
@@ -239,6 +241,8 @@ mm_cmd_train (int argc, char **argv)
     { "limit", 2, G_MAXINT, FALSE },
     { "modality-dropout", 0, 1, FALSE },
     { "speaker-balance", 0, 1, FALSE },
+    /* beyond a half the label is barely above the rest: a typing error */
+    { "label-smoothing", 0, 0.5, FALSE },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- train a network");
@@ -331,6 +335,7 @@ mm_cmd_train (int argc, char **argv)
   cfg.augment = &aug;
   cfg.mfcc = &mfcc;
   cfg.modality_dropout = (float) modality_dropout;
+  cfg.label_smoothing = (float) label_smoothing;
   cfg.progress = on_progress;
   cfg.user_data = &prog;
   cfg.checkpoint = checkpoint;

@@ -115,7 +115,19 @@ float
 mm_softmax_xent (int batch, int classes, const float *logits,
                  const int *labels, float *probs, float *dlogits)
 {
+  return mm_softmax_xent_smoothed (batch, classes, logits, labels, 0.0f, probs, dlogits);
+}
+
+/* The smoothing terms are left out entirely at 0 (not multiplied by 0), so
+ * that the unsmoothed loss and gradient are the same floats as before the
+ * option existed, and an infinite logit does not turn 0 · ∞ into NaN. */
+float
+mm_softmax_xent_smoothed (int batch, int classes, const float *logits,
+                          const int *labels, float smoothing, float *probs,
+                          float *dlogits)
+{
   double loss = 0;
+  float spread = smoothing / (float) classes;
 
   for (int b = 0; b < batch; b++) {
     const float *z = logits + (size_t) b * classes;
@@ -130,10 +142,23 @@ mm_softmax_xent (int batch, int classes, const float *logits,
     if (p && g)
       for (int k = 0; k < classes; k++)
         p[k] = g[k];
-    loss += valid ? lse - z[y] : NAN;
+    if (!valid)
+      loss += NAN;
+    else if (smoothing == 0.0f)
+      loss += lse - z[y];
+    else {
+      double zsum = 0;
+      for (int k = 0; k < classes; k++)
+        zsum += z[k];
+      loss += lse - (1.0 - smoothing) * z[y] - (double) spread * zsum;
+    }
     if (g) {
-      if (valid)
-        g[y] -= 1.0f;
+      if (valid) {
+        g[y] -= 1.0f - smoothing;
+        if (smoothing != 0.0f)
+          for (int k = 0; k < classes; k++)
+            g[k] -= spread;
+      }
       for (int k = 0; k < classes; k++)
         g[k] /= (float) batch;
     }

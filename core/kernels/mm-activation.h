@@ -22,6 +22,15 @@ void mm_relu_backward (size_t n, const float *y, const float *dy, float *dx);
  * Returns the mean loss. Numerically stable (max subtracted). */
 float mm_softmax_xent (int batch, int classes, const float *logits,
                        const int *labels, float *probs, float *dlogits);
+/* The same against smoothed targets (Szegedy et al. 2016, "label
+ * smoothing"): the target puts 1 − @smoothing on the label and spreads
+ * @smoothing evenly over all @classes, so the loss is
+ * lse − (1 − s)·z_label − (s / classes)·Σ z and the gradient
+ * (p − target) / batch. @smoothing in [0, 1); 0 is mm_softmax_xent, to the
+ * bit. */
+float mm_softmax_xent_smoothed (int batch, int classes, const float *logits,
+                                const int *labels, float smoothing, float *probs,
+                                float *dlogits);
 /* Row-wise softmax only (inference). In-place allowed. */
 void  mm_softmax      (int batch, int classes, const float *logits, float *probs);
 /* Calibrated probabilities: softmax(@logits / @t) row-wise, @t > 0 (a

@@ -49,6 +49,11 @@ typedef struct {
    * of silence) or Gaussian noise, half the time each — so that the fused
    * decision learns not to follow one branch blindly. 0 = off. */
   float modality_dropout;
+  /* Targets of 1 − s on the label and s spread over the ten classes
+   * (mm_softmax_xent_smoothed), so that the network is not pushed towards
+   * certainty on voices it has learned by heart. [0, 1); 0 = off. The
+   * validation loss stays the plain cross-entropy. */
+  float label_smoothing;
   MmTrainProgressFunc progress;
   gpointer user_data;
   /* Checkpoints: with @checkpoint set, the whole state of the run is

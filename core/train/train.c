@@ -263,6 +263,7 @@ add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
   set_string (b, "validation_samples", g_strdup_printf ("%d", val->n));
   set_string (b, "data_sha256", g_strdup (digest));
   set_string (b, "modality_dropout", float_text (cfg->modality_dropout));
+  set_string (b, "label_smoothing", float_text (cfg->label_smoothing));
   set_string (b, "augment", cfg->augment && cfg->augment->enabled ?
       g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) cfg->augment,
           sizeof *cfg->augment) : g_strdup ("none"));
@@ -415,6 +416,28 @@ member_rng (JsonObject *o, const char *key, MmRng *r)
   return *end1 == '\0' && *end2 == '\0' && (r->inc & 1);
 }
 
+/* Keys of the run identity added after checkpoints were first written, with
+ * the value every older checkpoint's run had: such a checkpoint still
+ * resumes, and only a run with that value. */
+static const struct {
+  const char *key, *before;
+} run_keys_added[] = {
+  { "label_smoothing", "0" },
+};
+
+static const char *
+saved_run_value (JsonObject *saved, const char *key)
+{
+  const char *v = saved ? member_string (saved, key) : NULL;
+
+  if (v || !saved)
+    return v;
+  for (size_t i = 0; i < G_N_ELEMENTS (run_keys_added); i++)
+    if (strcmp (key, run_keys_added[i].key) == 0)
+      return run_keys_added[i].before;
+  return NULL;
+}
+
 /* The checkpoint's run identity against this run's: the first key that
  * differs is named with both values. */
 static gboolean
@@ -435,7 +458,7 @@ check_run_identity (const char *path, JsonObject *saved, MmNet *net, const MmTra
   keys = json_object_get_members (now);
   for (GList *l = keys; ok && l; l = l->next) {
     const char *key = l->data, *mine = member_string (now, key);
-    const char *theirs = saved ? member_string (saved, key) : NULL;
+    const char *theirs = saved_run_value (saved, key);
     if (!theirs) {
       g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "%s: checkpoint has no run %s", path, key);
       ok = FALSE;
@@ -642,7 +665,7 @@ train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunSt
     if (cfg->modality_dropout > 0)
       drop_modality (cfg, st->silence, mm_net_norm (net), st->order + start, b, pr->epoch, bt);
     mm_net_forward (net, b, bt->image, bt->audio, bt->logits);
-    loss = mm_net_backward (net, bt->labels);
+    loss = mm_net_backward (net, bt->labels, cfg->label_smoothing);
     if (!isfinite (loss)) {
       g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
           "training diverged: loss is %g at epoch %d, batch %d (lower --lr?)", loss,
@@ -731,6 +754,11 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   if (cfg->modality_dropout > 0
       && !silence_features (cfg->mfcc, mm_net_norm (net), silence, error))
     return FALSE;
+  if (!(cfg->label_smoothing >= 0 && cfg->label_smoothing < 1)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "label smoothing (%g) must be in [0, 1)",
+        cfg->label_smoothing);
+    return FALSE;
+  }
   if (cfg->batch < 2 || cfg->epochs < 1 || !(cfg->lr > 0)) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
         "training needs batch ≥ 2, epochs ≥ 1 and lr > 0 (got %d, %d, %g)",
