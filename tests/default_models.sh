@@ -22,8 +22,10 @@
 #    front end from its files;
 #  - default, with data and the plugin (issue 8): FSDD's "7"s, recordings
 #    0-4 of every speaker, with a DC offset of +0.3 (not clipped), through
-#    predict: the default set (DC block in its front end) gets at least 29
-#    of 30 right; the study set's count is printed beside it.
+#    predict: with the default set (DC block in its front end) the offset
+#    changes no decision (each shifted file is decided as the recording
+#    itself: a shifted 7 became a 0 before) and at least 29 of 30 are 7; the
+#    study set's count is printed beside it.
 #   tests/default_models.sh PATH/TO/mmdigits default|study
 set -u -o pipefail
 mmdigits=$1
@@ -155,20 +157,30 @@ for f in sys.argv[2:]:
 PY
     need "FSDD 7s shifted by +0.3" bash -c '"$@" > "$0"' "$tmp/dc.tsv" \
       /usr/bin/python3 "$tmp/dcshift.py" "$tmp/dc" "$data"/fsdd/recordings/7_*_[0-4].wav
+    printf -- '-\t%s\n' "$data"/fsdd/recordings/7_*_[0-4].wav > "$tmp/clean.tsv"
+    need "predict the 7s as recorded (default set)" bash -c '"$@" > "$0"' "$tmp/clean-default.jsonl" \
+      "$mmdigits" predict --list "$tmp/clean.tsv" --json
     need "predict the shifted 7s (default set)" bash -c '"$@" > "$0"' "$tmp/dc-default.jsonl" \
       "$mmdigits" predict --list "$tmp/dc.tsv" --json
     need "predict the shifted 7s (study set)" bash -c '"$@" > "$0"' "$tmp/dc-study.jsonl" \
       "$mmdigits" predict -m "$root/models/study" --list "$tmp/dc.tsv" --json
-    check "FSDD 7s + DC 0.3: the default set gets at least 29 of 30" /usr/bin/python3 -c '
+    check "FSDD 7s + DC 0.3: the default set decides each as the recording itself, at least 29 of 30 a 7" \
+      /usr/bin/python3 -c '
 import json, sys
-right = {}
-for s, f in (("default", sys.argv[1]), ("study", sys.argv[2])):
+def decisions(f):
     d = [json.loads(l) for l in open(f) if l.strip()]
-    right[s] = sum(e.get("digit") == 7 for e in d)
-    print(f"{s} set: {right[s]} of {len(d)} shifted 7s are 7;",
-          "wrong:", [(e["audio"].split("/")[-1], e.get("digit")) for e in d if e.get("digit") != 7])
-    assert len(d) == 30
-assert right["default"] >= 29' "$tmp/dc-default.jsonl" "$tmp/dc-study.jsonl"
+    assert len(d) == 30, f"{f}: {len(d)} results for 30 files"
+    return {e["audio"].split("/")[-1]: e.get("digit") for e in d}
+clean, dc, study = (decisions(f) for f in sys.argv[1:4])
+for s, got in (("default", dc), ("study", study)):
+    print(f"{s} set: {sum(v == 7 for v in got.values())} of 30 shifted 7s are 7;",
+          "wrong:", sorted((k, v) for k, v in got.items() if v != 7))
+changed = sorted((k, clean[k], dc[k]) for k in clean if dc[k] != clean[k])
+print("default set: as recorded", sum(v == 7 for v in clean.values()), "of 30 are 7;",
+      "changed by the offset (file, as recorded, shifted):", changed)
+assert set(dc) == set(clean) and not changed
+assert sum(v == 7 for v in dc.values()) >= 29' \
+      "$tmp/clean-default.jsonl" "$tmp/dc-default.jsonl" "$tmp/dc-study.jsonl"
   elif [ "$which" = default ]; then
     skip "DC check: no data"
   fi
