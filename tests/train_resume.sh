@@ -12,7 +12,7 @@ set -uo pipefail
 MM=$(realpath "$1")
 root=$(cd "$(dirname "$0")/.." && pwd)
 data=${MMDIGITS_DATA:-$root/../shared/data}
-if [ ! -d "$data/mnist" ] || [ ! -d "$data/fsdd" ]; then skip "no data"; exit 77; fi  # before checks.sh
+if [ ! -d "$data/mnist" ] || [ ! -d "$data/fsdd" ]; then echo "skipped: no data"; exit 77; fi  # before checks.sh
 export MMDIGITS_DATA=$data
 export MMDIGITS_CACHE=${MMDIGITS_CACHE:-$(dirname "$MM")/mmdigits-cache}
 export SOURCE_DATE_EPOCH=1700000000
