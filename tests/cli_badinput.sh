@@ -35,6 +35,14 @@ expect () {
   fi
 }
 
+# refused_input DESCRIPTION COMMAND...: exit 1, one line saying the output
+# is an input (not some other failure that happened to come first)
+refused_input () {
+  local what=$1
+  expect 1 "$@"
+  grep -q "is the input" "$T/err" || fail "$what: not refused as an input"
+}
+
 mkdir "$T/data"
 # ---- numeric options: out of range is a usage error ----
 for opt in "--epochs -1" "--epochs 0" "--lr -1" "--lr 0" "--lr nan" "--lr inf" \
@@ -127,8 +135,57 @@ if [ -f "$MODELS/imagenet_cnn.safetensors" ]; then
     --data "$T/data" --model "$T/m.safetensors" --predictions "$T/m.safetensors"
   expect 1 "eval --predictions into a missing directory (before loading anything)" "$MM" \
     eval --data "$T/data" --model "$T/m.safetensors" --predictions "$T/nodir/p.tsv"
+  # a model directory's roles.json is read as well; eval takes a directory
+  # holding one model (its file was written over, exit 0)
+  echo '{"image": "image.safetensors"}' > "$T/mdir/roles.json"
+  cp "$T/mdir/roles.json" "$T/roles.orig"
+  refused_input "batch --model DIR --out DIR/roles.json" "$MM" batch "$T/x.png" \
+    --model "$T/mdir" --out "$T/mdir/roles.json"
+  refused_input "eval --model DIR --predictions DIR/image.safetensors" "$MM" eval \
+    --data "$T/data" --model "$T/mdir" --predictions "$T/mdir/image.safetensors"
+  # OUT.part, which batch writes first, named as an input: it was replaced,
+  # then renamed away
+  cp "$T/seven.wav" "$T/w.jsonl.part"
+  refused_input "batch x.png w.jsonl.part --out w.jsonl (OUT.part an input)" "$MM" batch \
+    "$T/x.png" "$T/w.jsonl.part" --model "$T/m.safetensors" --out "$T/w.jsonl"
+  grep -q "working file" "$T/err" || fail "batch: the message does not name OUT.part"
+  mkfifo "$T/f.jsonl.part"
+  expect 1 "batch --out f.jsonl with a FIFO f.jsonl.part" "$MM" batch "$T/x.png" \
+    --model "$T/m.safetensors" --out "$T/f.jsonl"
+  # --resume of another run's part: its last file's lines were cut off and
+  # the run went on, the part emptied without a word
+  printf '{"file":"%s","decisions":0}\n' "$T/other.wav" > "$T/r.jsonl.part"
+  expect 1 "batch --resume of a part whose one file is not in the list" "$MM" batch "$T/x.png" \
+    --model "$T/m.safetensors" --resume --out "$T/r.jsonl"
+  grep -q "not among the files to run" "$T/err" || fail "batch --resume: not refused as another run's"
+  # --print-pipeline's FILE.jsonl is truncated by filesink when the printed
+  # pipeline starts: it was printed over the media or the model, exit 0
+  if [ "$PLUGIN" = yes ]; then
+    refused_input "predict --print-pipeline over the --audio it reads" "$MM" predict \
+      --model "$MODELS" --audio "$T/seven.wav" --print-pipeline "$T/seven.wav"
+    refused_input "predict --print-pipeline over the --media it reads" "$MM" predict \
+      --model "$T/m.safetensors" --media "$T/x.png" --print-pipeline "$T/./x.png"
+    refused_input "predict --print-pipeline over the model" "$MM" predict \
+      --model "$T/mdir" --image "$T/x.png" --print-pipeline "$T/mdir/image.safetensors"
+    refused_input "predict --print-pipeline over the set's roles.json" "$MM" predict \
+      --model "$T/mdir" --image "$T/x.png" --print-pipeline "$T/mdir/roles.json"
+    expect 1 "predict --print-pipeline into a missing directory" "$MM" predict \
+      --model "$T/m.safetensors" --image "$T/x.png" --print-pipeline "$T/nodir/p.jsonl"
+    expect 1 "predict --print-pipeline ''" "$MM" predict \
+      --model "$T/m.safetensors" --image "$T/x.png" --print-pipeline ""
+    "$MM" predict --model "$T/m.safetensors" --image "$T/x.png" --print-pipeline /dev/stdout \
+      > "$T/pp.args" 2> "$T/err"
+    rc=$?
+    [ $rc -eq 0 ] && grep -qx "location=/dev/stdout" "$T/pp.args" \
+      && ok "predict --print-pipeline /dev/stdout (a stream, not a file to replace) is printed" \
+      || fail "predict --print-pipeline /dev/stdout: rc $rc: $(cat "$T/err")"
+  else
+    skip "no plugin (predict --print-pipeline outputs)"
+  fi
   cmp -s "$T/m.safetensors" "$T/m.orig" && cmp -s "$T/x.png" "$T/seven.wav" \
     && cmp -s "$T/mdir/image.safetensors" "$T/m.orig" && cmp -s "$T/list.txt" "$T/part1.jsonl" \
+    && cmp -s "$T/mdir/roles.json" "$T/roles.orig" && cmp -s "$T/w.jsonl.part" "$T/seven.wav" \
+    && cmp -s "$T/seven.wav" "$T/seven.orig" && [ -p "$T/f.jsonl.part" ] \
     && ok "the inputs are intact" || fail "an input was changed"
 else
   skip "no shipped models (batch/eval output checks)"
@@ -140,6 +197,18 @@ expect 1 "train --out (the MNIST file it reads)" "$MM" train --arch ImageNet_CNN
   --data "$T/data" --out "$T/data/mnist/t10k-labels-idx1-ubyte.gz"
 expect 1 "train --out ''" "$MM" train --arch ImageNet_CNN --data "$T/data" --out ""
 expect 1 "train --out DIR" "$MM" train --arch ImageNet_CNN --data "$T/data" --out "$T/data"
+# train --synthetic's recordings are inputs too (one was written over,
+# exit 0); a missing --synthetic fails before any data is read
+mkdir "$T/syn"
+cp "$T/seven.wav" "$T/syn/7_syn-a_0.wav"
+refused_input "train --synthetic DIR --out DIR/7_syn-a_0.wav" "$MM" train --arch AudioNet_CNN \
+  --data "$T/data" --synthetic "$T/syn" --out "$T/syn/7_syn-a_0.wav"
+cmp -s "$T/syn/7_syn-a_0.wav" "$T/seven.wav" && ok "the synthetic recording is intact" \
+  || fail "train --synthetic: the recording was changed"
+expect 1 "train --synthetic into a missing directory" "$MM" train --arch AudioNet_CNN \
+  --data "$T/data" --synthetic "$T/nosyn" --out "$T/x.safetensors"
+grep -q "^mmdigits: --synthetic .*nosyn: not a directory" "$T/err" \
+  || fail "train --synthetic: not refused before the data"
 
 # demo-media's outputs are checked before the encoding: a directory named
 # demo.webm made the final rename fail after all the work

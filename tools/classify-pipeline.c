@@ -118,8 +118,10 @@ mm_cli_model_files (const char *path)
     GDir *d = g_dir_open (path, 0, NULL);
     const char *name;
 
+    /* the set reads its roles file too: an output over it would leave a
+     * set whose next open fails */
     while (d && (name = g_dir_read_name (d)))
-      if (g_str_has_suffix (name, ".safetensors")) {
+      if (g_str_has_suffix (name, ".safetensors") || !strcmp (name, "roles.json")) {
         char *file = g_build_filename (path, name, NULL);
 
         g_strv_builder_add (b, file);

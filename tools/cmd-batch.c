@@ -156,11 +156,12 @@ line_file (JsonParser *parser, const char *line, gsize len)
 
 /* Reads a partial output: keeps its whole lines except, unless @complete
  * (a finished OUT), those of the last file in it (the one a crash may have
- * cut short), records the files kept in @done, and returns the length to
- * keep. Fails on a line that is not one of ours. */
+ * cut short; its name in *@dropped, else NULL), records the files kept in
+ * @done, and returns the length to keep. Fails on a line that is not one
+ * of ours. */
 static gboolean
 read_partial (const char *path, const char *text, gsize len, gboolean complete,
-    GHashTable *done, gsize *keep, GError **error)
+    GHashTable *done, gsize *keep, char **dropped, GError **error)
 {
   JsonParser *parser = json_parser_new ();
   gsize pos = 0, last_start = 0;
@@ -198,7 +199,7 @@ read_partial (const char *path, const char *text, gsize len, gboolean complete,
     last_start = len;
   }
   *keep = last_start;
-  g_free (last);
+  *dropped = last;
   g_object_unref (parser);
   return ok;
 }
@@ -227,25 +228,34 @@ open_part (const char *out, const char *part, gboolean resume, char **files, gui
     GHashTable *listed = g_hash_table_new (g_str_hash, g_str_equal);
     GHashTableIter it;
     gpointer f;
+    char *dropped = NULL;
+    gboolean ok;
 
-    if (!read_partial (part, text, len, complete, done, &keep, error)) {
+    if (!read_partial (part, text, len, complete, done, &keep, &dropped, error)) {
+      g_free (dropped);
       g_free (text);
       g_hash_table_unref (listed);
       return -1;
     }
     for (guint i = 0; i < n; i++)
       g_hash_table_add (listed, files[i]);
+    /* the last file, whose lines are cut off to be run again, too: another
+     * run's part of one file was emptied without a word */
+    ok = !dropped || g_hash_table_contains (listed, dropped);
+    f = dropped;
     g_hash_table_iter_init (&it, done);
-    while (g_hash_table_iter_next (&it, &f, NULL))
-      if (!g_hash_table_contains (listed, f)) {
-        g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
-            "%s has lines for %s, which is not among the files to run: not resuming "
-            "(give the same files and --shard as the interrupted run)", part, (char *) f);
-        g_hash_table_unref (listed);
-        g_free (text);
-        return -1;
-      }
+    while (ok && g_hash_table_iter_next (&it, &f, NULL))
+      ok = g_hash_table_contains (listed, f);
+    if (!ok)
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+          "%s has lines for %s, which is not among the files to run: not resuming "
+          "(give the same files and --shard as the interrupted run)", part, (char *) f);
+    g_free (dropped);
     g_hash_table_unref (listed);
+    if (!ok) {
+      g_free (text);
+      return -1;
+    }
   }
   g_free (text);
   fd = g_open (part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
@@ -273,10 +283,10 @@ finish_part (int fd, const char *part, const char *out)
 
 /* ---- the file list ------------------------------------------------------ */
 
-/* --out must not be any file the run reads: the media files (all of them,
- * not only this shard's), the --merge parts, the --files-from list, the
- * model files the classifiers load (@model: the --model option, NULL for
- * the default models; none with @parts: --merge loads no model). */
+/* --out, and OUT.part beside it, must not be any file the run reads: the
+ * media files (all of them, not only this shard's), the --merge parts, the
+ * --files-from list, the model set's files (@model: the --model option,
+ * NULL for the default models; none with @parts: --merge loads no model). */
 static gboolean
 check_out (const char *out, GPtrArray *files, char **parts, const char *from,
     const char *model, GError **error)
@@ -284,6 +294,7 @@ check_out (const char *out, GPtrArray *files, char **parts, const char *from,
   GStrvBuilder *b = g_strv_builder_new ();
   char *model_path = mm_cli_model_path (model);
   char **models = parts ? g_new0 (char *, 1) : mm_cli_model_files (model_path), **inputs;
+  char *part;
   gboolean ok;
 
   for (guint k = 0; k < files->len; k++)
@@ -294,7 +305,13 @@ check_out (const char *out, GPtrArray *files, char **parts, const char *from,
     g_strv_builder_add (b, from);
   g_strv_builder_addv (b, (const char **) models);
   inputs = g_strv_builder_end (b);
-  ok = mm_file_check_output ("--out", out, (const char *const *) inputs, error);
+  part = part_path (out);
+  /* a run writes OUT.part first (renamed over OUT at the end; --merge
+   * writes no part): an input named so was replaced, a FIFO blocked the run */
+  ok = mm_file_check_output ("--out", out, (const char *const *) inputs, error)
+      && (parts || mm_file_check_output ("--out's working file", part,
+              (const char *const *) inputs, error));
+  g_free (part);
   g_strfreev (inputs);
   g_strfreev (models);
   g_free (model_path);

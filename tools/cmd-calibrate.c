@@ -156,7 +156,7 @@ new_provenance (const char *old, const char *record, float t, GError **error)
 static gboolean
 check_out (const char *out_path, const char *model_path, const char *data_dir, GError **error)
 {
-  char **data = mm_protocol_input_files (data_dir);
+  char **data = mm_protocol_input_files (data_dir, NULL);
   GPtrArray *inputs = g_ptr_array_new ();
   gboolean ok;
 

@@ -406,17 +406,16 @@ apply_conditions (MmSplits *splits, const Conditions *cond, const MmMfccParams *
   return ok;
 }
 
-/* mm_file_check_output for --predictions against @model if given, else
- * against the files of @data_dir. */
+/* mm_file_check_output for --predictions against the files of @model if
+ * given (a directory holding one model: its files), else against the
+ * files of @data_dir. */
 static gboolean
 check_predictions (const char *path, const char *model, const char *data_dir, GError **error)
 {
-  char **inputs = data_dir ? mm_protocol_input_files (data_dir) : g_new0 (char *, 1);
-  const char *model_only[] = { model, NULL };
+  char **inputs = model ? mm_cli_model_files (model) : mm_protocol_input_files (data_dir, NULL);
   gboolean ok;
 
-  ok = mm_file_check_output ("--predictions", path,
-      model ? model_only : (const char *const *) inputs, error);
+  ok = mm_file_check_output ("--predictions", path, (const char *const *) inputs, error);
   g_strfreev (inputs);
   return ok;
 }

@@ -9,8 +9,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+#include <sys/stat.h>
+
 #include "mm-cli.h"
 #include "mm-error.h"
+#include "mm-file.h"
 #include "mm-media.h"
 #include "mm-modelset.h"
 
@@ -119,6 +123,41 @@ add_words (GPtrArray *args, const char *desc, const char *const *names,
   g_strfreev (words);
 }
 
+/* --print-pipeline's FILE.jsonl: gst-launch-1.0's filesink opens it for
+ * writing when the pipeline starts, truncating whatever is there, so it
+ * must not be a file the pipeline reads (the model set's, the media) and
+ * must be a place a file can go (mm_file_check_output); a FIFO or a
+ * device (/dev/stdout) takes the stream as it is. */
+static gboolean
+check_lines (const char *lines, const char *model, const char *const *media, GError **error)
+{
+  char **models = mm_cli_model_files (model);
+  GStrvBuilder *b = g_strv_builder_new ();
+  char **inputs;
+  GStatBuf st;
+  gboolean ok = TRUE;
+
+  g_strv_builder_addv (b, (const char **) models);
+  for (int i = 0; i < 3; i++)
+    if (media[i])
+      g_strv_builder_add (b, media[i]);
+  inputs = g_strv_builder_end (b);
+  if (*lines && g_stat (lines, &st) == 0 && (S_ISFIFO (st.st_mode) || S_ISCHR (st.st_mode))) {
+    for (int i = 0; ok && inputs[i]; i++)
+      if (mm_file_same (lines, inputs[i])) {
+        g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--print-pipeline %s: is the input %s",
+            lines, inputs[i]);
+        ok = FALSE;
+      }
+  } else {
+    ok = mm_file_check_output ("--print-pipeline", lines, (const char *const *) inputs, error);
+  }
+  g_strfreev (inputs);
+  g_strfreev (models);
+  g_strv_builder_unref (b);
+  return ok;
+}
+
 /* The pipeline for the inputs as gst-launch-1.0's arguments, one a line on
  * stdout, mmclassify's JSON lines going to @lines (a filesink): for --image
  * and --audio the one predict runs; for @media one decodebin feeding the
@@ -150,6 +189,11 @@ print_pipeline (const Predict *p, const char *image, const char *audio, const ch
           "printed as a gst-launch-1.0 argument", files[i]);
       goto out;
     }
+  }
+  if (!check_lines (lines, p->model, (const char *const[]) { image, audio, media }, &err)) {
+    rc = mm_cli_fail ("%s", err->message);
+    g_error_free (err);
+    goto out;
   }
   if (media) {
     MmCliNets nets;

@@ -316,8 +316,13 @@ mm_cmd_train (int argc, char **argv)
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
   /* the model is written only after training: an --out that cannot be
-   * written must fail now, not after hours of work */
-  inputs = mm_protocol_input_files (data_dir);
+   * written must fail now, not after hours of work (nor after the data is
+   * read: a missing --synthetic too) */
+  if (synthetic && !g_file_test (synthetic, G_FILE_TEST_IS_DIR)) {
+    rc = mm_cli_fail ("--synthetic %s: not a directory", synthetic);
+    goto out;
+  }
+  inputs = mm_protocol_input_files (data_dir, synthetic);
   if (!mm_file_check_output ("--out", out_path, (const char *const *) inputs, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;

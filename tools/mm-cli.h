@@ -214,8 +214,9 @@ int      mm_protocol_fold (const char *protocol);
 #define MM_PROTOCOL_FOLDS 6
 void     mm_splits_clear  (MmSplits *s);
 /* The files under @data_dir that protocols read (the MNIST files, the FSDD
- * and extra-speech recordings), NULL-terminated (g_strfreev): no output may replace one. */
-char   **mm_protocol_input_files (const char *data_dir);
+ * and extra-speech recordings) and those of @synthetic (train --synthetic's
+ * directory, or NULL), NULL-terminated (g_strfreev): no output may replace one. */
+char   **mm_protocol_input_files (const char *data_dir, const char *synthetic);
 
 /* ---- classifying through the GStreamer plugin (tools/classify-pipeline.c) ----
  * predict and batch run the elements of the pipelines (digitimage,
@@ -233,8 +234,8 @@ gboolean mm_cli_gst_ready (GError **error);
  * model property. Newly allocated. */
 char    *mm_cli_model_path (const char *opt);
 
-/* The model files @path names: itself, or the *.safetensors of the
- * directory (g_strfreev). */
+/* The files a model set at @path reads: itself, or the directory's
+ * *.safetensors and roles.json (g_strfreev): no output may replace one. */
 char   **mm_cli_model_files (const char *path);
 
 /* The roles a model set serves (mm_model_set_get), for the CLI's choice of

@@ -244,7 +244,7 @@ add_dir_files (GPtrArray *files, const char *dir)
 }
 
 char **
-mm_protocol_input_files (const char *data_dir)
+mm_protocol_input_files (const char *data_dir, const char *synthetic)
 {
   static const char *const mnist[] = {
     "train-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz",
@@ -261,6 +261,8 @@ mm_protocol_input_files (const char *data_dir)
   dir = g_build_filename (data_dir, "extra-speech", NULL);
   add_dir_files (files, dir);
   g_free (dir);
+  if (synthetic)
+    add_dir_files (files, synthetic);
   g_ptr_array_add (files, NULL);
   return (char **) g_ptr_array_free (files, FALSE);
 }
