@@ -94,6 +94,31 @@ assert any(o["file"].endswith("v42.webm") and o["modality"] == "image+audio" for
 assert by[files[-4]]["digit"] == 3, by[files[-4]]
 PY
 
+# ---- a constant level is no sound: a WAV holding only a DC offset (+0.3,
+# at 8, 16 and 44.1 kHz: the resampler's ramps at both ends too) has no
+# decision, as silence, on both paths (the WAV path decided it: a 7 at 0.94
+# for the 44.1 kHz one, a 3 at 0.43 for the others) ----
+python3 - "$T" <<'PY' || need "making the DC-level WAVs" false
+import struct, sys, wave
+for rate in (8000, 16000, 44100):
+    w = wave.open(f"{sys.argv[1]}/dc{rate}.wav", "wb")
+    w.setnchannels(1); w.setsampwidth(2); w.setframerate(rate)
+    w.writeframes(struct.pack("<h", 9830) * (2 * rate))
+    w.close()
+PY
+for how in auto gstreamer; do
+  "$MM" batch "$T"/dc8000.wav "$T"/dc16000.wav "$T"/dc44100.wav --model "$M" --decode $how \
+    --out "$T/dc-$how.jsonl" 2> "$T/err"
+  rc=$?
+  python3 - "$T/dc-$how.jsonl" <<'PY' && [ $rc -eq 0 ] \
+    && ok "batch --decode $how: a WAV of a DC level alone has no decision (8, 16, 44.1 kHz)" \
+    || fail "batch --decode $how of DC-level WAVs: rc $rc: $(cat "$T/dc-$how.jsonl" "$T/err")"
+import json, sys
+objs = [json.loads(l) for l in open(sys.argv[1])]
+assert len(objs) == 3 and all(o.get("decisions") == 0 for o in objs), objs
+PY
+done
+
 # ---- --resume continues a part cut in the middle of a line ----
 head -c $(( $(head -n 20 "$T/auto.jsonl" | wc -c) + 30 )) "$T/auto.jsonl" > "$T/r.jsonl.part"
 "$MM" batch --files-from "$T/list.txt" --model "$M" --resume --out "$T/r.jsonl" 2> "$T/err"
