@@ -63,6 +63,29 @@ rc=$?
   && ok "calibrate of a missing model: exit 1, one line, no output" \
   || fail "calibrate of a missing model: rc $rc: $(cat "$T/none.err")"
 
+# a model that is not a regular file is refused by the loader before a byte
+# is read: the digest read it first (/dev/zero until the OOM killer, a FIFO
+# for ever); a memory limit where the program can run under one (not ASan)
+mkfifo "$T/fifo.safetensors"
+timeout 30 "$MM" calibrate -m "$T/fifo.safetensors" -p voices-cal -o "$T/out.safetensors" \
+  --data "$T" > /dev/null 2> "$T/fifo.err" < /dev/null
+rc=$?
+[ $rc -eq 1 ] && grep -q "is a FIFO, not a model file" "$T/fifo.err" \
+  && ok "calibrate -m FIFO: exit 1: $(cat "$T/fifo.err")" \
+  || fail "calibrate -m FIFO: rc $rc$([ $rc -eq 124 ] && echo " (hung)"): $(cat "$T/fifo.err")"
+if ldd "$MM" | grep -q libasan; then
+  skip "calibrate -m /dev/zero (no memory limit under ASan)"
+else
+  (ulimit -v 4000000; timeout 30 "$MM" calibrate -m /dev/zero -p voices-cal \
+    -o "$T/out.safetensors" --data "$T") > /dev/null 2> "$T/zero.err"
+  rc=$?
+  [ $rc -eq 1 ] && grep -q "is a character device, not a model file" "$T/zero.err" \
+    && ok "calibrate -m /dev/zero: exit 1: $(cat "$T/zero.err")" \
+    || fail "calibrate -m /dev/zero: rc $rc: $(head -c 300 "$T/zero.err")"
+fi
+[ ! -e "$T/out.safetensors" ] && ok "no output from a refused model" \
+  || fail "calibrate of a refused model wrote $T/out.safetensors"
+
 # ---- with data ----
 if [ ! -d "$DATA/fsdd" ] || [ ! -d "$DATA/mnist" ] || [ ! -d "$DATA/extra-speech" ]; then
   skip "no data"

@@ -285,9 +285,11 @@ mm_cmd_calibrate (int argc, char **argv)
     goto out;
   }
   mm_cli_set_threads (threads);
-  /* the digest of the very bytes the model is loaded from */
-  if (!g_file_get_contents (model_path, &in_bytes, &in_len, &error)
-      || !(set = mm_cli_open_model (model_path, "calibrate", &model, &error))) {
+  /* the digest of the very bytes the model is loaded from, read once the
+   * loader has taken the file (a regular file of a network's size: read
+   * first, /dev/zero ran the machine out of memory and a FIFO blocked) */
+  if (!(set = mm_cli_open_model (model_path, "calibrate", &model, &error))
+      || !g_file_get_contents (model_path, &in_bytes, &in_len, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
