@@ -399,8 +399,8 @@ file_list (char **args, const char *from, GError **error)
   for (guint k = 0; args && args[k]; k++)
     g_ptr_array_add (all, g_strdup (args[k]));
   if (from) {
-    GIOChannel *ch = strcmp (from, "-") ? g_io_channel_new_file (from, "r", error)
-        : g_io_channel_unix_new (0);
+    GIOChannel *ch = !strcmp (from, "-") ? g_io_channel_unix_new (0)
+        : mm_file_check_readable (from, error) ? g_io_channel_new_file (from, "r", error) : NULL;
     char *line;
     gsize term;
 
@@ -664,7 +664,7 @@ merge_read (const char *part, GHashTable *groups, GPtrArray *order, GError **err
   Group *g = NULL;
   gboolean ok = FALSE;
 
-  if (!g_file_get_contents (part, &text, &len, error))
+  if (!mm_file_check_readable (part, error) || !g_file_get_contents (part, &text, &len, error))
     goto out;
   while (pos < len) {
     const char *nl = memchr (text + pos, '\n', len - pos);

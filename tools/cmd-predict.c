@@ -436,6 +436,11 @@ predict_list (Predict *p, const char *list)
   char *text = NULL, **rows;
   GError *err = NULL;
 
+  if (!mm_file_check_readable (list, &err)) {
+    mm_cli_fail ("--list %s", err->message);
+    g_error_free (err);
+    return MM_EXIT_FAILURE;
+  }
   if (!g_file_get_contents (list, &text, NULL, &err)) {
     mm_cli_fail ("%s: %s", list, err->message);
     g_error_free (err);

@@ -1,4 +1,4 @@
-/* Output-path checks (see mm-file.h). */
+/* Output-path and input-file checks (see mm-file.h). */
 #include "mm-file.h"
 
 #include <errno.h>
@@ -54,4 +54,23 @@ mm_file_check_output (const char *what, const char *path, const char *const *inp
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+mm_file_check_readable (const char *path, GError **error)
+{
+  GStatBuf st;
+
+  if (g_stat (path, &st) != 0) {
+    int saved = errno;
+
+    g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: %s", path, g_strerror (saved));
+    return FALSE;
+  }
+  if (S_ISREG (st.st_mode) || S_ISFIFO (st.st_mode))
+    return TRUE;
+  g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: is %s, not a file to read", path,
+      S_ISDIR (st.st_mode) ? "a directory" : S_ISCHR (st.st_mode) ? "a character device" :
+      S_ISBLK (st.st_mode) ? "a block device" : "a socket or other special file");
+  return FALSE;
 }

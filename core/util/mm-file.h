@@ -28,4 +28,11 @@ gboolean mm_file_same (const char *a, const char *b);
 gboolean mm_file_check_output (const char *what, const char *path,
                                const char *const *inputs, GError **error);
 
+/* Fails (MM_ERROR_IO) with "@path: is a character device, not a file to
+ * read" (… a directory, a block device, a socket) unless @path is a regular
+ * file or a FIFO (a pipe, as a shell's <(…) gives): a device such as
+ * /dev/zero is read until memory runs out. For lists a command reads
+ * whole; nothing is opened. */
+gboolean mm_file_check_readable (const char *path, GError **error);
+
 G_END_DECLS
