@@ -65,7 +65,7 @@ print("models/ roles:", roles)
 # the audio role is the LSTM's because models/roles.json names it (docs/results.md)
 assert roles == {"image": "ImageNet_CNN", "audio": "AudioNet_LSTM", "image+audio": "HybridNet_CNN"}
 # and it decides alone: the averaging rule, measured again with this LSTM
-# (run SB), did not adopt the mean (docs/results.md, "Averaging")
+# (runs SB and SE20), did not adopt the mean (docs/results.md, "Averaging")
 partners = {json.loads(l)["role"]: json.loads(l).get("averaged_with", {}).get("arch")
             for l in open(sys.argv[1]) if l.strip()}
 assert partners == {"image": None, "audio": None, "image+audio": None}, partners
