@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "mm-json.h"
+#include "mm-mfcc.h"
 #include "mm-modelfile.h"
 #include "mm-recipe.h"
 #include "mm-rng.h"
@@ -95,17 +96,6 @@ add_data (JsonBuilder *b, const MmRecipeProvenance *p)
   mm_json_add_int (b, "samples", p->samples);
 }
 
-/* An option given as a decimal (0.3), stored as that decimal, not as the
- * float's 17 digits (0.30000001192092896). */
-static void
-add_option_value (JsonBuilder *b, const char *key, float value)
-{
-  char num[G_ASCII_DTOSTR_BUF_SIZE];
-
-  g_ascii_formatd (num, sizeof num, "%.6g", value);
-  mm_json_add_double (b, key, g_ascii_strtod (num, NULL));
-}
-
 /* The settings and the course of the training loop, and what was measured. */
 static void
 add_training (JsonBuilder *b, const MmRecipeProvenance *p)
@@ -126,10 +116,12 @@ add_training (JsonBuilder *b, const MmRecipeProvenance *p)
     mm_json_add_text (b, "augment", p->augment_json);
   if (p->synthetic_json)
     mm_json_add_text (b, "synthetic", p->synthetic_json);
+  /* options given as decimals (0.3) are stored as those decimals, not as
+   * the float's 17 digits (0.30000001192092896) */
   if (p->cfg->modality_dropout > 0)
-    add_option_value (b, "modality_dropout", p->cfg->modality_dropout);
+    mm_json_add_double (b, "modality_dropout", mm_float_decimal (p->cfg->modality_dropout));
   if (p->cfg->label_smoothing > 0)
-    add_option_value (b, "label_smoothing", p->cfg->label_smoothing);
+    mm_json_add_double (b, "label_smoothing", mm_float_decimal (p->cfg->label_smoothing));
   if (p->temperature > 0) {
     mm_json_add_double (b, "temperature", p->temperature);
     mm_json_add_string (b, "calibration", "temperature fitted on the validation split (cross-entropy)");
