@@ -73,7 +73,7 @@ rc=$?
 [ $rc -eq 1 ] && grep -q "is a FIFO, not a model file" "$T/fifo.err" \
   && ok "calibrate -m FIFO: exit 1: $(cat "$T/fifo.err")" \
   || fail "calibrate -m FIFO: rc $rc$([ $rc -eq 124 ] && echo " (hung)"): $(cat "$T/fifo.err")"
-if ldd "$MM" | grep -q libasan; then
+if built_with_asan "$MM"; then
   skip "calibrate -m /dev/zero (no memory limit under ASan)"
 else
   (ulimit -v 4000000; timeout 30 "$MM" calibrate -m /dev/zero -p voices-cal \

@@ -30,6 +30,12 @@ check () {
 # counted apart.
 skip () { echo "skipped: $*"; checks_skipped=$((checks_skipped + 1)); }
 
+# Whether BINARY loads AddressSanitizer's runtime (a memory limit cannot
+# hold its shadow reservation). ldd's output is read whole: under pipefail
+# `ldd | grep -q` is false whenever grep's early exit kills ldd with SIGPIPE
+# (about one run in twelve on a loaded machine), and the check it guarded ran.
+built_with_asan () { [[ $(ldd "$1" 2> /dev/null) == *libasan* ]]; }
+
 # need WHAT COMMAND...: a setup step the checks after it rest on. If it
 # fails the script stops here, failing, instead of running checks on inputs
 # that are not there.

@@ -160,7 +160,7 @@ if [ -f "$MODELS/imagenet_cnn.safetensors" ]; then
   grep -q "not among the files to run" "$T/err" || fail "batch --resume: not refused as another run's"
   # lists read whole that are devices: /dev/zero was read until memory ran
   # out (here: a 4 GB limit, which ASan's reservations cannot run under)
-  if ldd "$MM" | grep -q libasan; then
+  if built_with_asan "$MM"; then
     skip "lists that are /dev/zero (no memory limit under ASan)"
   else
     for args in "predict --model $T/m.safetensors --list|--list /dev/zero: is a character device" \
