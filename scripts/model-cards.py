@@ -226,6 +226,10 @@ def card(info, shipped_set):
     elif p.get("temperature"):
         lines.append(f"- **Calibration**: temperature {p['temperature']:.3f}, "
                      f"{p.get('calibration', '')}.")
+    elif p.get("temperature_at_bound"):
+        lines.append(f"- **Calibration**: none (T = 1): the temperature fit on the validation "
+                     f"split ran to the end of its range ({p['temperature_at_bound']:g}), which "
+                     f"the split does not determine.")
     if info.get("mfcc"):
         m = info["mfcc"]
         extra = ""

@@ -11,6 +11,9 @@
 #    eval of the new file on voices-cal reproduces the recorded ECE and the
 #    input's accuracy (a temperature does not change a decision); a second
 #    calibration appends a second record; two protocols fit on their union;
+#  - a fit that runs to its bound (the study's AudioNet_CNN on clean's
+#    validation split, right on every sample) is refused: exit 1, one line,
+#    no file;
 #  - voices-cal scores the validation split and the calibration voices, never
 #    a test, and runs without MNIST's test files; voices-test scores the
 #    MNIST test images; training on either is refused.
@@ -92,6 +95,24 @@ if [ ! -d "$DATA/fsdd" ] || [ ! -d "$DATA/mnist" ] || [ ! -d "$DATA/extra-speech
   checks_done
 fi
 export MMDIGITS_DATA=$DATA
+
+# a fit at its bound is refused: the study's AudioNet_CNN (uncalibrated) is
+# right on every sample of clean's validation split (it shares recordings
+# with training), so the fit runs to T = 0.05; exit 1, one line, no file
+STUDY=$ROOT/models/study/audionet_cnn.safetensors
+if [ -f "$STUDY" ]; then
+  "$MM" calibrate -m "$STUDY" -p clean -o "$T/bound.safetensors" --threads 1 \
+    > /dev/null 2> "$T/bound.err"
+  rc=$?
+  grep -v "^mmdigits: decoded" "$T/bound.err" > "$T/bound.lines"
+  [ $rc -eq 1 ] && [ "$(wc -l < "$T/bound.lines")" -eq 1 ] && [ ! -e "$T/bound.safetensors" ] \
+    && grep -q "not calibrated, .* not written: the temperature fit ran to the end of its range (T = 0.05)" "$T/bound.lines" \
+    && [ -z "$(ls "$T" | grep '^bound\.safetensors\.tmp')" ] \
+    && ok "calibrate with no error to fit on: exit 1, one line, no file: $(cat "$T/bound.lines")" \
+    || fail "calibrate at the fit's bound: rc $rc: $(cat "$T/bound.err")"
+else
+  skip "calibrate at the fit's bound (no models/study/audionet_cnn.safetensors)"
+fi
 
 # the temperature the training fitted on voices' validation split: calibrate
 # -p voices must find it again (the same fit on the same set)

@@ -195,10 +195,23 @@ START_TEST (test_provenance_field_sets)
            "temperature", "calibration", "command", NULL }; *m; m++)
     ck_assert_msg (!json_object_has_member (oe, *m), "element writes %s", *m);
   ck_assert (json_object_has_member (oe, "train_seconds"));
+  ck_assert (!json_object_has_member (oc, "temperature_at_bound"));
   g_object_unref (pc);
   g_object_unref (pe);
   g_free (jc);
   g_free (je);
+  /* a fit at its bound (train keeps T = 1): no "temperature", so a reader
+   * takes T = 1 as for any uncalibrated file; the bound and why instead */
+  cli.temperature = 0;
+  cli.temperature_bound = 0.05f;
+  jc = mm_recipe_provenance_json (&cli);
+  oc = parse_object (jc, &pc);
+  ck_assert (!json_object_has_member (oc, "temperature"));
+  ck_assert_double_eq_tol (json_object_get_double_member (oc, "temperature_at_bound"), 0.05, 1e-7);
+  ck_assert_msg (strstr (json_object_get_string_member (oc, "calibration"), "not identifiable"),
+      "%s", json_object_get_string_member (oc, "calibration"));
+  g_object_unref (pc);
+  g_free (jc);
 }
 END_TEST
 

@@ -7,6 +7,7 @@
 #include "mm-error.h"
 #include "mm-metrics.h"
 #include "mm-modelfile.h"
+#include "mm-recipe.h"
 #include "mm-rng.h"
 #include "mm-test-util.h"
 #include "mm-threads.h"
@@ -147,6 +148,7 @@ START_TEST (test_temperature_fit_recovers_the_true_temperature)
   int *labels = g_new (int, n);
   MmRng rng;
   float t;
+  gboolean at_bound = TRUE;
   double ece_raw, ece_cal;
 
   mm_rng_seed (&rng, 7, 1);
@@ -164,8 +166,9 @@ START_TEST (test_temperature_fit_recovers_the_true_temperature)
         break;
       }
   }
-  t = mm_fit_temperature (z, labels, n);
+  t = mm_fit_temperature (z, labels, n, &at_bound);
   ck_assert_msg (fabsf (t - 2.5f) < 0.15f, "fitted T %.3f, expected 2.5", t);
+  ck_assert_msg (!at_bound, "a fit inside the range said it was at a bound");
   mm_softmax (n, MM_N_CLASSES, z, p);
   ece_raw = mm_calibration_ece (p, labels, n, 15);
   for (size_t i = 0; i < (size_t) n * MM_N_CLASSES; i++)
@@ -176,6 +179,103 @@ START_TEST (test_temperature_fit_recovers_the_true_temperature)
   g_free (z);
   g_free (p);
   g_free (labels);
+}
+END_TEST
+
+/* Logits whose arg-max is right on every sample with a margin (the label's
+ * logit 1–4 above every other): the cross-entropy keeps falling as T goes to
+ * 0, so the fit runs to the search's lower end and must say so, also with
+ * margins so large that the computed loss is flat near it; every one
+ * wrong with a margin: the loss keeps falling as T grows, the upper end. One
+ * error among them makes T identifiable again (inside the range, not at a
+ * bound). */
+START_TEST (test_temperature_fit_at_its_bound_says_so)
+{
+  const int n = 500;
+  float *z = g_new (float, (size_t) n * MM_N_CLASSES);
+  int *labels = g_new (int, n), *wrong = g_new (int, n);
+  MmRng rng;
+  gboolean at_bound = FALSE;
+  float t;
+
+  mm_rng_seed (&rng, 11, 1);
+  for (int i = 0; i < n; i++) {
+    float *zi = z + (size_t) i * MM_N_CLASSES;
+    labels[i] = i % MM_N_CLASSES;
+    wrong[i] = (labels[i] + 1) % MM_N_CLASSES;
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      zi[k] = mm_rng_uniform (&rng);
+    zi[labels[i]] = 2.0f + 3.0f * mm_rng_uniform (&rng);
+  }
+  t = mm_fit_temperature (z, labels, n, &at_bound);
+  ck_assert_msg (at_bound, "all right and separable: T %.4f not said to be at the bound", t);
+  ck_assert_float_eq_tol (t, MM_TEMPERATURE_MIN, 1e-4 * MM_TEMPERATURE_MIN);
+  /* margins of 60: below T ≈ 0.08 every term underflows and the computed
+   * loss is exactly flat; the fit must still reach the lower end */
+  for (int i = 0; i < n; i++)
+    z[(size_t) i * MM_N_CLASSES + labels[i]] += 60.0f;
+  at_bound = FALSE;
+  t = mm_fit_temperature (z, labels, n, &at_bound);
+  ck_assert_msg (at_bound, "all right by 60: T %.4f not said to be at the bound", t);
+  ck_assert_float_eq_tol (t, MM_TEMPERATURE_MIN, 1e-4 * MM_TEMPERATURE_MIN);
+  for (int i = 0; i < n; i++)
+    z[(size_t) i * MM_N_CLASSES + labels[i]] -= 60.0f;
+  at_bound = FALSE;
+  t = mm_fit_temperature (z, wrong, n, &at_bound);
+  ck_assert_msg (at_bound, "all wrong: T %.4f not said to be at the bound", t);
+  ck_assert_float_eq_tol (t, MM_TEMPERATURE_MAX, 1e-4 * MM_TEMPERATURE_MAX);
+  /* one sample in ten wrong: the loss has a minimum inside the range */
+  for (int i = 0; i < n; i += 10)
+    labels[i] = wrong[i];
+  at_bound = TRUE;
+  t = mm_fit_temperature (z, labels, n, &at_bound);
+  ck_assert_msg (!at_bound && t > 2 * MM_TEMPERATURE_MIN && t < MM_TEMPERATURE_MAX / 2,
+      "one in ten wrong: T %.4f, at bound %d", t, at_bound);
+  g_free (z);
+  g_free (labels);
+  g_free (wrong);
+}
+END_TEST
+
+/* mm_recipe_calibrate (what train and calibrate call) on a net that is
+ * right on every sample with a margin (ImageNet_CNN whose last layer
+ * answers its bias alone, class 3 by 4, and a set labelled 3 throughout):
+ * it fails with MM_ERROR_UNIDENTIFIABLE, gives the bound in *t and leaves
+ * the net uncalibrated (T = 1) instead of setting T = 0.05. With half the
+ * labels another digit the same net calibrates. */
+START_TEST (test_recipe_calibrate_refuses_a_temperature_at_its_bound)
+{
+  MmDataset *ds = synthetic_images (64, 4);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  const MmTensorInfo *w = mm_net_find_tensor (net, "head.fc.weight");
+  const MmTensorInfo *bias = mm_net_find_tensor (net, "head.fc.bias");
+  GError *error = NULL;
+  float t = 0;
+  double before = -1, after = -1;
+
+  ck_assert_ptr_nonnull (w);
+  ck_assert_ptr_nonnull (bias);
+  memset (w->data, 0, w->size * sizeof (float));
+  memset (bias->data, 0, bias->size * sizeof (float));
+  bias->data[3] = 4.0f;
+  for (int i = 0; i < ds->n; i++)
+    ds->labels[i] = 3;
+  mm_net_set_temperature (net, 0.7f);
+  ck_assert (!mm_recipe_calibrate (net, ds, &t, &before, &after, &error));
+  ck_assert_msg (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE), "%s",
+      error ? error->message : "no error");
+  ck_assert_msg (strstr (error->message, "T = 0.05") && strstr (error->message, "100.00% right"),
+      "%s", error->message);
+  g_clear_error (&error);
+  ck_assert_float_eq (t, (float) MM_TEMPERATURE_MIN);
+  ck_assert_float_eq (mm_net_temperature (net), 1.0f);
+  for (int i = 0; i < ds->n; i += 2)
+    ds->labels[i] = 5;
+  ck_assert (mm_recipe_calibrate (net, ds, &t, &before, &after, &error));
+  ck_assert_msg (t > 2 * MM_TEMPERATURE_MIN && t < MM_TEMPERATURE_MAX / 2, "T %.4f", t);
+  ck_assert_float_eq (mm_net_temperature (net), t);
+  mm_net_free (net);
+  mm_dataset_free (ds);
 }
 END_TEST
 
@@ -678,6 +778,8 @@ main (void)
   tcase_add_test (tc, test_confusion_accuracy_and_macro_f1);
   tcase_add_test (tc, test_ece_by_hand);
   tcase_add_test (tc, test_temperature_fit_recovers_the_true_temperature);
+  tcase_add_test (tc, test_temperature_fit_at_its_bound_says_so);
+  tcase_add_test (tc, test_recipe_calibrate_refuses_a_temperature_at_its_bound);
   tcase_add_loop_test (tc, test_train_learns_a_separable_problem, 0, MM_N_ARCH);
   tcase_add_test (tc, test_predict_refuses_non_finite_outputs);
   tcase_add_test (tc, test_score_is_predict_and_ece);

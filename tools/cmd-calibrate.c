@@ -305,9 +305,15 @@ mm_cmd_calibrate (int argc, char **argv)
   if (n_sets > 1)
     all = union_of (sets, n_sets);
   fit_on = all ? all : sets[0].ds;
+  /* a temperature at the fit's bound is refused, not written: it is the
+   * search range's, and would make the model certain of every answer */
   if (!mm_recipe_calibrate (model->net, fit_on, &t_after, &joint_before, &joint_after,
           &error)) {
-    rc = mm_cli_fail ("%s: %s", model_path, error->message);
+    if (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE))
+      rc = mm_cli_fail ("%s: not calibrated, %s not written: %s", model_path, out_path,
+          error->message);
+    else
+      rc = mm_cli_fail ("%s: %s", model_path, error->message);
     goto out;
   }
   for (int i = 0; i < n_sets; i++)

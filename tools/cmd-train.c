@@ -131,14 +131,28 @@ synthetic_json (const MmSplits *splits)
 }
 
 /* Temperature scaling on the validation split (never a test set), said on
- * stderr with the validation ECE before and after. */
+ * stderr with the validation ECE before and after. A fit the split cannot
+ * determine (MM_ERROR_UNIDENTIFIABLE: it ran to an end of its range, as on a
+ * split without errors) is not a failure of the run: the model is written
+ * uncalibrated (T = 1, *@t 0) with a warning, and *@bound keeps the end for
+ * the provenance. */
 static gboolean
-calibrate (MmNet *net, const MmDataset *val, float *t, GError **error)
+calibrate (MmNet *net, const MmDataset *val, float *t, float *bound, GError **error)
 {
   double before, after;
+  GError *fit_error = NULL;
 
-  if (!mm_recipe_calibrate (net, val, t, &before, &after, error))
-    return FALSE;
+  if (!mm_recipe_calibrate (net, val, t, &before, &after, &fit_error)) {
+    if (!g_error_matches (fit_error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE)) {
+      g_propagate_error (error, fit_error);
+      return FALSE;
+    }
+    fprintf (stderr, "mmdigits: warning: not calibrated (T = 1): %s\n", fit_error->message);
+    g_error_free (fit_error);
+    *bound = *t;
+    *t = 0;
+    return TRUE;
+  }
   fprintf (stderr, "calibration: temperature %.3f fitted on the validation split; its ECE "
       "%.2f%% → %.2f%%\n", *t, 100 * before, 100 * after);
   return TRUE;
@@ -254,7 +268,7 @@ mm_cmd_train (int argc, char **argv)
   g_autofree char *provenance = NULL;
   MmMfccParams mfcc;
   MmAugment aug;
-  float temperature = 0;
+  float temperature = 0, temperature_bound = 0;
   Progress prog = { .tty = isatty (2) };
   GError *error = NULL;
   MmNet *net = NULL;
@@ -395,7 +409,7 @@ mm_cmd_train (int argc, char **argv)
       rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  if (!no_calibrate && !calibrate (net, splits.val, &temperature, &error)) {
+  if (!no_calibrate && !calibrate (net, splits.val, &temperature, &temperature_bound, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -417,7 +431,7 @@ mm_cmd_train (int argc, char **argv)
       .samples = splits.train->n + splits.val->n, .arch = arch, .cfg = &cfg, .res = &res,
       .test = &test, .heldout = splits.heldout ? &heldout : NULL,
       .augment_json = augment_json, .synthetic_json = synthetic_text,
-      .temperature = temperature,
+      .temperature = temperature, .temperature_bound = temperature_bound,
     };
     provenance = mm_recipe_provenance_json (&prov);
   }

@@ -231,7 +231,10 @@ mm_calibration_ece (const float *probs, const int *labels, int n, int bins)
   return ece;
 }
 
-/* Mean cross-entropy of softmax(logits / t), in double. */
+/* Mean cross-entropy of softmax(logits / t), in double. A sample whose
+ * label holds the largest logit costs log1p(the other classes' terms), not
+ * log(1 + them): small T makes those terms tiny, and 1 + tiny rounds to 1,
+ * which would make the loss flat where it is still falling. */
 static double
 nll_at (const float *logits, const int *labels, int n, double t)
 {
@@ -239,26 +242,35 @@ nll_at (const float *logits, const int *labels, int n, double t)
 
   for (int i = 0; i < n; i++) {
     const float *z = logits + (size_t) i * MM_N_CLASSES;
-    double max = z[0], lse = 0;
+    int label = labels[i];
+    double max = z[0], others = 0;
     for (int k = 1; k < MM_N_CLASSES; k++)
       max = MAX (max, z[k]);
     for (int k = 0; k < MM_N_CLASSES; k++)
-      lse += exp ((z[k] - max) / t);
-    sum += log (lse) - (z[labels[i]] - max) / t;
+      if (k != label)
+        others += exp ((z[k] - max) / t);
+    if (z[label] == max)
+      sum += log1p (others);
+    else
+      sum += log (others + exp ((z[label] - max) / t)) - (z[label] - max) / t;
   }
   return n ? sum / n : 0.0;
 }
 
 float
-mm_fit_temperature (const float *logits, const int *labels, int n)
+mm_fit_temperature (const float *logits, const int *labels, int n, gboolean *at_bound)
 {
   const double phi = (sqrt (5.0) - 1) / 2;
-  double a = log (0.05), b = log (20.0);
+  const double lo = log (MM_TEMPERATURE_MIN), hi = log (MM_TEMPERATURE_MAX);
+  double a = lo, b = hi;
   double c = b - phi * (b - a), d = a + phi * (b - a);
   double fc = nll_at (logits, labels, n, exp (c)), fd = nll_at (logits, labels, n, exp (d));
 
+  /* a tie goes to the smaller T: where every sample is right the computed
+   * loss can only stay or fall as T shrinks (IEEE rounding is monotone), so
+   * such a set always reaches the lower end, however large its margins */
   while (b - a > 1e-4) {
-    if (fc < fd) {
+    if (fc <= fd) {
       b = d;
       d = c;
       fd = fc;
@@ -272,5 +284,9 @@ mm_fit_temperature (const float *logits, const int *labels, int n)
       fd = nll_at (logits, labels, n, exp (d));
     }
   }
+  /* the ends only move inwards by assignment from probes strictly inside,
+   * so an end still equal to the range's was never moved */
+  if (at_bound)
+    *at_bound = a == lo || b == hi;
   return (float) exp ((a + b) / 2);
 }

@@ -79,11 +79,25 @@ typedef struct {
 double mm_calibration (const float *probs, const int *labels, int n, int n_bins,
                        MmCalibrationBin *bins);
 
+/* The range the temperature is searched in. */
+#define MM_TEMPERATURE_MIN 0.05
+#define MM_TEMPERATURE_MAX 20.0
+
 /* The temperature T > 0 that minimises the mean cross-entropy of
  * softmax(@logits / T) against @labels (@n rows of 10): temperature scaling
  * (Guo et al. 2017). Fit it on a validation set, never on the set reported.
- * The search is a golden-section search over ln T in [ln 0.05, ln 20] (the
- * loss is unimodal in T), to 1e-4 relative. */
-float  mm_fit_temperature (const float *logits, const int *labels, int n);
+ * The search is a golden-section search over ln T in [ln MM_TEMPERATURE_MIN,
+ * ln MM_TEMPERATURE_MAX] (the loss is unimodal in T), to 1e-4 relative.
+ *
+ * "At its bound": *@at_bound (may be NULL) is set TRUE when the search's
+ * bracket never moved off ln MM_TEMPERATURE_MIN or ln MM_TEMPERATURE_MAX,
+ * i.e. every probe found the loss lower (or, towards the lower end, not
+ * higher) towards that end, so the returned T lies within the search's
+ * tolerance (1e-4 in ln T) of the end and the minimum is there or beyond
+ * it. Then the data does not determine T and the T returned is the range's,
+ * not a fit. A set whose arg-max is right on every sample is always at the
+ * lower bound (its loss falls as T → 0, whatever the margins; ties go to
+ * the smaller T); one wrong on every sample with a margin at the upper. */
+float  mm_fit_temperature (const float *logits, const int *labels, int n, gboolean *at_bound);
 
 G_END_DECLS

@@ -44,7 +44,11 @@ void     mm_recipe_norm (MmNet *net, const MmDataset *from);
  * normalised): fits T (mm_fit_temperature), sets it on @net and gives it in
  * *@t, with the expected calibration error (MM_ECE_BINS) of @val before and
  * after in *@ece_before and *@ece_after (either may be NULL). Fails, with
- * the net's temperature left at 1, if its outputs are not finite. */
+ * the net's temperature left at 1, if its outputs are not finite, and with
+ * MM_ERROR_UNIDENTIFIABLE when the fit ran to an end of its range
+ * (mm_fit_temperature's at_bound: e.g. @val has no error): then *@t holds
+ * that end (MM_TEMPERATURE_MIN or MM_TEMPERATURE_MAX) for the caller to
+ * record, and the net stays uncalibrated (T = 1). */
 gboolean mm_recipe_calibrate (MmNet *net, const MmDataset *val, float *t,
                               double *ece_before, double *ece_after, GError **error);
 
@@ -69,6 +73,8 @@ typedef struct {
   const char *augment_json;     /* mm_augment_to_json, or NULL */
   const char *synthetic_json;   /* the CLI's synthetic voices (an object), or NULL */
   float temperature;            /* mm_recipe_calibrate's T, or 0: not calibrated */
+  float temperature_bound;      /* with temperature 0: the range's end the fit ran to
+                                 * (MM_ERROR_UNIDENTIFIABLE), or 0 */
 } MmRecipeProvenance;
 
 /* The provenance JSON object of @p (newly allocated). Under

@@ -4,7 +4,9 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 
+#include "mm-error.h"
 #include "mm-json.h"
+#include "mm-metrics.h"
 #include "mm-mfcc.h"
 #include "mm-modelfile.h"
 #include "mm-recipe.h"
@@ -53,20 +55,35 @@ mm_recipe_calibrate (MmNet *net, const MmDataset *val, float *t,
 {
   float *logits = g_new (float, (size_t) MAX (val->n, 1) * MM_N_CLASSES);
   MmScores sc;
-  double before = 0, after = 0;
-  gboolean ok;
+  double before = 0, after = 0, accuracy = 0;
+  gboolean ok, at_bound = FALSE;
 
   mm_net_set_temperature (net, 1.0f);
   ok = mm_net_score (net, val, &sc, error);
   if (ok) {
     before = sc.ece;
+    accuracy = mm_confusion_accuracy (&sc.conf);
     mm_scores_clear (&sc);
     mm_net_logits (net, val, 256, logits);
-    *t = mm_fit_temperature (logits, val->labels, val->n);
-    mm_net_set_temperature (net, *t);
-    ok = mm_net_score (net, val, &sc, error);
-    if (!ok)
-      mm_net_set_temperature (net, 1.0f);
+    *t = mm_fit_temperature (logits, val->labels, val->n, &at_bound);
+    /* a temperature at the range's end is the range's, not the data's:
+     * shipped, T = 0.05 would make every answer certain */
+    if (at_bound) {
+      gboolean low = *t < 1;
+
+      *t = low ? MM_TEMPERATURE_MIN : MM_TEMPERATURE_MAX;
+      g_set_error (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE,
+          "the temperature fit ran to the end of its range (T = %g) on %d samples, %.2f%% "
+          "right: %s", *t, val->n, 100 * accuracy, low
+          ? "no error to fit on (the loss still falls as T goes to 0)"
+          : "the loss still falls as T grows");
+      ok = FALSE;
+    } else {
+      mm_net_set_temperature (net, *t);
+      ok = mm_net_score (net, val, &sc, error);
+      if (!ok)
+        mm_net_set_temperature (net, 1.0f);
+    }
   }
   if (ok)
     after = sc.ece;
@@ -125,6 +142,11 @@ add_training (JsonBuilder *b, const MmRecipeProvenance *p)
   if (p->temperature > 0) {
     mm_json_add_double (b, "temperature", p->temperature);
     mm_json_add_string (b, "calibration", "temperature fitted on the validation split (cross-entropy)");
+  } else if (p->temperature_bound > 0) {
+    /* no "temperature": readers take T = 1, as for any uncalibrated file */
+    mm_json_add_double (b, "temperature_at_bound", mm_float_decimal (p->temperature_bound));
+    mm_json_add_string (b, "calibration", "none: the temperature fit on the validation split "
+        "was not identifiable (it ran to the end of its range, temperature_at_bound); T = 1");
   }
   /* wall-clock time would make reproducible files differ */
   if (!mm_model_reproducible ())

@@ -22,6 +22,8 @@ typedef enum {
   MM_ERROR_NO_WORD,   /* a recording holds no word the detector accepts */
   MM_ERROR_CANCELLED, /* the caller stopped the work (a progress callback returned FALSE) */
   MM_ERROR_NOT_FOUND, /* a file, or a network a caller needs, is not there */
+  MM_ERROR_UNIDENTIFIABLE, /* the data cannot determine a fitted value (a temperature at its
+                            * search's bound: a validation set without errors) */
 } MmErrorCode;
 
 G_END_DECLS
