@@ -285,6 +285,98 @@ START_TEST (test_digit_adaptive_integer_path_matches_double_formula)
 }
 END_TEST
 
+/* With the adaptive threshold a finder remembers which side the last frame
+ * took as ink and each side's level, to guess where to look first (the
+ * whole histogram is made for the guessed side, the other side's level is
+ * searched from the last one). The guess may only change the work. Twelve
+ * drawings — dark ink, light ink, blank paper, a flat grey (level 0), full
+ * contrast (level 255) — of several sizes, each in eight variants whose ink
+ * moves by a level or a few (so that a level is often the last one, or
+ * next to it, on either side), the drawings in a shuffled order and their
+ * variants in turn through one finder, give what a fresh finder gives for
+ * each frame — decision, box, crop, both strength maps byte for byte, and
+ * both sides' levels and areas — for every polarity. */
+START_TEST (test_digit_adaptive_result_does_not_depend_on_frames_before)
+{
+  enum { N = 12, V = 8 };
+  static const int shift[V] = { 0, 1, -1, 2, 0, 3, -2, 1 };
+  MmDigitFinder *seq[3] = { mm_digit_finder_new (), mm_digit_finder_new (),
+    mm_digit_finder_new () };
+  int order[N], n_found = 0, n_light = 0, n_near = 0;
+  MmRng rng;
+
+  mm_rng_seed (&rng, 2026, 1206);
+  for (int i = 0; i < N; i++)
+    order[i] = i;
+  for (int i = N - 1; i > 0; i--) {
+    int j = (int) mm_rng_below (&rng, (guint64) i + 1), t = order[i];
+
+    order[i] = order[j];
+    order[j] = t;
+  }
+  for (int k = 0; k < N * V; k++) {
+    int i = order[k / V], v = k % V, kind = i % 5;
+    int w = 60 + 37 * i % 280, h = 50 + 53 * i % 190;
+    int bg = kind == 1 ? 40 : kind == 4 ? 255 : 200;
+    int ink = (kind == 1 ? 220 : kind == 4 ? 0 : 12) + (kind == 4 ? 0 : shift[v]);
+    Image m = image_new (w, h, bg, kind == 3 || kind == 4 ? 0 : 1 + i % 6, 100 + i);
+
+    if (kind != 2 && kind != 3)
+      draw_ring (&m, w / 2 + i % 7, h / 2, MAX (w / 6, 4), MAX (h / 4, 4),
+          MAX (MIN (w, h) / 15, 2), ink);
+    for (int pol = 0; pol < 3; pol++) {
+      MmDigitFinder *fresh = mm_digit_finder_new ();
+      MmDigitParams p;
+      MmRect rs = { 0, 0, 0, 0 }, rf = { 0, 0, 0, 0 };
+      guint8 os[784], of[784];
+      gboolean fs, ff;
+      int ls[2], lf[2];
+      guint64 as[2], af[2];
+
+      mm_digit_params_init (&p);
+      p.adaptive = TRUE;
+      p.polarity = (MmPolarity) pol;
+      memset (os, 7, sizeof os);
+      memset (of, 7, sizeof of);
+      fs = mm_digit_find (seq[pol], &p, m.px, w, h, w, os, &rs);
+      ff = mm_digit_find (fresh, &p, m.px, w, h, w, of, &rf);
+      ck_assert_msg (fs == ff && memcmp (&rs, &rf, sizeof rs) == 0
+          && memcmp (os, of, sizeof os) == 0,
+          "drawing %d variant %d (%dx%d), polarity %d: found %d vs %d, or box or crop "
+          "differs after other frames", i, v, w, h, pol, fs, ff);
+      for (int dark = 0; dark < 2; dark++) {
+        if (pol == (dark ? MM_POLARITY_LIGHT_ON_DARK : MM_POLARITY_DARK_ON_LIGHT))
+          continue;             /* that side was not measured */
+        ck_assert_msg (memcmp (mm_digit_finder_strength (seq[pol], dark),
+                mm_digit_finder_strength (fresh, dark), (size_t) w * h) == 0,
+            "drawing %d variant %d, polarity %d: %s-ink strength differs after other frames",
+            i, v, pol, dark ? "dark" : "light");
+      }
+      mm_digit_finder_levels (seq[pol], ls, as);
+      mm_digit_finder_levels (fresh, lf, af);
+      ck_assert_msg (memcmp (ls, lf, sizeof ls) == 0 && memcmp (as, af, sizeof as) == 0,
+          "drawing %d variant %d, polarity %d: levels %d, %d and areas %" G_GUINT64_FORMAT
+          ", %" G_GUINT64_FORMAT " after other frames, %d, %d and %" G_GUINT64_FORMAT ", %"
+          G_GUINT64_FORMAT " fresh", i, v, pol, ls[0], ls[1], as[0], as[1], lf[0], lf[1],
+          af[0], af[1]);
+      if (pol == MM_POLARITY_AUTO) {
+        n_found += fs;
+        n_light += fs && kind == 1;
+        n_near += v > 0 && shift[v] != shift[v - 1];
+      }
+      mm_digit_finder_free (fresh);
+    }
+    g_free (m.px);
+  }
+  /* both inks were found, so the guessed side was wrong at some changes */
+  ck_assert_int_ge (n_found, 30);
+  ck_assert_int_ge (n_light, 10);
+  ck_assert_int_ge (n_near, 50);
+  for (int i = 0; i < 3; i++)
+    mm_digit_finder_free (seq[i]);
+}
+END_TEST
+
 /* A "0" in both polarities with noise: box, centring, scale. */
 START_TEST (test_digit_find_ring_both_polarities_gives_box_and_mnist_crop)
 {
@@ -787,6 +879,7 @@ main (void)
   tcase_add_test (tc, test_digit_adaptive_light_ink_off_centre);
   tcase_add_test (tc, test_digit_adaptive_thick_marker_on_texture);
   tcase_add_test (tc, test_digit_adaptive_integer_path_matches_double_formula);
+  tcase_add_test (tc, test_digit_adaptive_result_does_not_depend_on_frames_before);
   tcase_add_test (tc, test_digit_components_match_flood_fill);
   tcase_add_test (tc, test_digit_find_blank_returns_false_and_leaves_output);
   tcase_add_test (tc, test_digit_find_roi_restricts_search);

@@ -39,6 +39,8 @@
 /* Sixteen bytes: label_components skips runs of paper with one comparison
  * (see mm-simd.h for GCC's vector extensions). */
 typedef guint8 MmV16u8 __attribute__ ((vector_size (16)));
+/* Thirty-two: count_at_least compares a frame's bytes with a level. */
+typedef guint8 MmV32u8 __attribute__ ((vector_size (32)));
 
 typedef struct {
   int area;
@@ -53,6 +55,10 @@ struct _MmDigitFinder {
   guint8 *ink;          /* [cap] ink-strength crop */
   guint8 *flat[2];      /* [cap] adaptive: ink strength for dark and for light ink */
   guint32 hist[2][256]; /* adaptive: the histograms of flat[0] and flat[1] */
+  gboolean light_last;  /* adaptive AUTO: the last frame's ink was light (see mm_digit_find) */
+  int level_last[2];    /* adaptive: the last frame's level of each side (local_background) */
+  int level[2];         /* adaptive: the last call's levels and areas (tests) */
+  guint64 area[2];
   /* scratch per column or row (the region's longer side), made once and
    * kept: a frame allocates nothing */
   size_t side_cap;
@@ -127,6 +133,13 @@ guint64
 mm_digit_finder_ties (const MmDigitFinder *f)
 {
   return f->ties;
+}
+
+void
+mm_digit_finder_levels (const MmDigitFinder *f, int level[2], guint64 area[2])
+{
+  memcpy (level, f->level, sizeof f->level);
+  memcpy (area, f->area, sizeof f->area);
 }
 
 const guint8 *
@@ -264,34 +277,16 @@ resize_area (const guint8 *src, int stride, int bw, int bh,
   g_free (wx);
 }
 
-void
-mm_digit_normalize (const guint8 *gray, int width, int height, int stride,
-                    guint8 out[784])
+/* mm_digit_normalize once the box of the non-zero pixels is known: the
+ * @bw × @bh box at @box (row stride @stride); @out is zeroed already. */
+static void
+normalize_box (const guint8 *box, int bw, int bh, int stride, guint8 out[784])
 {
-  int x0 = width, y0 = height, x1 = -1, y1 = -1, bw, bh, nw, nh, ox, oy;
+  int nw, nh, ox, oy;
   float small[20 * 20];
   double m = 0, mx = 0, my = 0;
 
-  memset (out, 0, 784);
-  if (!gray || width <= 0 || height <= 0 || stride < width)
-    return;
-  for (int y = 0; y < height; y++) {
-    const guint8 *row = gray + (size_t) y * stride;
-    for (int x = 0; x < width; x++) {
-      if (row[x]) {
-        x0 = MIN (x0, x);
-        x1 = MAX (x1, x);
-        y0 = MIN (y0, y);
-        y1 = MAX (y1, y);
-      }
-    }
-  }
-  if (x1 < 0)
-    return;
-
   /* longer side to 20 px, aspect ratio kept */
-  bw = x1 - x0 + 1;
-  bh = y1 - y0 + 1;
   if (bw >= bh) {
     nw = 20;
     nh = CLAMP ((int) lround (20.0 * bh / bw), 1, 20);
@@ -299,7 +294,7 @@ mm_digit_normalize (const guint8 *gray, int width, int height, int stride,
     nh = 20;
     nw = CLAMP ((int) lround (20.0 * bw / bh), 1, 20);
   }
-  resize_area (gray + (size_t) y0 * stride + x0, stride, bw, bh, small, nw, nh);
+  resize_area (box, stride, bw, bh, small, nw, nh);
 
   /* centre of mass (pixel-index coordinates) to (14, 14), by whole pixels */
   for (int y = 0; y < nh; y++) {
@@ -317,6 +312,30 @@ mm_digit_normalize (const guint8 *gray, int width, int height, int stride,
   for (int y = 0; y < nh; y++)
     for (int x = 0; x < nw; x++)
       out[(oy + y) * 28 + ox + x] = (guint8) CLAMP (lrintf (small[y * nw + x]), 0, 255);
+}
+
+void
+mm_digit_normalize (const guint8 *gray, int width, int height, int stride,
+                    guint8 out[784])
+{
+  int x0 = width, y0 = height, x1 = -1, y1 = -1;
+
+  memset (out, 0, 784);
+  if (!gray || width <= 0 || height <= 0 || stride < width)
+    return;
+  for (int y = 0; y < height; y++) {
+    const guint8 *row = gray + (size_t) y * stride;
+    for (int x = 0; x < width; x++) {
+      if (row[x]) {
+        x0 = MIN (x0, x);
+        x1 = MAX (x1, x);
+        y0 = MIN (y0, y);
+        y1 = MAX (y1, y);
+      }
+    }
+  }
+  if (x1 >= 0)
+    normalize_box (gray + (size_t) y0 * stride + x0, x1 - x0 + 1, y1 - y0 + 1, stride, out);
 }
 
 /* ---- connected components ------------------------------------------------ */
@@ -536,20 +555,6 @@ divmod_row (const int *restrict v, int n, int d, int *restrict q, int *restrict 
   }
 }
 
-/* One row further down: @q, @r (a level's quotient and remainder by @d)
- * plus @dq, @dr (its step's, 0 <= @dr < @d). */
-MM_VECTOR_CLONES static void MM_VECTORIZE
-step_row (int *restrict q, int *restrict r, const int *restrict dq, const int *restrict dr,
-          int n, int d)
-{
-  for (int x = 0; x < n; x++) {
-    int rx = r[x] + dr[x];
-
-    q[x] += dq[x] + (rx >= d);
-    r[x] = rx >= d ? rx - d : rx;
-  }
-}
-
 /* One row of local_background's ink strength from its paper levels
  * rounded half up (@q) and the remainders (@r) that tell an exact half
  * (0): the pixel's distance from the level, towards the ink, clamped to
@@ -573,6 +578,51 @@ strength_row (const int *restrict q, const int *restrict r, const guint8 *restri
   return ties;
 }
 
+/* @out[x] = @a × @w[x] + @c: between two block centres, the
+ * x-interpolation of their levels, (2B − w) × left + w × right, is
+ * (right − left) × w + 2B × left. Vectorised (local_background is not),
+ * in exact integers. */
+MM_VECTOR_CLONES static void MM_VECTORIZE
+mix_rows (const int *restrict w, int n, int a, int c, int *restrict out)
+{
+  for (int x = 0; x < n; x++)
+    out[x] = a * w[x] + c;
+}
+
+/* @out[x] = @a × @u[x] + @b × @v[x] + @c, in exact integers. */
+MM_VECTOR_CLONES static void MM_VECTORIZE
+mix2_rows (const int *restrict u, const int *restrict v, int n, int a, int b, int c,
+           int *restrict out)
+{
+  for (int x = 0; x < n; x++)
+    out[x] = a * u[x] + b * v[x] + c;
+}
+
+/* One row further down, and its strength: @q, @r (a level's quotient and
+ * remainder by @d) plus @dq, @dr (its step's, 0 <= @dr < @d), then what
+ * strength_row makes of them, in one pass over the row. */
+MM_VECTOR_CLONES static gboolean MM_VECTORIZE
+step_strength_row (int *restrict q, int *restrict r, const int *restrict dq,
+                   const int *restrict dr, int d, const guint8 *restrict row, int n,
+                   gboolean dark_ink, guint8 *restrict out, guint8 *restrict half_way)
+{
+  int sign = dark_ink ? 1 : -1, ties = 0;
+
+  for (int x = 0; x < n; x++) {
+    int rx = r[x] + dr[x], qx = q[x] + dq[x] + (rx >= d), s;
+
+    rx = rx >= d ? rx - d : rx;
+    q[x] = qx;
+    r[x] = rx;
+    s = sign * (qx - row[x]);
+    s = MAX (s, 0);
+    out[x] = (guint8) MIN (s, 255);
+    half_way[x] = rx == 0;
+    ties |= rx == 0;
+  }
+  return ties;
+}
+
 /* @col[x] = the darker (@dark_ink: lighter) of @col[x] and @row[x]. */
 MM_VECTOR_CLONES static void MM_VECTORIZE
 band_extreme (guint8 *restrict col, const guint8 *restrict row, int n, gboolean dark_ink)
@@ -585,28 +635,83 @@ band_extreme (guint8 *restrict col, const guint8 *restrict row, int n, gboolean 
       col[x] = MIN (col[x], row[x]);
 }
 
+/* @hist = the histogram of the @n bytes at @m: four interleaved tables (a
+ * frame of paper is mostly one value, and one table would wait on its own
+ * increments). */
+static void
+strength_histogram (const guint8 *m, size_t n, guint32 hist[256])
+{
+  guint32 h4[4][256] = { { 0 } };
+  size_t i;
+
+  for (i = 0; i + 4 <= n; i += 4) {
+    h4[0][m[i]]++;
+    h4[1][m[i + 1]]++;
+    h4[2][m[i + 2]]++;
+    h4[3][m[i + 3]]++;
+  }
+  for (; i < n; i++)
+    h4[0][m[i]]++;
+  for (int v = 0; v < 256; v++)
+    hist[v] = h4[0][v] + h4[1][v] + h4[2][v] + h4[3][v];
+}
+
+/* How many of the @n bytes at @m are @v or more: 32 at a time, counted in
+ * byte lanes that are emptied before they can overflow. */
+MM_VECTOR_CLONES static guint64
+count_at_least (const guint8 *restrict m, size_t n, guint8 v)
+{
+  MmV32u8 vv = (MmV32u8) { 0 } + v;
+  guint64 total = 0;
+  size_t i = 0;
+
+  while (i + 32 <= n) {
+    size_t end = i + MIN (n - i, (size_t) 255 * 32) / 32 * 32;
+    MmV32u8 acc = { 0 };
+    guint64 w[4];
+
+    for (; i < end; i += 32) {
+      MmV32u8 x;
+
+      memcpy (&x, m + i, sizeof x);
+      acc -= (MmV32u8) (x >= vv);
+    }
+    /* the 32 byte counts summed as 64-bit words, a byte at a time */
+    memcpy (w, &acc, sizeof w);
+    for (int k = 0; k < 4; k++)
+      for (int b = 0; b < 8; b++)
+        total += (w[k] >> (8 * b)) & 0xff;
+  }
+  for (; i < n; i++)
+    total += m[i] >= v;
+  return total;
+}
+
 /* Ink strength of the @rw × @rh region into @out (stride rw): the distance
  * of each pixel from the local paper level, towards the ink (darker for
  * @dark_ink). The paper level: per block of side B = shorter side / 8 the
  * lightest (dark ink) or darkest level — the paper in that block, unless a
  * stroke covers all of it — then the lightest of each block's 3 × 3
  * neighbourhood (so a stroke must cover three blocks across to be taken
- * for paper), bilinearly interpolated between block centres. @hist
- * receives the histogram of @out, *@level the strength that the strongest
- * 0.5 % of the pixels reach, *@area how many pixels reach half of that.
+ * for paper), bilinearly interpolated between block centres. @hist, if
+ * not NULL, receives the histogram of @out; *@level the strength that the
+ * strongest 0.5 % of the pixels reach, *@area how many pixels reach half
+ * of that (from the histogram, or without one by counting, which costs a
+ * fraction of it, starting from the level @guess: see mm_digit_find).
  *
  * This runs on every pixel of every frame, twice (both polarities), so:
  * the blocks' extremes come from a per-column extreme over each band of
  * rows (band_extreme, vectorised); a column's block-centre coordinates,
  * and the two grid rows interpolated along x for a band of rows, are
- * worked out once; the pixels go through strength_row (vectorised, in
- * integers: the same bytes as the double formula, strength_double, which
- * it falls back to at exact half-way levels and for blocks too large for
- * an int, B > 1,024); the histogram is four interleaved ones (a frame of paper is mostly one value, and one table
- * would wait on its own increments). */
+ * worked out once (mix_rows, vectorised, a run of columns between two
+ * centres at a time); the pixels go through step_strength_row (vectorised,
+ * in integers: the same bytes as the double formula, strength_double,
+ * which it falls back to at exact half-way levels and for blocks too large
+ * for an int, B > 1,024); a histogram (a scattered increment per pixel, the
+ * dearest part) is made only when asked for. */
 static void
 local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int rh,
-                  gboolean dark_ink, guint8 *out, guint32 hist[256], int *level,
+                  gboolean dark_ink, guint8 *out, guint32 hist[256], int guess, int *level,
                   guint64 *area)
 {
   int b = MAX (4, MIN (rw, rh) / 8), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
@@ -620,8 +725,7 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
   /* the integer path while d × 255.5 fits an int (B up to 1,448) */
   int b2 = 2 * b, d = b2 * b2;
   gboolean exact = !f->reference && b <= 1024;
-  guint32 h4[4][256] = { { 0 } };
-  size_t n = (size_t) rw * rh, i;
+  size_t n = (size_t) rw * rh;
   guint64 top = (guint64) rw * rh / 200, seen = 0;
 
   for (int gy = 0; gy < gh; gy++) {
@@ -680,6 +784,7 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
     double wy = fy - y0, a = 1 - wy;
     const guint8 *t = wide + y0 * gw, *u = wide + y1 * gw, *row = gray + (size_t) y * stride;
     guint8 *o = out + (size_t) y * rw;
+    gboolean ties;
 
     if (!exact) {
       for (int x = 0; x < rw; x++)
@@ -687,25 +792,30 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
       continue;
     }
     if (y0 != ty0 || y1 != ty1) {
-      for (int k = 0; k < rw; k++) {
-        upper[k] = (b2 - cxn[k]) * t[cx0[k]] + cxn[k] * t[cx1[k]];
-        lower[k] = (b2 - cxn[k]) * u[cx0[k]] + cxn[k] * u[cx1[k]];
-        acc[k] = 2 * (lower[k] - upper[k]);
+      /* a run of columns between the same two block centres at a time */
+      for (int k0 = 0, k1; k0 < rw; k0 = k1) {
+        for (k1 = k0 + 1; k1 < rw && cx0[k1] == cx0[k0]; k1++)
+          ;
+        mix_rows (cxn + k0, k1 - k0, t[cx1[k0]] - t[cx0[k0]], b2 * t[cx0[k0]], upper + k0);
+        mix_rows (cxn + k0, k1 - k0, u[cx1[k0]] - u[cx0[k0]], b2 * u[cx0[k0]], lower + k0);
       }
+      mix2_rows (upper, lower, rw, -2, 2, 0, acc);
       divmod_row (acc, rw, d, dq, dr);
       ty0 = y0;
       ty1 = y1;
       twl = -1;
     }
     if (twl >= 0 && wl == twl + 2) {
-      step_row (q, r, dq, dr, rw, d);
-    } else if (wl != twl) {
-      for (int k = 0; k < rw; k++)
-        acc[k] = (b2 - wl) * upper[k] + wl * lower[k] + d / 2;
-      divmod_row (acc, rw, d, q, r);
+      ties = step_strength_row (q, r, dq, dr, d, row, rw, dark_ink, o, half);
+    } else {
+      if (wl != twl) {
+        mix2_rows (upper, lower, rw, b2 - wl, wl, d / 2, acc);
+        divmod_row (acc, rw, d, q, r);
+      }
+      ties = strength_row (q, r, row, rw, dark_ink, o, half);
     }
     twl = wl;
-    if (!strength_row (q, r, row, rw, dark_ink, o, half))
+    if (!ties)
       continue;
     /* memchr skips the rest of the row a vector at a time */
     for (const guint8 *h = memchr (half, 1, rw); h; h = memchr (h + 1, 1, half + rw - h - 1)) {
@@ -715,21 +825,62 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
       f->ties++;
     }
   }
-  for (i = 0; i + 4 <= n; i += 4) {
-    h4[0][out[i]]++;
-    h4[1][out[i + 1]]++;
-    h4[2][out[i + 2]]++;
-    h4[3][out[i + 3]]++;
+  if (hist) {
+    strength_histogram (out, n, hist);
+    for (*level = 255; *level > 0 && (seen += hist[*level]) <= top; (*level)--)
+      ;
+    *area = 0;
+    for (int v = (*level + 1) / 2; v < 256; v++)
+      *area += hist[v];
+    return;
   }
-  for (; i < n; i++)
-    h4[0][out[i]]++;
-  for (int v = 0; v < 256; v++)
-    hist[v] = h4[0][v] + h4[1][v] + h4[2][v] + h4[3][v];
-  for (*level = 255; *level > 0 && (seen += hist[*level]) <= top; (*level)--)
-    ;
-  *area = 0;
-  for (int v = (*level + 1) / 2; v < 256; v++)
-    *area += hist[v];
+  /* The same two numbers by counting. *level is the largest L in 0..255
+   * that more than @top pixels reach (0 always is: top is n / 200): the
+   * count only falls as L rises, so a search from @guess — the last
+   * frame's level of this side, which a video mostly keeps — steps out
+   * by 1, 2, 4… until it brackets the level, then halves. *area: the
+   * pixels at (*level + 1) / 2 or more. */
+  {
+    int g = CLAMP (guess, 0, 255), lo, hi;    /* lo is reached, hi not */
+
+    if (g == 0 || count_at_least (out, n, (guint8) g) > top) {
+      lo = g;
+      for (int step = 1;; step *= 2) {
+        if (lo + step > 255) {
+          hi = 256;
+          break;
+        }
+        if (count_at_least (out, n, (guint8) (lo + step)) <= top) {
+          hi = lo + step;
+          break;
+        }
+        lo += step;
+      }
+    } else {
+      hi = g;
+      for (int step = 1;; step *= 2) {
+        if (hi - step <= 0) {
+          lo = 0;
+          break;
+        }
+        if (count_at_least (out, n, (guint8) (hi - step)) > top) {
+          lo = hi - step;
+          break;
+        }
+        hi -= step;
+      }
+    }
+    while (hi - lo > 1) {
+      int mid = (lo + hi) / 2;
+
+      if (count_at_least (out, n, (guint8) mid) > top)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    *level = lo;
+  }
+  *area = count_at_least (out, n, (guint8) ((*level + 1) / 2));
 }
 
 /* AUTO polarity on the two ink-strength maps: a side whose strongest
@@ -799,14 +950,34 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
     guint64 dark_area = 0, light_area = 0;
     gboolean dark_ink;
 
+    /* Only the side taken as ink needs its whole histogram (the
+     * threshold); the other side's level and area come from counting. In
+     * AUTO the side is known only after both, so the histogram is made for
+     * the side the last frame took — a video's frames keep their ink — and
+     * for the other one only if it is taken after all. Which side is
+     * guessed changes the work, never the result. */
+    gboolean light_first = p->polarity == MM_POLARITY_LIGHT_ON_DARK
+        || (p->polarity == MM_POLARITY_AUTO && f->light_last);
+
     if (p->polarity != MM_POLARITY_LIGHT_ON_DARK)
-      local_background (f, base, stride, r.width, r.height, TRUE, f->flat[0], f->hist[0],
-          &dark, &dark_area);
+      local_background (f, base, stride, r.width, r.height, TRUE, f->flat[0],
+          light_first ? NULL : f->hist[0], f->level_last[0], &dark, &dark_area);
     if (p->polarity != MM_POLARITY_DARK_ON_LIGHT)
-      local_background (f, base, stride, r.width, r.height, FALSE, f->flat[1], f->hist[1],
-          &light, &light_area);
+      local_background (f, base, stride, r.width, r.height, FALSE, f->flat[1],
+          light_first ? f->hist[1] : NULL, f->level_last[1], &light, &light_area);
+    f->level_last[0] = MAX (dark, 0);
+    f->level_last[1] = MAX (light, 0);
+    f->level[0] = dark;
+    f->level[1] = light;
+    f->area[0] = dark_area;
+    f->area[1] = light_area;
     dark_ink = p->polarity == MM_POLARITY_DARK_ON_LIGHT || (p->polarity == MM_POLARITY_AUTO
         && dark_side_is_ink (dark, dark_area, light, light_area));
+    if (dark_ink == light_first)
+      strength_histogram (f->flat[dark_ink ? 0 : 1], (size_t) r.width * r.height,
+          f->hist[dark_ink ? 0 : 1]);
+    if (p->polarity == MM_POLARITY_AUTO)
+      f->light_last = !dark_ink;
     base = f->flat[dark_ink ? 0 : 1];
     stride = r.width;
     ink_polarity = MM_POLARITY_LIGHT_ON_DARK;
@@ -869,7 +1040,11 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
     for (int x = 0; x < bw; x++)
       dst[x] = lab[x] && comp[lab[x] - 1].kept ? strength[row[x]] : 0;
   }
-  mm_digit_normalize (f->ink, bw, bh, bw, out);
+  /* every pixel of a kept component is at least 1 and the box is theirs,
+   * so the crop's non-zero pixels span it whole: mm_digit_normalize's
+   * search for their box would find the crop itself */
+  memset (out, 0, 784);
+  normalize_box (f->ink, bw, bh, bw, out);
   if (bbox)
     *bbox = (MmRect) { r.x + x0, r.y + y0, bw, bh };
   return TRUE;

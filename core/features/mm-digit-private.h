@@ -26,6 +26,11 @@ guint64 mm_digit_finder_ties          (const MmDigitFinder *f);
  * measured are meaningful (both for AUTO). */
 const guint8 *mm_digit_finder_strength (const MmDigitFinder *f, gboolean dark_ink);
 
+/* The level and area (see local_background in digit.c) of each side,
+ * dark ink [0] and light ink [1], that the last adaptive mm_digit_find
+ * measured (-1 and 0 for a side it did not). */
+void mm_digit_finder_levels (const MmDigitFinder *f, int level[2], guint64 area[2]);
+
 /* The ink of @gray (@width × @height, row stride @stride) — pixels above
  * @threshold for @light_ink, else the others — labelled into 8-connected
  * components as mm_digit_find does: returns how many; the labels (1..n, 0
