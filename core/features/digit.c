@@ -66,6 +66,7 @@ struct _MmDigitFinder {
   int *cxn;             /* [side_cap] its weight on cx1, in 1 / (2 × block side) */
   double *cwx;          /* [side_cap] the same weight as the double formula has it */
   int *lerp;            /* [7 × side_cap] local_background's integer paper levels */
+  gint16 *lerp16;       /* [4 × side_cap] the same in 16 bits (small blocks) */
   guint8 *half;         /* [side_cap] strength_row: 1 where the paper level is half-way */
   gboolean reference;   /* every pixel by the double formula (tests) */
   guint64 ties;         /* pixels the integer path left to the double formula */
@@ -106,6 +107,7 @@ finder_free_buffers (MmDigitFinder *f)
   g_free (f->cxn);
   g_free (f->cwx);
   g_free (f->lerp);
+  g_free (f->lerp16);
   g_free (f->col);
   g_free (f->half);
   g_free (f->span);
@@ -172,6 +174,7 @@ finder_reserve (MmDigitFinder *f, int rw, int rh)
   f->cxn = g_new (int, side);
   f->cwx = g_new (double, side);
   f->lerp = g_new (int, 7 * side);
+  f->lerp16 = g_new (gint16, 4 * side);
   f->col = g_new (guint8, side);
   f->half = g_new (guint8, side);
   f->span = g_new (int, 2 * side);
@@ -623,6 +626,59 @@ step_strength_row (int *restrict q, int *restrict r, const int *restrict dq,
   return ties;
 }
 
+/* @out[x] = @v[x], for values that fit 16 bits. */
+MM_VECTOR_CLONES static void MM_VECTORIZE
+narrow_row (const int *restrict v, int n, gint16 *restrict out)
+{
+  for (int x = 0; x < n; x++)
+    out[x] = (gint16) v[x];
+}
+
+/* strength_row on 16-bit lanes (local_background says when they fit). */
+MM_VECTOR_CLONES static gboolean MM_VECTORIZE
+strength_row16 (const gint16 *restrict q, const gint16 *restrict r, const guint8 *restrict row,
+                int n, gboolean dark_ink, guint8 *restrict out, guint8 *restrict half_way)
+{
+  gint16 sign = dark_ink ? 1 : -1;
+  guint8 ties = 0;
+
+  for (int x = 0; x < n; x++) {
+    gint16 s = (gint16) (sign * (q[x] - row[x]));
+
+    s = MAX (s, 0);
+    out[x] = (guint8) MIN (s, 255);
+    half_way[x] = r[x] == 0;
+    ties |= r[x] == 0;
+  }
+  return ties;
+}
+
+/* step_strength_row on 16-bit lanes (local_background says when they
+ * fit). */
+MM_VECTOR_CLONES static gboolean MM_VECTORIZE
+step_strength_row16 (gint16 *restrict q, gint16 *restrict r, const gint16 *restrict dq,
+                     const gint16 *restrict dr, gint16 d, const guint8 *restrict row, int n,
+                     gboolean dark_ink, guint8 *restrict out, guint8 *restrict half_way)
+{
+  gint16 sign = dark_ink ? 1 : -1;
+  guint8 ties = 0;
+
+  for (int x = 0; x < n; x++) {
+    gint16 rx = (gint16) (r[x] + dr[x]);
+    gint16 qx = (gint16) (q[x] + dq[x] + (rx >= d)), s;
+
+    rx = (gint16) (rx >= d ? rx - d : rx);
+    q[x] = qx;
+    r[x] = rx;
+    s = (gint16) (sign * (qx - row[x]));
+    s = MAX (s, 0);
+    out[x] = (guint8) MIN (s, 255);
+    half_way[x] = rx == 0;
+    ties |= rx == 0;
+  }
+  return ties;
+}
+
 /* @col[x] = the darker (@dark_ink: lighter) of @col[x] and @row[x]. */
 MM_VECTOR_CLONES static void MM_VECTORIZE
 band_extreme (guint8 *restrict col, const guint8 *restrict row, int n, gboolean dark_ink)
@@ -635,25 +691,33 @@ band_extreme (guint8 *restrict col, const guint8 *restrict row, int n, gboolean 
       col[x] = MIN (col[x], row[x]);
 }
 
-/* @hist = the histogram of the @n bytes at @m: four interleaved tables (a
- * frame of paper is mostly one value, and one table would wait on its own
- * increments). */
+/* @hist = the histogram of the @n bytes at @m: eight interleaved tables,
+ * fed from one 8-byte load (a frame of paper is mostly a few values, and
+ * fewer tables wait on their own increments). */
 static void
 strength_histogram (const guint8 *m, size_t n, guint32 hist[256])
 {
-  guint32 h4[4][256] = { { 0 } };
+  guint32 h8[8][256] = { { 0 } };
   size_t i;
 
-  for (i = 0; i + 4 <= n; i += 4) {
-    h4[0][m[i]]++;
-    h4[1][m[i + 1]]++;
-    h4[2][m[i + 2]]++;
-    h4[3][m[i + 3]]++;
+  for (i = 0; i + 8 <= n; i += 8) {
+    guint64 w;
+
+    memcpy (&w, m + i, sizeof w);
+    h8[0][w & 0xff]++;
+    h8[1][(w >> 8) & 0xff]++;
+    h8[2][(w >> 16) & 0xff]++;
+    h8[3][(w >> 24) & 0xff]++;
+    h8[4][(w >> 32) & 0xff]++;
+    h8[5][(w >> 40) & 0xff]++;
+    h8[6][(w >> 48) & 0xff]++;
+    h8[7][w >> 56]++;
   }
   for (; i < n; i++)
-    h4[0][m[i]]++;
+    h8[0][m[i]]++;
   for (int v = 0; v < 256; v++)
-    hist[v] = h4[0][v] + h4[1][v] + h4[2][v] + h4[3][v];
+    hist[v] = h8[0][v] + h8[1][v] + h8[2][v] + h8[3][v] + h8[4][v] + h8[5][v] + h8[6][v]
+        + h8[7][v];
 }
 
 /* How many of the @n bytes at @m are @v or more: 32 at a time, counted in
@@ -721,10 +785,15 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
   int *upper = f->lerp, *lower = upper + f->side_cap, *acc = lower + f->side_cap;
   int *dq = acc + f->side_cap, *dr = dq + f->side_cap, *q = dr + f->side_cap;
   int *r = q + f->side_cap;
+  gint16 *dq16 = f->lerp16, *dr16 = dq16 + f->side_cap, *q16 = dr16 + f->side_cap;
+  gint16 *r16 = q16 + f->side_cap;
   double *cwx = f->cwx;
   /* the integer path while d × 255.5 fits an int (B up to 1,448) */
   int b2 = 2 * b, d = b2 * b2;
   gboolean exact = !f->reference && b <= 1024;
+  /* for blocks up to 63 px (d < 2^14) the row state fits 16-bit lanes,
+   * twice as many to a vector: q < 257, |dq| <= 255, r + dr < 2d */
+  gboolean narrow = d < (1 << 14);
   size_t n = (size_t) rw * rh;
   guint64 top = (guint64) rw * rh / 200, seen = 0;
 
@@ -801,18 +870,28 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
       }
       mix2_rows (upper, lower, rw, -2, 2, 0, acc);
       divmod_row (acc, rw, d, dq, dr);
+      if (narrow) {
+        narrow_row (dq, rw, dq16);
+        narrow_row (dr, rw, dr16);
+      }
       ty0 = y0;
       ty1 = y1;
       twl = -1;
     }
     if (twl >= 0 && wl == twl + 2) {
-      ties = step_strength_row (q, r, dq, dr, d, row, rw, dark_ink, o, half);
+      ties = narrow ? step_strength_row16 (q16, r16, dq16, dr16, (gint16) d, row, rw, dark_ink,
+          o, half) : step_strength_row (q, r, dq, dr, d, row, rw, dark_ink, o, half);
     } else {
       if (wl != twl) {
         mix2_rows (upper, lower, rw, b2 - wl, wl, d / 2, acc);
         divmod_row (acc, rw, d, q, r);
+        if (narrow) {
+          narrow_row (q, rw, q16);
+          narrow_row (r, rw, r16);
+        }
       }
-      ties = strength_row (q, r, row, rw, dark_ink, o, half);
+      ties = narrow ? strength_row16 (q16, r16, row, rw, dark_ink, o, half)
+          : strength_row (q, r, row, rw, dark_ink, o, half);
     }
     twl = wl;
     if (!ties)
