@@ -57,6 +57,14 @@ for bad in -0.1 0.6 nan; do
     && ok "train --label-smoothing $bad exits 2 with one line" \
     || fail "train --label-smoothing $bad: rc $rc: $(cat "$T/err")"
 done
+for args in "--augment noise --noise-snr=40:5" "--augment noise --noise-snr=5" "--augment speed --noise-snr=-5:40" "--noise-snr=-5:40"; do
+  # shellcheck disable=SC2086 # the options are words
+  "$MM" train --arch AudioNet_CNN $args --out "$T/x.safetensors" 2> "$T/err"
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- '--noise-snr' "$T/err" \
+    && ok "train $args exits 2 with one line naming --noise-snr" \
+    || fail "train $args: rc $rc: $(cat "$T/err")"
+done
 
 # checked before any data is read: an unwritable --out must not cost a training run
 "$MM" train --arch ImageNet_CNN --data "$T" --out "$T/no/such/dir/x.safetensors" 2> "$T/err"
@@ -241,6 +249,14 @@ PY
     && ! cmp -s "$T/ls.safetensors" "$T/nols.safetensors" \
     && ok "train --label-smoothing is recorded in the provenance and changes the weights" \
     || fail "train --label-smoothing: $(tail -1 "$T/ls.err") $(cat "$T/ls.json")"
+
+  # the noise's SNR range is recorded as given (negative SNRs too: "-5:40" as
+  # the option's own word, not taken for an option)
+  "$MM" train --arch AudioNet_CNN --augment babble,white --noise-snr -5:40 --epochs 1 --limit 256 \
+      --threads 2 --out "$T/snr.safetensors" --json > "$T/snr.json" 2> "$T/snr.err" \
+    && python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["augment"]; assert d["snr_min_db"]==-5 and d["snr_max_db"]==40, d' "$T/snr.json" \
+    && ok "train --noise-snr is recorded in the provenance's augmentation" \
+    || fail "train --noise-snr: $(tail -1 "$T/snr.err") $(cat "$T/snr.json")"
 
 else
   skip "no data"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mm-augment.h"
+#include "mm-error.h"
 #include "mm-test-util.h"
 #include "mm-threads.h"
 #include "mm-train.h"
@@ -360,6 +361,36 @@ START_TEST (test_parse_and_json)
 }
 END_TEST
 
+/* --noise-snr's range: MIN:MAX in dB within the stated bounds, recorded in
+ * the provenance; anything else is refused and leaves the range as it was. */
+START_TEST (test_noise_snr_range)
+{
+  const char *bad[] = { "40:5", "5", ":40", "5:", "-40:0", "0:101", "5:40x", "a:b", "5;40", "" };
+  MmAugment a;
+  GError *error = NULL;
+  char *json;
+
+  mm_augment_init (&a);
+  ck_assert (mm_augment_parse (&a, "babble", &error));
+  ck_assert (mm_augment_set_snr (&a, "-5:40", &error));
+  ck_assert_float_eq (a.snr_min, -5.0f);
+  ck_assert_float_eq (a.snr_max, 40.0f);
+  json = mm_augment_to_json (&a);
+  ck_assert_msg (strstr (json, "\"snr_min_db\":-5,") && strstr (json, "\"snr_max_db\":40,"), "%s",
+      json);
+  g_free (json);
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
+    ck_assert_msg (!mm_augment_set_snr (&a, bad[i], &error), "accepted '%s'", bad[i]);
+    ck_assert (g_error_matches (error, MM_ERROR, MM_ERROR_INVALID));
+    g_clear_error (&error);
+    ck_assert_float_eq (a.snr_min, -5.0f);
+    ck_assert_float_eq (a.snr_max, 40.0f);
+  }
+  ck_assert (mm_augment_set_snr (&a, "0:0", &error));
+  ck_assert_float_eq (a.snr_max, 0.0f);
+}
+END_TEST
+
 /* A data set of @n audio samples over 8 clips (tones of different pitch,
  * some quiet), with images, as the protocols make it. */
 static MmDataset *
@@ -586,6 +617,7 @@ main (void)
   tcase_add_test (tc, test_stroke_blur_and_elastic);
   tcase_add_test (tc, test_vtlp_warp);
   tcase_add_test (tc, test_parse_and_json);
+  tcase_add_test (tc, test_noise_snr_range);
   tcase_add_test (tc, test_batches_are_reproducible);
   tcase_add_test (tc, test_specaug_masks_frames);
   tcase_add_test (tc, test_waveform_kinds_need_clips);

@@ -210,7 +210,7 @@ mm_cmd_train (int argc, char **argv)
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
   double lr = -1, modality_dropout = 0, speaker_balance = 0, label_smoothing = 0;
   gboolean json = FALSE, usage, no_calibrate = FALSE;
-  char *augment_spec = NULL, *augment_json = NULL;
+  char *augment_spec = NULL, *augment_json = NULL, *noise_snr = NULL;
   MmCliFrontend *fe = mm_cli_frontend_new ();
   /* the command line as given, for the model's provenance (before parsing eats it) */
   g_autofree char *command = command_line (argv);
@@ -229,6 +229,8 @@ mm_cmd_train (int argc, char **argv)
       "kinds (speed, shift, white, pink, babble, hum, noise, band, gain, vtlp, specaug, audio; affine, "
       "elastic, stroke, blur, pixel-noise, gamma, polarity, occlude, image), each optionally =P "
       "(its probability); default none", "LIST" },
+    { "noise-snr", 0, 0, G_OPTION_ARG_STRING, &noise_snr, "With --augment's noise kinds: the "
+      "SNR range the noise is mixed at (default 5:40)", "MIN:MAX" },
     { "synthetic", 0, 0, G_OPTION_ARG_FILENAME, &synthetic, "Audio and hybrid networks: add the "
       "synthetic voices of DIR (scripts/make-voices.sh) to the training split only", "DIR" },
     { "speaker-balance", 0, 0, G_OPTION_ARG_DOUBLE, &speaker_balance, "Audio and hybrid "
@@ -294,6 +296,17 @@ mm_cmd_train (int argc, char **argv)
   mm_augment_init (&aug);
   if (augment_spec && !mm_augment_parse (&aug, augment_spec, &error)) {
     fprintf (stderr, "mmdigits: %s\n", error->message);
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (noise_snr && !(aug.enabled & MM_AUG_NOISE_KINDS)) {
+    fprintf (stderr, "mmdigits: --noise-snr needs --augment with a noise kind (white, pink, "
+        "babble, hum; noise or audio)\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (noise_snr && !mm_augment_set_snr (&aug, noise_snr, &error)) {
+    fprintf (stderr, "mmdigits: --noise-snr: %s\n", error->message);
     rc = MM_EXIT_USAGE;
     goto out;
   }
@@ -472,6 +485,7 @@ out:
   g_free (protocol);
   mm_cli_frontend_free (fe);
   g_free (augment_spec);
+  g_free (noise_snr);
   g_free (augment_json);
   g_free (checkpoint);
   g_free (synthetic);

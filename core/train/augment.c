@@ -74,7 +74,7 @@ static guint32
 kinds_of (const char *name)
 {
   if (!strcmp (name, "noise"))
-    return (1u << MM_AUG_WHITE) | (1u << MM_AUG_PINK) | (1u << MM_AUG_BABBLE) | (1u << MM_AUG_HUM);
+    return MM_AUG_NOISE_KINDS;
   if (!strcmp (name, "audio"))
     return MM_AUG_AUDIO_KINDS;
   if (!strcmp (name, "image"))
@@ -125,6 +125,28 @@ mm_augment_parse (MmAugment *a, const char *spec, GError **error)
   }
   g_strfreev (items);
   return ok;
+}
+
+gboolean
+mm_augment_set_snr (MmAugment *a, const char *spec, GError **error)
+{
+  const char *colon = strchr (spec, ':');
+  char *end;
+  double lo, hi = 0;
+
+  lo = g_ascii_strtod (spec, &end);
+  if (colon && end == colon && end != spec) {
+    hi = g_ascii_strtod (colon + 1, &end);
+    if (end != colon + 1 && !*end && lo >= MM_AUG_SNR_LOWEST && lo <= hi
+        && hi <= MM_AUG_SNR_HIGHEST) {
+      a->snr_min = (float) lo;
+      a->snr_max = (float) hi;
+      return TRUE;
+    }
+  }
+  g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "noise SNR range '%s': give MIN:MAX in dB, "
+      "%g <= MIN <= MAX <= %g (e.g. 5:40)", spec, MM_AUG_SNR_LOWEST, MM_AUG_SNR_HIGHEST);
+  return FALSE;
 }
 
 /* Numbers with 6 significant digits: the settings are decimal constants,

@@ -50,6 +50,9 @@ typedef enum {
 #define MM_AUG_WAVE_KINDS ((1u << MM_AUG_SPEED) | (1u << MM_AUG_SHIFT) | (1u << MM_AUG_WHITE) \
     | (1u << MM_AUG_PINK) | (1u << MM_AUG_BABBLE) | (1u << MM_AUG_HUM) | (1u << MM_AUG_BAND) \
     | (1u << MM_AUG_GAIN) | (1u << MM_AUG_VTLP))
+/* The additive noises ("noise" in mm_augment_parse), mixed at an SNR in [snr_min, snr_max]. */
+#define MM_AUG_NOISE_KINDS ((1u << MM_AUG_WHITE) | (1u << MM_AUG_PINK) | (1u << MM_AUG_BABBLE) \
+    | (1u << MM_AUG_HUM))
 #define MM_AUG_AUDIO_KINDS (MM_AUG_WAVE_KINDS | (1u << MM_AUG_SPECAUG))
 #define MM_AUG_IMAGE_KINDS (((1u << MM_AUG_N_KINDS) - 1) & ~MM_AUG_AUDIO_KINDS)
 
@@ -82,6 +85,13 @@ void      mm_augment_init   (MmAugment *a);
  * but polarity), optionally "=P" to set the probability (0–1). "none"
  * switches everything off. Fails with a message naming the bad item. */
 gboolean  mm_augment_parse  (MmAugment *a, const char *spec, GError **error);
+/* Sets the additive noise's SNR range from "MIN:MAX" (dB, numbers with
+ * MM_AUG_SNR_LOWEST <= MIN <= MAX <= MM_AUG_SNR_HIGHEST); fails
+ * (MM_ERROR_INVALID) leaving @a unchanged otherwise. The range is recorded
+ * by mm_augment_to_json whenever an audio kind is on. */
+gboolean  mm_augment_set_snr (MmAugment *a, const char *spec, GError **error);
+#define MM_AUG_SNR_LOWEST  (-30.0)
+#define MM_AUG_SNR_HIGHEST 100.0
 /* A JSON object of every enabled kind with its probability and the
  * settings in force (for the model's provenance). Caller frees. */
 char     *mm_augment_to_json (const MmAugment *a);
