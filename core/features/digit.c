@@ -751,6 +751,22 @@ count_at_least (const guint8 *restrict m, size_t n, guint8 v)
   return total;
 }
 
+/* The lightest (@dark_ink: paper is light) or darkest of the @n > 0
+ * bytes at @v. Vectorised (local_background is not). */
+MM_VECTOR_CLONES static guint8 MM_VECTORIZE
+run_extreme (const guint8 *restrict v, int n, gboolean dark_ink)
+{
+  guint8 e = v[0];
+
+  if (dark_ink)
+    for (int x = 1; x < n; x++)
+      e = MAX (e, v[x]);
+  else
+    for (int x = 1; x < n; x++)
+      e = MIN (e, v[x]);
+  return e;
+}
+
 /* Ink strength of the @rw × @rh region into @out (stride rw): the distance
  * of each pixel from the local paper level, towards the ink (darker for
  * @dark_ink). The paper level: per block of side B = shorter side / 8 the
@@ -803,13 +819,8 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
     memcpy (col, gray + (size_t) gy * b * stride, rw);
     for (int y = gy * b + 1; y < y1; y++)
       band_extreme (col, gray + (size_t) y * stride, rw, dark_ink);
-    for (int gx = 0; gx < gw; gx++) {
-      int v = col[gx * b];
-
-      for (int x = gx * b + 1; x < MIN ((gx + 1) * b, rw); x++)
-        v = dark_ink ? MAX (v, col[x]) : MIN (v, col[x]);
-      grid[gy * gw + gx] = (guint8) v;
-    }
+    for (int gx = 0; gx < gw; gx++)
+      grid[gy * gw + gx] = run_extreme (col + gx * b, MIN ((gx + 1) * b, rw) - gx * b, dark_ink);
   }
   for (int gy = 0; gy < gh; gy++)
     for (int gx = 0; gx < gw; gx++) {
