@@ -293,6 +293,39 @@ START_TEST (test_digit_adaptive_integer_path_matches_double_formula)
 }
 END_TEST
 
+/* The finder's histogram (small values of a strength map counted in
+ * pairs, the rest one by one) against one increment per byte: lengths that
+ * are and are not multiples of its 32-byte runs, runs all below 16 (paper),
+ * runs with one larger value at either end, and random bytes. */
+START_TEST (test_digit_histogram_counts_every_byte)
+{
+  MmRng rng;
+
+  mm_rng_seed (&rng, 2026, 33);
+  for (int k = 0; k < 200; k++) {
+    size_t n = k < 10 ? (size_t) k : 1 + mm_rng_below (&rng, 5000);
+    int kind = k % 4;
+    guint8 *m = g_new (guint8, MAX (n, 1));
+    guint32 want[256] = { 0 }, got[256];
+
+    for (size_t i = 0; i < n; i++) {
+      m[i] = (guint8) (kind == 3 ? mm_rng_below (&rng, 256) : mm_rng_below (&rng, 16));
+      if (kind == 1 && i % 32 == 31 && mm_rng_below (&rng, 2))
+        m[i] = (guint8) (16 + mm_rng_below (&rng, 240));
+      if (kind == 2 && i % 32 == 0 && mm_rng_below (&rng, 2))
+        m[i] = 255;
+      want[m[i]]++;
+    }
+    memset (got, 0xaa, sizeof got);
+    mm_digit_histogram (m, n, got);
+    for (int v = 0; v < 256; v++)
+      ck_assert_msg (got[v] == want[v], "array %d (%zu bytes, kind %d): %u bytes of %d counted, "
+          "%u there", k, n, kind, got[v], v, want[v]);
+    g_free (m);
+  }
+}
+END_TEST
+
 /* With the adaptive threshold a finder remembers which side the last frame
  * took as ink and each side's level, to guess where to look first (the
  * whole histogram is made for the guessed side, the other side's level is
@@ -888,6 +921,7 @@ main (void)
   tcase_add_test (tc, test_digit_adaptive_thick_marker_on_texture);
   tcase_add_test (tc, test_digit_adaptive_integer_path_matches_double_formula);
   tcase_add_test (tc, test_digit_adaptive_result_does_not_depend_on_frames_before);
+  tcase_add_test (tc, test_digit_histogram_counts_every_byte);
   tcase_add_test (tc, test_digit_components_match_flood_fill);
   tcase_add_test (tc, test_digit_find_blank_returns_false_and_leaves_output);
   tcase_add_test (tc, test_digit_find_roi_restricts_search);

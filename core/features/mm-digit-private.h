@@ -31,6 +31,10 @@ const guint8 *mm_digit_finder_strength (const MmDigitFinder *f, gboolean dark_in
  * measured (-1 and 0 for a side it did not). */
 void mm_digit_finder_levels (const MmDigitFinder *f, int level[2], guint64 area[2]);
 
+/* @hist = the histogram of the @n bytes at @m, as the finder makes it
+ * for a strength map (runs of small values go in pairs). */
+void mm_digit_histogram (const guint8 *m, size_t n, guint32 hist[256]);
+
 /* The ink of @gray (@width × @height, row stride @stride) — pixels above
  * @threshold for @light_ink, else the others — labelled into 8-connected
  * components as mm_digit_find does: returns how many; the labels (1..n, 0
