@@ -14,6 +14,16 @@
 #  - a fit that runs to its bound (the study's AudioNet_CNN on clean's
 #    validation split, right on every sample) is refused: exit 1, one line,
 #    no file;
+#  - -p new-speaker (cross-validated, with one --fold model per fold):
+#    usage errors without --fold, --fold without it, with another -p, with
+#    five folds; exit 1, one line, no file for a fold model of another arch,
+#    of another front end, not trained on a fold, a fold given twice, and
+#    --out naming a fold model; with data, six small fold models (one epoch
+#    on new-speaker:K each): each fold's accuracy and ECE in the record are
+#    eval -p new-speaker's for that model (it scored its own fold's unheard
+#    speakers), the samples pooled are theirs, the written file is the
+#    model's weights with the pooled temperature and a record naming the
+#    six folds, their temperatures and the leave-one-fold-out ECEs;
 #  - voices-cal scores the validation split and the calibration voices, never
 #    a test, and runs without MNIST's test files; voices-test scores the
 #    MNIST test images; training on either is refused.
@@ -50,6 +60,39 @@ usage "calibrate -p voices-call" -m "$T/in.safetensors" -p voices-call -o "$T/ou
 usage "calibrate -p voices-cal twice" -m "$T/in.safetensors" -p voices-cal -p voices-cal \
   -o "$T/out.safetensors"
 usage "calibrate --threads 0" -m "$T/in.safetensors" -p voices-cal -o "$T/out.safetensors" --threads 0
+
+# cross-validated calibration: option errors need no model work at all
+F6=(--fold "$T/in.safetensors" --fold "$T/in.safetensors" --fold "$T/in.safetensors"
+    --fold "$T/in.safetensors" --fold "$T/in.safetensors" --fold "$T/in.safetensors")
+usage "calibrate -p new-speaker without --fold" -m "$T/in.safetensors" -p new-speaker \
+  -o "$T/out.safetensors"
+usage "calibrate --fold without -p new-speaker" -m "$T/in.safetensors" -p voices-cal \
+  "${F6[@]}" -o "$T/out.safetensors"
+usage "calibrate -p new-speaker -p voices-cal" -m "$T/in.safetensors" -p new-speaker \
+  -p voices-cal "${F6[@]}" -o "$T/out.safetensors"
+usage "calibrate -p new-speaker with five folds" -m "$T/in.safetensors" -p new-speaker \
+  "${F6[@]:2}" -o "$T/out.safetensors"
+refused () {   # refused WHAT PATTERN ARGS...: calibrate ARGS exits 1, one line matching, no file
+  local what=$1 pattern=$2 rc=0
+  shift 2
+  "$MM" calibrate "$@" > /dev/null 2> "$T/refused.err" || rc=$?
+  [ $rc -eq 1 ] && [ "$(wc -l < "$T/refused.err")" -eq 1 ] && grep -q -- "$pattern" "$T/refused.err" \
+    && [ ! -e "$T/out.safetensors" ] && ok "$what: exit 1: $(cat "$T/refused.err")" \
+    || fail "$what: exit $rc: $(cat "$T/refused.err")"
+}
+refused "calibrate --fold of a model not trained on a fold" "not trained on a new-speaker:K fold" \
+  -m "$T/in.safetensors" -p new-speaker "${F6[@]}" -o "$T/out.safetensors" --data "$T"
+if [ -f "$ROOT/models/audionet_lstm.safetensors" ] && [ -f "$ROOT/models/study/audionet_cnn.safetensors" ]; then
+  refused "calibrate --fold of another arch" "a fold model of AudioNet_LSTM, not of the model's arch AudioNet_CNN" \
+    -m "$T/in.safetensors" -p new-speaker --fold "$ROOT/models/audionet_lstm.safetensors" \
+    "${F6[@]:2}" -o "$T/out.safetensors" --data "$T"
+  refused "calibrate --fold of another front end" "another audio front end" \
+    -m "$T/in.safetensors" -p new-speaker --fold "$ROOT/models/study/audionet_cnn.safetensors" \
+    "${F6[@]:2}" -o "$T/out.safetensors" --data "$T"
+fi
+refused "calibrate -o a fold model" "never\|replace\|input\|same file" -m "$T/in.safetensors" -p new-speaker \
+  "${F6[@]:4}" --fold "$T/link.safetensors" --fold "$T/fold-out.safetensors" \
+  -o "$T/fold-out.safetensors" --data "$T"
 
 for out in in link; do
   "$MM" calibrate -m "$T/in.safetensors" -p voices-cal -o "$T/$out.safetensors" --data "$T" \
@@ -195,6 +238,56 @@ assert second["temperature_before"] == first["temperature_after"]
 assert [(s["protocol"], s["samples"]) for s in second["sets"]] == [("voices-cal", 9000), ("voices", 9000)]
 assert second["sets"][1]["set"] == "the validation split"
 PY
+
+# cross-validated: six small fold models of the model's arch and front end
+# (one epoch on a few samples each: what is checked is the bookkeeping, not
+# their quality)
+folds=()
+for k in 1 2 3 4 5 6; do
+  need "train fold $k" "$MM" train -a AudioNet_CNN -p new-speaker:$k --epochs 1 --limit 300 \
+    --batch 32 --seed $k --cmvn mean+var --high-freq 4000 --dc-block --threads 1 \
+    -o "$T/f$k.safetensors"
+  folds+=(--fold "$T/f$k.safetensors")
+done 2> "$T/folds.err"
+models=()
+for k in 1 2 3 4 5 6; do models+=(-m "$T/f$k.safetensors"); done
+"$MM" eval -p new-speaker "${models[@]}" --threads 1 --json > "$T/folds-eval.json" 2>> "$T/folds.err"
+"$MM" calibrate -m "$T/in.safetensors" -p new-speaker "${folds[@]}" -o "$T/cv.safetensors" \
+  --threads 1 --json > "$T/cv.json" 2> "$T/cv.err"
+python3 - "$T/in.safetensors" "$T/cv.safetensors" "$T/cv.json" "$T/folds-eval.json" <<'PY' \
+  && ok "calibrate -p new-speaker: each fold's own unheard speakers as eval scores them, the pooled temperature, the record" \
+  || fail "calibrate -p new-speaker: $(tail -2 "$T/cv.err")"
+import json, struct, sys
+def load(path):
+    b = open(path, "rb").read()
+    n = struct.unpack("<Q", b[:8])[0]
+    return json.loads(b[8:8 + n]), b[8 + n:]
+(hi, bi), (ho, bo) = load(sys.argv[1]), load(sys.argv[2])
+rec, ev = json.load(open(sys.argv[3])), json.load(open(sys.argv[4]))
+mi, mo = hi.pop("__metadata__"), ho.pop("__metadata__")
+assert hi == ho and bi == bo, "tensors differ"
+assert mi["mfcc"] == mo["mfcc"] and mi["mfcc_mean"] == mo["mfcc_mean"]
+t = float(mo["temperature"])
+assert abs(rec["temperature_after"] - t) < 1e-6 * t and abs(rec["temperature_before"] - float(mi["temperature"])) < 1e-6
+prov = json.loads(mo["provenance"])
+assert prov["recalibration"][-1] == rec and abs(prov["temperature"] - t) < 1e-6 * t
+assert "out-of-fold" in rec["fit"], rec["fit"]
+folds = {f["fold"]: f for f in rec["folds"]}
+assert sorted(folds) == [1, 2, 3, 4, 5, 6], sorted(folds)
+by_fold = {f["fold"]: f for f in ev["folds"]}
+for k, f in folds.items():
+    assert f["model"] == f"f{k}.safetensors" and len(f["sha256"]) == 64, f
+    assert abs(f["accuracy"] - by_fold[k]["accuracy"]) < 1e-6, (k, f, by_fold[k])
+    assert abs(f["ece"] - by_fold[k]["ece"]) < 1e-6, (k, f, by_fold[k])
+    assert 0.05 < f["temperature_left_out"] < 20 and 0 <= f["ece_left_out"] <= 1, f
+s = rec["sets"]
+assert len(s) == 1 and s[0]["protocol"] == "new-speaker"
+assert s[0]["samples"] == sum(f["samples"] for f in rec["folds"]) == 6 * 10000, s
+assert 0 <= rec["ece_left_out_pooled"] <= 1
+PY
+refused "calibrate -p new-speaker with a fold given twice" "a second fold model for fold 1" \
+  -m "$T/in.safetensors" -p new-speaker "${folds[@]:0:10}" --fold "$T/f1.safetensors" \
+  -o "$T/out.safetensors" --threads 1
 
 # a model without provenance gets one holding the calibration alone
 python3 - "$T/in.safetensors" "$T/bare.safetensors" <<'PY'

@@ -182,6 +182,99 @@ START_TEST (test_temperature_fit_recovers_the_true_temperature)
 }
 END_TEST
 
+/* @n rows of logits uniform in [0, 8) and labels drawn from
+ * softmax(z / @t_true): a set whose true temperature is @t_true. */
+static void
+draw_logits (int n, float t_true, guint64 seed, float *z, int *labels)
+{
+  MmRng rng;
+
+  mm_rng_seed (&rng, seed, 1);
+  for (int i = 0; i < n; i++) {
+    float *zi = z + (size_t) i * MM_N_CLASSES, q[MM_N_CLASSES], sum = 0, u, acc = 0;
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      zi[k] = 8.0f * mm_rng_uniform (&rng);
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      sum += q[k] = expf (zi[k] / t_true);
+    u = mm_rng_uniform (&rng) * sum;
+    labels[i] = MM_N_CLASSES - 1;
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      if ((acc += q[k]) > u) {
+        labels[i] = k;
+        break;
+      }
+  }
+}
+
+/* Cross-validated calibration on constructed out-of-fold logits: three
+ * "folds" drawn at true temperatures 1.5, 2.5 and 4 with 1,000, 2,000 and
+ * 4,000 samples. The shipped T is the one fit on the three pooled (the
+ * same float as mm_fit_temperature on their concatenation: each sample
+ * weighs once, not each fold), each left-out T the fit on the other two
+ * alone, each left-out ECE the fold's at that T, the pooled left-out ECE
+ * that of every fold at its own left-out T together; the left-out fits
+ * lean away from the fold left out (without the T = 4 fold, below the
+ * pooled T). Fewer than two folds, or folds without an error, are refused. */
+START_TEST (test_cross_calibrate_pools_and_leaves_one_out)
+{
+  const int n[3] = { 1000, 2000, 4000 }, total = 7000;
+  const float t_true[3] = { 1.5f, 2.5f, 4.0f };
+  float *z = g_new (float, (size_t) total * MM_N_CLASSES), *scaled;
+  int *labels = g_new (int, total), at = 0;
+  MmLogitSet sets[3];
+  MmCrossCalibration cc;
+  GError *error = NULL;
+  gboolean at_bound;
+
+  for (int f = 0; f < 3; f++) {
+    draw_logits (n[f], t_true[f], 20 + f, z + (size_t) at * MM_N_CLASSES, labels + at);
+    sets[f] = (MmLogitSet) { z + (size_t) at * MM_N_CLASSES, labels + at, n[f] };
+    at += n[f];
+  }
+  ck_assert (mm_recipe_cross_calibrate (sets, 3, &cc, &error));
+  ck_assert_int_eq (cc.n_sets, 3);
+  ck_assert_float_eq (cc.t, mm_fit_temperature (z, labels, total, &at_bound));
+  ck_assert_msg (cc.t > 2.5f && cc.t < 4.0f, "pooled T %.3f", cc.t);
+  ck_assert_double_eq_tol (cc.ece, mm_logits_ece (z, labels, total, cc.t, NULL), 1e-12);
+  /* fold 0 left out: the fit on folds 1 and 2, which lie next to each other */
+  ck_assert_float_eq (cc.t_left_out[0], mm_fit_temperature (sets[1].logits, sets[1].labels,
+          n[1] + n[2], &at_bound));
+  ck_assert_msg (cc.t_left_out[2] < cc.t && cc.t_left_out[0] > cc.t, "left out: %.3f %.3f %.3f",
+      cc.t_left_out[0], cc.t_left_out[1], cc.t_left_out[2]);
+  scaled = g_new (float, (size_t) total * MM_N_CLASSES);
+  at = 0;
+  for (int f = 0; f < 3; f++) {
+    ck_assert_double_eq_tol (cc.ece_left_out[f], mm_logits_ece (sets[f].logits, sets[f].labels,
+            n[f], cc.t_left_out[f], NULL), 1e-12);
+    for (size_t k = 0; k < (size_t) n[f] * MM_N_CLASSES; k++)
+      scaled[(size_t) at * MM_N_CLASSES + k] = sets[f].logits[k] / cc.t_left_out[f];
+    at += n[f];
+  }
+  ck_assert_double_eq_tol (cc.ece_left_out_pooled, mm_logits_ece (scaled, labels, total, 1.0f,
+          NULL), 1e-12);
+  /* an honest estimate is worse than the in-sample one here: the folds differ */
+  ck_assert_msg (cc.ece_left_out_pooled > cc.ece, "left out %.4f, pooled %.4f",
+      cc.ece_left_out_pooled, cc.ece);
+  mm_cross_calibration_clear (&cc);
+  ck_assert_ptr_null (cc.t_left_out);
+
+  ck_assert (!mm_recipe_cross_calibrate (sets, 1, &cc, &error));
+  ck_assert (g_error_matches (error, MM_ERROR, MM_ERROR_INVALID));
+  g_clear_error (&error);
+  mm_cross_calibration_clear (&cc);
+  /* every label the arg-max: no error to fit on in any fold */
+  for (int i = 0; i < total; i++)
+    labels[i] = mm_argmax (MM_N_CLASSES, z + (size_t) i * MM_N_CLASSES);
+  ck_assert (!mm_recipe_cross_calibrate (sets, 3, &cc, &error));
+  ck_assert_msg (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE), "%s", error->message);
+  g_clear_error (&error);
+  mm_cross_calibration_clear (&cc);
+  g_free (scaled);
+  g_free (z);
+  g_free (labels);
+}
+END_TEST
+
 /* Logits whose arg-max is right on every sample with a margin (the label's
  * logit 1–4 above every other): the cross-entropy keeps falling as T goes to
  * 0, so the fit runs to the search's lower end and must say so, also with
@@ -780,6 +873,7 @@ main (void)
   tcase_add_test (tc, test_temperature_fit_recovers_the_true_temperature);
   tcase_add_test (tc, test_temperature_fit_at_its_bound_says_so);
   tcase_add_test (tc, test_recipe_calibrate_refuses_a_temperature_at_its_bound);
+  tcase_add_test (tc, test_cross_calibrate_pools_and_leaves_one_out);
   tcase_add_loop_test (tc, test_train_learns_a_separable_problem, 0, MM_N_ARCH);
   tcase_add_test (tc, test_predict_refuses_non_finite_outputs);
   tcase_add_test (tc, test_score_is_predict_and_ece);

@@ -9,7 +9,17 @@
  * "writers-val", the validation images paired with unheard voices / changed;
  * a protocol that scores a test set is refused. Weights, norm and front end
  * are copied unchanged; the provenance records the sets and both
- * temperatures. */
+ * temperatures.
+ *
+ * --protocol new-speaker with one --fold model per speaker-disjoint fold
+ * (each trained with --protocol new-speaker:K, of the model's arch and front
+ * end) fits it instead on out-of-fold predictions (mm_recipe_cross_calibrate):
+ * each fold model scores its own fold's unheard speakers, as `eval -p
+ * new-speaker` does, and the logits are pooled. A small calibration set of
+ * a few voices (voices-cal) says little about voices in general; every
+ * speaker of the folds, unheard by the model that scores it, says more.
+ * The temperature so found is the recipe's, applied to the model trained
+ * on all of them. */
 #include "mm-config.h"
 
 #include <json-glib/json-glib.h>
@@ -59,6 +69,30 @@ load_set (const MmModel *model, const char *protocol, const char *data_dir, cons
   return ds;
 }
 
+/* One fold model's out-of-fold predictions. */
+typedef struct {
+  char *path;
+  char *sha256;
+  MmModelSet *set;          /* the file, open */
+  const MmModel *model;     /* owned by set */
+  int fold;                 /* K of its new-speaker:K */
+  float t;                  /* its own temperature (fitted on its validation split) */
+  float *logits;            /* [n][10], raw, on its fold's held-out speakers */
+  int *labels, n;
+  double accuracy, ece_own; /* on them, at its own temperature (eval -p new-speaker's) */
+} CvFold;
+
+static void
+cv_fold_clear (CvFold *f)
+{
+  g_free (f->path);
+  g_free (f->sha256);
+  mm_model_set_free (f->set);
+  g_free (f->logits);
+  g_free (f->labels);
+  memset (f, 0, sizeof *f);
+}
+
 /* ECE (MM_ECE_BINS) and accuracy of @ds at the net's temperature. */
 static gboolean
 score (MmNet *net, const MmDataset *ds, double *ece, double *accuracy, GError **error)
@@ -77,7 +111,8 @@ score (MmNet *net, const MmDataset *ds, double *ece, double *accuracy, GError **
  * the sets' ECE before and after. A JSON object, newly allocated. */
 static char *
 record_json (const char *command, const char *in_path, const char *in_sha256, float t_before,
-    float t_after, const CalSet *sets, int n_sets)
+    float t_after, const CalSet *sets, int n_sets, const CvFold *folds, int n_folds,
+    const MmCrossCalibration *cc, double cv_ece_before)
 {
   JsonBuilder *b = json_builder_new ();
   g_autofree char *date = mm_model_date ();
@@ -92,6 +127,48 @@ record_json (const char *command, const char *in_path, const char *in_sha256, fl
   mm_json_add_string (b, "from_sha256", in_sha256);
   mm_json_add_double (b, "temperature_before", t_before);
   mm_json_add_double (b, "temperature_after", t_after);
+  if (folds) {
+    int n = 0;
+
+    for (int i = 0; i < n_folds; i++)
+      n += folds[i].n;
+    mm_json_add_string (b, "fit", "cross-entropy over the pooled out-of-fold predictions of "
+        "the fold models (cross-validated: each fold model on its own fold's unheard speakers)");
+    /* "sets" as for a validation set: the pool, at the model's old and new T */
+    mm_json_begin_array (b, "sets");
+    json_builder_begin_object (b);
+    mm_json_add_string (b, "protocol", "new-speaker");
+    mm_json_add_string (b, "set", "the fold models' out-of-fold predictions, pooled");
+    mm_json_add_int (b, "samples", n);
+    mm_json_add_double (b, "accuracy", cc->accuracy);
+    mm_json_add_double (b, "ece_before", cv_ece_before);
+    mm_json_add_double (b, "ece_after", cc->ece);
+    json_builder_end_object (b);
+    json_builder_end_array (b);
+    /* the honest figure: each fold scored at a temperature fitted without it */
+    mm_json_add_double (b, "ece_left_out_pooled", cc->ece_left_out_pooled);
+    mm_json_begin_array (b, "folds");
+    for (int i = 0; i < n_folds; i++) {
+      g_autofree char *name = g_path_get_basename (folds[i].path);
+
+      json_builder_begin_object (b);
+      mm_json_add_int (b, "fold", folds[i].fold);
+      mm_json_add_string (b, "model", name);
+      mm_json_add_string (b, "sha256", folds[i].sha256);
+      mm_json_add_int (b, "samples", folds[i].n);
+      mm_json_add_double (b, "accuracy", folds[i].accuracy);
+      mm_json_add_double (b, "temperature", folds[i].t);
+      mm_json_add_double (b, "ece", folds[i].ece_own);
+      mm_json_add_double (b, "temperature_left_out", cc->t_left_out[i]);
+      mm_json_add_double (b, "ece_left_out", cc->ece_left_out[i]);
+      json_builder_end_object (b);
+    }
+    json_builder_end_array (b);
+    json_builder_end_object (b);
+    out = mm_json_builder_to_text (b);
+    g_object_unref (b);
+    return out;
+  }
   mm_json_add_string (b, "fit", "cross-entropy over the union of the sets");
   mm_json_begin_array (b, "sets");
   for (int i = 0; i < n_sets; i++) {
@@ -151,16 +228,19 @@ new_provenance (const char *old, const char *record, float t, GError **error)
   return out;
 }
 
-/* --out is checked against the model and the data set's files: it must
- * never replace an input. */
+/* --out is checked against the model, the fold models and the data set's
+ * files: it must never replace an input. */
 static gboolean
-check_out (const char *out_path, const char *model_path, const char *data_dir, GError **error)
+check_out (const char *out_path, const char *model_path, char **folds, const char *data_dir,
+    GError **error)
 {
   char **data = mm_protocol_input_files (data_dir, NULL);
   GPtrArray *inputs = g_ptr_array_new ();
   gboolean ok;
 
   g_ptr_array_add (inputs, (gpointer) model_path);
+  for (char **f = folds; f && *f; f++)
+    g_ptr_array_add (inputs, *f);
   for (char **f = data; *f; f++)
     g_ptr_array_add (inputs, *f);
   g_ptr_array_add (inputs, NULL);
@@ -211,6 +291,84 @@ load_sets (const MmModel *model, char **protocols, const char *data_dir, CalSet 
   return TRUE;
 }
 
+/* Opens fold model @path into @f: it must be of @model's arch and front
+ * end, trained on a fold (its provenance's protocol) that @seen does not
+ * hold yet. Reads nothing but the file, so that every fold is checked
+ * before any is scored. */
+static gboolean
+open_fold (const MmModel *model, const char *path, gboolean *seen, CvFold *f, GError **error)
+{
+  g_autofree char *protocol = NULL, *bytes = NULL, *what = NULL;
+  gsize len;
+
+  f->path = g_strdup (path);
+  if (!(f->set = mm_cli_open_model (path, "calibrate", &f->model, error))
+      || !g_file_get_contents (path, &bytes, &len, error))
+    return FALSE;
+  f->sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) bytes, len);
+  protocol = mm_cli_recorded_protocol (f->model->meta);
+  f->fold = protocol ? mm_protocol_fold (protocol) : 0;
+  if (f->model->arch != model->arch) {
+    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: a fold model of %s, not of the "
+        "model's arch %s", path, mm_arch_name (f->model->arch), mm_arch_name (model->arch));
+    return FALSE;
+  }
+  if (mm_arch_uses_audio (model->arch)
+      && !mm_mfcc_params_equal (&f->model->frontend, &model->frontend, &what)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: a fold model with another audio "
+        "front end than the model's (%s)", path, what);
+    return FALSE;
+  }
+  if (!f->fold) {
+    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: not trained on a new-speaker:K fold "
+        "(its provenance's protocol: %s); train one with 'mmdigits train --protocol "
+        "new-speaker:K'", path, protocol ? protocol : "none");
+    return FALSE;
+  }
+  if (seen[f->fold]) {
+    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: a second fold model for fold %d",
+        path, f->fold);
+    return FALSE;
+  }
+  seen[f->fold] = TRUE;
+  return TRUE;
+}
+
+/* Fold @f's out-of-fold predictions: its raw logits on its own fold's
+ * held-out speakers (new-speaker:K's held-out set, normalised with its
+ * norm, as eval -p new-speaker scores it), and its accuracy and ECE there
+ * at its own temperature. */
+static gboolean
+score_fold (CvFold *f, const char *data_dir, GError **error)
+{
+  g_autofree char *protocol = g_strdup_printf ("new-speaker:%d", f->fold);
+  MmNet *net = f->model->net;
+  MmSplits splits = { 0 };
+  MmScores sc = { 0 };
+  gboolean ok = FALSE;
+
+  if (!mm_protocol_load (f->model->arch, protocol, &f->model->frontend, data_dir, NULL, FALSE,
+          FALSE, &splits, error))
+    goto out;
+  mm_dataset_normalize (splits.heldout, mm_net_norm (net));
+  if (!mm_net_score (net, splits.heldout, &sc, error))
+    goto out;
+  f->t = mm_net_temperature (net);
+  f->n = splits.heldout->n;
+  f->accuracy = mm_confusion_accuracy (&sc.conf);
+  f->ece_own = sc.ece;
+  f->logits = g_new (float, (size_t) MAX (f->n, 1) * MM_N_CLASSES);
+  f->labels = g_memdup2 (splits.heldout->labels, sizeof (int) * MAX (f->n, 1));
+  mm_net_logits (net, splits.heldout, 256, f->logits);
+  ok = TRUE;
+out:
+  if (!ok)
+    g_prefix_error (error, "%s: ", f->path);
+  mm_scores_clear (&sc);
+  mm_splits_clear (&splits);
+  return ok;
+}
+
 /* The union of the @n (at least two) sets, in order: what the temperature
  * is fitted on, so that each set weighs by its samples. Newly allocated.
  * One set is fitted on as it is, without a copy. */
@@ -227,13 +385,143 @@ union_of (const CalSet *sets, int n)
   return all;
 }
 
+/* Writes @model (read from @model_path) with temperature @t and the
+ * calibration @record to @out_path (temporary and rename: mm_model_save). */
+static gboolean
+save_calibrated (const MmModel *model, const char *model_path, const char *record, float t,
+    const char *out_path, GError **error)
+{
+  g_autofree char *provenance = new_provenance (model->meta->provenance_json, record, t, error);
+  /* the front end's text as the file had it, byte for byte */
+  MmModelMeta meta = { .mfcc_json = model->meta->mfcc_json, .provenance_json = provenance };
+
+  if (!provenance) {
+    g_prefix_error (error, "%s: ", model_path);
+    return FALSE;
+  }
+  mm_net_set_temperature (model->net, t);
+  return mm_model_save (model->net, &meta, out_path, error);
+}
+
+/* --protocol new-speaker: the temperature fitted on the fold models'
+ * pooled out-of-fold predictions (mm_recipe_cross_calibrate), with the
+ * leave-one-fold-out ECE beside it. Returns the exit status. */
+static int
+calibrate_on_folds (const MmModel *model, const char *model_path, const char *in_sha256,
+    char **fold_paths, const char *data_dir, const char *out_path, const char *command,
+    gboolean json)
+{
+  int n_folds = g_strv_length (fold_paths), total = 0, rc = MM_EXIT_FAILURE;
+  gboolean seen[MM_PROTOCOL_FOLDS + 1] = { FALSE };
+  CvFold *folds = g_new0 (CvFold, n_folds);
+  MmLogitSet *sets = g_new0 (MmLogitSet, n_folds);
+  MmCrossCalibration cc = { 0 };
+  float t_before = mm_net_temperature (model->net), *pooled = NULL;
+  int *labels = NULL;
+  double ece_before;
+  g_autofree char *record = NULL;
+  GError *error = NULL;
+
+  for (int i = 0; i < n_folds; i++)
+    if (!open_fold (model, fold_paths[i], seen, &folds[i], &error)) {
+      rc = mm_cli_fail ("%s", error->message);
+      goto out;
+    }
+  for (int i = 0; i < n_folds; i++) {
+    if (!score_fold (&folds[i], data_dir, &error)) {
+      rc = mm_cli_fail ("%s", error->message);
+      goto out;
+    }
+    sets[i] = (MmLogitSet) { folds[i].logits, folds[i].labels, folds[i].n };
+    total += folds[i].n;
+  }
+  if (!mm_recipe_cross_calibrate (sets, n_folds, &cc, &error)) {
+    if (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE))
+      rc = mm_cli_fail ("%s: not calibrated, %s not written: %s", model_path, out_path,
+          error->message);
+    else
+      rc = mm_cli_fail ("%s: %s", model_path, error->message);
+    goto out;
+  }
+  /* the pool at the model's own temperature: what it would claim there */
+  pooled = g_new (float, (size_t) MAX (total, 1) * MM_N_CLASSES);
+  labels = g_new (int, MAX (total, 1));
+  for (int i = 0, at = 0; i < n_folds; at += folds[i].n, i++) {
+    memcpy (pooled + (size_t) at * MM_N_CLASSES, folds[i].logits,
+        (size_t) folds[i].n * MM_N_CLASSES * sizeof (float));
+    memcpy (labels + at, folds[i].labels, (size_t) folds[i].n * sizeof (int));
+  }
+  ece_before = mm_logits_ece (pooled, labels, total, t_before, NULL);
+  record = record_json (command, model_path, in_sha256, t_before, cc.t, NULL, 0, folds, n_folds,
+      &cc, ece_before);
+  if (!save_calibrated (model, model_path, record, cc.t, out_path, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
+  for (int i = 0; i < n_folds; i++)
+    fprintf (stderr, "fold %d (%s): %d samples, accuracy %.2f%%: ECE %.2f%% at its own T %.3f, "
+        "%.2f%% at T %.3f fitted on the other folds\n", folds[i].fold, folds[i].path, folds[i].n,
+        100 * folds[i].accuracy, 100 * folds[i].ece_own, folds[i].t, 100 * cc.ece_left_out[i],
+        cc.t_left_out[i]);
+  fprintf (stderr, "out of fold, %d samples: ECE %.2f%% with each fold left out of its fit; "
+      "pooled fit %.2f%% (at the model's T %.3f: %.2f%%)\n", total,
+      100 * cc.ece_left_out_pooled, 100 * cc.ece, t_before, 100 * ece_before);
+  fprintf (stderr, "temperature %.4g → %.4g (cross-validated over %d folds); wrote %s\n",
+      t_before, cc.t, n_folds, out_path);
+  if (json)
+    printf ("%s\n", record);
+  rc = MM_EXIT_OK;
+out:
+  g_clear_error (&error);
+  for (int i = 0; i < n_folds; i++)
+    cv_fold_clear (&folds[i]);
+  g_free (folds);
+  g_free (sets);
+  g_free (pooled);
+  g_free (labels);
+  mm_cross_calibration_clear (&cc);
+  return rc;
+}
+
+/* --protocol new-speaker and --fold go together: new-speaker alone (the
+ * folds' predictions are not a validation set to join to others), and one
+ * fold model per fold, every fold, so that every speaker of the folds is
+ * scored once by a model that never heard it. A usage error (message on
+ * stderr) otherwise. */
+static gboolean
+check_folds (char **protocols, char **folds, gboolean *cv)
+{
+  int n = folds ? g_strv_length (folds) : 0;
+
+  *cv = FALSE;
+  for (int i = 0; protocols[i]; i++)
+    if (!strcmp (protocols[i], "new-speaker"))
+      *cv = TRUE;
+  if (*cv && protocols[1]) {
+    fprintf (stderr, "mmdigits: --protocol new-speaker fits on the fold models' predictions "
+        "alone: give no other --protocol\n");
+    return FALSE;
+  }
+  if (!*cv && n) {
+    fprintf (stderr, "mmdigits: --fold is for --protocol new-speaker\n");
+    return FALSE;
+  }
+  if (*cv && n != MM_PROTOCOL_FOLDS) {
+    fprintf (stderr, "mmdigits: --protocol new-speaker needs one --fold model per fold, "
+        "%d (trained with --protocol new-speaker:1 … :%d), not %d\n", MM_PROTOCOL_FOLDS,
+        MM_PROTOCOL_FOLDS, n);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 int
 mm_cmd_calibrate (int argc, char **argv)
 {
   char *model_path = NULL, *out_path = NULL, *data_opt = NULL, *data_dir = NULL;
-  char **protocols = NULL;
+  char **protocols = NULL, **folds = NULL;
   int threads = 0, n_sets = 0;
-  gboolean json = FALSE;
+  gboolean json = FALSE, cv = FALSE;
   g_autofree char *command = g_strjoinv (" ", argv);
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME, &model_path, "Model file to calibrate "
@@ -241,7 +529,10 @@ mm_cmd_calibrate (int argc, char **argv)
     { "protocol", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &protocols, "Fit on this protocol's "
       "validation set (voices-cal: the calibration part of the unheard voices; clean, voices, "
       "...: the validation split; writers-val: the changed validation split); repeat to fit "
-      "on their union", "NAME" },
+      "on their union; new-speaker: the --fold models' out-of-fold predictions", "NAME" },
+    { "fold", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &folds, "With --protocol new-speaker: a model "
+      "of the same recipe trained with --protocol new-speaker:K (the model's arch and front "
+      "end); once per fold", "FILE" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "New model file to write (never the "
       "input)", "FILE" },
     MM_CLI_DATA_ENTRY (data_opt),
@@ -258,7 +549,7 @@ mm_cmd_calibrate (int argc, char **argv)
   MmDataset *all = NULL;            /* the union, when more than one set */
   const MmDataset *fit_on;
   GError *error = NULL;
-  g_autofree char *in_bytes = NULL, *in_sha256 = NULL, *record = NULL, *provenance = NULL;
+  g_autofree char *in_bytes = NULL, *in_sha256 = NULL, *record = NULL;
   gsize in_len;
   float t_before, t_after;
   double joint_before, joint_after;
@@ -274,13 +565,13 @@ mm_cmd_calibrate (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (!check_protocols (protocols)) {
+  if (!check_folds (protocols, folds, &cv) || (!cv && !check_protocols (protocols))) {
     rc = MM_EXIT_USAGE;
     goto out;
   }
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
-  if (!check_out (out_path, model_path, data_dir, &error)) {
+  if (!check_out (out_path, model_path, folds, data_dir, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -295,6 +586,11 @@ mm_cmd_calibrate (int argc, char **argv)
   }
   in_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) in_bytes, in_len);
   g_clear_pointer (&in_bytes, g_free);
+  if (cv) {
+    rc = calibrate_on_folds (model, model_path, in_sha256, folds, data_dir, out_path, command,
+        json);
+    goto out;
+  }
   t_before = mm_net_temperature (model->net);
   n_sets = g_strv_length (protocols);
   sets = g_new0 (CalSet, n_sets);
@@ -321,18 +617,11 @@ mm_cmd_calibrate (int argc, char **argv)
       rc = mm_cli_fail ("%s: %s", model_path, error->message);
       goto out;
     }
-  record = record_json (command, model_path, in_sha256, t_before, t_after, sets, n_sets);
-  if (!(provenance = new_provenance (model->meta->provenance_json, record, t_after, &error))) {
-    rc = mm_cli_fail ("%s: %s", model_path, error->message);
+  record = record_json (command, model_path, in_sha256, t_before, t_after, sets, n_sets, NULL, 0,
+      NULL, 0);
+  if (!save_calibrated (model, model_path, record, t_after, out_path, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
     goto out;
-  }
-  {
-    /* the front end's text as the file had it, byte for byte */
-    MmModelMeta meta = { .mfcc_json = model->meta->mfcc_json, .provenance_json = provenance };
-    if (!mm_model_save (model->net, &meta, out_path, &error)) {
-      rc = mm_cli_fail ("%s", error->message);
-      goto out;
-    }
   }
   for (int i = 0; i < n_sets; i++)
     fprintf (stderr, "%s: %s, %d samples, accuracy %.2f%%: ECE %.2f%% → %.2f%%\n",
@@ -357,6 +646,7 @@ out:
   g_free (data_opt);
   g_free (data_dir);
   g_strfreev (protocols);
+  g_strfreev (folds);
   g_option_context_free (ctx);
   return rc;
 }

@@ -167,30 +167,6 @@ print_json (const Member *members, int n, const char *protocol, const Conditions
   mm_cli_print_json (b);
 }
 
-/* The protocol recorded in the model's provenance, when it names one:
- * evaluating a new-speaker model on "clean" would count recordings of the
- * voice it trained on as held out. */
-static char *
-recorded_protocol (const MmModelMeta *meta)
-{
-  JsonParser *parser;
-  JsonNode *root;
-  char *name = NULL;
-
-  if (!meta->provenance_json)
-    return NULL;
-  parser = json_parser_new ();
-  if (json_parser_load_from_data (parser, meta->provenance_json, -1, NULL)
-      && (root = json_parser_get_root (parser)) && JSON_NODE_HOLDS_OBJECT (root)) {
-    const char *p = json_object_get_string_member_with_default (
-        json_node_get_object (root), "protocol", NULL);
-    if (p && mm_protocol_check (p, NULL))
-      name = g_strdup (p);
-  }
-  g_object_unref (parser);
-  return name;
-}
-
 /* One line per sample of @sc into @tsv (NULL: none). */
 static void
 append_tsv (GString *tsv, const char *name, const int *labels, const MmScores *sc)
@@ -238,7 +214,7 @@ eval_folds (char **models, const char *data_dir, gboolean json)
     const MmModel *model = NULL;
     MmModelSet *set = mm_cli_open_model (*m, "eval", &model, &error);
     MmNet *net = set ? model->net : NULL;
-    char *protocol = net ? recorded_protocol (model->meta) : NULL;
+    char *protocol = net ? mm_cli_recorded_protocol (model->meta) : NULL;
     int fold = protocol ? mm_protocol_fold (protocol) : 0;
     gboolean ok = net && fold && !seen[fold]
         && mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE,
@@ -557,7 +533,7 @@ mm_cmd_eval (int argc, char **argv)
     rc = mm_cli_fail ("%s: --snr: %s hears no audio", models[0], mm_arch_name (model->arch));
     goto out;
   }
-  if (!protocol && !(protocol = recorded_protocol (model->meta)))
+  if (!protocol && !(protocol = mm_cli_recorded_protocol (model->meta)))
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;

@@ -37,6 +37,11 @@ int  mm_cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
  * several fails, naming @command, which takes one file. */
 MmModelSet *mm_cli_open_model (const char *path, const char *command, const MmModel **model,
                                GError **error);
+/* The protocol recorded in a model's provenance when it names a known one
+ * (newly allocated), else NULL: evaluating a new-speaker model on "clean"
+ * would count recordings of the voice it trained on as held out, and a
+ * fold model says by it which fold it left out. */
+char *mm_cli_recorded_protocol (const MmModelMeta *meta);
 /* Prints what @b built (a completed value) as one compact JSON line on
  * stdout, the way every command's --json prints; takes @b (unrefs it). */
 struct _JsonBuilder;

@@ -51,6 +51,27 @@ mm_cli_open_model (const char *path, const char *command, const MmModel **model,
   return set;
 }
 
+char *
+mm_cli_recorded_protocol (const MmModelMeta *meta)
+{
+  JsonParser *parser;
+  JsonNode *root;
+  char *name = NULL;
+
+  if (!meta->provenance_json)
+    return NULL;
+  parser = json_parser_new ();
+  if (json_parser_load_from_data (parser, meta->provenance_json, -1, NULL)
+      && (root = json_parser_get_root (parser)) && JSON_NODE_HOLDS_OBJECT (root)) {
+    const char *p = json_object_get_string_member_with_default (
+        json_node_get_object (root), "protocol", NULL);
+    if (p && mm_protocol_check (p, NULL))
+      name = g_strdup (p);
+  }
+  g_object_unref (parser);
+  return name;
+}
+
 static const Command commands[] = {
   { "models", mm_cmd_models, "list the five networks with their parameter counts", FALSE },
   { "train", mm_cmd_train, "train a network (--arch, --data, --out)", FALSE },

@@ -231,6 +231,23 @@ mm_calibration_ece (const float *probs, const int *labels, int n, int bins)
   return ece;
 }
 
+double
+mm_logits_ece (const float *logits, const int *labels, int n, float t, double *accuracy)
+{
+  float *probs = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
+  double ece;
+  int right = 0;
+
+  mm_softmax_temperature (n, MM_N_CLASSES, logits, t, probs);
+  ece = mm_calibration_ece (probs, labels, n, MM_ECE_BINS);
+  for (int i = 0; i < n; i++)
+    right += mm_argmax (MM_N_CLASSES, logits + (size_t) i * MM_N_CLASSES) == labels[i];
+  if (accuracy)
+    *accuracy = n ? (double) right / n : 0.0;
+  g_free (probs);
+  return ece;
+}
+
 /* Mean cross-entropy of softmax(logits / t), in double. A sample whose
  * label holds the largest logit costs log1p(the other classes' terms), not
  * log(1 + them): small T makes those terms tiny, and 1 + tiny rounds to 1,

@@ -79,6 +79,11 @@ typedef struct {
 double mm_calibration (const float *probs, const int *labels, int n, int n_bins,
                        MmCalibrationBin *bins);
 
+/* The expected calibration error (MM_ECE_BINS) of softmax(@logits / @t)
+ * against @labels (@n rows of 10 raw logits), and in *@accuracy (may be
+ * NULL) the arg-max's accuracy. */
+double mm_logits_ece (const float *logits, const int *labels, int n, float t, double *accuracy);
+
 /* The range the temperature is searched in. */
 #define MM_TEMPERATURE_MIN 0.05
 #define MM_TEMPERATURE_MAX 20.0

@@ -52,6 +52,48 @@ void     mm_recipe_norm (MmNet *net, const MmDataset *from);
 gboolean mm_recipe_calibrate (MmNet *net, const MmDataset *val, float *t,
                               double *ece_before, double *ece_after, GError **error);
 
+/* The one temperature fit on raw logits (@n rows of 10, T = 1) against
+ * @labels, that mm_recipe_calibrate and mm_recipe_cross_calibrate both
+ * use: mm_fit_temperature, and MM_ERROR_UNIDENTIFIABLE (with *@t the end of
+ * the range reached) when it ran to an end of its range. */
+gboolean mm_recipe_fit_temperature (const float *logits, const int *labels, int n, float *t,
+                                    GError **error);
+
+/* One network's raw logits (T = 1) on one set, with the set's labels: in
+ * cross-validated calibration, a fold model on its own fold's held-out
+ * speakers. Nothing is owned. */
+typedef struct {
+  const float *logits;          /* [n][10] */
+  const int *labels;
+  int n;
+} MmLogitSet;
+
+/* What mm_recipe_cross_calibrate found. */
+typedef struct {
+  float t;                      /* fitted on every set pooled: the temperature to ship */
+  double ece;                   /* the pooled sets' ECE at t (in-sample: fitted there) */
+  double accuracy;              /* the pooled sets' accuracy */
+  int n_sets;
+  float *t_left_out;            /* [n_sets]: fitted on every set but the i-th */
+  double *ece_left_out;         /* [n_sets]: the i-th set's ECE at t_left_out[i] */
+  double ece_left_out_pooled;   /* every set at its own t_left_out, as one set: honest */
+} MmCrossCalibration;
+
+/* Cross-validated temperature scaling (as scikit-learn's
+ * CalibratedClassifierCV with cross-validated predictions): @sets are the
+ * out-of-fold logits of models trained without those samples, so the
+ * temperature fitted on them pooled (each sample weighing once) measures
+ * how over-confident the recipe is on data it never saw, to be applied to
+ * the model trained on everything. Also leave-one-set-out: for each set,
+ * the fit on the other sets pooled, scored on it — the honest out-of-fold
+ * ECE of the method. Needs @n_sets >= 2; fails with
+ * MM_ERROR_UNIDENTIFIABLE when any of the fits runs to its bound
+ * (mm_recipe_fit_temperature). Clear *@out with mm_cross_calibration_clear
+ * (also after a failure). */
+gboolean mm_recipe_cross_calibrate (const MmLogitSet *sets, int n_sets, MmCrossCalibration *out,
+                                    GError **error);
+void     mm_cross_calibration_clear (MmCrossCalibration *cc);
+
 /* What a training run records in its model's `provenance`
  * (docs/model-format.md). Every caller fills the same structure, so both
  * write the same field set; a member left NULL / 0 is left out of the

@@ -3,6 +3,7 @@
 
 #include <json-glib/json-glib.h>
 #include <math.h>
+#include <string.h>
 
 #include "mm-error.h"
 #include "mm-json.h"
@@ -50,35 +51,44 @@ mm_recipe_norm (MmNet *net, const MmDataset *from)
 }
 
 gboolean
+mm_recipe_fit_temperature (const float *logits, const int *labels, int n, float *t,
+    GError **error)
+{
+  gboolean at_bound = FALSE;
+  double accuracy;
+
+  *t = mm_fit_temperature (logits, labels, n, &at_bound);
+  if (!at_bound)
+    return TRUE;
+  /* a temperature at the range's end is the range's, not the data's:
+   * shipped, T = 0.05 would make every answer certain */
+  mm_logits_ece (logits, labels, n, 1.0f, &accuracy);
+  *t = *t < 1 ? MM_TEMPERATURE_MIN : MM_TEMPERATURE_MAX;
+  g_set_error (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE,
+      "the temperature fit ran to the end of its range (T = %g) on %d samples, %.2f%% right: %s",
+      *t, n, 100 * accuracy, *t < 1
+      ? "no error to fit on (the loss still falls as T goes to 0)"
+      : "the loss still falls as T grows");
+  return FALSE;
+}
+
+gboolean
 mm_recipe_calibrate (MmNet *net, const MmDataset *val, float *t,
     double *ece_before, double *ece_after, GError **error)
 {
   float *logits = g_new (float, (size_t) MAX (val->n, 1) * MM_N_CLASSES);
   MmScores sc;
-  double before = 0, after = 0, accuracy = 0;
-  gboolean ok, at_bound = FALSE;
+  double before = 0, after = 0;
+  gboolean ok;
 
   mm_net_set_temperature (net, 1.0f);
   ok = mm_net_score (net, val, &sc, error);
   if (ok) {
     before = sc.ece;
-    accuracy = mm_confusion_accuracy (&sc.conf);
     mm_scores_clear (&sc);
     mm_net_logits (net, val, 256, logits);
-    *t = mm_fit_temperature (logits, val->labels, val->n, &at_bound);
-    /* a temperature at the range's end is the range's, not the data's:
-     * shipped, T = 0.05 would make every answer certain */
-    if (at_bound) {
-      gboolean low = *t < 1;
-
-      *t = low ? MM_TEMPERATURE_MIN : MM_TEMPERATURE_MAX;
-      g_set_error (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE,
-          "the temperature fit ran to the end of its range (T = %g) on %d samples, %.2f%% "
-          "right: %s", *t, val->n, 100 * accuracy, low
-          ? "no error to fit on (the loss still falls as T goes to 0)"
-          : "the loss still falls as T grows");
-      ok = FALSE;
-    } else {
+    ok = mm_recipe_fit_temperature (logits, val->labels, val->n, t, error);
+    if (ok) {
       mm_net_set_temperature (net, *t);
       ok = mm_net_score (net, val, &sc, error);
       if (!ok)
@@ -94,6 +104,90 @@ mm_recipe_calibrate (MmNet *net, const MmDataset *val, float *t,
   mm_scores_clear (&sc);
   g_free (logits);
   return ok;
+}
+
+/* The sets of @sets but @skip (-1: none) as one: logits and labels, newly
+ * allocated, in order. */
+static int
+pool_sets (const MmLogitSet *sets, int n_sets, int skip, float **logits, int **labels)
+{
+  int n = 0, at = 0;
+
+  for (int i = 0; i < n_sets; i++)
+    if (i != skip)
+      n += sets[i].n;
+  *logits = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
+  *labels = g_new (int, MAX (n, 1));
+  for (int i = 0; i < n_sets; i++) {
+    if (i == skip)
+      continue;
+    memcpy (*logits + (size_t) at * MM_N_CLASSES, sets[i].logits,
+        (size_t) sets[i].n * MM_N_CLASSES * sizeof (float));
+    memcpy (*labels + at, sets[i].labels, (size_t) sets[i].n * sizeof (int));
+    at += sets[i].n;
+  }
+  return n;
+}
+
+gboolean
+mm_recipe_cross_calibrate (const MmLogitSet *sets, int n_sets, MmCrossCalibration *out,
+    GError **error)
+{
+  float *logits = NULL, *scaled = NULL;
+  int *labels = NULL, n, at = 0;
+  gboolean ok = FALSE;
+
+  memset (out, 0, sizeof *out);
+  if (n_sets < 2) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "cross-validated calibration needs at least two folds, not %d", n_sets);
+    return FALSE;
+  }
+  out->n_sets = n_sets;
+  out->t_left_out = g_new0 (float, n_sets);
+  out->ece_left_out = g_new0 (double, n_sets);
+  n = pool_sets (sets, n_sets, -1, &logits, &labels);
+  if (!mm_recipe_fit_temperature (logits, labels, n, &out->t, error)) {
+    g_prefix_error (error, "the folds pooled: ");
+    goto out;
+  }
+  out->ece = mm_logits_ece (logits, labels, n, out->t, &out->accuracy);
+  /* every set's logits divided by its own left-out temperature, pooled:
+   * one ECE over all samples, each scored by a fit that never saw it */
+  scaled = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
+  for (int i = 0; i < n_sets; i++) {
+    float *rest_logits;
+    int *rest_labels, rest = pool_sets (sets, n_sets, i, &rest_logits, &rest_labels);
+    gboolean fitted = mm_recipe_fit_temperature (rest_logits, rest_labels, rest,
+        &out->t_left_out[i], error);
+
+    g_free (rest_logits);
+    g_free (rest_labels);
+    if (!fitted) {
+      g_prefix_error (error, "every fold but fold %d: ", i + 1);
+      goto out;
+    }
+    out->ece_left_out[i] = mm_logits_ece (sets[i].logits, sets[i].labels, sets[i].n,
+        out->t_left_out[i], NULL);
+    for (size_t k = 0; k < (size_t) sets[i].n * MM_N_CLASSES; k++)
+      scaled[(size_t) at * MM_N_CLASSES + k] = sets[i].logits[k] / out->t_left_out[i];
+    at += sets[i].n;
+  }
+  out->ece_left_out_pooled = mm_logits_ece (scaled, labels, n, 1.0f, NULL);
+  ok = TRUE;
+out:
+  g_free (logits);
+  g_free (labels);
+  g_free (scaled);
+  return ok;
+}
+
+void
+mm_cross_calibration_clear (MmCrossCalibration *cc)
+{
+  g_clear_pointer (&cc->t_left_out, g_free);
+  g_clear_pointer (&cc->ece_left_out, g_free);
+  memset (cc, 0, sizeof *cc);
 }
 
 /* What the run learned from and how the data was split. */
