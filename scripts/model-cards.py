@@ -153,6 +153,22 @@ def run_name(command):
     return None
 
 
+def threads_text(command):
+    """How many threads the run used, as its recorded command says: --threads
+    N (-t N) when given, else the default (all cores, or $MMDIGITS_THREADS,
+    which the provenance does not record)."""
+    words = shlex.split(command or "")
+    for i, w in enumerate(words):
+        if w in ("-t", "--threads") and i + 1 < len(words):
+            n = words[i + 1]
+        elif w.startswith("--threads="):
+            n = w[len("--threads="):]
+        else:
+            continue
+        return f"{n} thread" + ("" if n == "1" else "s")
+    return "the default threads (all cores or $MMDIGITS_THREADS, not recorded)"
+
+
 def shown_command(command, shipped, rename_out=True):
     """The training command with the machine's paths left out: the output is
     the shipped file's name (with @rename_out; else its name, as other
@@ -193,7 +209,8 @@ def card(info, shipped_set):
               f"- **Training**: {p.get('epochs', '?')} epochs run (best {p.get('best_epoch', '?')}), "
               f"lr {p.get('lr', 0):g}, batch {p.get('batch', '?')}, Adam with weight decay 1e-5, "
               f"ReduceLROnPlateau (×0.1, patience 5), early stopping (patience 10); "
-              f"{p.get('train_seconds', 0):.0f} s on 2 cores (shared with other work) on {p.get('date', '?')[:10]}.",
+              f"{p.get('train_seconds', 0):.0f} s wall-clock with {threads_text(p.get('command'))} "
+              f"on {p.get('date', '?')[:10]}; the machine and its load are not recorded.",
               f"- **Accuracy**: validation {pct(p.get('val_accuracy'))}, split test (9,000) "
               f"{pct(p.get('test_accuracy'))}, {heldout} {pct(p.get('heldout_accuracy'))} "
               f"(macro F1 {p.get('heldout_macro_f1', 0):.4f}); the study's Table 7: {STUDY[arch]:.2f} %.",
@@ -253,6 +270,9 @@ def recalibrated(r, name):
     sets = ", ".join(f"{s['protocol']} ({s['set']}, {s['samples']:,} samples): ECE "
                      f"{100 * s['ece_before']:.2f} → {100 * s['ece_after']:.2f} %"
                      for s in r["sets"])
+    if r.get("folds"):
+        sets += (" (cross-validated: the fold models " + ", ".join(f["model"] for f in r["folds"])
+                 + f"; leave-one-fold-out ECE {100 * r['ece_left_out_pooled']:.2f} % pooled)")
     return (f"{r['temperature_before']:.3f} → {r['temperature_after']:.3f} by "
             f"`{shown_command(r['command'], name, rename_out=False)}` on {r['date'][:10]}, fitted on {sets}")
 
