@@ -90,9 +90,12 @@ if [ -f "$ROOT/models/audionet_lstm.safetensors" ] && [ -f "$ROOT/models/study/a
     -m "$T/in.safetensors" -p new-speaker --fold "$ROOT/models/study/audionet_cnn.safetensors" \
     "${F6[@]:2}" -o "$T/out.safetensors" --data "$T"
 fi
-refused "calibrate -o a fold model" "never\|replace\|input\|same file" -m "$T/in.safetensors" -p new-speaker \
-  "${F6[@]:4}" --fold "$T/link.safetensors" --fold "$T/fold-out.safetensors" \
-  -o "$T/fold-out.safetensors" --data "$T"
+cp "$T/in.safetensors" "$T/fold-copy.safetensors"
+refused "calibrate -o a fold model" "is the input .*fold-copy.safetensors" -m "$T/in.safetensors" \
+  -p new-speaker "${F6[@]:2}" --fold "$T/fold-copy.safetensors" -o "$T/fold-copy.safetensors" \
+  --data "$T"
+cmp -s "$T/in.safetensors" "$T/fold-copy.safetensors" && ok "calibrate -o a fold model: the fold model unchanged" \
+  || fail "calibrate -o a fold model changed it"
 
 for out in in link; do
   "$MM" calibrate -m "$T/in.safetensors" -p voices-cal -o "$T/$out.safetensors" --data "$T" \

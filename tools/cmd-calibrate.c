@@ -107,6 +107,68 @@ score (MmNet *net, const MmDataset *ds, double *ece, double *accuracy, GError **
   return TRUE;
 }
 
+/* The record's fit and sets for validation sets (their union). */
+static void
+add_sets (JsonBuilder *b, const CalSet *sets, int n_sets)
+{
+  mm_json_add_string (b, "fit", "cross-entropy over the union of the sets");
+  mm_json_begin_array (b, "sets");
+  for (int i = 0; i < n_sets; i++) {
+    json_builder_begin_object (b);
+    mm_json_add_string (b, "protocol", sets[i].protocol);
+    mm_json_add_string (b, "set", sets[i].what);
+    mm_json_add_int (b, "samples", sets[i].ds->n);
+    mm_json_add_double (b, "accuracy", sets[i].accuracy);
+    mm_json_add_double (b, "ece_before", sets[i].ece_before);
+    mm_json_add_double (b, "ece_after", sets[i].ece_after);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
+/* The record's fit, sets and folds for a cross-validated calibration. */
+static void
+add_cross_validation (JsonBuilder *b, const CvFold *folds, int n_folds,
+    const MmCrossCalibration *cc, double cv_ece_before)
+{
+  int n = 0;
+
+  for (int i = 0; i < n_folds; i++)
+    n += folds[i].n;
+  mm_json_add_string (b, "fit", "cross-entropy over the pooled out-of-fold predictions of "
+      "the fold models (cross-validated: each fold model on its own fold's unheard speakers)");
+  /* "sets" as for a validation set: the pool, at the model's old and new T */
+  mm_json_begin_array (b, "sets");
+  json_builder_begin_object (b);
+  mm_json_add_string (b, "protocol", "new-speaker");
+  mm_json_add_string (b, "set", "the fold models' out-of-fold predictions, pooled");
+  mm_json_add_int (b, "samples", n);
+  mm_json_add_double (b, "accuracy", cc->accuracy);
+  mm_json_add_double (b, "ece_before", cv_ece_before);
+  mm_json_add_double (b, "ece_after", cc->ece);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  /* the honest figure: each fold scored at a temperature fitted without it */
+  mm_json_add_double (b, "ece_left_out_pooled", cc->ece_left_out_pooled);
+  mm_json_begin_array (b, "folds");
+  for (int i = 0; i < n_folds; i++) {
+    g_autofree char *name = g_path_get_basename (folds[i].path);
+
+    json_builder_begin_object (b);
+    mm_json_add_int (b, "fold", folds[i].fold);
+    mm_json_add_string (b, "model", name);
+    mm_json_add_string (b, "sha256", folds[i].sha256);
+    mm_json_add_int (b, "samples", folds[i].n);
+    mm_json_add_double (b, "accuracy", folds[i].accuracy);
+    mm_json_add_double (b, "temperature", folds[i].t);
+    mm_json_add_double (b, "ece", folds[i].ece_own);
+    mm_json_add_double (b, "temperature_left_out", cc->t_left_out[i]);
+    mm_json_add_double (b, "ece_left_out", cc->ece_left_out[i]);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+}
+
 /* The record of this calibration: what was fitted on, the temperatures and
  * the sets' ECE before and after. A JSON object, newly allocated. */
 static char *
@@ -127,61 +189,10 @@ record_json (const char *command, const char *in_path, const char *in_sha256, fl
   mm_json_add_string (b, "from_sha256", in_sha256);
   mm_json_add_double (b, "temperature_before", t_before);
   mm_json_add_double (b, "temperature_after", t_after);
-  if (folds) {
-    int n = 0;
-
-    for (int i = 0; i < n_folds; i++)
-      n += folds[i].n;
-    mm_json_add_string (b, "fit", "cross-entropy over the pooled out-of-fold predictions of "
-        "the fold models (cross-validated: each fold model on its own fold's unheard speakers)");
-    /* "sets" as for a validation set: the pool, at the model's old and new T */
-    mm_json_begin_array (b, "sets");
-    json_builder_begin_object (b);
-    mm_json_add_string (b, "protocol", "new-speaker");
-    mm_json_add_string (b, "set", "the fold models' out-of-fold predictions, pooled");
-    mm_json_add_int (b, "samples", n);
-    mm_json_add_double (b, "accuracy", cc->accuracy);
-    mm_json_add_double (b, "ece_before", cv_ece_before);
-    mm_json_add_double (b, "ece_after", cc->ece);
-    json_builder_end_object (b);
-    json_builder_end_array (b);
-    /* the honest figure: each fold scored at a temperature fitted without it */
-    mm_json_add_double (b, "ece_left_out_pooled", cc->ece_left_out_pooled);
-    mm_json_begin_array (b, "folds");
-    for (int i = 0; i < n_folds; i++) {
-      g_autofree char *name = g_path_get_basename (folds[i].path);
-
-      json_builder_begin_object (b);
-      mm_json_add_int (b, "fold", folds[i].fold);
-      mm_json_add_string (b, "model", name);
-      mm_json_add_string (b, "sha256", folds[i].sha256);
-      mm_json_add_int (b, "samples", folds[i].n);
-      mm_json_add_double (b, "accuracy", folds[i].accuracy);
-      mm_json_add_double (b, "temperature", folds[i].t);
-      mm_json_add_double (b, "ece", folds[i].ece_own);
-      mm_json_add_double (b, "temperature_left_out", cc->t_left_out[i]);
-      mm_json_add_double (b, "ece_left_out", cc->ece_left_out[i]);
-      json_builder_end_object (b);
-    }
-    json_builder_end_array (b);
-    json_builder_end_object (b);
-    out = mm_json_builder_to_text (b);
-    g_object_unref (b);
-    return out;
-  }
-  mm_json_add_string (b, "fit", "cross-entropy over the union of the sets");
-  mm_json_begin_array (b, "sets");
-  for (int i = 0; i < n_sets; i++) {
-    json_builder_begin_object (b);
-    mm_json_add_string (b, "protocol", sets[i].protocol);
-    mm_json_add_string (b, "set", sets[i].what);
-    mm_json_add_int (b, "samples", sets[i].ds->n);
-    mm_json_add_double (b, "accuracy", sets[i].accuracy);
-    mm_json_add_double (b, "ece_before", sets[i].ece_before);
-    mm_json_add_double (b, "ece_after", sets[i].ece_after);
-    json_builder_end_object (b);
-  }
-  json_builder_end_array (b);
+  if (folds)
+    add_cross_validation (b, folds, n_folds, cc, cv_ece_before);
+  else
+    add_sets (b, sets, n_sets);
   json_builder_end_object (b);
   out = mm_json_builder_to_text (b);
   g_object_unref (b);
