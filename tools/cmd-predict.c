@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
-#include <sys/stat.h>
 
 #include "mm-cli.h"
 #include "mm-error.h"
@@ -125,33 +124,22 @@ add_words (GPtrArray *args, const char *desc, const char *const *names,
 
 /* --print-pipeline's FILE.jsonl: gst-launch-1.0's filesink opens it for
  * writing when the pipeline starts, truncating whatever is there, so it
- * must not be a file the pipeline reads (the model set's, the media) and
- * must be a place a file can go (mm_file_check_output); a FIFO or a
- * device (/dev/stdout) takes the stream as it is. */
+ * must not be a file the pipeline reads (the model set's, the media)
+ * (mm_file_check_stream_output: a FIFO or /dev/stdout takes the stream). */
 static gboolean
 check_lines (const char *lines, const char *model, const char *const *media, GError **error)
 {
   char **models = mm_cli_model_files (model);
   GStrvBuilder *b = g_strv_builder_new ();
   char **inputs;
-  GStatBuf st;
-  gboolean ok = TRUE;
+  gboolean ok;
 
   g_strv_builder_addv (b, (const char **) models);
   for (int i = 0; i < 3; i++)
     if (media[i])
       g_strv_builder_add (b, media[i]);
   inputs = g_strv_builder_end (b);
-  if (*lines && g_stat (lines, &st) == 0 && (S_ISFIFO (st.st_mode) || S_ISCHR (st.st_mode))) {
-    for (int i = 0; ok && inputs[i]; i++)
-      if (mm_file_same (lines, inputs[i])) {
-        g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--print-pipeline %s: is the input %s",
-            lines, inputs[i]);
-        ok = FALSE;
-      }
-  } else {
-    ok = mm_file_check_output ("--print-pipeline", lines, (const char *const *) inputs, error);
-  }
+  ok = mm_file_check_stream_output ("--print-pipeline", lines, (const char *const *) inputs, error);
   g_strfreev (inputs);
   g_strfreev (models);
   g_strv_builder_unref (b);

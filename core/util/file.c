@@ -17,6 +17,19 @@ mm_file_same (const char *a, const char *b)
       && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* @path is none of @inputs. */
+static gboolean
+check_not_input (const char *what, const char *path, const char *const *inputs, GError **error)
+{
+  for (int i = 0; inputs && inputs[i]; i++)
+    if (mm_file_same (path, inputs[i])) {
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+          "%s %s: is the input %s; writing it would destroy it", what, path, inputs[i]);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 mm_file_check_output (const char *what, const char *path, const char *const *inputs,
     GError **error)
@@ -28,12 +41,8 @@ mm_file_check_output (const char *what, const char *path, const char *const *inp
     g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s: empty file name", what);
     return FALSE;
   }
-  for (int i = 0; inputs && inputs[i]; i++)
-    if (mm_file_same (path, inputs[i])) {
-      g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
-          "%s %s: is the input %s; writing it would destroy it", what, path, inputs[i]);
-      return FALSE;
-    }
+  if (!check_not_input (what, path, inputs, error))
+    return FALSE;
   if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode)) {
     g_set_error (error, MM_ERROR, MM_ERROR_IO, "%s %s: %s; want a file name", what, path,
         S_ISDIR (st.st_mode) ? "is a directory" : "exists and is not a regular file");
@@ -54,6 +63,17 @@ mm_file_check_output (const char *what, const char *path, const char *const *inp
     return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+mm_file_check_stream_output (const char *what, const char *path, const char *const *inputs,
+    GError **error)
+{
+  GStatBuf st;
+
+  if (path && *path && g_stat (path, &st) == 0 && (S_ISFIFO (st.st_mode) || S_ISCHR (st.st_mode)))
+    return check_not_input (what, path, inputs, error);
+  return mm_file_check_output (what, path, inputs, error);
 }
 
 gboolean

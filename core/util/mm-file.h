@@ -28,6 +28,13 @@ gboolean mm_file_same (const char *a, const char *b);
 gboolean mm_file_check_output (const char *what, const char *path,
                                const char *const *inputs, GError **error);
 
+/* As mm_file_check_output for an output written by opening @path itself
+ * (a filesink, a shell's redirection), not by temporary + rename: a FIFO or
+ * a character device (/dev/stdout) then takes the stream as it is, so for
+ * those only "is one of @inputs" is checked. */
+gboolean mm_file_check_stream_output (const char *what, const char *path,
+                                      const char *const *inputs, GError **error);
+
 /* Fails (MM_ERROR_IO) with "@path: is a character device, not a file to
  * read" (… a directory, a block device, a socket) unless @path is a regular
  * file or a FIFO (a pipe, as a shell's <(…) gives): a device such as
