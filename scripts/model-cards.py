@@ -100,7 +100,7 @@ RUNS = {
                      "(SE20 91.92 %), the paper split (98.99 %, Table 7 97.18 %) and the FSDD test "
                      "recordings (99.38 %, at least 98.5 %) being the constraints; its temperature "
                      "fitted on the out-of-fold predictions of its recipe's six speaker-disjoint "
-                     "fold models, by a rule written before the folds existed that asked for a "
+                     "fold models, by a rule written before any fold model had finished that asked for a "
                      "lower ECE on `voices-cal` (3.51 -> 3.20 %); the user conditions, "
                      "`voices-test` and the folds' accuracies chose nothing; the best epoch by "
                      "validation-split accuracy",
