@@ -231,8 +231,9 @@ START_TEST (test_cross_calibrate_pools_and_leaves_one_out)
     sets[f] = (MmLogitSet) { z + (size_t) at * MM_N_CLASSES, labels + at, n[f] };
     at += n[f];
   }
-  ck_assert (mm_recipe_cross_calibrate (sets, 3, &cc, &error));
+  ck_assert (mm_recipe_cross_calibrate (sets, 3, 1.5f, &cc, &error));
   ck_assert_int_eq (cc.n_sets, 3);
+  ck_assert_double_eq_tol (cc.ece_model, mm_logits_ece (z, labels, total, 1.5f, NULL), 1e-12);
   ck_assert_float_eq (cc.t, mm_fit_temperature (z, labels, total, &at_bound));
   ck_assert_msg (cc.t > 2.5f && cc.t < 4.0f, "pooled T %.3f", cc.t);
   ck_assert_double_eq_tol (cc.ece, mm_logits_ece (z, labels, total, cc.t, NULL), 1e-12);
@@ -258,14 +259,14 @@ START_TEST (test_cross_calibrate_pools_and_leaves_one_out)
   mm_cross_calibration_clear (&cc);
   ck_assert_ptr_null (cc.t_left_out);
 
-  ck_assert (!mm_recipe_cross_calibrate (sets, 1, &cc, &error));
+  ck_assert (!mm_recipe_cross_calibrate (sets, 1, 1.0f, &cc, &error));
   ck_assert (g_error_matches (error, MM_ERROR, MM_ERROR_INVALID));
   g_clear_error (&error);
   mm_cross_calibration_clear (&cc);
   /* every label the arg-max: no error to fit on in any fold */
   for (int i = 0; i < total; i++)
     labels[i] = mm_argmax (MM_N_CLASSES, z + (size_t) i * MM_N_CLASSES);
-  ck_assert (!mm_recipe_cross_calibrate (sets, 3, &cc, &error));
+  ck_assert (!mm_recipe_cross_calibrate (sets, 3, 1.0f, &cc, &error));
   ck_assert_msg (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE), "%s", error->message);
   g_clear_error (&error);
   mm_cross_calibration_clear (&cc);

@@ -427,9 +427,7 @@ calibrate_on_folds (const MmModel *model, const char *model_path, const char *in
   CvFold *folds = g_new0 (CvFold, n_folds);
   MmLogitSet *sets = g_new0 (MmLogitSet, n_folds);
   MmCrossCalibration cc = { 0 };
-  float t_before = mm_net_temperature (model->net), *pooled = NULL;
-  int *labels = NULL;
-  double ece_before;
+  float t_before = mm_net_temperature (model->net);
   g_autofree char *record = NULL;
   GError *error = NULL;
 
@@ -446,7 +444,7 @@ calibrate_on_folds (const MmModel *model, const char *model_path, const char *in
     sets[i] = (MmLogitSet) { folds[i].logits, folds[i].labels, folds[i].n };
     total += folds[i].n;
   }
-  if (!mm_recipe_cross_calibrate (sets, n_folds, &cc, &error)) {
+  if (!mm_recipe_cross_calibrate (sets, n_folds, t_before, &cc, &error)) {
     if (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE))
       rc = mm_cli_fail ("%s: not calibrated, %s not written: %s", model_path, out_path,
           error->message);
@@ -454,17 +452,8 @@ calibrate_on_folds (const MmModel *model, const char *model_path, const char *in
       rc = mm_cli_fail ("%s: %s", model_path, error->message);
     goto out;
   }
-  /* the pool at the model's own temperature: what it would claim there */
-  pooled = g_new (float, (size_t) MAX (total, 1) * MM_N_CLASSES);
-  labels = g_new (int, MAX (total, 1));
-  for (int i = 0, at = 0; i < n_folds; at += folds[i].n, i++) {
-    memcpy (pooled + (size_t) at * MM_N_CLASSES, folds[i].logits,
-        (size_t) folds[i].n * MM_N_CLASSES * sizeof (float));
-    memcpy (labels + at, folds[i].labels, (size_t) folds[i].n * sizeof (int));
-  }
-  ece_before = mm_logits_ece (pooled, labels, total, t_before, NULL);
   record = record_json (command, model_path, in_sha256, t_before, cc.t, NULL, 0, folds, n_folds,
-      &cc, ece_before);
+      &cc, cc.ece_model);
   if (!save_calibrated (model, model_path, record, cc.t, out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
@@ -476,7 +465,7 @@ calibrate_on_folds (const MmModel *model, const char *model_path, const char *in
         cc.t_left_out[i]);
   fprintf (stderr, "out of fold, %d samples: ECE %.2f%% with each fold left out of its fit; "
       "pooled fit %.2f%% (at the model's T %.3f: %.2f%%)\n", total,
-      100 * cc.ece_left_out_pooled, 100 * cc.ece, t_before, 100 * ece_before);
+      100 * cc.ece_left_out_pooled, 100 * cc.ece, t_before, 100 * cc.ece_model);
   fprintf (stderr, "temperature %.4g → %.4g (cross-validated over %d folds); wrote %s\n",
       t_before, cc.t, n_folds, out_path);
   if (json)
@@ -488,8 +477,6 @@ out:
     cv_fold_clear (&folds[i]);
   g_free (folds);
   g_free (sets);
-  g_free (pooled);
-  g_free (labels);
   mm_cross_calibration_clear (&cc);
   return rc;
 }

@@ -73,6 +73,7 @@ typedef struct {
   float t;                      /* fitted on every set pooled: the temperature to ship */
   double ece;                   /* the pooled sets' ECE at t (in-sample: fitted there) */
   double accuracy;              /* the pooled sets' accuracy */
+  double ece_model;             /* the pooled sets' ECE at the caller's @t_model */
   int n_sets;
   float *t_left_out;            /* [n_sets]: fitted on every set but the i-th */
   double *ece_left_out;         /* [n_sets]: the i-th set's ECE at t_left_out[i] */
@@ -84,14 +85,15 @@ typedef struct {
  * out-of-fold logits of models trained without those samples, so the
  * temperature fitted on them pooled (each sample weighing once) measures
  * how over-confident the recipe is on data it never saw, to be applied to
- * the model trained on everything. Also leave-one-set-out: for each set,
+ * the model trained on everything, whose own temperature is @t_model (the
+ * pooled sets' ECE at it is reported beside). Also leave-one-set-out: for each set,
  * the fit on the other sets pooled, scored on it — the honest out-of-fold
  * ECE of the method. Needs @n_sets >= 2; fails with
  * MM_ERROR_UNIDENTIFIABLE when any of the fits runs to its bound
  * (mm_recipe_fit_temperature). Clear *@out with mm_cross_calibration_clear
  * (also after a failure). */
-gboolean mm_recipe_cross_calibrate (const MmLogitSet *sets, int n_sets, MmCrossCalibration *out,
-                                    GError **error);
+gboolean mm_recipe_cross_calibrate (const MmLogitSet *sets, int n_sets, float t_model,
+                                    MmCrossCalibration *out, GError **error);
 void     mm_cross_calibration_clear (MmCrossCalibration *cc);
 
 /* What a training run records in its model's `provenance`

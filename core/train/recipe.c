@@ -130,8 +130,8 @@ pool_sets (const MmLogitSet *sets, int n_sets, int skip, float **logits, int **l
 }
 
 gboolean
-mm_recipe_cross_calibrate (const MmLogitSet *sets, int n_sets, MmCrossCalibration *out,
-    GError **error)
+mm_recipe_cross_calibrate (const MmLogitSet *sets, int n_sets, float t_model,
+    MmCrossCalibration *out, GError **error)
 {
   float *logits = NULL, *scaled = NULL;
   int *labels = NULL, n, at = 0;
@@ -152,6 +152,7 @@ mm_recipe_cross_calibrate (const MmLogitSet *sets, int n_sets, MmCrossCalibratio
     goto out;
   }
   out->ece = mm_logits_ece (logits, labels, n, out->t, &out->accuracy);
+  out->ece_model = mm_logits_ece (logits, labels, n, t_model, NULL);
   /* every set's logits divided by its own left-out temperature, pooled:
    * one ECE over all samples, each scored by a fit that never saw it */
   scaled = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
