@@ -396,6 +396,18 @@ union_of (const CalSet *sets, int n)
   return all;
 }
 
+/* A temperature fit of @model_path that failed with @error: one line, the
+ * exit status; a fit at its bound (MM_ERROR_UNIDENTIFIABLE) says that
+ * nothing was written. */
+static int
+fit_failed (const char *model_path, const char *out_path, const GError *error)
+{
+  if (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE))
+    return mm_cli_fail ("%s: not calibrated, %s not written: %s", model_path, out_path,
+        error->message);
+  return mm_cli_fail ("%s: %s", model_path, error->message);
+}
+
 /* Writes @model (read from @model_path) with temperature @t and the
  * calibration @record to @out_path (temporary and rename: mm_model_save). */
 static gboolean
@@ -445,11 +457,7 @@ calibrate_on_folds (const MmModel *model, const char *model_path, const char *in
     total += folds[i].n;
   }
   if (!mm_recipe_cross_calibrate (sets, n_folds, t_before, &cc, &error)) {
-    if (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE))
-      rc = mm_cli_fail ("%s: not calibrated, %s not written: %s", model_path, out_path,
-          error->message);
-    else
-      rc = mm_cli_fail ("%s: %s", model_path, error->message);
+    rc = fit_failed (model_path, out_path, error);
     goto out;
   }
   record = record_json (command, model_path, in_sha256, t_before, cc.t, NULL, 0, folds, n_folds,
@@ -603,11 +611,7 @@ mm_cmd_calibrate (int argc, char **argv)
    * search range's, and would make the model certain of every answer */
   if (!mm_recipe_calibrate (model->net, fit_on, &t_after, &joint_before, &joint_after,
           &error)) {
-    if (g_error_matches (error, MM_ERROR, MM_ERROR_UNIDENTIFIABLE))
-      rc = mm_cli_fail ("%s: not calibrated, %s not written: %s", model_path, out_path,
-          error->message);
-    else
-      rc = mm_cli_fail ("%s: %s", model_path, error->message);
+    rc = fit_failed (model_path, out_path, error);
     goto out;
   }
   for (int i = 0; i < n_sets; i++)
