@@ -448,6 +448,38 @@ START_TEST (test_frontend_block_cuts_as_the_contract_says)
 }
 END_TEST
 
+/* No sound is no word, whatever the cut: digital silence, or a DC level
+ * with a resampler's ramps from and to zero at its ends, gives
+ * MM_ERROR_NO_WORD even where the whole recording would be the word; one
+ * sample two 16-bit steps off that level in the middle is sound, and so is
+ * the ramp itself in a recording too short to have ends passed over. */
+START_TEST (test_frontend_no_sound_is_no_word)
+{
+  enum { N = RATE, RAMP = 100, V = 39 * 13 };
+  float *x = g_new (float, N), out[V];
+  MmMfcc *whole = new_mfcc (TRUE, MM_WORD_CUT_WHOLE);
+  GError *err = NULL;
+
+  memset (x, 0, sizeof (float) * N);
+  ck_assert (!mm_frontend_has_sound (x, N, RATE));
+  for (int i = 0; i < N; i++)
+    x[i] = 0.3f * (i < RAMP ? (float) i / RAMP : i >= N - RAMP ? (float) (N - 1 - i) / RAMP : 1.0f);
+  ck_assert (!mm_frontend_has_sound (x, N, RATE));
+  ck_assert (!mm_frontend_block (whole, NULL, x, N, out, NULL, &err));
+  ck_assert_int_eq (err->code, MM_ERROR_NO_WORD);
+  g_clear_error (&err);
+
+  x[N / 2] += 2.0f / 32768;
+  ck_assert (mm_frontend_has_sound (x, N, RATE));
+  ck_assert (mm_frontend_block (whole, NULL, x, N, out, NULL, NULL));
+  x[N / 2] = 0.3f;
+  /* 0.5 ms at 16 kHz: no ends are passed over, the ramp is sound */
+  ck_assert (mm_frontend_has_sound (x, RATE / 2000, RATE));
+  mm_mfcc_free (whole);
+  g_free (x);
+}
+END_TEST
+
 /* Issue 8: a 0.6 s clip with a DC offset of 0.3, centred in one second as
  * the study does. With dc_block the block is the clean clip's up to float
  * rounding; without it the offset's steps at the padding change it by far
@@ -499,6 +531,7 @@ main (void)
   tcase_add_test (tc, test_words_streaming_equals_whole_recording);
   tcase_add_test (tc, test_words_rejects_bad_params);
   tcase_add_test (tc, test_frontend_block_cuts_as_the_contract_says);
+  tcase_add_test (tc, test_frontend_no_sound_is_no_word);
   tcase_add_test (tc, test_frontend_dc_block_makes_an_offset_harmless);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);

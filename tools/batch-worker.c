@@ -30,7 +30,6 @@
 #include "batch-worker.h"
 
 #include <gst/gst.h>
-#include <math.h>
 #include <string.h>
 
 #include "mm-frontend.h"
@@ -333,30 +332,9 @@ classify_block (MmBatchWorker *w, const float *block, GstClockTime pts, char **w
   return g_string_free (s, FALSE);
 }
 
-/* The samples at either end of a recording that no_sound passes over:
- * GstAudioConverter's resampler starts from zeros and drains into zeros,
- * a ramp of about 100 samples at 16 kHz when it converts a constant level
- * from 8 or 44.1 kHz. */
-#define NO_SOUND_EDGE 256
-
-/* No sound: every sample (but NO_SOUND_EDGE at each end of a recording
- * long enough to have them) within one 16-bit step of one level, be it
- * zero (digital silence) or an offset. A DC level alone is no word for the
- * word detector and the front end's DC block: it was decided (a 7 at 0.94)
- * where the stream path found no word. */
-static gboolean
-no_sound (const float *x, size_t n)
-{
-  size_t edge = n > 4 * NO_SOUND_EDGE ? NO_SOUND_EDGE : 0;
-
-  for (size_t i = edge; i < n - edge; i++)
-    if (fabsf (x[i] - x[edge]) >= 1.0f / 32768)
-      return FALSE;
-  return TRUE;
-}
-
-/* The decision on the 16 kHz recording @x (@n samples): none for no sound
- * (no_sound) or, with the detector's cut, a recording without a word. Its
+/* The decision on the 16 kHz recording @x (@n samples): none when
+ * mm_frontend_clip finds no word (no sound, whatever the cut, or no word
+ * the detector accepts), as the stream path finds none. Its
  * time is the start of the one-second window the word is centred in. */
 static char *
 run_core (MmBatchWorker *w, const float *x, size_t n, GPtrArray *lines)
@@ -368,8 +346,6 @@ run_core (MmBatchWorker *w, const float *x, size_t n, GPtrArray *lines)
   MmWordSpan word;
   char *why = NULL, *line;
 
-  if (no_sound (x, n))
-    goto out;
   if (!mm_frontend_clip (p, NULL, x, n, clip, &word, &err)
       || !mm_mfcc_compute (w->mfcc, clip, mm_frontend_block_samples (p), block, &err)) {
     if (!g_error_matches (err, MM_ERROR, MM_ERROR_NO_WORD))

@@ -1,6 +1,8 @@
 /* mmdigits — a recording or a word to the network's block (mm-frontend.h). */
 #include "mm-frontend.h"
 
+#include <math.h>
+
 #include "mm-error.h"
 #include "mm-net.h"
 
@@ -56,6 +58,25 @@ mm_frontend_word_window (const MmMfccParams *p, const MmWordSpan *w)
       : (gint64) w->start + (len - block) / 2;
 }
 
+/* How much of each end of a recording mm_frontend_has_sound passes over:
+ * a resampler (GstAudioConverter's, every path's) starts from zeros and
+ * drains into zeros, a ramp of about 100 samples at 16 kHz when it converts
+ * a constant level from 8 or 44.1 kHz. */
+#define EDGE_MS 16
+
+gboolean
+mm_frontend_has_sound (const float *x, size_t n, int sample_rate)
+{
+  size_t edge = (size_t) sample_rate * EDGE_MS / 1000;
+
+  if (n <= 4 * edge)
+    edge = 0;
+  for (size_t i = edge; i < n - edge; i++)
+    if (fabsf (x[i] - x[edge]) >= 1.0f / 32768)
+      return TRUE;
+  return FALSE;
+}
+
 gboolean
 mm_frontend_clip (const MmMfccParams *p, const MmWordsParams *wp, const float *x, size_t n,
     float *clip, MmWordSpan *span, GError **error)
@@ -66,6 +87,10 @@ mm_frontend_clip (const MmMfccParams *p, const MmWordsParams *wp, const float *x
 
   if (n == 0 || !x) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "no samples");
+    return FALSE;
+  }
+  if (!mm_frontend_has_sound (x, n, p->sample_rate)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_NO_WORD, "no word found (no sound)");
     return FALSE;
   }
   if (p->word_cut == MM_WORD_CUT_DETECTOR) {

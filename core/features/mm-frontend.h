@@ -45,14 +45,22 @@ gboolean mm_frontend_word_block (MmMfcc *m, const float *word, size_t len,
  * time batch reports). */
 gint64   mm_frontend_word_window (const MmMfccParams *p, const MmWordSpan *w);
 
+/* Whether @x (@n samples at @sample_rate) holds any sound: FALSE when every
+ * sample, but 16 ms at each end of a recording long enough to have them
+ * (a resampler's ramp from and to zero), is within one 16-bit step of one
+ * level — digital silence or a DC offset alone, which is no word whatever
+ * the cut (decided once, here, for every path). */
+gboolean mm_frontend_has_sound (const float *x, size_t n, int sample_rate);
+
 /* A whole recording (@n samples at the contract's sample_rate) → the clip
  * of mm_frontend_block_samples the MFCC is computed from (waveform
  * augmentation starts here): mm_dc_block if dc_block; the word — the whole
  * recording (MM_WORD_CUT_WHOLE) or the loudest word the detector finds
  * (MM_WORD_CUT_DETECTOR, detector settings @wp, NULL = defaults) — centred
  * in silence or cut to its central second. *@span (may be NULL) receives the
- * samples used. With MM_WORD_CUT_DETECTOR and no word, fails with
- * MM_ERROR_NO_WORD; with no samples, MM_ERROR_INVALID. */
+ * samples used. Without sound (mm_frontend_has_sound), or with
+ * MM_WORD_CUT_DETECTOR and no word, fails with MM_ERROR_NO_WORD; with no
+ * samples, MM_ERROR_INVALID. */
 gboolean mm_frontend_clip (const MmMfccParams *p, const MmWordsParams *wp, const float *x,
                            size_t n, float *clip, MmWordSpan *span, GError **error);
 
