@@ -15,7 +15,9 @@ difference. Prints each model's accuracy on both sets and the difference.
 
   bench/resampler_invariance.py [--build build] [--data DIR] MODEL...
 
-MODEL: a model file or directory (its audio network decides). Needs
+MODEL: an audio network's file, or a directory with one (its audio
+network decides); another file (an image or hybrid network) is refused
+before any work, as batch would refuse it after the resampling. Needs
 gst-launch-1.0 and python3-scipy. Work files go to a temporary directory.
 """
 import argparse
@@ -66,6 +68,18 @@ def gst_16k(src, dst):
                     "filesink", f"location={dst}"], check=True)
 
 
+def check_audio_model(mmdigits, model):
+    """Exits unless `model` (file or directory) holds an audio network."""
+    r = subprocess.run([mmdigits, "inspect", "--json", model], capture_output=True, text=True,
+                       check=False)
+    if r.returncode:
+        sys.exit(f"mmdigits inspect {model}: {r.stderr.strip()}")
+    roles = [json.loads(line)["role"] for line in r.stdout.splitlines() if line.strip()]
+    if "audio" not in roles:
+        sys.exit(f"{model}: no audio network (roles: {', '.join(roles) or 'none'}); "
+                 "resampler invariance measures spoken digits alone")
+
+
 def accuracy(mmdigits, model, files, out):
     r = subprocess.run(["nice", "-n", "10", mmdigits, "batch", "--jobs", "1", "-m", model,
                         "-o", out] + files, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -90,6 +104,8 @@ def main():
     ap.add_argument("models", nargs="+")
     a = ap.parse_args()
     mmdigits = mmbuild.cli(a.build)
+    for model in a.models:
+        check_audio_model(mmdigits, model)
     files = test_recordings(a.data)
     if len(files) != 300:
         sys.exit(f"expected FSDD's 300 test recordings under {a.data}/fsdd, found {len(files)}")
