@@ -41,7 +41,7 @@ def main():
     path, name = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "heldout_test"
     count = Counter()
     for line in open(path).read().splitlines()[1:]:
-        s, _, label, pred, conf = line.split("\t")
+        s, _, label, pred, conf = line.split("\t")[:5]   # audio files add the word score
         if s == name:
             count[(label, pred, conf)] += 1
     if not count:

@@ -10,6 +10,14 @@
 #    predictions on a second run; it runs with MNIST's test files absent;
 #  - --snr DB --noise white|pink|babble: noise mixed into the held-out recordings;
 #    the same predictions on a second run; 0 dB costs accuracy, 20 dB less;
+#  - --predictions' word score (audio): on a data directory of one recording
+#    per digit, each held-out sample's score is `mmdigits words`' score of
+#    its recording (loudest word) to the print's rounding, "nan" where it
+#    finds none; with noise, the same clip at 0 dB scores lower than at
+#    20 dB (white), by more than 10 dB in the median; an image network's
+#    file has no score column; --probabilities adds p0 … p9, which sum to 1,
+#    whose arg-max is the prediction and whose largest is the confidence
+#    (without --predictions: exit 2);
 #  - --ensemble: a network averaged with itself is that network; each
 #    member's figures are its own; two front ends or two roles: exit 1;
 #  - usage errors (exit 2) and an image network with --snr (exit 1);
@@ -134,6 +142,61 @@ same aud-0 aud-0b && ok "--snr: a second run predicts the same" || fail "--snr: 
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["noise"]=="white" and d["snr_db"]==0 and d["limit"]==300 and "split_test" not in d' \
   "$T/aud-0.json" && ok "--snr: the JSON names the noise and SNR, and scores only the noisy set" || fail "--snr JSON: $(cat "$T/aud-0.json")"
 
+# ---- the word score in --predictions ----
+head -1 "$T/aud-0.tsv" | grep -q $'confidence\tscore$' && ! head -1 "$T/img-clean.tsv" | grep -q score \
+  && ok "--predictions: a score column for audio, none for images" \
+  || fail "--predictions header: $(head -1 "$T/aud-0.tsv") / $(head -1 "$T/img-clean.tsv")"
+# one recording per digit among the held-out ones (index 0) and the
+# training ones (index 5): every held-out sample of digit D is D_SPK_0.wav
+SPK=jackson
+mkdir -p "$T/one/fsdd/recordings" "$T/one/mnist"
+ln -s "$DATA"/mnist/* "$T/one/mnist/"
+for d in 0 1 2 3 4 5 6 7 8 9; do
+  for i in 0 5; do ln -s "$DATA/fsdd/recordings/${d}_${SPK}_$i.wav" "$T/one/fsdd/recordings/"; done
+done
+MMDIGITS_CACHE=$T/one-cache "$MM" eval -m "$AUD" -p clean --limit 100 --threads 1 --data "$T/one" \
+  --predictions "$T/one.tsv" > /dev/null 2> "$T/one.err" || fail "eval on one recording per digit: $(tail -1 "$T/one.err")"
+"$MM" words --json "$T"/one/fsdd/recordings/?_${SPK}_0.wav > "$T/one-words.json" \
+  || fail "mmdigits words on the held-out recordings"
+python3 - "$T/one.tsv" "$T/one-words.json" "$SPK" <<'PY' && ok "--predictions: each held-out score is mmdigits words' score of its recording" || fail "--predictions: scores differ from mmdigits words'"
+import json, math, os, sys
+words = {}
+for line in open(sys.argv[2]):
+    d = json.loads(line)
+    w = max(d["words"], key=lambda w: w["peak_db"]) if d["words"] else None
+    words[os.path.basename(d["file"])] = w["score_db"] if w else float("nan")
+rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:]]
+held = [r for r in rows if r[0] == "heldout_test"]
+assert len(held) == 100 and len({r[2] for r in held}) == 10, len(held)
+for r in held:
+    want, got = words["%s_%s_0.wav" % (r[2], sys.argv[3])], float(r[5])
+    # words prints one decimal, eval two
+    assert (math.isnan(want) and math.isnan(got)) or abs(want - got) <= 0.051, (r, want)
+PY
+run aud-w20 -m "$AUD" -p clean --snr 20 --noise white --probabilities
+python3 - "$T/aud-w20.tsv" <<'PY' && ok "--probabilities: ten columns summing to 1, their arg-max the prediction" || fail "--probabilities: the columns"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines[0].split("\t")[5:] == ["score"] + ["p%d" % k for k in range(10)], lines[0]
+for l in lines[1:]:
+    r = l.split("\t")
+    p = [float(x) for x in r[6:]]
+    assert len(p) == 10 and abs(sum(p) - 1) < 1e-4, r
+    assert max(range(10), key=p.__getitem__) == int(r[3]) and abs(max(p) - float(r[4])) < 2e-6, r
+PY
+python3 - "$T/aud-w20.tsv" "$T/aud-0.tsv" <<'PY' && ok "--predictions with --snr: louder noise, lower score on the same clip" || fail "--snr: scores at 0 dB are not below 20 dB's"
+import math, statistics, sys
+def scores(path):
+    return {r[1]: float(r[5]) for r in (l.split("\t") for l in open(path).read().splitlines()[1:])
+            if r[0] == "heldout_test"}
+hi, lo = scores(sys.argv[1]), scores(sys.argv[2])
+assert hi.keys() == lo.keys() and len(hi) == 300
+both = [(hi[k], lo[k]) for k in hi if not math.isnan(hi[k]) and not math.isnan(lo[k])]
+assert len(both) >= 200, len(both)
+assert all(l < h for h, l in both), [p for p in both if p[1] >= p[0]][:5]
+assert statistics.median(h - l for h, l in both) > 10
+PY
+
 # ---- --ensemble ----
 # the mean of a network's probabilities with themselves is that network
 run aud-self -m "$AUD" -m "$AUD" --ensemble -p clean
@@ -175,6 +238,7 @@ usage () {   # usage WHAT ARGS...: eval ARGS is a usage error (exit 2)
   [ $rc -eq 2 ] && ok "$what: exit 2" || fail "$what: exit $rc, not 2"
 }
 usage "--noise without --snr" -m "$AUD" --noise white
+usage "--probabilities without --predictions" -m "$AUD" --probabilities
 usage "--noise brown" -m "$AUD" --snr 10 --noise brown
 usage "--snr 1000" -m "$AUD" --snr 1000
 usage "writers:fat" -m "$AUD" -p writers:fat

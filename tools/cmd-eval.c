@@ -167,13 +167,34 @@ print_json (const Member *members, int n, const char *protocol, const Conditions
   mm_cli_print_json (b);
 }
 
-/* One line per sample of @sc into @tsv (NULL: none). */
+/* --predictions' file: its lines, and whether they carry every class's
+ * probability (--probabilities). */
+typedef struct {
+  GString *lines;
+  gboolean probs;
+} Tsv;
+
+/* One line per sample of @sc into @tsv (NULL: none); with @ds's word
+ * scores (audio), a sixth column: the score in dB, "nan" where the
+ * detector found no word; then, with --probabilities, the ten calibrated
+ * probabilities (in exponent notation: refitting a temperature takes their
+ * logarithms, the small ones too). */
 static void
-append_tsv (GString *tsv, const char *name, const int *labels, const MmScores *sc)
+append_tsv (Tsv *tsv, const char *name, const MmDataset *ds, const MmScores *sc)
 {
-  for (int i = 0; tsv && i < sc->n; i++)
-    g_string_append_printf (tsv, "%s\t%d\t%d\t%d\t%.6f\n", name, i, labels[i], sc->pred[i],
-        sc->probs[(size_t) i * MM_N_CLASSES + sc->pred[i]]);
+  for (int i = 0; tsv && i < sc->n; i++) {
+    const float *p = sc->probs + (size_t) i * MM_N_CLASSES;
+
+    g_string_append_printf (tsv->lines, "%s\t%d\t%d\t%d\t%.6f", name, i, ds->labels[i],
+        sc->pred[i], p[sc->pred[i]]);
+    if (ds->score && isnan (ds->score[i]))
+      g_string_append (tsv->lines, "\tnan");
+    else if (ds->score)
+      g_string_append_printf (tsv->lines, "\t%.2f", ds->score[i]);
+    for (int k = 0; tsv->probs && k < MM_N_CLASSES; k++)
+      g_string_append_printf (tsv->lines, "\t%.6e", p[k]);
+    g_string_append_c (tsv->lines, '\n');
+  }
 }
 
 /* Scores a whole set into @sc and, when @tsv is non-NULL, writes one line
@@ -183,13 +204,13 @@ append_tsv (GString *tsv, const char *name, const int *labels, const MmScores *s
  * @model, when the network's outputs are not finite. */
 static gboolean
 predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *name, MmScores *sc,
-    GString *tsv, GError **error)
+    Tsv *tsv, GError **error)
 {
   if (!mm_net_score (net, ds, sc, error)) {
     g_prefix_error (error, "%s: %s: ", model, name);
     return FALSE;
   }
-  append_tsv (tsv, name, ds->labels, sc);
+  append_tsv (tsv, name, ds, sc);
   return TRUE;
 }
 
@@ -290,7 +311,7 @@ limit_set (MmDataset **ds, int limit)
  * probabilities. @tsv gets @out's lines. */
 static gboolean
 score_set (Member *members, int n, MmDataset *ds, const char *name, int which, MmScores *out,
-    GString *tsv, GError **error)
+    Tsv *tsv, GError **error)
 {
   MmScores *parts;
 
@@ -315,7 +336,7 @@ score_set (Member *members, int n, MmDataset *ds, const char *name, int which, M
     }
   }
   mm_scores_mean (parts, n, ds->labels, out);
-  append_tsv (tsv, name, ds->labels, out);
+  append_tsv (tsv, name, ds, out);
   for (int m = 0; m < n; m++) {
     MmScores *keep = which ? &members[m].heldout : &members[m].test;
     mm_scores_clear (keep);
@@ -423,7 +444,7 @@ mm_cmd_eval (int argc, char **argv)
   char **models = NULL, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
   char *pred_path = NULL, *noise = NULL;
   int threads = 0, n_members = 0;
-  gboolean json = FALSE, ensemble = FALSE;
+  gboolean json = FALSE, ensemble = FALSE, all_probs = FALSE;
   Conditions cond = { .snr = NAN, .noise = MM_NOISE_WHITE, .limit = 0 };
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_FILENAME_ARRAY, &models, "Model file (.safetensors); "
@@ -444,7 +465,11 @@ mm_cmd_eval (int argc, char **argv)
     MM_CLI_THREADS_ENTRY (threads),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
     { "predictions", 0, 0, G_OPTION_ARG_FILENAME, &pred_path,
-      "Write every sample's prediction to FILE.tsv (set, index, label, predicted, confidence)", "FILE" },
+      "Write every sample's prediction to FILE.tsv (set, index, label, predicted, confidence; "
+      "with audio, the word detector's score of its recording in dB, of the noisy clip with "
+      "--snr)", "FILE" },
+    { "probabilities", 0, 0, G_OPTION_ARG_NONE, &all_probs, "With --predictions: ten more "
+      "columns, p0 … p9, every class's calibrated probability", NULL },
     { NULL }
   };
   const MmCliRange ranges[] = {
@@ -458,7 +483,7 @@ mm_cmd_eval (int argc, char **argv)
   Member *members = NULL;
   const MmModel *model;
   MmScores test = { 0 }, heldout = { 0 };
-  GString *pred_tsv = NULL;
+  Tsv tsv = { NULL, FALSE }, *pred_tsv = NULL;
   GError *error = NULL;
   SetNames names;
   gboolean folds, split_scored;
@@ -503,6 +528,11 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (all_probs && !pred_path) {
+    fprintf (stderr, "mmdigits: --probabilities needs --predictions\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
   if (folds && pred_path) {
     fprintf (stderr, "mmdigits: --predictions takes one model, not --protocol new-speaker\n");
     rc = MM_EXIT_USAGE;
@@ -541,9 +571,12 @@ mm_cmd_eval (int argc, char **argv)
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  /* the features are made as the model was trained on them */
+  /* the features are made as the model was trained on them; the clips
+   * come too for --snr (the noise is mixed into them) and for
+   * --predictions' word scores */
   if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE,
-          !isnan (cond.snr), &splits, &error)
+          !isnan (cond.snr) || (pred_path && mm_arch_uses_audio (model->arch)), &splits,
+          &error)
       || !apply_conditions (&splits, &cond, &model->frontend, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
@@ -553,8 +586,16 @@ mm_cmd_eval (int argc, char **argv)
   split_scored = isnan (cond.snr) || !splits.heldout;
   names = set_names (&splits, &cond);
   /* each model's stored norm (training-set statistics), never recomputed */
-  if (pred_path)
-    pred_tsv = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence\n");
+  if (pred_path) {
+    pred_tsv = &tsv;
+    tsv.probs = all_probs;
+    tsv.lines = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence");
+    if (mm_arch_uses_audio (model->arch))
+      g_string_append (tsv.lines, "\tscore");
+    for (int k = 0; all_probs && k < MM_N_CLASSES; k++)
+      g_string_append_printf (tsv.lines, "\tp%d", k);
+    g_string_append_c (tsv.lines, '\n');
+  }
   if ((split_scored && !score_set (members, n_members, splits.test, names.test_key, 0, &test,
               pred_tsv, &error))
       || (splits.heldout && !score_set (members, n_members, splits.heldout, names.heldout_key, 1,
@@ -563,7 +604,8 @@ mm_cmd_eval (int argc, char **argv)
     goto out;
   }
   /* g_file_set_contents writes a temporary and renames it */
-  if (pred_tsv && !g_file_set_contents (pred_path, pred_tsv->str, (gssize) pred_tsv->len, &error)) {
+  if (pred_tsv && !g_file_set_contents (pred_path, tsv.lines->str, (gssize) tsv.lines->len,
+          &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -607,8 +649,8 @@ out:
   g_free (protocol);
   g_free (pred_path);
   g_free (noise);
-  if (pred_tsv)
-    g_string_free (pred_tsv, TRUE);
+  if (tsv.lines)
+    g_string_free (tsv.lines, TRUE);
   g_option_context_free (ctx);
   return rc;
 }

@@ -60,6 +60,7 @@ mm_dataset_free (MmDataset *ds)
   g_free (ds->audio);
   g_free (ds->labels);
   g_free (ds->wave);
+  g_free (ds->score);
   mm_wave_bank_unref (ds->waves);
   g_free (ds);
 }
@@ -72,11 +73,15 @@ mm_dataset_subset (const MmDataset *src, const int *idx, int n)
     ds->waves = mm_wave_bank_ref (src->waves);
     ds->wave = g_new (int, MAX (n, 1));
   }
+  if (src->score)
+    ds->score = g_new (float, MAX (n, 1));
   for (int i = 0; i < n; i++) {
     int j = idx[i];
     ds->labels[i] = src->labels[j];
     if (ds->wave)
       ds->wave[i] = src->wave[j];
+    if (ds->score)
+      ds->score[i] = src->score[j];
     if (src->image)
       memcpy (ds->image + (size_t) i * MM_IMAGE_PIXELS,
           src->image + (size_t) j * MM_IMAGE_PIXELS, MM_IMAGE_PIXELS * sizeof (float));

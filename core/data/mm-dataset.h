@@ -33,6 +33,12 @@ typedef struct {
   int *labels;    /* [n] */
   MmWaveBank *waves;  /* or NULL */
   int *wave;          /* [n] clip index into @waves, or NULL */
+  /* [n] how clearly each sample's word stood out: the word detector's score
+   * (MmWordSpan.snr_db, dB) of the loudest word of the recording its audio
+   * was made from, NAN where the detector found none; or NULL (not known).
+   * Set by the protocols when the clips are loaded, and anew by the noisy
+   * conditions (mm_degrade_audio) for the noisy clip. */
+  float *score;
 } MmDataset;
 
 MmDataset *mm_dataset_new    (int n, gboolean with_image, gboolean with_audio);
@@ -44,7 +50,8 @@ MmDataset *mm_dataset_subset (const MmDataset *src, const int *idx, int n);
  * of 0 … n − 1. */
 MmDataset *mm_dataset_head   (const MmDataset *src, int n);
 /* New data set of the samples of @a followed by those of @b, which must
- * carry the same inputs (image, audio); the waveforms are not carried. */
+ * carry the same inputs (image, audio); the waveforms and scores are not
+ * carried. */
 MmDataset *mm_dataset_concat (const MmDataset *a, const MmDataset *b);
 /* (x − mean) / std in place, with the model's norm. */
 void       mm_dataset_normalize (MmDataset *ds, const MmNorm *norm);

@@ -2,6 +2,7 @@
 #include "fsdd.h"
 
 #include <errno.h>
+#include <math.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "mm-error.h"
 #include "mm-media.h"
 #include "mm-net.h"
+#include "mm-words.h"
 
 /* Bump when the cache layout or the way features are made changes (the
  * decoding path, the fitting to one second): old caches are then stale. */
@@ -79,6 +81,30 @@ mm_recording_clip (const MmMfccParams *p, const char *path, float *clip, MmWordS
 }
 
 gboolean
+mm_recording_score (const char *path, float *score, GError **error)
+{
+  MmWordsParams wp;
+  MmWordSpan word;
+  GArray *spans;
+  float *raw;
+  size_t n;
+
+  if (!mm_media_decode_audio (path, &raw, &n, error))
+    return FALSE;
+  mm_words_params_init (&wp);
+  wp.sample_rate = MM_MEDIA_SAMPLE_RATE;
+  spans = mm_words_find (&wp, raw, n, error);
+  g_free (raw);
+  if (!spans) {
+    g_prefix_error (error, "%s: ", path);
+    return FALSE;
+  }
+  *score = mm_words_loudest (spans, &word) ? (float) word.snr_db : NAN;
+  g_array_free (spans, TRUE);
+  return TRUE;
+}
+
+gboolean
 mm_recording_block (MmMfcc *m, const char *path, float *out, MmWordSpan *span,
     GError **error)
 {
@@ -101,6 +127,7 @@ mm_fsdd_free (MmFsdd *f)
   g_free (f->index);
   g_free (f->mfcc);
   g_free (f->wave);
+  g_free (f->score);
   g_free (f);
 }
 
@@ -278,6 +305,7 @@ typedef struct {
   MmFsdd *f;
   gboolean features;  /* fill f->mfcc */
   gboolean waves;     /* fill f->wave */
+  gboolean scores;    /* fill f->score */
   gint next;          /* next recording to take (atomic) */
   gint failed;        /* set once: the others stop early */
   gint whole;         /* recordings without a detected word, taken whole */
@@ -301,18 +329,21 @@ extract_worker (gpointer task, gpointer user_data)
   while (m && !g_atomic_int_get (&x->failed)
       && (i = g_atomic_int_add (&x->next, 1)) < x->f->n) {
     char *path = g_build_filename (x->dir, x->f->names[i], NULL);
-    gboolean ok = mm_recording_clip (x->params, path, clip, NULL, &error);
+    gboolean ok = !x->scores || mm_recording_score (path, x->f->score + i, &error);
 
-    if (!ok && g_error_matches (error, MM_ERROR, MM_ERROR_NO_WORD)) {
-      g_clear_error (&error);
-      g_atomic_int_inc (&x->whole);
-      ok = mm_recording_clip (&whole, path, clip, NULL, &error);
+    if (ok && (x->features || x->waves)) {
+      ok = mm_recording_clip (x->params, path, clip, NULL, &error);
+      if (!ok && g_error_matches (error, MM_ERROR, MM_ERROR_NO_WORD)) {
+        g_clear_error (&error);
+        g_atomic_int_inc (&x->whole);
+        ok = mm_recording_clip (&whole, path, clip, NULL, &error);
+      }
+      ok = ok && (!x->features || mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE,
+              x->f->mfcc + (size_t) i * MM_AUDIO_VALUES, &error));
+      if (ok && x->waves)
+        memcpy (x->f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, clip,
+            sizeof (float) * MM_MEDIA_SAMPLE_RATE);
     }
-    ok = ok && (!x->features || mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE,
-            x->f->mfcc + (size_t) i * MM_AUDIO_VALUES, &error));
-    if (ok && x->waves)
-      memcpy (x->f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, clip,
-          sizeof (float) * MM_MEDIA_SAMPLE_RATE);
     g_free (path);
     if (!ok)
       break;
@@ -329,15 +360,15 @@ extract_worker (gpointer task, gpointer user_data)
   mm_mfcc_free (m);
 }
 
-/* Decodes every recording once, making what is missing: the features
- * (f->mfcc NULL) and the one-second waveforms (when @waves and f->wave is
- * NULL). */
+/* Decodes every recording, making what is missing: the features
+ * (f->mfcc NULL), the one-second waveforms and the scores (when @waves and
+ * f->wave, f->score are NULL). */
 static gboolean
 extract_all (const char *dir, const char *what, const MmMfccParams *params, MmFsdd *f,
     gboolean waves, GError **error)
 {
   Extraction x = { .dir = dir, .params = params, .f = f, .features = !f->mfcc,
-    .waves = waves && !f->wave };
+    .waves = waves && !f->wave, .scores = waves && !f->score };
   int workers = MAX (1, MIN ((int) g_get_num_processors (), f->n));
   gint64 t0 = g_get_monotonic_time ();
   GThreadPool *pool;
@@ -346,6 +377,8 @@ extract_all (const char *dir, const char *what, const MmMfccParams *params, MmFs
     f->mfcc = g_new (float, (size_t) f->n * MM_AUDIO_VALUES);
   if (x.waves)
     f->wave = g_new (float, (size_t) f->n * MM_MEDIA_SAMPLE_RATE);
+  if (x.scores)
+    f->score = g_new (float, f->n);
   g_mutex_init (&x.lock);
   pool = g_thread_pool_new (extract_worker, &x, workers, TRUE, error);
   if (!pool) {
@@ -360,10 +393,10 @@ extract_all (const char *dir, const char *what, const MmMfccParams *params, MmFs
     g_propagate_error (error, x.error);
     return FALSE;
   }
-  fprintf (stderr, "mmdigits: decoded %d %s recordings%s%s in %.1f s (%d workers)\n",
+  fprintf (stderr, "mmdigits: decoded %d %s recordings%s%s%s in %.1f s (%d workers)\n",
       f->n, what, x.features ? " (MFCC)" : "", x.waves ? " (waveforms)" : "",
-      (g_get_monotonic_time () - t0) / 1e6, workers);
-  if (params->word_cut == MM_WORD_CUT_DETECTOR)
+      x.scores ? " (word scores)" : "", (g_get_monotonic_time () - t0) / 1e6, workers);
+  if (params->word_cut == MM_WORD_CUT_DETECTOR && (x.features || x.waves))
     fprintf (stderr, "mmdigits: the word detector found no word in %d of them: taken whole\n",
         x.whole);
   return TRUE;
@@ -387,7 +420,8 @@ MmFsdd *
 mm_speech_load (const char *dir, const char *what, const MmMfccParams *params, gboolean waves,
     GError **error)
 {
-  char *params_json = NULL, *key = NULL, *wkey = NULL, *cpath = NULL, *wpath = NULL;
+  char *params_json = NULL, *key = NULL, *wkey = NULL, *skey = NULL, *cpath = NULL;
+  char *wpath = NULL, *spath = NULL;
   char *wave_kind = NULL;
   MmMfccParams defaults;
   MmFsdd *f = NULL;
@@ -406,24 +440,33 @@ mm_speech_load (const char *dir, const char *what, const MmMfccParams *params, g
       : g_strdup_printf ("waveforms 16000 Hz, 1 s, dc_block %d, word_cut %s", params->dc_block,
           mm_word_cut_name (params->word_cut));
   if (!(key = cache_key (dir, f, params_json, error))
-      || (waves && !(wkey = cache_key (dir, f, wave_kind, error))))
+      || (waves && !(wkey = cache_key (dir, f, wave_kind, error)))
+      /* the scores depend on the recordings and the detector alone, not on
+       * the front end */
+      || (waves && !(skey = cache_key (dir, f, "word scores: the default detector, 16000 Hz",
+                  error))))
     goto fail;
   cpath = cache_path ("fsdd", key);
   cache_read (cpath, key, f->n, MM_AUDIO_VALUES, &f->mfcc);
   if (waves) {
     wpath = cache_path ("waves", wkey);
     cache_read (wpath, wkey, f->n, MM_MEDIA_SAMPLE_RATE, &f->wave);
+    spath = cache_path ("scores", skey);
+    cache_read (spath, skey, f->n, 1, &f->score);
   }
-  if (f->mfcc && (!waves || f->wave))
+  if (f->mfcc && (!waves || (f->wave && f->score)))
     goto out;
   {
     gboolean had_mfcc = f->mfcc != NULL, had_wave = f->wave != NULL;
+    gboolean had_score = f->score != NULL;
     if (!extract_all (dir, what, params, f, waves, error))
       goto fail;
     if (!had_mfcc)
       cache_write (cpath, key, f->n, MM_AUDIO_VALUES, f->mfcc);
     if (waves && !had_wave)
       cache_write (wpath, wkey, f->n, MM_MEDIA_SAMPLE_RATE, f->wave);
+    if (waves && !had_score)
+      cache_write (spath, skey, f->n, 1, f->score);
   }
   goto out;
 fail:
@@ -433,8 +476,10 @@ out:
   g_free (wave_kind);
   g_free (key);
   g_free (wkey);
+  g_free (skey);
   g_free (cpath);
   g_free (wpath);
+  g_free (spath);
   return f;
 }
 

@@ -96,6 +96,7 @@ typedef struct {
   Source *src;
   float *mfcc;                  /* [n][39·13] raw */
   MmWaveBank *waves;            /* the clips, or NULL */
+  float *score;                 /* [n] each recording's word score (with the clips), or NULL */
 } Speech;
 
 /* Which recordings may be paired: FSDD's index range, one speaker kept or
@@ -323,6 +324,7 @@ speech_clear (Speech *sp)
   g_clear_pointer (&sp->src, g_free);
   g_clear_pointer (&sp->mfcc, g_free);
   g_clear_pointer (&sp->waves, mm_wave_bank_unref);
+  g_clear_pointer (&sp->score, g_free);
   sp->n = 0;
 }
 
@@ -417,8 +419,10 @@ speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra,
   sp->speaker = g_new (const char *, sp->n);
   sp->src = g_new (Source, sp->n);
   sp->mfcc = g_new (float, (size_t) sp->n * MM_AUDIO_VALUES);
-  if (waves)
+  if (waves) {
     sp->waves = mm_wave_bank_new (sp->n, MM_MEDIA_SAMPLE_RATE, MM_MEDIA_SAMPLE_RATE);
+    sp->score = g_new (float, MAX (sp->n, 1));
+  }
   for (int k = 0; k < 3; k++) {
     const MmFsdd *f = part[k];
     for (int i = 0; f && i < f->n; i++, r++) {
@@ -432,9 +436,11 @@ speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra,
       }
       memcpy (sp->mfcc + (size_t) r * MM_AUDIO_VALUES, f->mfcc + (size_t) i * MM_AUDIO_VALUES,
           sizeof (float) * MM_AUDIO_VALUES);
-      if (waves)
+      if (waves) {
         memcpy (sp->waves->samples + (size_t) r * MM_MEDIA_SAMPLE_RATE,
             f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, sizeof (float) * MM_MEDIA_SAMPLE_RATE);
+        sp->score[r] = f->score[i];
+      }
     }
   }
   assign_folds (sp);
@@ -671,6 +677,7 @@ assemble (const Mnist *m, const Speech *sp, const int *rec, const int *idx, int 
   if (rec && sp->waves) {
     ds->waves = mm_wave_bank_ref (sp->waves);
     ds->wave = g_new (int, MAX (n, 1));
+    ds->score = g_new (float, MAX (n, 1));
   }
   for (int i = 0; i < n; i++) {
     int j = idx ? idx[i] : i;
@@ -684,8 +691,10 @@ assemble (const Mnist *m, const Speech *sp, const int *rec, const int *idx, int 
     if (ds->audio)
       memcpy (ds->audio + (size_t) i * MM_AUDIO_VALUES,
           sp->mfcc + (size_t) rec[j] * MM_AUDIO_VALUES, MM_AUDIO_VALUES * sizeof (float));
-    if (ds->wave)
+    if (ds->wave) {
       ds->wave[i] = rec[j];
+      ds->score[i] = sp->score[rec[j]];
+    }
   }
   return ds;
 }

@@ -8,6 +8,7 @@
 #include "mm-error.h"
 #include "mm-net.h"
 #include "mm-rng.h"
+#include "mm-words.h"
 
 #define SIDE MM_IMAGE_SIZE
 
@@ -180,6 +181,7 @@ gboolean
 mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *pool,
     const MmMfccParams *mfcc, guint64 seed, GError **error)
 {
+  MmWordsParams wp;
   MmMfcc *m;
   float *mixed, *noise;
   int len, *slot;
@@ -189,8 +191,12 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "noisy audio needs the set's clips");
     return FALSE;
   }
-  if (!(m = mm_mfcc_new (mfcc, error)))
+  mm_words_params_init (&wp);
+  wp.sample_rate = ds->waves->sample_rate;
+  if (!mm_words_params_check (&wp, error) || !(m = mm_mfcc_new (mfcc, error)))
     return FALSE;
+  if (!ds->score)
+    ds->score = g_new (float, MAX (ds->n, 1));
   len = ds->waves->len;
   mixed = g_new (float, len);
   noise = g_new (float, len);
@@ -203,8 +209,12 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
     float *out = ds->audio + (size_t) i * MM_AUDIO_VALUES;
     MmRng rng;
 
+    GArray *spans;
+    MmWordSpan word;
+
     if (slot[r] >= 0) {
       memcpy (out, ds->audio + (size_t) slot[r] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
+      ds->score[i] = ds->score[slot[r]];
       continue;
     }
     mm_rng_seed (&rng, seed, (guint64) r);
@@ -217,7 +227,13 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
           MM_BABBLE_TALKERS, noise, len);
     memcpy (mixed, ds->waves->samples + (size_t) r * len, sizeof (float) * len);
     mm_aug_add_noise (mixed, noise, len, (float) snr_db);
-    ok = mm_mfcc_compute (m, mixed, len, out, error);
+    ok = mm_mfcc_compute (m, mixed, len, out, error)
+        && (spans = mm_words_find (&wp, mixed, len, error)) != NULL;
+    if (ok) {
+      /* the score of the noisy clip, as the detector would hear it */
+      ds->score[i] = mm_words_loudest (spans, &word) ? (float) word.snr_db : NAN;
+      g_array_free (spans, TRUE);
+    }
     slot[r] = i;
   }
   g_free (slot);

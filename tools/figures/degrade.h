@@ -71,7 +71,10 @@ GArray *mm_degrade_babble_pool (const MmDataset *split, MmRng *rng);
  * power). A recording paired with several samples gets one noise, from
  * its own PCG stream (@seed, its index in the wave bank), as the robustness
  * curves of `figures` do: the same recording, the same noisy block. Babble
- * from @pool (indices into @ds's wave bank, MM_BABBLE_TALKERS talkers). */
+ * from @pool (indices into @ds's wave bank, MM_BABBLE_TALKERS talkers).
+ * Each sample's MmDataset.score becomes the word detector's score of the
+ * noisy clip (its loudest word; NAN: none found): the clip is what the noise
+ * was mixed into, so the detector hears the noise over the whole second. */
 gboolean mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *pool,
                            const MmMfccParams *mfcc, guint64 seed, GError **error);
 
