@@ -7,6 +7,9 @@
  * latter the other tests still run; the program then reports "skipped: no
  * data" (exit 77) unless something failed. */
 #include <float.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -218,6 +221,43 @@ START_TEST (test_mfcc_silence_gives_log_epsilon)
   }
   g_free (x);
   mm_mfcc_free (m);
+}
+END_TEST
+
+/* The features of a clip do not depend on the thread's flush-to-zero and
+ * denormals-are-zero flags (a decoding library was seen leaving them set in
+ * a worker thread): a word followed by a decaying tail of tiny samples
+ * (1e-18 down to 1e-32, whose powers are subnormal or underflow) gives the
+ * same bits with both flags set as with both clear. This rests on IEEE
+ * arithmetic: the flags change only results and inputs below FLT_MIN, and
+ * every energy below DBL_EPSILON is floored to it. The tail's frames are
+ * also exactly the padding's (silence). Skipped where SSE's MXCSR is not
+ * there to set. */
+START_TEST (test_mfcc_ignores_flush_to_zero)
+{
+#if defined(__SSE__)
+  MmMfcc *m = new_mfcc (1024);
+  float *x = g_new0 (float, 16000);
+  float plain[N_FRAMES * N_COEFFS], flushed[N_FRAMES * N_COEFFS], silent[N_FRAMES * N_COEFFS];
+  unsigned int csr = _mm_getcsr ();
+
+  for (int i = 0; i < 6000; i++)
+    x[i] = 0.3f * sinf (2 * G_PI * 440 * i / 16000.0f) * sinf (G_PI * i / 6000.0f);
+  for (int i = 6000; i < 16000; i++)
+    x[i] = 1e-18f * powf (1e-14f, (i - 6000) / 10000.0f) * (i % 2 ? 1.0f : -1.0f);
+  ck_assert (mm_mfcc_compute (m, x, 16000, plain, NULL));
+  _mm_setcsr (csr | 0x8040);   /* FTZ | DAZ */
+  ck_assert (mm_mfcc_compute (m, x, 16000, flushed, NULL));
+  _mm_setcsr (csr);
+  ck_assert (memcmp (plain, flushed, sizeof plain) == 0);
+  memset (x + 6000, 0, sizeof (float) * 10000);
+  ck_assert (mm_mfcc_compute (m, x, 16000, silent, NULL));
+  /* frames 30 on lie wholly in the tail (window 800, step 400) */
+  ck_assert (memcmp (plain + 30 * N_COEFFS, silent + 30 * N_COEFFS,
+          sizeof (float) * (N_FRAMES - 30) * N_COEFFS) == 0);
+  g_free (x);
+  mm_mfcc_free (m);
+#endif
 }
 END_TEST
 
@@ -609,6 +649,7 @@ main (void)
   tcase_add_test (tc, test_mfcc_frame_count_follows_ceil_rule);
   tcase_add_test (tc, test_mfcc_last_frame_is_zero_padded);
   tcase_add_test (tc, test_mfcc_silence_gives_log_epsilon);
+  tcase_add_test (tc, test_mfcc_ignores_flush_to_zero);
   tcase_add_test (tc, test_mfcc_clipped_input_stays_finite);
   tcase_add_test (tc, test_mfcc_rejects_non_finite_sample);
   tcase_add_test (tc, test_mfcc_huge_samples_are_refused_not_infinite);

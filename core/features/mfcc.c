@@ -793,8 +793,8 @@ frame_mfcc (MmMfcc *m, float *restrict out)
   for (int j = 0; j < nf; j += 4) {
     MmV4 e = hsum4 (filter_sum (m, power, j), filter_sum (m, power, j + 1),
         filter_sum (m, power, j + 2), filter_sum (m, power, j + 3));
-    MmV4u pos = (MmV4u) (e > 0);
-    mm_v4_store (log_fb + j, (MmV4) (((MmV4u) e & pos) | ((MmV4u) veps & ~pos)));
+    MmV4u above = (MmV4u) (e > veps);
+    mm_v4_store (log_fb + j, (MmV4) (((MmV4u) e & above) | ((MmV4u) veps & ~above)));
   }
   /* a loop of its own, so that the logs overlap one another */
   for (int j = 0; j < nf; j += 4)
@@ -819,7 +819,7 @@ frame_mfcc (MmMfcc *m, float *restrict out)
   }
   memcpy (out, m->cep, sizeof (float) * nc);
   if (p->append_energy)
-    out[0] = logf (energy > 0 ? energy : (float) DBL_EPSILON);
+    out[0] = logf (energy > (float) DBL_EPSILON ? energy : (float) DBL_EPSILON);
 }
 
 /* Index of the first sample that is NaN, infinite or beyond

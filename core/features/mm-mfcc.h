@@ -5,9 +5,18 @@
  * the whole signal, frames of frame_len samples every frame_step (count
  * 1 + ceil((n − frame_len) / frame_step), zero-padded at the end),
  * rectangular window, power spectrum |X|²/nfft, n_filters triangular mel
- * filters on FFT bins floor((nfft+1)·f/sample_rate), natural log (0 →
- * DBL_EPSILON), orthonormal DCT-II, first n_coeffs coefficients, sinusoidal
- * lifter, coefficient 0 replaced by log frame energy.
+ * filters on FFT bins floor((nfft+1)·f/sample_rate), natural log of the
+ * energy floored at DBL_EPSILON, orthonormal DCT-II, first n_coeffs
+ * coefficients, sinusoidal lifter, coefficient 0 replaced by log frame
+ * energy (floored the same way).
+ * The floor: python_speech_features replaces only 0 by DBL_EPSILON. In
+ * single precision a frame of tiny samples (a resampler's or the DC block's
+ * decaying tail, ~1e-20) has energies that are subnormal or 0 depending on
+ * the thread's flush-to-zero and denormals-are-zero flags, which code
+ * outside ours (seen in a decoding thread) may leave set; with ln taken of
+ * them the same clip gave coefficients apart by up to 6.7. Every energy below
+ * DBL_EPSILON is DBL_EPSILON, so the features do not depend on those flags
+ * (such frames are silence, as the zero padding is).
  *
  * MmMfccParams is the whole front-end contract: every setting that changes
  * the numbers a network sees, from the recording to the 39×13 block. It

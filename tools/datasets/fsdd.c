@@ -14,7 +14,7 @@
 
 /* Bump when the cache layout or the way features are made changes (the
  * decoding path, the fitting to one second): old caches are then stale. */
-#define CACHE_FORMAT "mmdigits-fsdd-cache 1"
+#define CACHE_FORMAT "mmdigits-fsdd-cache 2"
 #define CACHE_MAGIC "MMFSDDC"   /* 7 characters + NUL = 8 bytes */
 #define HASH_LEN 64             /* SHA-256 in hex */
 
