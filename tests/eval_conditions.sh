@@ -20,7 +20,10 @@
 #    (without --predictions: exit 2);
 #  - --ensemble: a network averaged with itself is that network; each
 #    member's figures are its own; two front ends or two roles: exit 1;
-#  - usage errors (exit 2) and an image network with --snr (exit 1);
+#  - --tta VIEWS: the identity view alone (speed:1) predicts as plain eval
+#    on the held-out set, to the bit of its confidences' rounding; four
+#    views change confidences, run twice the same; the JSON names the views;
+#  - usage errors (exit 2) and an image network with --snr or --tta (exit 1);
 #    training on writers or writers-val is refused.
 # Usage: bash eval_conditions.sh PATH/TO/mmdigits
 set -u -o pipefail
@@ -230,6 +233,34 @@ fi
 [ $? -eq 1 ] && grep -q "not take the same inputs" "$T/ens-role.err" \
   && ok "--ensemble of an audio and an image network: exit 1" || fail "--ensemble roles: $(cat "$T/ens-role.err")"
 
+# ---- --tta ----
+run aud-tta1 -m "$AUD" -p clean --tta speed:1
+run aud-tta -m "$AUD" -p clean --tta speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1
+run aud-tta2 -m "$AUD" -p clean --tta speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1
+# held-out lines of $1 and $2: "same" → identical predictions (confidences
+# to 1e-6), "differ" → at least one confidence apart by more than 1e-3
+heldout () {
+  python3 - "$T/$1.tsv" "$T/$2.tsv" "$3" <<'PY'
+import sys
+a, b = ([l.split("\t") for l in open(p).read().splitlines()[1:] if l.startswith("heldout")]
+        for p in sys.argv[1:3])
+assert len(a) == len(b) > 1, (len(a), len(b))
+gap = max(abs(float(x[4]) - float(y[4])) for x, y in zip(a, b))
+if sys.argv[3] == "same":
+    assert all(x[:4] == y[:4] for x, y in zip(a, b)) and gap <= 1e-6, gap
+else:
+    assert gap > 1e-3, gap
+PY
+}
+heldout aud-clean aud-tta1 same && ok "--tta speed:1 (the recording alone) predicts as plain eval" \
+  || fail "--tta speed:1 differs from plain eval"
+heldout aud-clean aud-tta differ && ok "--tta with four views changes confidences" \
+  || fail "--tta with four views changed nothing"
+same aud-tta aud-tta2 && ok "--tta: a second run predicts the same" || fail "--tta: two runs differ"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["tta"]=="speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1" and "split_test" not in d' \
+  "$T/aud-tta.json" && ok "--tta: the JSON names the views and scores only the held-out set" \
+  || fail "--tta JSON: $(head -c 300 "$T/aud-tta.json")"
+
 # ---- errors ----
 usage () {   # usage WHAT ARGS...: eval ARGS is a usage error (exit 2)
   local what=$1 rc=0
@@ -247,6 +278,14 @@ usage "writers-valx" -m "$AUD" -p writers-valx
 usage "--ensemble with one model" -m "$AUD" --ensemble
 usage "--ensemble with the folds" -m "$AUD" -m "$AUD" --ensemble -p new-speaker
 usage "two models without --ensemble" -m "$AUD" -m "$AUD"
+usage "--tta pitch:1" -m "$AUD" --tta pitch:1
+usage "--tta speed:3" -m "$AUD" --tta speed:3
+usage "--tta speed:" -m "$AUD" --tta speed:
+usage "--tta with --snr" -m "$AUD" --tta speed:0.9 --snr 10
+usage "--tta with --ensemble" -m "$AUD" -m "$AUD" --ensemble --tta speed:0.9
+"$MM" eval -m "$IMG" --tta speed:0.9 > /dev/null 2> "$T/img-tta.err"
+[ $? -eq 1 ] && grep -q "hears no audio" "$T/img-tta.err" && ok "--tta with ImageNet_CNN: exit 1" \
+  || fail "--tta with ImageNet_CNN: $(cat "$T/img-tta.err")"
 "$MM" eval -m "$IMG" --snr 10 > /dev/null 2> "$T/img-snr.err"
 [ $? -eq 1 ] && grep -q "hears no audio" "$T/img-snr.err" && ok "--snr with ImageNet_CNN: exit 1" \
   || fail "--snr with ImageNet_CNN: $(cat "$T/img-snr.err")"

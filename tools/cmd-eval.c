@@ -69,10 +69,21 @@ add_confusion (JsonBuilder *b, const char *name, const MmScores *sc)
 }
 
 /* --snr and --noise, when given. */
+/* One test-time view of a recording (--tta): played @speed times faster,
+ * mel filters warped by @warp (mm_degrade_view). */
+typedef struct {
+  double speed, warp;
+} View;
+
+#define MAX_VIEWS 16
+
 typedef struct {
   double snr;        /* NAN: clean recordings */
   MmNoiseKind noise;
   int limit;         /* 0: every sample */
+  const char *tta;   /* --tta as given, or NULL */
+  View views[MAX_VIEWS];  /* the recording itself is not among them */
+  int n_views;
 } Conditions;
 
 /* What the protocol's two scored sets are called (JSON keys, the sets of
@@ -159,6 +170,8 @@ print_json (const Member *members, int n, const char *protocol, const Conditions
   }
   if (cond->limit)
     mm_json_add_int (b, "limit", cond->limit);
+  if (cond->tta)
+    mm_json_add_string (b, "tta", cond->tta);
   if (test)
     add_confusion (b, names->test_key, test);
   if (heldout)
@@ -346,6 +359,63 @@ score_set (Member *members, int n, MmDataset *ds, const char *name, int which, M
   return TRUE;
 }
 
+/* --tta "speed:F,vtlp:A,…" into @cond's views; FALSE with a message naming
+ * the bad item. */
+static gboolean
+parse_views (const char *spec, Conditions *cond, GError **error)
+{
+  g_auto (GStrv) items = g_strsplit (spec, ",", -1);
+
+  cond->n_views = 0;
+  for (char **it = items; *it; it++) {
+    g_auto (GStrv) kv = g_strsplit (g_strstrip (*it), ":", 2);
+    char *end = NULL;
+    double v = kv[0] && kv[1] ? g_ascii_strtod (kv[1], &end) : NAN;
+    gboolean speed = kv[0] && !strcmp (kv[0], "speed");
+
+    if (!kv[0] || (!speed && strcmp (kv[0], "vtlp")) || !end || end == kv[1] || *end
+        || !(v >= 0.5 && v <= 2.0) || cond->n_views == MAX_VIEWS) {
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--tta: '%s' is not speed:F or vtlp:A "
+          "with F, A in [0.5, 2] (at most %d views)", *it, MAX_VIEWS);
+      return FALSE;
+    }
+    cond->views[cond->n_views++] = (View) { speed ? v : 1.0, speed ? 1.0 : v };
+  }
+  return cond->n_views > 0 || (g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+      "--tta: no view given"), FALSE);
+}
+
+/* --tta: @ds (raw features, with its clips) scored by the one member as
+ * the mean of the calibrated probabilities of its blocks and of each view's
+ * (mm_degrade_view with the member's front end), into @out; @tsv gets the
+ * mean's lines. */
+static gboolean
+score_views (Member *member, MmDataset *ds, const char *name, const Conditions *cond,
+    MmScores *out, Tsv *tsv, GError **error)
+{
+  int n = 1 + cond->n_views;
+  MmScores *parts = g_new0 (MmScores, n);
+  gboolean ok = TRUE;
+
+  for (int v = 0; ok && v < cond->n_views; v++) {
+    MmDataset *copy = mm_dataset_head (ds, ds->n);
+
+    ok = mm_degrade_view (copy, cond->views[v].speed, cond->views[v].warp,
+        &member->model->frontend, error)
+        && score_set (member, 1, copy, name, 0, &parts[v + 1], NULL, error);
+    mm_dataset_free (copy);
+  }
+  ok = ok && score_set (member, 1, ds, name, 0, &parts[0], NULL, error);
+  if (ok) {
+    mm_scores_mean (parts, n, ds->labels, out);
+    append_tsv (tsv, name, ds, out);
+  }
+  for (int v = 0; v < n; v++)
+    mm_scores_clear (&parts[v]);
+  g_free (parts);
+  return ok;
+}
+
 /* --ensemble: opens every model into @members; they must serve one role
  * and, when they hear audio, share one front end (the features are made
  * once). Fails naming the file. */
@@ -442,7 +512,7 @@ int
 mm_cmd_eval (int argc, char **argv)
 {
   char **models = NULL, *data_opt = NULL, *data_dir = NULL, *protocol = NULL;
-  char *pred_path = NULL, *noise = NULL;
+  char *pred_path = NULL, *noise = NULL, *tta = NULL;
   int threads = 0, n_members = 0;
   gboolean json = FALSE, ensemble = FALSE, all_probs = FALSE;
   Conditions cond = { .snr = NAN, .noise = MM_NOISE_WHITE, .limit = 0 };
@@ -462,6 +532,10 @@ mm_cmd_eval (int argc, char **argv)
     { "noise", 0, 0, G_OPTION_ARG_STRING, &noise, "The noise of --snr: white (default), pink, "
       "or babble (6 talkers of the split test's recordings: training voices)", "KIND" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &cond.limit, "Only the first N samples of each set", "N" },
+    { "tta", 0, 0, G_OPTION_ARG_STRING, &tta, "Test-time views of the held-out test's "
+      "recordings (paper: the split test's), e.g. speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1 (played F "
+      "times faster; mel filters warped by A): each sample scores the mean of the calibrated "
+      "probabilities of its block and its views'. One model; not with --snr", "VIEWS" },
     MM_CLI_THREADS_ENTRY (threads),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
     { "predictions", 0, 0, G_OPTION_ARG_FILENAME, &pred_path,
@@ -523,6 +597,18 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  if (tta && (folds || ensemble || !isnan (cond.snr))) {
+    fprintf (stderr, "mmdigits: --tta takes one model and clean recordings (not --protocol "
+        "new-speaker, --ensemble or --snr)\n");
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (tta && !parse_views (tta, &cond, &error)) {
+    fprintf (stderr, "mmdigits: %s\n", error->message);
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  cond.tta = tta;
   if (folds && (!isnan (cond.snr) || cond.limit)) {
     fprintf (stderr, "mmdigits: --snr and --limit take one model, not --protocol new-speaker\n");
     rc = MM_EXIT_USAGE;
@@ -559,8 +645,9 @@ mm_cmd_eval (int argc, char **argv)
   }
   /* the features are made with the first's front end: the members share it */
   model = members[0].model;
-  if (!isnan (cond.snr) && !mm_arch_uses_audio (model->arch)) {
-    rc = mm_cli_fail ("%s: --snr: %s hears no audio", models[0], mm_arch_name (model->arch));
+  if ((!isnan (cond.snr) || tta) && !mm_arch_uses_audio (model->arch)) {
+    rc = mm_cli_fail ("%s: %s: %s hears no audio", models[0], tta ? "--tta" : "--snr",
+        mm_arch_name (model->arch));
     goto out;
   }
   if (!protocol && !(protocol = mm_cli_recorded_protocol (model->meta)))
@@ -575,15 +662,15 @@ mm_cmd_eval (int argc, char **argv)
    * come too for --snr (the noise is mixed into them) and for
    * --predictions' word scores */
   if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE,
-          !isnan (cond.snr) || (pred_path && mm_arch_uses_audio (model->arch)), &splits,
-          &error)
+          !isnan (cond.snr) || tta || (pred_path && mm_arch_uses_audio (model->arch)),
+          &splits, &error)
       || !apply_conditions (&splits, &cond, &model->frontend, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  /* with --snr the noise is in the held-out set alone: the split test
-   * would only repeat the clean figure, so it is not scored */
-  split_scored = isnan (cond.snr) || !splits.heldout;
+  /* with --snr (--tta) the noise (the views) is in the held-out set alone:
+   * the split test would only repeat the plain figure, so it is not scored */
+  split_scored = (isnan (cond.snr) && !tta) || !splits.heldout;
   names = set_names (&splits, &cond);
   /* each model's stored norm (training-set statistics), never recomputed */
   if (pred_path) {
@@ -596,10 +683,13 @@ mm_cmd_eval (int argc, char **argv)
       g_string_append_printf (tsv.lines, "\tp%d", k);
     g_string_append_c (tsv.lines, '\n');
   }
-  if ((split_scored && !score_set (members, n_members, splits.test, names.test_key, 0, &test,
+  if (tta ? !score_views (&members[0], splits.heldout ? splits.heldout : splits.test,
+          splits.heldout ? names.heldout_key : names.test_key, &cond,
+          splits.heldout ? &heldout : &test, pred_tsv, &error)
+      : ((split_scored && !score_set (members, n_members, splits.test, names.test_key, 0, &test,
               pred_tsv, &error))
-      || (splits.heldout && !score_set (members, n_members, splits.heldout, names.heldout_key, 1,
-              &heldout, pred_tsv, &error))) {
+          || (splits.heldout && !score_set (members, n_members, splits.heldout,
+              names.heldout_key, 1, &heldout, pred_tsv, &error)))) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -618,6 +708,9 @@ mm_cmd_eval (int argc, char **argv)
     else
       printf ("%s (%s, protocol %s, temperature %g)\n", models[0], mm_arch_name (model->arch),
           protocol, mm_net_temperature (model->net));
+    if (tta)
+      printf ("the %s's recordings and their views %s (mean of the calibrated "
+          "probabilities)\n", splits.heldout ? names.heldout_name : names.test_name, tta);
     if (!isnan (cond.snr))
       printf ("the %s's recordings with %s noise at %g dB SNR\n",
           splits.heldout ? names.heldout_name : names.test_name,
@@ -625,7 +718,7 @@ mm_cmd_eval (int argc, char **argv)
     if (split_scored)
       print_confusion (names.test_title, &test);
     else
-      printf ("%s: not scored with --snr (its recordings are clean)\n", names.test_name);
+      printf ("%s: not scored with --%s\n", names.test_name, tta ? "tta" : "snr");
     if (splits.heldout)
       print_confusion (names.heldout_title, &heldout);
     else
@@ -649,6 +742,7 @@ out:
   g_free (protocol);
   g_free (pred_path);
   g_free (noise);
+  g_free (tta);
   if (tsv.lines)
     g_string_free (tsv.lines, TRUE);
   g_option_context_free (ctx);

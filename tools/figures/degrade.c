@@ -242,3 +242,48 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
   mm_mfcc_free (m);
   return ok;
 }
+
+gboolean
+mm_degrade_view (MmDataset *ds, double speed, double warp, const MmMfccParams *mfcc,
+    GError **error)
+{
+  MmMfcc *m;
+  float *clip;
+  int len, *slot;
+  gboolean ok = TRUE;
+
+  if (!ds->audio || !ds->waves || !ds->wave) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "test-time views need the set's clips");
+    return FALSE;
+  }
+  if (!(m = mm_mfcc_new (mfcc, error)))
+    return FALSE;
+  if (warp != 1.0)
+    mm_mfcc_set_warp (m, (float) warp);
+  len = ds->waves->len;
+  clip = g_new (float, len);
+  /* a recording repeats across samples: its view is made once */
+  slot = g_new (int, ds->waves->n);
+  for (int r = 0; r < ds->waves->n; r++)
+    slot[r] = -1;
+  for (int i = 0; ok && i < ds->n; i++) {
+    int r = ds->wave[i];
+    const float *src = ds->waves->samples + (size_t) r * len;
+    float *out = ds->audio + (size_t) i * MM_AUDIO_VALUES;
+
+    if (slot[r] >= 0) {
+      memcpy (out, ds->audio + (size_t) slot[r] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
+      continue;
+    }
+    if (speed != 1.0)
+      mm_aug_speed (src, clip, len, (float) speed);
+    else
+      memcpy (clip, src, sizeof (float) * len);
+    ok = mm_mfcc_compute (m, clip, len, out, error);
+    slot[r] = i;
+  }
+  g_free (slot);
+  g_free (clip);
+  mm_mfcc_free (m);
+  return ok;
+}

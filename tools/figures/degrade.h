@@ -78,4 +78,13 @@ GArray *mm_degrade_babble_pool (const MmDataset *split, MmRng *rng);
 gboolean mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *pool,
                            const MmMfccParams *mfcc, guint64 seed, GError **error);
 
+/* ---- test-time views: eval --tta ----
+ * Replaces each sample's audio block of @ds (which must carry its clips) by
+ * the MFCC of its clip played @speed times faster around its centre
+ * (mm_aug_speed, the trainer's speed perturbation; 1 = unchanged) through
+ * @mfcc's front end with its mel filters warped by @warp (mm_mfcc_set_warp,
+ * the trainer's VTLP; 1 = none). Deterministic: no random draw. */
+gboolean mm_degrade_view (MmDataset *ds, double speed, double warp, const MmMfccParams *mfcc,
+                          GError **error);
+
 G_END_DECLS
