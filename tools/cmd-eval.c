@@ -381,8 +381,11 @@ parse_views (const char *spec, Conditions *cond, GError **error)
     }
     cond->views[cond->n_views++] = (View) { speed ? v : 1.0, speed ? 1.0 : v };
   }
-  return cond->n_views > 0 || (g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
-      "--tta: no view given"), FALSE);
+  if (cond->n_views == 0) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--tta: no view given");
+    return FALSE;
+  }
+  return TRUE;
 }
 
 /* --tta: @ds (raw features, with its clips) scored by the one member as
