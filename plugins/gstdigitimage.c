@@ -46,6 +46,14 @@
  * * #gint `width`: width of the bounding box.
  * * #gint `height`: height of the bounding box.
  *
+ * With #GstMmDigitImage:luma the element also takes 8-bit YUV frames (I420,
+ * YV12, NV12, NV21, Y41B, Y42B, Y444) and reads their luma plane as the grey
+ * image, without a copy. That plane is not always what `videoconvert` makes
+ * of the frame as GRAY8 (it is for BT.601 colorimetry, not for BT.709, whose
+ * luma it converts), so the property is off by default: `videoconvert !
+ * digitimage` then keeps converting to GRAY8. `mmdigits batch` turns it on
+ * for the streams whose conversion it has found to be a copy.
+ *
  * An invalid #GstMmDigitImage:roi string is refused with a GLib warning and
  * the current value kept, as GLib refuses a number outside a property's
  * range.
@@ -87,6 +95,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_mm_digit_image_debug);
 #define DEFAULT_ROI ""
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_ADAPTIVE TRUE
+#define DEFAULT_LUMA FALSE
 
 enum
 {
@@ -98,6 +107,7 @@ enum
   PROP_ROI,
   PROP_POST_MESSAGES,
   PROP_ADAPTIVE,
+  PROP_LUMA,
 };
 
 struct _GstMmDigitImage
@@ -109,6 +119,7 @@ struct _GstMmDigitImage
   MmDigitParams params;
   gchar *roi;
   gboolean post_messages;
+  gboolean luma;
 
   /* streaming state */
   GstVideoInfo in_info;
@@ -122,12 +133,21 @@ struct _GstMmDigitImage
   guint8 emitted_crop[CROP_SIZE];
 };
 
+#define GRAY_CAPS "video/x-raw, format=(string)GRAY8, " \
+    "width=(int)[ 1, max ], height=(int)[ 1, max ], " \
+    "framerate=(fraction)[ 0/1, max ]"
+/* the formats whose first plane is 8-bit luma (#GstMmDigitImage:luma) */
+#define LUMA_CAPS "video/x-raw, " \
+    "format=(string){ I420, YV12, NV12, NV21, Y41B, Y42B, Y444 }, " \
+    "width=(int)[ 1, max ], height=(int)[ 1, max ], " \
+    "framerate=(fraction)[ 0/1, max ]"
+
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS ("video/x-raw, format=(string)GRAY8, "
-        "width=(int)[ 1, max ], height=(int)[ 1, max ], "
-        "framerate=(fraction)[ 0/1, max ]"));
+    GST_STATIC_CAPS (GRAY_CAPS "; " LUMA_CAPS));
+
+static GstStaticCaps gray_caps = GST_STATIC_CAPS (GRAY_CAPS);
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
@@ -268,9 +288,20 @@ static GstCaps *
 gst_mm_digit_image_transform_caps (GstBaseTransform * trans,
     GstPadDirection direction, GstCaps * caps, GstCaps * filter)
 {
-  GstStaticPadTemplate *other = direction == GST_PAD_SINK
-      ? &src_template : &sink_template;
-  GstCaps *res = gst_static_pad_template_get_caps (other);
+  GstMmDigitImage *self = GST_MM_DIGIT_IMAGE (trans);
+  gboolean luma;
+  GstCaps *res;
+
+  GST_OBJECT_LOCK (self);
+  luma = self->luma;
+  GST_OBJECT_UNLOCK (self);
+  /* without luma, GRAY8 alone: an upstream videoconvert then converts */
+  if (direction == GST_PAD_SINK)
+    res = gst_static_pad_template_get_caps (&src_template);
+  else if (luma)
+    res = gst_static_pad_template_get_caps (&sink_template);
+  else
+    res = gst_static_caps_get (&gray_caps);
 
   /* any GRAY8 frame gives a 28×28 crop, and a crop can come from any
    * GRAY8 frame: the other side never depends on this side's fields */
@@ -288,11 +319,19 @@ gst_mm_digit_image_set_caps (GstBaseTransform * trans, GstCaps * incaps,
     GstCaps * outcaps)
 {
   GstMmDigitImage *self = GST_MM_DIGIT_IMAGE (trans);
+  gboolean luma;
 
+  GST_OBJECT_LOCK (self);
+  luma = self->luma;
+  GST_OBJECT_UNLOCK (self);
   if (!gst_video_info_from_caps (&self->in_info, incaps))
     return FALSE;
-  GST_DEBUG_OBJECT (self, "frames of %dx%d", GST_VIDEO_INFO_WIDTH
-      (&self->in_info), GST_VIDEO_INFO_HEIGHT (&self->in_info));
+  if (GST_VIDEO_INFO_FORMAT (&self->in_info) != GST_VIDEO_FORMAT_GRAY8 && !luma) {
+    GST_DEBUG_OBJECT (self, "%s frames without luma", GST_VIDEO_INFO_NAME (&self->in_info));
+    return FALSE;
+  }
+  GST_DEBUG_OBJECT (self, "%s frames of %dx%d", GST_VIDEO_INFO_NAME (&self->in_info),
+      GST_VIDEO_INFO_WIDTH (&self->in_info), GST_VIDEO_INFO_HEIGHT (&self->in_info));
   return TRUE;
 }
 
@@ -328,10 +367,12 @@ gst_mm_digit_image_transform (GstBaseTransform * trans, GstBuffer * inbuf,
 
   if (!gst_video_frame_map (&frame, &self->in_info, inbuf, GST_MAP_READ)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("cannot map a %dx%d GRAY8 frame", w, h));
+        ("cannot map a %dx%d %s frame", w, h,
+            GST_VIDEO_INFO_NAME (&self->in_info)));
     return GST_FLOW_ERROR;
   }
-  /* the core clips the ROI to the frame; one wholly outside finds nothing */
+  /* the core clips the ROI to the frame; one wholly outside finds nothing.
+   * Plane 0 is the grey image: GRAY8's only plane, or the luma of YUV */
   found = mm_digit_find (self->finder, &params,
       GST_VIDEO_FRAME_PLANE_DATA (&frame, 0), w, h,
       GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), self->crop, &bbox);
@@ -434,6 +475,9 @@ gst_mm_digit_image_set_property (GObject * object, guint prop_id,
     case PROP_ADAPTIVE:
       self->params.adaptive = g_value_get_boolean (value);
       break;
+    case PROP_LUMA:
+      self->luma = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -469,6 +513,9 @@ gst_mm_digit_image_get_property (GObject * object, guint prop_id,
       break;
     case PROP_ADAPTIVE:
       g_value_set_boolean (value, self->params.adaptive);
+      break;
+    case PROP_LUMA:
+      g_value_set_boolean (value, self->luma);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -528,6 +575,12 @@ gst_mm_digit_image_class_init (GstMmDigitImageClass * klass)
           "Threshold the distance from the local paper level (uneven light, "
           "texture) instead of the grey level itself",
           DEFAULT_ADAPTIVE, flags));
+  g_object_class_install_property (gobject_class, PROP_LUMA,
+      g_param_spec_boolean ("luma", "Luma",
+          "Also take 8-bit YUV frames (I420, NV12, ...), reading their luma "
+          "plane as the grey image (videoconvert's GRAY8 may differ from it)",
+          DEFAULT_LUMA, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post a digit-roi element message for every crop pushed",
@@ -564,4 +617,5 @@ gst_mm_digit_image_init (GstMmDigitImage * self)
   self->params.adaptive = DEFAULT_ADAPTIVE;
   self->roi = g_strdup (DEFAULT_ROI);
   self->post_messages = DEFAULT_POST_MESSAGES;
+  self->luma = DEFAULT_LUMA;
 }

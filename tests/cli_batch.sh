@@ -194,4 +194,36 @@ rc=$?
   && ok "a classifier that cannot start: its file fails with why ($(grep -o 'cannot serve images alone' "$T/h.jsonl")), the next file is decided" \
   || fail "classifier that cannot start: rc $rc $(cat "$T/err") $(cut -c1-200 "$T/h.jsonl")"
 
+# ---- a video's grey frames: the luma plane itself where videoconvert's
+# GRAY8 is a copy of it (the demo's VP8, BT.601), converted where it is not
+# (VP9 marked BT.709, whose luma videoconvert converts); either way the lines
+# of a pipeline that converts every frame (predict's branch) ----
+GST_PLUGIN_PATH= gst-launch-1.0 -q filesrc location="$T/v42.webm" ! matroskademux ! vp8dec ! videoconvert \
+  ! video/x-raw,format=I420,colorimetry=bt709 ! vp9enc deadline=1 cpu-used=8 ! webmmux \
+  ! filesink location="$T/v709.webm" > /dev/null 2>&1 || need "making the BT.709 VP9 WebM (vp9enc)" false
+# a sanitizer build's plugin needs the ASan runtime loaded first (as in cli_predict.sh)
+asan_rt=$(ldd "$MM" | awk '/libasan/ { print $3 }')
+for v in vonly v709; do
+  env ${asan_rt:+LD_PRELOAD="$asan_rt"} gst-launch-1.0 -q filesrc location="$T/$v.webm" ! decodebin ! videoconvert ! video/x-raw,format=GRAY8 \
+    ! digitimage ! mmclassify model="$M" ! filesink location="$T/$v.ref.jsonl" > /dev/null 2>&1 \
+    || need "the converting pipeline on $v.webm" false
+done
+GST_DEBUG=digitimage:5 GST_DEBUG_NO_COLOR=1 "$MM" batch "$T/vonly.webm" "$T/v709.webm" --model "$M" \
+  --out "$T/luma.jsonl" 2> "$T/err"
+rc=$?
+python3 - "$T" <<'PY' && [ $rc -eq 0 ] \
+  && grep -q "I420 frames of 320x240" "$T/err" && grep -q "GRAY8 frames of 320x240" "$T/err" \
+  && ok "video frames: the luma plane for BT.601 VP8, GRAY8 for BT.709 VP9; the lines of the converting pipeline" \
+  || fail "luma: rc $rc $(grep -o '[A-Z0-9]* frames of [0-9x]*' "$T/err" | sort | uniq -c)"
+import json, sys
+t = sys.argv[1]
+got = {}
+for line in open(f"{t}/luma.jsonl"):
+    o = json.loads(line)
+    got.setdefault(o.pop("file").rsplit("/", 1)[1], []).append(o)
+for v in ("vonly", "v709"):
+    ref = [json.loads(l) for l in open(f"{t}/{v}.ref.jsonl")]
+    assert ref and got[f"{v}.webm"] == ref, (v, got.get(f"{v}.webm"), ref)
+PY
+
 checks_done

@@ -10,6 +10,11 @@
 #include <sndfile.h>
 #include <string.h>
 
+#include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
 #include "mm-media.h"
 #include "mm-test-util.h"
 
@@ -201,6 +206,99 @@ START_TEST (test_plain_reader)
 }
 END_TEST
 
+/* Whether videoconvert's GRAY8 of a random 320 × 240 frame of @caps is
+ * its luma plane, byte for byte. */
+static gboolean
+converts_to_luma (const char *caps_str)
+{
+  GstCaps *caps = gst_caps_from_string (caps_str);
+  GstElement *p = gst_parse_launch ("appsrc name=src format=time ! videoconvert "
+      "! video/x-raw,format=GRAY8 ! appsink name=sink sync=false", NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (p), "src");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (p), "sink");
+  GstVideoInfo in, out;
+  GstVideoFrame f, g;
+  GstBuffer *buf;
+  GstSample *sample;
+  gboolean same = TRUE;
+  guint32 seed = 99;
+
+  ck_assert (gst_video_info_from_caps (&in, caps));
+  buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&in), NULL);
+  gst_video_frame_map (&f, &in, buf, GST_MAP_WRITE);
+  for (guint k = 0; k < GST_VIDEO_FRAME_N_PLANES (&f); k++)
+    for (int y = 0; y < GST_VIDEO_FRAME_COMP_HEIGHT (&f, k == 0 ? 0 : 1); y++)
+      for (int x = 0; x < GST_VIDEO_FRAME_PLANE_STRIDE (&f, k); x++) {
+        seed = seed * 1664525u + 1013904223u;
+        ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, k))[y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, k)
+            + x] = seed >> 24;
+      }
+  gst_video_frame_unmap (&f);
+  GST_BUFFER_PTS (buf) = 0;
+  g_object_set (src, "caps", caps, NULL);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (src), gst_buffer_ref (buf));
+  gst_app_src_end_of_stream (GST_APP_SRC (src));
+  sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
+  ck_assert_msg (sample != NULL, "%s: no frame out of videoconvert", caps_str);
+  ck_assert (gst_video_info_from_caps (&out, gst_sample_get_caps (sample)));
+  gst_video_frame_map (&f, &in, buf, GST_MAP_READ);
+  gst_video_frame_map (&g, &out, gst_sample_get_buffer (sample), GST_MAP_READ);
+  for (int y = 0; y < GST_VIDEO_INFO_HEIGHT (&in); y++)
+    same &= memcmp ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, 0)
+        + y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0), (guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&g, 0)
+        + y * GST_VIDEO_FRAME_PLANE_STRIDE (&g, 0), GST_VIDEO_INFO_WIDTH (&in)) == 0;
+  gst_video_frame_unmap (&f);
+  gst_video_frame_unmap (&g);
+  gst_sample_unref (sample);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_buffer_unref (buf);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (p);
+  gst_caps_unref (caps);
+  return same;
+}
+
+/* mm_media_luma_is_gray8 says what videoconvert does to a whole frame of
+ * random bytes, for formats and colorimetries where it copies the luma
+ * plane and where it converts it (both must occur, or the test proves
+ * nothing); formats without a luma plane are never a copy. */
+START_TEST (test_luma_is_gray8)
+{
+  const char *formats[] = { "I420", "NV12", "Y444" };
+  const char *colorimetries[] = { "bt601", "jpeg", "bt709", "bt2020", "smpte240m" };
+  int copies = 0, conversions = 0;
+
+  gst_init (NULL, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    for (guint k = 0; k < G_N_ELEMENTS (colorimetries); k++) {
+      char *str = g_strdup_printf ("video/x-raw, format=%s, width=320, height=240, "
+          "framerate=10/1, colorimetry=%s", formats[i], colorimetries[k]);
+      GstCaps *caps = gst_caps_from_string (str);
+      gboolean copy = converts_to_luma (str);
+
+      ck_assert_msg (mm_media_luma_is_gray8 (caps) == copy, "%s: videoconvert %s", str,
+          copy ? "copies the luma plane" : "converts it");
+      copies += copy;
+      conversions += !copy;
+      gst_caps_unref (caps);
+      g_free (str);
+    }
+  ck_assert_msg (copies > 0 && conversions > 0, "%d copies, %d conversions", copies,
+      conversions);
+  {
+    GstCaps *rgb = gst_caps_from_string ("video/x-raw, format=RGB, width=320, height=240");
+    GstCaps *gray = gst_caps_from_string ("video/x-raw, format=GRAY8, width=320, height=240");
+
+    ck_assert (!mm_media_luma_is_gray8 (rgb));
+    ck_assert (!mm_media_luma_is_gray8 (gray));
+    gst_caps_unref (rgb);
+    gst_caps_unref (gray);
+  }
+}
+END_TEST
+
 /* Each test (its own process) works in a directory of its own. */
 static void
 setup (void)
@@ -226,6 +324,7 @@ main (void)
   tcase_add_test (tc, test_fsdd);
   tcase_add_test (tc, test_not_handled);
   tcase_add_test (tc, test_plain_reader);
+  tcase_add_test (tc, test_luma_is_gray8);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);
 }

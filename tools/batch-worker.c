@@ -53,6 +53,8 @@ typedef enum {
 typedef struct {
   GstElement *bin;              /* owned ref */
   GstPad *video, *audio;        /* the bin's ghost sink pads (borrowed), NULL if none */
+  GstElement *gray;             /* the capsfilter after img-conv (borrowed), NULL if none */
+  GHashTable *luma;             /* the worker's luma_is_gray8 */
   MmCliLines *lines;
   guint n_sinks;
 } Classifier;
@@ -67,6 +69,9 @@ struct _MmBatchWorker {
   gboolean core_tried;
   MmModelSet *models;
   MmMfcc *mfcc;                 /* the front end of its audio network; NULL: the pipeline serves */
+  /* video caps (but the frame size) → whether videoconvert's GRAY8 of
+   * them is their luma plane (mm_media_luma_is_gray8), found once each */
+  GHashTable *luma_is_gray8;
 };
 
 /* ---- the classifier half ------------------------------------------------ */
@@ -81,6 +86,74 @@ classifier_free (Classifier *c)
   gst_object_unref (c->bin);
   mm_cli_lines_free (c->lines);
   g_free (c);
+}
+
+/* The video's grey frames without a conversion where that is the same
+ * bytes. videoconvert makes GRAY8 of a decoder's I420 by copying its luma
+ * plane when the colorimetry is BT.601 (not for BT.709, whose luma it
+ * converts); the copy is a pass over every frame beside a buffer pool per
+ * file, a few per cent of decoding one. So digitimage takes YUV frames
+ * (luma) and, for each stream's caps, the filter after videoconvert is set
+ * to those caps — videoconvert then passes the frames through — when the
+ * conversion to GRAY8 has been found to be a copy of the luma plane
+ * (mm_media_luma_is_gray8, run once per caps), else to GRAY8 as in
+ * predict's pipeline. The caps event reaches this probe before
+ * videoconvert negotiates, also for a change of caps within a stream. */
+static GstPadProbeReturn
+on_video_caps (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Classifier *c = user_data;
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstCaps *caps, *key_caps, *want;
+  GstStructure *st;
+  char *key;
+  gpointer found;
+  gboolean copy;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+  gst_event_parse_caps (event, &caps);
+  key_caps = gst_caps_copy (caps);
+  st = gst_caps_get_size (key_caps) == 1 ? gst_caps_get_structure (key_caps, 0) : NULL;
+  if (st)
+    gst_structure_remove_fields (st, "width", "height", "framerate", "pixel-aspect-ratio",
+        NULL);
+  key = gst_caps_to_string (key_caps);
+  if (g_hash_table_lookup_extended (c->luma, key, NULL, &found)) {
+    copy = GPOINTER_TO_INT (found);
+    g_free (key);
+  } else {
+    copy = mm_media_luma_is_gray8 (caps);
+    g_hash_table_insert (c->luma, key, GINT_TO_POINTER (copy));
+  }
+  if (copy)
+    want = gst_caps_copy (key_caps);
+  else
+    want = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "GRAY8", NULL);
+  g_object_set (c->gray, "caps", want, NULL);
+  gst_caps_unref (want);
+  gst_caps_unref (key_caps);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Sets up on_video_caps on the bin's videoconvert @conv. */
+static void
+gray_without_copy (Classifier *c, GstElement *conv, GHashTable *luma)
+{
+  GstPad *sink = gst_element_get_static_pad (conv, "sink");
+  GstPad *src = gst_element_get_static_pad (conv, "src");
+  GstPad *peer = gst_pad_get_peer (src);
+  GstElement *digit = gst_bin_get_by_name (GST_BIN (c->bin), "img-digit");
+
+  c->gray = gst_pad_get_parent_element (peer);
+  gst_object_unref (c->gray);   /* the bin holds it */
+  c->luma = luma;
+  g_object_set (digit, "luma", TRUE, NULL);
+  gst_pad_add_probe (sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_video_caps, c, NULL);
+  gst_object_unref (digit);
+  gst_object_unref (peer);
+  gst_object_unref (src);
+  gst_object_unref (sink);
 }
 
 /* The bin's sink pad @name ghosting the sink pad of its element @element. */
@@ -98,7 +171,7 @@ add_ghost (GstElement *bin, const char *name, const char *element)
 }
 
 static Classifier *
-classifier_new (const MmBatchWorker *w, Shape shape, char **error)
+classifier_new (MmBatchWorker *w, Shape shape, char **error)
 {
   Classifier *c = g_new0 (Classifier, 1);
   /* predict's pipeline (one mmclassify: its model set's plan says whether
@@ -119,8 +192,13 @@ classifier_new (const MmBatchWorker *w, Shape shape, char **error)
     return NULL;
   }
   gst_object_ref_sink (c->bin);
-  if (shape & (SHAPE_VIDEO | SHAPE_STILL))
+  if (shape & (SHAPE_VIDEO | SHAPE_STILL)) {
+    GstElement *conv = gst_bin_get_by_name (GST_BIN (c->bin), "img-conv");
+
     c->video = add_ghost (c->bin, "video", "img-conv");
+    gray_without_copy (c, conv, w->luma_is_gray8);
+    gst_object_unref (conv);
+  }
   if (shape & SHAPE_AUDIO)
     c->audio = add_ghost (c->bin, "audio", "aud-conv");
   c->lines = mm_cli_lines_new ();
@@ -642,6 +720,7 @@ mm_batch_worker_new (const char *model, MmModelSet *models, const MmCliNets *net
   w->models = models;
   w->nets = *nets;
   w->decode = decode;
+  w->luma_is_gray8 = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   return w;
 }
 
@@ -654,6 +733,7 @@ mm_batch_worker_free (MmBatchWorker *w)
     classifier_free (w->classifiers[s]);
   mm_model_set_free (w->models);
   mm_mfcc_free (w->mfcc);
+  g_hash_table_destroy (w->luma_is_gray8);
   g_free (w->model);
   g_free (w);
 }

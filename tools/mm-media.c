@@ -5,10 +5,12 @@
 
 #if MM_CLI_GST
 #include <gst/app/gstappsink.h>
+#include <gst/app/gstappsrc.h>
 #include <gst/audio/audio.h>
 #include <gst/audio/gstaudiodecoder.h>
 #include <gst/gst.h>
 #include <gst/video/gstvideodecoder.h>
+#include <gst/video/video.h>
 #endif
 #include <errno.h>
 #include <fcntl.h>
@@ -575,6 +577,99 @@ mm_media_count_buffers (GstElement *element, gint *count)
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
       count_buffer, count, NULL);
   gst_object_unref (pad);
+}
+
+/* The probe frame of mm_media_luma_is_gray8: every luma level four times,
+ * the chroma bytes from a generator. */
+#define LUMA_PROBE_W 64
+#define LUMA_PROBE_H 16
+
+gboolean
+mm_media_luma_is_gray8 (const GstCaps *caps)
+{
+  static const char *const luma_formats[] = { "I420", "YV12", "NV12", "NV21", "Y41B", "Y42B",
+    "Y444", NULL };
+  const GstStructure *st = gst_caps_get_size (caps) == 1 ? gst_caps_get_structure (caps, 0)
+      : NULL;
+  const char *format = st ? gst_structure_get_string (st, "format") : NULL;
+  GstCaps *probe;
+  GstVideoInfo in, out;
+  GstVideoFrame frame, gray;
+  GstElement *pipeline, *src, *sink;
+  GstBuffer *buf;
+  GstSample *sample = NULL;
+  GError *err = NULL;
+  gboolean same = FALSE;
+  guint32 seed = 2463534242u;
+
+  if (!format || !gst_structure_has_name (st, "video/x-raw")
+      || !g_strv_contains (luma_formats, format))
+    return FALSE;
+  /* the stream's caps but for the frame size: colorimetry, chroma siting
+   * and interlacing as the stream has them */
+  probe = gst_caps_copy (caps);
+  gst_caps_set_simple (probe, "width", G_TYPE_INT, LUMA_PROBE_W, "height", G_TYPE_INT,
+      LUMA_PROBE_H, NULL);
+  if (!gst_video_info_from_caps (&in, probe)) {
+    gst_caps_unref (probe);
+    return FALSE;
+  }
+  pipeline = gst_parse_launch ("appsrc name=src ! videoconvert "
+      "! video/x-raw,format=GRAY8 ! appsink name=sink sync=false", &err);
+  if (!pipeline || err) {
+    g_clear_error (&err);
+    g_clear_object (&pipeline);
+    gst_caps_unref (probe);
+    return FALSE;
+  }
+  src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_object_set (src, "caps", probe, "format", GST_FORMAT_TIME, NULL);
+  buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&in), NULL);
+  gst_video_frame_map (&frame, &in, buf, GST_MAP_WRITE);
+  for (guint p = 0; p < GST_VIDEO_FRAME_N_PLANES (&frame); p++) {
+    guint8 *d = GST_VIDEO_FRAME_PLANE_DATA (&frame, p);
+    int stride = GST_VIDEO_FRAME_PLANE_STRIDE (&frame, p);
+    int rows = p == 0 ? LUMA_PROBE_H : GST_VIDEO_FRAME_COMP_HEIGHT (&frame, p);
+
+    for (int y = 0; y < rows; y++)
+      for (int x = 0; x < stride; x++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        d[(size_t) y * stride + x] = p == 0 ? (guint8) (y * LUMA_PROBE_W + x) : (guint8) seed;
+      }
+  }
+  gst_video_frame_unmap (&frame);
+  GST_BUFFER_PTS (buf) = 0;
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE
+      && gst_app_src_push_buffer (GST_APP_SRC (src), gst_buffer_ref (buf)) == GST_FLOW_OK
+      && gst_app_src_end_of_stream (GST_APP_SRC (src)) == GST_FLOW_OK)
+    sample = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 10 * GST_SECOND);
+  if (sample && gst_video_info_from_caps (&out, gst_sample_get_caps (sample))
+      && GST_VIDEO_INFO_FORMAT (&out) == GST_VIDEO_FORMAT_GRAY8
+      && GST_VIDEO_INFO_WIDTH (&out) == LUMA_PROBE_W
+      && GST_VIDEO_INFO_HEIGHT (&out) == LUMA_PROBE_H
+      && gst_video_frame_map (&gray, &out, gst_sample_get_buffer (sample), GST_MAP_READ)) {
+    gst_video_frame_map (&frame, &in, buf, GST_MAP_READ);
+    same = TRUE;
+    for (int y = 0; y < LUMA_PROBE_H; y++)
+      same &= memcmp ((const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0)
+          + (size_t) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0),
+          (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&gray, 0)
+          + (size_t) y * GST_VIDEO_FRAME_PLANE_STRIDE (&gray, 0), LUMA_PROBE_W) == 0;
+    gst_video_frame_unmap (&frame);
+    gst_video_frame_unmap (&gray);
+  }
+  if (sample)
+    gst_sample_unref (sample);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_buffer_unref (buf);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  gst_caps_unref (probe);
+  return same;
 }
 #endif
 

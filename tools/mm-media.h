@@ -74,6 +74,7 @@ gboolean mm_media_read_wav_plain (const char *path, double max_seconds, float **
  * silent wrong answer ("no digit found", or a digit read off half a
  * picture), so the CLI decodes strictly with these three checks. */
 struct _GstElement;
+struct _GstCaps;
 
 /* Before decoding: @path must be a regular file, a JPEG must reach its
  * end-of-image marker, a RIFF file (WAV, AVI) must be as long as its header
@@ -94,5 +95,12 @@ void     mm_media_strict_decoders (struct _GstElement *pipeline);
 /* Counts, atomically in *@count, the buffers that enter @element's "sink"
  * pad: zero at EOS means the decoder gave nothing. */
 void     mm_media_count_buffers (struct _GstElement *element, gint *count);
+/* Whether `videoconvert ! video/x-raw,format=GRAY8` turns frames of
+ * @caps (one structure, an 8-bit YUV format digitimage's luma takes) into
+ * a copy of their luma plane, byte for byte: found by converting a frame
+ * that holds every luma level beside varied chroma (a conversion that
+ * changes the matrix or the range shows in it). FALSE for any other
+ * format or if the conversion fails. */
+gboolean mm_media_luma_is_gray8 (const struct _GstCaps *caps);
 
 G_END_DECLS

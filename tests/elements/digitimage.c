@@ -386,6 +386,99 @@ GST_START_TEST (test_digitimage_frames_without_crop_become_gap_events)
 
 GST_END_TEST;
 
+/* The crops of frames @shapes (GRAY8) pushed through a fresh element,
+ * concatenated; with @i420 the same grey bytes as the luma plane of I420
+ * frames whose chroma is noise (luma on). */
+static GBytes *
+crops_of (const int *shapes, gboolean i420, gboolean luma)
+{
+  GstHarness *h = gst_harness_new ("digitimage");
+  GByteArray *out = g_byte_array_new ();
+  GstVideoInfo info;
+  GstBuffer *buf;
+  guint32 seed = 7;
+
+  g_object_set (h->element, "luma", luma, NULL);
+  gst_harness_set_src_caps_str (h, i420 ?
+      "video/x-raw, format=I420, width=64, height=48, framerate=30/1" : CAPS);
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_I420, W, H);
+  for (int i = 0; shapes[i] >= 0; i++) {
+    GstBuffer *gray = make_frame (shapes[i], TRUE, i);
+
+    if (i420) {
+      GstVideoFrame f;
+      GstMapInfo g;
+
+      buf = gst_buffer_new_allocate (NULL, GST_VIDEO_INFO_SIZE (&info), NULL);
+      gst_buffer_copy_into (buf, gray, GST_BUFFER_COPY_TIMESTAMPS, 0, -1);
+      gst_video_frame_map (&f, &info, buf, GST_MAP_WRITE);
+      gst_buffer_map (gray, &g, GST_MAP_READ);
+      for (int y = 0; y < H; y++)
+        memcpy ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, 0)
+            + y * GST_VIDEO_FRAME_PLANE_STRIDE (&f, 0), g.data + y * W, W);
+      for (int p = 1; p < 3; p++)
+        for (int k = 0; k < GST_VIDEO_FRAME_PLANE_STRIDE (&f, p) * H / 2; k++) {
+          seed = seed * 1664525u + 1013904223u;
+          ((guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&f, p))[k] = seed >> 24;
+        }
+      gst_buffer_unmap (gray, &g);
+      gst_video_frame_unmap (&f);
+      gst_buffer_unref (gray);
+    } else {
+      buf = gray;
+    }
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  }
+  while ((buf = gst_harness_try_pull (h))) {
+    GstMapInfo m;
+
+    gst_buffer_map (buf, &m, GST_MAP_READ);
+    g_byte_array_append (out, m.data, m.size);
+    gst_buffer_unmap (buf, &m);
+    gst_buffer_unref (buf);
+  }
+  gst_harness_teardown (h);
+  return g_byte_array_free_to_bytes (out);
+}
+
+GST_START_TEST (test_digitimage_luma_reads_the_y_plane_of_yuv)
+{
+  const int shapes[] = { BLANK, ONE, ONE, ONE, BLANK, SEVEN, SEVEN, SEVEN, -1 };
+  GBytes *gray = crops_of (shapes, FALSE, FALSE);
+  GBytes *luma = crops_of (shapes, TRUE, TRUE);
+  GstHarness *h = gst_harness_new ("digitimage");
+
+  /* two crops, the same bytes from the luma plane as from GRAY8 */
+  fail_unless_equals_int (g_bytes_get_size (gray), 2 * 784);
+  fail_unless (g_bytes_equal (gray, luma));
+  g_bytes_unref (gray);
+  g_bytes_unref (luma);
+  /* without luma, YUV frames are neither offered upstream (so that a
+   * videoconvert in front makes GRAY8, as before the property) nor taken */
+  {
+    GstPad *sink = gst_element_get_static_pad (h->element, "sink");
+    GstCaps *yuv = gst_caps_from_string ("video/x-raw, format=I420");
+    GstCaps *caps = gst_pad_query_caps (sink, NULL);
+
+    fail_if (gst_caps_can_intersect (caps, yuv));
+    gst_caps_unref (caps);
+    g_object_set (h->element, "luma", TRUE, NULL);
+    caps = gst_pad_query_caps (sink, NULL);
+    fail_unless (gst_caps_can_intersect (caps, yuv));
+    gst_caps_unref (caps);
+    g_object_set (h->element, "luma", FALSE, NULL);
+    gst_caps_unref (yuv);
+    gst_object_unref (sink);
+  }
+  gst_harness_set_src_caps_str (h,
+      "video/x-raw, format=I420, width=64, height=48, framerate=30/1");
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_allocate (NULL,
+              W * H * 3 / 2, NULL)), GST_FLOW_NOT_NEGOTIATED);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 digitimage_suite (void)
 {
@@ -404,6 +497,7 @@ digitimage_suite (void)
   tcase_add_test (tc, test_digitimage_refuses_an_invalid_roi);
   tcase_add_test (tc, test_digitimage_unstable_digit_gives_no_crop);
   tcase_add_test (tc, test_digitimage_frames_without_crop_become_gap_events);
+  tcase_add_test (tc, test_digitimage_luma_reads_the_y_plane_of_yuv);
   return s;
 }
 
