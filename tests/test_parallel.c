@@ -288,6 +288,27 @@ START_TEST (test_workers_stop_when_the_last_net_is_freed)
 }
 END_TEST
 
+/* mm_blas_one_thread: OpenBLAS's threads are gone (two or more, as on
+ * a machine of two cores), its count is 1, a product is still right and
+ * brings none back. */
+START_TEST (test_one_blas_thread_stops_openblas_threads)
+{
+  const float a[4] = { 1, 2, 3, 4 }, b[4] = { 5, 6, 7, 8 };
+  float c[4] = { 0 };
+  int before, after;
+
+  openblas_set_num_threads (2);
+  before = count_threads ();
+  mm_blas_one_thread ();
+  after = count_threads ();
+  ck_assert_int_eq (openblas_get_num_threads (), 1);
+  ck_assert_int_lt (after, before);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
+  ck_assert (c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50);
+  ck_assert_int_eq (count_threads (), after);
+}
+END_TEST
+
 typedef struct {
   GMutex lock;
   GThread *ran_on[2];
@@ -350,6 +371,7 @@ main (void)
   tcase_add_test (tc, test_blas_sections_in_many_threads_hold_one_thread_and_restore);
   tcase_add_test (tc, test_workers_stop_when_the_last_net_is_freed);
   tcase_add_test (tc, test_two_callers_at_once_both_run_in_parallel);
+  tcase_add_test (tc, test_one_blas_thread_stops_openblas_threads);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);
 }

@@ -38,6 +38,15 @@ void mm_parallel_for (int n_tasks, MmTaskFunc fn, gpointer data);
 void mm_blas_section_enter (void);
 void mm_blas_section_leave (void);
 
+/* For a process whose every BLAS call is to run on one thread (batch's
+ * workers: the parallelism is across files): OpenBLAS's count set to 1 and
+ * its idle threads stopped. OpenBLAS starts them when it loads and they
+ * spin (yielding) for a while before they sleep — a tenth of a second of
+ * CPU at the start of every run, when nothing asks for them. It starts
+ * them again by itself if its count is ever set afterwards. Not for a
+ * host's process (the count is the host's). */
+void mm_blas_one_thread (void);
+
 /* Users of the pools (every MmNet holds one reference): when the last one
  * is dropped, every worker is stopped and joined, so a host that frees its
  * networks is left with none of our threads. Kernels called without a

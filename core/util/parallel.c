@@ -95,6 +95,20 @@ mm_blas_section_enter (void)
   g_mutex_unlock (&blas_lock);
 }
 
+/* OpenBLAS's own call (its fork handler's) to stop its threads; weak, so
+ * that a BLAS without it (serial, OpenMP) keeps whatever it has. */
+extern int blas_thread_shutdown_ (void) __attribute__ ((weak));
+
+void
+mm_blas_one_thread (void)
+{
+  g_mutex_lock (&blas_lock);
+  openblas_set_num_threads (1);
+  if (blas_thread_shutdown_)
+    blas_thread_shutdown_ ();
+  g_mutex_unlock (&blas_lock);
+}
+
 void
 mm_blas_section_leave (void)
 {
