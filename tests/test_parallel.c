@@ -288,9 +288,14 @@ START_TEST (test_workers_stop_when_the_last_net_is_freed)
 }
 END_TEST
 
+/* OpenBLAS's pthread build exports it; its OpenMP and serial builds (an
+ * alternative Debian may select for libopenblas.so.0) do not. */
+extern int blas_thread_shutdown_ (void) __attribute__ ((weak));
+
 /* mm_blas_one_thread: OpenBLAS's threads are gone (two or more, as on
  * a machine of two cores), its count is 1, a product is still right and
- * brings none back. */
+ * brings none back. Where the BLAS has no shutdown call, only the count
+ * and the product are checked. */
 START_TEST (test_one_blas_thread_stops_openblas_threads)
 {
   const float a[4] = { 1, 2, 3, 4 }, b[4] = { 5, 6, 7, 8 };
@@ -302,7 +307,8 @@ START_TEST (test_one_blas_thread_stops_openblas_threads)
   mm_blas_one_thread ();
   after = count_threads ();
   ck_assert_int_eq (openblas_get_num_threads (), 1);
-  ck_assert_int_lt (after, before);
+  if (blas_thread_shutdown_)
+    ck_assert_int_lt (after, before);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, 2, 2, 2, 1.0f, a, 2, b, 2, 0.0f, c, 2);
   ck_assert (c[0] == 19 && c[1] == 22 && c[2] == 43 && c[3] == 50);
   ck_assert_int_eq (count_threads (), after);
