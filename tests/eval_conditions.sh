@@ -8,7 +8,7 @@
 #    scored as "validation" (as it is) and "validation_writers" (changed),
 #    never as a test; other images than the split test's; the same
 #    predictions on a second run; it runs with MNIST's test files absent;
-#  - --snr DB --noise white|pink|babble: noise mixed into the held-out recordings;
+#  - --snr DB --noise white|pink|babble|crowd: noise mixed into the held-out recordings;
 #    the same predictions on a second run; 0 dB costs accuracy, 20 dB less;
 #  - --predictions' word score (audio): on a data directory of one recording
 #    per digit, each held-out sample's score is `mmdigits words`' score of
@@ -132,12 +132,17 @@ run aud-0 -m "$AUD" -p clean --snr 0 --noise white
 run aud-0b -m "$AUD" -p clean --snr 0 --noise white
 run aud-20 -m "$AUD" -p clean --snr 20 --noise pink
 run aud-babble -m "$AUD" -p clean --snr 0 --noise babble
+run aud-crowd -m "$AUD" -p clean --snr 0 --noise crowd
 c=$(acc aud-clean heldout_test)
 below "$(acc aud-0 heldout_test)" "$c" 0.10 && ok "--snr 0: held-out $(acc aud-0 heldout_test) vs clean $c" \
   || fail "--snr 0 white: held-out $(acc aud-0 heldout_test), clean $c"
 below "$(acc aud-babble heldout_test)" "$c" 0.05 \
   && ok "--snr 0 babble: held-out $(acc aud-babble heldout_test) vs clean $c" \
   || fail "--snr 0 babble: held-out $(acc aud-babble heldout_test), clean $c"
+below "$(acc aud-crowd heldout_test)" "$c" 0.05 \
+  && python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["noise"] == "crowd"' "$T/aud-crowd.json" \
+  && ok "--snr 0 crowd: held-out $(acc aud-crowd heldout_test) vs clean $c, the JSON names it" \
+  || fail "--snr 0 crowd: held-out $(acc aud-crowd heldout_test), clean $c"
 below "$(acc aud-0 heldout_test)" "$(acc aud-20 heldout_test)" 0 \
   && ok "--snr 20 pink: held-out $(acc aud-20 heldout_test), above 0 dB white's" \
   || fail "--snr 20 pink: held-out $(acc aud-20 heldout_test), 0 dB white $(acc aud-0 heldout_test)"

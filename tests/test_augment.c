@@ -149,6 +149,39 @@ START_TEST (test_babble_mixes_the_pool_at_unit_rms)
 END_TEST
 
 /* The noise added is exactly at the requested SNR (whole-clip powers). */
+/* Crowd babble fills the second: from words centred in silence (0.4 s
+ * bursts in a one-second window), mm_aug_babble leaves the window's first
+ * 0.25 s silent — every talker speaks at the same moment — while every
+ * 10 ms of mm_aug_crowd holds speech (RMS above −20 dB of its unit RMS).
+ * Unit RMS, the same bits from the same seed; a pool of silent clips gives
+ * silence and ends. */
+START_TEST (test_crowd_fills_the_second)
+{
+  static float clips[3 * N], babble[N], crowd[N], again[N];
+  const int pool[2] = { 0, 1 }, silent[1] = { 2 };
+  MmRng r1, r2;
+
+  memset (clips, 0, sizeof clips);
+  sine (clips + 6400, 6400, 300, 0.1f);
+  sine (clips + N + 6400, 6400, 700, 0.3f);
+  mm_rng_seed (&r1, 9, 1);
+  mm_aug_babble (&r1, clips, N, pool, 2, 6, babble, N);
+  for (int i = 0; i < 4000; i++)
+    ck_assert (babble[i] == 0.0f);
+  mm_rng_seed (&r1, 9, 1);
+  mm_rng_seed (&r2, 9, 1);
+  mm_aug_crowd (&r1, clips, N, pool, 2, 6, crowd, N);
+  mm_aug_crowd (&r2, clips, N, pool, 2, 6, again, N);
+  ck_assert_mem_eq (crowd, again, sizeof crowd);
+  ck_assert_double_eq_tol (rms_db (crowd, N), 0.0, 1e-3);
+  for (int w = 0; w + 160 <= N; w += 160)
+    ck_assert_double_gt (rms_db (crowd + w, 160), -20.0);
+  mm_aug_crowd (&r1, clips, N, silent, 1, 6, crowd, N);
+  for (int i = 0; i < N; i++)
+    ck_assert (crowd[i] == 0.0f);
+}
+END_TEST
+
 START_TEST (test_noise_is_added_at_the_set_snr)
 {
   float x[N], y[N], noise[N], d[N];
@@ -609,6 +642,7 @@ main (void)
   tcase_add_test (tc, test_speed_scales_frequency);
   tcase_add_test (tc, test_shift_delays_and_zero_fills);
   tcase_add_test (tc, test_noise_is_added_at_the_set_snr);
+  tcase_add_test (tc, test_crowd_fills_the_second);
   tcase_add_test (tc, test_snr_counts_the_word_not_its_padding);
   tcase_add_test (tc, test_babble_mixes_the_pool_at_unit_rms);
   tcase_add_test (tc, test_noise_colours);

@@ -533,7 +533,8 @@ mm_cmd_eval (int argc, char **argv)
       "recordings (paper: the split test's) at DB speech-to-noise ratio (speech power over the "
       "recording's span)", "DB" },
     { "noise", 0, 0, G_OPTION_ARG_STRING, &noise, "The noise of --snr: white (default), pink, "
-      "or babble (6 talkers of the split test's recordings: training voices)", "KIND" },
+      "babble (6 talkers' words of the split test's recordings, training voices, centred as the "
+      "word is) or crowd (the same talkers speaking without pause)", "KIND" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &cond.limit, "Only the first N samples of each set", "N" },
     { "tta", 0, 0, G_OPTION_ARG_STRING, &tta, "Test-time views of the held-out test's "
       "recordings (paper: the split test's), e.g. speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1 (played F "
@@ -596,7 +597,7 @@ mm_cmd_eval (int argc, char **argv)
   }
   if (noise && (isnan (cond.snr) || !mm_noise_kind_parse (noise, &cond.noise))) {
     fprintf (stderr, "mmdigits: %s\n", isnan (cond.snr) ? "--noise needs --snr"
-        : "--noise: white, pink or babble");
+        : "--noise: white, pink, babble or crowd");
     rc = MM_EXIT_USAGE;
     goto out;
   }

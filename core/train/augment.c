@@ -607,6 +607,45 @@ mm_aug_babble (MmRng *rng, const float *clips, size_t stride, const int *pool, i
   scale_to_unit_rms (out, n);
 }
 
+/* The spoken span [*a, *b) of a clip: first to last non-zero sample. */
+static void
+spoken_span (const float *clip, int n, int *a, int *b)
+{
+  *a = 0;
+  *b = n;
+  while (*a < n && clip[*a] == 0.0f)
+    (*a)++;
+  while (*b > *a && clip[*b - 1] == 0.0f)
+    (*b)--;
+}
+
+void
+mm_aug_crowd (MmRng *rng, const float *clips, size_t stride, const int *pool, int n_pool,
+    int talkers, float *out, int n)
+{
+  memset (out, 0, sizeof (float) * n);
+  for (int t = 0; t < talkers && n_pool > 0; t++) {
+    gboolean first = TRUE;
+    /* bounded, so that a pool of silent clips ends */
+    for (int i = 0, draws = 0; i < n && draws < 4 * n_pool + 64; draws++) {
+      const float *clip = clips + (size_t) pool[mm_rng_below (rng, (guint32) n_pool)] * stride;
+      int a, b;
+      float k;
+
+      spoken_span (clip, (int) stride, &a, &b);
+      if (b - a < 2)
+        continue;
+      k = (float) (1.0 / sqrt (mean_square (clip + a, b - a)));
+      if (first)
+        a += (int) mm_rng_below (rng, (guint32) (b - a));
+      first = FALSE;
+      for (; a < b && i < n; a++, i++)
+        out[i] += k * clip[a];
+    }
+  }
+  scale_to_unit_rms (out, n);
+}
+
 static void
 add_babble (const MmAugmenter *g, MmRng *r, Scratch *s)
 {

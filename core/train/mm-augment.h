@@ -120,6 +120,16 @@ void  mm_aug_add_noise (float *x, const float *noise, int n, float snr_db);
  * An empty @pool gives silence. */
 void  mm_aug_babble   (MmRng *rng, const float *clips, size_t stride, const int *pool,
                        int n_pool, int talkers, float *out, int n);
+/* Continuous babble ("crowd"): each of @talkers speaks without pause — the
+ * spoken spans (first to last non-zero sample) of clips drawn from @pool,
+ * each scaled to unit speech power, back to back, the first entered at a
+ * random point — and the sum is scaled to unit RMS; @n samples into @out.
+ * Unlike mm_aug_babble, whose centred clips all speak at the same moment
+ * and leave the padding of a one-second window near silence, a crowd fills
+ * every sample, as a room of talkers does. A pool of silent clips gives
+ * silence. */
+void  mm_aug_crowd    (MmRng *rng, const float *clips, size_t stride, const int *pool,
+                       int n_pool, int talkers, float *out, int n);
 /* Noise makers, unit RMS (before scaling): white (triangular amplitudes,
  * flat spectrum), pink (−3 dB per octave, Kellet's filter on white), mains
  * hum (@hz fundamental, harmonics 1–5 at 1/k, random phases). The trainer

@@ -136,7 +136,7 @@ mm_degrade_writers (float *images, int n, MmWriterKind kind, guint64 seed)
 
 /* ---- noisy audio ---- */
 
-static const char *const noise_names[MM_NOISE_N] = { "white", "pink", "babble" };
+static const char *const noise_names[MM_NOISE_N] = { "white", "pink", "babble", "crowd" };
 
 const char *
 mm_noise_kind_name (MmNoiseKind kind)
@@ -222,8 +222,11 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
       mm_aug_white (&rng, noise, len);
     else if (kind == MM_NOISE_PINK)
       mm_aug_pink (&rng, noise, len);
-    else
+    else if (kind == MM_NOISE_BABBLE)
       mm_aug_babble (&rng, ds->waves->samples, len, (const int *) pool->data, pool->len,
+          MM_BABBLE_TALKERS, noise, len);
+    else
+      mm_aug_crowd (&rng, ds->waves->samples, len, (const int *) pool->data, pool->len,
           MM_BABBLE_TALKERS, noise, len);
     memcpy (mixed, ds->waves->samples + (size_t) r * len, sizeof (float) * len);
     mm_aug_add_noise (mixed, noise, len, (float) snr_db);

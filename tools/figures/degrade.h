@@ -51,10 +51,12 @@ void mm_degrade_writers (float *images, int n, MmWriterKind kind, guint64 seed);
 
 /* ---- noisy audio: eval --snr DB --noise KIND ---- */
 typedef enum {
-  MM_NOISE_WHITE, MM_NOISE_PINK, MM_NOISE_BABBLE, MM_NOISE_N
+  MM_NOISE_WHITE, MM_NOISE_PINK, MM_NOISE_BABBLE,
+  MM_NOISE_CROWD,   /* continuous babble (mm_aug_crowd), from the same pool */
+  MM_NOISE_N
 } MmNoiseKind;
 
-/* "white", "pink", "babble". */
+/* "white", "pink", "babble", "crowd". */
 const char *mm_noise_kind_name (MmNoiseKind kind);
 gboolean mm_noise_kind_parse (const char *name, MmNoiseKind *kind);
 /* The babble pool of `figures` and `eval --noise babble`: up to
@@ -71,7 +73,8 @@ GArray *mm_degrade_babble_pool (const MmDataset *split, MmRng *rng);
  * power). A recording paired with several samples gets one noise, from
  * its own PCG stream (@seed, its index in the wave bank), as the robustness
  * curves of `figures` do: the same recording, the same noisy block. Babble
- * from @pool (indices into @ds's wave bank, MM_BABBLE_TALKERS talkers).
+ * and crowd from @pool (indices into @ds's wave bank, MM_BABBLE_TALKERS
+ * talkers).
  * Each sample's MmDataset.score becomes the word detector's score of the
  * noisy clip (its loudest word; NAN: none found): the clip is what the noise
  * was mixed into, so the detector hears the noise over the whole second. */
