@@ -293,15 +293,24 @@ mm_aug_shift (float *x, int n, int shift)
   }
 }
 
+/* The spoken span [*a, *b) of a clip: first to last non-zero sample. */
+static void
+spoken_span (const float *clip, int n, int *a, int *b)
+{
+  *a = 0;
+  *b = n;
+  while (*a < n && clip[*a] == 0.0f)
+    (*a)++;
+  while (*b > *a && clip[*b - 1] == 0.0f)
+    (*b)--;
+}
+
 double
 mm_aug_speech_power (const float *x, int n)
 {
-  int a = 0, b = n;
+  int a, b;
 
-  while (a < n && x[a] == 0.0f)
-    a++;
-  while (b > a && x[b - 1] == 0.0f)
-    b--;
+  spoken_span (x, n, &a, &b);
   return mean_square (x + a, b - a);
 }
 
@@ -605,18 +614,6 @@ mm_aug_babble (MmRng *rng, const float *clips, size_t stride, const int *pool, i
       out[i] += k * clip[i];
   }
   scale_to_unit_rms (out, n);
-}
-
-/* The spoken span [*a, *b) of a clip: first to last non-zero sample. */
-static void
-spoken_span (const float *clip, int n, int *a, int *b)
-{
-  *a = 0;
-  *b = n;
-  while (*a < n && clip[*a] == 0.0f)
-    (*a)++;
-  while (*b > *a && clip[*b - 1] == 0.0f)
-    (*b)--;
 }
 
 void
