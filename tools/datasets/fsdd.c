@@ -81,30 +81,6 @@ mm_recording_clip (const MmMfccParams *p, const char *path, float *clip, MmWordS
 }
 
 gboolean
-mm_recording_score (const char *path, float *score, GError **error)
-{
-  MmWordsParams wp;
-  MmWordSpan word;
-  GArray *spans;
-  float *raw;
-  size_t n;
-
-  if (!mm_media_decode_audio (path, &raw, &n, error))
-    return FALSE;
-  mm_words_params_init (&wp);
-  wp.sample_rate = MM_MEDIA_SAMPLE_RATE;
-  spans = mm_words_find (&wp, raw, n, error);
-  g_free (raw);
-  if (!spans) {
-    g_prefix_error (error, "%s: ", path);
-    return FALSE;
-  }
-  *score = mm_words_loudest (spans, &word) ? (float) word.snr_db : NAN;
-  g_array_free (spans, TRUE);
-  return TRUE;
-}
-
-gboolean
 mm_recording_block (MmMfcc *m, const char *path, float *out, MmWordSpan *span,
     GError **error)
 {
@@ -313,6 +289,60 @@ typedef struct {
   GError *error;      /* the first error */
 } Extraction;
 
+/* The word detector's score (dB) of the loudest word of @raw (@n samples at
+ * 16 kHz; default detector), NAN when it finds none. */
+static gboolean
+word_score (const float *raw, size_t n, float *score, GError **error)
+{
+  MmWordsParams wp;
+  MmWordSpan word;
+  GArray *spans;
+
+  mm_words_params_init (&wp);
+  wp.sample_rate = MM_MEDIA_SAMPLE_RATE;
+  if (!(spans = mm_words_find (&wp, raw, n, error)))
+    return FALSE;
+  *score = mm_words_loudest (spans, &word) ? (float) word.snr_db : NAN;
+  g_array_free (spans, TRUE);
+  return TRUE;
+}
+
+/* Recording @i (@path), decoded once: its word score, then its clip as
+ * mm_recording_clip makes it (taken whole, with @whole's contract, when the
+ * detector finds no word), its features and its clip kept, as @x asks. */
+static gboolean
+extract_one (Extraction *x, MmMfcc *m, const MmMfccParams *whole, const char *path, int i,
+    float *clip, GError **error)
+{
+  float *raw;
+  size_t n;
+  gboolean ok;
+
+  if (!mm_media_decode_audio (path, &raw, &n, error))
+    return FALSE;
+  ok = !x->scores || word_score (raw, n, x->f->score + i, error);
+  if (ok && (x->features || x->waves)) {
+    ok = mm_frontend_clip (x->params, NULL, raw, n, clip, NULL, error);
+    if (!ok && g_error_matches (*error, MM_ERROR, MM_ERROR_NO_WORD)) {
+      g_clear_error (error);
+      g_atomic_int_inc (&x->whole);
+      ok = mm_frontend_clip (whole, NULL, raw, n, clip, NULL, error);
+    }
+  }
+  g_free (raw);
+  if (!ok) {
+    g_prefix_error (error, "%s: ", path);
+    return FALSE;
+  }
+  if (x->features && !mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE,
+          x->f->mfcc + (size_t) i * MM_AUDIO_VALUES, error))
+    return FALSE;
+  if (x->waves)
+    memcpy (x->f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, clip,
+        sizeof (float) * MM_MEDIA_SAMPLE_RATE);
+  return TRUE;
+}
+
 /* One worker: its own MFCC extractor, one pipeline per file (mm-media),
  * recordings taken from a shared counter so that the work balances. */
 static void
@@ -329,21 +359,8 @@ extract_worker (gpointer task, gpointer user_data)
   while (m && !g_atomic_int_get (&x->failed)
       && (i = g_atomic_int_add (&x->next, 1)) < x->f->n) {
     char *path = g_build_filename (x->dir, x->f->names[i], NULL);
-    gboolean ok = !x->scores || mm_recording_score (path, x->f->score + i, &error);
+    gboolean ok = extract_one (x, m, &whole, path, i, clip, &error);
 
-    if (ok && (x->features || x->waves)) {
-      ok = mm_recording_clip (x->params, path, clip, NULL, &error);
-      if (!ok && g_error_matches (error, MM_ERROR, MM_ERROR_NO_WORD)) {
-        g_clear_error (&error);
-        g_atomic_int_inc (&x->whole);
-        ok = mm_recording_clip (&whole, path, clip, NULL, &error);
-      }
-      ok = ok && (!x->features || mm_mfcc_compute (m, clip, MM_MEDIA_SAMPLE_RATE,
-              x->f->mfcc + (size_t) i * MM_AUDIO_VALUES, &error));
-      if (ok && x->waves)
-        memcpy (x->f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, clip,
-            sizeof (float) * MM_MEDIA_SAMPLE_RATE);
-    }
     g_free (path);
     if (!ok)
       break;

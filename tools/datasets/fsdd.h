@@ -26,7 +26,11 @@ typedef struct {
   int *index;              /* [n] recording index */
   float *mfcc;             /* [n][39·13] raw, time-major */
   float *wave;             /* [n][16000] the one-second clips, or NULL (not asked for) */
-  float *score;            /* [n] mm_recording_score of each, or NULL (asked with the clips) */
+  /* [n] how clearly each word stands out: the default word detector's score
+   * (MmWordSpan.snr_db, dB above its floor, at 16 kHz) of the recording's
+   * loudest word, as `mmdigits words` prints it; NAN without a word. NULL
+   * when not asked for (it comes with the clips). */
+  float *score;
 } MmFsdd;
 
 /* Parses "{digit}_{speaker}_{index}.wav" (speaker: lower-case letters,
@@ -43,12 +47,6 @@ gboolean mm_fsdd_parse_name (const char *name, int *digit, const char **speaker,
  * detector and it finds none. */
 gboolean mm_recording_clip (const MmMfccParams *p, const char *path, float *clip,
                             MmWordSpan *span, GError **error);
-/* How clearly the word stands out in the audio file @path: the word
- * detector's score (MmWordSpan.snr_db, dB above its noise floor; default
- * detector at 16 kHz) of the loudest word, as `mmdigits words` prints it and
- * the detector's front end cuts it; NAN when it finds no word. Decoded as
- * mm_recording_clip decodes. */
-gboolean mm_recording_score (const char *path, float *score, GError **error);
 /* mm_recording_clip, then mm_mfcc_compute with @m into @out (39×13). */
 gboolean mm_recording_block (MmMfcc *m, const char *path, float *out, MmWordSpan *span,
                              GError **error);
@@ -57,7 +55,7 @@ gboolean mm_recording_block (MmMfcc *m, const char *path, float *out, MmWordSpan
  * (@what names them in messages, e.g. "FSDD") with their MFCC (@params: NULL
  * = defaults) and, when @waves, the one-second 16 kHz clips the features are
  * made from (waveform augmentation computes features from them anew each
- * epoch) and each recording's mm_recording_score. With word_cut "detector", a recording in which the detector finds
+ * epoch) and each recording's score (MmFsdd.score), each recording decoded once. With word_cut "detector", a recording in which the detector finds
  * no word is taken whole (every index keeps its clip) and their number is
  * printed. Features and clips come from caches in $MMDIGITS_CACHE, else <user
  * cache dir>/mmdigits, when caches made from the same files (names, sizes,
