@@ -177,6 +177,26 @@ mm_degrade_babble_pool (const MmDataset *split, MmRng *rng)
   return pool;
 }
 
+/* For each sample of @ds, the first sample made from the same recording
+ * (itself for the first): a recording repeats across samples, and its
+ * changed block is made once and copied. Caller frees. */
+static int *
+first_of_recording (const MmDataset *ds)
+{
+  int *by_rec = g_new (int, ds->waves->n), *first = g_new (int, MAX (ds->n, 1));
+
+  for (int r = 0; r < ds->waves->n; r++)
+    by_rec[r] = -1;
+  for (int i = 0; i < ds->n; i++) {
+    int r = ds->wave[i];
+    if (by_rec[r] < 0)
+      by_rec[r] = i;
+    first[i] = by_rec[r];
+  }
+  g_free (by_rec);
+  return first;
+}
+
 gboolean
 mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *pool,
     const MmMfccParams *mfcc, guint64 seed, GError **error)
@@ -184,7 +204,7 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
   MmWordsParams wp;
   MmMfcc *m;
   float *mixed, *noise;
-  int len, *slot;
+  int len, *first;
   gboolean ok = TRUE;
 
   if (!ds->audio || !ds->waves || !ds->wave) {
@@ -200,21 +220,17 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
   len = ds->waves->len;
   mixed = g_new (float, len);
   noise = g_new (float, len);
-  /* a recording repeats across samples: its noisy block is made once */
-  slot = g_new (int, ds->waves->n);
-  for (int r = 0; r < ds->waves->n; r++)
-    slot[r] = -1;
+  first = first_of_recording (ds);
   for (int i = 0; ok && i < ds->n; i++) {
     int r = ds->wave[i];
     float *out = ds->audio + (size_t) i * MM_AUDIO_VALUES;
     MmRng rng;
-
     GArray *spans;
     MmWordSpan word;
 
-    if (slot[r] >= 0) {
-      memcpy (out, ds->audio + (size_t) slot[r] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
-      ds->score[i] = ds->score[slot[r]];
+    if (first[i] != i) {
+      memcpy (out, ds->audio + (size_t) first[i] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
+      ds->score[i] = ds->score[first[i]];
       continue;
     }
     mm_rng_seed (&rng, seed, (guint64) r);
@@ -237,9 +253,8 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
       ds->score[i] = mm_words_loudest (spans, &word) ? (float) word.snr_db : NAN;
       g_array_free (spans, TRUE);
     }
-    slot[r] = i;
   }
-  g_free (slot);
+  g_free (first);
   g_free (mixed);
   g_free (noise);
   mm_mfcc_free (m);
@@ -252,7 +267,7 @@ mm_degrade_view (MmDataset *ds, double speed, double warp, const MmMfccParams *m
 {
   MmMfcc *m;
   float *clip;
-  int len, *slot;
+  int len, *first;
   gboolean ok = TRUE;
 
   if (!ds->audio || !ds->waves || !ds->wave) {
@@ -265,17 +280,14 @@ mm_degrade_view (MmDataset *ds, double speed, double warp, const MmMfccParams *m
     mm_mfcc_set_warp (m, (float) warp);
   len = ds->waves->len;
   clip = g_new (float, len);
-  /* a recording repeats across samples: its view is made once */
-  slot = g_new (int, ds->waves->n);
-  for (int r = 0; r < ds->waves->n; r++)
-    slot[r] = -1;
+  first = first_of_recording (ds);
   for (int i = 0; ok && i < ds->n; i++) {
     int r = ds->wave[i];
     const float *src = ds->waves->samples + (size_t) r * len;
     float *out = ds->audio + (size_t) i * MM_AUDIO_VALUES;
 
-    if (slot[r] >= 0) {
-      memcpy (out, ds->audio + (size_t) slot[r] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
+    if (first[i] != i) {
+      memcpy (out, ds->audio + (size_t) first[i] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
       continue;
     }
     if (speed != 1.0)
@@ -283,9 +295,8 @@ mm_degrade_view (MmDataset *ds, double speed, double warp, const MmMfccParams *m
     else
       memcpy (clip, src, sizeof (float) * len);
     ok = mm_mfcc_compute (m, clip, len, out, error);
-    slot[r] = i;
   }
-  g_free (slot);
+  g_free (first);
   g_free (clip);
   mm_mfcc_free (m);
   return ok;
