@@ -136,7 +136,9 @@ struct _GstMmDigitImage
 #define GRAY_CAPS "video/x-raw, format=(string)GRAY8, " \
     "width=(int)[ 1, max ], height=(int)[ 1, max ], " \
     "framerate=(fraction)[ 0/1, max ]"
-/* the formats whose first plane is 8-bit luma (#GstMmDigitImage:luma) */
+/* the formats whose first plane is 8-bit luma (#GstMmDigitImage:luma): the
+ * one list of them, which `mmdigits batch` reads from this template
+ * (mm_media_luma_is_gray8) */
 #define LUMA_CAPS "video/x-raw, " \
     "format=(string){ I420, YV12, NV12, NV21, Y41B, Y42B, Y444 }, " \
     "width=(int)[ 1, max ], height=(int)[ 1, max ], " \

@@ -296,6 +296,61 @@ START_TEST (test_luma_is_gray8)
     gst_caps_unref (rgb);
     gst_caps_unref (gray);
   }
+  {
+    /* YUV9's luma plane is what videoconvert makes of a BT.601 frame, but
+     * digitimage does not take YUV9: its sink pad template decides */
+    const char *str = "video/x-raw, format=YUV9, width=320, height=240, framerate=10/1, "
+        "colorimetry=bt601";
+    GstCaps *yuv9 = gst_caps_from_string (str);
+
+    ck_assert_msg (converts_to_luma (str), "%s: videoconvert converts it", str);
+    ck_assert (!mm_media_luma_is_gray8 (yuv9));
+    gst_caps_unref (yuv9);
+  }
+}
+END_TEST
+
+/* Every format digitimage's sink pad template offers besides GRAY8 is one
+ * whose first plane is the 8-bit luma, a byte a pixel: what its luma
+ * property reads, and the list mm_media_luma_is_gray8 takes. */
+START_TEST (test_digitimage_luma_formats)
+{
+  GstElementFactory *factory;
+  guint n = 0;
+
+  gst_init (NULL, NULL);
+  factory = gst_element_factory_find ("digitimage");
+  ck_assert_msg (factory != NULL, "digitimage not in the registry (GST_PLUGIN_PATH_1_0)");
+  for (const GList *l = gst_element_factory_get_static_pad_templates (factory); l; l = l->next) {
+    GstStaticPadTemplate *t = l->data;
+    GstCaps *caps;
+
+    if (t->direction != GST_PAD_SINK)
+      continue;
+    caps = gst_static_caps_get (&t->static_caps);
+    for (guint i = 0; i < gst_caps_get_size (caps); i++) {
+      const GValue *v = gst_structure_get_value (gst_caps_get_structure (caps, i), "format");
+      guint k = GST_VALUE_HOLDS_LIST (v) ? gst_value_list_get_size (v) : 1;
+
+      for (guint j = 0; j < k; j++) {
+        const char *name = g_value_get_string (GST_VALUE_HOLDS_LIST (v)
+            ? gst_value_list_get_value (v, j) : v);
+        const GstVideoFormatInfo *f = gst_video_format_get_info (gst_video_format_from_string
+            (name));
+
+        ck_assert_msg (f && GST_VIDEO_FORMAT_INFO_PLANE (f, 0) == 0
+            && GST_VIDEO_FORMAT_INFO_POFFSET (f, 0) == 0
+            && GST_VIDEO_FORMAT_INFO_PSTRIDE (f, 0) == 1
+            && GST_VIDEO_FORMAT_INFO_DEPTH (f, 0) == 8
+            && (GST_VIDEO_FORMAT_INFO_IS_YUV (f) || GST_VIDEO_FORMAT_INFO_IS_GRAY (f)),
+            "%s: its first plane is not 8-bit luma", name);
+        n++;
+      }
+    }
+    gst_caps_unref (caps);
+  }
+  ck_assert_uint_ge (n, 2);
+  gst_object_unref (factory);
 }
 END_TEST
 
@@ -325,6 +380,7 @@ main (void)
   tcase_add_test (tc, test_not_handled);
   tcase_add_test (tc, test_plain_reader);
   tcase_add_test (tc, test_luma_is_gray8);
+  tcase_add_test (tc, test_digitimage_luma_formats);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);
 }

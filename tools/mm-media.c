@@ -584,11 +584,36 @@ mm_media_count_buffers (GstElement *element, gint *count)
 #define LUMA_PROBE_W 64
 #define LUMA_PROBE_H 16
 
+/* Whether digitimage's luma takes frames of @format: a format of its sink
+ * pad template other than GRAY8 (the template is the one list of those
+ * formats; a grey stream needs no probe). FALSE without the element. */
+static gboolean
+digitimage_takes_luma (const char *format)
+{
+  GstElementFactory *factory;
+  GstCaps *want, *tmpl;
+  gboolean takes = FALSE;
+
+  if (strcmp (format, "GRAY8") == 0 || !(factory = gst_element_factory_find ("digitimage")))
+    return FALSE;
+  want = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, format, NULL);
+  for (const GList *l = gst_element_factory_get_static_pad_templates (factory); l; l = l->next) {
+    GstStaticPadTemplate *t = l->data;
+
+    if (t->direction != GST_PAD_SINK)
+      continue;
+    tmpl = gst_static_caps_get (&t->static_caps);
+    takes |= gst_caps_can_intersect (want, tmpl);
+    gst_caps_unref (tmpl);
+  }
+  gst_caps_unref (want);
+  gst_object_unref (factory);
+  return takes;
+}
+
 gboolean
 mm_media_luma_is_gray8 (const GstCaps *caps)
 {
-  static const char *const luma_formats[] = { "I420", "YV12", "NV12", "NV21", "Y41B", "Y42B",
-    "Y444", NULL };
   const GstStructure *st = gst_caps_get_size (caps) == 1 ? gst_caps_get_structure (caps, 0)
       : NULL;
   const char *format = st ? gst_structure_get_string (st, "format") : NULL;
@@ -603,7 +628,7 @@ mm_media_luma_is_gray8 (const GstCaps *caps)
   guint32 seed = 2463534242u;
 
   if (!format || !gst_structure_has_name (st, "video/x-raw")
-      || !g_strv_contains (luma_formats, format))
+      || !digitimage_takes_luma (format))
     return FALSE;
   /* the stream's caps but for the frame size: colorimetry, chroma siting
    * and interlacing as the stream has them */

@@ -96,11 +96,12 @@ void     mm_media_strict_decoders (struct _GstElement *pipeline);
  * pad: zero at EOS means the decoder gave nothing. */
 void     mm_media_count_buffers (struct _GstElement *element, gint *count);
 /* Whether `videoconvert ! video/x-raw,format=GRAY8` turns frames of
- * @caps (one structure, an 8-bit YUV format digitimage's luma takes) into
- * a copy of their luma plane, byte for byte: found by converting a frame
- * that holds every luma level beside varied chroma (a conversion that
- * changes the matrix or the range shows in it). FALSE for any other
- * format or if the conversion fails. */
+ * @caps (one structure, an 8-bit YUV format digitimage's luma takes: its
+ * sink pad template, found in the registry) into a copy of their luma
+ * plane, byte for byte: found by converting a frame that holds every luma
+ * level beside varied chroma (a conversion that changes the matrix or the
+ * range shows in it). FALSE for any other format, without the digitimage
+ * element, or if the conversion fails. */
 gboolean mm_media_luma_is_gray8 (const struct _GstCaps *caps);
 
 G_END_DECLS
