@@ -21,9 +21,22 @@
  * again. Moving the same digit around does not give a new crop, as the crop
  * is centred by its centre of mass. Because of this the source caps have
  * `framerate=0/1` (variable rate); each crop keeps the PTS and duration of
- * the frame it came from. Every frame that gives no crop becomes a GAP
- * event of its PTS and duration, so that sinks preroll and aggregators
- * downstream can move on.
+ * the frame it came from. The frames that give no crop become GAP events,
+ * so that sinks preroll and aggregators downstream can move on: one GAP
+ * covers a run of such frames, from the first one's PTS to the end of the
+ * last one, and is sent before the next crop, before any other serialized
+ * event (EOS, a new segment or caps), or once the run reaches
+ * #GstMmDigitImage:gap-duration (0: one GAP per frame, each of its PTS and
+ * duration). A GAP tells only that no crop comes before its end, and an
+ * aggregator such as `mmclassify` wakes for every one; at a camera's 30
+ * frames a second a GAP per frame would wake it 30 times a second for
+ * nothing. The default, 500 ms, keeps what downstream knows of this
+ * stream at most half a second behind the frames, and a blank page costs
+ * two wake-ups a second. In a live pipeline, a word that `mmclassify`
+ * decides without a crop (no crop within its pair-window) may then be
+ * decided up to that much later, never later than the latency mmclassify
+ * reports, which includes `mfccextract`'s own (over a second). Crops are
+ * never held back.
  *
  * Ink is told from paper by a threshold (#GstMmDigitImage:threshold, Otsu's
  * per frame by default). With #GstMmDigitImage:adaptive (the default) the
@@ -96,6 +109,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_mm_digit_image_debug);
 #define DEFAULT_POST_MESSAGES TRUE
 #define DEFAULT_ADAPTIVE TRUE
 #define DEFAULT_LUMA FALSE
+#define DEFAULT_GAP_DURATION 500        /* ms */
+#define MAX_GAP_DURATION 60000          /* ms */
 
 enum
 {
@@ -108,6 +123,7 @@ enum
   PROP_POST_MESSAGES,
   PROP_ADAPTIVE,
   PROP_LUMA,
+  PROP_GAP_DURATION,
 };
 
 struct _GstMmDigitImage
@@ -120,6 +136,7 @@ struct _GstMmDigitImage
   gchar *roi;
   gboolean post_messages;
   gboolean luma;
+  guint gap_duration_ms;
 
   /* streaming state */
   GstVideoInfo in_info;
@@ -131,6 +148,9 @@ struct _GstMmDigitImage
   guint stable;                 /* frames the digit has been still */
   gboolean emitted;             /* a crop of this digit was pushed */
   guint8 emitted_crop[CROP_SIZE];
+  /* the run of frames without a crop not yet sent as a GAP: from gap_start
+   * (NONE: no run) to gap_end */
+  GstClockTime gap_start, gap_end;
 };
 
 #define GRAY_CAPS "video/x-raw, format=(string)GRAY8, " \
@@ -236,6 +256,49 @@ reset_tracking (GstMmDigitImage * self)
   self->have_last = FALSE;
   self->stable = 0;
   self->emitted = FALSE;
+}
+
+/* Sends the run of frames without a crop held so far as one GAP event. */
+static void
+push_pending_gap (GstMmDigitImage * self)
+{
+  GstClockTime start = self->gap_start, end = self->gap_end;
+
+  if (!GST_CLOCK_TIME_IS_VALID (start))
+    return;
+  self->gap_start = self->gap_end = GST_CLOCK_TIME_NONE;
+  /* a frame without a duration gave a GAP without one before coalescing:
+   * a run of such frames ends at its last PTS */
+  gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (self),
+      gst_event_new_gap (start, end > start ? end - start : GST_CLOCK_TIME_NONE));
+}
+
+/* Adds the frame @inbuf, which gave no crop, to the run of such frames;
+ * sends the run as a GAP when it spans @max (0: every frame). */
+static void
+add_to_gap (GstMmDigitImage * self, GstBuffer * inbuf, GstClockTime max)
+{
+  GstClockTime pts = GST_BUFFER_PTS (inbuf), end = pts;
+
+  if (!GST_BUFFER_PTS_IS_VALID (inbuf))
+    return;
+  if (GST_BUFFER_DURATION_IS_VALID (inbuf))
+    end += GST_BUFFER_DURATION (inbuf);
+  /* a frame earlier than the run's end (timestamps going back) starts a
+   * new run: a GAP never claims back time it has given */
+  if (GST_CLOCK_TIME_IS_VALID (self->gap_start) && pts < self->gap_end)
+    push_pending_gap (self);
+  if (!GST_CLOCK_TIME_IS_VALID (self->gap_start))
+    self->gap_start = pts;
+  self->gap_end = MAX (end, pts);
+  if (self->gap_end - self->gap_start >= max)
+    push_pending_gap (self);
+}
+
+static void
+clear_pending_gap (GstMmDigitImage * self)
+{
+  self->gap_start = self->gap_end = GST_CLOCK_TIME_NONE;
 }
 
 /* Feeds one frame's result to the tracker; TRUE when its crop is to be
@@ -357,6 +420,7 @@ gst_mm_digit_image_transform (GstBaseTransform * trans, GstBuffer * inbuf,
   MmDigitParams params;
   MmRect bbox = { 0, 0, 0, 0 };
   guint stable_frames;
+  GstClockTime gap_max;
   gboolean post, found;
   gint w = GST_VIDEO_INFO_WIDTH (&self->in_info);
   gint h = GST_VIDEO_INFO_HEIGHT (&self->in_info);
@@ -365,6 +429,7 @@ gst_mm_digit_image_transform (GstBaseTransform * trans, GstBuffer * inbuf,
   params = self->params;
   stable_frames = self->stable_frames;
   post = self->post_messages;
+  gap_max = self->gap_duration_ms * GST_MSECOND;
   GST_OBJECT_UNLOCK (self);
 
   if (!gst_video_frame_map (&frame, &self->in_info, inbuf, GST_MAP_READ)) {
@@ -382,12 +447,11 @@ gst_mm_digit_image_transform (GstBaseTransform * trans, GstBuffer * inbuf,
 
   if (!track (self, found, &bbox, stable_frames)) {
     /* sparse output: a GAP lets sinks preroll and aggregators move on */
-    if (GST_BUFFER_PTS_IS_VALID (inbuf))
-      gst_pad_push_event (GST_BASE_TRANSFORM_SRC_PAD (trans),
-          gst_event_new_gap (GST_BUFFER_PTS (inbuf),
-              GST_BUFFER_DURATION (inbuf)));
+    add_to_gap (self, inbuf, gap_max);
     return GST_BASE_TRANSFORM_FLOW_DROPPED;
   }
+  /* the frames before this crop, in time order before it */
+  push_pending_gap (self);
 
   GST_DEBUG_OBJECT (self, "digit at %d,%d %dx%d, PTS %" GST_TIME_FORMAT,
       bbox.x, bbox.y, bbox.width, bbox.height,
@@ -405,8 +469,16 @@ gst_mm_digit_image_transform (GstBaseTransform * trans, GstBuffer * inbuf,
 static gboolean
 gst_mm_digit_image_sink_event (GstBaseTransform * trans, GstEvent * event)
 {
-  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
-    reset_tracking (GST_MM_DIGIT_IMAGE (trans));
+  GstMmDigitImage *self = GST_MM_DIGIT_IMAGE (trans);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP) {
+    reset_tracking (self);
+    clear_pending_gap (self);
+  } else if (GST_EVENT_IS_SERIALIZED (event)) {
+    /* the held GAP belongs before it: EOS, a segment whose times it is in,
+     * caps, a GAP from upstream */
+    push_pending_gap (self);
+  }
   return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
 }
 
@@ -418,6 +490,7 @@ gst_mm_digit_image_start (GstBaseTransform * trans)
   if (self->finder == NULL)
     self->finder = mm_digit_finder_new ();
   reset_tracking (self);
+  clear_pending_gap (self);
   return TRUE;
 }
 
@@ -429,6 +502,7 @@ gst_mm_digit_image_stop (GstBaseTransform * trans)
   /* frees the finder's scratch, sized to the largest frame seen */
   g_clear_pointer (&self->finder, mm_digit_finder_free);
   reset_tracking (self);
+  clear_pending_gap (self);
   return TRUE;
 }
 
@@ -480,6 +554,9 @@ gst_mm_digit_image_set_property (GObject * object, guint prop_id,
     case PROP_LUMA:
       self->luma = g_value_get_boolean (value);
       break;
+    case PROP_GAP_DURATION:
+      self->gap_duration_ms = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -518,6 +595,9 @@ gst_mm_digit_image_get_property (GObject * object, guint prop_id,
       break;
     case PROP_LUMA:
       g_value_set_boolean (value, self->luma);
+      break;
+    case PROP_GAP_DURATION:
+      g_value_set_uint (value, self->gap_duration_ms);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -583,6 +663,11 @@ gst_mm_digit_image_class_init (GstMmDigitImageClass * klass)
           "plane as the grey image (videoconvert's GRAY8 may differ from it)",
           DEFAULT_LUMA, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
           | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_GAP_DURATION,
+      g_param_spec_uint ("gap-duration", "GAP duration",
+          "Longest run of frames without a crop sent as one GAP event (ms; "
+          "0 = a GAP per frame)", 0, MAX_GAP_DURATION, DEFAULT_GAP_DURATION,
+          flags));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post a digit-roi element message for every crop pushed",
@@ -620,4 +705,6 @@ gst_mm_digit_image_init (GstMmDigitImage * self)
   self->roi = g_strdup (DEFAULT_ROI);
   self->post_messages = DEFAULT_POST_MESSAGES;
   self->luma = DEFAULT_LUMA;
+  self->gap_duration_ms = DEFAULT_GAP_DURATION;
+  clear_pending_gap (self);
 }

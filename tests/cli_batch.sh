@@ -226,4 +226,34 @@ for v in ("vonly", "v709"):
     assert ref and got[f"{v}.webm"] == ref, (v, got.get(f"{v}.webm"), ref)
 PY
 
+# ---- digitimage sends a run of frames without a crop as one GAP (at most
+# gap-duration, 500 ms by default) instead of a GAP per frame: mmclassify's
+# decisions do not depend on it. The demo video's first digit is decided by
+# the image alone (the audio pad's GAPs rule a partner out), its second as a
+# pair; batch (the default) gives the lines of a pipeline with a GAP per
+# frame (gap-duration=0) and of one with the default ----
+for g in 0 500; do
+  env ${asan_rt:+LD_PRELOAD="$asan_rt"} gst-launch-1.0 -q filesrc location="$T/v42.webm" ! decodebin name=d \
+    d. ! queue ! videoconvert ! video/x-raw,format=GRAY8 ! digitimage gap-duration=$g ! c.image_sink \
+    d. ! queue ! audioconvert ! audioresample ! audio/x-raw,rate=16000,channels=1,format=F32LE \
+    ! mfccextract ! c.audio_sink mmclassify name=c model="$M" ! filesink location="$T/gap$g.jsonl" \
+    > /dev/null 2>&1 || need "the pipeline with gap-duration=$g" false
+done
+"$MM" batch "$T/v42.webm" --model "$M" --out "$T/gap.jsonl" 2> "$T/err"
+rc=$?
+python3 - "$T" <<'PY' && [ $rc -eq 0 ] \
+  && ok "GAPs of 500 ms or one a frame from digitimage: the same decisions, lone and paired, as batch's" \
+  || fail "gap-duration: rc $rc $(cat "$T/err") $(cut -c1-120 "$T"/gap*.jsonl)"
+import json, sys
+t = sys.argv[1]
+got = [json.loads(l) for l in open(f"{t}/gap.jsonl")]
+for o in got:
+    o.pop("file")
+mods = [o["modality"] for o in got]
+assert "image" in mods and "image+audio" in mods, mods
+for g in (0, 500):
+    ref = [json.loads(l) for l in open(f"{t}/gap{g}.jsonl")]
+    assert ref == got, (g, ref, got)
+PY
+
 checks_done

@@ -360,6 +360,8 @@ GST_START_TEST (test_digitimage_unstable_digit_gives_no_crop)
 
 GST_END_TEST;
 
+/* gap-duration 0: a GAP event per frame without a crop, of its PTS and
+ * duration */
 GST_START_TEST (test_digitimage_frames_without_crop_become_gap_events)
 {
   GstHarness *h = new_harness (NULL);
@@ -368,6 +370,7 @@ GST_START_TEST (test_digitimage_frames_without_crop_become_gap_events)
   GstClockTime ts, dur;
   guint gaps = 0;
 
+  g_object_set (h->element, "gap-duration", 0, NULL);
   push_shapes (h, shapes, TRUE, 0);
   fail_unless_equals_int (gst_harness_buffers_received (h), 1);
   while ((ev = gst_harness_try_pull_event (h))) {
@@ -382,6 +385,108 @@ GST_START_TEST (test_digitimage_frames_without_crop_become_gap_events)
   }
   fail_unless_equals_int (gaps, 5);
   gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* What leaves the element, in order: "G<start>+<duration>" for a GAP event,
+ * "B<pts>" for a crop, "E" for EOS, "S" for a segment (times in ms). */
+static GstPadProbeReturn
+log_data (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GString *log = user_data;
+
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER) {
+    g_string_append_printf (log, " B%" G_GUINT64_FORMAT,
+        GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info)) / GST_MSECOND);
+  } else {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+    GstClockTime ts, dur;
+
+    switch (GST_EVENT_TYPE (ev)) {
+      case GST_EVENT_GAP:
+        gst_event_parse_gap (ev, &ts, &dur);
+        g_string_append_printf (log, " G%" G_GUINT64_FORMAT "+%" G_GUINT64_FORMAT,
+            ts / GST_MSECOND, dur / GST_MSECOND);
+        break;
+      case GST_EVENT_EOS:
+        g_string_append (log, " E");
+        break;
+      case GST_EVENT_SEGMENT:
+        g_string_append (log, " S");
+        break;
+      default:
+        break;
+    }
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* A 10 fps frame of @shape at frame number @index. */
+static GstBuffer *
+frame_10fps (Shape shape, int index)
+{
+  GstBuffer *buf = make_frame (shape, TRUE, 0);
+
+  GST_BUFFER_PTS (buf) = index * 100 * GST_MSECOND;
+  GST_BUFFER_DURATION (buf) = 100 * GST_MSECOND;
+  return buf;
+}
+
+/* Pushes @n frames of @shape from frame number *@index on. */
+static void
+push_10fps (GstHarness * h, Shape shape, int n, int *index)
+{
+  for (int i = 0; i < n; i++)
+    fail_unless_equals_int (gst_harness_push (h, frame_10fps (shape,
+                (*index)++)), GST_FLOW_OK);
+}
+
+/* By default a run of frames without a crop is one GAP, from the first
+ * frame's PTS to the last one's end, sent once it spans gap-duration
+ * (500 ms), before the next crop, before EOS and before a new segment; a
+ * flush drops what was held; a crop is never held back. */
+GST_START_TEST (test_digitimage_runs_of_frames_without_crop_are_one_gap)
+{
+  GstHarness *h = new_harness (NULL);
+  GString *log = g_string_new (NULL);
+  GstSegment seg;
+  guint ms;
+  int i = 0;
+
+  g_object_get (h->element, "gap-duration", &ms, NULL);
+  fail_unless_equals_int (ms, 500);
+  gst_harness_set_src_caps_str (h, "video/x-raw, format=GRAY8, width=64, "
+      "height=48, framerate=10/1");
+  gst_pad_add_probe (h->sinkpad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, log_data, log, NULL);
+  /* twelve blank frames: two GAPs of 500 ms, 200 ms held */
+  push_10fps (h, BLANK, 12, &i);
+  fail_unless_equals_string (log->str, " G0+500 G500+500");
+  /* a digit held for three frames gives its crop at the third (1400 ms),
+   * after the held run up to it; the fourth frame gives no crop */
+  push_10fps (h, ONE, 4, &i);
+  fail_unless_equals_string (log->str, " G0+500 G500+500 G1000+400 B1400");
+  push_10fps (h, BLANK, 3, &i);
+  /* a new segment: the run held (the fourth frame of the digit and three
+   * blank ones) goes before it */
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  fail_unless_equals_string (log->str,
+      " G0+500 G500+500 G1000+400 B1400 G1500+400 S");
+  /* a flush drops the run held; EOS sends the one after it */
+  push_10fps (h, BLANK, 2, &i);
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  i = 0;
+  push_10fps (h, BLANK, 2, &i);
+  fail_unless (gst_harness_push_event (h, gst_event_new_eos ()));
+  fail_unless_equals_string (log->str,
+      " G0+500 G500+500 G1000+400 B1400 G1500+400 S S G0+200 E");
+  fail_unless_equals_int (gst_harness_buffers_received (h), 1);
+  gst_harness_teardown (h);
+  g_string_free (log, TRUE);
 }
 
 GST_END_TEST;
@@ -497,6 +602,7 @@ digitimage_suite (void)
   tcase_add_test (tc, test_digitimage_refuses_an_invalid_roi);
   tcase_add_test (tc, test_digitimage_unstable_digit_gives_no_crop);
   tcase_add_test (tc, test_digitimage_frames_without_crop_become_gap_events);
+  tcase_add_test (tc, test_digitimage_runs_of_frames_without_crop_are_one_gap);
   tcase_add_test (tc, test_digitimage_luma_reads_the_y_plane_of_yuv);
   return s;
 }
