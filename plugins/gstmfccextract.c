@@ -90,9 +90,12 @@
  * detector's 0.5 s lookahead + 55 ms in utterance mode and one second in
  * window mode, and it answers LATENCY queries with that. A pending word is
  * emitted at EOS; pending audio is dropped on FLUSH_STOP and on a DISCONT
- * buffer. During silence in utterance mode the element sends GAP events (at
- * most one per 100 ms) up to the earliest PTS a future block can have, so
- * that sinks preroll and aggregators can move on.
+ * buffer. During silence in utterance mode the element sends GAP events up
+ * to the earliest PTS a future block can have, so that sinks preroll and
+ * aggregators can move on: one once that PTS has moved 500 ms past the
+ * last one sent. An aggregator such as `mmclassify` wakes for every GAP;
+ * 500 ms is small beside the element's own latency (over a second), which
+ * mmclassify already adds to its own.
  *
  * ## Example launch lines
  * |[
@@ -119,8 +122,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_mm_mfcc_extract_debug);
 
 #define RATE MM_AUDIO_RATE
 #define BLOCK_SAMPLES RATE      /* one block = exactly one second */
-/* Smallest GAP event worth sending during silence (one per 100 ms at most). */
-#define GAP_MIN (100 * GST_MSECOND)
+/* Smallest GAP event worth sending during silence: each wakes an
+ * aggregator downstream, and what it tells is already over a second behind
+ * the input (the element's latency). */
+#define GAP_MIN (500 * GST_MSECOND)
 
 #define DEFAULT_MODE GST_MM_MFCC_EXTRACT_MODE_UTTERANCE
 /* The detector adapts to the noise floor; the level gate is off by default
