@@ -23,6 +23,11 @@
  * With params->adaptive the steps above run on an ink-strength image
  * (light ink on black) made by subtracting a local background estimate
  * (see local_background), so that one threshold fits a frame lit unevenly.
+ * There a blank page is known before its strength maps are made: when no
+ * block's grey levels are MIN_CONTRAST away from those of the blocks
+ * around it, no pixel's strength can reach MIN_CONTRAST (see
+ * blocks_are_flat), so Otsu's classes cannot differ by that much and the
+ * frame holds no ink — the result the maps would give, without them.
  */
 #include "mm-digit.h"
 #include "mm-digit-private.h"
@@ -73,7 +78,9 @@ struct _MmDigitFinder {
   guint8 *col;          /* [side_cap] a band of rows' extreme per column */
   int *span;            /* [2 * side_cap] each row's first and last ink column */
   size_t grid_cap;
-  guint8 *grid, *wide;  /* [grid_cap] local_background's blocks */
+  guint8 *grid;         /* [2 × grid_cap] each block's lightest level, then its darkest */
+  guint8 *wide;         /* [grid_cap] local_background's paper levels per block */
+  guint64 flat_frames;  /* frames found blank by blocks_are_flat (tests) */
   Component *comp;
   size_t comp_cap;
 };
@@ -137,6 +144,12 @@ mm_digit_finder_ties (const MmDigitFinder *f)
   return f->ties;
 }
 
+guint64
+mm_digit_finder_flat_frames (const MmDigitFinder *f)
+{
+  return f->flat_frames;
+}
+
 void
 mm_digit_finder_levels (const MmDigitFinder *f, int level[2], guint64 area[2])
 {
@@ -178,7 +191,7 @@ finder_reserve (MmDigitFinder *f, int rw, int rh)
   f->col = g_new (guint8, side);
   f->half = g_new (guint8, side);
   f->span = g_new (int, 2 * side);
-  f->grid = g_new (guint8, grid);
+  f->grid = g_new (guint8, 2 * grid);
   f->wide = g_new (guint8, grid);
   f->cap = n;
   f->side_cap = side;
@@ -801,11 +814,78 @@ run_extreme (const guint8 *restrict v, int n, gboolean dark_ink)
   return e;
 }
 
+/* local_background's block side for a @rw × @rh region. */
+static int
+block_side (int rw, int rh)
+{
+  return MAX (4, MIN (rw, rh) / 8);
+}
+
+/* Per block of local_background (side block_side, the last row and column
+ * of blocks cut by the region's edge) of the @rw × @rh region at @gray: its
+ * lightest level into @hi and its darkest into @lo (row stride: the number
+ * of blocks across), from a per-column extreme over each band of rows
+ * (band_extreme, vectorised). */
+static void
+block_extremes (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int rh,
+                guint8 *hi, guint8 *lo)
+{
+  int b = block_side (rw, rh), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
+
+  for (int side = 0; side < 2; side++) {
+    gboolean dark_ink = side == 0;      /* the paper of dark ink is light */
+    guint8 *grid = dark_ink ? hi : lo, *col = f->col;
+
+    for (int gy = 0; gy < gh; gy++) {
+      int y1 = MIN ((gy + 1) * b, rh);
+
+      memcpy (col, gray + (size_t) gy * b * stride, rw);
+      for (int y = gy * b + 1; y < y1; y++)
+        band_extreme (col, gray + (size_t) y * stride, rw, dark_ink);
+      for (int gx = 0; gx < gw; gx++)
+        grid[gy * gw + gx] = run_extreme (col + gx * b, MIN ((gx + 1) * b, rw) - gx * b,
+            dark_ink);
+    }
+  }
+}
+
+/* Whether no pixel's ink strength (local_background) on the sides asked
+ * for (@dark, @light) can reach @limit, from the blocks' extremes @hi and
+ * @lo (block_extremes) of the @rw × @rh region. A pixel's paper level is
+ * interpolated between the levels of the two block centres around it
+ * across and down (at most one block away), each the extreme of its
+ * block's 3 × 3 neighbourhood: so for dark ink it is at most the lightest
+ * level of the 5 × 5 blocks around the pixel's block, and the pixel at
+ * least its block's darkest, and the strength, their difference rounded,
+ * at most the difference of those two (likewise for light ink). */
+static gboolean
+blocks_are_flat (const guint8 *hi, const guint8 *lo, int rw, int rh, gboolean dark,
+                 gboolean light, int limit)
+{
+  int b = block_side (rw, rh), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
+
+  for (int gy = 0; gy < gh; gy++)
+    for (int gx = 0; gx < gw; gx++) {
+      int lightest = 0, darkest = 255;
+
+      for (int yy = MAX (gy - 2, 0); yy <= MIN (gy + 2, gh - 1); yy++)
+        for (int xx = MAX (gx - 2, 0); xx <= MIN (gx + 2, gw - 1); xx++) {
+          lightest = MAX (lightest, hi[yy * gw + xx]);
+          darkest = MIN (darkest, lo[yy * gw + xx]);
+        }
+      if ((dark && lightest - lo[gy * gw + gx] >= limit)
+          || (light && hi[gy * gw + gx] - darkest >= limit))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 /* Ink strength of the @rw × @rh region into @out (stride rw): the distance
  * of each pixel from the local paper level, towards the ink (darker for
  * @dark_ink). The paper level: per block of side B = shorter side / 8 the
- * lightest (dark ink) or darkest level — the paper in that block, unless a
- * stroke covers all of it — then the lightest of each block's 3 × 3
+ * lightest (dark ink) or darkest level (@grid, from block_extremes) — the
+ * paper in that block, unless a stroke covers all of it — then the
+ * lightest of each block's 3 × 3
  * neighbourhood (so a stroke must cover three blocks across to be taken
  * for paper), bilinearly interpolated between block centres. @hist, if
  * not NULL, receives the histogram of @out; *@level the strength that the
@@ -814,8 +894,7 @@ run_extreme (const guint8 *restrict v, int n, gboolean dark_ink)
  * fraction of it, starting from the level @guess: see mm_digit_find).
  *
  * This runs on every pixel of every frame, twice (both polarities), so:
- * the blocks' extremes come from a per-column extreme over each band of
- * rows (band_extreme, vectorised); a column's block-centre coordinates,
+ * a column's block-centre coordinates,
  * and the two grid rows interpolated along x for a band of rows, are
  * worked out once (mix_rows, vectorised, a run of columns between two
  * centres at a time); the pixels go through step_strength_row (vectorised,
@@ -825,11 +904,11 @@ run_extreme (const guint8 *restrict v, int n, gboolean dark_ink)
  * dearest part) is made only when asked for. */
 static void
 local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int rh,
-                  gboolean dark_ink, guint8 *out, guint32 hist[256], int guess, int *level,
-                  guint64 *area)
+                  gboolean dark_ink, const guint8 *grid, guint8 *out, guint32 hist[256],
+                  int guess, int *level, guint64 *area)
 {
-  int b = MAX (4, MIN (rw, rh) / 8), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
-  guint8 *grid = f->grid, *wide = f->wide, *col = f->col, *half = f->half;
+  int b = block_side (rw, rh), gw = (rw + b - 1) / b, gh = (rh + b - 1) / b;
+  guint8 *wide = f->wide, *half = f->half;
   int *cx0 = f->cx0, *cx1 = f->cx1, *cxn = f->cxn;
   /* the integer paper levels (see below), side_cap apart */
   int *upper = f->lerp, *lower = upper + f->side_cap, *acc = lower + f->side_cap;
@@ -847,15 +926,6 @@ local_background (MmDigitFinder *f, const guint8 *gray, int stride, int rw, int 
   size_t n = (size_t) rw * rh;
   guint64 top = (guint64) rw * rh / 200, seen = 0;
 
-  for (int gy = 0; gy < gh; gy++) {
-    int y1 = MIN ((gy + 1) * b, rh);
-
-    memcpy (col, gray + (size_t) gy * b * stride, rw);
-    for (int y = gy * b + 1; y < y1; y++)
-      band_extreme (col, gray + (size_t) y * stride, rw, dark_ink);
-    for (int gx = 0; gx < gw; gx++)
-      grid[gy * gw + gx] = run_extreme (col + gx * b, MIN ((gx + 1) * b, rw) - gx * b, dark_ink);
-  }
   for (int gy = 0; gy < gh; gy++)
     for (int gx = 0; gx < gw; gx++) {
       int v = grid[gy * gw + gx];
@@ -1082,12 +1152,27 @@ mm_digit_find (MmDigitFinder *f, const MmDigitParams *p,
      * guessed changes the work, never the result. */
     gboolean light_first = p->polarity == MM_POLARITY_LIGHT_ON_DARK
         || (p->polarity == MM_POLARITY_AUTO && f->light_last);
+    gboolean dark_side = p->polarity != MM_POLARITY_LIGHT_ON_DARK;
+    gboolean light_side = p->polarity != MM_POLARITY_DARK_ON_LIGHT;
+    guint8 *hi = f->grid, *lo = f->grid + f->grid_cap;
 
-    if (p->polarity != MM_POLARITY_LIGHT_ON_DARK)
-      local_background (f, base, stride, r.width, r.height, TRUE, f->flat[0],
+    block_extremes (f, base, stride, r.width, r.height, hi, lo);
+    /* a blank page (see the top of the file): neither side measured; the
+     * guesses for the next frame stay. The reference takes the long way,
+     * so that a test can compare the two. */
+    if (p->threshold < 0 && !f->reference
+        && blocks_are_flat (hi, lo, r.width, r.height, dark_side, light_side,
+            (int) MIN_CONTRAST)) {
+      f->level[0] = f->level[1] = -1;
+      f->area[0] = f->area[1] = 0;
+      f->flat_frames++;
+      return FALSE;
+    }
+    if (dark_side)
+      local_background (f, base, stride, r.width, r.height, TRUE, hi, f->flat[0],
           light_first ? NULL : f->hist[0], f->level_last[0], &dark, &dark_area);
-    if (p->polarity != MM_POLARITY_DARK_ON_LIGHT)
-      local_background (f, base, stride, r.width, r.height, FALSE, f->flat[1],
+    if (light_side)
+      local_background (f, base, stride, r.width, r.height, FALSE, lo, f->flat[1],
           light_first ? f->hist[1] : NULL, f->level_last[1], &light, &light_area);
     f->level_last[0] = MAX (dark, 0);
     f->level_last[1] = MAX (light, 0);

@@ -12,13 +12,20 @@
 
 G_BEGIN_DECLS
 
-/* @reference TRUE: every pixel by the double formula (slow), for
- * comparison; FALSE (the default): the integer path. */
+/* @reference TRUE: every pixel by the double formula (slow), and no frame
+ * found blank from its blocks alone, for comparison; FALSE (the default):
+ * the integer path and that shortcut. */
 void    mm_digit_finder_set_reference (MmDigitFinder *f, gboolean reference);
 
 /* Pixels so far that the integer path left to the double formula (exact
  * half-way paper levels). */
 guint64 mm_digit_finder_ties          (const MmDigitFinder *f);
+
+/* Frames so far that mm_digit_find found blank from their blocks'
+ * extremes alone, without strength maps (the reference never does):
+ * such a frame measures neither side (levels -1, areas 0; the strength
+ * maps are left as they were). */
+guint64 mm_digit_finder_flat_frames   (const MmDigitFinder *f);
 
 /* The ink-strength map (region width × height, row stride = width) of
  * the last adaptive mm_digit_find for dark ink (@dark_ink) or light ink;
