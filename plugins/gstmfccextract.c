@@ -28,8 +28,9 @@
  * rate=(int)16000, frame-length=(int)800, frame-step=(int)400, nfft=(int)1024,
  * filters=(int)26, low-freq=(double)0, high-freq=(double)8000,
  * preemphasis=(double)0.97, lifter=(int)22, energy=(boolean)true,
- * dc-block=(boolean)false, cmvn=(string)none` (the study's front end), so
- * that `mmclassify` can refuse features its model was not trained on.
+ * dc-block=(boolean)false, cmvn=(string)none, views=(string)none` (the
+ * study's front end), so that `mmclassify` can refuse features its model
+ * was not trained on.
  * When neither #GstMmMfccExtract:model nor any of those properties is set,
  * the element asks downstream (a CAPS query) and adopts the front end it
  * names: `mmclassify` answers with its model's, so a pipeline with a model
@@ -69,7 +70,16 @@
  * A block is made every #GstMmMfccExtract:hop ms from the sliding
  * one-second window of the input (complete windows only).
  *
- * One buffer holds 39 × 13 floats, time-major.
+ * One buffer holds 39 × 13 floats, time-major, per block: the word's (or
+ * window's) block and, when the front end has test-time views (`views` in
+ * the model's `mfcc` metadata and in the caps, e.g. `speed:0.9,speed:1.1`;
+ * core/features/mm-mfcc.h), one more block per view, in the caps' order:
+ * the same one-second clip played that much faster or slower around its
+ * centre, or analysed with warped mel filters
+ * (core/features/mm-frontend.h, mm_frontend_views_compute). A model with
+ * views decides on the mean of its logits over them; views are set only
+ * through a model (#GstMmMfccExtract:model, or the CAPS query
+ * `mmclassify` answers), never by a property.
  *
  * When #GstMmMfccExtract:post-messages is %TRUE, every block of utterance
  * mode is announced by an element message named `mfcc-utterance` with these
@@ -194,6 +204,7 @@ struct _GstMmMfccExtract
   gboolean have_info;
   GstSegment segment;
   MmMfcc *mfcc;                 /* its params: the contract in force */
+  MmFrontendViews *views;       /* the contract's test-time views' blocks */
   gboolean caps_pending;        /* the contract changed: new caps first */
   float *block;                 /* BLOCK_SAMPLES of scratch for one window */
   MmDcBlock dc;                 /* dc-block: the stored samples are DC-free */
@@ -491,7 +502,8 @@ ensure_frontend (GstMmMfccExtract * self)
 {
   MmMfccParams p;
   MmWordsParams wp;
-  MmMfcc *m;
+  MmMfcc *m = NULL;
+  MmFrontendViews *v = NULL;
   MmWords *w;
   GError *err = NULL;
   gchar *model;
@@ -523,16 +535,20 @@ ensure_frontend (GstMmMfccExtract * self)
     g_clear_error (&err);
     return FALSE;
   }
-  if (!(m = mm_mfcc_new (&p, &err)) || !(w = mm_words_new (&wp, &err))) {
+  if (!(m = mm_mfcc_new (&p, &err)) || !(v = mm_frontend_views_new (&p, &err))
+      || !(w = mm_words_new (&wp, &err))) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
         ("Invalid settings: %s.", err->message), (NULL));
     g_clear_error (&err);
     mm_mfcc_free (m);
+    mm_frontend_views_free (v);
     return FALSE;
   }
   if (self->mfcc)
     mm_mfcc_free (self->mfcc);
   self->mfcc = m;
+  mm_frontend_views_free (self->views);
+  self->views = v;
   if (self->words)
     mm_words_free (self->words);
   self->words = w;
@@ -609,10 +625,12 @@ push_caps (GstMmMfccExtract * self)
   return ok;
 }
 
-/* MFCC of one second (@samples, BLOCK_SAMPLES long) → one buffer pushed. */
+/* MFCC of one second (@samples, BLOCK_SAMPLES long) and of its views →
+ * one buffer pushed. */
 static GstFlowReturn
 push_block (GstMmMfccExtract * self, const float *samples, GstClockTime pts)
 {
+  const gsize values = MM_MFCC_FRAMES * MM_MFCC_COEFFS;
   GstBuffer *out;
   GstMapInfo map;
   GError *err = NULL;
@@ -620,11 +638,11 @@ push_block (GstMmMfccExtract * self, const float *samples, GstClockTime pts)
 
   if (!push_caps (self))
     return GST_FLOW_NOT_NEGOTIATED;
-  out = gst_buffer_new_allocate (NULL, MM_MFCC_FRAMES * MM_MFCC_COEFFS * sizeof (float),
-      NULL);
+  out = gst_buffer_new_allocate (NULL, values * sizeof (float)
+      * mm_frontend_n_blocks (mm_mfcc_params (self->mfcc)), NULL);
   gst_buffer_map (out, &map, GST_MAP_WRITE);
-  ok = mm_mfcc_compute (self->mfcc, samples, BLOCK_SAMPLES,
-      (float *) map.data, &err);
+  ok = mm_mfcc_compute (self->mfcc, samples, BLOCK_SAMPLES, (float *) map.data, &err)
+      && mm_frontend_views_compute (self->views, samples, (float *) map.data + values, &err);
   gst_buffer_unmap (out, &map);
   if (!ok) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
@@ -1056,6 +1074,7 @@ gst_mm_mfcc_extract_finalize (GObject * object)
 
   if (self->mfcc)
     mm_mfcc_free (self->mfcc);
+  mm_frontend_views_free (self->views);
   mm_words_free (self->words);
   g_free (self->model);
   g_free (self->model_read);

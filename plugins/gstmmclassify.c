@@ -68,6 +68,12 @@
  * pad answers CAPS queries with that front end, so an mfccextract whose
  * front-end properties are left alone adopts it by itself.
  *
+ * A front end may have test-time views (the caps' `views`, e.g.
+ * `speed:0.9,speed:1.1`; the default set's has): each buffer then holds
+ * the word's block and one block per view, and a network decides on the
+ * softmax of the mean of its logits over them, divided by its temperature
+ * (which was fitted on that mean).
+ *
  * ## Output
  * Every decision is posted as an element message named `mmclassify` with
  * these fields:
@@ -76,8 +82,9 @@
  *   or −1 when the decision is not sure (see below).
  * * #gdouble `confidence`: the probability of the arg-max.
  * * #GstValueArray of #gdouble `probabilities`: the ten class probabilities
- *   (softmax of the logits divided by the model's calibration temperature,
- *   1 for a model without one), summing to 1.
+ *   (softmax of the logits — with views, of their mean — divided by the
+ *   model's calibration temperature, 1 for a model without one), summing
+ *   to 1.
  * * #gchararray `modality`: what was classified: `image` (a crop alone),
  *   `audio` (a block alone) or `image+audio` (a pair, by the hybrid).
  * * #gchararray `arch`: the network that decided, e.g. `HybridNet_CNN`;
@@ -138,6 +145,7 @@
 #include "gstmmclassify.h"
 #include "gstmmutil.h"
 #include "mm-error.h"
+#include "mm-frontend.h"
 #include "mm-modelset.h"
 #include "mm-paths.h"
 
@@ -193,7 +201,8 @@ struct _GstMmClassify
   guint64 n_decisions;          /* since start, to tell an empty stream */
   gboolean warned_empty;
   guint8 gray[MM_IMAGE_PIXELS];
-  float mfcc[MM_AUDIO_VALUES];
+  int audio_blocks;             /* blocks per buffer: the word's and its views' */
+  float mfcc[MM_AUDIO_VALUES * (1 + MM_MFCC_MAX_VIEWS)];
 };
 
 /* One input at the head of a pad, with its times. */
@@ -577,9 +586,9 @@ read_audio (GstMmClassify * self, GstBuffer * buf)
 
   if (!gst_buffer_map (buf, &map, GST_MAP_READ))
     return FALSE;
-  ok = map.size >= sizeof (float) * MM_AUDIO_VALUES;
+  ok = map.size >= sizeof (float) * MM_AUDIO_VALUES * self->audio_blocks;
   if (ok)
-    for (int i = 0; i < MM_AUDIO_VALUES; i++)
+    for (int i = 0; i < MM_AUDIO_VALUES * self->audio_blocks; i++)
       self->mfcc[i] = GST_READ_FLOAT_LE (map.data + 4 * i);
   gst_buffer_unmap (buf, &map);
   return ok;
@@ -698,8 +707,8 @@ classify (GstMmClassify * self, const Item * a, const Item * b)
   }
   if (aud && !read_audio (self, aud->buf)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("MFCC block of %" G_GSIZE_FORMAT " bytes, need 39x13 floats",
-            gst_buffer_get_size (aud->buf)));
+        ("MFCC buffer of %" G_GSIZE_FORMAT " bytes, need %d blocks of 39x13 floats",
+            gst_buffer_get_size (aud->buf), self->audio_blocks));
     return GST_FLOW_ERROR;
   }
   GST_OBJECT_LOCK (self);
@@ -872,6 +881,8 @@ check_audio_caps (GstMmClassify * self, GstCaps * caps)
         ("give mfccextract model=%s, or set its properties to match", file));
     ok = FALSE;
   }
+  if (ok)
+    self->audio_blocks = mm_frontend_n_blocks (&stream);
   g_free (what);
   g_free (file);
   return ok;
@@ -1143,6 +1154,7 @@ gst_mm_classify_init (GstMmClassify * self)
   self->pair_window_ms = DEFAULT_PAIR_WINDOW;
   self->fallback = DEFAULT_FALLBACK;
   self->pos[0] = self->pos[1] = GST_CLOCK_TIME_NONE;
+  self->audio_blocks = 1;
   g_mutex_init (&self->consume_lock);
   update_latency (self);
 }

@@ -303,11 +303,15 @@ reset_collection (GstMmTrain * self)
 
 /* The audio caps say which front end made the blocks: that is what the
  * model will record, so one run must not mix two, and a fine-tuned model
- * must keep the front end it was trained on. */
+ * must keep the front end it was trained on. Test-time views are not
+ * learnt from: a buffer's first block (the word's own) is the sample, the
+ * model records the front end without views (a temperature fitted on the
+ * views' mean is `mmdigits calibrate --views`'s to add), and an init-model
+ * with views takes a stream of its front end with or without them. */
 static gboolean
 set_audio_caps (GstMmTrain * self, GstCaps * caps)
 {
-  MmMfccParams fe;
+  MmMfccParams fe, init_fe;
   GError *err = NULL;
   gchar *what = NULL;
   gboolean ok = TRUE;
@@ -318,8 +322,13 @@ set_audio_caps (GstMmTrain * self, GstCaps * caps)
     g_error_free (err);
     return FALSE;
   }
+  fe.n_views = 0;
   GST_OBJECT_LOCK (self);
-  if (self->init && !mm_mfcc_params_equal (&self->init->frontend, &fe, &what)) {
+  if (self->init) {
+    init_fe = self->init->frontend;
+    init_fe.n_views = 0;
+  }
+  if (self->init && !mm_mfcc_params_equal (&init_fe, &fe, &what)) {
     GST_OBJECT_UNLOCK (self);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("The audio features are not those init-model was trained on "

@@ -61,7 +61,8 @@ gst_mm_plugin_dir (void)
 GstCaps *
 gst_mm_mfcc_caps_new (const MmMfccParams * p)
 {
-  return gst_caps_new_simple ("audio/x-mfcc",
+  gchar *views = mm_mfcc_views_to_string (p);
+  GstCaps *caps = gst_caps_new_simple ("audio/x-mfcc",
       "frames", G_TYPE_INT, mm_mfcc_params_block_frames (p),
       "coefficients", G_TYPE_INT, p->n_coeffs,
       "format", G_TYPE_STRING, "F32LE",
@@ -76,7 +77,11 @@ gst_mm_mfcc_caps_new (const MmMfccParams * p)
       "lifter", G_TYPE_INT, p->lifter,
       "energy", G_TYPE_BOOLEAN, p->append_energy,
       "dc-block", G_TYPE_BOOLEAN, p->dc_block,
-      "cmvn", G_TYPE_STRING, mm_cmvn_name (p->cmvn), NULL);
+      "cmvn", G_TYPE_STRING, mm_cmvn_name (p->cmvn),
+      "views", G_TYPE_STRING, views, NULL);
+
+  g_free (views);
+  return caps;
 }
 
 static gboolean
@@ -155,6 +160,17 @@ gst_mm_mfcc_params_from_caps (const GstCaps * caps, MmMfccParams * p, GError ** 
     g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
         "audio/x-mfcc field cmvn is not none, mean or mean+var");
     return FALSE;
+  }
+  if (gst_structure_has_field (s, "views")) {
+    const gchar *views = gst_structure_get_string (s, "views");
+    GError *err = NULL;
+
+    if (!views || !mm_mfcc_views_from_string (views, &q, &err)) {
+      g_set_error (error, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+          "audio/x-mfcc field views: %s", err ? err->message : "not a string");
+      g_clear_error (&err);
+      return FALSE;
+    }
   }
   if (!mm_mfcc_params_check (&q, error))
     return FALSE;

@@ -23,6 +23,12 @@
 #  - --tta VIEWS: the identity view alone (speed:1) predicts as plain eval
 #    on the held-out set, to the bit of its confidences' rounding; four
 #    views change confidences, run twice the same; the JSON names the views;
+#    with --snr the views are of the noisy clips (confidences change);
+#  - a model whose front end has views (calibrate --views): eval uses them
+#    without --tta (the same digits as --tta with those views on the model
+#    without; the softmax of the mean logits has the same arg-max at any
+#    temperature), --tta none scores its blocks alone (the digits of plain
+#    eval); the file records the views (inspect);
 #  - usage errors (exit 2) and an image network with --snr or --tta (exit 1);
 #    training on writers or writers-val is refused.
 # Usage: bash eval_conditions.sh PATH/TO/mmdigits
@@ -253,6 +259,8 @@ assert len(a) == len(b) > 1, (len(a), len(b))
 gap = max(abs(float(x[4]) - float(y[4])) for x, y in zip(a, b))
 if sys.argv[3] == "same":
     assert all(x[:4] == y[:4] for x, y in zip(a, b)) and gap <= 1e-6, gap
+elif sys.argv[3] == "digits":
+    assert all(x[:4] == y[:4] for x, y in zip(a, b)), "the digits differ"
 else:
     assert gap > 1e-3, gap
 PY
@@ -265,6 +273,27 @@ same aud-tta aud-tta2 && ok "--tta: a second run predicts the same" || fail "--t
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["tta"]=="speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1" and "split_test" not in d' \
   "$T/aud-tta.json" && ok "--tta: the JSON names the views and scores only the held-out set" \
   || fail "--tta JSON: $(head -c 300 "$T/aud-tta.json")"
+run aud-tta-snr -m "$AUD" -p clean --snr 0 --noise white --tta speed:0.9,speed:1.1
+heldout aud-0 aud-tta-snr differ && python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["tta"]=="speed:0.9,speed:1.1" and d["snr_db"]==0' \
+  "$T/aud-tta-snr.json" && ok "--tta with --snr: views of the noisy clips change confidences" \
+  || fail "--tta with --snr: $(head -c 300 "$T/aud-tta-snr.json")"
+
+# ---- a model with views in its front end ----
+if "$MM" calibrate -m "$AUD" -p clean --views speed:0.9,speed:1.1 -o "$T/aud-views.safetensors" \
+    --threads 1 > /dev/null 2> "$T/cal-views.err"; then
+  "$MM" inspect "$T/aud-views.safetensors" | grep -q '"views":"speed:0.9,speed:1.1"' \
+    && ok "calibrate --views: the model's front end records the views" \
+    || fail "calibrate --views: no views in $("$MM" inspect "$T/aud-views.safetensors" | grep mfcc)"
+  run aud-own -m "$T/aud-views.safetensors" -p clean
+  run aud-none -m "$T/aud-views.safetensors" -p clean --tta none
+  run aud-t1 -m "$AUD" -p clean --tta speed:0.9,speed:1.1
+  heldout aud-t1 aud-own digits && ok "a model with views: eval decides with them" \
+    || fail "a model with views: eval's digits are not those of its views"
+  heldout aud-clean aud-none digits && ok "a model with views, --tta none: its blocks alone" \
+    || fail "--tta none: the digits are not plain eval's"
+else
+  fail "calibrate --views: $(tail -1 "$T/cal-views.err")"
+fi
 
 # ---- errors ----
 usage () {   # usage WHAT ARGS...: eval ARGS is a usage error (exit 2)
@@ -286,7 +315,8 @@ usage "two models without --ensemble" -m "$AUD" -m "$AUD"
 usage "--tta pitch:1" -m "$AUD" --tta pitch:1
 usage "--tta speed:3" -m "$AUD" --tta speed:3
 usage "--tta speed:" -m "$AUD" --tta speed:
-usage "--tta with --snr" -m "$AUD" --tta speed:0.9 --snr 10
+usage "--tta with five views" -m "$AUD" --tta speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1,speed:1.2
+usage "--tta with a view of both" -m "$AUD" --tta speed:0.9:vtlp:1.1
 usage "--tta with --ensemble" -m "$AUD" -m "$AUD" --ensemble --tta speed:0.9
 "$MM" eval -m "$IMG" --tta speed:0.9 > /dev/null 2> "$T/img-tta.err"
 [ $? -eq 1 ] && grep -q "hears no audio" "$T/img-tta.err" && ok "--tta with ImageNet_CNN: exit 1" \

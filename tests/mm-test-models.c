@@ -70,24 +70,35 @@ gboolean
 mm_test_expected_probs (const char *file, const guint8 *gray, const float *mfcc,
     double probs[MM_N_CLASSES])
 {
+  return mm_test_expected_probs_views (file, gray, mfcc, 1, probs);
+}
+
+gboolean
+mm_test_expected_probs_views (const char *file, const guint8 *gray, const float *mfcc,
+    int n_blocks, double probs[MM_N_CLASSES])
+{
   MmNet *net = mm_model_load (file, NULL, NULL);
   float image[MM_IMAGE_PIXELS], audio[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
-  double max, sum = 0;
+  double mean[MM_N_CLASSES] = { 0 }, max, sum = 0;
 
   if (!net)
     return FALSE;
   mm_net_set_training (net, FALSE);
   if (gray)
     mm_net_prepare_image (mm_net_norm (net), gray, image);
-  if (mfcc)
-    mm_net_prepare_audio (mm_net_norm (net), mfcc, audio);
-  mm_net_forward (net, 1, gray ? image : NULL, mfcc ? audio : NULL, logits);
-  max = logits[0];
+  for (int b = 0; b < n_blocks; b++) {
+    if (mfcc)
+      mm_net_prepare_audio (mm_net_norm (net), mfcc + (size_t) b * MM_AUDIO_VALUES, audio);
+    mm_net_forward (net, 1, gray ? image : NULL, mfcc ? audio : NULL, logits);
+    for (int k = 0; k < MM_N_CLASSES; k++)
+      mean[k] += (double) logits[k] / n_blocks;
+  }
+  max = mean[0];
   for (int k = 1; k < MM_N_CLASSES; k++)
-    max = MAX (max, logits[k]);
-  /* calibrated: softmax of the logits over the model's temperature */
+    max = MAX (max, mean[k]);
+  /* calibrated: softmax of the (mean) logits over the model's temperature */
   for (int k = 0; k < MM_N_CLASSES; k++)
-    sum += probs[k] = exp ((logits[k] - max) / mm_net_temperature (net));
+    sum += probs[k] = exp ((mean[k] - max) / mm_net_temperature (net));
   for (int k = 0; k < MM_N_CLASSES; k++)
     probs[k] /= sum;
   mm_net_free (net);

@@ -34,5 +34,9 @@ void      mm_test_fill_mfcc (float *v, int pattern);
  * FALSE if @file does not load. */
 gboolean  mm_test_expected_probs (const char *file, const guint8 *gray, const float *mfcc,
                                   double probs[MM_N_CLASSES]);
+/* The same for a word with test-time views: @mfcc holds @n_blocks blocks,
+ * and the softmax is of the mean of their logits (in double). */
+gboolean  mm_test_expected_probs_views (const char *file, const guint8 *gray, const float *mfcc,
+                                        int n_blocks, double probs[MM_N_CLASSES]);
 
 G_END_DECLS

@@ -7,7 +7,7 @@
  * same one file at a time (eval runs batches of 256: the arg-max may
  * differ only where two logits tie to the last bit). With a PARTNER (a
  * set's two audio networks, one front end: the first's) the digit is the
- * arg-max of the mean of both calibrated probabilities (mm_probs_mean), as
+ * arg-max of the mean of both calibrated probabilities (mm_rows_mean), as
  * `eval --ensemble` and the model set decide.
  *
  * Usage: recording_decisions MODEL.safetensors [PARTNER.safetensors] LIST
@@ -87,7 +87,7 @@ main (int argc, char **argv)
 
       probs_of (net, block, a);
       probs_of (partner, block, b);
-      mm_probs_mean (2, MM_N_CLASSES, rows, mean);
+      mm_rows_mean (2, MM_N_CLASSES, rows, mean);
       best = mm_argmax (MM_N_CLASSES, mean);
       printf ("%s\t%d\n", *f, best);
       continue;

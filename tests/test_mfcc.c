@@ -426,6 +426,65 @@ START_TEST (test_mfcc_params_json_old_models_map_to_the_study_front_end)
 }
 END_TEST
 
+/* Test-time views: the text form reads back to the same views and the
+ * same text, travels through the JSON (absent when there are none, so a
+ * front end without views writes what older files hold), takes part in
+ * equality, and bad items are refused naming them. */
+START_TEST (test_mfcc_views_text_json_and_equality)
+{
+  MmMfccParams p, q;
+  GError *err = NULL;
+  char *text, *json, *what = NULL;
+
+  mm_mfcc_params_init (&p);
+  text = mm_mfcc_views_to_string (&p);
+  ck_assert_str_eq (text, "none");
+  g_free (text);
+  json = mm_mfcc_params_to_json (&p);
+  ck_assert_ptr_null (strstr (json, "views"));
+  g_free (json);
+
+  ck_assert (mm_mfcc_views_from_string ("speed:0.9,vtlp:1.10,speed:1.1", &p, &err));
+  ck_assert_int_eq (p.n_views, 3);
+  ck_assert_float_eq (p.views[0].speed, 0.9f);
+  ck_assert_float_eq (p.views[0].warp, 1.0f);
+  ck_assert_float_eq (p.views[1].speed, 1.0f);
+  ck_assert_float_eq (p.views[1].warp, 1.1f);
+  text = mm_mfcc_views_to_string (&p);
+  ck_assert_str_eq (text, "speed:0.9,vtlp:1.1,speed:1.1");
+  g_free (text);
+  json = mm_mfcc_params_to_json (&p);
+  ck_assert (mm_mfcc_params_from_json (json, &q, &err));
+  ck_assert (mm_mfcc_params_equal (&p, &q, NULL));
+  g_free (json);
+
+  mm_mfcc_params_init (&q);
+  ck_assert (!mm_mfcc_params_equal (&q, &p, &what));
+  ck_assert_str_eq (what, "views: none vs speed:0.9,vtlp:1.1,speed:1.1");
+  g_free (what);
+  ck_assert (mm_mfcc_views_from_string ("none", &p, NULL));
+  ck_assert_int_eq (p.n_views, 0);
+  ck_assert (mm_mfcc_params_equal (&q, &p, NULL));
+
+  const char *bad[] = { "speed:3", "fast:0.9", "speed:", "speed:0.9x", "vtlp:0.4",
+    "speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1,speed:1.2", "speed:nan" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    ck_assert_msg (!mm_mfcc_views_from_string (bad[i], &p, &err), "%s taken", bad[i]);
+    ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+    g_clear_error (&err);
+    ck_assert_int_eq (p.n_views, 0);      /* unchanged on failure */
+  }
+  ck_assert (!mm_mfcc_params_from_json ("{\"views\": 3}", &p, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_FORMAT));
+  g_clear_error (&err);
+  /* one view changes one thing */
+  p.n_views = 1;
+  p.views[0] = (MmView) { 0.9f, 1.1f };
+  ck_assert (!mm_mfcc_params_check (&p, &err));
+  g_clear_error (&err);
+}
+END_TEST
+
 START_TEST (test_mfcc_params_equal_names_the_first_difference)
 {
   MmMfccParams a, b;
@@ -659,6 +718,7 @@ main (void)
   tcase_add_test (tc, test_audio_fit_center_pads_crops_and_copies);
   tcase_add_test (tc, test_mfcc_params_json_old_models_map_to_the_study_front_end);
   tcase_add_test (tc, test_mfcc_params_equal_names_the_first_difference);
+  tcase_add_test (tc, test_mfcc_views_text_json_and_equality);
   tcase_add_test (tc, test_mfcc_cmvn_normalises_the_voiced_frames);
   tcase_add_test (tc, test_dc_block_removes_offset_keeps_speech_band);
   tcase_add_test (tc, test_mfcc_extractors_from_several_threads_agree);

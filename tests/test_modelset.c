@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "mm-error.h"
+#include "mm-frontend.h"
 #include "mm-modelfile.h"
 #include "mm-modelset.h"
 #include "mm-test-models.h"
@@ -600,6 +601,73 @@ START_TEST (test_modelset_classify_refuses_bad_inputs_and_outputs)
 }
 END_TEST
 
+/* A front end with test-time views: the input is the word's block and its
+ * views' blocks, and each network decides on softmax(the mean of their
+ * logits / T) (the audio network, T = 2, and the hybrid with the crop
+ * beside each block); a set whose audio networks have different views is
+ * refused, naming them. */
+START_TEST (test_modelset_views_average_the_blocks)
+{
+  const char *fe = "{\"views\": \"speed:0.9,vtlp:1.1\"}";
+  char *audio = save_model ("v-audio.safetensors", MM_ARCH_AUDIONET_CNN, 4, fe, 2.0f);
+  char *hybrid = save_model ("v-hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 5, fe, 1.0f);
+  float blocks[3 * MM_AUDIO_VALUES];
+  guint8 gray[MM_IMAGE_PIXELS];
+  MmModelSet *set = open_ok (tmp_dir);
+  MmMfccParams p;
+  MmDecision d;
+  GError *err = NULL;
+  gboolean moved = FALSE;
+
+  ck_assert (mm_model_set_frontend (set, &p, NULL));
+  ck_assert_int_eq (mm_frontend_n_blocks (&p), 3);
+  mm_test_fill_crop (gray, 3);
+  for (int seed = 1; seed <= 3; seed++) {
+    for (int role = 0; role < 2; role++) {
+      const char *file = role ? hybrid : audio;
+      const guint8 *img = role ? gray : NULL;
+      double want[MM_N_CLASSES], first[MM_N_CLASSES];
+      int best = 0;
+
+      for (int b = 0; b < 3; b++)
+        mm_test_fill_mfcc (blocks + b * MM_AUDIO_VALUES, 10 * seed + b);
+      ck_assert (mm_test_expected_probs_views (file, img, blocks, 3, want));
+      ck_assert (mm_test_expected_probs (file, img, blocks, first));
+      ck_assert_msg (mm_model_set_classify (set, img, blocks, 0, &d, &err), "%s",
+          err ? err->message : "");
+      ck_assert_str_eq (d.model->file, file);
+      for (int k = 0; k < MM_N_CLASSES; k++) {
+        ck_assert_msg (fabs (d.probs[k] - want[k]) <= PROB_TOL, "%s class %d: %g vs %g",
+            file, k, d.probs[k], want[k]);
+        if (want[k] > want[best])
+          best = k;
+        moved |= fabs (want[k] - first[k]) > 1e-3;
+      }
+      ck_assert_int_eq (d.digit, best);
+    }
+  }
+  /* the views' blocks change the probabilities: the mean is not block 0's */
+  ck_assert (moved);
+  /* a non-finite value in a view's block is the input's fault too */
+  blocks[2 * MM_AUDIO_VALUES + 7] = NAN;
+  ck_assert (!mm_model_set_classify (set, NULL, blocks, 0, &d, &err));
+  ck_assert (g_error_matches (err, MM_ERROR, MM_ERROR_INVALID));
+  g_clear_error (&err);
+  mm_model_set_free (set);
+
+  /* the hybrid without views: one stream cannot suit both */
+  g_free (save_model ("v-hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 5, NULL, 1.0f));
+  set = open_ok (tmp_dir);
+  ck_assert (!mm_model_set_frontend (set, &p, &err));
+  ck_assert_msg (strstr (err->message, "views: speed:0.9,vtlp:1.1 vs none")
+      || strstr (err->message, "views: none vs speed:0.9,vtlp:1.1"), "%s", err->message);
+  g_clear_error (&err);
+  mm_model_set_free (set);
+  g_free (audio);
+  g_free (hybrid);
+}
+END_TEST
+
 static Suite *
 modelset_suite (void)
 {
@@ -631,6 +699,7 @@ modelset_suite (void)
   tcase_add_test (classify, test_modelset_classify_refuses_bad_inputs_and_outputs);
   tcase_add_test (classify, test_modelset_averages_the_two_audio_networks);
   tcase_add_test (classify, test_modelset_partner_only_as_named);
+  tcase_add_test (classify, test_modelset_views_average_the_blocks);
   suite_add_tcase (s, classify);
   return s;
 }

@@ -530,6 +530,71 @@ START_TEST (test_scores_mean_decides_on_the_mean)
 }
 END_TEST
 
+/* Test-time views (mm_net_score_views / mm_net_logits_views): one set is
+ * mm_net_score to the bit; a set and a copy of it are that set; a set and
+ * another (the "view") give the mean of their logits (by hand, from
+ * mm_net_logits of each) through the temperature, its arg-max and ECE;
+ * a NaN in a view's input is refused as in the set's. */
+START_TEST (test_score_of_views_is_the_mean_of_logits)
+{
+  const int n = 200;
+  MmDataset *ds = synthetic_images (n, 4), *view = synthetic_images (n, 5);
+  MmDataset *copy = mm_dataset_head (ds, n);
+  MmDataset *one[1] = { ds }, *same[2] = { ds, copy }, *two[2] = { ds, view };
+  MmNet *net = mm_net_new (MM_ARCH_HYBRIDNET_CNN, 7);
+  float *la = g_new (float, n * MM_N_CLASSES), *lb = g_new (float, n * MM_N_CLASSES);
+  float *mean = g_new (float, n * MM_N_CLASSES), *probs = g_new (float, n * MM_N_CLASSES);
+  MmScores plain, sc;
+  GError *error = NULL;
+  int right = 0;
+
+  mm_net_set_temperature (net, 1.7f);
+  ck_assert (mm_net_score (net, ds, &plain, NULL));
+  ck_assert (mm_net_score_views (net, one, 1, &sc, NULL));
+  ck_assert (memcmp (sc.probs, plain.probs, sizeof (float) * n * MM_N_CLASSES) == 0);
+  mm_scores_clear (&sc);
+  ck_assert (mm_net_score_views (net, same, 2, &sc, NULL));
+  ck_assert (memcmp (sc.probs, plain.probs, sizeof (float) * n * MM_N_CLASSES) == 0);
+  mm_scores_clear (&sc);
+
+  mm_net_logits (net, ds, 256, la);
+  mm_net_logits (net, view, 256, lb);
+  for (int i = 0; i < n * MM_N_CLASSES; i++)
+    mean[i] = (float) (((double) la[i] + lb[i]) / 2);
+  mm_softmax_temperature (n, MM_N_CLASSES, mean, 1.7f, probs);
+  ck_assert (mm_net_score_views (net, two, 2, &sc, &error));
+  mm_net_logits_views (net, two, 2, 256, la);
+  for (int i = 0; i < n; i++) {
+    ck_assert_int_eq (sc.pred[i], mm_argmax (MM_N_CLASSES, mean + i * MM_N_CLASSES));
+    right += sc.pred[i] == ds->labels[i];
+    for (int k = 0; k < MM_N_CLASSES; k++) {
+      ck_assert_float_eq_tol (sc.probs[i * MM_N_CLASSES + k], probs[i * MM_N_CLASSES + k], 1e-6);
+      ck_assert_float_eq_tol (la[i * MM_N_CLASSES + k], mean[i * MM_N_CLASSES + k], 1e-5);
+    }
+  }
+  ck_assert_int_eq (sc.conf.n, n);
+  ck_assert_double_eq_tol (mm_confusion_accuracy (&sc.conf), (double) right / n, 1e-12);
+  ck_assert_double_eq_tol (sc.ece, mm_calibration_ece (probs, ds->labels, n, MM_ECE_BINS), 1e-5);
+  /* the mean is neither set's alone */
+  ck_assert (memcmp (sc.probs, plain.probs, sizeof (float) * n * MM_N_CLASSES) != 0);
+  mm_scores_clear (&sc);
+
+  view->audio[5] = NAN;
+  ck_assert (!mm_net_score_views (net, two, 2, &sc, &error));
+  ck_assert (g_error_matches (error, MM_ERROR, MM_ERROR_INVALID));
+  g_clear_error (&error);
+  mm_scores_clear (&plain);
+  mm_net_free (net);
+  mm_dataset_free (ds);
+  mm_dataset_free (view);
+  mm_dataset_free (copy);
+  g_free (la);
+  g_free (lb);
+  g_free (mean);
+  g_free (probs);
+}
+END_TEST
+
 /* mm_dataset_head copies the first n samples, labels and inputs, into a
  * set of its own (eval's --limit and --ensemble, the figures). */
 START_TEST (test_dataset_head_copies_the_first_samples)
@@ -879,6 +944,7 @@ main (void)
   tcase_add_test (tc, test_predict_refuses_non_finite_outputs);
   tcase_add_test (tc, test_score_is_predict_and_ece);
   tcase_add_test (tc, test_scores_mean_decides_on_the_mean);
+  tcase_add_test (tc, test_score_of_views_is_the_mean_of_logits);
   tcase_add_test (tc, test_dataset_head_copies_the_first_samples);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
   tcase_add_test (tc, test_train_stops_early_without_progress);

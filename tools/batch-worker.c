@@ -69,6 +69,7 @@ struct _MmBatchWorker {
   gboolean core_tried;
   MmModelSet *models;
   MmMfcc *mfcc;                 /* the front end of its audio network; NULL: the pipeline serves */
+  MmFrontendViews *views;       /* and its test-time views */
   /* video caps (but the frame size) → whether videoconvert's GRAY8 of
    * them is their luma plane (mm_media_luma_is_gray8), found once each */
   GHashTable *luma_is_gray8;
@@ -359,6 +360,7 @@ core_ready (MmBatchWorker *w)
     w->models = mm_model_set_open (w->model, NULL);
   return w->models && mm_model_set_plan (w->models, FALSE, TRUE, FALSE, &plan, NULL)
       && plan.lone_audio && mm_frontend_check_network (&plan.audio_model->frontend, NULL)
+      && (w->views = mm_frontend_views_new (&plan.audio_model->frontend, NULL)) != NULL
       && (w->mfcc = mm_mfcc_new (&plan.audio_model->frontend, NULL)) != NULL;
 }
 
@@ -370,7 +372,7 @@ append_number (GString *s, double v)
   g_string_append (s, g_ascii_formatd (num, sizeof num, "%.9g", v));
 }
 
-/* One block through the audio network → mmclassify's JSON object for it
+/* One word's blocks (its own and its views') through the audio network → mmclassify's JSON object for it
  * at @pts (its stream time too: the file starts at 0); NULL when the block
  * is not finite (mmclassify skips it with a warning) or, with *@why set,
  * when the network fails (mmclassify's error). */
@@ -419,13 +421,14 @@ run_core (MmBatchWorker *w, const float *x, size_t n, GPtrArray *lines)
 {
   const MmMfccParams *p = mm_mfcc_params (w->mfcc);
   float *clip = g_new (float, mm_frontend_block_samples (p));
-  float block[MM_AUDIO_VALUES];
+  float block[MM_AUDIO_VALUES * (1 + MM_MFCC_MAX_VIEWS)];
   GError *err = NULL;
   MmWordSpan word;
   char *why = NULL, *line;
 
   if (!mm_frontend_clip (p, NULL, x, n, clip, &word, &err)
-      || !mm_mfcc_compute (w->mfcc, clip, mm_frontend_block_samples (p), block, &err)) {
+      || !mm_mfcc_compute (w->mfcc, clip, mm_frontend_block_samples (p), block, &err)
+      || !mm_frontend_views_compute (w->views, clip, block + MM_AUDIO_VALUES, &err)) {
     if (!g_error_matches (err, MM_ERROR, MM_ERROR_NO_WORD))
       why = g_strdup (err->message);
     goto out;
@@ -733,6 +736,7 @@ mm_batch_worker_free (MmBatchWorker *w)
     classifier_free (w->classifiers[s]);
   mm_model_set_free (w->models);
   mm_mfcc_free (w->mfcc);
+  mm_frontend_views_free (w->views);
   g_hash_table_destroy (w->luma_is_gray8);
   g_free (w->model);
   g_free (w);

@@ -33,6 +33,7 @@
 #include "mm-metrics.h"
 #include "mm-modelfile.h"
 #include "mm-recipe.h"
+#include "degrade.h"
 
 /* One set the temperature is fitted on, with its scores at the old and the
  * new temperature. */
@@ -47,13 +48,13 @@ typedef struct {
  * on_validation protocol its held-out set (the validation images changed or
  * paired with unheard voices). Owned by the caller, not normalised. */
 static MmDataset *
-load_set (const MmModel *model, const char *protocol, const char *data_dir, const char **what,
-    GError **error)
+load_set (const MmModel *model, const char *protocol, const char *data_dir, gboolean waves,
+    const char **what, GError **error)
 {
   MmSplits splits = { 0 };
   MmDataset *ds;
 
-  if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, TRUE, FALSE,
+  if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, TRUE, waves,
           &splits, error))
     return NULL;
   if (splits.on_validation) {
@@ -77,7 +78,8 @@ typedef struct {
   const MmModel *model;     /* owned by set */
   int fold;                 /* K of its new-speaker:K */
   float t;                  /* its own temperature (fitted on its validation split) */
-  float *logits;            /* [n][10], raw, on its fold's held-out speakers */
+  float *logits;            /* [n][10], raw, on its fold's held-out speakers (with views:
+                             * the mean of each sample's block's and its views') */
   int *labels, n;
   double accuracy, ece_own; /* on them, at its own temperature (eval -p new-speaker's) */
 } CvFold;
@@ -174,7 +176,7 @@ add_cross_validation (JsonBuilder *b, const CvFold *folds, int n_folds,
 static char *
 record_json (const char *command, const char *in_path, const char *in_sha256, float t_before,
     float t_after, const CalSet *sets, int n_sets, const CvFold *folds, int n_folds,
-    const MmCrossCalibration *cc, double cv_ece_before)
+    const MmCrossCalibration *cc, double cv_ece_before, const char *views)
 {
   JsonBuilder *b = json_builder_new ();
   g_autofree char *date = mm_model_date ();
@@ -189,6 +191,8 @@ record_json (const char *command, const char *in_path, const char *in_sha256, fl
   mm_json_add_string (b, "from_sha256", in_sha256);
   mm_json_add_double (b, "temperature_before", t_before);
   mm_json_add_double (b, "temperature_after", t_after);
+  if (views)
+    mm_json_add_string (b, "views", views);
   if (folds)
     add_cross_validation (b, folds, n_folds, cc, cv_ece_before);
   else
@@ -291,7 +295,7 @@ load_sets (const MmModel *model, char **protocols, const char *data_dir, CalSet 
 {
   for (int i = 0; protocols[i]; i++) {
     sets[i].protocol = protocols[i];
-    if (!(sets[i].ds = load_set (model, protocols[i], data_dir, &sets[i].what, error))) {
+    if (!(sets[i].ds = load_set (model, protocols[i], data_dir, FALSE, &sets[i].what, error))) {
       g_prefix_error (error, "--protocol %s: ", protocols[i]);
       return FALSE;
     }
@@ -300,6 +304,15 @@ load_sets (const MmModel *model, char **protocols, const char *data_dir, CalSet 
       return FALSE;
   }
   return TRUE;
+}
+
+static gboolean
+frontend_equal_but_views (const MmMfccParams *a, const MmMfccParams *b, char **what)
+{
+  MmMfccParams a0 = *a, b0 = *b;
+
+  a0.n_views = b0.n_views = 0;
+  return mm_mfcc_params_equal (&a0, &b0, what);
 }
 
 /* Opens fold model @path into @f: it must be of @model's arch and front
@@ -324,8 +337,9 @@ open_fold (const MmModel *model, const char *path, gboolean *seen, CvFold *f, GE
         "model's arch %s", path, mm_arch_name (f->model->arch), mm_arch_name (model->arch));
     return FALSE;
   }
+  /* the views are the calibration's: a fold model has its blocks alone */
   if (mm_arch_uses_audio (model->arch)
-      && !mm_mfcc_params_equal (&f->model->frontend, &model->frontend, &what)) {
+      && !frontend_equal_but_views (&f->model->frontend, &model->frontend, &what)) {
     g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: a fold model with another audio "
         "front end than the model's (%s)", path, what);
     return FALSE;
@@ -345,37 +359,56 @@ open_fold (const MmModel *model, const char *path, gboolean *seen, CvFold *f, GE
   return TRUE;
 }
 
+/* The raw logits [n][10] of @ds (normalised here with the model's norm,
+ * as eval scores it) as the model decides with the views of @fe: the mean
+ * of each sample's block's and its views' logits (mm_degrade_views from the
+ * clips, mm_net_logits_views); without views, its blocks' alone. Newly
+ * allocated, or NULL with @error. */
+static float *
+views_logits (const MmModel *model, const MmMfccParams *fe, MmDataset *ds, GError **error)
+{
+  MmDataset *sets[1 + MM_MFCC_MAX_VIEWS] = { ds };
+  float *logits;
+
+  if (fe->n_views > 0 && !mm_degrade_views (ds, fe, sets + 1, error))
+    return NULL;
+  logits = g_new (float, (size_t) MAX (ds->n, 1) * MM_N_CLASSES);
+  for (int v = 0; v <= fe->n_views; v++)
+    mm_dataset_normalize (sets[v], mm_net_norm (model->net));
+  mm_net_logits_views (model->net, sets, 1 + fe->n_views, 256, logits);
+  for (int v = 1; v <= fe->n_views; v++)
+    mm_dataset_free (sets[v]);
+  return logits;
+}
+
 /* Fold @f's out-of-fold predictions: its raw logits on its own fold's
  * held-out speakers (new-speaker:K's held-out set, normalised with its
  * norm, as eval -p new-speaker scores it), and its accuracy and ECE there
  * at its own temperature. */
 static gboolean
-score_fold (CvFold *f, const char *data_dir, GError **error)
+score_fold (CvFold *f, const MmMfccParams *fe, const char *data_dir, GError **error)
 {
   g_autofree char *protocol = g_strdup_printf ("new-speaker:%d", f->fold);
-  MmNet *net = f->model->net;
   MmSplits splits = { 0 };
-  MmScores sc = { 0 };
+  MmMfccParams views = f->model->frontend;
   gboolean ok = FALSE;
 
+  /* the fold model's front end with the views being calibrated */
+  views.n_views = fe ? fe->n_views : 0;
+  if (fe)
+    memcpy (views.views, fe->views, sizeof views.views);
   if (!mm_protocol_load (f->model->arch, protocol, &f->model->frontend, data_dir, NULL, FALSE,
-          FALSE, &splits, error))
+          views.n_views > 0, &splits, error)
+      || !(f->logits = views_logits (f->model, &views, splits.heldout, error)))
     goto out;
-  mm_dataset_normalize (splits.heldout, mm_net_norm (net));
-  if (!mm_net_score (net, splits.heldout, &sc, error))
-    goto out;
-  f->t = mm_net_temperature (net);
+  f->t = mm_net_temperature (f->model->net);
   f->n = splits.heldout->n;
-  f->accuracy = mm_confusion_accuracy (&sc.conf);
-  f->ece_own = sc.ece;
-  f->logits = g_new (float, (size_t) MAX (f->n, 1) * MM_N_CLASSES);
   f->labels = g_memdup2 (splits.heldout->labels, sizeof (int) * MAX (f->n, 1));
-  mm_net_logits (net, splits.heldout, 256, f->logits);
+  f->ece_own = mm_logits_ece (f->logits, f->labels, f->n, f->t, &f->accuracy);
   ok = TRUE;
 out:
   if (!ok)
     g_prefix_error (error, "%s: ", f->path);
-  mm_scores_clear (&sc);
   mm_splits_clear (&splits);
   return ok;
 }
@@ -412,11 +445,13 @@ fit_failed (const char *model_path, const char *out_path, const GError *error)
  * calibration @record to @out_path (temporary and rename: mm_model_save). */
 static gboolean
 save_calibrated (const MmModel *model, const char *model_path, const char *record, float t,
-    const char *out_path, GError **error)
+    const char *mfcc_json, const char *out_path, GError **error)
 {
   g_autofree char *provenance = new_provenance (model->meta->provenance_json, record, t, error);
-  /* the front end's text as the file had it, byte for byte */
-  MmModelMeta meta = { .mfcc_json = model->meta->mfcc_json, .provenance_json = provenance };
+  /* the front end's text as the file had it, byte for byte, unless its
+   * views changed */
+  MmModelMeta meta = { .mfcc_json = mfcc_json ? (char *) mfcc_json : model->meta->mfcc_json,
+    .provenance_json = provenance };
 
   if (!provenance) {
     g_prefix_error (error, "%s: ", model_path);
@@ -431,8 +466,8 @@ save_calibrated (const MmModel *model, const char *model_path, const char *recor
  * leave-one-fold-out ECE beside it. Returns the exit status. */
 static int
 calibrate_on_folds (const MmModel *model, const char *model_path, const char *in_sha256,
-    char **fold_paths, const char *data_dir, const char *out_path, const char *command,
-    gboolean json)
+    char **fold_paths, const MmMfccParams *fe, const char *data_dir, const char *out_path,
+    const char *command, gboolean json)
 {
   int n_folds = g_strv_length (fold_paths), total = 0, rc = MM_EXIT_FAILURE;
   gboolean seen[MM_PROTOCOL_FOLDS + 1] = { FALSE };
@@ -440,16 +475,20 @@ calibrate_on_folds (const MmModel *model, const char *model_path, const char *in
   MmLogitSet *sets = g_new0 (MmLogitSet, n_folds);
   MmCrossCalibration cc = { 0 };
   float t_before = mm_net_temperature (model->net);
-  g_autofree char *record = NULL;
+  g_autofree char *record = NULL, *fe_json = NULL, *views = NULL;
   GError *error = NULL;
 
+  if (fe && fe->n_views > 0)
+    views = mm_mfcc_views_to_string (fe);
+  if (fe && !mm_mfcc_params_equal (fe, &model->frontend, NULL))
+    fe_json = mm_mfcc_params_to_json (fe);
   for (int i = 0; i < n_folds; i++)
     if (!open_fold (model, fold_paths[i], seen, &folds[i], &error)) {
       rc = mm_cli_fail ("%s", error->message);
       goto out;
     }
   for (int i = 0; i < n_folds; i++) {
-    if (!score_fold (&folds[i], data_dir, &error)) {
+    if (!score_fold (&folds[i], fe, data_dir, &error)) {
       rc = mm_cli_fail ("%s", error->message);
       goto out;
     }
@@ -461,8 +500,8 @@ calibrate_on_folds (const MmModel *model, const char *model_path, const char *in
     goto out;
   }
   record = record_json (command, model_path, in_sha256, t_before, cc.t, NULL, 0, folds, n_folds,
-      &cc, cc.ece_model);
-  if (!save_calibrated (model, model_path, record, cc.t, out_path, &error)) {
+      &cc, cc.ece_model, views);
+  if (!save_calibrated (model, model_path, record, cc.t, fe_json, out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -486,6 +525,80 @@ out:
   g_free (folds);
   g_free (sets);
   mm_cross_calibration_clear (&cc);
+  return rc;
+}
+
+/* --views, or a model whose front end has views: the temperature that
+ * calibrates softmax(the mean of each sample's block's and its views'
+ * logits / T), as the model will decide (mm_model_set_classify), fitted on
+ * the union of the sets (mm_recipe_fit_temperature, as without views); the
+ * model is written with the front end @fe (its views). Returns the exit
+ * status. */
+static int
+calibrate_views (const MmModel *model, const char *model_path, const char *in_sha256,
+    char **protocols, const MmMfccParams *fe, const char *data_dir, const char *out_path,
+    const char *command, gboolean json)
+{
+  int n_sets = g_strv_length (protocols), total = 0, at = 0, rc = MM_EXIT_FAILURE;
+  CalSet *sets = g_new0 (CalSet, n_sets);
+  float **logits = g_new0 (float *, n_sets), *pooled = NULL;
+  float t_before = mm_net_temperature (model->net), t_after = 0;
+  int *labels = NULL;
+  g_autofree char *record = NULL, *views = mm_mfcc_views_to_string (fe);
+  g_autofree char *fe_json = mm_mfcc_params_to_json (fe);
+  GError *error = NULL;
+
+  for (int i = 0; i < n_sets; i++) {
+    sets[i].protocol = protocols[i];
+    if (!(sets[i].ds = load_set (model, protocols[i], data_dir, TRUE, &sets[i].what, &error))
+        || !(logits[i] = views_logits (model, fe, sets[i].ds, &error))) {
+      rc = mm_cli_fail ("%s: --protocol %s: %s", model_path, protocols[i], error->message);
+      goto out;
+    }
+    sets[i].ece_before = mm_logits_ece (logits[i], sets[i].ds->labels, sets[i].ds->n,
+        t_before, &sets[i].accuracy);
+    total += sets[i].ds->n;
+  }
+  pooled = g_new (float, (size_t) MAX (total, 1) * MM_N_CLASSES);
+  labels = g_new (int, MAX (total, 1));
+  for (int i = 0; i < n_sets; at += sets[i].ds->n, i++) {
+    memcpy (pooled + (size_t) at * MM_N_CLASSES, logits[i],
+        sizeof (float) * MM_N_CLASSES * sets[i].ds->n);
+    memcpy (labels + at, sets[i].ds->labels, sizeof (int) * sets[i].ds->n);
+  }
+  /* at the fit's bound: refused, not written (as without views) */
+  if (!mm_recipe_fit_temperature (pooled, labels, total, &t_after, &error)) {
+    rc = fit_failed (model_path, out_path, error);
+    goto out;
+  }
+  for (int i = 0; i < n_sets; i++)
+    sets[i].ece_after = mm_logits_ece (logits[i], sets[i].ds->labels, sets[i].ds->n, t_after,
+        &sets[i].accuracy);
+  record = record_json (command, model_path, in_sha256, t_before, t_after, sets, n_sets, NULL, 0,
+      NULL, 0, views);
+  if (!save_calibrated (model, model_path, record, t_after, fe_json, out_path, &error)) {
+    rc = mm_cli_fail ("%s", error->message);
+    goto out;
+  }
+  for (int i = 0; i < n_sets; i++)
+    fprintf (stderr, "%s: %s, %d samples with views %s, accuracy %.2f%%: ECE %.2f%% → %.2f%%\n",
+        sets[i].protocol, sets[i].what, sets[i].ds->n, views, 100 * sets[i].accuracy,
+        100 * sets[i].ece_before, 100 * sets[i].ece_after);
+  fprintf (stderr, "temperature %.4g → %.4g (fitted on %d samples, each the mean logits of its "
+      "block and %d views); wrote %s\n", t_before, t_after, total, fe->n_views, out_path);
+  if (json)
+    printf ("%s\n", record);
+  rc = MM_EXIT_OK;
+out:
+  g_clear_error (&error);
+  for (int i = 0; i < n_sets; i++) {
+    mm_dataset_free (sets[i].ds);
+    g_free (logits[i]);
+  }
+  g_free (sets);
+  g_free (logits);
+  g_free (pooled);
+  g_free (labels);
   return rc;
 }
 
@@ -525,7 +638,7 @@ int
 mm_cmd_calibrate (int argc, char **argv)
 {
   char *model_path = NULL, *out_path = NULL, *data_opt = NULL, *data_dir = NULL;
-  char **protocols = NULL, **folds = NULL;
+  char **protocols = NULL, **folds = NULL, *views = NULL;
   int threads = 0, n_sets = 0;
   gboolean json = FALSE, cv = FALSE;
   g_autofree char *command = g_strjoinv (" ", argv);
@@ -541,6 +654,10 @@ mm_cmd_calibrate (int argc, char **argv)
       "end); once per fold", "FILE" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "New model file to write (never the "
       "input)", "FILE" },
+    { "views", 0, 0, G_OPTION_ARG_STRING, &views, "Test-time views the written model decides "
+      "with (its front end's; e.g. speed:0.9,speed:1.1; none: the block alone), the temperature "
+      "fitted on the mean over each sample's block and its views' (default: the model's own "
+      "views)", "VIEWS" },
     MM_CLI_DATA_ENTRY (data_opt),
     MM_CLI_THREADS_ENTRY (threads),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the calibration's record (as in the "
@@ -551,6 +668,7 @@ mm_cmd_calibrate (int argc, char **argv)
   GOptionContext *ctx = g_option_context_new ("- fit a model's temperature on validation sets");
   const MmModel *model = NULL;
   MmModelSet *set = NULL;
+  MmMfccParams fe;
   CalSet *sets = NULL;
   MmDataset *all = NULL;            /* the union, when more than one set */
   const MmDataset *fit_on;
@@ -575,6 +693,12 @@ mm_cmd_calibrate (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
+  mm_mfcc_params_init (&fe);
+  if (views && !mm_mfcc_views_from_string (views, &fe, &error)) {
+    fprintf (stderr, "mmdigits: --views: %s\n", error->message);
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
   if (!(data_dir = mm_cli_data_dir (data_opt)))
     goto out;
   if (!check_out (out_path, model_path, folds, data_dir, &error)) {
@@ -592,9 +716,26 @@ mm_cmd_calibrate (int argc, char **argv)
   }
   in_sha256 = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) in_bytes, in_len);
   g_clear_pointer (&in_bytes, g_free);
+  if (views && !mm_arch_uses_audio (model->arch)) {
+    rc = mm_cli_fail ("%s: --views: %s hears no audio", model_path, mm_arch_name (model->arch));
+    goto out;
+  }
+  if (mm_arch_uses_audio (model->arch)) {
+    MmMfccParams given = fe;
+    fe = model->frontend;
+    if (views) {
+      fe.n_views = given.n_views;
+      memcpy (fe.views, given.views, sizeof fe.views);
+    }
+  }
+  if (!cv && (fe.n_views > 0 || (views && model->frontend.n_views > 0))) {
+    rc = calibrate_views (model, model_path, in_sha256, protocols, &fe, data_dir, out_path,
+        command, json);
+    goto out;
+  }
   if (cv) {
-    rc = calibrate_on_folds (model, model_path, in_sha256, folds, data_dir, out_path, command,
-        json);
+    rc = calibrate_on_folds (model, model_path, in_sha256, folds,
+        mm_arch_uses_audio (model->arch) ? &fe : NULL, data_dir, out_path, command, json);
     goto out;
   }
   t_before = mm_net_temperature (model->net);
@@ -620,8 +761,8 @@ mm_cmd_calibrate (int argc, char **argv)
       goto out;
     }
   record = record_json (command, model_path, in_sha256, t_before, t_after, sets, n_sets, NULL, 0,
-      NULL, 0);
-  if (!save_calibrated (model, model_path, record, t_after, out_path, &error)) {
+      NULL, 0, NULL);
+  if (!save_calibrated (model, model_path, record, t_after, NULL, out_path, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -649,6 +790,7 @@ out:
   g_free (data_dir);
   g_strfreev (protocols);
   g_strfreev (folds);
+  g_free (views);
   g_option_context_free (ctx);
   return rc;
 }

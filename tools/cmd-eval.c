@@ -68,22 +68,13 @@ add_confusion (JsonBuilder *b, const char *name, const MmScores *sc)
   json_builder_end_object (b);
 }
 
-/* --snr and --noise, when given. */
-/* One test-time view of a recording (--tta): played @speed times faster,
- * mel filters warped by @warp (mm_degrade_view). */
-typedef struct {
-  double speed, warp;
-} View;
-
-#define MAX_VIEWS 16
-
+/* --snr, --noise, --limit and the test-time views. */
 typedef struct {
   double snr;        /* NAN: clean recordings */
   MmNoiseKind noise;
   int limit;         /* 0: every sample */
-  const char *tta;   /* --tta as given, or NULL */
-  View views[MAX_VIEWS];  /* the recording itself is not among them */
-  int n_views;
+  MmMfccParams fe;   /* the model's front end, its views replaced by --tta's */
+  gboolean viewed;   /* an audio model scored with views (fe.n_views > 0) */
 } Conditions;
 
 /* What the protocol's two scored sets are called (JSON keys, the sets of
@@ -170,8 +161,10 @@ print_json (const Member *members, int n, const char *protocol, const Conditions
   }
   if (cond->limit)
     mm_json_add_int (b, "limit", cond->limit);
-  if (cond->tta)
-    mm_json_add_string (b, "tta", cond->tta);
+  if (cond->viewed) {
+    g_autofree char *views = mm_mfcc_views_to_string (&cond->fe);
+    mm_json_add_string (b, "tta", views);
+  }
   if (test)
     add_confusion (b, names->test_key, test);
   if (heldout)
@@ -227,6 +220,37 @@ predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *nam
   return TRUE;
 }
 
+/* @ds (raw features) scored by one network as it decides with test-time
+ * views: softmax(the mean of the logits of each sample's block and of its
+ * views' blocks / T) (@views: @n_views sets from mm_degrade_views or
+ * mm_degrade_audio; mm_net_score_views), into @out; @tsv gets its lines.
+ * Normalises @ds and @views in place. */
+static gboolean
+score_views (MmNet *net, const char *path, MmDataset *ds, MmDataset **views, int n_views,
+    const char *name, MmScores *out, Tsv *tsv, GError **error)
+{
+  MmDataset *sets[1 + MM_MFCC_MAX_VIEWS] = { ds };
+
+  for (int v = 0; v <= n_views; v++) {
+    if (v)
+      sets[v] = views[v - 1];
+    mm_dataset_normalize (sets[v], mm_net_norm (net));
+  }
+  if (!mm_net_score_views (net, sets, 1 + n_views, out, error)) {
+    g_prefix_error (error, "%s: %s: ", path, name);
+    return FALSE;
+  }
+  append_tsv (tsv, name, ds, out);
+  return TRUE;
+}
+
+static void
+free_views (MmDataset **views, int n)
+{
+  for (int v = 0; v < n; v++)
+    g_clear_pointer (&views[v], mm_dataset_free);
+}
+
 /* --protocol new-speaker: each model was trained on one fold
  * ("new-speaker:K" in its provenance) and is scored on that fold's unheard
  * speakers; prints every fold, the mean and the worst. */
@@ -250,14 +274,18 @@ eval_folds (char **models, const char *data_dir, gboolean json)
     MmNet *net = set ? model->net : NULL;
     char *protocol = net ? mm_cli_recorded_protocol (model->meta) : NULL;
     int fold = protocol ? mm_protocol_fold (protocol) : 0;
+    int n_views = net && mm_arch_uses_audio (model->arch) ? model->frontend.n_views : 0;
+    MmDataset *views[MM_MFCC_MAX_VIEWS] = { NULL };
     gboolean ok = net && fold && !seen[fold]
         && mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE,
-            FALSE, &splits, &error);
+            n_views > 0, &splits, &error)
+        && (!n_views || mm_degrade_views (splits.heldout, &model->frontend, views, &error));
 
-    if (ok) {
-      mm_dataset_normalize (splits.heldout, mm_net_norm (net));
-      ok = predict_set (net, *m, splits.heldout, "heldout_test", &sc, NULL, &error);
-    }
+    /* a fold model with test-time views is scored with them, as it decides */
+    if (ok)
+      ok = score_views (net, *m, splits.heldout, views, n_views, "heldout_test", &sc, NULL,
+          &error);
+    free_views (views, n_views);
     if (ok) {
       seen[fold] = TRUE;
       acc[fold] = mm_confusion_accuracy (&sc.conf);
@@ -359,66 +387,6 @@ score_set (Member *members, int n, MmDataset *ds, const char *name, int which, M
   return TRUE;
 }
 
-/* --tta "speed:F,vtlp:A,…" into @cond's views; FALSE with a message naming
- * the bad item. */
-static gboolean
-parse_views (const char *spec, Conditions *cond, GError **error)
-{
-  g_auto (GStrv) items = g_strsplit (spec, ",", -1);
-
-  cond->n_views = 0;
-  for (char **it = items; *it; it++) {
-    g_auto (GStrv) kv = g_strsplit (g_strstrip (*it), ":", 2);
-    char *end = NULL;
-    double v = kv[0] && kv[1] ? g_ascii_strtod (kv[1], &end) : NAN;
-    gboolean speed = kv[0] && !strcmp (kv[0], "speed");
-
-    if (!kv[0] || (!speed && strcmp (kv[0], "vtlp")) || !end || end == kv[1] || *end
-        || !(v >= 0.5 && v <= 2.0) || cond->n_views == MAX_VIEWS) {
-      g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--tta: '%s' is not speed:F or vtlp:A "
-          "with F, A in [0.5, 2] (at most %d views)", *it, MAX_VIEWS);
-      return FALSE;
-    }
-    cond->views[cond->n_views++] = (View) { speed ? v : 1.0, speed ? 1.0 : v };
-  }
-  if (cond->n_views == 0) {
-    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "--tta: no view given");
-    return FALSE;
-  }
-  return TRUE;
-}
-
-/* --tta: @ds (raw features, with its clips) scored by the one member as
- * the mean of the calibrated probabilities of its blocks and of each view's
- * (mm_degrade_view with the member's front end), into @out; @tsv gets the
- * mean's lines. */
-static gboolean
-score_views (Member *member, MmDataset *ds, const char *name, const Conditions *cond,
-    MmScores *out, Tsv *tsv, GError **error)
-{
-  int n = 1 + cond->n_views;
-  MmScores *parts = g_new0 (MmScores, n);
-  gboolean ok = TRUE;
-
-  for (int v = 0; ok && v < cond->n_views; v++) {
-    MmDataset *copy = mm_dataset_head (ds, ds->n);
-
-    ok = mm_degrade_view (copy, cond->views[v].speed, cond->views[v].warp,
-        &member->model->frontend, error)
-        && score_set (member, 1, copy, name, 0, &parts[v + 1], NULL, error);
-    mm_dataset_free (copy);
-  }
-  ok = ok && score_set (member, 1, ds, name, 0, &parts[0], NULL, error);
-  if (ok) {
-    mm_scores_mean (parts, n, ds->labels, out);
-    append_tsv (tsv, name, ds, out);
-  }
-  for (int v = 0; v < n; v++)
-    mm_scores_clear (&parts[v]);
-  g_free (parts);
-  return ok;
-}
-
 /* --ensemble: opens every model into @members; they must serve one role
  * and, when they hear audio, share one front end (the features are made
  * once). Fails naming the file. */
@@ -454,24 +422,28 @@ open_members (char **models, Member *members, int n, GError **error)
  * reports (the held-out test; the split test for "paper", which has none),
  * the babble from the split test's recordings (training voices). Before
  * normalisation: the MFCC are made anew from the noisy clips with the
- * model's front end. */
+ * model's front end. With views (cond->viewed), @views receives the
+ * reported set's views' blocks, of the noisy clips with --snr. @scores:
+ * the noisy clips' word scores are wanted (--predictions). */
 static gboolean
-apply_conditions (MmSplits *splits, const Conditions *cond, const MmMfccParams *mfcc,
+apply_conditions (MmSplits *splits, const Conditions *cond, gboolean scores, MmDataset **views,
     GError **error)
 {
+  MmDataset *reported;
   GArray *pool;
   MmRng rng;
   gboolean ok;
 
   limit_set (&splits->test, cond->limit);
   limit_set (&splits->heldout, cond->limit);
+  reported = splits->heldout ? splits->heldout : splits->test;
   if (isnan (cond->snr))
-    return TRUE;
+    return !cond->viewed || mm_degrade_views (reported, &cond->fe, views, error);
   /* the pool's shuffle has a stream of its own, apart from every sample's */
   mm_rng_seed (&rng, NOISE_SEED ^ 0xbab, 0);
   pool = mm_degrade_babble_pool (splits->test, &rng);
-  ok = mm_degrade_audio (splits->heldout ? splits->heldout : splits->test, cond->noise,
-      cond->snr, pool, mfcc, NOISE_SEED, error);
+  ok = mm_degrade_audio (reported, cond->noise, cond->snr, pool, &cond->fe, NOISE_SEED, scores,
+      cond->viewed ? views : NULL, error);
   g_array_unref (pool);
   return ok;
 }
@@ -537,9 +509,10 @@ mm_cmd_eval (int argc, char **argv)
       "word is) or crowd (the same talkers speaking without pause)", "KIND" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &cond.limit, "Only the first N samples of each set", "N" },
     { "tta", 0, 0, G_OPTION_ARG_STRING, &tta, "Test-time views of the held-out test's "
-      "recordings (paper: the split test's), e.g. speed:0.9,speed:1.1,vtlp:0.9,vtlp:1.1 (played F "
-      "times faster; mel filters warped by A): each sample scores the mean of the calibrated "
-      "probabilities of its block and its views'. One model; not with --snr", "VIEWS" },
+      "recordings (paper: the split test's) in place of the model's own (its front end's "
+      "views, used without this option), e.g. speed:0.9,speed:1.1 or vtlp:0.9,vtlp:1.1 (played F "
+      "times faster; mel filters warped by A; at most 4), or none: each sample scores the mean "
+      "of the calibrated probabilities of its block and its views'. One model", "VIEWS" },
     MM_CLI_THREADS_ENTRY (threads),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
     { "predictions", 0, 0, G_OPTION_ARG_FILENAME, &pred_path,
@@ -562,6 +535,7 @@ mm_cmd_eval (int argc, char **argv)
   const MmModel *model;
   MmScores test = { 0 }, heldout = { 0 };
   Tsv tsv = { NULL, FALSE }, *pred_tsv = NULL;
+  MmDataset *views[MM_MFCC_MAX_VIEWS] = { NULL };
   GError *error = NULL;
   SetNames names;
   gboolean folds, split_scored;
@@ -601,18 +575,19 @@ mm_cmd_eval (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (tta && (folds || ensemble || !isnan (cond.snr))) {
-    fprintf (stderr, "mmdigits: --tta takes one model and clean recordings (not --protocol "
-        "new-speaker, --ensemble or --snr)\n");
+  if (tta && (folds || ensemble)) {
+    fprintf (stderr, "mmdigits: --tta takes one model (not --protocol new-speaker or "
+        "--ensemble)\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (tta && !parse_views (tta, &cond, &error)) {
-    fprintf (stderr, "mmdigits: %s\n", error->message);
+  /* checked before any model is read; applied to the model's front end below */
+  mm_mfcc_params_init (&cond.fe);
+  if (tta && !mm_mfcc_views_from_string (tta, &cond.fe, &error)) {
+    fprintf (stderr, "mmdigits: --tta: %s\n", error->message);
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  cond.tta = tta;
   if (folds && (!isnan (cond.snr) || cond.limit)) {
     fprintf (stderr, "mmdigits: --snr and --limit take one model, not --protocol new-speaker\n");
     rc = MM_EXIT_USAGE;
@@ -654,6 +629,18 @@ mm_cmd_eval (int argc, char **argv)
         mm_arch_name (model->arch));
     goto out;
   }
+  if (mm_arch_uses_audio (model->arch)) {
+    cond.fe = model->frontend;
+    if (tta)
+      mm_mfcc_views_from_string (tta, &cond.fe, NULL);   /* checked above */
+    cond.viewed = cond.fe.n_views > 0;
+  }
+  if (cond.viewed && n_members > 1) {
+    g_autofree char *v = mm_mfcc_views_to_string (&cond.fe);
+    rc = mm_cli_fail ("--ensemble averages the members' blocks alone, but %s decides with "
+        "test-time views (%s)", models[0], v);
+    goto out;
+  }
   if (!protocol && !(protocol = mm_cli_recorded_protocol (model->meta)))
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   if (!(data_dir = mm_cli_data_dir (data_opt)))
@@ -666,15 +653,15 @@ mm_cmd_eval (int argc, char **argv)
    * come too for --snr (the noise is mixed into them) and for
    * --predictions' word scores */
   if (!mm_protocol_load (model->arch, protocol, &model->frontend, data_dir, NULL, FALSE,
-          !isnan (cond.snr) || tta || (pred_path && mm_arch_uses_audio (model->arch)),
+          !isnan (cond.snr) || cond.viewed || (pred_path && mm_arch_uses_audio (model->arch)),
           &splits, &error)
-      || !apply_conditions (&splits, &cond, &model->frontend, &error)) {
+      || !apply_conditions (&splits, &cond, pred_path != NULL, views, &error)) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
-  /* with --snr (--tta) the noise (the views) is in the held-out set alone:
+  /* with --snr (views) the noise (the views) is in the held-out set alone:
    * the split test would only repeat the plain figure, so it is not scored */
-  split_scored = (isnan (cond.snr) && !tta) || !splits.heldout;
+  split_scored = (isnan (cond.snr) && !cond.viewed) || !splits.heldout;
   names = set_names (&splits, &cond);
   /* each model's stored norm (training-set statistics), never recomputed */
   if (pred_path) {
@@ -687,8 +674,9 @@ mm_cmd_eval (int argc, char **argv)
       g_string_append_printf (tsv.lines, "\tp%d", k);
     g_string_append_c (tsv.lines, '\n');
   }
-  if (tta ? !score_views (&members[0], splits.heldout ? splits.heldout : splits.test,
-          splits.heldout ? names.heldout_key : names.test_key, &cond,
+  if (cond.viewed ? !score_views (model->net, models[0],
+          splits.heldout ? splits.heldout : splits.test, views, cond.fe.n_views,
+          splits.heldout ? names.heldout_key : names.test_key,
           splits.heldout ? &heldout : &test, pred_tsv, &error)
       : ((split_scored && !score_set (members, n_members, splits.test, names.test_key, 0, &test,
               pred_tsv, &error))
@@ -712,9 +700,11 @@ mm_cmd_eval (int argc, char **argv)
     else
       printf ("%s (%s, protocol %s, temperature %g)\n", models[0], mm_arch_name (model->arch),
           protocol, mm_net_temperature (model->net));
-    if (tta)
+    if (cond.viewed) {
+      g_autofree char *v = mm_mfcc_views_to_string (&cond.fe);
       printf ("the %s's recordings and their views %s (mean of the calibrated "
-          "probabilities)\n", splits.heldout ? names.heldout_name : names.test_name, tta);
+          "probabilities)\n", splits.heldout ? names.heldout_name : names.test_name, v);
+    }
     if (!isnan (cond.snr))
       printf ("the %s's recordings with %s noise at %g dB SNR\n",
           splits.heldout ? names.heldout_name : names.test_name,
@@ -730,6 +720,7 @@ mm_cmd_eval (int argc, char **argv)
   }
   rc = MM_EXIT_OK;
 out:
+  free_views (views, cond.fe.n_views);
   g_clear_error (&error);
   mm_scores_clear (&test);
   mm_scores_clear (&heldout);

@@ -337,6 +337,10 @@ mm_cmd_train (int argc, char **argv)
     rc = usage ? MM_EXIT_USAGE : MM_EXIT_FAILURE;
     goto out;
   }
+  /* a network learns from each word's own block, and its temperature is
+   * fitted on blocks alone: test-time views of a --model's front end are
+   * not carried over (calibrate --views adds them, fitting T on them) */
+  mfcc.n_views = 0;
   if ((rc = check_checkpoint_option (checkpoint, resume, out_path)) != MM_EXIT_OK)
     goto out;
   rc = MM_EXIT_FAILURE;

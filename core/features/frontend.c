@@ -3,6 +3,9 @@
 
 #include <math.h>
 
+#include <string.h>
+
+#include "mm-augment.h"
 #include "mm-error.h"
 #include "mm-net.h"
 
@@ -143,6 +146,88 @@ mm_frontend_block (MmMfcc *m, const MmWordsParams *wp, const float *x, size_t n,
   gboolean ok = mm_frontend_clip (p, wp, x, n, clip, span, error)
       && mm_mfcc_compute (m, clip, block, out, error);
 
+  g_free (clip);
+  return ok;
+}
+
+int
+mm_frontend_n_blocks (const MmMfccParams *p)
+{
+  return 1 + p->n_views;
+}
+
+struct _MmFrontendViews {
+  MmMfccParams p;
+  MmMfcc *mfcc[MM_MFCC_MAX_VIEWS];   /* view k's extractor, its warp set once */
+  float *played;                     /* one clip at a view's speed */
+};
+
+void
+mm_frontend_views_free (MmFrontendViews *v)
+{
+  if (!v)
+    return;
+  for (int k = 0; k < v->p.n_views; k++)
+    mm_mfcc_free (v->mfcc[k]);
+  g_free (v->played);
+  g_free (v);
+}
+
+MmFrontendViews *
+mm_frontend_views_new (const MmMfccParams *p, GError **error)
+{
+  MmFrontendViews *v;
+
+  if (!mm_mfcc_params_check (p, error))
+    return NULL;
+  v = g_new0 (MmFrontendViews, 1);
+  v->p = *p;
+  v->played = g_new (float, mm_frontend_block_samples (p));
+  for (int k = 0; k < p->n_views; k++) {
+    if (!(v->mfcc[k] = mm_mfcc_new (p, error))) {
+      v->p.n_views = k;
+      mm_frontend_views_free (v);
+      return NULL;
+    }
+    if (p->views[k].warp != 1.0f)
+      mm_mfcc_set_warp (v->mfcc[k], p->views[k].warp);
+  }
+  return v;
+}
+
+gboolean
+mm_frontend_views_compute (MmFrontendViews *v, const float *clip, float *out, GError **error)
+{
+  size_t len = mm_frontend_block_samples (&v->p);
+  size_t values = (size_t) mm_mfcc_params_block_frames (&v->p) * v->p.n_coeffs;
+
+  for (int k = 0; k < v->p.n_views; k++) {
+    const float *src = clip;
+
+    if (v->p.views[k].speed != 1.0f) {
+      mm_aug_speed (clip, v->played, (int) len, v->p.views[k].speed);
+      src = v->played;
+    }
+    if (!mm_mfcc_compute (v->mfcc[k], src, len, out + k * values, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+mm_frontend_blocks (MmMfcc *m, MmFrontendViews *views, const MmWordsParams *wp,
+    const float *x, size_t n, float *out, MmWordSpan *span, GError **error)
+{
+  const MmMfccParams *p = mm_mfcc_params (m);
+  size_t block = mm_frontend_block_samples (p);
+  size_t values = (size_t) mm_mfcc_params_block_frames (p) * p->n_coeffs;
+  float *clip = g_new (float, block);
+  gboolean ok;
+
+  g_return_val_if_fail (p->n_views == 0 || views, FALSE);
+  ok = mm_frontend_clip (p, wp, x, n, clip, span, error)
+      && mm_mfcc_compute (m, clip, block, out, error)
+      && (p->n_views == 0 || mm_frontend_views_compute (views, clip, out + values, error));
   g_free (clip);
   return ok;
 }

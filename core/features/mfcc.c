@@ -76,6 +76,8 @@ mm_mfcc_params_init (MmMfccParams *p)
   p->dc_block = FALSE;
   p->cmvn = MM_CMVN_NONE;
   p->word_cut = MM_WORD_CUT_WHOLE;
+  p->n_views = 0;
+  memset (p->views, 0, sizeof p->views);
 }
 
 static const char *const cmvn_names[] = { "none", "mean", "mean+var" };
@@ -126,6 +128,68 @@ mm_mfcc_params_block_frames (const MmMfccParams *p)
   return n <= len ? 1 : (int) MIN (1 + (n - len + step - 1) / step, (size_t) G_MAXINT);
 }
 
+/* The range a view's speed or warp may take (beyond it a word is no longer
+ * itself: an octave up or down). */
+static gboolean
+view_factor_ok (float v)
+{
+  return v >= 0.5f && v <= 2.0f;
+}
+
+gboolean
+mm_mfcc_views_from_string (const char *text, MmMfccParams *p, GError **error)
+{
+  MmView views[MM_MFCC_MAX_VIEWS];
+  char **items;
+  int n = 0;
+  gboolean ok = TRUE;
+
+  if (!text || !*text || strcmp (text, "none") == 0) {
+    p->n_views = 0;
+    memset (p->views, 0, sizeof p->views);
+    return TRUE;
+  }
+  items = g_strsplit (text, ",", -1);
+  for (char **it = items; ok && *it; it++) {
+    gboolean speed = g_str_has_prefix (*it, "speed:");
+    const char *num = speed ? *it + 6 : g_str_has_prefix (*it, "vtlp:") ? *it + 5 : NULL;
+    char *end = NULL;
+    double v = num && *num ? g_ascii_strtod (num, &end) : NAN;
+
+    if (!num || !end || *end || !view_factor_ok ((float) v) || n == MM_MFCC_MAX_VIEWS) {
+      g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "views: '%s' is not speed:F or vtlp:A "
+          "with F, A in [0.5, 2] (at most %d views)", *it, MM_MFCC_MAX_VIEWS);
+      ok = FALSE;
+      break;
+    }
+    views[n++] = (MmView) { speed ? (float) v : 1.0f, speed ? 1.0f : (float) v };
+  }
+  g_strfreev (items);
+  if (ok) {
+    memset (p->views, 0, sizeof p->views);
+    memcpy (p->views, views, sizeof (MmView) * n);
+    p->n_views = n;
+  }
+  return ok;
+}
+
+char *
+mm_mfcc_views_to_string (const MmMfccParams *p)
+{
+  GString *s = g_string_new (NULL);
+  char num[G_ASCII_DTOSTR_BUF_SIZE];
+
+  for (int i = 0; i < p->n_views; i++) {
+    const MmView *v = &p->views[i];
+    /* "speed:1" for the identity view */
+    gboolean speed = v->warp == 1.0f;
+
+    g_ascii_formatd (num, sizeof num, "%.9g", mm_float_decimal (speed ? v->speed : v->warp));
+    g_string_append_printf (s, "%s%s:%s", i ? "," : "", speed ? "speed" : "vtlp", num);
+  }
+  return g_string_free (s->len ? s : g_string_append (s, "none"), FALSE);
+}
+
 gboolean
 mm_mfcc_params_check (const MmMfccParams *p, GError **error)
 {
@@ -155,6 +219,12 @@ mm_mfcc_params_check (const MmMfccParams *p, GError **error)
     what = "cmvn must be none, mean or mean+var";
   else if ((unsigned) p->word_cut >= G_N_ELEMENTS (word_cut_names))
     what = "word_cut must be whole or detector";
+  else if (p->n_views < 0 || p->n_views > MM_MFCC_MAX_VIEWS)
+    what = "n_views must be in 0.." G_STRINGIFY (MM_MFCC_MAX_VIEWS);
+  for (int i = 0; !what && i < p->n_views; i++)
+    if (!view_factor_ok (p->views[i].speed) || !view_factor_ok (p->views[i].warp)
+        || (p->views[i].speed != 1.0f && p->views[i].warp != 1.0f))
+      what = "a view changes its speed or its warp (one, in [0.5, 2])";
 
   if (what) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "MFCC parameters: %s", what);
@@ -201,6 +271,13 @@ mm_mfcc_params_to_json (const MmMfccParams *p)
   mm_json_add_boolean (b, "dc_block", p->dc_block);
   mm_json_add_string (b, "cmvn", mm_cmvn_name (p->cmvn));
   mm_json_add_string (b, "word_cut", mm_word_cut_name (p->word_cut));
+  if (p->n_views > 0) {
+    /* only when there are views: a front end without them writes what
+     * files written before views existed hold */
+    char *views = mm_mfcc_views_to_string (p);
+    mm_json_add_string (b, "views", views);
+    g_free (views);
+  }
   json_builder_end_object (b);
 
   json = mm_json_builder_to_text (b);
@@ -303,6 +380,26 @@ word_cut_from_name_int (const char *name, int *v)
   return TRUE;
 }
 
+/* "views": a string of mm_mfcc_views_from_string; absent = none. */
+static gboolean
+json_get_views (JsonObject *obj, MmMfccParams *q, GError **error)
+{
+  JsonNode *n = json_object_get_member (obj, "views");
+
+  if (!n)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT,
+        "MFCC parameters: member \"views\" is not a string");
+    return FALSE;
+  }
+  if (!mm_mfcc_views_from_string (json_node_get_string (n), q, error)) {
+    g_prefix_error (error, "MFCC parameters: ");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* "frames" is derived (written for readers and for the caps); a file whose
  * value disagrees with the other members is refused rather than believed. */
 static gboolean
@@ -370,7 +467,8 @@ mm_mfcc_params_from_json (const char *json, MmMfccParams *p, GError **error)
       && json_get_enum (obj, "word_cut", word_cut_from_name_int, &cut, error);
   q.cmvn = (MmCmvn) cmvn;
   q.word_cut = (MmWordCut) cut;
-  ok = ok && mm_mfcc_params_check (&q, error) && check_frames (obj, &q, error);
+  ok = ok && json_get_views (obj, &q, error)
+      && mm_mfcc_params_check (&q, error) && check_frames (obj, &q, error);
   json_node_unref (root);
   if (ok)
     *p = q;
@@ -408,6 +506,13 @@ mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what)
   if (!w && a->word_cut != b->word_cut)
     w = g_strdup_printf ("word_cut: %s vs %s", mm_word_cut_name (a->word_cut),
         mm_word_cut_name (b->word_cut));
+  if (!w) {
+    char *va = mm_mfcc_views_to_string (a), *vb = mm_mfcc_views_to_string (b);
+    if (strcmp (va, vb) != 0)
+      w = g_strdup_printf ("views: %s vs %s", va, vb);
+    g_free (va);
+    g_free (vb);
+  }
 #undef CMP_INT
 #undef CMP_FLOAT
 #undef CMP_BOOL

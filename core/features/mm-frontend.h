@@ -69,4 +69,34 @@ gboolean mm_frontend_clip (const MmMfccParams *p, const MmWordsParams *wp, const
 gboolean mm_frontend_block (MmMfcc *m, const MmWordsParams *wp, const float *x, size_t n,
                             float *out, MmWordSpan *span, GError **error);
 
+/* Blocks a word gives under @p: its own and one per view (1 + n_views).
+ * A stream's buffer, and what mm_model_set_classify takes, holds them in
+ * that order. */
+int      mm_frontend_n_blocks (const MmMfccParams *p);
+
+/* The test-time views of @p (mm-mfcc.h, "views"): what makes each view's
+ * block from a word's clip. Owns one extractor per view and its scratch;
+ * one thread at a time. */
+typedef struct _MmFrontendViews MmFrontendViews;
+
+/* NULL with an error when @p is invalid; with no views, an object that
+ * makes none. */
+MmFrontendViews *mm_frontend_views_new  (const MmMfccParams *p, GError **error);
+void             mm_frontend_views_free (MmFrontendViews *v);
+/* @clip: the word's one-second clip (mm_frontend_block_samples: what
+ * mm_frontend_clip gives, or mm_frontend_word_block leaves in its scratch).
+ * @out: n_views blocks, one after another, each the block of the clip
+ * played at the view's speed (mm_aug_speed, around its centre) analysed
+ * with the view's warp. The clip is not changed. */
+gboolean         mm_frontend_views_compute (MmFrontendViews *v, const float *clip,
+                                            float *out, GError **error);
+
+/* A whole recording → its block and its views' blocks (@out:
+ * mm_frontend_n_blocks of @m's parameters, one after another):
+ * mm_frontend_block, then mm_frontend_views_compute on the same clip with
+ * @views (made for @m's parameters; NULL when they have no views). */
+gboolean mm_frontend_blocks (MmMfcc *m, MmFrontendViews *views, const MmWordsParams *wp,
+                             const float *x, size_t n, float *out, MmWordSpan *span,
+                             GError **error);
+
 G_END_DECLS

@@ -36,6 +36,20 @@
  *   becomes one word before it is centred in one second
  *   (mm_frontend_block in mm-frontend.h). A stream (mfccextract) is always
  *   cut by the word detector.
+ * - views: test-time views. Besides its block, each word gives one more
+ *   block per view, made by the same front end from the word's one-second
+ *   clip played faster or slower (mm_aug_speed) or with warped mel filters
+ *   (mm_mfcc_set_warp); a network decides on softmax(the mean of its
+ *   logits over the word's block and its views' / T) (mm_model_set_classify),
+ *   and its temperature T was fitted on that mean. The logits are averaged,
+ *   not the probabilities, so that one temperature calibrates the mean as
+ *   it does one block (with probabilities averaged, the unheard-voices
+ *   folds' ECE stayed 1.2 points above the block's at the best T:
+ *   docs/results.md, "Test-time views").
+ *   The views do not change the word's own block (training uses it alone);
+ *   they change what a decision rests on, so they are part of the contract:
+ *   a model with views is never given a word without them, nor one without
+ *   views a stream that has them.
  *
  * An MmMfcc owns its FFTW plan and every buffer, made once in mm_mfcc_new();
  * computing allocates nothing. One MmMfcc is used by one thread at a time;
@@ -62,6 +76,15 @@ typedef enum {
   MM_WORD_CUT_DETECTOR, /* the loudest word the detector (mm-words.h) finds in it */
 } MmWordCut;
 
+/* One test-time view of a word's clip (see views above). */
+typedef struct {
+  float speed;          /* played this many times faster (0.5–2); 1 = as it is */
+  float warp;           /* VTLP factor of the mel filters (0.5–2); 1 = none */
+} MmView;
+
+/* The most views a front end may have. */
+#define MM_MFCC_MAX_VIEWS 4
+
 typedef struct {
   int sample_rate;      /* 16000 */
   int frame_len;        /* 800 samples (50 ms) */
@@ -77,6 +100,8 @@ typedef struct {
   gboolean dc_block;    /* FALSE (study); TRUE: mm_dc_block before everything */
   MmCmvn cmvn;          /* MM_CMVN_NONE (study) */
   MmWordCut word_cut;   /* MM_WORD_CUT_WHOLE (study) */
+  int n_views;          /* 0 (study): the word's block alone */
+  MmView views[MM_MFCC_MAX_VIEWS];  /* the first n_views, in order */
 } MmMfccParams;
 
 /* One block is this many seconds of audio (sample_rate samples). */
@@ -104,6 +129,16 @@ const char *mm_cmvn_name (MmCmvn c);
 gboolean  mm_cmvn_from_name (const char *name, MmCmvn *c);
 const char *mm_word_cut_name (MmWordCut c);
 gboolean  mm_word_cut_from_name (const char *name, MmWordCut *c);
+/* The views as text, one item per view, comma-separated: "speed:F" (speed
+ * F, no warp) or "vtlp:A" (warp A, speed 1); "none" (or "") for no views.
+ * The JSON's "views", the caps' "views" and the CLI's --views use it.
+ * mm_mfcc_views_from_string writes @p's views only on success; it fails
+ * (MM_ERROR_INVALID) naming the item that is not one, a factor outside
+ * [0.5, 2], or more than MM_MFCC_MAX_VIEWS items. to_string: caller frees;
+ * the shortest decimals (speed:0.9,speed:1.1), so equal views give equal
+ * strings. */
+gboolean  mm_mfcc_views_from_string (const char *text, MmMfccParams *p, GError **error);
+char     *mm_mfcc_views_to_string   (const MmMfccParams *p);
 /* The frames of one block (MM_MFCC_BLOCK_SECONDS of audio) for @p. */
 int       mm_mfcc_params_block_frames (const MmMfccParams *p);
 /* JSON object of the parameters (for the model file); caller frees. */

@@ -89,7 +89,7 @@ mm_argmax (int n, const float *x)
 }
 
 void
-mm_probs_mean (int n_rows, int classes, const float *const *rows, float *mean)
+mm_rows_mean (int n_rows, int classes, const float *const *rows, float *mean)
 {
   for (int k = 0; k < classes; k++) {
     double sum = 0;

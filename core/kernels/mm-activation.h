@@ -39,10 +39,11 @@ void  mm_softmax_temperature (int batch, int classes, const float *logits, float
                               float *probs);
 /* The index of the largest of @x [n] (the first on ties). */
 int   mm_argmax       (int n, const float *x);
-/* The mean of @n_rows probability rows @rows[m] [classes] into @mean
- * [classes], summed in row order in double: how several networks' calibrated
- * probabilities make one (eval --ensemble, a model set's two audio networks). */
-void  mm_probs_mean   (int n_rows, int classes, const float *const *rows, float *mean);
+/* The mean of @n_rows rows @rows[m] [classes] into @mean [classes], summed
+ * in row order in double: how several networks' calibrated probabilities
+ * make one (eval --ensemble, a model set's two audio networks), and how a
+ * word's test-time views' raw logits make one (mm-mfcc.h, "views"). */
+void  mm_rows_mean    (int n_rows, int classes, const float *const *rows, float *mean);
 /* Whether every one of @x [n] is finite (no inf, no NaN). */
 gboolean mm_all_finite (const float *x, size_t n);
 

@@ -23,7 +23,7 @@
  *    front end (else the open fails: MM_ERROR_INVALID, _MISMATCH; a
  *    missing one MM_ERROR_NOT_FOUND), is averaged with the network
  *    (mm_model_set_partner): an MFCC block alone is decided on the mean of
- *    the two networks' calibrated probabilities (mm_probs_mean), each at
+ *    the two networks' calibrated probabilities (mm_rows_mean), each at
  *    its own norm and temperature. A set opts in because a validation set
  *    chose it (the default set's: docs/results.md, "Averaging the two
  *    audio networks"); without the list, or for a model file given alone,
@@ -42,9 +42,11 @@
  *    a plan that would mix two is refused with both files and the value
  *    that differs.
  *  - Decisions (mm_model_set_classify): normalise, forward, softmax of the
- *    logits over the model's calibration temperature (for a block alone
- *    with a partner: the mean of both networks'), arg-max, and "not sure"
- *    below a caller's threshold.
+ *    logits over the model's calibration temperature (for a front end with
+ *    test-time views, mm-mfcc.h: of the mean of the logits of the word's
+ *    block and its views'; for a block alone with a partner: the mean of
+ *    both networks' probabilities),
+ *    arg-max, and "not sure" below a caller's threshold.
  *
  * Ownership: the set owns its networks, file names, metadata and notes;
  * pointers it returns live as long as the set. Thread-safety: a set is used
@@ -153,8 +155,9 @@ typedef struct {
 } MmDecision;
 
 /* Classifies @gray (784 grey bytes, white digit on black; NULL for none)
- * and/or @mfcc (a raw 39×13 block, time-major; NULL for none) with the
- * network of the role they make (both: the hybrid). Fails with
+ * and/or @mfcc (raw 39×13 blocks, time-major: the word's and then its
+ * views', mm_frontend_n_blocks of the set's front end; NULL for none)
+ * with the network of the role they make (both: the hybrid). Fails with
  * MM_ERROR_INVALID when @mfcc holds inf or NaN (the input's fault),
  * MM_ERROR_NOT_FOUND when the set has no network for the role, and
  * MM_ERROR_FORMAT, naming the file, when the network's outputs are not

@@ -9,6 +9,7 @@
 
 #include "mm-activation.h"
 #include "mm-error.h"
+#include "mm-frontend.h"
 #include "mm-json.h"
 
 /* A directory's roles file, and the most it may hold (a few names). */
@@ -35,7 +36,6 @@ struct _MmModelSet {
   /* scratch for one classification */
   float image_in[MM_IMAGE_PIXELS];
   float audio_in[MM_AUDIO_VALUES];
-  float logits[MM_N_CLASSES];
   float partner_probs[MM_N_CLASSES];
 };
 
@@ -652,28 +652,42 @@ mm_model_set_plan (const MmModelSet *set, gboolean image, gboolean audio, gboole
 /* @e's calibrated probabilities of @gray and/or @mfcc (finite) into
  * @probs, and the arg-max of its logits into *@digit (may be NULL). Fails,
  * naming the file, when its outputs are not finite. */
+/* One network's calibrated probabilities for one input: @mfcc holds the
+ * word's block and its views' (the network's front end says how many);
+ * with views, softmax(the mean of their logits / T). */
 static gboolean
 forward_probs (MmModelSet *set, const Entry *e, const guint8 *gray, const float *mfcc,
     float *probs, int *digit, GError **error)
 {
   MmNet *net = e->pub.net;
+  int n_blocks = mfcc ? mm_frontend_n_blocks (&e->pub.frontend) : 1;
+  float view_logits[1 + MM_MFCC_MAX_VIEWS][MM_N_CLASSES], mean[MM_N_CLASSES];
+  const float *rows[1 + MM_MFCC_MAX_VIEWS];
 
   if (gray)
     mm_net_prepare_image (mm_net_norm (net), gray, set->image_in);
-  if (mfcc)
-    mm_net_prepare_audio (mm_net_norm (net), mfcc, set->audio_in);
-  mm_net_forward (net, 1, gray ? set->image_in : NULL, mfcc ? set->audio_in : NULL,
-      set->logits);
-  /* finite input, non-finite output: every later input would fail alike */
-  if (!mm_all_finite (set->logits, MM_N_CLASSES)) {
-    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "model %s (%s) gives non-finite outputs "
-        "(inf or NaN) for a finite input: its weights are unusable", e->file,
-        mm_arch_name (e->pub.arch));
-    return FALSE;
+  for (int b = 0; b < n_blocks; b++) {
+    if (mfcc)
+      mm_net_prepare_audio (mm_net_norm (net), mfcc + (size_t) b * MM_AUDIO_VALUES,
+          set->audio_in);
+    mm_net_forward (net, 1, gray ? set->image_in : NULL, mfcc ? set->audio_in : NULL,
+        view_logits[b]);
+    /* finite input, non-finite output: every later input would fail alike */
+    if (!mm_all_finite (view_logits[b], MM_N_CLASSES)) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "model %s (%s) gives non-finite outputs "
+          "(inf or NaN) for a finite input: its weights are unusable", e->file,
+          mm_arch_name (e->pub.arch));
+      return FALSE;
+    }
+    rows[b] = view_logits[b];
   }
-  mm_softmax_temperature (1, MM_N_CLASSES, set->logits, mm_net_temperature (net), probs);
+  if (n_blocks > 1)
+    mm_rows_mean (n_blocks, MM_N_CLASSES, rows, mean);
+  else
+    memcpy (mean, view_logits[0], sizeof mean);
+  mm_softmax_temperature (1, MM_N_CLASSES, mean, mm_net_temperature (net), probs);
   if (digit)
-    *digit = mm_argmax (MM_N_CLASSES, set->logits);
+    *digit = mm_argmax (MM_N_CLASSES, mean);
   return TRUE;
 }
 
@@ -691,7 +705,8 @@ mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
         set->path, mm_role_arch_name (role), role_use[role]);
     return FALSE;
   }
-  if (mfcc && !mm_all_finite (mfcc, MM_AUDIO_VALUES)) {
+  if (mfcc && !mm_all_finite (mfcc, (size_t) MM_AUDIO_VALUES
+          * mm_frontend_n_blocks (&e->pub.frontend))) {
     g_set_error_literal (error, MM_ERROR, MM_ERROR_INVALID,
         "the MFCC block holds inf or NaN");
     return FALSE;
@@ -704,7 +719,7 @@ mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
 
     if (!forward_probs (set, partner, NULL, mfcc, set->partner_probs, NULL, error))
       return FALSE;
-    mm_probs_mean (2, MM_N_CLASSES, rows, mean);
+    mm_rows_mean (2, MM_N_CLASSES, rows, mean);
     memcpy (d->probs, mean, sizeof mean);
     d->digit = mm_argmax (MM_N_CLASSES, d->probs);
   }

@@ -67,13 +67,50 @@ forward_slice (MmNet *net, const MmDataset *ds, int start, int b, float *logits)
       mm_arch_uses_audio (mm_net_arch (net)) ? aud : NULL, logits);
 }
 
+/* The logits of samples [start, start + b) of @sets[0] and of their views
+ * in @sets[1…] into @out [b][10]: one set's, or the mean of the sets'
+ * (@scratch: b·10 floats per set beyond the first). */
+static void
+forward_views (MmNet *net, MmDataset *const *sets, int n_sets, int start, int b, float *out,
+    float *scratch)
+{
+  const float *rows[MM_MAX_VIEW_SETS];
+
+  forward_slice (net, sets[0], start, b, out);
+  if (n_sets == 1)
+    return;
+  for (int v = 1; v < n_sets; v++)
+    forward_slice (net, sets[v], start, b, scratch + (size_t) (v - 1) * b * MM_N_CLASSES);
+  for (int i = 0; i < b; i++) {
+    float mean[MM_N_CLASSES];
+    rows[0] = out + (size_t) i * MM_N_CLASSES;
+    for (int v = 1; v < n_sets; v++)
+      rows[v] = scratch + ((size_t) (v - 1) * b + i) * MM_N_CLASSES;
+    mm_rows_mean (n_sets, MM_N_CLASSES, rows, mean);
+    memcpy (out + (size_t) i * MM_N_CLASSES, mean, sizeof mean);
+  }
+}
+
 void
 mm_net_logits (MmNet *net, const MmDataset *ds, int batch, float *logits)
 {
+  MmDataset *sets[1] = { (MmDataset *) ds };
+
+  mm_net_logits_views (net, sets, 1, batch, logits);
+}
+
+void
+mm_net_logits_views (MmNet *net, MmDataset *const *sets, int n_sets, int batch, float *logits)
+{
+  float *scratch = n_sets > 1 ? g_new (float, (size_t) (n_sets - 1) * batch * MM_N_CLASSES)
+      : NULL;
+
+  g_return_if_fail (n_sets >= 1 && n_sets <= MM_MAX_VIEW_SETS);
   mm_net_set_training (net, FALSE);
-  for (int start = 0; start < ds->n; start += batch)
-    forward_slice (net, ds, start, MIN (batch, ds->n - start),
-        logits + (size_t) start * MM_N_CLASSES);
+  for (int start = 0; start < sets[0]->n; start += batch)
+    forward_views (net, sets, n_sets, start, MIN (batch, sets[0]->n - start),
+        logits + (size_t) start * MM_N_CLASSES, scratch);
+  g_free (scratch);
 }
 
 /* Fails at the first sample of @ds in [start, start + b) whose input the
@@ -102,22 +139,41 @@ check_inputs (MmNet *net, const MmDataset *ds, int start, int b, GError **error)
   return TRUE;
 }
 
+static gboolean predict_views (MmNet *net, MmDataset *const *sets, int n_sets, int batch,
+    int *pred, float *probs, MmConfusion *conf, GError **error);
+
 gboolean
 mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
     float *probs, MmConfusion *conf, GError **error)
 {
+  MmDataset *sets[1] = { (MmDataset *) ds };
+
+  return predict_views (net, sets, 1, batch, pred, probs, conf, error);
+}
+
+/* mm_net_predict over a set and its views (the mean of their logits). */
+static gboolean
+predict_views (MmNet *net, MmDataset *const *sets, int n_sets, int batch, int *pred,
+    float *probs, MmConfusion *conf, GError **error)
+{
+  const MmDataset *ds = sets[0];
   float *logits = g_new (float, (size_t) batch * MM_N_CLASSES);
+  float *scratch = n_sets > 1 ? g_new (float, (size_t) (n_sets - 1) * batch * MM_N_CLASSES)
+      : NULL;
   float t = mm_net_temperature (net);
 
+  g_return_val_if_fail (n_sets >= 1 && n_sets <= MM_MAX_VIEW_SETS, FALSE);
   mm_net_set_training (net, FALSE);
   for (int start = 0; start < ds->n; start += batch) {
     int b = MIN (batch, ds->n - start);
 
-    if (!check_inputs (net, ds, start, b, error)) {
-      g_free (logits);
-      return FALSE;
-    }
-    forward_slice (net, ds, start, b, logits);
+    for (int v = 0; v < n_sets; v++)
+      if (!check_inputs (net, sets[v], start, b, error)) {
+        g_free (logits);
+        g_free (scratch);
+        return FALSE;
+      }
+    forward_views (net, sets, n_sets, start, b, logits, scratch);
     for (int i = 0; i < b; i++)
       if (!mm_all_finite (logits + i * MM_N_CLASSES, MM_N_CLASSES)) {
         g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
@@ -125,6 +181,7 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
             "finite: the model's weights are unusable", mm_arch_name (mm_net_arch (net)),
             start + i);
         g_free (logits);
+        g_free (scratch);
         return FALSE;
       }
     /* the arg-max below is the same with or without the temperature */
@@ -139,6 +196,7 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
     }
   }
   g_free (logits);
+  g_free (scratch);
   return TRUE;
 }
 
@@ -149,12 +207,23 @@ mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
 gboolean
 mm_net_score (MmNet *net, const MmDataset *ds, MmScores *sc, GError **error)
 {
+  MmDataset *sets[1] = { (MmDataset *) ds };
+
+  return mm_net_score_views (net, sets, 1, sc, error);
+}
+
+gboolean
+mm_net_score_views (MmNet *net, MmDataset *const *sets, int n_sets, MmScores *sc,
+    GError **error)
+{
+  const MmDataset *ds = sets[0];
+
   memset (sc, 0, sizeof *sc);
   sc->n = ds->n;
   sc->pred = g_new (int, MAX (ds->n, 1));
   sc->probs = g_new (float, (size_t) MAX (ds->n, 1) * MM_N_CLASSES);
   mm_confusion_init (&sc->conf);
-  if (!mm_net_predict (net, ds, SCORE_BATCH, sc->pred, sc->probs, &sc->conf, error)) {
+  if (!predict_views (net, sets, n_sets, SCORE_BATCH, sc->pred, sc->probs, &sc->conf, error)) {
     mm_scores_clear (sc);
     return FALSE;
   }
@@ -189,7 +258,7 @@ mm_scores_mean (const MmScores *parts, int n_parts, const int *labels, MmScores 
 
     for (int m = 0; m < n_parts; m++)
       rows[m] = parts[m].probs + (size_t) i * MM_N_CLASSES;
-    mm_probs_mean (n_parts, MM_N_CLASSES, rows, mean);
+    mm_rows_mean (n_parts, MM_N_CLASSES, rows, mean);
     out->pred[i] = mm_argmax (MM_N_CLASSES, mean);
     mm_confusion_add (&out->conf, labels[i], out->pred[i]);
   }

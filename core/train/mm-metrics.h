@@ -31,6 +31,15 @@ gboolean mm_net_predict (MmNet *net, const MmDataset *ds, int batch,
 /* Evaluation-mode raw logits [n][10] of every sample of @ds (no temperature). */
 void   mm_net_logits  (MmNet *net, const MmDataset *ds, int batch, float *logits);
 
+/* Test-time views (mm-mfcc.h "views"): @sets[0] holds the samples' own
+ * blocks, @sets[1 … n_sets − 1] the same samples' views' blocks (same
+ * order and labels, each normalised with the net's norm). A sample's logits
+ * are the mean of its @n_sets rows (mm_rows_mean), as mm_model_set_classify
+ * decides a word with views; one set is mm_net_logits / mm_net_score. */
+#define MM_MAX_VIEW_SETS 8
+void   mm_net_logits_views (MmNet *net, MmDataset *const *sets, int n_sets, int batch,
+                            float *logits);
+
 /* ---- Scoring a set ---- */
 /* What a network (or a mean of networks) says on a whole set: every
  * sample's decision and calibrated probabilities, their confusion matrix
@@ -50,10 +59,13 @@ typedef struct {
  * need not be initialised and is left empty on failure (mm_net_predict's
  * errors). */
 gboolean mm_net_score    (MmNet *net, const MmDataset *ds, MmScores *sc, GError **error);
+/* mm_net_score of the mean logits of a set and its views (mm_net_logits_views). */
+gboolean mm_net_score_views (MmNet *net, MmDataset *const *sets, int n_sets, MmScores *sc,
+                             GError **error);
 void     mm_scores_clear (MmScores *sc);
 /* The mean of @n_parts scores of one set (each over the same samples, in
  * the order of @labels [n]): the probabilities averaged sample by sample
- * (mm_probs_mean), the arg-max of the mean, its confusion and ECE. Fills
+ * (mm_rows_mean), the arg-max of the mean, its confusion and ECE. Fills
  * @out, which need not be initialised. */
 void     mm_scores_mean  (const MmScores *parts, int n_parts, const int *labels, MmScores *out);
 

@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "mm-frontend.h"
 #include "mm-modelfile.h"
 
 #define RATE 16000
@@ -187,7 +188,7 @@ GST_START_TEST (test_mfccextract_caps_carry_the_front_end)
       "format=(string)F32LE, rate=(int)16000, frame-length=(int)800, frame-step=(int)400, "
       "nfft=(int)1024, filters=(int)26, low-freq=(double)0, high-freq=(double)8000, "
       "preemphasis=(double)0.97, lifter=(int)22, energy=(boolean)true, "
-      "dc-block=(boolean)false, cmvn=(string)none");
+      "dc-block=(boolean)false, cmvn=(string)none, views=(string)none");
   fail_unless (gst_caps_is_equal (caps, want), "caps %" GST_PTR_FORMAT, caps);
   gst_caps_unref (caps);
   gst_caps_unref (want);
@@ -417,6 +418,82 @@ GST_START_TEST (test_mfccextract_window_mode_gives_one_block_per_hop)
   }
   g_free (s);
   gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* A front end with test-time views (from a model file): each buffer holds
+ * the block and then one block per view, in the caps' order. The first is
+ * the block an element without views gives; the others are the core's
+ * views of the same one-second clip (window mode: the clip is the input's
+ * first second, known here), so the stream and the CLI agree. */
+GST_START_TEST (test_mfccextract_views_follow_the_block)
+{
+  gchar *dir = g_dir_make_tmp ("mfccextract-XXXXXX", NULL);
+  gchar *path = g_build_filename (dir, "m.safetensors", NULL);
+  MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 1);
+  MmModelMeta meta = { .mfcc_json = (char *) "{\"views\": \"speed:0.9,vtlp:1.1\"}" };
+  MmMfccParams p;
+  MmFrontendViews *views;
+  GstHarness *hv, *h0;
+  GstBuffer *bv, *b0;
+  GstCaps *caps;
+  gsize n;
+  gint16 *s = make_words (1500, 300, 350, 1, &n);
+  float *clip = g_new (float, RATE), *got = g_new (float, 3 * 39 * 13);
+  float *want = g_new (float, 3 * 39 * 13);
+  double apart = 0;
+
+  fail_unless (mm_model_save (net, &meta, path, NULL));
+  hv = gst_harness_new ("mfccextract");
+  h0 = gst_harness_new ("mfccextract");
+  g_object_set (hv->element, "model", path, "mode", 1, "hop", 1000, NULL);
+  g_object_set (h0->element, "mode", 1, "hop", 1000, NULL);
+  gst_harness_set_src_caps_str (hv, CAPS_F32);
+  gst_harness_set_src_caps_str (h0, CAPS_F32);
+  push_samples (hv, s, n, TRUE);
+  push_samples (h0, s, n, TRUE);
+  caps = gst_pad_get_current_caps (hv->sinkpad);
+  fail_unless_equals_string (gst_structure_get_string (gst_caps_get_structure (caps, 0),
+          "views"), "speed:0.9,vtlp:1.1");
+  gst_caps_unref (caps);
+
+  bv = gst_harness_pull (hv);
+  b0 = gst_harness_pull (h0);
+  fail_unless_equals_uint64 (gst_buffer_get_size (bv), 3 * BLOCK_BYTES);
+  fail_unless_equals_uint64 (gst_buffer_get_size (b0), BLOCK_BYTES);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (bv), 0);
+  gst_buffer_extract (bv, 0, got, 3 * BLOCK_BYTES);
+  gst_buffer_extract (b0, 0, want, BLOCK_BYTES);
+  /* the same function of the same samples */
+  fail_unless (memcmp (got, want, BLOCK_BYTES) == 0, "block 0 differs from no views'");
+
+  mm_mfcc_params_init (&p);
+  fail_unless (mm_mfcc_views_from_string ("speed:0.9,vtlp:1.1", &p, NULL));
+  views = mm_frontend_views_new (&p, NULL);
+  for (int i = 0; i < RATE; i++)
+    clip[i] = s[i] / 32768.0f;
+  fail_unless (mm_frontend_views_compute (views, clip, want + 39 * 13, NULL));
+  fail_unless (memcmp (got + 39 * 13, want + 39 * 13, 2 * BLOCK_BYTES) == 0,
+      "the views' blocks are not the core's");
+  for (int k = 0; k < 39 * 13; k++)
+    apart = MAX (apart, MAX (fabs (got[39 * 13 + k] - got[k]), fabs (got[2 * 39 * 13 + k] - got[k])));
+  fail_unless (apart > 0.1, "a view's block equals the block (max diff %g)", apart);
+
+  mm_frontend_views_free (views);
+  gst_buffer_unref (bv);
+  gst_buffer_unref (b0);
+  gst_harness_teardown (hv);
+  gst_harness_teardown (h0);
+  mm_net_free (net);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+  g_free (clip);
+  g_free (got);
+  g_free (want);
+  g_free (s);
 }
 
 GST_END_TEST;
@@ -683,6 +760,7 @@ mfccextract_suite (void)
   tcase_add_test (tc, test_mfccextract_src_caps_name_the_block_shape);
   tcase_add_test (tc, test_mfccextract_three_bursts_give_three_centred_blocks);
   tcase_add_test (tc, test_mfccextract_window_mode_gives_one_block_per_hop);
+  tcase_add_test (tc, test_mfccextract_views_follow_the_block);
   tcase_add_test (tc, test_mfccextract_f32_and_s16_give_the_same_mfcc);
   tcase_add_test (tc, test_mfccextract_empty_stream_gives_eos_and_no_buffer);
   tcase_add_test (tc, test_mfccextract_eos_emits_the_pending_word);

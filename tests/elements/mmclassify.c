@@ -935,14 +935,16 @@ GST_START_TEST (test_mmclassify_refuses_features_of_another_front_end)
 
 GST_END_TEST;
 
-/* mfccextract ! mmclassify with a model trained on nfft 512 and no
- * front-end setting on mfccextract: it asks downstream, adopts the model's
- * front end, and a spoken word (a voiced syllable) gets its decision. */
+/* mfccextract ! mmclassify with a model trained on nfft 512 (and with
+ * test-time views) and no front-end setting on mfccextract: it asks
+ * downstream, adopts the model's front end with its views, and a spoken
+ * word (a voiced syllable) gets its decision. */
 GST_START_TEST (test_mmclassify_mfccextract_adopts_the_model_front_end)
 {
   gchar *path = g_build_filename (tmpdir, "audio512.safetensors", NULL);
   MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 2);
-  MmModelMeta meta = { .mfcc_json = (char *) "{\"nfft\": 512, \"cmvn\": \"mean\"}" };
+  MmModelMeta meta = { .mfcc_json = (char *) "{\"nfft\": 512, \"cmvn\": \"mean\", "
+        "\"views\": \"speed:0.9,speed:1.1\"}" };
   gchar *launch;
   GstHarness *h;
   GstBuffer *buf;
@@ -988,6 +990,8 @@ GST_START_TEST (test_mmclassify_mfccextract_adopts_the_model_front_end)
   fail_unless_equals_int (nfft, 512);
   fail_unless_equals_string (gst_structure_get_string (gst_caps_get_structure (caps, 0),
           "cmvn"), "mean");
+  fail_unless_equals_string (gst_structure_get_string (gst_caps_get_structure (caps, 0),
+          "views"), "speed:0.9,speed:1.1");
   gst_caps_unref (caps);
   gst_object_unref (pad);
   gst_object_unref (mfcc);

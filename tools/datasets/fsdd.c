@@ -449,7 +449,13 @@ mm_speech_load (const char *dir, const char *what, const MmMfccParams *params, g
   }
   if (!mm_frontend_check_network (params, error) || !(f = list_recordings (dir, error)))
     goto out;
-  params_json = mm_mfcc_params_to_json (params);
+  {
+    /* the cached block is the word's own: test-time views are made from
+     * the clips when a model uses them (mm_degrade_view) */
+    MmMfccParams own = *params;
+    own.n_views = 0;
+    params_json = mm_mfcc_params_to_json (&own);
+  }
   /* the clips depend only on the members of the contract that act before
    * the MFCC (the study's keep the key they always had) */
   wave_kind = !params->dc_block && params->word_cut == MM_WORD_CUT_WHOLE

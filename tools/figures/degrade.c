@@ -6,6 +6,7 @@
 
 #include "mm-augment.h"
 #include "mm-error.h"
+#include "mm-frontend.h"
 #include "mm-net.h"
 #include "mm-rng.h"
 #include "mm-words.h"
@@ -197,13 +198,54 @@ first_of_recording (const MmDataset *ds)
   return first;
 }
 
+/* Copies of @ds for @mfcc's views, or FALSE (none left) when it has none
+ * or @ds lacks its clips. */
+static gboolean
+views_alloc (const MmDataset *ds, const MmMfccParams *mfcc, MmDataset **views, GError **error)
+{
+  if (!ds->audio || !ds->waves || !ds->wave) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "test-time views need the set's clips");
+    return FALSE;
+  }
+  for (int k = 0; k < mfcc->n_views; k++)
+    views[k] = mm_dataset_head (ds, ds->n);
+  return TRUE;
+}
+
+static void
+views_clear (MmDataset **views, int n)
+{
+  for (int k = 0; views && k < n; k++)
+    g_clear_pointer (&views[k], mm_dataset_free);
+}
+
+/* Sample @i's view blocks (@blocks: n_views of them) into @views. */
+static void
+views_put (MmDataset **views, int n, int i, const float *blocks)
+{
+  for (int k = 0; k < n; k++)
+    memcpy (views[k]->audio + (size_t) i * MM_AUDIO_VALUES, blocks + (size_t) k * MM_AUDIO_VALUES,
+        sizeof (float) * MM_AUDIO_VALUES);
+}
+
+static void
+views_copy (MmDataset **views, int n, int to, int from)
+{
+  for (int k = 0; k < n; k++)
+    memcpy (views[k]->audio + (size_t) to * MM_AUDIO_VALUES,
+        views[k]->audio + (size_t) from * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
+}
+
 gboolean
 mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *pool,
-    const MmMfccParams *mfcc, guint64 seed, GError **error)
+    const MmMfccParams *mfcc, guint64 seed, gboolean scores, MmDataset **views,
+    GError **error)
 {
+  int n_views = views ? mfcc->n_views : 0;
   MmWordsParams wp;
-  MmMfcc *m;
-  float *mixed, *noise;
+  MmMfcc *m = NULL;
+  MmFrontendViews *fv = NULL;
+  float *mixed, *noise, *blocks;
   int len, *first;
   gboolean ok = TRUE;
 
@@ -213,13 +255,19 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
   }
   mm_words_params_init (&wp);
   wp.sample_rate = ds->waves->sample_rate;
-  if (!mm_words_params_check (&wp, error) || !(m = mm_mfcc_new (mfcc, error)))
+  if (!mm_words_params_check (&wp, error) || !(m = mm_mfcc_new (mfcc, error))
+      || !(fv = mm_frontend_views_new (mfcc, error))
+      || (n_views && !views_alloc (ds, mfcc, views, error))) {
+    mm_mfcc_free (m);
+    mm_frontend_views_free (fv);
     return FALSE;
-  if (!ds->score)
+  }
+  if (scores && !ds->score)
     ds->score = g_new (float, MAX (ds->n, 1));
   len = ds->waves->len;
   mixed = g_new (float, len);
   noise = g_new (float, len);
+  blocks = g_new (float, (size_t) MAX (n_views, 1) * MM_AUDIO_VALUES);
   first = first_of_recording (ds);
   for (int i = 0; ok && i < ds->n; i++) {
     int r = ds->wave[i];
@@ -230,7 +278,9 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
 
     if (first[i] != i) {
       memcpy (out, ds->audio + (size_t) first[i] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
-      ds->score[i] = ds->score[first[i]];
+      views_copy (views, n_views, i, first[i]);
+      if (scores)
+        ds->score[i] = ds->score[first[i]];
       continue;
     }
     mm_rng_seed (&rng, seed, (guint64) r);
@@ -247,57 +297,59 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
     memcpy (mixed, ds->waves->samples + (size_t) r * len, sizeof (float) * len);
     mm_aug_add_noise (mixed, noise, len, (float) snr_db);
     ok = mm_mfcc_compute (m, mixed, len, out, error)
-        && (spans = mm_words_find (&wp, mixed, len, error)) != NULL;
-    if (ok) {
+        && (!n_views || mm_frontend_views_compute (fv, mixed, blocks, error));
+    if (ok && n_views)
+      views_put (views, n_views, i, blocks);
+    if (ok && scores && (ok = (spans = mm_words_find (&wp, mixed, len, error)) != NULL)) {
       /* the score of the noisy clip, as the detector would hear it */
       ds->score[i] = mm_words_loudest (spans, &word) ? (float) word.snr_db : NAN;
       g_array_free (spans, TRUE);
     }
   }
+  if (!ok)
+    views_clear (views, n_views);
   g_free (first);
+  g_free (blocks);
   g_free (mixed);
   g_free (noise);
   mm_mfcc_free (m);
+  mm_frontend_views_free (fv);
   return ok;
 }
 
 gboolean
-mm_degrade_view (MmDataset *ds, double speed, double warp, const MmMfccParams *mfcc,
+mm_degrade_views (const MmDataset *ds, const MmMfccParams *mfcc, MmDataset **views,
     GError **error)
 {
-  MmMfcc *m;
-  float *clip;
+  MmFrontendViews *fv;
+  float *blocks;
   int len, *first;
   gboolean ok = TRUE;
 
-  if (!ds->audio || !ds->waves || !ds->wave) {
-    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "test-time views need the set's clips");
+  if (!views_alloc (ds, mfcc, views, error))
+    return FALSE;
+  if (!(fv = mm_frontend_views_new (mfcc, error))) {
+    views_clear (views, mfcc->n_views);
     return FALSE;
   }
-  if (!(m = mm_mfcc_new (mfcc, error)))
-    return FALSE;
-  if (warp != 1.0)
-    mm_mfcc_set_warp (m, (float) warp);
   len = ds->waves->len;
-  clip = g_new (float, len);
+  g_return_val_if_fail ((size_t) len == mm_frontend_block_samples (mfcc), FALSE);
+  blocks = g_new (float, (size_t) MAX (mfcc->n_views, 1) * MM_AUDIO_VALUES);
   first = first_of_recording (ds);
   for (int i = 0; ok && i < ds->n; i++) {
-    int r = ds->wave[i];
-    const float *src = ds->waves->samples + (size_t) r * len;
-    float *out = ds->audio + (size_t) i * MM_AUDIO_VALUES;
-
     if (first[i] != i) {
-      memcpy (out, ds->audio + (size_t) first[i] * MM_AUDIO_VALUES, sizeof (float) * MM_AUDIO_VALUES);
+      views_copy (views, mfcc->n_views, i, first[i]);
       continue;
     }
-    if (speed != 1.0)
-      mm_aug_speed (src, clip, len, (float) speed);
-    else
-      memcpy (clip, src, sizeof (float) * len);
-    ok = mm_mfcc_compute (m, clip, len, out, error);
+    ok = mm_frontend_views_compute (fv, ds->waves->samples + (size_t) ds->wave[i] * len, blocks,
+        error);
+    if (ok)
+      views_put (views, mfcc->n_views, i, blocks);
   }
+  if (!ok)
+    views_clear (views, mfcc->n_views);
   g_free (first);
-  g_free (clip);
-  mm_mfcc_free (m);
+  g_free (blocks);
+  mm_frontend_views_free (fv);
   return ok;
 }

@@ -76,18 +76,22 @@ GArray *mm_degrade_babble_pool (const MmDataset *split, MmRng *rng);
  * and crowd from @pool (indices into @ds's wave bank, MM_BABBLE_TALKERS
  * talkers).
  * Each sample's MmDataset.score becomes the word detector's score of the
- * noisy clip (its loudest word; NAN: none found): the clip is what the noise
- * was mixed into, so the detector hears the noise over the whole second. */
+ * noisy clip (its loudest word; NAN: none found) when @scores: the clip is
+ * what the noise was mixed into, so the detector hears the noise over the
+ * whole second.
+ * @views: NULL, or @mfcc's n_views data sets (mm_degrade_views), whose
+ * blocks become the views' blocks of the same noisy clips. */
 gboolean mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *pool,
-                           const MmMfccParams *mfcc, guint64 seed, GError **error);
+                           const MmMfccParams *mfcc, guint64 seed, gboolean scores,
+                           MmDataset **views, GError **error);
 
-/* ---- test-time views: eval --tta ----
- * Replaces each sample's audio block of @ds (which must carry its clips) by
- * the MFCC of its clip played @speed times faster around its centre
- * (mm_aug_speed, the trainer's speed perturbation; 1 = unchanged) through
- * @mfcc's front end with its mel filters warped by @warp (mm_mfcc_set_warp,
- * the trainer's VTLP; 1 = none). Deterministic: no random draw. */
-gboolean mm_degrade_view (MmDataset *ds, double speed, double warp, const MmMfccParams *mfcc,
-                          GError **error);
+/* ---- test-time views (mm-mfcc.h "views"): eval ----
+ * @views[k] (k < @mfcc's n_views) becomes a new copy of @ds (which must
+ * carry its clips; mm_dataset_head) whose audio blocks are view k's of each
+ * clip (mm_frontend_views_compute: the clip played faster or slower around
+ * its centre, or the mel filters warped), as mfccextract and batch make
+ * them. Deterministic: no random draw. On failure none is left. */
+gboolean mm_degrade_views (const MmDataset *ds, const MmMfccParams *mfcc, MmDataset **views,
+                           GError **error);
 
 G_END_DECLS
