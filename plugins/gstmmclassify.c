@@ -47,8 +47,9 @@
  * (the default set's names its AudioNet_LSTM for blocks). When it names
  * two files for blocks (the network and its partner, the other audio
  * network, one front end), a block alone is decided on the mean of their
- * calibrated probabilities (the default set's does; a model file given
- * alone is one network). Models are loaded
+ * calibrated probabilities (a set opts in when a validation rule chose it;
+ * the default set's names one network; a model file given alone is one
+ * network). Models are loaded
  * at NULL→READY. A missing file, a corrupt
  * file given by name, a directory in which nothing loads, or a model set
  * with no network for a requested pad (neither its single-modality one nor,

@@ -8,7 +8,10 @@
  * differ only where two logits tie to the last bit). With a PARTNER (a
  * set's two audio networks, one front end: the first's) the digit is the
  * arg-max of the mean of both calibrated probabilities (mm_rows_mean), as
- * `eval --ensemble` and the model set decide.
+ * `eval --ensemble` and the model set decide. A front end with test-time
+ * views decides on the mean of the logits of the block and its views'
+ * blocks (mm_frontend_views_compute of the same clip), as eval, batch and
+ * the model set do.
  *
  * Usage: recording_decisions MODEL.safetensors [PARTNER.safetensors] LIST
  *        → "file<TAB>digit" lines */
@@ -18,17 +21,33 @@
 #include "fsdd.h"
 #include "mm-activation.h"
 #include "mm-error.h"
+#include "mm-frontend.h"
 #include "mm-modelfile.h"
 #include "mm-net.h"
 
-/* @net's calibrated probabilities of the raw @block. */
+/* @net's logits of a word: of its raw @blocks (the word's and its @n - 1
+ * views'), their mean (as a model with test-time views decides). */
 static void
-probs_of (MmNet *net, const float *block, float *probs)
+logits_of (MmNet *net, const float *blocks, int n, float *logits)
 {
-  float in[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
+  float in[MM_AUDIO_VALUES], each[1 + MM_MFCC_MAX_VIEWS][MM_N_CLASSES];
+  const float *rows[1 + MM_MFCC_MAX_VIEWS];
 
-  mm_net_prepare_audio (mm_net_norm (net), block, in);
-  mm_net_forward (net, 1, NULL, in, logits);
+  for (int b = 0; b < n; b++) {
+    mm_net_prepare_audio (mm_net_norm (net), blocks + (size_t) b * MM_AUDIO_VALUES, in);
+    mm_net_forward (net, 1, NULL, in, each[b]);
+    rows[b] = each[b];
+  }
+  mm_rows_mean (n, MM_N_CLASSES, rows, logits);
+}
+
+/* @net's calibrated probabilities of a word's @n raw blocks. */
+static void
+probs_of (MmNet *net, const float *blocks, int n, float *probs)
+{
+  float logits[MM_N_CLASSES];
+
+  logits_of (net, blocks, n, logits);
   mm_softmax_temperature (1, MM_N_CLASSES, logits, mm_net_temperature (net), probs);
 }
 
@@ -39,8 +58,10 @@ main (int argc, char **argv)
   MmMfccParams p, whole;
   GError *err = NULL;
   MmNet *net, *partner = NULL;
-  MmMfcc *m, *m_whole;
+  MmMfcc *m;
+  MmFrontendViews *views;
   char *text = NULL, **lines;
+  int n_blocks;
 
   if (argc != 3 && argc != 4) {
     fprintf (stderr, "usage: recording_decisions MODEL.safetensors [PARTNER.safetensors] LIST\n");
@@ -60,23 +81,27 @@ main (int argc, char **argv)
   whole = p;
   whole.word_cut = MM_WORD_CUT_WHOLE;
   m = mm_mfcc_new (&p, NULL);
-  m_whole = mm_mfcc_new (&whole, NULL);
+  views = mm_frontend_views_new (&p, NULL);
+  n_blocks = mm_frontend_n_blocks (&p);
   mm_net_set_training (net, FALSE);
   if (partner)
     mm_net_set_training (partner, FALSE);
   lines = g_strsplit (text, "\n", -1);
   for (char **f = lines; *f; f++) {
-    float block[MM_AUDIO_VALUES], in[MM_AUDIO_VALUES], logits[MM_N_CLASSES];
+    float block[MM_AUDIO_VALUES * (1 + MM_MFCC_MAX_VIEWS)], logits[MM_N_CLASSES];
+    float clip[MM_AUDIO_RATE];
     gboolean ok;
     int best = 0;
 
     if (!**f)
       continue;
-    ok = mm_recording_block (m, *f, block, NULL, &err);
+    ok = mm_recording_clip (&p, *f, clip, NULL, &err);
     if (!ok && g_error_matches (err, MM_ERROR, MM_ERROR_NO_WORD)) {
       g_clear_error (&err);
-      ok = mm_recording_block (m_whole, *f, block, NULL, &err);
+      ok = mm_recording_clip (&whole, *f, clip, NULL, &err);
     }
+    ok = ok && mm_mfcc_compute (m, clip, MM_AUDIO_RATE, block, &err)
+        && mm_frontend_views_compute (views, clip, block + MM_AUDIO_VALUES, &err);
     if (!ok) {
       fprintf (stderr, "recording_decisions: %s\n", err->message);
       return 1;
@@ -85,15 +110,14 @@ main (int argc, char **argv)
       float a[MM_N_CLASSES], b[MM_N_CLASSES], mean[MM_N_CLASSES];
       const float *rows[2] = { a, b };
 
-      probs_of (net, block, a);
-      probs_of (partner, block, b);
+      probs_of (net, block, n_blocks, a);
+      probs_of (partner, block, n_blocks, b);
       mm_rows_mean (2, MM_N_CLASSES, rows, mean);
       best = mm_argmax (MM_N_CLASSES, mean);
       printf ("%s\t%d\n", *f, best);
       continue;
     }
-    mm_net_prepare_audio (mm_net_norm (net), block, in);
-    mm_net_forward (net, 1, NULL, in, logits);
+    logits_of (net, block, n_blocks, logits);
     for (int k = 1; k < MM_N_CLASSES; k++)
       if (logits[k] > logits[best])
         best = k;
@@ -102,7 +126,7 @@ main (int argc, char **argv)
   g_strfreev (lines);
   g_free (text);
   mm_mfcc_free (m);
-  mm_mfcc_free (m_whole);
+  mm_frontend_views_free (views);
   mm_model_meta_clear (&meta);
   mm_model_meta_clear (&partner_meta);
   mm_net_free (net);

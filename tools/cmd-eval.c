@@ -251,6 +251,40 @@ free_views (MmDataset **views, int n)
     g_clear_pointer (&views[v], mm_dataset_free);
 }
 
+/* --ensemble of members that decide with test-time views: each scores a
+ * copy of @ds and of its @views at its own norm (score_views), and @out is
+ * the mean of their calibrated probabilities (mm_scores_mean), as without
+ * views; each member's own scores are kept as its @which scores. */
+static gboolean
+score_views_members (Member *members, int n, MmDataset *ds, MmDataset **views, int n_views,
+    const char *name, int which, MmScores *out, Tsv *tsv, GError **error)
+{
+  MmScores *parts = g_new0 (MmScores, n);
+  gboolean ok = TRUE;
+
+  for (int m = 0; ok && m < n; m++) {
+    MmDataset *copy = mm_dataset_head (ds, ds->n), *vcopy[MM_MFCC_MAX_VIEWS] = { NULL };
+
+    for (int v = 0; v < n_views; v++)
+      vcopy[v] = mm_dataset_head (views[v], views[v]->n);
+    ok = score_views (members[m].model->net, members[m].path, copy, vcopy, n_views, name,
+        &parts[m], NULL, error);
+    mm_dataset_free (copy);
+    free_views (vcopy, n_views);
+  }
+  if (ok) {
+    mm_scores_mean (parts, n, ds->labels, out);
+    append_tsv (tsv, name, ds, out);
+  }
+  for (int m = 0; m < n; m++) {
+    MmScores *keep = which ? &members[m].heldout : &members[m].test;
+    mm_scores_clear (keep);
+    *keep = parts[m];
+  }
+  g_free (parts);
+  return ok;
+}
+
 /* --protocol new-speaker: each model was trained on one fold
  * ("new-speaker:K" in its provenance) and is scored on that fold's unheard
  * speakers; prints every fold, the mean and the worst. */
@@ -635,12 +669,6 @@ mm_cmd_eval (int argc, char **argv)
       mm_mfcc_views_from_string (tta, &cond.fe, NULL);   /* checked above */
     cond.viewed = cond.fe.n_views > 0;
   }
-  if (cond.viewed && n_members > 1) {
-    g_autofree char *v = mm_mfcc_views_to_string (&cond.fe);
-    rc = mm_cli_fail ("--ensemble averages the members' blocks alone, but %s decides with "
-        "test-time views (%s)", models[0], v);
-    goto out;
-  }
   if (!protocol && !(protocol = mm_cli_recorded_protocol (model->meta)))
     protocol = g_strdup (MM_DEFAULT_PROTOCOL);
   if (!(data_dir = mm_cli_data_dir (data_opt)))
@@ -674,10 +702,13 @@ mm_cmd_eval (int argc, char **argv)
       g_string_append_printf (tsv.lines, "\tp%d", k);
     g_string_append_c (tsv.lines, '\n');
   }
-  if (cond.viewed ? !score_views (model->net, models[0],
-          splits.heldout ? splits.heldout : splits.test, views, cond.fe.n_views,
-          splits.heldout ? names.heldout_key : names.test_key,
-          splits.heldout ? &heldout : &test, pred_tsv, &error)
+  if (cond.viewed ? !(n_members > 1
+          ? score_views_members (members, n_members, splits.heldout ? splits.heldout : splits.test,
+              views, cond.fe.n_views, splits.heldout ? names.heldout_key : names.test_key,
+              splits.heldout ? 1 : 0, splits.heldout ? &heldout : &test, pred_tsv, &error)
+          : score_views (model->net, models[0], splits.heldout ? splits.heldout : splits.test,
+              views, cond.fe.n_views, splits.heldout ? names.heldout_key : names.test_key,
+              splits.heldout ? &heldout : &test, pred_tsv, &error))
       : ((split_scored && !score_set (members, n_members, splits.test, names.test_key, 0, &test,
               pred_tsv, &error))
           || (splits.heldout && !score_set (members, n_members, splits.heldout,
