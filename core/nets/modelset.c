@@ -34,8 +34,11 @@ struct _MmModelSet {
   char *named_partner;          /* the audio partner the roles file names, or NULL */
   GPtrArray *skipped, *unused;  /* char *, NULL-terminated */
   /* scratch for one classification */
-  float image_in[MM_IMAGE_PIXELS];
-  float audio_in[MM_AUDIO_VALUES];
+  /* a word's blocks (its own and its views') go through a network as one
+   * batch, the crop beside each */
+  float image_in[MM_IMAGE_PIXELS * (1 + MM_MFCC_MAX_VIEWS)];
+  float audio_in[MM_AUDIO_VALUES * (1 + MM_MFCC_MAX_VIEWS)];
+  float logits[MM_N_CLASSES * (1 + MM_MFCC_MAX_VIEWS)];
   float partner_probs[MM_N_CLASSES];
 };
 
@@ -654,37 +657,42 @@ mm_model_set_plan (const MmModelSet *set, gboolean image, gboolean audio, gboole
  * naming the file, when its outputs are not finite. */
 /* One network's calibrated probabilities for one input: @mfcc holds the
  * word's block and its views' (the network's front end says how many);
- * with views, softmax(the mean of their logits / T). */
+ * with views, softmax(the mean of their logits / T). The blocks are one
+ * batch: one GEMM for all of them rather than one per block. */
 static gboolean
 forward_probs (MmModelSet *set, const Entry *e, const guint8 *gray, const float *mfcc,
     float *probs, int *digit, GError **error)
 {
   MmNet *net = e->pub.net;
   int n_blocks = mfcc ? mm_frontend_n_blocks (&e->pub.frontend) : 1;
-  float view_logits[1 + MM_MFCC_MAX_VIEWS][MM_N_CLASSES], mean[MM_N_CLASSES];
+  float mean[MM_N_CLASSES];
   const float *rows[1 + MM_MFCC_MAX_VIEWS];
 
-  if (gray)
-    mm_net_prepare_image (mm_net_norm (net), gray, set->image_in);
   for (int b = 0; b < n_blocks; b++) {
+    if (gray && b == 0)
+      mm_net_prepare_image (mm_net_norm (net), gray, set->image_in);
+    else if (gray)
+      memcpy (set->image_in + (size_t) b * MM_IMAGE_PIXELS, set->image_in,
+          sizeof (float) * MM_IMAGE_PIXELS);
     if (mfcc)
       mm_net_prepare_audio (mm_net_norm (net), mfcc + (size_t) b * MM_AUDIO_VALUES,
-          set->audio_in);
-    mm_net_forward (net, 1, gray ? set->image_in : NULL, mfcc ? set->audio_in : NULL,
-        view_logits[b]);
-    /* finite input, non-finite output: every later input would fail alike */
-    if (!mm_all_finite (view_logits[b], MM_N_CLASSES)) {
-      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "model %s (%s) gives non-finite outputs "
-          "(inf or NaN) for a finite input: its weights are unusable", e->file,
-          mm_arch_name (e->pub.arch));
-      return FALSE;
-    }
-    rows[b] = view_logits[b];
+          set->audio_in + (size_t) b * MM_AUDIO_VALUES);
   }
+  mm_net_forward (net, n_blocks, gray ? set->image_in : NULL, mfcc ? set->audio_in : NULL,
+      set->logits);
+  /* finite input, non-finite output: every later input would fail alike */
+  if (!mm_all_finite (set->logits, (size_t) n_blocks * MM_N_CLASSES)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "model %s (%s) gives non-finite outputs "
+        "(inf or NaN) for a finite input: its weights are unusable", e->file,
+        mm_arch_name (e->pub.arch));
+    return FALSE;
+  }
+  for (int b = 0; b < n_blocks; b++)
+    rows[b] = set->logits + (size_t) b * MM_N_CLASSES;
   if (n_blocks > 1)
     mm_rows_mean (n_blocks, MM_N_CLASSES, rows, mean);
   else
-    memcpy (mean, view_logits[0], sizeof mean);
+    memcpy (mean, set->logits, sizeof mean);
   mm_softmax_temperature (1, MM_N_CLASSES, mean, mm_net_temperature (net), probs);
   if (digit)
     *digit = mm_argmax (MM_N_CLASSES, mean);
