@@ -203,28 +203,14 @@ append_tsv (Tsv *tsv, const char *name, const MmDataset *ds, const MmScores *sc)
   }
 }
 
-/* Scores a whole set into @sc and, when @tsv is non-NULL, writes one line
- * per sample: the sample indices are the protocol's fixed order, so files
- * from different models line up sample by sample. Confidences are the
- * model's calibrated probabilities (its temperature). Fails, naming
- * @model, when the network's outputs are not finite. */
-static gboolean
-predict_set (MmNet *net, const char *model, const MmDataset *ds, const char *name, MmScores *sc,
-    Tsv *tsv, GError **error)
-{
-  if (!mm_net_score (net, ds, sc, error)) {
-    g_prefix_error (error, "%s: %s: ", model, name);
-    return FALSE;
-  }
-  append_tsv (tsv, name, ds, sc);
-  return TRUE;
-}
-
-/* @ds (raw features) scored by one network as it decides with test-time
- * views: softmax(the mean of the logits of each sample's block and of its
- * views' blocks / T) (@views: @n_views sets from mm_degrade_views or
- * mm_degrade_audio; mm_net_score_views), into @out; @tsv gets its lines.
- * Normalises @ds and @views in place. */
+/* @ds (raw features) scored by one network as it decides: with @n_views
+ * test-time views (@views: sets from mm_degrade_views or
+ * mm_degrade_audio), softmax(the mean of the logits of each sample's block
+ * and of its views' blocks / T); without, its blocks alone
+ * (mm_net_score_views). Into @out; @tsv (may be NULL) gets one line per
+ * sample, in the protocol's fixed order, so files of different models line
+ * up. Normalises @ds and @views in place. Fails, naming @path, when the
+ * network's outputs are not finite. */
 static gboolean
 score_views (MmNet *net, const char *path, MmDataset *ds, MmDataset **views, int n_views,
     const char *name, MmScores *out, Tsv *tsv, GError **error)
@@ -251,37 +237,22 @@ free_views (MmDataset **views, int n)
     g_clear_pointer (&views[v], mm_dataset_free);
 }
 
-/* --ensemble of members that decide with test-time views: each scores a
- * copy of @ds and of its @views at its own norm (score_views), and @out is
- * the mean of their calibrated probabilities (mm_scores_mean), as without
- * views; each member's own scores are kept as its @which scores. */
+/* One --ensemble member's scores of a copy of @ds and of its @n_views
+ * views (score_views at the member's own norm; @ds is left raw for the
+ * others). */
 static gboolean
-score_views_members (Member *members, int n, MmDataset *ds, MmDataset **views, int n_views,
-    const char *name, int which, MmScores *out, Tsv *tsv, GError **error)
+score_copy (Member *member, const MmDataset *ds, MmDataset **views, int n_views,
+    const char *name, MmScores *sc, GError **error)
 {
-  MmScores *parts = g_new0 (MmScores, n);
-  gboolean ok = TRUE;
+  MmDataset *copy = mm_dataset_head (ds, ds->n), *vcopy[MM_MFCC_MAX_VIEWS] = { NULL };
+  gboolean ok;
 
-  for (int m = 0; ok && m < n; m++) {
-    MmDataset *copy = mm_dataset_head (ds, ds->n), *vcopy[MM_MFCC_MAX_VIEWS] = { NULL };
-
-    for (int v = 0; v < n_views; v++)
-      vcopy[v] = mm_dataset_head (views[v], views[v]->n);
-    ok = score_views (members[m].model->net, members[m].path, copy, vcopy, n_views, name,
-        &parts[m], NULL, error);
-    mm_dataset_free (copy);
-    free_views (vcopy, n_views);
-  }
-  if (ok) {
-    mm_scores_mean (parts, n, ds->labels, out);
-    append_tsv (tsv, name, ds, out);
-  }
-  for (int m = 0; m < n; m++) {
-    MmScores *keep = which ? &members[m].heldout : &members[m].test;
-    mm_scores_clear (keep);
-    *keep = parts[m];
-  }
-  g_free (parts);
+  for (int v = 0; v < n_views; v++)
+    vcopy[v] = mm_dataset_head (views[v], views[v]->n);
+  ok = score_views (member->model->net, member->path, copy, vcopy, n_views, name, sc, NULL,
+      error);
+  mm_dataset_free (copy);
+  free_views (vcopy, n_views);
   return ok;
 }
 
@@ -379,37 +350,29 @@ limit_set (MmDataset **ds, int limit)
   *ds = sub;
 }
 
-/* Scores @ds (raw features) with the @n members, into @out: one member
- * normalises @ds in place and scores it (its scores are @out); several
+/* Scores @ds (raw features; with @n_views test-time views @views, as the
+ * members decide) with the @n members, into @out: one member normalises
+ * @ds (and @views) in place and scores it (its scores are @out); several
  * score a copy each, normalised with their own norm, into their @which
  * scores (0: test, 1: held-out), and @out is the mean of their calibrated
  * probabilities. @tsv gets @out's lines. */
 static gboolean
-score_set (Member *members, int n, MmDataset *ds, const char *name, int which, MmScores *out,
-    Tsv *tsv, GError **error)
+score_set (Member *members, int n, MmDataset *ds, MmDataset **views, int n_views,
+    const char *name, int which, MmScores *out, Tsv *tsv, GError **error)
 {
   MmScores *parts;
 
-  if (n == 1) {
-    mm_dataset_normalize (ds, mm_net_norm (members[0].model->net));
-    return predict_set (members[0].model->net, members[0].path, ds, name, out, tsv, error);
-  }
+  if (n == 1)
+    return score_views (members[0].model->net, members[0].path, ds, views, n_views, name, out,
+        tsv, error);
   parts = g_new0 (MmScores, n);
-  for (int m = 0; m < n; m++) {
-    MmDataset *copy = mm_dataset_head (ds, ds->n);
-    gboolean ok;
-
-    mm_dataset_normalize (copy, mm_net_norm (members[m].model->net));
-    ok = predict_set (members[m].model->net, members[m].path, copy, name, &parts[m], NULL,
-        error);
-    mm_dataset_free (copy);
-    if (!ok) {
+  for (int m = 0; m < n; m++)
+    if (!score_copy (&members[m], ds, views, n_views, name, &parts[m], error)) {
       for (int j = 0; j < m; j++)
         mm_scores_clear (&parts[j]);
       g_free (parts);
       return FALSE;
     }
-  }
   mm_scores_mean (parts, n, ds->labels, out);
   append_tsv (tsv, name, ds, out);
   for (int m = 0; m < n; m++) {
@@ -702,17 +665,13 @@ mm_cmd_eval (int argc, char **argv)
       g_string_append_printf (tsv.lines, "\tp%d", k);
     g_string_append_c (tsv.lines, '\n');
   }
-  if (cond.viewed ? !(n_members > 1
-          ? score_views_members (members, n_members, splits.heldout ? splits.heldout : splits.test,
-              views, cond.fe.n_views, splits.heldout ? names.heldout_key : names.test_key,
-              splits.heldout ? 1 : 0, splits.heldout ? &heldout : &test, pred_tsv, &error)
-          : score_views (model->net, models[0], splits.heldout ? splits.heldout : splits.test,
-              views, cond.fe.n_views, splits.heldout ? names.heldout_key : names.test_key,
-              splits.heldout ? &heldout : &test, pred_tsv, &error))
-      : ((split_scored && !score_set (members, n_members, splits.test, names.test_key, 0, &test,
-              pred_tsv, &error))
-          || (splits.heldout && !score_set (members, n_members, splits.heldout,
-              names.heldout_key, 1, &heldout, pred_tsv, &error)))) {
+  /* with views only the reported set is scored (split_scored is FALSE then,
+   * unless the protocol has no held-out set: the split test is reported) */
+  if ((split_scored && !score_set (members, n_members, splits.test,
+          splits.heldout ? NULL : views, splits.heldout ? 0 : cond.fe.n_views, names.test_key, 0,
+          &test, pred_tsv, &error))
+      || (splits.heldout && !score_set (members, n_members, splits.heldout, views,
+          cond.fe.n_views, names.heldout_key, 1, &heldout, pred_tsv, &error))) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
