@@ -329,7 +329,8 @@ classifier_wait (Classifier *c, GstBus *bus, volatile gint *progress, GPtrArray 
  * (libsndfile, then GstAudioConverter set as audioconvert and audioresample
  * set themselves: the pipeline's samples, bit for bit), cut as the model's
  * front end says (word_cut "whole", the shipped models': the recording is
- * the word; "detector": its loudest word), centred in one second, MFCC, and
+ * the word; "detector": its loudest word), centred in one second, MFCC and
+ * the blocks of the front end's test-time views (mm_frontend_blocks), and
  * the audio network of the model set's plan for audio alone, which decides
  * as in mmclassify (mm_model_set_classify: normalisation, calibrated
  * softmax, arg-max), in mmclassify's JSON line. So batch, eval and training cut a WAV recording the same
@@ -372,8 +373,8 @@ append_number (GString *s, double v)
   g_string_append (s, g_ascii_formatd (num, sizeof num, "%.9g", v));
 }
 
-/* One word's blocks (its own and its views') through the audio network → mmclassify's JSON object for it
- * at @pts (its stream time too: the file starts at 0); NULL when the block
+/* One word's blocks (its own and its views') through the audio network →
+ * mmclassify's JSON object for it at @pts (its stream time too: the file starts at 0); NULL when the block
  * is not finite (mmclassify skips it with a warning) or, with *@why set,
  * when the network fails (mmclassify's error). */
 static char *
@@ -420,15 +421,12 @@ static char *
 run_core (MmBatchWorker *w, const float *x, size_t n, GPtrArray *lines)
 {
   const MmMfccParams *p = mm_mfcc_params (w->mfcc);
-  float *clip = g_new (float, mm_frontend_block_samples (p));
   float block[MM_AUDIO_VALUES * (1 + MM_MFCC_MAX_VIEWS)];
   GError *err = NULL;
   MmWordSpan word;
   char *why = NULL, *line;
 
-  if (!mm_frontend_clip (p, NULL, x, n, clip, &word, &err)
-      || !mm_mfcc_compute (w->mfcc, clip, mm_frontend_block_samples (p), block, &err)
-      || !mm_frontend_views_compute (w->views, clip, block + MM_AUDIO_VALUES, &err)) {
+  if (!mm_frontend_blocks (w->mfcc, w->views, NULL, x, n, block, &word, &err)) {
     if (!g_error_matches (err, MM_ERROR, MM_ERROR_NO_WORD))
       why = g_strdup (err->message);
     goto out;
@@ -443,7 +441,6 @@ run_core (MmBatchWorker *w, const float *x, size_t n, GPtrArray *lines)
   }
 out:
   g_clear_error (&err);
-  g_free (clip);
   return why;
 }
 

@@ -508,8 +508,8 @@ mm_cmd_eval (int argc, char **argv)
     { "tta", 0, 0, G_OPTION_ARG_STRING, &tta, "Test-time views of the held-out test's "
       "recordings (paper: the split test's) in place of the model's own (its front end's "
       "views, used without this option), e.g. speed:0.9,speed:1.1 or vtlp:0.9,vtlp:1.1 (played F "
-      "times faster; mel filters warped by A; at most 4), or none: each sample scores the mean "
-      "of the calibrated probabilities of its block and its views'. One model", "VIEWS" },
+      "times faster; mel filters warped by A; at most 4), or none: each sample scores the "
+      "softmax of the mean of the logits of its block and its views'. One model", "VIEWS" },
     MM_CLI_THREADS_ENTRY (threads),
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON instead of tables", NULL },
     { "predictions", 0, 0, G_OPTION_ARG_FILENAME, &pred_path,
@@ -692,8 +692,8 @@ mm_cmd_eval (int argc, char **argv)
           protocol, mm_net_temperature (model->net));
     if (cond.viewed) {
       g_autofree char *v = mm_mfcc_views_to_string (&cond.fe);
-      printf ("the %s's recordings and their views %s (mean of the calibrated "
-          "probabilities)\n", splits.heldout ? names.heldout_name : names.test_name, v);
+      printf ("the %s's recordings and their views %s (the mean of the logits)\n",
+          splits.heldout ? names.heldout_name : names.test_name, v);
     }
     if (!isnan (cond.snr))
       printf ("the %s's recordings with %s noise at %g dB SNR\n",
@@ -702,7 +702,8 @@ mm_cmd_eval (int argc, char **argv)
     if (split_scored)
       print_confusion (names.test_title, &test);
     else
-      printf ("%s: not scored with --%s\n", names.test_name, tta ? "tta" : "snr");
+      printf ("%s: not scored with %s\n", names.test_name,
+          cond.viewed ? "test-time views" : "--snr");
     if (splits.heldout)
       print_confusion (names.heldout_title, &heldout);
     else

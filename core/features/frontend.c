@@ -3,8 +3,6 @@
 
 #include <math.h>
 
-#include <string.h>
-
 #include "mm-augment.h"
 #include "mm-error.h"
 #include "mm-net.h"

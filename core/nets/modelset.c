@@ -653,12 +653,12 @@ mm_model_set_plan (const MmModelSet *set, gboolean image, gboolean audio, gboole
 /* ---- classifying --------------------------------------------------------- */
 
 /* @e's calibrated probabilities of @gray and/or @mfcc (finite) into
- * @probs, and the arg-max of its logits into *@digit (may be NULL). Fails,
- * naming the file, when its outputs are not finite. */
-/* One network's calibrated probabilities for one input: @mfcc holds the
- * word's block and its views' (the network's front end says how many);
- * with views, softmax(the mean of their logits / T). The blocks are one
- * batch: one GEMM for all of them rather than one per block. */
+ * @probs, and the arg-max of its logits into *@digit (may be NULL). @mfcc
+ * holds the word's block and its views' (the network's front end says how
+ * many): with views, softmax(the mean of their logits / T) and its
+ * arg-max. The blocks are one batch: one GEMM per layer for all of them
+ * rather than one per block. Fails, naming the file, when its outputs are
+ * not finite. */
 static gboolean
 forward_probs (MmModelSet *set, const Entry *e, const guint8 *gray, const float *mfcc,
     float *probs, int *digit, GError **error)

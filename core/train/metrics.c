@@ -139,18 +139,6 @@ check_inputs (MmNet *net, const MmDataset *ds, int start, int b, GError **error)
   return TRUE;
 }
 
-static gboolean predict_views (MmNet *net, MmDataset *const *sets, int n_sets, int batch,
-    int *pred, float *probs, MmConfusion *conf, GError **error);
-
-gboolean
-mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
-    float *probs, MmConfusion *conf, GError **error)
-{
-  MmDataset *sets[1] = { (MmDataset *) ds };
-
-  return predict_views (net, sets, 1, batch, pred, probs, conf, error);
-}
-
 /* mm_net_predict over a set and its views (the mean of their logits). */
 static gboolean
 predict_views (MmNet *net, MmDataset *const *sets, int n_sets, int batch, int *pred,
@@ -198,6 +186,15 @@ predict_views (MmNet *net, MmDataset *const *sets, int n_sets, int batch, int *p
   g_free (logits);
   g_free (scratch);
   return TRUE;
+}
+
+gboolean
+mm_net_predict (MmNet *net, const MmDataset *ds, int batch, int *pred,
+    float *probs, MmConfusion *conf, GError **error)
+{
+  MmDataset *sets[1] = { (MmDataset *) ds };
+
+  return predict_views (net, sets, 1, batch, pred, probs, conf, error);
 }
 
 /* The batch every evaluation runs the net with: its outputs do not depend

@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "mm-dataset.h"
+#include "mm-mfcc.h"
 #include "mm-net.h"
 
 G_BEGIN_DECLS
@@ -36,7 +37,7 @@ void   mm_net_logits  (MmNet *net, const MmDataset *ds, int batch, float *logits
  * order and labels, each normalised with the net's norm). A sample's logits
  * are the mean of its @n_sets rows (mm_rows_mean), as mm_model_set_classify
  * decides a word with views; one set is mm_net_logits / mm_net_score. */
-#define MM_MAX_VIEW_SETS 8
+#define MM_MAX_VIEW_SETS (1 + MM_MFCC_MAX_VIEWS)
 void   mm_net_logits_views (MmNet *net, MmDataset *const *sets, int n_sets, int batch,
                             float *logits);
 

@@ -451,7 +451,7 @@ mm_speech_load (const char *dir, const char *what, const MmMfccParams *params, g
     goto out;
   {
     /* the cached block is the word's own: test-time views are made from
-     * the clips when a model uses them (mm_degrade_view) */
+     * the clips when a model uses them (mm_degrade_views) */
     MmMfccParams own = *params;
     own.n_views = 0;
     params_json = mm_mfcc_params_to_json (&own);

@@ -198,8 +198,8 @@ first_of_recording (const MmDataset *ds)
   return first;
 }
 
-/* Copies of @ds for @mfcc's views, or FALSE (none left) when it has none
- * or @ds lacks its clips. */
+/* @views[k] = a copy of @ds for each of @mfcc's views; FALSE (none made)
+ * when @ds lacks its clips. */
 static gboolean
 views_alloc (const MmDataset *ds, const MmMfccParams *mfcc, MmDataset **views, GError **error)
 {
@@ -207,6 +207,8 @@ views_alloc (const MmDataset *ds, const MmMfccParams *mfcc, MmDataset **views, G
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "test-time views need the set's clips");
     return FALSE;
   }
+  /* a view is made of a word's one-second clip */
+  g_return_val_if_fail ((size_t) ds->waves->len == mm_frontend_block_samples (mfcc), FALSE);
   for (int k = 0; k < mfcc->n_views; k++)
     views[k] = mm_dataset_head (ds, ds->n);
   return TRUE;
@@ -256,8 +258,8 @@ mm_degrade_audio (MmDataset *ds, MmNoiseKind kind, double snr_db, const GArray *
   mm_words_params_init (&wp);
   wp.sample_rate = ds->waves->sample_rate;
   if (!mm_words_params_check (&wp, error) || !(m = mm_mfcc_new (mfcc, error))
-      || !(fv = mm_frontend_views_new (mfcc, error))
-      || (n_views && !views_alloc (ds, mfcc, views, error))) {
+      || (n_views && (!(fv = mm_frontend_views_new (mfcc, error))
+              || !views_alloc (ds, mfcc, views, error)))) {
     mm_mfcc_free (m);
     mm_frontend_views_free (fv);
     return FALSE;
@@ -326,14 +328,13 @@ mm_degrade_views (const MmDataset *ds, const MmMfccParams *mfcc, MmDataset **vie
   int len, *first;
   gboolean ok = TRUE;
 
-  if (!views_alloc (ds, mfcc, views, error))
+  if (!(fv = mm_frontend_views_new (mfcc, error)))
     return FALSE;
-  if (!(fv = mm_frontend_views_new (mfcc, error))) {
-    views_clear (views, mfcc->n_views);
+  if (!views_alloc (ds, mfcc, views, error)) {
+    mm_frontend_views_free (fv);
     return FALSE;
   }
   len = ds->waves->len;
-  g_return_val_if_fail ((size_t) len == mm_frontend_block_samples (mfcc), FALSE);
   blocks = g_new (float, (size_t) MAX (mfcc->n_views, 1) * MM_AUDIO_VALUES);
   first = first_of_recording (ds);
   for (int i = 0; ok && i < ds->n; i++) {
