@@ -311,7 +311,7 @@ reset_collection (GstMmTrain * self)
 static gboolean
 set_audio_caps (GstMmTrain * self, GstCaps * caps)
 {
-  MmMfccParams fe, init_fe;
+  MmMfccParams fe;
   GError *err = NULL;
   gchar *what = NULL;
   gboolean ok = TRUE;
@@ -324,11 +324,7 @@ set_audio_caps (GstMmTrain * self, GstCaps * caps)
   }
   fe.n_views = 0;
   GST_OBJECT_LOCK (self);
-  if (self->init) {
-    init_fe = self->init->frontend;
-    init_fe.n_views = 0;
-  }
-  if (self->init && !mm_mfcc_params_equal (&init_fe, &fe, &what)) {
+  if (self->init && !mm_mfcc_params_equal_blocks (&self->init->frontend, &fe, &what)) {
     GST_OBJECT_UNLOCK (self);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("The audio features are not those init-model was trained on "

@@ -462,6 +462,13 @@ START_TEST (test_mfcc_views_text_json_and_equality)
   ck_assert (!mm_mfcc_params_equal (&q, &p, &what));
   ck_assert_str_eq (what, "views: none vs speed:0.9,vtlp:1.1,speed:1.1");
   g_free (what);
+  /* the same block of a word, whatever the views; not another nfft's */
+  ck_assert (mm_mfcc_params_equal_blocks (&q, &p, NULL));
+  q.nfft = 512;
+  ck_assert (!mm_mfcc_params_equal_blocks (&q, &p, &what));
+  ck_assert_str_eq (what, "nfft: 512 vs 1024");
+  g_free (what);
+  q.nfft = 1024;
   ck_assert (mm_mfcc_views_from_string ("none", &p, NULL));
   ck_assert_int_eq (p.n_views, 0);
   ck_assert (mm_mfcc_params_equal (&q, &p, NULL));

@@ -3,13 +3,14 @@
  *
  * `train` fits the temperature on its own validation split, whose voices the
  * network trained on; it cannot know how over-confident the network is on
- * voices it never heard. This command fits it (mm_recipe_calibrate: the one
- * fit, cross-entropy over the union of the sets) on the sets of one or more
- * --protocol, each the protocol's validation split or, for "voices-cal" and
- * "writers-val", the validation images paired with unheard voices / changed;
- * a protocol that scores a test set is refused. Weights, norm and front end
- * are copied unchanged; the provenance records the sets and both
- * temperatures.
+ * voices it never heard. This command fits it (mm_recipe_fit_temperature:
+ * the one fit, cross-entropy over the union of the sets) on the sets of one
+ * or more --protocol, each the protocol's validation split or, for
+ * "voices-cal" and "writers-val", the validation images paired with unheard
+ * voices / changed; a protocol that scores a test set is refused. Weights,
+ * norm and front end are copied unchanged but for the test-time views
+ * --views gives (the fit is then of the logits the model decides on with
+ * them); the provenance records the sets and both temperatures.
  *
  * --protocol new-speaker with one --fold model per speaker-disjoint fold
  * (each trained with --protocol new-speaker:K, of the model's arch and front
@@ -93,20 +94,6 @@ cv_fold_clear (CvFold *f)
   g_free (f->logits);
   g_free (f->labels);
   memset (f, 0, sizeof *f);
-}
-
-/* ECE (MM_ECE_BINS) and accuracy of @ds at the net's temperature. */
-static gboolean
-score (MmNet *net, const MmDataset *ds, double *ece, double *accuracy, GError **error)
-{
-  MmScores sc;
-
-  if (!mm_net_score (net, ds, &sc, error))
-    return FALSE;
-  *ece = sc.ece;
-  *accuracy = mm_confusion_accuracy (&sc.conf);
-  mm_scores_clear (&sc);
-  return TRUE;
 }
 
 /* The record's fit and sets for validation sets (their union). */
@@ -287,34 +274,6 @@ check_protocols (char **protocols)
   return TRUE;
 }
 
-/* Loads the sets of @protocols into @sets, normalised with the model's norm
- * (as eval scores them), and scores each at the model's temperature. */
-static gboolean
-load_sets (const MmModel *model, char **protocols, const char *data_dir, CalSet *sets,
-    GError **error)
-{
-  for (int i = 0; protocols[i]; i++) {
-    sets[i].protocol = protocols[i];
-    if (!(sets[i].ds = load_set (model, protocols[i], data_dir, FALSE, &sets[i].what, error))) {
-      g_prefix_error (error, "--protocol %s: ", protocols[i]);
-      return FALSE;
-    }
-    mm_dataset_normalize (sets[i].ds, mm_net_norm (model->net));
-    if (!score (model->net, sets[i].ds, &sets[i].ece_before, &sets[i].accuracy, error))
-      return FALSE;
-  }
-  return TRUE;
-}
-
-static gboolean
-frontend_equal_but_views (const MmMfccParams *a, const MmMfccParams *b, char **what)
-{
-  MmMfccParams a0 = *a, b0 = *b;
-
-  a0.n_views = b0.n_views = 0;
-  return mm_mfcc_params_equal (&a0, &b0, what);
-}
-
 /* Opens fold model @path into @f: it must be of @model's arch and front
  * end, trained on a fold (its provenance's protocol) that @seen does not
  * hold yet. Reads nothing but the file, so that every fold is checked
@@ -339,7 +298,7 @@ open_fold (const MmModel *model, const char *path, gboolean *seen, CvFold *f, GE
   }
   /* the views are the calibration's: a fold model has its blocks alone */
   if (mm_arch_uses_audio (model->arch)
-      && !frontend_equal_but_views (&f->model->frontend, &model->frontend, &what)) {
+      && !mm_mfcc_params_equal_blocks (&f->model->frontend, &model->frontend, &what)) {
     g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: a fold model with another audio "
         "front end than the model's (%s)", path, what);
     return FALSE;
@@ -359,24 +318,34 @@ open_fold (const MmModel *model, const char *path, gboolean *seen, CvFold *f, GE
   return TRUE;
 }
 
-/* The raw logits [n][10] of @ds (normalised here with the model's norm,
- * as eval scores it) as the model decides with the views of @fe: the mean
- * of each sample's block's and its views' logits (mm_degrade_views from the
- * clips, mm_net_logits_views); without views, its blocks' alone. Newly
- * allocated, or NULL with @error. */
+/* @ds (normalised here with the model's norm, as eval scores it) as the
+ * model decides with the test-time views of @fe (NULL or none: its blocks
+ * alone; views made from the clips by mm_degrade_views): its accuracy and
+ * ECE at the model's temperature into *@accuracy and *@ece
+ * (mm_net_score_views, which also refuses non-finite inputs and outputs),
+ * and its raw logits [n][10] — with views, the mean of each sample's
+ * blocks' (mm_net_logits_views) — newly allocated; NULL with @error. */
 static float *
-views_logits (const MmModel *model, const MmMfccParams *fe, MmDataset *ds, GError **error)
+views_logits (const MmModel *model, const MmMfccParams *fe, MmDataset *ds, double *accuracy,
+    double *ece, GError **error)
 {
+  int n_views = fe ? fe->n_views : 0;
   MmDataset *sets[1 + MM_MFCC_MAX_VIEWS] = { ds };
-  float *logits;
+  float *logits = NULL;
+  MmScores sc;
 
-  if (fe->n_views > 0 && !mm_degrade_views (ds, fe, sets + 1, error))
+  if (n_views > 0 && !mm_degrade_views (ds, fe, sets + 1, error))
     return NULL;
-  logits = g_new (float, (size_t) MAX (ds->n, 1) * MM_N_CLASSES);
-  for (int v = 0; v <= fe->n_views; v++)
+  for (int v = 0; v <= n_views; v++)
     mm_dataset_normalize (sets[v], mm_net_norm (model->net));
-  mm_net_logits_views (model->net, sets, 1 + fe->n_views, 256, logits);
-  for (int v = 1; v <= fe->n_views; v++)
+  if (mm_net_score_views (model->net, sets, 1 + n_views, &sc, error)) {
+    *accuracy = mm_confusion_accuracy (&sc.conf);
+    *ece = sc.ece;
+    mm_scores_clear (&sc);
+    logits = g_new (float, (size_t) MAX (ds->n, 1) * MM_N_CLASSES);
+    mm_net_logits_views (model->net, sets, 1 + n_views, 256, logits);
+  }
+  for (int v = 1; v <= n_views; v++)
     mm_dataset_free (sets[v]);
   return logits;
 }
@@ -399,34 +368,18 @@ score_fold (CvFold *f, const MmMfccParams *fe, const char *data_dir, GError **er
     memcpy (views.views, fe->views, sizeof views.views);
   if (!mm_protocol_load (f->model->arch, protocol, &f->model->frontend, data_dir, NULL, FALSE,
           views.n_views > 0, &splits, error)
-      || !(f->logits = views_logits (f->model, &views, splits.heldout, error)))
+      || !(f->logits = views_logits (f->model, &views, splits.heldout, &f->accuracy,
+              &f->ece_own, error)))
     goto out;
   f->t = mm_net_temperature (f->model->net);
   f->n = splits.heldout->n;
   f->labels = g_memdup2 (splits.heldout->labels, sizeof (int) * MAX (f->n, 1));
-  f->ece_own = mm_logits_ece (f->logits, f->labels, f->n, f->t, &f->accuracy);
   ok = TRUE;
 out:
   if (!ok)
     g_prefix_error (error, "%s: ", f->path);
   mm_splits_clear (&splits);
   return ok;
-}
-
-/* The union of the @n (at least two) sets, in order: what the temperature
- * is fitted on, so that each set weighs by its samples. Newly allocated.
- * One set is fitted on as it is, without a copy. */
-static MmDataset *
-union_of (const CalSet *sets, int n)
-{
-  MmDataset *all = mm_dataset_concat (sets[0].ds, sets[1].ds);
-
-  for (int i = 2; i < n; i++) {
-    MmDataset *joined = mm_dataset_concat (all, sets[i].ds);
-    mm_dataset_free (all);
-    all = joined;
-  }
-  return all;
 }
 
 /* A temperature fit of @model_path that failed with @error: one line, the
@@ -528,35 +481,45 @@ out:
   return rc;
 }
 
-/* --views, or a model whose front end has views: the temperature that
- * calibrates softmax(the mean of each sample's block's and its views'
- * logits / T), as the model will decide (mm_model_set_classify), fitted on
- * the union of the sets (mm_recipe_fit_temperature, as without views); the
- * model is written with the front end @fe (its views). Returns the exit
- * status. */
+/* The temperature fitted on the union of the sets of @protocols (each the
+ * protocol's validation set, each sample weighing once; the cross-entropy
+ * fit mm_recipe_fit_temperature, as train's), of the logits the model
+ * decides on with the front end @fe it is written with (NULL: an image
+ * network; with test-time views, the mean of each sample's block's and its
+ * views': views_logits). Returns the exit status. */
 static int
-calibrate_views (const MmModel *model, const char *model_path, const char *in_sha256,
+calibrate_on_sets (const MmModel *model, const char *model_path, const char *in_sha256,
     char **protocols, const MmMfccParams *fe, const char *data_dir, const char *out_path,
     const char *command, gboolean json)
 {
-  int n_sets = g_strv_length (protocols), total = 0, at = 0, rc = MM_EXIT_FAILURE;
+  int n_sets = g_strv_length (protocols), n_views = fe ? fe->n_views : 0;
+  int total = 0, at = 0, rc = MM_EXIT_FAILURE;
   CalSet *sets = g_new0 (CalSet, n_sets);
   float **logits = g_new0 (float *, n_sets), *pooled = NULL;
   float t_before = mm_net_temperature (model->net), t_after = 0;
+  double joint_before, joint_after;
   int *labels = NULL;
-  g_autofree char *record = NULL, *views = mm_mfcc_views_to_string (fe);
-  g_autofree char *fe_json = mm_mfcc_params_to_json (fe);
+  g_autofree char *record = NULL, *views = NULL, *fe_json = NULL, *how = NULL;
   GError *error = NULL;
 
+  if (n_views > 0)
+    views = mm_mfcc_views_to_string (fe);
+  /* the front end's text as the file had it, byte for byte, unless its
+   * views change */
+  if (fe && !mm_mfcc_params_equal (fe, &model->frontend, NULL))
+    fe_json = mm_mfcc_params_to_json (fe);
   for (int i = 0; i < n_sets; i++) {
     sets[i].protocol = protocols[i];
-    if (!(sets[i].ds = load_set (model, protocols[i], data_dir, TRUE, &sets[i].what, &error))
-        || !(logits[i] = views_logits (model, fe, sets[i].ds, &error))) {
+    if (!(sets[i].ds = load_set (model, protocols[i], data_dir, n_views > 0, &sets[i].what,
+                &error))) {
       rc = mm_cli_fail ("%s: --protocol %s: %s", model_path, protocols[i], error->message);
       goto out;
     }
-    sets[i].ece_before = mm_logits_ece (logits[i], sets[i].ds->labels, sets[i].ds->n,
-        t_before, &sets[i].accuracy);
+    if (!(logits[i] = views_logits (model, fe, sets[i].ds, &sets[i].accuracy,
+                &sets[i].ece_before, &error))) {
+      rc = mm_cli_fail ("%s: %s", model_path, error->message);
+      goto out;
+    }
     total += sets[i].ds->n;
   }
   pooled = g_new (float, (size_t) MAX (total, 1) * MM_N_CLASSES);
@@ -566,11 +529,14 @@ calibrate_views (const MmModel *model, const char *model_path, const char *in_sh
         sizeof (float) * MM_N_CLASSES * sets[i].ds->n);
     memcpy (labels + at, sets[i].ds->labels, sizeof (int) * sets[i].ds->n);
   }
-  /* at the fit's bound: refused, not written (as without views) */
+  /* a temperature at the fit's bound is refused, not written: it is the
+   * search range's, and would make the model certain of every answer */
   if (!mm_recipe_fit_temperature (pooled, labels, total, &t_after, &error)) {
     rc = fit_failed (model_path, out_path, error);
     goto out;
   }
+  joint_before = mm_logits_ece (pooled, labels, total, 1.0f, NULL);
+  joint_after = mm_logits_ece (pooled, labels, total, t_after, NULL);
   for (int i = 0; i < n_sets; i++)
     sets[i].ece_after = mm_logits_ece (logits[i], sets[i].ds->labels, sets[i].ds->n, t_after,
         &sets[i].accuracy);
@@ -580,12 +546,15 @@ calibrate_views (const MmModel *model, const char *model_path, const char *in_sh
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
+  how = views ? g_strdup_printf (" with views %s", views) : g_strdup ("");
   for (int i = 0; i < n_sets; i++)
-    fprintf (stderr, "%s: %s, %d samples with views %s, accuracy %.2f%%: ECE %.2f%% → %.2f%%\n",
-        sets[i].protocol, sets[i].what, sets[i].ds->n, views, 100 * sets[i].accuracy,
+    fprintf (stderr, "%s: %s, %d samples%s, accuracy %.2f%%: ECE %.2f%% → %.2f%%\n",
+        sets[i].protocol, sets[i].what, sets[i].ds->n, how, 100 * sets[i].accuracy,
         100 * sets[i].ece_before, 100 * sets[i].ece_after);
-  fprintf (stderr, "temperature %.4g → %.4g (fitted on %d samples, each the mean logits of its "
-      "block and %d views); wrote %s\n", t_before, t_after, total, fe->n_views, out_path);
+  fprintf (stderr, "temperature %.4g → %.4g (fitted on %d samples%s; their ECE at T = 1 %.2f%%, "
+      "now %.2f%%); wrote %s\n", t_before, t_after, total,
+      views ? ", each the mean logits of its block and its views'" : "", 100 * joint_before,
+      100 * joint_after, out_path);
   if (json)
     printf ("%s\n", record);
   rc = MM_EXIT_OK;
@@ -639,7 +608,7 @@ mm_cmd_calibrate (int argc, char **argv)
 {
   char *model_path = NULL, *out_path = NULL, *data_opt = NULL, *data_dir = NULL;
   char **protocols = NULL, **folds = NULL, *views = NULL;
-  int threads = 0, n_sets = 0;
+  int threads = 0;
   gboolean json = FALSE, cv = FALSE;
   g_autofree char *command = g_strjoinv (" ", argv);
   GOptionEntry entries[] = {
@@ -669,14 +638,9 @@ mm_cmd_calibrate (int argc, char **argv)
   const MmModel *model = NULL;
   MmModelSet *set = NULL;
   MmMfccParams fe;
-  CalSet *sets = NULL;
-  MmDataset *all = NULL;            /* the union, when more than one set */
-  const MmDataset *fit_on;
   GError *error = NULL;
-  g_autofree char *in_bytes = NULL, *in_sha256 = NULL, *record = NULL;
+  g_autofree char *in_bytes = NULL, *in_sha256 = NULL;
   gsize in_len;
-  float t_before, t_after;
-  double joint_before, joint_after;
   int rc = MM_EXIT_FAILURE;
 
   mm_cli_add_entries (ctx, entries, ranges);
@@ -721,68 +685,16 @@ mm_cmd_calibrate (int argc, char **argv)
     goto out;
   }
   if (mm_arch_uses_audio (model->arch)) {
-    MmMfccParams given = fe;
     fe = model->frontend;
-    if (views) {
-      fe.n_views = given.n_views;
-      memcpy (fe.views, given.views, sizeof fe.views);
-    }
+    if (views)
+      mm_mfcc_views_from_string (views, &fe, NULL);   /* checked above */
   }
-  if (!cv && (fe.n_views > 0 || (views && model->frontend.n_views > 0))) {
-    rc = calibrate_views (model, model_path, in_sha256, protocols, &fe, data_dir, out_path,
-        command, json);
-    goto out;
-  }
-  if (cv) {
-    rc = calibrate_on_folds (model, model_path, in_sha256, folds,
-        mm_arch_uses_audio (model->arch) ? &fe : NULL, data_dir, out_path, command, json);
-    goto out;
-  }
-  t_before = mm_net_temperature (model->net);
-  n_sets = g_strv_length (protocols);
-  sets = g_new0 (CalSet, n_sets);
-  if (!load_sets (model, protocols, data_dir, sets, &error)) {
-    rc = mm_cli_fail ("%s: %s", model_path, error->message);
-    goto out;
-  }
-  if (n_sets > 1)
-    all = union_of (sets, n_sets);
-  fit_on = all ? all : sets[0].ds;
-  /* a temperature at the fit's bound is refused, not written: it is the
-   * search range's, and would make the model certain of every answer */
-  if (!mm_recipe_calibrate (model->net, fit_on, &t_after, &joint_before, &joint_after,
-          &error)) {
-    rc = fit_failed (model_path, out_path, error);
-    goto out;
-  }
-  for (int i = 0; i < n_sets; i++)
-    if (!score (model->net, sets[i].ds, &sets[i].ece_after, &sets[i].accuracy, &error)) {
-      rc = mm_cli_fail ("%s: %s", model_path, error->message);
-      goto out;
-    }
-  record = record_json (command, model_path, in_sha256, t_before, t_after, sets, n_sets, NULL, 0,
-      NULL, 0, NULL);
-  if (!save_calibrated (model, model_path, record, t_after, NULL, out_path, &error)) {
-    rc = mm_cli_fail ("%s", error->message);
-    goto out;
-  }
-  for (int i = 0; i < n_sets; i++)
-    fprintf (stderr, "%s: %s, %d samples, accuracy %.2f%%: ECE %.2f%% → %.2f%%\n",
-        sets[i].protocol, sets[i].what, sets[i].ds->n, 100 * sets[i].accuracy,
-        100 * sets[i].ece_before, 100 * sets[i].ece_after);
-  fprintf (stderr, "temperature %.4g → %.4g (fitted on %d samples; their ECE at T = 1 %.2f%%, "
-      "now %.2f%%); wrote %s\n", t_before, t_after, fit_on->n, 100 * joint_before,
-      100 * joint_after, out_path);
-  if (json)
-    printf ("%s\n", record);
-  rc = MM_EXIT_OK;
+  rc = cv ? calibrate_on_folds (model, model_path, in_sha256, folds,
+      mm_arch_uses_audio (model->arch) ? &fe : NULL, data_dir, out_path, command, json)
+      : calibrate_on_sets (model, model_path, in_sha256, protocols,
+      mm_arch_uses_audio (model->arch) ? &fe : NULL, data_dir, out_path, command, json);
 out:
   g_clear_error (&error);
-  for (int i = 0; sets && i < n_sets; i++)
-    mm_dataset_free (sets[i].ds);
-  g_free (sets);
-  if (all)
-    mm_dataset_free (all);
   mm_model_set_free (set);
   g_free (model_path);
   g_free (out_path);

@@ -523,6 +523,15 @@ mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what)
   return w == NULL;
 }
 
+gboolean
+mm_mfcc_params_equal_blocks (const MmMfccParams *a, const MmMfccParams *b, char **what)
+{
+  MmMfccParams a0 = *a, b0 = *b;
+
+  a0.n_views = b0.n_views = 0;
+  return mm_mfcc_params_equal (&a0, &b0, what);
+}
+
 /* ---- construction -------------------------------------------------------- */
 
 double

@@ -117,6 +117,11 @@ gboolean  mm_mfcc_params_check (const MmMfccParams *p, GError **error);
  * otherwise FALSE and, if @what is not NULL, *@what = a new string naming the
  * first member that differs with both values ("nfft: 512 vs 1024"). */
 gboolean  mm_mfcc_params_equal (const MmMfccParams *a, const MmMfccParams *b, char **what);
+/* mm_mfcc_params_equal but for the views: whether @a and @b make the same
+ * block of a word (what training learns from and fold models are scored
+ * on, whatever views a model decides with). */
+gboolean  mm_mfcc_params_equal_blocks (const MmMfccParams *a, const MmMfccParams *b,
+                                       char **what);
 /* The mel scale of the filters (HTK's: 2595·log10(1 + f/700)). */
 double    mm_hz_to_mel (double hz);
 double    mm_mel_to_hz (double mel);
