@@ -20,7 +20,9 @@
 #    (without --predictions: exit 2);
 #  - --ensemble: a network averaged with itself is that network; each
 #    member's figures are its own (with the views of the default set's
-#    front end too); two front ends or two roles: exit 1;
+#    front end too); two front ends or two roles: exit 1; an image network
+#    after a hybrid scores the pairs' images (its own figures; the mean of
+#    both rows), before it: exit 1;
 #  - --tta VIEWS: the identity view alone (speed:1) predicts as plain eval
 #    on the held-out set, to the bit of its confidences' rounding; four
 #    views change confidences, run twice the same; the JSON names the views;
@@ -247,6 +249,35 @@ fi
 "$MM" eval -m "$AUD" -m "$IMG" --ensemble --limit 10 > /dev/null 2> "$T/ens-role.err"
 [ $? -eq 1 ] && grep -q "not take the same inputs" "$T/ens-role.err" \
   && ok "--ensemble of an audio and an image network: exit 1" || fail "--ensemble roles: $(cat "$T/ens-role.err")"
+HYB=$(model hybridnet_cnn) || HYB=
+if [ -n "$HYB" ]; then
+  # an image network beside a hybrid scores the pairs' images: its figures
+  # are its own on the same protocol, the mean is the two rows' by hand
+  run pair-hyb -m "$HYB" -p clean --probabilities
+  run pair-img -m "$IMG" -p clean --probabilities
+  run pair-both -m "$HYB" -m "$IMG" --ensemble -p clean --probabilities
+  python3 - "$T" <<'PY' && ok "--ensemble of a hybrid and an image network: the image's own figures, the mean of both" \
+    || fail "--ensemble hybrid + image"
+import json, sys
+t = sys.argv[1]
+d, img = (json.load(open(f"{t}/{n}.json")) for n in ("pair-both", "pair-img"))
+for k in ("split_test", "heldout_test"):
+    assert d["ensemble"][1][k]["confusion"] == img[k]["confusion"], k
+rows = {}
+for n in ("pair-hyb", "pair-img", "pair-both"):
+    lines = [l.split("\t") for l in open(f"{t}/{n}.tsv").read().splitlines()]
+    head = lines[0]
+    rows[n] = [(r[0], r[2], [float(x) for x in r[head.index("p0"):]]) for r in lines[1:]]
+assert len(rows["pair-both"]) == len(rows["pair-hyb"]) == len(rows["pair-img"]) > 100
+for b, h, i in zip(rows["pair-both"], rows["pair-hyb"], rows["pair-img"]):
+    assert b[:2] == h[:2] == i[:2], (b[:2], h[:2], i[:2])
+    for k in range(10):
+        assert abs(b[2][k] - (h[2][k] + i[2][k]) / 2) <= 1e-5 * max(1, b[2][k]), (b, h, i)
+PY
+  "$MM" eval -m "$IMG" -m "$HYB" --ensemble --limit 10 > /dev/null 2> "$T/ens-order.err"
+  [ $? -eq 1 ] && grep -q "hybrid given first" "$T/ens-order.err" \
+    && ok "--ensemble of an image network before a hybrid: exit 1" || fail "--ensemble order: $(cat "$T/ens-order.err")"
+fi
 
 # ---- --tta ----
 run aud-tta1 -m "$AUD" -p clean --tta speed:1

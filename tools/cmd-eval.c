@@ -237,16 +237,32 @@ free_views (MmDataset **views, int n)
     g_clear_pointer (&views[v], mm_dataset_free);
 }
 
+/* A copy of @ds's images and labels alone. */
+static MmDataset *
+images_of (const MmDataset *ds)
+{
+  MmDataset *copy = mm_dataset_new (ds->n, TRUE, FALSE);
+
+  memcpy (copy->image, ds->image, (size_t) ds->n * MM_IMAGE_PIXELS * sizeof *ds->image);
+  memcpy (copy->labels, ds->labels, (size_t) ds->n * sizeof *ds->labels);
+  return copy;
+}
+
 /* One --ensemble member's scores of a copy of @ds and of its @n_views
  * views (score_views at the member's own norm; @ds is left raw for the
- * others). */
+ * others). An image network beside a hybrid scores the pairs' images
+ * alone, without views (they are the recordings'). */
 static gboolean
 score_copy (Member *member, const MmDataset *ds, MmDataset **views, int n_views,
     const char *name, MmScores *sc, GError **error)
 {
-  MmDataset *copy = mm_dataset_head (ds, ds->n), *vcopy[MM_MFCC_MAX_VIEWS] = { NULL };
+  gboolean hears = mm_arch_uses_audio (member->model->arch);
+  MmDataset *copy = hears ? mm_dataset_head (ds, ds->n) : images_of (ds);
+  MmDataset *vcopy[MM_MFCC_MAX_VIEWS] = { NULL };
   gboolean ok;
 
+  if (!hears)
+    n_views = 0;
   for (int v = 0; v < n_views; v++)
     vcopy[v] = mm_dataset_head (views[v], views[v]->n);
   ok = score_views (member->model->net, member->path, copy, vcopy, n_views, name, sc, NULL,
@@ -385,26 +401,31 @@ score_set (Member *members, int n, MmDataset *ds, MmDataset **views, int n_views
 }
 
 /* --ensemble: opens every model into @members; they must serve one role
- * and, when they hear audio, share one front end (the features are made
- * once). Fails naming the file. */
+ * (or, after a hybrid first, the image role too: the set's pair partner,
+ * mm-modelset.h) and, when they hear audio, share one front end (the
+ * features are made once, with the first's). Fails naming the file. */
 static gboolean
 open_members (char **models, Member *members, int n, GError **error)
 {
   for (int m = 0; m < n; m++) {
     const MmModel *first;
     char *what = NULL;
+    MmRole role;
 
     members[m].path = models[m];
     if (!(members[m].set = mm_cli_open_model (models[m], "eval", &members[m].model, error)))
       return FALSE;
     first = members[0].model;
-    if (mm_role_of_arch (members[m].model->arch) != mm_role_of_arch (first->arch)) {
+    role = mm_role_of_arch (members[m].model->arch);
+    if (role != mm_role_of_arch (first->arch)
+        && !(role == MM_ROLE_IMAGE && mm_role_of_arch (first->arch) == MM_ROLE_HYBRID)) {
       g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "--ensemble: %s (%s) and %s (%s) do "
-          "not take the same inputs", models[0], mm_arch_name (first->arch), models[m],
+          "not take the same inputs (an image network may join a hybrid given first)",
+          models[0], mm_arch_name (first->arch), models[m],
           mm_arch_name (members[m].model->arch));
       return FALSE;
     }
-    if (mm_arch_uses_audio (first->arch)
+    if (mm_arch_uses_audio (members[m].model->arch)
         && !mm_mfcc_params_equal (&first->frontend, &members[m].model->frontend, &what)) {
       g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "--ensemble: %s and %s were trained "
           "on different audio front ends (%s)", models[0], models[m], what);
@@ -493,7 +514,8 @@ mm_cmd_eval (int argc, char **argv)
       "one per fold, repeated, with --protocol new-speaker; two or more with --ensemble", "FILE" },
     { "ensemble", 0, 0, G_OPTION_ARG_NONE, &ensemble, "Score the mean of the calibrated "
       "probabilities of the --model files (each at its own temperature and norm; one role, "
-      "one front end), and each of them on the same samples", NULL },
+      "one front end; image networks may join a hybrid given first, scoring the pairs' "
+      "images), and each of them on the same samples", NULL },
     MM_CLI_DATA_ENTRY (data_opt),
     { "protocol", 'p', 0, G_OPTION_ARG_STRING, &protocol, "paper, clean, voices, voices-cal, "
       "voices-test, writers, writers:KIND, writers-val[:KIND], new-speaker:K, new-speaker:NAME (default: the model's, else clean), or "
