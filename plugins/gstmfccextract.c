@@ -659,8 +659,8 @@ push_block (GstMmMfccExtract * self, const float *samples, GstClockTime pts)
   return gst_pad_push (self->srcpad, out);
 }
 
-/* A word the detector found: centred in one second (the core's
- * mm_audio_fit_center, as for a recording) and pushed. */
+/* A word the detector found: its clip (the core's mm_frontend_word_clip,
+ * as for a recording) and pushed. */
 static GstFlowReturn
 emit_word (GstMmMfccExtract * self, const Settings * s, const MmWordSpan * w)
 {
@@ -671,7 +671,8 @@ emit_word (GstMmMfccExtract * self, const Settings * s, const MmWordSpan * w)
     GST_DEBUG_OBJECT (self, "dropping a word at %.1f dB, below threshold", w->peak_db);
     return GST_FLOW_OK;
   }
-  mm_audio_fit_center (store_at (self, w->start), len, self->block, BLOCK_SAMPLES);
+  mm_frontend_word_clip (mm_mfcc_params (self->mfcc), store_at (self, w->start), len,
+      self->block);
   pts = time_of (self, mm_frontend_word_window (mm_mfcc_params (self->mfcc), w));
   GST_DEBUG_OBJECT (self, "word %" GST_TIME_FORMAT " - %" GST_TIME_FORMAT
       ", peak %.1f dB, score %.1f dB", GST_TIME_ARGS (time_of (self, w->start)),

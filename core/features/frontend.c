@@ -39,14 +39,10 @@ mm_frontend_block_samples (const MmMfccParams *p)
   return (size_t) p->sample_rate * MM_MFCC_BLOCK_SECONDS;
 }
 
-gboolean
-mm_frontend_word_block (MmMfcc *m, const float *word, size_t len, float *scratch,
-    float *out, GError **error)
+void
+mm_frontend_word_clip (const MmMfccParams *p, const float *word, size_t len, float *clip)
 {
-  size_t block = mm_frontend_block_samples (mm_mfcc_params (m));
-
-  mm_audio_fit_center (word, len, scratch, block);
-  return mm_mfcc_compute (m, scratch, block, out, error);
+  mm_audio_fit_center (word, len, clip, mm_frontend_block_samples (p));
 }
 
 gint64
@@ -126,8 +122,7 @@ mm_frontend_clip (const MmMfccParams *p, const MmWordsParams *wp, const float *x
     mm_dc_block_run (&dc, x, clean, word.end);
     src = clean;
   }
-  mm_audio_fit_center (src + word.start, word.end - word.start, clip,
-      mm_frontend_block_samples (p));
+  mm_frontend_word_clip (p, src + word.start, word.end - word.start, clip);
   g_free (clean);
   if (span)
     *span = word;

@@ -4,8 +4,10 @@
  * the 39×13 block a network sees, following the contract in MmMfccParams
  * (mm-mfcc.h): DC removal, the word cut, centring in one second, MFCC,
  * per-utterance normalisation. mmdigits mfcc, eval, train (FSDD and other
- * recordings) and batch call mm_frontend_block(); mfccextract cuts with its
- * streaming MmWords and calls mm_frontend_word_block() per word.
+ * recordings) and batch call mm_frontend_block() (with views,
+ * mm_frontend_blocks()); mfccextract cuts with its streaming MmWords, makes
+ * each word's clip with mm_frontend_word_clip() and its blocks with
+ * mm_mfcc_compute() and mm_frontend_views_compute().
  */
 #pragma once
 
@@ -33,13 +35,14 @@ gboolean mm_frontend_check_network (const MmMfccParams *p, GError **error);
 size_t   mm_frontend_block_samples (const MmMfccParams *p);
 
 /* One word (@len samples, already DC-free when the contract says so) →
- * the block: centred in one second of silence or cut to its central second
- * (mm_audio_fit_center), then mm_mfcc_compute with @m's parameters.
- * @scratch: mm_frontend_block_samples floats. @out: frames × n_coeffs. */
-gboolean mm_frontend_word_block (MmMfcc *m, const float *word, size_t len,
-                                 float *scratch, float *out, GError **error);
+ * its clip (@clip: mm_frontend_block_samples of @p floats), the samples
+ * its block is computed from: centred in one second of silence or cut to
+ * its central second (mm_audio_fit_center). The one placement of a word,
+ * for a recording's (mm_frontend_clip) and a stream's (mfccextract). */
+void     mm_frontend_word_clip (const MmMfccParams *p, const float *word, size_t len,
+                                float *clip);
 
-/* The first sample of the one-second window that mm_frontend_word_block
+/* The first sample of the one-second window that mm_frontend_word_clip
  * centres the word @w in (or cuts it to): negative when the window starts
  * before the recording. A word's block starts there (mfccextract's PTS, the
  * time batch reports). */
@@ -84,7 +87,7 @@ typedef struct _MmFrontendViews MmFrontendViews;
 MmFrontendViews *mm_frontend_views_new  (const MmMfccParams *p, GError **error);
 void             mm_frontend_views_free (MmFrontendViews *v);
 /* @clip: the word's one-second clip (mm_frontend_block_samples: what
- * mm_frontend_clip gives, or mm_frontend_word_block leaves in its scratch).
+ * mm_frontend_clip or mm_frontend_word_clip gives).
  * @out: n_views blocks, one after another, each the block of the clip
  * played at the view's speed (mm_aug_speed, around its centre) analysed
  * with the view's warp. The clip is not changed. */
