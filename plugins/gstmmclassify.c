@@ -49,7 +49,10 @@
  * network, one front end), a block alone is decided on the mean of their
  * calibrated probabilities (a set opts in when a validation rule chose it;
  * the default set's names one network; a model file given alone is one
- * network). Models are loaded
+ * network). When the roles file gives pairs the rule `image_decides_below`
+ * P (the default set's does), a pair whose hybrid is less than P sure is
+ * decided by the image network alone (where the recording is drowned the
+ * hybrid does worse than the image; see `deferred-from`). Models are loaded
  * at NULL→READY. A missing file, a corrupt
  * file given by name, a directory in which nothing loads, or a model set
  * with no network for a requested pad (neither its single-modality one nor,
@@ -87,10 +90,15 @@
  *   model's calibration temperature, 1 for a model without one), summing
  *   to 1.
  * * #gchararray `modality`: what was classified: `image` (a crop alone),
- *   `audio` (a block alone) or `image+audio` (a pair, by the hybrid).
+ *   `audio` (a block alone) or `image+audio` (a pair, by the hybrid, or by
+ *   the image network when the hybrid was unsure: see `deferred-from`).
  * * #gchararray `arch`: the network that decided, e.g. `HybridNet_CNN`;
  *   with both pads and no hybrid, `ImageNet_CNN` for crops and the audio
  *   network for blocks.
+ * * #gchararray `deferred-from` (JSON `deferred_from`), only for a pair
+ *   the hybrid was unsure of in a set with the pair rule (see Models): the
+ *   hybrid's arch; `arch` is then `ImageNet_CNN` and `probabilities` are
+ *   its, of the pair's crop.
  * * #gchararray `averaged-with` (JSON `averaged_with`), only for a block
  *   decided by two audio networks (see Models): the partner's arch, e.g.
  *   `AudioNet_CNN`; `probabilities` are then the mean of both networks'.
@@ -224,6 +232,8 @@ typedef struct
   const char *modality;         /* "image", "audio" or "image+audio" */
   const char *arch;
   const char *averaged_with;    /* the audio partner's arch, or NULL */
+  const char *deferred_from;    /* the hybrid's arch when the image network
+                                 * decided a pair it was unsure of, or NULL */
   int digit;                    /* the arg-max */
   gboolean unsure;              /* its probability is below min-confidence */
   double probs[MM_N_CLASSES];
@@ -645,6 +655,8 @@ decision_json (const Decision * d, gsize * len)
   g_string_append_printf (s, ",\"modality\":\"%s\",\"arch\":\"%s\",", d->modality, d->arch);
   if (d->averaged_with)
     g_string_append_printf (s, "\"averaged_with\":\"%s\",", d->averaged_with);
+  if (d->deferred_from)
+    g_string_append_printf (s, "\"deferred_from\":\"%s\",", d->deferred_from);
   g_string_append (s, "\"probabilities\":[");
   for (int k = 0; k < MM_N_CLASSES; k++) {
     if (k)
@@ -681,6 +693,8 @@ post_decision (GstMmClassify * self, const Decision * d)
       "duration", G_TYPE_UINT64, d->duration, NULL);
   if (d->averaged_with)
     gst_structure_set (s, "averaged-with", G_TYPE_STRING, d->averaged_with, NULL);
+  if (d->deferred_from)
+    gst_structure_set (s, "deferred-from", G_TYPE_STRING, d->deferred_from, NULL);
   gst_structure_take_value (s, "probabilities", &probs);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
@@ -730,9 +744,11 @@ classify (GstMmClassify * self, const Item * a, const Item * b)
     g_error_free (err);
     return bad_block ? GST_FLOW_OK : GST_FLOW_ERROR;
   }
-  d.modality = mm_role_modality (md.model->role);
+  /* what was classified: a pair even when the image network decided it */
+  d.modality = mm_role_modality ((md.deferred_from ? md.deferred_from : md.model)->role);
   d.arch = mm_arch_name (md.model->arch);
   d.averaged_with = md.partner ? mm_arch_name (md.partner->arch) : NULL;
+  d.deferred_from = md.deferred_from ? mm_arch_name (md.deferred_from->arch) : NULL;
   d.digit = md.digit;
   d.unsure = md.unsure;
   for (int k = 0; k < MM_N_CLASSES; k++)

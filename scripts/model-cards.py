@@ -386,6 +386,13 @@ def main():
                      f"probabilities of {holder} and {partner} (the set's audio partner: both "
                      f"audio networks, one front end; docs/results.md, \"Averaging the two audio "
                      f"networks\").")
+        for s in serving:
+            if s.get("image_decides_below"):
+                image = next((i["arch"] for i in serving if i["role"] == "image"), "?")
+                lstm += (f" A pair that {s['arch']} is less than {s['image_decides_below']:g} "
+                         f"sure of is decided by {image} alone (the set's pair rule, in its "
+                         f"roles.json; docs/results.md, \"The image network beside the "
+                         f"hybrid\").")
         if idle:
             lstm += (f" A directory's classifier prefers the CNN variant of a role, so "
                      f"{', '.join(idle)} serve{'s' if len(idle) == 1 else ''} when named as a "

@@ -22,7 +22,9 @@
 #    member's figures are its own (with the views of the default set's
 #    front end too); two front ends or two roles: exit 1; an image network
 #    after a hybrid scores the pairs' images (its own figures; the mean of
-#    both rows), before it: exit 1;
+#    both rows), before it: exit 1; --image-decides-below P: row by row the
+#    image network's where the hybrid is less sure than P (some of each),
+#    else exit 1 (not a hybrid and an image network) or 2 (P out of range);
 #  - --tta VIEWS: the identity view alone (speed:1) predicts as plain eval
 #    on the held-out set, to the bit of its confidences' rounding; four
 #    views change confidences, run twice the same; the JSON names the views;
@@ -274,6 +276,32 @@ for b, h, i in zip(rows["pair-both"], rows["pair-hyb"], rows["pair-img"]):
     for k in range(10):
         assert abs(b[2][k] - (h[2][k] + i[2][k]) / 2) <= 1e-5 * max(1, b[2][k]), (b, h, i)
 PY
+  # the pair rule: row by row the image network's where the hybrid is less sure than P
+  run pair-rule -m "$HYB" -m "$IMG" --ensemble -p clean --probabilities --image-decides-below 0.999
+  python3 - "$T" <<'PY' && ok "--image-decides-below: the image network's rows where the hybrid is below P, else the hybrid's" \
+    || fail "--image-decides-below"
+import json, sys
+t = sys.argv[1]
+d = json.load(open(f"{t}/pair-rule.json"))
+assert d["image_decides_below"] == 0.999 and "unsure" in d["combination"], d["combination"]
+rows = {}
+for n in ("pair-hyb", "pair-img", "pair-rule"):
+    lines = [l.split("\t") for l in open(f"{t}/{n}.tsv").read().splitlines()]
+    rows[n] = [[float(x) for x in r[lines[0].index("p0"):]] for r in lines[1:]]
+deferred = kept = 0
+for r, h, i in zip(rows["pair-rule"], rows["pair-hyb"], rows["pair-img"]):
+    if abs(max(h) - 0.999) < 1e-5:
+        continue
+    want = i if max(h) < 0.999 else h
+    deferred += want is i
+    kept += want is h
+    assert all(abs(a - b) <= 1e-5 * max(1, a) for a, b in zip(r, want)), (r, h, i)
+assert deferred and kept, (deferred, kept)
+PY
+  "$MM" eval -m "$HYB" -m "$IMG" -m "$IMG" --ensemble --image-decides-below 0.9 --limit 10 \
+    > /dev/null 2> "$T/rule-three.err"
+  [ $? -eq 1 ] && grep -q "a hybrid and then an image network" "$T/rule-three.err" \
+    && ok "--image-decides-below with three networks: exit 1" || fail "--image-decides-below three: $(cat "$T/rule-three.err")"
   "$MM" eval -m "$IMG" -m "$HYB" --ensemble --limit 10 > /dev/null 2> "$T/ens-order.err"
   [ $? -eq 1 ] && grep -q "hybrid given first" "$T/ens-order.err" \
     && ok "--ensemble of an image network before a hybrid: exit 1" || fail "--ensemble order: $(cat "$T/ens-order.err")"
@@ -345,6 +373,7 @@ usage "writers:fat" -m "$AUD" -p writers:fat
 usage "writers-val:fat" -m "$AUD" -p writers-val:fat
 usage "writers-valx" -m "$AUD" -p writers-valx
 usage "--ensemble with one model" -m "$AUD" --ensemble
+usage "--image-decides-below 1.5" -m "$AUD" -m "$AUD" --ensemble --image-decides-below 1.5
 usage "--ensemble with the folds" -m "$AUD" -m "$AUD" --ensemble -p new-speaker
 usage "two models without --ensemble" -m "$AUD" -m "$AUD"
 usage "--tta pitch:1" -m "$AUD" --tta pitch:1

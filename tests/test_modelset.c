@@ -162,6 +162,21 @@ START_TEST (test_modelset_bad_roles_file_is_refused)
           "blocks alone: no such file" },
     { "{\"audio\": \"hybrid.safetensors\"}", MM_ERROR_INVALID, "serves another role" },
     { "{\"image\": \"broken.safetensors\"}", MM_ERROR_INVALID, "does not load" },
+    /* the pair rule: a probability, known members, a network, an image network */
+    { "{\"image+audio\": {\"network\": \"hybrid.safetensors\", \"image_decides_below\": 0}}",
+      MM_ERROR_FORMAT, "above 0 and at most 1" },
+    { "{\"image+audio\": {\"network\": \"hybrid.safetensors\", \"image_decides_below\": 1.5}}",
+      MM_ERROR_FORMAT, "above 0 and at most 1" },
+    { "{\"image+audio\": {\"network\": \"hybrid.safetensors\", \"image_decides_below\": "
+      "\"0.9\"}}", MM_ERROR_FORMAT, "above 0 and at most 1" },
+    { "{\"image+audio\": {\"network\": \"hybrid.safetensors\"}}", MM_ERROR_FORMAT,
+      "above 0 and at most 1" },
+    { "{\"image+audio\": {\"network\": \"hybrid.safetensors\", \"image_decides_below\": 0.9, "
+      "\"weight\": 1}}", MM_ERROR_FORMAT, "unknown member \"weight\"" },
+    { "{\"image+audio\": {\"image_decides_below\": 0.9}}", MM_ERROR_FORMAT,
+      "or be an object" },
+    { "{\"image+audio\": {\"network\": \"hybrid.safetensors\", \"image_decides_below\": 0.9}}",
+      MM_ERROR_NOT_FOUND, "has no ImageNet_CNN model" },
   };
   char *broken = g_build_filename (tmp_dir, "broken.safetensors", NULL);
   char *big = g_strnfill (5000, ' ');
@@ -523,6 +538,67 @@ START_TEST (test_modelset_averages_the_two_audio_networks)
 }
 END_TEST
 
+/* The pair rule (roles.json's image_decides_below P): a pair whose
+ * hybrid's calibrated confidence is below P is decided by the image
+ * network alone (its probabilities, by hand; deferred_from names the
+ * hybrid); at or above P by the hybrid; crops alone are the image
+ * network's either way, and a set without the rule never defers. */
+START_TEST (test_modelset_pair_rule_defers_to_the_image_network)
+{
+  char *image = save_model ("image.safetensors", MM_ARCH_IMAGENET_CNN, 1, NULL, 1.0f);
+  char *hybrid = save_model ("hybrid.safetensors", MM_ARCH_HYBRIDNET_CNN, 3, NULL, 3.0f);
+  guint8 gray[MM_IMAGE_PIXELS];
+  float mfcc[MM_AUDIO_VALUES];
+  double h[MM_N_CLASSES], conf = 0;
+  MmDecision d;
+  GError *err = NULL;
+  MmModelSet *set;
+  char *roles;
+
+  mm_test_fill_crop (gray, 3);
+  mm_test_fill_mfcc (mfcc, 5);
+  ck_assert (mm_test_expected_probs (hybrid, gray, mfcc, h));
+  for (int k = 0; k < MM_N_CLASSES; k++)
+    conf = MAX (conf, h[k]);
+  /* an untrained hybrid at T = 3 is far from sure: both sides of it fit in (0, 1] */
+  ck_assert (conf > 0.02 && conf < 0.98);
+  for (int above = 0; above <= 1; above++) {
+    double below = above ? conf + 0.01 : conf - 0.01;
+
+    roles = g_strdup_printf ("{\"image+audio\": {\"network\": \"hybrid.safetensors\", "
+        "\"image_decides_below\": %.17g}}", below);
+    write_roles (roles);
+    set = open_ok (tmp_dir);
+    ck_assert_double_eq_tol (mm_model_set_image_decides_below (set), below, 1e-12);
+    ck_assert_msg (mm_model_set_classify (set, gray, mfcc, 0, &d, &err), "%s",
+        err ? err->message : "");
+    if (above) {
+      check_decision (&d, image, gray, NULL, MM_ROLE_IMAGE);
+      ck_assert_ptr_nonnull (d.deferred_from);
+      ck_assert_str_eq (d.deferred_from->file, hybrid);
+    } else {
+      check_decision (&d, hybrid, gray, mfcc, MM_ROLE_HYBRID);
+      ck_assert_ptr_null (d.deferred_from);
+    }
+    ck_assert (mm_model_set_classify (set, gray, NULL, 0, &d, &err));
+    check_decision (&d, image, gray, NULL, MM_ROLE_IMAGE);
+    ck_assert_ptr_null (d.deferred_from);
+    mm_model_set_free (set);
+    g_free (roles);
+  }
+  /* the same files without the rule: the hybrid decides */
+  write_roles ("{\"image+audio\": \"hybrid.safetensors\"}");
+  set = open_ok (tmp_dir);
+  ck_assert (mm_model_set_image_decides_below (set) == 0);
+  ck_assert (mm_model_set_classify (set, gray, mfcc, 0, &d, &err));
+  check_decision (&d, hybrid, gray, mfcc, MM_ROLE_HYBRID);
+  ck_assert_ptr_null (d.deferred_from);
+  mm_model_set_free (set);
+  g_free (image);
+  g_free (hybrid);
+}
+END_TEST
+
 /* Without a partner in roles.json both audio archs do not average (the
  * holder decides alone, the other is left out); a named partner of the
  * holder's arch, of another front end, or missing fails the open. */
@@ -699,6 +775,7 @@ modelset_suite (void)
   tcase_add_test (classify, test_modelset_classify_refuses_bad_inputs_and_outputs);
   tcase_add_test (classify, test_modelset_averages_the_two_audio_networks);
   tcase_add_test (classify, test_modelset_partner_only_as_named);
+  tcase_add_test (classify, test_modelset_pair_rule_defers_to_the_image_network);
   tcase_add_test (classify, test_modelset_views_average_the_blocks);
   suite_add_tcase (s, classify);
   return s;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "degrade.h"
+#include "mm-activation.h"
 #include "mm-cli.h"
 #include "mm-error.h"
 #include "mm-file.h"
@@ -75,6 +76,7 @@ typedef struct {
   int limit;         /* 0: every sample */
   MmMfccParams fe;   /* the model's front end, its views replaced by --tta's */
   gboolean viewed;   /* an audio model scored with views (fe.n_views > 0) */
+  double below;      /* --image-decides-below: the pair rule; 0: the mean */
 } Conditions;
 
 /* What the protocol's two scored sets are called (JSON keys, the sets of
@@ -151,7 +153,10 @@ print_json (const Member *members, int n, const char *protocol, const Conditions
   mm_json_add_string (b, "model", model);
   mm_json_add_string (b, "arch", arch);
   if (n > 1) {
-    mm_json_add_string (b, "combination", "mean of the calibrated probabilities");
+    mm_json_add_string (b, "combination", cond->below > 0 ? "the image network where the "
+        "hybrid is unsure (the pair rule)" : "mean of the calibrated probabilities");
+    if (cond->below > 0)
+      mm_json_add_double (b, "image_decides_below", cond->below);
     add_members (b, members, n, names, test != NULL, heldout != NULL);
   }
   mm_json_add_string (b, "protocol", protocol);
@@ -366,15 +371,42 @@ limit_set (MmDataset **ds, int limit)
   *ds = sub;
 }
 
+/* The pair rule (mm-modelset.h) over a set: sample by sample the image
+ * network's row where the hybrid's is below @below (mm_pair_defers, as
+ * mm_model_set_classify decides), else the hybrid's. Fills @out. */
+static void
+scores_defer (const MmScores *hybrid, const MmScores *image, double below, const int *labels,
+    MmScores *out)
+{
+  int n = hybrid->n;
+
+  memset (out, 0, sizeof *out);
+  out->n = n;
+  out->pred = g_new (int, MAX (n, 1));
+  out->probs = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
+  mm_confusion_init (&out->conf);
+  for (int i = 0; i < n; i++) {
+    const float *row = hybrid->probs + (size_t) i * MM_N_CLASSES;
+
+    if (mm_pair_defers (row, below))
+      row = image->probs + (size_t) i * MM_N_CLASSES;
+    memcpy (out->probs + (size_t) i * MM_N_CLASSES, row, sizeof (float) * MM_N_CLASSES);
+    out->pred[i] = mm_argmax (MM_N_CLASSES, row);
+    mm_confusion_add (&out->conf, labels[i], out->pred[i]);
+  }
+  out->ece = mm_calibration_ece (out->probs, labels, n, MM_ECE_BINS);
+}
+
 /* Scores @ds (raw features; with @n_views test-time views @views, as the
  * members decide) with the @n members, into @out: one member normalises
  * @ds (and @views) in place and scores it (its scores are @out); several
  * score a copy each, normalised with their own norm, into their @which
  * scores (0: test, 1: held-out), and @out is the mean of their calibrated
- * probabilities. @tsv gets @out's lines. */
+ * probabilities (with @below > 0, a hybrid and an image network: the pair
+ * rule, scores_defer). @tsv gets @out's lines. */
 static gboolean
 score_set (Member *members, int n, MmDataset *ds, MmDataset **views, int n_views,
-    const char *name, int which, MmScores *out, Tsv *tsv, GError **error)
+    double below, const char *name, int which, MmScores *out, Tsv *tsv, GError **error)
 {
   MmScores *parts;
 
@@ -389,7 +421,10 @@ score_set (Member *members, int n, MmDataset *ds, MmDataset **views, int n_views
       g_free (parts);
       return FALSE;
     }
-  mm_scores_mean (parts, n, ds->labels, out);
+  if (below > 0)
+    scores_defer (&parts[0], &parts[1], below, ds->labels, out);
+  else
+    mm_scores_mean (parts, n, ds->labels, out);
   append_tsv (tsv, name, ds, out);
   for (int m = 0; m < n; m++) {
     MmScores *keep = which ? &members[m].heldout : &members[m].test;
@@ -483,11 +518,15 @@ check_predictions (const char *path, const char *model, const char *data_dir, GE
 /* --ensemble's header: what is averaged, and each member alone on the
  * same samples (the tables below are the mean's). */
 static void
-print_members (const Member *members, int n, const char *protocol, const SetNames *names,
-    gboolean test, gboolean heldout)
+print_members (const Member *members, int n, const char *protocol, double below,
+    const SetNames *names, gboolean test, gboolean heldout)
 {
-  printf ("mean of the calibrated probabilities of %d networks (--ensemble, protocol %s):\n", n,
-      protocol);
+  if (below > 0)
+    printf ("the hybrid, and the image network where the hybrid is less than %g sure (the pair "
+        "rule, --image-decides-below; protocol %s):\n", below, protocol);
+  else
+    printf ("mean of the calibrated probabilities of %d networks (--ensemble, protocol %s):\n",
+        n, protocol);
   for (int m = 0; m < n; m++) {
     printf ("  %s (%s, temperature %g)", members[m].path,
         mm_arch_name (members[m].model->arch), mm_net_temperature (members[m].model->net));
@@ -526,6 +565,10 @@ mm_cmd_eval (int argc, char **argv)
     { "noise", 0, 0, G_OPTION_ARG_STRING, &noise, "The noise of --snr: white (default), pink, "
       "babble (6 talkers' words of the split test's recordings, training voices, centred as the "
       "word is) or crowd (the same talkers speaking without pause)", "KIND" },
+    { "image-decides-below", 0, 0, G_OPTION_ARG_DOUBLE, &cond.below, "With --ensemble of a "
+      "hybrid and an image network: score the pair rule (a roles file's image_decides_below) "
+      "instead of the mean: the image network decides where the hybrid's confidence is below "
+      "P", "P" },
     { "limit", 0, 0, G_OPTION_ARG_INT, &cond.limit, "Only the first N samples of each set", "N" },
     { "tta", 0, 0, G_OPTION_ARG_STRING, &tta, "Test-time views of the held-out test's "
       "recordings (paper: the split test's) in place of the model's own (its front end's "
@@ -546,6 +589,7 @@ mm_cmd_eval (int argc, char **argv)
     MM_CLI_THREADS_RANGE,
     { "snr", -30, 100, FALSE },
     { "limit", 1, G_MAXINT, FALSE },
+    { "image-decides-below", 0, 1, FALSE },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- evaluate a model");
@@ -643,6 +687,14 @@ mm_cmd_eval (int argc, char **argv)
   }
   /* the features are made with the first's front end: the members share it */
   model = members[0].model;
+  if (cond.below > 0 && (n_members != 2 || mm_role_of_arch (model->arch) != MM_ROLE_HYBRID
+          || mm_role_of_arch (members[1].model->arch) != MM_ROLE_IMAGE)) {
+    g_autofree char *given = scored_name (members, n_members, TRUE);
+
+    rc = mm_cli_fail ("--image-decides-below: give --ensemble a hybrid and then an image "
+        "network (not %s)", given);
+    goto out;
+  }
   if ((!isnan (cond.snr) || tta) && !mm_arch_uses_audio (model->arch)) {
     rc = mm_cli_fail ("%s: %s: %s hears no audio", models[0], tta ? "--tta" : "--snr",
         mm_arch_name (model->arch));
@@ -690,10 +742,10 @@ mm_cmd_eval (int argc, char **argv)
   /* with views only the reported set is scored (split_scored is FALSE then,
    * unless the protocol has no held-out set: the split test is reported) */
   if ((split_scored && !score_set (members, n_members, splits.test,
-          splits.heldout ? NULL : views, splits.heldout ? 0 : cond.fe.n_views, names.test_key, 0,
-          &test, pred_tsv, &error))
+          splits.heldout ? NULL : views, splits.heldout ? 0 : cond.fe.n_views, cond.below,
+          names.test_key, 0, &test, pred_tsv, &error))
       || (splits.heldout && !score_set (members, n_members, splits.heldout, views,
-          cond.fe.n_views, names.heldout_key, 1, &heldout, pred_tsv, &error))) {
+          cond.fe.n_views, cond.below, names.heldout_key, 1, &heldout, pred_tsv, &error))) {
     rc = mm_cli_fail ("%s", error->message);
     goto out;
   }
@@ -708,7 +760,7 @@ mm_cmd_eval (int argc, char **argv)
         splits.heldout ? &heldout : NULL);
   } else {
     if (n_members > 1)
-      print_members (members, n_members, protocol, &names, split_scored, splits.heldout != NULL);
+      print_members (members, n_members, protocol, cond.below, &names, split_scored, splits.heldout != NULL);
     else
       printf ("%s (%s, protocol %s, temperature %g)\n", models[0], mm_arch_name (model->arch),
           protocol, mm_net_temperature (model->net));

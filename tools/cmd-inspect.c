@@ -57,9 +57,11 @@ add_raw_json (JsonBuilder *b, const char *name, const char *json)
   json_builder_add_null_value (b);
 }
 
-/* @partner: the audio network averaged with this one in its set, or NULL. */
+/* @partner: the audio network averaged with this one in its set, or NULL;
+ * @below: for its hybrid, the set's pair rule (0: none). */
 static void
-print_json (const char *path, MmNet *net, const MmModelMeta *meta, const MmModel *partner)
+print_json (const char *path, MmNet *net, const MmModelMeta *meta, const MmModel *partner,
+    double below)
 {
   JsonBuilder *b = json_builder_new ();
   const MmNorm *norm = mm_net_norm (net);
@@ -74,6 +76,8 @@ print_json (const char *path, MmNet *net, const MmModelMeta *meta, const MmModel
     mm_json_add_string (b, "arch", mm_arch_name (partner->arch));
     json_builder_end_object (b);
   }
+  if (below > 0)
+    mm_json_add_double (b, "image_decides_below", below);
   mm_json_add_int (b, "parameters", (gint64) mm_net_n_params (net));
   mm_json_add_double (b, "image_mean", norm->image_mean);
   mm_json_add_double (b, "image_std", norm->image_std);
@@ -133,7 +137,8 @@ mm_cmd_inspect (int argc, char **argv)
       if (!m)
         continue;
       if (json)
-        print_json (m->file, m->net, m->meta, mm_model_set_partner (set, (MmRole) r));
+        print_json (m->file, m->net, m->meta, mm_model_set_partner (set, (MmRole) r),
+            r == MM_ROLE_HYBRID ? mm_model_set_image_decides_below (set) : 0);
       else
         print_text (m->file, m->net, m->meta, tensors);
     }
@@ -146,6 +151,10 @@ mm_cmd_inspect (int argc, char **argv)
       printf ("model file %s (%s) averaged with %s (%s) for MFCC blocks alone\n",
           partner->file, mm_arch_name (partner->arch), a->file, mm_arch_name (a->arch));
     }
+    if (!json && mm_model_set_image_decides_below (set) > 0)
+      printf ("pairs %s is less than %g sure of are decided by %s alone\n",
+          mm_model_set_get (set, MM_ROLE_HYBRID)->file, mm_model_set_image_decides_below (set),
+          mm_model_set_get (set, MM_ROLE_IMAGE)->file);
     if (!json)
       for (const char *const *note = mm_model_set_unused (set); *note; note++)
         printf ("%s\n", *note);

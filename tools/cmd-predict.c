@@ -306,6 +306,8 @@ emit_decision (const Predict *p, const char *image, const char *audio, const cha
         json_object_get_string_member_with_default (o, "arch", "?"));
     if (json_object_has_member (o, "averaged_with"))
       printf (" + %s", json_object_get_string_member_with_default (o, "averaged_with", "?"));
+    if (json_object_has_member (o, "deferred_from"))
+      printf (", %s unsure", json_object_get_string_member_with_default (o, "deferred_from", "?"));
     putchar (')');
     if (with_time)
       printf (" at %s", json_object_get_string_member_with_default (o, "time", "?"));

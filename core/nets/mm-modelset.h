@@ -28,6 +28,17 @@
  *    chose it (the default set's: docs/results.md, "Averaging the two
  *    audio networks"); without the list, or for a model file given alone,
  *    one network decides.
+ *  - Pairs the hybrid is unsure of. The roles file's "image+audio" may be
+ *    an object, {"network": FILE, "image_decides_below": P} (0 < P ≤ 1):
+ *    a pair whose hybrid decision has a calibrated confidence below P is
+ *    decided by the set's image network alone (mm_pair_defers; the
+ *    decision's deferred_from names the hybrid). Where a recording is
+ *    drowned (other talkers at 0 dB) the hybrid is less sure and worse
+ *    than the image network; a set opts in because a validation set chose
+ *    P (the default set's: docs/results.md, "The image network beside the
+ *    hybrid"). A set with the rule and no image network fails the open
+ *    (MM_ERROR_NOT_FOUND); a P out of range, MM_ERROR_FORMAT. Without
+ *    the object, or for a model file given alone, the hybrid decides.
  *  - Plans (mm_model_set_plan): which network serves what, given the inputs
  *    a caller has. With both inputs and a hybrid, pairs go to the hybrid
  *    and an input without a partner to its single-modality network if the
@@ -45,8 +56,8 @@
  *    logits over the model's calibration temperature (for a front end with
  *    test-time views, mm-mfcc.h: of the mean of the logits of the word's
  *    block and its views'; for a block alone with a partner: the mean of
- *    both networks' probabilities),
- *    arg-max, and "not sure" below a caller's threshold.
+ *    both networks' probabilities; for a pair the hybrid is unsure of, the
+ *    image network's), arg-max, and "not sure" below a caller's threshold.
  *
  * Ownership: the set owns its networks, file names, metadata and notes;
  * pointers it returns live as long as the set. Thread-safety: a set is used
@@ -105,6 +116,13 @@ const MmModel *mm_model_set_get     (const MmModelSet *set, MmRole role);
  * @role's network's (only MM_ROLE_AUDIO can have one; see the policy), or
  * NULL. */
 const MmModel *mm_model_set_partner (const MmModelSet *set, MmRole role);
+/* The pair rule's P (see the policy), or 0 when the hybrid decides every
+ * pair. */
+double         mm_model_set_image_decides_below (const MmModelSet *set);
+/* The pair rule: whether the image network decides a pair whose hybrid
+ * gave @hybrid_probs (its calibrated probabilities): their largest is below
+ * @below (never for @below 0). eval scores the rule with it too. */
+gboolean       mm_pair_defers (const float *hybrid_probs, double below);
 /* The set's one network when it holds exactly one (a file), else NULL. */
 const MmModel *mm_model_set_single  (const MmModelSet *set);
 /* Files of a directory that could not be loaded: "model file F skipped:
@@ -146,6 +164,9 @@ gboolean       mm_model_set_plan    (const MmModelSet *set, gboolean image, gboo
 typedef struct {
   const MmModel *model;      /* the network of the role that decided */
   const MmModel *partner;    /* the audio partner averaged with it, or NULL */
+  const MmModel *deferred_from;  /* for a pair the hybrid was unsure of (the
+                              * pair rule): the hybrid, @model then being the
+                              * image network that decided; else NULL */
   int digit;                 /* the arg-max of @probs (the first on ties; of the
                               * logits for one network) */
   float confidence;          /* probs[digit] */

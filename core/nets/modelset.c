@@ -32,6 +32,7 @@ struct _MmModelSet {
   GPtrArray *audio_spares;      /* Entry *: audio networks that lost the role, while loading */
   char *named[MM_N_ROLES];      /* file names from the roles file, or NULL */
   char *named_partner;          /* the audio partner the roles file names, or NULL */
+  double image_decides_below;   /* the roles file's pair rule; 0: the hybrid always decides */
   GPtrArray *skipped, *unused;  /* char *, NULL-terminated */
   /* scratch for one classification */
   /* a word's blocks (its own and its views') go through a network as one
@@ -288,9 +289,45 @@ role_file (JsonNode *value)
   return file;
 }
 
-/* Reads @set's roles file into set->named, when the directory has one: an
- * object from role ("image", "audio", "image+audio") to a file name in the
- * directory. */
+/* The object form of "image+audio": {"network": FILE, "image_decides_below":
+ * P}, P in (0, 1] (the pair rule, mm-modelset.h). *@file gets FILE, or NULL
+ * when it is not a file name (the caller's error); any other member, or a
+ * P that is not such a number, fails (MM_ERROR_FORMAT). */
+static gboolean
+read_pair_rule (MmModelSet *set, JsonObject *o, const char **file, GError **error)
+{
+  JsonNode *below = json_object_get_member (o, "image_decides_below");
+  JsonObjectIter it;
+  const char *key;
+  JsonNode *value;
+
+  json_object_iter_init (&it, o);
+  while (json_object_iter_next (&it, &key, &value))
+    if (strcmp (key, "network") && strcmp (key, "image_decides_below")) {
+      g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "role \"image+audio\": unknown member "
+          "\"%s\" (it takes \"network\" and \"image_decides_below\")", key);
+      return FALSE;
+    }
+  *file = json_object_has_member (o, "network")
+      ? role_file (json_object_get_member (o, "network")) : NULL;
+  if (below && JSON_NODE_HOLDS_VALUE (below)
+      && (json_node_get_value_type (below) == G_TYPE_DOUBLE
+          || json_node_get_value_type (below) == G_TYPE_INT64))
+    set->image_decides_below = json_node_get_double (below);
+  else
+    set->image_decides_below = -1;
+  if (!(set->image_decides_below > 0 && set->image_decides_below <= 1)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "role \"image+audio\": "
+        "\"image_decides_below\" must be a probability above 0 and at most 1");
+    set->image_decides_below = 0;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Reads @set's roles file into set->named (and the pair rule), when the
+ * directory has one: an object from role ("image", "audio", "image+audio")
+ * to a file name in the directory. */
 static gboolean
 read_roles (MmModelSet *set, GError **error)
 {
@@ -324,8 +361,11 @@ read_roles (MmModelSet *set, GError **error)
           "\"image\", \"audio\" and \"image+audio\")", key);
       goto out;
     }
-    /* "audio" may name two files: the network and its partner */
-    if (r == MM_ROLE_AUDIO && JSON_NODE_HOLDS_ARRAY (value)
+    /* "image+audio" may be an object: the network and the pair rule */
+    if (r == MM_ROLE_HYBRID && JSON_NODE_HOLDS_OBJECT (value)) {
+      if (!read_pair_rule (set, json_node_get_object (value), &file, error))
+        goto out;
+    } else if (r == MM_ROLE_AUDIO && JSON_NODE_HOLDS_ARRAY (value)
         && json_array_get_length (json_node_get_array (value)) == 2) {
       file = role_file (json_array_get_element (json_node_get_array (value), 0));
       partner = role_file (json_array_get_element (json_node_get_array (value), 1));
@@ -340,7 +380,9 @@ read_roles (MmModelSet *set, GError **error)
     if (!file) {
       g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "role \"%s\" must name a .safetensors "
           "file of this directory (a name, no path)%s", key,
-          r == MM_ROLE_AUDIO ? ", or two (the network and its partner)" : "");
+          r == MM_ROLE_AUDIO ? ", or two (the network and its partner)"
+          : r == MM_ROLE_HYBRID ? ", or be an object {\"network\": FILE, "
+            "\"image_decides_below\": P}" : "");
       goto out;
     }
     g_free (set->named[r]);
@@ -399,6 +441,19 @@ check_named (const MmModelSet *set, GError **error)
   return TRUE;
 }
 
+/* The pair rule needs the image network it hands pairs to. */
+static gboolean
+check_pair_rule (const MmModelSet *set, GError **error)
+{
+  if (set->image_decides_below > 0 && !set->roles[MM_ROLE_IMAGE]) {
+    g_set_error (error, MM_ERROR, MM_ERROR_NOT_FOUND, "%s/" ROLES_FILE " lets the image "
+        "network decide pairs the hybrid is unsure of, but the directory has no %s model",
+        set->path, mm_role_arch_name (MM_ROLE_IMAGE));
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /* Every file that loads is offered; the others are noted as skipped. */
 static gboolean
 load_dir (MmModelSet *set, GError **error)
@@ -443,7 +498,7 @@ load_dir (MmModelSet *set, GError **error)
     return FALSE;
   }
   g_ptr_array_unref (files);
-  return check_named (set, error) && choose_partner (set, error);
+  return check_named (set, error) && choose_partner (set, error) && check_pair_rule (set, error);
 }
 
 static gboolean
@@ -535,6 +590,18 @@ mm_model_set_partner (const MmModelSet *set, MmRole role)
 {
   g_return_val_if_fail (role < MM_N_ROLES, NULL);
   return role == MM_ROLE_AUDIO && set->partner ? &set->partner->pub : NULL;
+}
+
+double
+mm_model_set_image_decides_below (const MmModelSet *set)
+{
+  return set->image_decides_below;
+}
+
+gboolean
+mm_pair_defers (const float *hybrid_probs, double below)
+{
+  return hybrid_probs[mm_argmax (MM_N_CLASSES, hybrid_probs)] < below;
 }
 
 const MmModel *
@@ -706,6 +773,7 @@ mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
   MmRole role = gray && mfcc ? MM_ROLE_HYBRID : gray ? MM_ROLE_IMAGE : MM_ROLE_AUDIO;
   const Entry *e = set->roles[role];
   const Entry *partner = role == MM_ROLE_AUDIO ? set->partner : NULL;
+  const Entry *deferred_from = NULL;
 
   g_return_val_if_fail (gray || mfcc, FALSE);
   if (!e) {
@@ -731,8 +799,15 @@ mm_model_set_classify (MmModelSet *set, const guint8 *gray, const float *mfcc,
     memcpy (d->probs, mean, sizeof mean);
     d->digit = mm_argmax (MM_N_CLASSES, d->probs);
   }
+  if (role == MM_ROLE_HYBRID && mm_pair_defers (d->probs, set->image_decides_below)) {
+    deferred_from = e;
+    e = set->roles[MM_ROLE_IMAGE];   /* there is one: check_pair_rule */
+    if (!forward_probs (set, e, gray, NULL, d->probs, &d->digit, error))
+      return FALSE;
+  }
   d->model = &e->pub;
   d->partner = partner ? &partner->pub : NULL;
+  d->deferred_from = deferred_from ? &deferred_from->pub : NULL;
   d->confidence = d->probs[d->digit];
   d->unsure = d->confidence < min_confidence;
   return TRUE;

@@ -163,6 +163,7 @@ typedef struct
   double probs[MM_N_CLASSES];
   gchar *modality;
   gchar *arch;
+  gchar *deferred_from;         /* the message's deferred-from, or NULL */
   GstClockTime timestamp, running_time, duration;
 } Decision;
 
@@ -171,6 +172,7 @@ decision_clear (Decision * d)
 {
   g_free (d->modality);
   g_free (d->arch);
+  g_free (d->deferred_from);
 }
 
 static void
@@ -211,6 +213,7 @@ pop_decision (GstBus * bus, Decision * d)
           "duration", G_TYPE_UINT64, &d->duration, NULL));
   fail_unless (gst_structure_has_field_typed (s, "stream-time",
           G_TYPE_UINT64));
+  d->deferred_from = g_strdup (gst_structure_get_string (s, "deferred-from"));
   arr = gst_structure_get_value (s, "probabilities");
   fail_unless (arr && GST_VALUE_HOLDS_ARRAY (arr));
   fail_unless_equals_int (gst_value_array_get_size (arr), MM_N_CLASSES);
@@ -256,6 +259,8 @@ pull_json (GstHarness * h, const Decision * d)
       d->modality);
   fail_unless_equals_string (json_object_get_string_member (o, "arch"),
       d->arch);
+  fail_unless_equals_string (json_object_get_string_member_with_default (o,
+          "deferred_from", NULL), d->deferred_from);
   fail_unless (fabs (json_object_get_double_member (o, "confidence") -
           d->confidence) < PROB_TOL);
   probs = json_object_get_array_member (o, "probabilities");
@@ -604,6 +609,7 @@ GST_START_TEST (test_mmclassify_pair_within_window_gives_one_hybrid_decision)
   fail_unless_equals_uint64 (d.timestamp, 700 * GST_MSECOND);
   fail_unless_equals_uint64 (d.duration, GST_SECOND);
   check_matches_core (&d, hybrid, 2, 5);
+  fail_unless (d.deferred_from == NULL);
   pull_json (hi, &d);
   decision_clear (&d);
 
@@ -616,6 +622,49 @@ GST_START_TEST (test_mmclassify_pair_within_window_gives_one_hybrid_decision)
   gst_harness_teardown (hi);
   release (e, bus);
   g_free (hybrid);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+/* With the pair rule (roles.json's image_decides_below, here 1: every pair
+ * an untrained hybrid is not certain of), a pair is decided by the image
+ * network on its crop: still modality image+audio, arch ImageNet_CNN,
+ * deferred-from the hybrid, in the message and the JSON line. */
+GST_START_TEST (test_mmclassify_pair_rule_hands_unsure_pairs_to_the_image_network)
+{
+  gchar *dir = make_full_model_dir ();
+  gchar *image = g_build_filename (dir, "image.safetensors", NULL);
+  gchar *roles = g_build_filename (dir, "roles.json", NULL);
+  GstBus *bus;
+  GstElement *e;
+  GstHarness *hi, *ha;
+  Decision d = { 0 };
+
+  fail_unless (g_file_set_contents (roles, "{\"image+audio\": {\"network\": "
+          "\"hybrid.safetensors\", \"image_decides_below\": 1}}", -1, NULL));
+  e = new_classifier (dir, &bus);
+  open_pads (e, &hi, &ha);
+  fail_unless_equals_int (gst_harness_push (hi, make_crop (2, GST_SECOND)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (ha, make_block (5,
+              700 * GST_MSECOND)), GST_FLOW_OK);
+  pop_decision (bus, &d);
+  fail_unless_equals_string (d.modality, "image+audio");
+  fail_unless_equals_string (d.arch, "ImageNet_CNN");
+  fail_unless_equals_string (d.deferred_from, "HybridNet_CNN");
+  check_matches_core (&d, image, 2, -1);
+  pull_json (hi, &d);
+  decision_clear (&d);
+
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  fail_unless_equals_int (finish (hi), 1);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  release (e, bus);
+  g_free (roles);
+  g_free (image);
   g_free (dir);
 }
 
@@ -1356,6 +1405,8 @@ mmclassify_suite (void)
   tcase_add_test (tc, test_mmclassify_min_confidence_says_not_sure);
   tcase_add_test (tc,
       test_mmclassify_pair_within_window_gives_one_hybrid_decision);
+  tcase_add_test (tc,
+      test_mmclassify_pair_rule_hands_unsure_pairs_to_the_image_network);
   tcase_add_test (tc, test_mmclassify_far_apart_gives_two_single_decisions);
   tcase_add_test (tc, test_mmclassify_far_apart_without_fallback_gives_none);
   tcase_add_test (tc, test_mmclassify_gap_on_other_pad_releases_lone_crop);
