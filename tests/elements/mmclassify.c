@@ -587,22 +587,39 @@ GST_START_TEST (test_mmclassify_audio_only_uses_audionet)
 
 GST_END_TEST;
 
-GST_START_TEST (test_mmclassify_pair_within_window_gives_one_hybrid_decision)
+/* Through a classifier of @dir: a crop at 1.0 s and a block centred at
+ * 1.2 s (200 ms apart: one pair) in, one decision out, its message into @d
+ * (checked against its JSON line), and nothing more by EOS. */
+static void
+classify_one_pair (const char *dir, Decision * d)
 {
-  gchar *dir = make_full_model_dir ();
-  gchar *hybrid = g_build_filename (dir, "hybrid.safetensors", NULL);
   GstBus *bus;
   GstElement *e = new_classifier (dir, &bus);
   GstHarness *hi, *ha;
-  Decision d = { 0 };
 
   open_pads (e, &hi, &ha);
-  /* crop at 1.0 s, block centred at 1.2 s: 200 ms apart */
   fail_unless_equals_int (gst_harness_push (hi, make_crop (2, GST_SECOND)),
       GST_FLOW_OK);
   fail_unless_equals_int (gst_harness_push (ha, make_block (5,
               700 * GST_MSECOND)), GST_FLOW_OK);
-  pop_decision (bus, &d);
+  pop_decision (bus, d);
+  pull_json (hi, d);
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  fail_unless_equals_int (finish (hi), 1);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  release (e, bus);
+}
+
+GST_START_TEST (test_mmclassify_pair_within_window_gives_one_hybrid_decision)
+{
+  gchar *dir = make_full_model_dir ();
+  gchar *hybrid = g_build_filename (dir, "hybrid.safetensors", NULL);
+  Decision d = { 0 };
+
+  classify_one_pair (dir, &d);
   fail_unless_equals_string (d.modality, "image+audio");
   fail_unless_equals_string (d.arch, "HybridNet_CNN");
   /* spans both: from the block's start to its end */
@@ -610,17 +627,7 @@ GST_START_TEST (test_mmclassify_pair_within_window_gives_one_hybrid_decision)
   fail_unless_equals_uint64 (d.duration, GST_SECOND);
   check_matches_core (&d, hybrid, 2, 5);
   fail_unless (d.deferred_from == NULL);
-  pull_json (hi, &d);
   decision_clear (&d);
-
-  gst_harness_push_event (hi, gst_event_new_eos ());
-  gst_harness_push_event (ha, gst_event_new_eos ());
-  fail_unless_equals_int (finish (hi), 1);
-  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
-
-  gst_harness_teardown (ha);
-  gst_harness_teardown (hi);
-  release (e, bus);
   g_free (hybrid);
   g_free (dir);
 }
@@ -636,33 +643,16 @@ GST_START_TEST (test_mmclassify_pair_rule_hands_unsure_pairs_to_the_image_networ
   gchar *dir = make_full_model_dir ();
   gchar *image = g_build_filename (dir, "image.safetensors", NULL);
   gchar *roles = g_build_filename (dir, "roles.json", NULL);
-  GstBus *bus;
-  GstElement *e;
-  GstHarness *hi, *ha;
   Decision d = { 0 };
 
   fail_unless (g_file_set_contents (roles, "{\"image+audio\": {\"network\": "
           "\"hybrid.safetensors\", \"image_decides_below\": 1}}", -1, NULL));
-  e = new_classifier (dir, &bus);
-  open_pads (e, &hi, &ha);
-  fail_unless_equals_int (gst_harness_push (hi, make_crop (2, GST_SECOND)),
-      GST_FLOW_OK);
-  fail_unless_equals_int (gst_harness_push (ha, make_block (5,
-              700 * GST_MSECOND)), GST_FLOW_OK);
-  pop_decision (bus, &d);
+  classify_one_pair (dir, &d);
   fail_unless_equals_string (d.modality, "image+audio");
   fail_unless_equals_string (d.arch, "ImageNet_CNN");
   fail_unless_equals_string (d.deferred_from, "HybridNet_CNN");
   check_matches_core (&d, image, 2, -1);
-  pull_json (hi, &d);
   decision_clear (&d);
-
-  gst_harness_push_event (hi, gst_event_new_eos ());
-  gst_harness_push_event (ha, gst_event_new_eos ());
-  fail_unless_equals_int (finish (hi), 1);
-  gst_harness_teardown (ha);
-  gst_harness_teardown (hi);
-  release (e, bus);
   g_free (roles);
   g_free (image);
   g_free (dir);
