@@ -587,6 +587,22 @@ GST_START_TEST (test_mmclassify_audio_only_uses_audionet)
 
 GST_END_TEST;
 
+/* EOS on both pads, one buffer out in all, and the element released with
+ * its harnesses. @quiet: no element message may be left on the bus. */
+static void
+end_both (GstElement * e, GstBus * bus, GstHarness * hi, GstHarness * ha,
+    gboolean quiet)
+{
+  gst_harness_push_event (hi, gst_event_new_eos ());
+  gst_harness_push_event (ha, gst_event_new_eos ());
+  fail_unless_equals_int (finish (hi), 1);
+  if (quiet)
+    fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
+  gst_harness_teardown (ha);
+  gst_harness_teardown (hi);
+  release (e, bus);
+}
+
 /* Through a classifier of @dir: a crop at 1.0 s and a block centred at
  * 1.2 s (200 ms apart: one pair) in, one decision out, its message into @d
  * (checked against its JSON line), and nothing more by EOS. */
@@ -604,13 +620,7 @@ classify_one_pair (const char *dir, Decision * d)
               700 * GST_MSECOND)), GST_FLOW_OK);
   pop_decision (bus, d);
   pull_json (hi, d);
-  gst_harness_push_event (hi, gst_event_new_eos ());
-  gst_harness_push_event (ha, gst_event_new_eos ());
-  fail_unless_equals_int (finish (hi), 1);
-  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
-  gst_harness_teardown (ha);
-  gst_harness_teardown (hi);
-  release (e, bus);
+  end_both (e, bus, hi, ha, TRUE);
 }
 
 GST_START_TEST (test_mmclassify_pair_within_window_gives_one_hybrid_decision)
@@ -745,12 +755,7 @@ GST_START_TEST (test_mmclassify_gap_on_other_pad_releases_lone_crop)
   pull_json (hi, &d);
   decision_clear (&d);
 
-  gst_harness_push_event (hi, gst_event_new_eos ());
-  gst_harness_push_event (ha, gst_event_new_eos ());
-  fail_unless_equals_int (finish (hi), 1);
-  gst_harness_teardown (ha);
-  gst_harness_teardown (hi);
-  release (e, bus);
+  end_both (e, bus, hi, ha, FALSE);
   g_free (dir);
 }
 
@@ -782,12 +787,7 @@ GST_START_TEST (test_mmclassify_live_lone_crop_released_after_pair_window)
   decision_clear (&d);
 
   gst_object_unref (clock);
-  gst_harness_push_event (hi, gst_event_new_eos ());
-  gst_harness_push_event (ha, gst_event_new_eos ());
-  fail_unless_equals_int (finish (hi), 1);
-  gst_harness_teardown (ha);
-  gst_harness_teardown (hi);
-  release (e, bus);
+  end_both (e, bus, hi, ha, FALSE);
   g_free (dir);
 }
 
@@ -1295,13 +1295,7 @@ GST_START_TEST (test_mmclassify_hybrid_alone_drops_lone_items)
   fail_unless_equals_string (d.arch, "HybridNet_CNN");
   pull_json (hi, &d);
   decision_clear (&d);
-  gst_harness_push_event (hi, gst_event_new_eos ());
-  gst_harness_push_event (ha, gst_event_new_eos ());
-  fail_unless_equals_int (finish (hi), 1);
-  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT) == NULL);
-  gst_harness_teardown (ha);
-  gst_harness_teardown (hi);
-  release (e, bus);
+  end_both (e, bus, hi, ha, TRUE);
   g_free (dir);
 }
 
