@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include "degrade.h"
-#include "mm-activation.h"
 #include "mm-cli.h"
 #include "mm-error.h"
 #include "mm-file.h"
@@ -379,22 +378,16 @@ scores_defer (const MmScores *hybrid, const MmScores *image, double below, const
     MmScores *out)
 {
   int n = hybrid->n;
+  float *probs = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
 
-  memset (out, 0, sizeof *out);
-  out->n = n;
-  out->pred = g_new (int, MAX (n, 1));
-  out->probs = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
-  mm_confusion_init (&out->conf);
   for (int i = 0; i < n; i++) {
     const float *row = hybrid->probs + (size_t) i * MM_N_CLASSES;
 
     if (mm_pair_defers (row, below))
       row = image->probs + (size_t) i * MM_N_CLASSES;
-    memcpy (out->probs + (size_t) i * MM_N_CLASSES, row, sizeof (float) * MM_N_CLASSES);
-    out->pred[i] = mm_argmax (MM_N_CLASSES, row);
-    mm_confusion_add (&out->conf, labels[i], out->pred[i]);
+    memcpy (probs + (size_t) i * MM_N_CLASSES, row, sizeof (float) * MM_N_CLASSES);
   }
-  out->ece = mm_calibration_ece (out->probs, labels, n, MM_ECE_BINS);
+  mm_scores_of_probs (probs, n, labels, out);
 }
 
 /* Scores @ds (raw features; with @n_views test-time views @views, as the

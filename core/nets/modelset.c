@@ -1,6 +1,7 @@
 /* mmdigits — model sets (see mm-modelset.h for the policy). */
 #include "mm-modelset.h"
 
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -300,6 +301,7 @@ read_pair_rule (MmModelSet *set, JsonObject *o, const char **file, GError **erro
   JsonObjectIter it;
   const char *key;
   JsonNode *value;
+  double p = NAN;
 
   json_object_iter_init (&it, o);
   while (json_object_iter_next (&it, &key, &value))
@@ -313,15 +315,13 @@ read_pair_rule (MmModelSet *set, JsonObject *o, const char **file, GError **erro
   if (below && JSON_NODE_HOLDS_VALUE (below)
       && (json_node_get_value_type (below) == G_TYPE_DOUBLE
           || json_node_get_value_type (below) == G_TYPE_INT64))
-    set->image_decides_below = json_node_get_double (below);
-  else
-    set->image_decides_below = -1;
-  if (!(set->image_decides_below > 0 && set->image_decides_below <= 1)) {
+    p = json_node_get_double (below);
+  if (!(p > 0 && p <= 1)) {
     g_set_error (error, MM_ERROR, MM_ERROR_FORMAT, "role \"image+audio\": "
         "\"image_decides_below\" must be a probability above 0 and at most 1");
-    set->image_decides_below = 0;
     return FALSE;
   }
+  set->image_decides_below = p;
   return TRUE;
 }
 

@@ -237,30 +237,39 @@ mm_scores_clear (MmScores *sc)
 }
 
 void
+mm_scores_of_probs (float *probs, int n, const int *labels, MmScores *out)
+{
+  memset (out, 0, sizeof *out);
+  out->n = n;
+  out->pred = g_new (int, MAX (n, 1));
+  out->probs = probs;
+  mm_confusion_init (&out->conf);
+  for (int i = 0; i < n; i++) {
+    out->pred[i] = mm_argmax (MM_N_CLASSES, probs + (size_t) i * MM_N_CLASSES);
+    mm_confusion_add (&out->conf, labels[i], out->pred[i]);
+  }
+  out->ece = mm_calibration_ece (probs, labels, n, MM_ECE_BINS);
+}
+
+void
 mm_scores_mean (const MmScores *parts, int n_parts, const int *labels, MmScores *out)
 {
   int n = parts[0].n;
   const float **rows;
+  float *probs;
 
   memset (out, 0, sizeof *out);
   for (int m = 1; m < n_parts; m++)
     g_return_if_fail (parts[m].n == n);
   rows = g_new (const float *, n_parts);
-  out->n = n;
-  out->pred = g_new (int, MAX (n, 1));
-  out->probs = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
-  mm_confusion_init (&out->conf);
+  probs = g_new (float, (size_t) MAX (n, 1) * MM_N_CLASSES);
   for (int i = 0; i < n; i++) {
-    float *mean = out->probs + (size_t) i * MM_N_CLASSES;
-
     for (int m = 0; m < n_parts; m++)
       rows[m] = parts[m].probs + (size_t) i * MM_N_CLASSES;
-    mm_rows_mean (n_parts, MM_N_CLASSES, rows, mean);
-    out->pred[i] = mm_argmax (MM_N_CLASSES, mean);
-    mm_confusion_add (&out->conf, labels[i], out->pred[i]);
+    mm_rows_mean (n_parts, MM_N_CLASSES, rows, probs + (size_t) i * MM_N_CLASSES);
   }
-  out->ece = mm_calibration_ece (out->probs, labels, n, MM_ECE_BINS);
   g_free (rows);
+  mm_scores_of_probs (probs, n, labels, out);
 }
 
 double

@@ -64,6 +64,10 @@ gboolean mm_net_score    (MmNet *net, const MmDataset *ds, MmScores *sc, GError 
 gboolean mm_net_score_views (MmNet *net, MmDataset *const *sets, int n_sets, MmScores *sc,
                              GError **error);
 void     mm_scores_clear (MmScores *sc);
+/* The scores of @n calibrated probability rows @probs [n][10] against
+ * @labels [n]: each row's arg-max, their confusion and ECE. @out (need not
+ * be initialised) takes @probs (g_new'd; freed by mm_scores_clear). */
+void     mm_scores_of_probs (float *probs, int n, const int *labels, MmScores *out);
 /* The mean of @n_parts scores of one set (each over the same samples, in
  * the order of @labels [n]): the probabilities averaged sample by sample
  * (mm_rows_mean), the arg-max of the mean, its confusion and ECE. Fills
