@@ -10,9 +10,10 @@
 #    predictions on a second run; it runs with MNIST's test files absent;
 #  - --snr DB --noise white|pink|babble|crowd: noise mixed into the held-out recordings;
 #    the same predictions on a second run; 0 dB costs accuracy, 20 dB less;
-#  - --predictions' word score (audio): on a data directory of one recording
-#    per digit, each held-out sample's score is `mmdigits words`' score of
-#    its recording (loudest word) to the print's rounding, "nan" where it
+#  - --predictions' word score and recording (audio): on a data directory of
+#    one recording per digit, each held-out sample names its recording
+#    (D_SPK_0.wav for digit D) and its score is `mmdigits words`' score of
+#    that recording (loudest word) to the print's rounding, "nan" where it
 #    finds none; with noise, the same clip at 0 dB scores lower than at
 #    20 dB (white), by more than 10 dB in the median; an image network's
 #    file has no score column; --probabilities adds p0 … p9, which sum to 1,
@@ -161,9 +162,9 @@ same aud-0 aud-0b && ok "--snr: a second run predicts the same" || fail "--snr: 
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["noise"]=="white" and d["snr_db"]==0 and d["limit"]==300 and "split_test" not in d' \
   "$T/aud-0.json" && ok "--snr: the JSON names the noise and SNR, and scores only the noisy set" || fail "--snr JSON: $(cat "$T/aud-0.json")"
 
-# ---- the word score in --predictions ----
-head -1 "$T/aud-0.tsv" | grep -q $'confidence\tscore$' && ! head -1 "$T/img-clean.tsv" | grep -q score \
-  && ok "--predictions: a score column for audio, none for images" \
+# ---- the word score and the recording in --predictions ----
+head -1 "$T/aud-0.tsv" | grep -q $'confidence\tscore\trecording$' && ! head -1 "$T/img-clean.tsv" | grep -q score \
+  && ok "--predictions: score and recording columns for audio, none for images" \
   || fail "--predictions header: $(head -1 "$T/aud-0.tsv") / $(head -1 "$T/img-clean.tsv")"
 # one recording per digit among the held-out ones (index 0) and the
 # training ones (index 5): every held-out sample of digit D is D_SPK_0.wav
@@ -177,7 +178,7 @@ MMDIGITS_CACHE=$T/one-cache "$MM" eval -m "$AUD" -p clean --limit 100 --threads 
   --predictions "$T/one.tsv" > /dev/null 2> "$T/one.err" || fail "eval on one recording per digit: $(tail -1 "$T/one.err")"
 "$MM" words --json "$T"/one/fsdd/recordings/?_${SPK}_0.wav > "$T/one-words.json" \
   || fail "mmdigits words on the held-out recordings"
-python3 - "$T/one.tsv" "$T/one-words.json" "$SPK" <<'PY' && ok "--predictions: each held-out score is mmdigits words' score of its recording" || fail "--predictions: scores differ from mmdigits words'"
+python3 - "$T/one.tsv" "$T/one-words.json" "$SPK" <<'PY' && ok "--predictions: each held-out sample names its recording, and its score is mmdigits words' score of it" || fail "--predictions: recordings or scores differ from mmdigits words'"
 import json, math, os, sys
 words = {}
 for line in open(sys.argv[2]):
@@ -188,7 +189,8 @@ rows = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:]]
 held = [r for r in rows if r[0] == "heldout_test"]
 assert len(held) == 100 and len({r[2] for r in held}) == 10, len(held)
 for r in held:
-    want, got = words["%s_%s_0.wav" % (r[2], sys.argv[3])], float(r[5])
+    assert r[6] == "%s_%s_0.wav" % (r[2], sys.argv[3]), r
+    want, got = words[r[6]], float(r[5])
     # words prints one decimal, eval two
     assert (math.isnan(want) and math.isnan(got)) or abs(want - got) <= 0.051, (r, want)
 PY
@@ -196,10 +198,10 @@ run aud-w20 -m "$AUD" -p clean --snr 20 --noise white --probabilities
 python3 - "$T/aud-w20.tsv" <<'PY' && ok "--probabilities: ten columns summing to 1, their arg-max the prediction" || fail "--probabilities: the columns"
 import sys
 lines = open(sys.argv[1]).read().splitlines()
-assert lines[0].split("\t")[5:] == ["score"] + ["p%d" % k for k in range(10)], lines[0]
+assert lines[0].split("\t")[5:] == ["score", "recording"] + ["p%d" % k for k in range(10)], lines[0]
 for l in lines[1:]:
     r = l.split("\t")
-    p = [float(x) for x in r[6:]]
+    p = [float(x) for x in r[7:]]
     assert len(p) == 10 and abs(sum(p) - 1) < 1e-4, r
     assert max(range(10), key=p.__getitem__) == int(r[3]) and abs(max(p) - float(r[4])) < 2e-6, r
 PY

@@ -184,9 +184,20 @@ typedef struct {
   gboolean probs;
 } Tsv;
 
+/* The file @ds's sample @i heard (the recording its clip, noisy or not,
+ * was made from), or "-" when the set does not know it. */
+static const char *
+recording_of (const MmDataset *ds, int i)
+{
+  return ds->wave && ds->waves && ds->waves->names && ds->waves->names[ds->wave[i]]
+      ? ds->waves->names[ds->wave[i]] : "-";
+}
+
 /* One line per sample of @sc into @tsv (NULL: none); with @ds's word
  * scores (audio), a sixth column: the score in dB, "nan" where the
- * detector found no word; then, with --probabilities, the ten calibrated
+ * detector found no word, and a seventh: the recording (a sample's weight
+ * in a figure is how often its recording repeats: scripts/ece-bootstrap.py
+ * resamples recordings); then, with --probabilities, the ten calibrated
  * probabilities (in exponent notation: refitting a temperature takes their
  * logarithms, the small ones too). */
 static void
@@ -201,6 +212,8 @@ append_tsv (Tsv *tsv, const char *name, const MmDataset *ds, const MmScores *sc)
       g_string_append (tsv->lines, "\tnan");
     else if (ds->score)
       g_string_append_printf (tsv->lines, "\t%.2f", ds->score[i]);
+    if (ds->score)
+      g_string_append_printf (tsv->lines, "\t%s", recording_of (ds, i));
     for (int k = 0; tsv->probs && k < MM_N_CLASSES; k++)
       g_string_append_printf (tsv->lines, "\t%.6e", p[k]);
     g_string_append_c (tsv->lines, '\n');
@@ -727,7 +740,7 @@ mm_cmd_eval (int argc, char **argv)
     tsv.probs = all_probs;
     tsv.lines = g_string_new ("set\tindex\tlabel\tpredicted\tconfidence");
     if (mm_arch_uses_audio (model->arch))
-      g_string_append (tsv.lines, "\tscore");
+      g_string_append (tsv.lines, "\tscore\trecording");
     for (int k = 0; all_probs && k < MM_N_CLASSES; k++)
       g_string_append_printf (tsv.lines, "\tp%d", k);
     g_string_append_c (tsv.lines, '\n');

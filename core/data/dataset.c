@@ -28,6 +28,10 @@ static void
 wave_bank_clear (gpointer data)
 {
   MmWaveBank *bank = data;
+
+  for (int i = 0; bank->names && i < bank->n; i++)
+    g_free (bank->names[i]);
+  g_free (bank->names);
   g_free (bank->samples);
 }
 

@@ -13,6 +13,10 @@ G_BEGIN_DECLS
 typedef struct {
   int n, len, sample_rate;
   float *samples;   /* [n][len] */
+  /* [n] the file each clip was decoded from (its name, no directory), to
+   * say which recording a sample is (eval --predictions), or NULL; owned
+   * by the bank, set by whoever fills it (g_strdup'd strings, freed with it) */
+  char **names;
 } MmWaveBank;
 
 /* A bank of @n zeroed clips; one reference. */

@@ -421,6 +421,7 @@ speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra,
   sp->mfcc = g_new (float, (size_t) sp->n * MM_AUDIO_VALUES);
   if (waves) {
     sp->waves = mm_wave_bank_new (sp->n, MM_MEDIA_SAMPLE_RATE, MM_MEDIA_SAMPLE_RATE);
+    sp->waves->names = g_new0 (char *, MAX (sp->n, 1));
     sp->score = g_new (float, MAX (sp->n, 1));
   }
   for (int k = 0; k < 3; k++) {
@@ -440,6 +441,7 @@ speech_load (const char *data_dir, const MmMfccParams *mfcc, gboolean extra,
         memcpy (sp->waves->samples + (size_t) r * MM_MEDIA_SAMPLE_RATE,
             f->wave + (size_t) i * MM_MEDIA_SAMPLE_RATE, sizeof (float) * MM_MEDIA_SAMPLE_RATE);
         sp->score[r] = f->score[i];
+        sp->waves->names[r] = g_strdup (f->names[i]);
       }
     }
   }
