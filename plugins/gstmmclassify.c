@@ -891,7 +891,7 @@ check_audio_caps (GstMmClassify * self, GstCaps * caps)
     file = g_strdup (plan.audio_model->file);
   }
   GST_OBJECT_UNLOCK (self);
-  if (file && !mm_mfcc_params_equal (&model, &stream, &what)) {
+  if (file && !gst_mm_mfcc_stream_fits (&model, &stream, TRUE, &what)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("The audio features are not those model %s was trained on "
             "(model vs stream: %s).", file, what),

@@ -324,7 +324,10 @@ set_audio_caps (GstMmTrain * self, GstCaps * caps)
   }
   fe.n_views = 0;
   GST_OBJECT_LOCK (self);
-  if (self->init && !mm_mfcc_params_equal_blocks (&self->init->frontend, &fe, &what)) {
+  /* the caps carry no word_cut: a fine-tuned model keeps init-model's */
+  if (self->init)
+    fe.word_cut = self->init->frontend.word_cut;
+  if (self->init && !gst_mm_mfcc_stream_fits (&self->init->frontend, &fe, FALSE, &what)) {
     GST_OBJECT_UNLOCK (self);
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION,
         ("The audio features are not those init-model was trained on "

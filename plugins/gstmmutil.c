@@ -196,3 +196,14 @@ gst_mm_warn_threads_env (GstElement * element)
           err->message, g_get_num_processors ()), (NULL));
   g_error_free (err);
 }
+
+gboolean
+gst_mm_mfcc_stream_fits (const MmMfccParams * model, const MmMfccParams * stream,
+    gboolean views, gchar ** what)
+{
+  MmMfccParams s = *stream;
+
+  s.word_cut = model->word_cut;
+  return views ? mm_mfcc_params_equal (model, &s, what)
+      : mm_mfcc_params_equal_blocks (model, &s, what);
+}

@@ -49,6 +49,15 @@ GstCaps *gst_mm_mfcc_caps_new (const MmMfccParams * p);
  * or an invalid contract. */
 gboolean gst_mm_mfcc_params_from_caps (const GstCaps * caps, MmMfccParams * p,
     GError ** error);
+/* Whether blocks of a stream whose caps carry @stream are what a model of
+ * front end @model was trained on: mm_mfcc_params_equal, or, when @views
+ * is FALSE (a learner takes each word's own block), equal but for the
+ * views; *@what (may be NULL; free it) names the first difference.
+ * word_cut is never compared: the caps do not carry it, and a stream is
+ * cut by the word detector whichever way the model's recordings became
+ * words, so a model trained with either cut takes the stream. */
+gboolean gst_mm_mfcc_stream_fits (const MmMfccParams * model,
+    const MmMfccParams * stream, gboolean views, gchar ** what);
 
 /* Posts a WARNING on @element when MMDIGITS_THREADS is set to something
  * that is not a number of threads (mm_threads_env, core/util/mm-threads.h): the

@@ -974,16 +974,16 @@ GST_START_TEST (test_mmclassify_refuses_features_of_another_front_end)
 
 GST_END_TEST;
 
-/* mfccextract ! mmclassify with a model trained on nfft 512 (and with
- * test-time views) and no front-end setting on mfccextract: it asks
- * downstream, adopts the model's front end with its views, and a spoken
- * word (a voiced syllable) gets its decision. */
-GST_START_TEST (test_mmclassify_mfccextract_adopts_the_model_front_end)
+/* mfccextract ! mmclassify with a model of front end @mfcc_json (nfft 512,
+ * cmvn mean, test-time views) and no front-end setting on mfccextract: it
+ * asks downstream, adopts the model's front end with its views, and a
+ * spoken word (a voiced syllable) gets its decision. */
+static void
+check_adopts_front_end (const gchar * name, const gchar * mfcc_json)
 {
-  gchar *path = g_build_filename (tmpdir, "audio512.safetensors", NULL);
+  gchar *path = g_build_filename (tmpdir, name, NULL);
   MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 2);
-  MmModelMeta meta = { .mfcc_json = (char *) "{\"nfft\": 512, \"cmvn\": \"mean\", "
-        "\"views\": \"speed:0.9,speed:1.1\"}" };
+  MmModelMeta meta = { .mfcc_json = (char *) mfcc_json };
   gchar *launch;
   GstHarness *h;
   GstBuffer *buf;
@@ -1020,7 +1020,7 @@ GST_START_TEST (test_mmclassify_mfccextract_adopts_the_model_front_end)
   }
   gst_harness_push_event (h, gst_event_new_eos ());
   buf = gst_harness_pull (h);
-  fail_unless (buf != NULL, "no decision");
+  fail_unless (buf != NULL, "no decision with %s", mfcc_json);
   gst_buffer_unref (buf);
   mfcc = gst_bin_get_by_name (GST_BIN (h->element), "m");
   pad = gst_element_get_static_pad (mfcc, "src");
@@ -1037,6 +1037,24 @@ GST_START_TEST (test_mmclassify_mfccextract_adopts_the_model_front_end)
   gst_harness_teardown (h);
   g_free (launch);
   g_free (path);
+}
+
+GST_START_TEST (test_mmclassify_mfccextract_adopts_the_model_front_end)
+{
+  check_adopts_front_end ("audio512.safetensors", "{\"nfft\": 512, \"cmvn\": \"mean\", "
+      "\"views\": \"speed:0.9,speed:1.1\"}");
+}
+
+GST_END_TEST;
+
+/* A model whose recordings were cut by the word detector (train --word-cut
+ * detector) takes a stream too: the caps carry no word_cut, and a stream
+ * is always cut by the detector (before, mmclassify refused it: "word_cut:
+ * detector vs whole"). */
+GST_START_TEST (test_mmclassify_takes_a_stream_for_a_detector_cut_model)
+{
+  check_adopts_front_end ("audio512-detector.safetensors", "{\"nfft\": 512, \"cmvn\": "
+      "\"mean\", \"views\": \"speed:0.9,speed:1.1\", \"word_cut\": \"detector\"}");
 }
 
 GST_END_TEST;
@@ -1401,6 +1419,7 @@ mmclassify_suite (void)
   tcase_add_test (tc, test_mmclassify_each_pad_requested_once);
   tcase_add_test (tc, test_mmclassify_refuses_features_of_another_front_end);
   tcase_add_test (tc, test_mmclassify_mfccextract_adopts_the_model_front_end);
+  tcase_add_test (tc, test_mmclassify_takes_a_stream_for_a_detector_cut_model);
   tcase_add_test (tc,
       test_mmclassify_missing_model_file_is_an_error_naming_it);
   tcase_add_test (tc, test_mmclassify_directory_without_hybrid_classifies_each_alone);

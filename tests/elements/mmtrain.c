@@ -555,6 +555,52 @@ GST_START_TEST (test_mmtrain_records_the_front_end_it_received)
 
 GST_END_TEST;
 
+/* An init-model whose recordings were cut by the word detector (train
+ * --word-cut detector) fine-tunes on a stream of its front end (the caps
+ * carry no word_cut: a stream is always cut by the detector), and the
+ * model written keeps its word_cut. */
+GST_START_TEST (test_mmtrain_fine_tunes_a_detector_cut_model)
+{
+  gchar *init = g_build_filename (tmpdir, "detector.safetensors", NULL);
+  MmModelMeta meta = { .mfcc_json = (char *) "{\"word_cut\": \"detector\"}" };
+  MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 5);
+  GRand *rand = g_rand_new_with_seed (9);
+  float v[MM_AUDIO_VALUES];
+  MmModelMeta written = { NULL, NULL };
+  MmMfccParams p;
+  GstElement *e;
+  GstHarness *h;
+  GstBus *bus;
+  Outcome o;
+
+  fail_unless (mm_model_save (net, &meta, init, NULL));
+  mm_net_free (net);
+  e = new_trainer (&bus);
+  g_object_set (e, "init-model", init, "epochs", 1, NULL);
+  h = open_pad (e, "audio_sink", AUDIO_CAPS);
+  for (int i = 0; i < 12; i++) {
+    g_object_set (e, "label", i % 2, NULL);
+    fill_block (v, i % 2, rand);
+    gst_harness_push (h, make_block (v, i * GST_SECOND));
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  wait_outcome (bus, &o);
+  fail_unless (o.error == NULL, "%s", o.error);
+  net = mm_model_load (out, &written, NULL);
+  fail_unless (net != NULL && written.mfcc_json != NULL);
+  fail_unless (mm_mfcc_params_from_json (written.mfcc_json, &p, NULL), "%s", written.mfcc_json);
+  fail_unless_equals_int (p.word_cut, MM_WORD_CUT_DETECTOR);
+  mm_net_free (net);
+  mm_model_meta_clear (&written);
+  outcome_clear (&o);
+  gst_harness_teardown (h);
+  release (e, bus);
+  g_rand_free (rand);
+  g_free (init);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mmtrain_fine_tuning_keeps_the_init_model_norm)
 {
   gchar *init = g_build_filename (tmpdir, "init.safetensors", NULL);
@@ -844,6 +890,7 @@ mmtrain_suite (void)
   tcase_add_test (tc, test_mmtrain_out_equal_to_init_model_is_refused);
   tcase_add_test (tc, test_mmtrain_checkpoint_that_cannot_be_written_fails_at_start);
   tcase_add_test (tc, test_mmtrain_fine_tuning_keeps_the_init_model_norm);
+  tcase_add_test (tc, test_mmtrain_fine_tunes_a_detector_cut_model);
   tcase_add_test (tc, test_mmtrain_init_model_is_read_as_a_model_set);
   tcase_add_test (tc, test_mmtrain_records_the_front_end_it_received);
   tcase_add_test (tc, test_mmtrain_hostile_init_model_is_an_error);
