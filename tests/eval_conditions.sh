@@ -19,6 +19,10 @@
 #    file has no score column; --probabilities adds p0 … p9, which sum to 1,
 #    whose arg-max is the prediction and whose largest is the confidence
 #    (without --predictions: exit 2);
+#  - the scripts that read --predictions: scripts/ece-bootstrap.py prints
+#    eval's accuracy and ECE on the whole set and counts its recordings;
+#    scripts/stream-accuracy.py scores mmdigits batch's decisions of the
+#    held-out recordings (a WAV decided as eval decides it) at eval's accuracy;
 #  - --ensemble: a network averaged with itself is that network; each
 #    member's figures are its own (with the views of the default set's
 #    front end too); two front ends or two roles: exit 1; an image network
@@ -194,6 +198,27 @@ for r in held:
     # words prints one decimal, eval two
     assert (math.isnan(want) and math.isnan(got)) or abs(want - got) <= 0.051, (r, want)
 PY
+# the scripts that read --predictions: ece-bootstrap.py, on the whole set,
+# prints eval's accuracy and ECE (to its two decimals); stream-accuracy.py
+# scores mmdigits batch's decisions of the same recordings with eval's
+# weights, and batch decides a WAV as eval does: eval's accuracy twice
+python3 - "$ROOT/scripts/ece-bootstrap.py" "$T/aud-0.tsv" "$T/aud-0.json" 2> "$T/eceb.err" <<'PY' && ok "ece-bootstrap.py: eval's accuracy and ECE on the whole set" || fail "ece-bootstrap.py differs from eval: $(tail -3 "$T/eceb.err")"
+import json, re, subprocess, sys
+# by its own #! line: the system python3, which has numpy (scripts/deps.sh)
+out = subprocess.run([sys.argv[1], sys.argv[2]], capture_output=True, text=True, check=True).stdout
+h = json.load(open(sys.argv[3]))["heldout_test"]
+acc, ece = (float(re.search(k + r" ([0-9.]+) %", out).group(1)) for k in ("accuracy", "ECE"))
+assert abs(acc - 100 * h["accuracy"]) < 0.006 and abs(ece - 100 * h["ece"]) < 0.006, (out, h)
+rows = [l.split("\t") for l in open(sys.argv[2]).read().splitlines()[1:] if l.startswith("heldout_test")]
+assert f"{len(rows)} samples, {len({r[6] for r in rows})} recordings," in out, out
+PY
+env -u GST_PLUGIN_PATH_1_0 GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-${MMDIGITS_BUILD_ROOT:-$(dirname "$MM")/..}/plugins} \
+  "$MM" batch -m "$AUD" -j 1 -o "$T/one.jsonl" "$T"/one/fsdd/recordings/?_${SPK}_0.wav > /dev/null \
+  2> "$T/one-batch.err" || fail "batch on the held-out recordings: $(tail -1 "$T/one-batch.err")"
+"$ROOT/scripts/stream-accuracy.py" "$T/one.tsv" "$T/one.jsonl" > "$T/one-stream.txt" \
+  && grep -Eq 'eval ([0-9.]+) %, as a stream \1 %' "$T/one-stream.txt" \
+  && ok "stream-accuracy.py: batch's decisions of eval's recordings score eval's accuracy" \
+  || fail "stream-accuracy.py: $(cat "$T/one-stream.txt")"
 run aud-w20 -m "$AUD" -p clean --snr 20 --noise white --probabilities
 python3 - "$T/aud-w20.tsv" <<'PY' && ok "--probabilities: ten columns summing to 1, their arg-max the prediction" || fail "--probabilities: the columns"
 import sys
