@@ -496,25 +496,19 @@ GST_START_TEST (test_mmtrain_init_model_is_read_as_a_model_set)
 
 GST_END_TEST;
 
-/* mmtrain records the front end its audio caps carried (here nfft 512 and
- * a 4 kHz band, not mfccextract's defaults), and a fine-tuning run refuses
- * caps of another front end than init-model's, naming the value. */
-GST_START_TEST (test_mmtrain_records_the_front_end_it_received)
+/* Trains @e (a new trainer, its properties set) on twelve audio blocks of
+ * two labels, pushed on a pad of caps @caps; the run must succeed, and
+ * *@fe gets the front end of the model it wrote to out. */
+static void
+train_on_blocks (GstElement * e, GstBus * bus, const gchar * caps, GRand * rand,
+    MmMfccParams * fe)
 {
-  gchar *init = g_build_filename (tmpdir, "narrow.safetensors", NULL);
-  GRand *rand = g_rand_new_with_seed (8);
+  GstHarness *h = open_pad (e, "audio_sink", caps);
   float v[MM_AUDIO_VALUES];
   MmModelMeta meta = { NULL, NULL };
-  MmMfccParams p;
-  GstElement *e;
-  GstHarness *h;
-  GstBus *bus;
   MmNet *net;
   Outcome o;
 
-  e = new_trainer (&bus);
-  g_object_set (e, "epochs", 1, NULL);
-  h = open_pad (e, "audio_sink", AUDIO_CAPS ", nfft=(int)512, high-freq=(double)4000");
   for (int i = 0; i < 12; i++) {
     g_object_set (e, "label", i % 2, NULL);
     fill_block (v, i % 2, rand);
@@ -525,15 +519,34 @@ GST_START_TEST (test_mmtrain_records_the_front_end_it_received)
   fail_unless (o.error == NULL, "%s", o.error);
   outcome_clear (&o);
   gst_harness_teardown (h);
-  release (e, bus);
   net = mm_model_load (out, &meta, NULL);
   fail_unless (net != NULL && meta.mfcc_json != NULL);
-  fail_unless (mm_mfcc_params_from_json (meta.mfcc_json, &p, NULL), "%s", meta.mfcc_json);
+  fail_unless (mm_mfcc_params_from_json (meta.mfcc_json, fe, NULL), "%s", meta.mfcc_json);
+  mm_net_free (net);
+  mm_model_meta_clear (&meta);
+}
+
+/* mmtrain records the front end its audio caps carried (here nfft 512 and
+ * a 4 kHz band, not mfccextract's defaults), and a fine-tuning run refuses
+ * caps of another front end than init-model's, naming the value. */
+GST_START_TEST (test_mmtrain_records_the_front_end_it_received)
+{
+  gchar *init = g_build_filename (tmpdir, "narrow.safetensors", NULL);
+  GRand *rand = g_rand_new_with_seed (8);
+  float v[MM_AUDIO_VALUES];
+  MmMfccParams p;
+  GstElement *e;
+  GstHarness *h;
+  GstBus *bus;
+  Outcome o;
+
+  e = new_trainer (&bus);
+  g_object_set (e, "epochs", 1, NULL);
+  train_on_blocks (e, bus, AUDIO_CAPS ", nfft=(int)512, high-freq=(double)4000", rand, &p);
+  release (e, bus);
   fail_unless_equals_int (p.nfft, 512);
   fail_unless (p.high_freq == 4000.0f, "high_freq %g", p.high_freq);
   fail_unless_equals_int (p.frame_len, 800);
-  mm_net_free (net);
-  mm_model_meta_clear (&meta);
 
   fail_unless (g_rename (out, init) == 0);
   e = new_trainer (&bus);
@@ -565,36 +578,17 @@ GST_START_TEST (test_mmtrain_fine_tunes_a_detector_cut_model)
   MmModelMeta meta = { .mfcc_json = (char *) "{\"word_cut\": \"detector\"}" };
   MmNet *net = mm_net_new (MM_ARCH_AUDIONET_CNN, 5);
   GRand *rand = g_rand_new_with_seed (9);
-  float v[MM_AUDIO_VALUES];
-  MmModelMeta written = { NULL, NULL };
   MmMfccParams p;
   GstElement *e;
-  GstHarness *h;
   GstBus *bus;
-  Outcome o;
 
   fail_unless (mm_model_save (net, &meta, init, NULL));
   mm_net_free (net);
   e = new_trainer (&bus);
   g_object_set (e, "init-model", init, "epochs", 1, NULL);
-  h = open_pad (e, "audio_sink", AUDIO_CAPS);
-  for (int i = 0; i < 12; i++) {
-    g_object_set (e, "label", i % 2, NULL);
-    fill_block (v, i % 2, rand);
-    gst_harness_push (h, make_block (v, i * GST_SECOND));
-  }
-  gst_harness_push_event (h, gst_event_new_eos ());
-  wait_outcome (bus, &o);
-  fail_unless (o.error == NULL, "%s", o.error);
-  net = mm_model_load (out, &written, NULL);
-  fail_unless (net != NULL && written.mfcc_json != NULL);
-  fail_unless (mm_mfcc_params_from_json (written.mfcc_json, &p, NULL), "%s", written.mfcc_json);
-  fail_unless_equals_int (p.word_cut, MM_WORD_CUT_DETECTOR);
-  mm_net_free (net);
-  mm_model_meta_clear (&written);
-  outcome_clear (&o);
-  gst_harness_teardown (h);
+  train_on_blocks (e, bus, AUDIO_CAPS, rand, &p);
   release (e, bus);
+  fail_unless_equals_int (p.word_cut, MM_WORD_CUT_DETECTOR);
   g_rand_free (rand);
   g_free (init);
 }
