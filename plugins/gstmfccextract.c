@@ -59,6 +59,14 @@
  * (six-talker babble is such a sound): it is dropped whole, and until it
  * ends a word must also rise 6 dB above the background's median level —
  * a voice clearly above the babble is still found.
+ * A quieter sound right next to a much louder word — a breath, a click of
+ * the recorder, an "um" before the digit — is not a word of its own: a
+ * word is dropped when, within #GstMmMfccExtract:mask-gap ms after it, a
+ * stretch #GstMmMfccExtract:mask-db dB louder than its peak begins, or
+ * when it begins that soon after a word whose peak is mask-db dB above
+ * its own (the detector already looks that far ahead: no added latency).
+ * Digits said in a row at similar levels are all kept; mask-gap 0 turns
+ * this off.
  * There is no fixed level: a word peaking 40 dB below full scale is found
  * as well as a loud one; #GstMmMfccExtract:threshold can still drop words
  * whose loudest frame stays below a level. Each word, widened by 40 ms on
@@ -155,6 +163,8 @@ enum
   PROP_HANGOVER,
   PROP_MIN_LENGTH,
   PROP_MAX_LENGTH,
+  PROP_MASK_GAP,
+  PROP_MASK_DB,
   PROP_HOP,
   PROP_NFFT,
   PROP_PREEMPHASIS,
@@ -947,6 +957,14 @@ gst_mm_mfcc_extract_set_property (GObject * object, guint prop_id,
       self->words_params.max_length_ms = g_value_get_uint (value);
       self->mfcc_stale = TRUE;
       break;
+    case PROP_MASK_GAP:
+      self->words_params.mask_gap_ms = g_value_get_uint (value);
+      self->mfcc_stale = TRUE;
+      break;
+    case PROP_MASK_DB:
+      self->words_params.mask_db = g_value_get_double (value);
+      self->mfcc_stale = TRUE;
+      break;
     case PROP_HOP:
       self->hop_ms = g_value_get_uint (value);
       self->reset_pending = TRUE;
@@ -1027,6 +1045,12 @@ gst_mm_mfcc_extract_get_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_LENGTH:
       g_value_set_uint (value, self->words_params.max_length_ms);
+      break;
+    case PROP_MASK_GAP:
+      g_value_set_uint (value, self->words_params.mask_gap_ms);
+      break;
+    case PROP_MASK_DB:
+      g_value_set_double (value, self->words_params.mask_db);
       break;
     case PROP_HOP:
       g_value_set_uint (value, self->hop_ms);
@@ -1132,6 +1156,14 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
           "Sounds with speech for longer than this without a pause are "
           "background, not words (ms); of a word above 1000 only the central "
           "second is kept", 20, 10000, defaults.max_length_ms, flags));
+  g_object_class_install_property (gobject_class, PROP_MASK_GAP,
+      g_param_spec_uint ("mask-gap", "Mask gap",
+          "A sound this close to a word mask-db louder is not a word (ms; "
+          "0 = off; at most hangover + 460)", 0, 5000, defaults.mask_gap_ms, flags));
+  g_object_class_install_property (gobject_class, PROP_MASK_DB,
+      g_param_spec_double ("mask-db", "Mask level",
+          "How much louder than a sound the word beside it must be to mask it (dB)",
+          0, 60, defaults.mask_db, flags));
   g_object_class_install_property (gobject_class, PROP_HOP,
       g_param_spec_uint ("hop", "Hop",
           "Window mode: time between the starts of two blocks (ms)",

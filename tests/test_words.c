@@ -301,6 +301,44 @@ START_TEST (test_words_two_words_and_a_dc_offset)
 }
 END_TEST
 
+/* A quiet sound 0.3 s before a word 26 dB louder (a breath, a key click
+ * before the digit) and one 0.3 s after it are not words: one word, the
+ * loud one. Without masking (mask_gap 0) all three are. Two words 0.3 s
+ * apart at levels 6 dB apart both stay, in either order. */
+START_TEST (test_words_masks_quiet_sounds_beside_a_loud_word)
+{
+  enum { N = 4 * RATE };
+  float *x = g_new0 (float, N);
+  GRand *r = g_rand_new_with_seed (5);
+  MmWordsParams off;
+  GArray *w;
+
+  for (size_t i = 0; i < N; i++)
+    x[i] = (float) (0.0002 * gauss (r));
+  add_word (x, N, 0.5, 0.25, 0.005);
+  add_word (x, N, 1.05, 0.35, 0.1);
+  add_word (x, N, 1.7, 0.25, 0.005);
+  assert_one_word_at ("quiet sounds beside a loud word", x, N, 1.05, 0.35);
+  mm_words_params_init (&off);
+  off.mask_gap_ms = 0;
+  w = mm_words_find (&off, x, N, NULL);
+  ck_assert_msg (w->len == 3, "without masking: %u words", w->len);
+  g_array_free (w, TRUE);
+
+  for (int order = 0; order < 2; order++) {
+    memset (x, 0, sizeof (float) * N);
+    add_word (x, N, 0.5, 0.35, order ? 0.05 : 0.1);
+    add_word (x, N, 1.15, 0.35, order ? 0.1 : 0.05);
+    w = find (x, N);
+    ck_assert_msg (w->len == 2, "two words 6 dB apart (%s first): %u words",
+        order ? "quieter" : "louder", w->len);
+    g_array_free (w, TRUE);
+  }
+  g_rand_free (r);
+  g_free (x);
+}
+END_TEST
+
 /* A word said over babble (its peak well above the babble's level) is still
  * found: after the first max_length of babble the word must rise above the
  * babble's own level; and a word after the babble has stopped is found as
@@ -349,9 +387,22 @@ START_TEST (test_words_streaming_equals_whole_recording)
     x[i] = (float) (0.002 * gauss (r));
   for (int k = 0; k < 5; k++)
     add_word (x, N, 0.3 + 1.5 * k, 0.3 + 0.05 * k, 0.05 * (k + 1));
+  /* masked: a quiet sound after the first word, one before the second
+   * (the stream decides it on what its lookahead holds) */
+  add_word (x, N, 0.9, 0.25, 0.005);
+  add_word (x, N, 1.35, 0.2, 0.005);
   /* then babble (background, no word) with a word over it */
   add_babble (x, N, 8, 12, 0.01, r);
   add_word (x, N, 10.5, 0.35, 0.1);
+  {
+    MmWordsParams off;
+
+    mm_words_params_init (&off);
+    off.mask_gap_ms = 0;
+    whole = mm_words_find (&off, x, N, NULL);
+    ck_assert_msg (whole->len == 8, "without masking: %u words", whole->len);
+    g_array_free (whole, TRUE);
+  }
   whole = find (x, N);
   ck_assert_int_eq (whole->len, 6);
   while (pos < N) {
@@ -396,6 +447,12 @@ START_TEST (test_words_rejects_bad_params)
   mm_words_params_init (&p);
   p.top_bands = 0;
   ck_assert (mm_words_find (&p, NULL, 0, &err) == NULL);
+  g_clear_error (&err);
+  /* masking beyond what the lookahead holds when a word closes */
+  mm_words_params_init (&p);
+  p.mask_gap_ms = p.hangover_ms + p.lookahead_ms;
+  ck_assert (mm_words_new (&p, &err) == NULL);
+  ck_assert_msg (strstr (err->message, "mask_gap_ms") != NULL, "%s", err->message);
   g_clear_error (&err);
 }
 END_TEST
@@ -528,6 +585,7 @@ main (void)
   tcase_add_test (tc, test_words_none_in_babble);
   tcase_add_test (tc, test_words_finds_a_word_over_and_after_babble);
   tcase_add_test (tc, test_words_two_words_and_a_dc_offset);
+  tcase_add_test (tc, test_words_masks_quiet_sounds_beside_a_loud_word);
   tcase_add_test (tc, test_words_streaming_equals_whole_recording);
   tcase_add_test (tc, test_words_rejects_bad_params);
   tcase_add_test (tc, test_frontend_block_cuts_as_the_contract_says);

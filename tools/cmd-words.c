@@ -90,8 +90,8 @@ mm_cmd_words (int argc, char **argv)
 {
   char **files = NULL;
   gboolean json = FALSE, summary = FALSE;
-  double gain_db = 0, on_db = NAN, min_range = NAN, bias = NAN, bg_margin = NAN;
-  int jobs = 0;
+  double gain_db = 0, on_db = NAN, min_range = NAN, bias = NAN, bg_margin = NAN, mask_db = NAN;
+  int jobs = 0, mask_gap = -1;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per file on stdout", NULL },
     { "summary", 0, 0, G_OPTION_ARG_NONE, &summary, "Print only the counts", NULL },
@@ -100,6 +100,8 @@ mm_cmd_words (int argc, char **argv)
     { "min-range", 0, 0, G_OPTION_ARG_DOUBLE, &min_range, "Detector: level range a word must show (dB)", "DB" },
     { "floor-bias", 0, 0, G_OPTION_ARG_DOUBLE, &bias, "Detector: noise floor above the tracked minimum (dB)", "DB" },
     { "background-margin", 0, 0, G_OPTION_ARG_DOUBLE, &bg_margin, "Detector: how far a word in a sustained background (babble) rises above its median level (dB)", "DB" },
+    { "mask-gap", 0, 0, G_OPTION_ARG_INT, &mask_gap, "Detector: a quieter sound this close to a much louder word is not a word (ms, 0 = off)", "MS" },
+    { "mask-db", 0, 0, G_OPTION_ARG_DOUBLE, &mask_db, "Detector: how much louder that word must be (dB)", "DB" },
     { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Files decoded at once (default: one per processor)", "N" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE…" },
     { NULL }
@@ -112,6 +114,8 @@ mm_cmd_words (int argc, char **argv)
     { "min-range", 0, 60, FALSE },
     { "floor-bias", 0, 60, FALSE },
     { "background-margin", 0, 60, FALSE },
+    { "mask-gap", -1, 10000, FALSE },
+    { "mask-db", 0, 60, FALSE },
     { "jobs", 0, MM_CLI_MAX_JOBS, FALSE },
     { NULL }
   };
@@ -143,6 +147,10 @@ mm_cmd_words (int argc, char **argv)
     params.floor_bias_db = bias;
   if (!isnan (bg_margin))
     params.bg_on_db = bg_margin;
+  if (mask_gap >= 0)
+    params.mask_gap_ms = (guint) mask_gap;
+  if (!isnan (mask_db))
+    params.mask_db = mask_db;
   {
     MmWords *probe = mm_words_new (&params, &error);
     if (!probe) {

@@ -32,7 +32,15 @@
  *    The background ends after half a floor_window of frames back at the
  *    floor (a hangover of them is only a dip of the babble). A word said in
  *    the first max_length of a background is part of it and lost.
- * 7. The word's span is widened by pad on both sides (soft onsets, fricatives).
+ * 7. A quieter sound right next to a much louder word is part of its
+ *    surroundings (a breath, a lip or key click, an "um"), not a word of its
+ *    own: a word is dropped when, within mask_gap after its last voiced
+ *    frame, 50 ms of frames all mask_db or more above its peak begin (a
+ *    louder word follows: the lookahead already holds those frames, so this
+ *    adds no latency), or when it begins within mask_gap after the last
+ *    voiced frame of the word kept before it and its peak is mask_db or more
+ *    below that word's. Words said in a row at similar levels keep both.
+ * 8. The word's span is widened by pad on both sides (soft onsets, fricatives).
  *
  * The thresholds were chosen on FSDD training recordings (indices 5–49) and
  * generated signals, bg_on_db on babble made of FSDD training recordings (a
@@ -68,6 +76,9 @@ typedef struct {
   guint max_length_ms;      /* 1000: longer activity is background */
   guint pad_ms;             /* 40 */
   double bg_on_db;          /* 6 (step 6) */
+  guint mask_gap_ms;        /* 450: step 7 (0 turns it off); at most
+                             * hangover + lookahead − 40 */
+  double mask_db;           /* 14: step 7 */
 } MmWordsParams;
 
 /* A word: samples [start, end) counted from the first sample pushed. */

@@ -14,12 +14,17 @@
 #define MAX_BANDS 64
 /* the level of an all-zero frame, far below any abs_floor */
 #define SILENT_DB -300.0
+/* frames a louder stretch must hold to mask a word before it: longer than
+ * a click, which the three-frame smoothing spreads over about five frames
+ * but not at its height */
+#define MASK_FRAMES 5
 
 struct _MmWords {
   MmWordsParams p;
   int win, hop, nfft;           /* samples */
   int past, ahead;              /* floor window, frames */
   int hang, min_frames, max_frames, pad;
+  int mask_gap;                 /* frames; 0 = no masking */
   int band_lo[MAX_BANDS], band_hi[MAX_BANDS];   /* bins [lo, hi) */
   double abs_band;              /* abs_floor per band, linear */
   float *window;                /* [win] Hann */
@@ -60,6 +65,11 @@ struct _MmWords {
   double w_peak, w_snr;
   GArray *levels;               /* double dB, one per frame from w_start */
 
+  /* the last word kept, for masking what follows it */
+  gboolean kept_any;
+  guint64 kept_last;
+  double kept_peak;
+
   GQueue found;                 /* MmWordSpan* */
 };
 
@@ -82,6 +92,8 @@ mm_words_params_init (MmWordsParams *p)
   p->max_length_ms = 1000;
   p->pad_ms = 40;
   p->bg_on_db = 6.0;
+  p->mask_gap_ms = 450;
+  p->mask_db = 14.0;
 }
 
 gboolean
@@ -109,13 +121,19 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
       || p->lookahead_ms > 10000)
     what = "floor_window_ms must be in 100..60000, lookahead_ms at most 10000";
   else if (!isfinite (p->floor_bias_db) || !isfinite (p->abs_floor_db)
-      || !isfinite (p->on_db) || !isfinite (p->min_range_db) || !isfinite (p->bg_on_db))
+      || !isfinite (p->on_db) || !isfinite (p->min_range_db) || !isfinite (p->bg_on_db)
+      || !isfinite (p->mask_db))
     what = "levels must be finite";
   else if (p->max_length_ms < 2 * HOP_MS || p->max_length_ms > 60000
       || p->min_length_ms > p->max_length_ms)
     what = "need min_length_ms <= max_length_ms, max_length_ms in 20..60000";
   else if (p->hangover_ms > 10000 || p->pad_ms > 10000)
     what = "hangover_ms and pad_ms must be at most 10000";
+  else if (p->mask_gap_ms > 0
+      && p->mask_gap_ms / HOP_MS + MASK_FRAMES - 1 > (p->hangover_ms + p->lookahead_ms) / HOP_MS)
+    /* the louder stretch must lie in what the lookahead holds when the
+     * word closes, or a stream would decide differently from a recording */
+    what = "mask_gap_ms must be at most hangover_ms + lookahead_ms - 40";
   if (what) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: %s", what);
     return FALSE;
@@ -173,6 +191,7 @@ mm_words_new (const MmWordsParams *p, GError **error)
   w->min_frames = (int) (p->min_length_ms / HOP_MS);
   w->max_frames = MAX (1, (int) (p->max_length_ms / HOP_MS));
   w->pad = (int) ((guint64) p->pad_ms * p->sample_rate / 1000);
+  w->mask_gap = (int) (p->mask_gap_ms / HOP_MS);
   w->abs_band = pow (10.0, p->abs_floor_db / 10.0) / p->n_bands;
   w->window = g_new (float, w->win);
   for (int i = 0; i < w->win; i++) {
@@ -238,6 +257,7 @@ mm_words_reset (MmWords *w)
   w->in_word = FALSE;
   w->in_bg = FALSE;
   w->bg_quiet = 0;
+  w->kept_any = FALSE;
   g_array_set_size (w->levels, 0);
   g_queue_clear_full (&w->found, g_free);
 }
@@ -303,8 +323,34 @@ compare_double (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* Closes the word [w_start, w_last]: kept if long enough and if its level
- * moves (see the header). */
+static double frame_level (MmWords *w, guint64 t);
+
+/* Whether the word being closed is masked (the header's step 7): it begins
+ * just after a much louder kept word, or a much louder stretch begins just
+ * after it. Frames up to w_last + mask_gap + MASK_FRAMES − 1 are smoothed
+ * by now (mm_words_params_check), or the stream has ended. */
+static gboolean
+masked (MmWords *w)
+{
+  double need = w->w_peak + w->p.mask_db;
+  guint64 until = w->w_last + w->mask_gap + MASK_FRAMES - 1;
+  int run = 0;
+
+  if (w->mask_gap == 0)
+    return FALSE;
+  if (w->kept_any && w->w_start - w->kept_last <= (guint64) w->mask_gap
+      && w->w_peak <= w->kept_peak - w->p.mask_db)
+    return TRUE;
+  for (guint64 u = w->w_last + 1; u <= until && u < w->n_smoothed; u++) {
+    run = frame_level (w, u) >= need ? run + 1 : 0;
+    if (run >= MASK_FRAMES)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Closes the word [w_start, w_last]: kept if long enough, if its level
+ * moves and if no louder word masks it (see the header). */
 static void
 close_word (MmWords *w)
 {
@@ -320,8 +366,11 @@ close_word (MmWords *w)
   memcpy (lv, w->levels->data, sizeof (double) * n);
   qsort (lv, n, sizeof (double), compare_double);
   range = lv[(n - 1) * 9 / 10] - lv[(n - 1) / 10];
-  if (range < w->p.min_range_db)
+  if (range < w->p.min_range_db || masked (w))
     return;
+  w->kept_any = TRUE;
+  w->kept_last = w->w_last;
+  w->kept_peak = w->w_peak;
   start = w->w_start * w->hop;
   start = start > (guint64) w->pad ? start - w->pad : 0;
   end = MIN (w->w_last * w->hop + w->win + w->pad, w->n_in);

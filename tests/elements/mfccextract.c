@@ -305,6 +305,8 @@ GST_START_TEST (test_mfccextract_invalid_settings_fail_at_start)
       "min-length", 900, "max-length", 500, NULL);
   expect_settings_error ("need 0 <= low_freq < high_freq",
       "low-freq", 4000.0, "high-freq", 3000.0, NULL);
+  expect_settings_error ("mask_gap_ms must be at most hangover_ms + lookahead_ms - 40",
+      "mask-gap", 700, NULL);
 
   /* valid ones start */
   e = gst_element_factory_make ("mfccextract", NULL);
@@ -696,6 +698,53 @@ GST_START_TEST (test_mfccextract_quiet_words_found_tones_ignored)
 
 GST_END_TEST;
 
+/* A quiet sound 0.3 s before a word 30 dB louder (a breath, the click of a
+ * key) gives no block of its own: one block, the word's; with mask-gap 0
+ * it is taken for a word first. */
+static guint
+blocks_of_quiet_then_loud (guint mask_gap, GstClockTime * first_pts)
+{
+  GstHarness *h = new_harness (CAPS_F32, NULL);
+  gsize n;
+  gint16 *s = make_words_amp (3000, 500, 250, 1, WORD_AMP / 30, &n);
+  GstBuffer *buf;
+  guint got;
+
+  for (gsize i = 0; i < n; i++) {
+    double t = (double) i / RATE - 1.05;
+    if (t >= 0 && t < 0.35)
+      s[i] += (gint16) lrint (32768 * syllable (t, 0.35, WORD_AMP));
+  }
+  g_object_set (h->element, "mask-gap", mask_gap, NULL);
+  push_samples (h, s, n, TRUE);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  got = gst_harness_buffers_received (h);
+  buf = gst_harness_pull (h);
+  *first_pts = GST_BUFFER_PTS (buf);
+  gst_buffer_unref (buf);
+  g_free (s);
+  gst_harness_teardown (h);
+  return got;
+}
+
+GST_START_TEST (test_mfccextract_quiet_sound_before_a_word_is_no_word)
+{
+  GstElement *e = gst_element_factory_make ("mfccextract", NULL);
+  GstClockTime pts;
+  guint mask_gap;
+
+  g_object_get (e, "mask-gap", &mask_gap, NULL);
+  gst_object_unref (e);
+  fail_unless (mask_gap > 0, "masking is on by default");
+  fail_unless_equals_int (blocks_of_quiet_then_loud (mask_gap, &pts), 1);
+  /* the word [1.05, 1.40) s, widened by 40 ms and centred: block from 0.725 s */
+  fail_unless (abs_diff (pts, 725 * GST_MSECOND) <= EDGE_TOL, "block at %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (pts));
+  fail_unless_equals_int (blocks_of_quiet_then_loud (0, &pts), 2);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_mfccextract_answers_latency)
 {
   GstHarness *h = new_harness (CAPS_F32, NULL);
@@ -771,6 +820,7 @@ mfccextract_suite (void)
   tcase_add_test (tc, test_mfccextract_bad_model_is_an_error);
   tcase_add_test (tc, test_mfccextract_invalid_settings_fail_at_start);
   tcase_add_test (tc, test_mfccextract_quiet_words_found_tones_ignored);
+  tcase_add_test (tc, test_mfccextract_quiet_sound_before_a_word_is_no_word);
   tcase_add_test (tc, test_mfccextract_answers_latency);
   tcase_add_test (tc, test_mfccextract_silence_gives_gap_events);
   return s;
