@@ -65,8 +65,9 @@
  * stretch #GstMmMfccExtract:mask-db dB louder than its peak begins, or
  * when it begins that soon after a word whose peak is mask-db dB above
  * its own (the detector already looks that far ahead: no added latency).
- * Digits said in a row at similar levels are all kept; mask-gap 0 turns
- * this off.
+ * Digits said in a row at similar levels are all kept; any much louder
+ * sound (a cough, a door) right after a word masks it too; mask-gap 0
+ * turns this off.
  * There is no fixed level: a word peaking 40 dB below full scale is found
  * as well as a loud one; #GstMmMfccExtract:threshold can still drop words
  * whose loudest frame stays below a level. Each word, widened by 40 ms on

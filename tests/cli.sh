@@ -119,6 +119,11 @@ PY
 "$MM" words "$T/dc.wav" "$T/tone.wav" > "$T/words.txt"
 [ "$(grep -c -P '\t-$' "$T/words.txt")" -eq 2 ] && ok "words: none in a DC level or a steady tone" \
   || fail "words on DC / tone: $(cat "$T/words.txt")"
+# a masking gap beyond the detector's lookahead: one line naming it, exit 2
+"$MM" words --mask-gap 700 "$T/dc.wav" > /dev/null 2> "$T/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q "mask-gap (700 ms) is longer than" "$T/err" \
+  && ok "words --mask-gap 700 exits 2 with one line" || fail "words --mask-gap 700: rc $rc, $(cat "$T/err")"
 if command -v espeak-ng > /dev/null; then
   "$MM" words "$T/seven.wav" > "$T/words.txt"
   [ "$(wc -l < "$T/words.txt")" -eq 1 ] && ! grep -q -P '\t-$' "$T/words.txt" \

@@ -114,7 +114,7 @@ mm_cmd_words (int argc, char **argv)
     { "min-range", 0, 60, FALSE },
     { "floor-bias", 0, 60, FALSE },
     { "background-margin", 0, 60, FALSE },
-    { "mask-gap", -1, 10000, FALSE },
+    { "mask-gap", 0, 10000, FALSE },
     { "mask-db", 0, 60, FALSE },
     { "jobs", 0, MM_CLI_MAX_JOBS, FALSE },
     { NULL }

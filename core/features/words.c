@@ -101,6 +101,16 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
 {
   const char *what = NULL;
 
+  if (p->mask_gap_ms > 0 && p->hangover_ms <= 10000 && p->lookahead_ms <= 10000
+      && p->mask_gap_ms / HOP_MS + MASK_FRAMES - 1 > (p->hangover_ms + p->lookahead_ms) / HOP_MS) {
+    /* the louder stretch must lie in what the lookahead holds when the
+     * word closes, or a stream would decide differently from a recording */
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: mask-gap (%u ms) is longer "
+        "than hangover + lookahead - %d ms (%u ms): the detector does not look that far ahead",
+        p->mask_gap_ms, (MASK_FRAMES - 1) * HOP_MS,
+        p->hangover_ms + p->lookahead_ms - (MASK_FRAMES - 1) * HOP_MS);
+    return FALSE;
+  }
   if (p->min_length_ms > p->max_length_ms && p->max_length_ms >= 2 * HOP_MS) {
     /* every word would be dropped: the one mistake a user makes by hand */
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: min-length (%u ms) is "
@@ -129,11 +139,6 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
     what = "need min_length_ms <= max_length_ms, max_length_ms in 20..60000";
   else if (p->hangover_ms > 10000 || p->pad_ms > 10000)
     what = "hangover_ms and pad_ms must be at most 10000";
-  else if (p->mask_gap_ms > 0
-      && p->mask_gap_ms / HOP_MS + MASK_FRAMES - 1 > (p->hangover_ms + p->lookahead_ms) / HOP_MS)
-    /* the louder stretch must lie in what the lookahead holds when the
-     * word closes, or a stream would decide differently from a recording */
-    what = "mask_gap_ms must be at most hangover_ms + lookahead_ms - 40";
   if (what) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: %s", what);
     return FALSE;
@@ -323,62 +328,6 @@ compare_double (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-static double frame_level (MmWords *w, guint64 t);
-
-/* Whether the word being closed is masked (the header's step 7): it begins
- * just after a much louder kept word, or a much louder stretch begins just
- * after it. Frames up to w_last + mask_gap + MASK_FRAMES − 1 are smoothed
- * by now (mm_words_params_check), or the stream has ended. */
-static gboolean
-masked (MmWords *w)
-{
-  double need = w->w_peak + w->p.mask_db;
-  guint64 until = w->w_last + w->mask_gap + MASK_FRAMES - 1;
-  int run = 0;
-
-  if (w->mask_gap == 0)
-    return FALSE;
-  if (w->kept_any && w->w_start - w->kept_last <= (guint64) w->mask_gap
-      && w->w_peak <= w->kept_peak - w->p.mask_db)
-    return TRUE;
-  for (guint64 u = w->w_last + 1; u <= until && u < w->n_smoothed; u++) {
-    run = frame_level (w, u) >= need ? run + 1 : 0;
-    if (run >= MASK_FRAMES)
-      return TRUE;
-  }
-  return FALSE;
-}
-
-/* Closes the word [w_start, w_last]: kept if long enough, if its level
- * moves and if no louder word masks it (see the header). */
-static void
-close_word (MmWords *w)
-{
-  int n = (int) (w->w_last - w->w_start + 1);
-  double *lv = g_newa (double, n);
-  double range;
-  MmWordSpan *span;
-  guint64 start, end;
-
-  w->in_word = FALSE;
-  if (w->w_voiced < MAX (w->min_frames, 1))
-    return;
-  memcpy (lv, w->levels->data, sizeof (double) * n);
-  qsort (lv, n, sizeof (double), compare_double);
-  range = lv[(n - 1) * 9 / 10] - lv[(n - 1) / 10];
-  if (range < w->p.min_range_db || masked (w))
-    return;
-  w->kept_any = TRUE;
-  w->kept_last = w->w_last;
-  w->kept_peak = w->w_peak;
-  start = w->w_start * w->hop;
-  start = start > (guint64) w->pad ? start - w->pad : 0;
-  end = MIN (w->w_last * w->hop + w->win + w->pad, w->n_in);
-  span = g_new (MmWordSpan, 1);
-  *span = (MmWordSpan) { start, end, w->w_peak, w->w_snr };
-  g_queue_push_tail (&w->found, span);
-}
-
 /* The floor's window moves forward only (frames are decided in order): a
  * monotone queue per band, in which each frame enters and leaves once,
  * gives the minimum of S over the window that scanning it gave, without
@@ -433,6 +382,60 @@ frame_level (MmWords *w, guint64 t)
   for (int b = 0; b < w->p.n_bands; b++)
     total += s[b];
   return total > 0 ? 10.0 * log10 (total) : SILENT_DB;
+}
+
+/* Whether the word being closed is masked (the header's step 7): it begins
+ * just after a much louder kept word, or a much louder stretch begins just
+ * after it. Frames up to w_last + mask_gap + MASK_FRAMES − 1 are smoothed
+ * by now (mm_words_params_check), or the stream has ended. */
+static gboolean
+masked (MmWords *w)
+{
+  double need = w->w_peak + w->p.mask_db;
+  guint64 until = w->w_last + w->mask_gap + MASK_FRAMES - 1;
+  int run = 0;
+
+  if (w->mask_gap == 0)
+    return FALSE;
+  if (w->kept_any && w->w_start - w->kept_last <= (guint64) w->mask_gap
+      && w->w_peak <= w->kept_peak - w->p.mask_db)
+    return TRUE;
+  for (guint64 u = w->w_last + 1; u <= until && u < w->n_smoothed; u++) {
+    run = frame_level (w, u) >= need ? run + 1 : 0;
+    if (run >= MASK_FRAMES)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Closes the word [w_start, w_last]: kept if long enough, if its level
+ * moves and if no louder word masks it (see the header). */
+static void
+close_word (MmWords *w)
+{
+  int n = (int) (w->w_last - w->w_start + 1);
+  double *lv = g_newa (double, n);
+  double range;
+  MmWordSpan *span;
+  guint64 start, end;
+
+  w->in_word = FALSE;
+  if (w->w_voiced < MAX (w->min_frames, 1))
+    return;
+  memcpy (lv, w->levels->data, sizeof (double) * n);
+  qsort (lv, n, sizeof (double), compare_double);
+  range = lv[(n - 1) * 9 / 10] - lv[(n - 1) / 10];
+  if (range < w->p.min_range_db || masked (w))
+    return;
+  w->kept_any = TRUE;
+  w->kept_last = w->w_last;
+  w->kept_peak = w->w_peak;
+  start = w->w_start * w->hop;
+  start = start > (guint64) w->pad ? start - w->pad : 0;
+  end = MIN (w->w_last * w->hop + w->win + w->pad, w->n_in);
+  span = g_new (MmWordSpan, 1);
+  *span = (MmWordSpan) { start, end, w->w_peak, w->w_snr };
+  g_queue_push_tail (&w->found, span);
 }
 
 /* The frames of the floor's window around @t: [*lo, *hi]. */

@@ -305,7 +305,7 @@ GST_START_TEST (test_mfccextract_invalid_settings_fail_at_start)
       "min-length", 900, "max-length", 500, NULL);
   expect_settings_error ("need 0 <= low_freq < high_freq",
       "low-freq", 4000.0, "high-freq", 3000.0, NULL);
-  expect_settings_error ("mask_gap_ms must be at most hangover_ms + lookahead_ms - 40",
+  expect_settings_error ("mask-gap (700 ms) is longer than hangover + lookahead - 40 ms (610 ms)",
       "mask-gap", 700, NULL);
 
   /* valid ones start */
