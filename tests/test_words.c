@@ -369,46 +369,24 @@ START_TEST (test_words_finds_a_word_over_and_after_babble)
 }
 END_TEST
 
-/* Fed in pieces of every size, the stream gives the spans of the whole
- * recording (words in silence, and one over babble), each popped no later than mm_words_delay after its end, and
- * never before mm_words_hold said it could start. */
-START_TEST (test_words_streaming_equals_whole_recording)
+/* Fed to a detector with @p in pieces of every size (drawn from @r), @x
+ * gives the spans of the whole recording, each popped no later than
+ * mm_words_delay after its end and never before mm_words_hold said it could
+ * start. Returns how many. */
+static guint
+assert_stream_equals_whole (const MmWordsParams *p, const float *x, size_t n, GRand *r)
 {
-  enum { N = 12 * RATE };
-  float *x = g_new0 (float, N);
-  GRand *r = g_rand_new_with_seed (9);
-  GArray *whole, *got = g_array_new (FALSE, FALSE, sizeof (MmWordSpan));
-  MmWords *w = mm_words_new (NULL, NULL);
+  GArray *whole = mm_words_find (p, x, n, NULL), *got = g_array_new (FALSE, FALSE, sizeof (MmWordSpan));
+  MmWords *w = mm_words_new (p, NULL);
   MmWordSpan s;
   size_t pos = 0;
   guint64 hold = 0;
+  guint len_whole = whole->len;
 
-  for (size_t i = 0; i < N; i++)
-    x[i] = (float) (0.002 * gauss (r));
-  for (int k = 0; k < 5; k++)
-    add_word (x, N, 0.3 + 1.5 * k, 0.3 + 0.05 * k, 0.05 * (k + 1));
-  /* masked: a quiet sound after the first word, one before the second
-   * (the stream decides it on what its lookahead holds) */
-  add_word (x, N, 0.9, 0.25, 0.005);
-  add_word (x, N, 1.35, 0.2, 0.005);
-  /* then babble (background, no word) with a word over it */
-  add_babble (x, N, 8, 12, 0.01, r);
-  add_word (x, N, 10.5, 0.35, 0.1);
-  {
-    MmWordsParams off;
-
-    mm_words_params_init (&off);
-    off.mask_gap_ms = 0;
-    whole = mm_words_find (&off, x, N, NULL);
-    ck_assert_msg (whole->len == 8, "without masking: %u words", whole->len);
-    g_array_free (whole, TRUE);
-  }
-  whole = find (x, N);
-  ck_assert_int_eq (whole->len, 6);
-  while (pos < N) {
+  while (pos < n) {
     /* drawn once: MIN evaluates its arguments twice */
     size_t piece = (size_t) g_rand_int_range (r, 1, 3000);
-    size_t len = MIN (piece, N - pos);
+    size_t len = MIN (piece, n - pos);
     mm_words_push (w, x + pos, len);
     pos += len;
     while (mm_words_pop (w, &s)) {
@@ -429,6 +407,44 @@ START_TEST (test_words_streaming_equals_whole_recording)
   mm_words_free (w);
   g_array_free (whole, TRUE);
   g_array_free (got, TRUE);
+  return len_whole;
+}
+
+/* A stream gives the spans of the whole recording: words in silence, two
+ * quiet sounds masked by them, and a word over babble; with the defaults
+ * and with the longest masking gap the lookahead allows (an uneven
+ * hangover: the limit is counted in frames). */
+START_TEST (test_words_streaming_equals_whole_recording)
+{
+  enum { N = 12 * RATE };
+  float *x = g_new0 (float, N);
+  GRand *r = g_rand_new_with_seed (9);
+  MmWordsParams p;
+  GArray *w;
+
+  for (size_t i = 0; i < N; i++)
+    x[i] = (float) (0.002 * gauss (r));
+  for (int k = 0; k < 5; k++)
+    add_word (x, N, 0.3 + 1.5 * k, 0.3 + 0.05 * k, 0.05 * (k + 1));
+  /* masked: a quiet sound after the first word, one before the second
+   * (the stream decides it on what its lookahead holds) */
+  add_word (x, N, 0.9, 0.25, 0.005);
+  add_word (x, N, 1.35, 0.2, 0.005);
+  /* then babble (background, no word) with a word over it */
+  add_babble (x, N, 8, 12, 0.01, r);
+  add_word (x, N, 10.5, 0.35, 0.1);
+  mm_words_params_init (&p);
+  p.mask_gap_ms = 0;
+  w = mm_words_find (&p, x, N, NULL);
+  ck_assert_msg (w->len == 8, "without masking: %u words", w->len);
+  g_array_free (w, TRUE);
+
+  mm_words_params_init (&p);
+  ck_assert_int_eq (assert_stream_equals_whole (&p, x, N, r), 6);
+  p.hangover_ms = 155;
+  p.mask_gap_ms = 619;
+  ck_assert_msg (mm_words_params_check (&p, NULL), "mask_gap 619 ms with hangover 155 ms");
+  ck_assert_int_eq (assert_stream_equals_whole (&p, x, N, r), 6);
   g_rand_free (r);
   g_free (x);
 }

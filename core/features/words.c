@@ -101,14 +101,18 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
 {
   const char *what = NULL;
 
+  /* the louder stretch must lie in what the lookahead holds when the word
+   * closes (hangover frames after its last voiced one), or a stream would
+   * decide differently from a recording */
+  gint64 mask_frames_max = (gint64) (p->hangover_ms / HOP_MS) + p->lookahead_ms / HOP_MS
+      - (MASK_FRAMES - 1);
+
   if (p->mask_gap_ms > 0 && p->hangover_ms <= 10000 && p->lookahead_ms <= 10000
-      && p->mask_gap_ms / HOP_MS + MASK_FRAMES - 1 > (p->hangover_ms + p->lookahead_ms) / HOP_MS) {
-    /* the louder stretch must lie in what the lookahead holds when the
-     * word closes, or a stream would decide differently from a recording */
+      && (gint64) (p->mask_gap_ms / HOP_MS) > mask_frames_max) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: mask-gap (%u ms) is longer "
-        "than hangover + lookahead - %d ms (%u ms): the detector does not look that far ahead",
-        p->mask_gap_ms, (MASK_FRAMES - 1) * HOP_MS,
-        p->hangover_ms + p->lookahead_ms - (MASK_FRAMES - 1) * HOP_MS);
+        "than hangover + lookahead - %d ms (%" G_GINT64_FORMAT " ms): the detector does not look "
+        "that far ahead", p->mask_gap_ms, (MASK_FRAMES - 1) * HOP_MS,
+        MAX (mask_frames_max, 0) * HOP_MS);
     return FALSE;
   }
   if (p->min_length_ms > p->max_length_ms && p->max_length_ms >= 2 * HOP_MS) {
