@@ -54,16 +54,21 @@ def pink(rng, n):
     return lfilter(b, a, rng.standard_normal(n))
 
 
+def training_recordings(data):
+    """FSDD's training recordings (indices 5-49), sorted paths."""
+    paths = sorted(glob.glob(os.path.join(data, "fsdd", "recordings", "*.wav")))
+    return [p for p in paths
+            if (m := NAME.match(os.path.basename(p))) and int(m.group(3)) >= 5]
+
+
 def babble(rng, data, n, talkers=6):
     pool = []
-    for path in sorted(glob.glob(os.path.join(data, "fsdd", "recordings", "*.wav"))):
-        m = NAME.match(os.path.basename(path))
-        if m and int(m.group(3)) >= 5:
-            rate, x = wavfile.read(path)
-            if rate != 8000:
-                sys.exit(f"{path}: {rate} Hz, expected FSDD's 8 kHz")
-            x = x.astype(np.float64) / 32768.0
-            pool.append(x / np.sqrt(np.mean(x ** 2)))
+    for path in training_recordings(data):
+        rate, x = wavfile.read(path)
+        if rate != 8000:
+            sys.exit(f"{path}: {rate} Hz, expected FSDD's 8 kHz")
+        x = x.astype(np.float64) / 32768.0
+        pool.append(x / np.sqrt(np.mean(x ** 2)))
     out = np.zeros(n)
     for _ in range(talkers):
         track, filled = [], 0

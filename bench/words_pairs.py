@@ -15,7 +15,6 @@ these defaults: a quieter sound next to a much louder word is dropped, two
 words at similar levels must both stay.
 """
 import argparse
-import glob
 import json
 import os
 import subprocess
@@ -34,28 +33,14 @@ EDGE_S = 0.3
 RMS_DBFS, NOISE_DBFS = -25, -70
 
 
-def training_clips(data):
-    """FSDD's training recordings (indices 5-49), sorted."""
-    rec = os.path.join(data, "fsdd", "recordings")
-    clips = sorted(f for f in glob.glob(os.path.join(rec, "*.wav"))
-                   if 5 <= int(os.path.basename(f).rsplit("_", 1)[1][:-4]) <= 49)
-    if not clips:
-        sys.exit(f"skipped: no data ({rec})")
-    return clips
-
-
-def at_rms(x, dbfs):
-    return x / np.sqrt(np.mean(x ** 2)) * 10 ** (dbfs / 20)
-
-
 def write_pairs(clips, a, tmp):
     """One WAV per (pair, gap, level); yields (wav, (s1, e1), (s2, e2), gap, level)."""
     rng = np.random.default_rng(a.seed)
     edge = int(EDGE_S * RATE)
     for i in range(a.pairs):
         j, k = rng.choice(len(clips), size=2, replace=False)
-        x1 = at_rms(read_clip(clips[j])[1], RMS_DBFS)
-        x2 = at_rms(read_clip(clips[k])[1], RMS_DBFS)
+        x1 = nd.at_level(read_clip(clips[j])[1], RMS_DBFS)
+        x2 = nd.at_level(read_clip(clips[k])[1], RMS_DBFS)
         for gap in a.gaps:
             g = int(gap * RATE / 1000)
             for level in a.levels:
@@ -93,7 +78,9 @@ def main():
     a.gaps = [int(v) for v in a.gaps.split(",")]
     a.levels = [float(v) for v in a.levels.split(",")]
     mmdigits = mmbuild.cli(a.build)
-    clips = training_clips(a.data)
+    clips = nd.training_recordings(a.data)
+    if not clips:
+        sys.exit(f"skipped: no data ({a.data})")
     with tempfile.TemporaryDirectory(prefix="mm-pairs-") as tmp:
         where = {w: rest for w, *rest in write_pairs(clips, a, tmp)}
         r = subprocess.run(["nice", "-n", "10", mmdigits, "words", "--json", *a.words_options,

@@ -96,25 +96,20 @@ mm_words_params_init (MmWordsParams *p)
   p->mask_db = 14.0;
 }
 
+/* The longest masking gap in frames: the louder stretch must lie in what
+ * the lookahead holds when the word closes (hangover frames after its last
+ * voiced one), or a stream would decide differently from a recording. */
+static gint64
+mask_frames_max (const MmWordsParams *p)
+{
+  return (gint64) (p->hangover_ms / HOP_MS) + p->lookahead_ms / HOP_MS - (MASK_FRAMES - 1);
+}
+
 gboolean
 mm_words_params_check (const MmWordsParams *p, GError **error)
 {
   const char *what = NULL;
 
-  /* the louder stretch must lie in what the lookahead holds when the word
-   * closes (hangover frames after its last voiced one), or a stream would
-   * decide differently from a recording */
-  gint64 mask_frames_max = (gint64) (p->hangover_ms / HOP_MS) + p->lookahead_ms / HOP_MS
-      - (MASK_FRAMES - 1);
-
-  if (p->mask_gap_ms > 0 && p->hangover_ms <= 10000 && p->lookahead_ms <= 10000
-      && (gint64) (p->mask_gap_ms / HOP_MS) > mask_frames_max) {
-    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: mask-gap (%u ms) is longer "
-        "than hangover + lookahead - %d ms (%" G_GINT64_FORMAT " ms): the detector does not look "
-        "that far ahead", p->mask_gap_ms, (MASK_FRAMES - 1) * HOP_MS,
-        MAX (mask_frames_max, 0) * HOP_MS);
-    return FALSE;
-  }
   if (p->min_length_ms > p->max_length_ms && p->max_length_ms >= 2 * HOP_MS) {
     /* every word would be dropped: the one mistake a user makes by hand */
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: min-length (%u ms) is "
@@ -145,6 +140,13 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
     what = "hangover_ms and pad_ms must be at most 10000";
   if (what) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: %s", what);
+    return FALSE;
+  }
+  if (p->mask_gap_ms > 0 && p->mask_gap_ms / HOP_MS > mask_frames_max (p)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "word detector: mask-gap (%u ms) is longer "
+        "than hangover + lookahead - %d ms (%" G_GINT64_FORMAT " ms): the detector does not look "
+        "that far ahead", p->mask_gap_ms, (MASK_FRAMES - 1) * HOP_MS,
+        MAX (mask_frames_max (p), 0) * HOP_MS);
     return FALSE;
   }
   return TRUE;
