@@ -48,7 +48,11 @@
  * The core's word detector (core/features/mm-words.h) runs on the stream: every
  * 10 ms it compares the power of 16 bands between 150 Hz and 7 kHz with
  * the noise floor it tracks (per band, the minimum over the last second
- * and the next 0.5 s, DC removed first). A frame is voiced when its best
+ * and the next 0.5 s, DC removed first, taken over the quiet frames only:
+ * those less than #GstMmMfccExtract:floor-quiet dB above the quietest of
+ * the second before them, so that a band a codec empties inside a loud
+ * word does not pull the floor down and let faint noise around the word
+ * pass for speech). A frame is voiced when its best
  * four bands stand #GstMmMfccExtract:margin dB above their floor on average;
  * voiced frames closer than #GstMmMfccExtract:hangover ms form a word,
  * kept when it holds at least #GstMmMfccExtract:min-length ms of voiced
@@ -166,6 +170,7 @@ enum
   PROP_MAX_LENGTH,
   PROP_MASK_GAP,
   PROP_MASK_DB,
+  PROP_FLOOR_QUIET,
   PROP_HOP,
   PROP_NFFT,
   PROP_PREEMPHASIS,
@@ -1053,6 +1058,9 @@ gst_mm_mfcc_extract_get_property (GObject * object, guint prop_id,
     case PROP_MASK_DB:
       g_value_set_double (value, self->words_params.mask_db);
       break;
+    case PROP_FLOOR_QUIET:
+      g_value_set_double (value, self->words_params.floor_quiet_db);
+      break;
     case PROP_HOP:
       g_value_set_uint (value, self->hop_ms);
       break;
@@ -1165,6 +1173,12 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
       g_param_spec_double ("mask-db", "Mask level",
           "How much louder than a sound the word beside it must be to mask it (dB)",
           0, 60, defaults.mask_db, flags));
+  g_object_class_install_property (gobject_class, PROP_FLOOR_QUIET,
+      g_param_spec_double ("floor-quiet", "Floor from quiet frames",
+          "Only frames less than this far above the lowest level of the second "
+          "before them set the noise floor, so that a band a codec empties inside "
+          "a loud word does not lower it (dB; 0 = every frame)", 0, 120,
+          defaults.floor_quiet_db, flags));
   g_object_class_install_property (gobject_class, PROP_HOP,
       g_param_spec_uint ("hop", "Hop",
           "Window mode: time between the starts of two blocks (ms)",

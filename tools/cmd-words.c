@@ -90,7 +90,8 @@ mm_cmd_words (int argc, char **argv)
 {
   char **files = NULL;
   gboolean json = FALSE, summary = FALSE;
-  double gain_db = 0, on_db = NAN, min_range = NAN, bias = NAN, bg_margin = NAN, mask_db = NAN;
+  double gain_db = 0, on_db = NAN, min_range = NAN, bias = NAN, bg_margin = NAN, mask_db = NAN,
+      floor_quiet = NAN;
   int jobs = 0, mask_gap = -1;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per file on stdout", NULL },
@@ -102,6 +103,7 @@ mm_cmd_words (int argc, char **argv)
     { "background-margin", 0, 0, G_OPTION_ARG_DOUBLE, &bg_margin, "Detector: how far a word in a sustained background (babble) rises above its median level (dB)", "DB" },
     { "mask-gap", 0, 0, G_OPTION_ARG_INT, &mask_gap, "Detector: a quieter sound this close to a much louder word is not a word (ms, 0 = off)", "MS" },
     { "mask-db", 0, 0, G_OPTION_ARG_DOUBLE, &mask_db, "Detector: how much louder that word must be (dB)", "DB" },
+    { "floor-quiet", 0, 0, G_OPTION_ARG_DOUBLE, &floor_quiet, "Detector: only frames less than this far above the quietest of the second before them set the noise floor (dB, 0 = every frame)", "DB" },
     { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Files decoded at once (default: one per processor)", "N" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE…" },
     { NULL }
@@ -116,6 +118,7 @@ mm_cmd_words (int argc, char **argv)
     { "background-margin", 0, 60, FALSE },
     { "mask-gap", 0, 10000, FALSE },
     { "mask-db", 0, 60, FALSE },
+    { "floor-quiet", 0, 120, FALSE },
     { "jobs", 0, MM_CLI_MAX_JOBS, FALSE },
     { NULL }
   };
@@ -151,6 +154,8 @@ mm_cmd_words (int argc, char **argv)
     params.mask_gap_ms = (guint) mask_gap;
   if (!isnan (mask_db))
     params.mask_db = mask_db;
+  if (!isnan (floor_quiet))
+    params.floor_quiet_db = floor_quiet;
   {
     MmWords *probe = mm_words_new (&params, &error);
     if (!probe) {

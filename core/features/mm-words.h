@@ -13,6 +13,14 @@
  *    (the minimum of a fluctuating noise sits below its mean), and never
  *    below abs_floor. Anything stationary — noise of any colour, hum, a tone,
  *    a square wave — becomes its own floor within floor_window.
+ *    Only quiet frames count for it: those whose level stands less than
+ *    floor_quiet above the lowest level of the floor_window before them
+ *    (when the window holds none, all frames do). Added noise never makes a
+ *    band quieter than the noise itself, but a codec or a noise suppressor
+ *    empties bands inside a loud word (Vorbis does where the word holds
+ *    little); such a dip would lower the floor for the window's whole
+ *    length, the noise around the word would score as voiced and chain
+ *    with it past max_length (step 6), and the word be lost.
  * 4. A frame is voiced when its top_bands best bands stand above their
  *    floors by on_db on average.
  * 5. Voiced frames closer than hangover form a word; it is kept when it holds
@@ -45,7 +53,9 @@
  * The thresholds were chosen on FSDD training recordings (indices 5–49) and
  * generated signals, bg_on_db on babble made of FSDD training recordings (a
  * seed the benchmark does not use) with and without FSDD training words over
- * it; docs/results.md "Word detection" reports them on other recordings and
+ * it, mask_* and floor_quiet_db on the licensed training recordings and
+ * generated pairs of words (floor_quiet_db also on generated demo videos);
+ * docs/results.md "Word detection" reports them on other recordings and
  * babble with the commands.
  *
  * Streaming and whole recording give the same spans: mm_words_find() is
@@ -79,6 +89,7 @@ typedef struct {
   guint mask_gap_ms;        /* 450: step 7 (0 turns it off); at most
                              * hangover + lookahead − 40 */
   double mask_db;           /* 14: step 7 */
+  double floor_quiet_db;    /* 30: step 3 (0 = every frame counts) */
 } MmWordsParams;
 
 /* A word: samples [start, end) counted from the first sample pushed. */

@@ -19,6 +19,61 @@
  * but not at its height */
 #define MASK_FRAMES 5
 
+/* A sliding minimum over a window that only moves forward: the frames whose
+ * value no later frame of the window undercuts, oldest first (values
+ * increasing). Each frame enters and leaves once, so the minimum costs no
+ * scan of the window. */
+typedef struct {
+  guint64 *at;                  /* [cap] frame numbers, a ring */
+  double *v;                    /* [cap] their values */
+  int head, len, cap;
+} MinQueue;
+
+static void
+mq_init (MinQueue *q, int cap)
+{
+  q->at = g_new (guint64, cap);
+  q->v = g_new (double, cap);
+  q->cap = cap;
+  q->head = q->len = 0;
+}
+
+static void
+mq_clear (MinQueue *q)
+{
+  g_free (q->at);
+  g_free (q->v);
+}
+
+/* The frames before @lo leave. */
+static void
+mq_drop (MinQueue *q, guint64 lo)
+{
+  while (q->len > 0 && q->at[q->head] < lo) {
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+  }
+}
+
+/* Frame @t enters with value @v, after the frames it undercuts leave. */
+static void
+mq_push (MinQueue *q, guint64 t, double v)
+{
+  int tail;
+
+  while (q->len > 0 && q->v[(q->head + q->len - 1) % q->cap] >= v)
+    q->len--;
+  tail = (q->head + q->len++) % q->cap;
+  q->at[tail] = t;
+  q->v[tail] = v;
+}
+
+static double
+mq_min (const MinQueue *q)
+{
+  return q->v[q->head];
+}
+
 struct _MmWords {
   MmWordsParams p;
   int win, hop, nfft;           /* samples */
@@ -46,10 +101,10 @@ struct _MmWords {
   guint64 n_frames;             /* frames analysed */
   guint64 n_smoothed;           /* frames whose S is known */
   guint64 next_decide;
-  /* the floor's sliding minimum: per band, the frames of the window whose
-   * S no later frame of it undercuts, oldest first (their S increasing) */
-  guint64 *mins;                /* [n_bands][ring] a ring of frame numbers */
-  int min_head[MAX_BANDS], min_len[MAX_BANDS];
+  /* the floor's sliding minima (see MinQueue): per band over every frame
+   * of the window and over its quiet frames, and the whole-band level over
+   * the floor_window before a frame, which says which frames are quiet */
+  MinQueue all[MAX_BANDS], quiet[MAX_BANDS], level_past;
   guint64 min_next;             /* the next frame to enter the windows */
 
   /* sustained background: activity that outlasted max_length (see the
@@ -94,6 +149,7 @@ mm_words_params_init (MmWordsParams *p)
   p->bg_on_db = 6.0;
   p->mask_gap_ms = 450;
   p->mask_db = 14.0;
+  p->floor_quiet_db = 30.0;
 }
 
 /* The longest masking gap in frames: the louder stretch must lie in what
@@ -131,8 +187,10 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
     what = "floor_window_ms must be in 100..60000, lookahead_ms at most 10000";
   else if (!isfinite (p->floor_bias_db) || !isfinite (p->abs_floor_db)
       || !isfinite (p->on_db) || !isfinite (p->min_range_db) || !isfinite (p->bg_on_db)
-      || !isfinite (p->mask_db))
+      || !isfinite (p->mask_db) || !isfinite (p->floor_quiet_db))
     what = "levels must be finite";
+  else if (p->floor_quiet_db < 0)
+    what = "floor_quiet_db must be at least 0 (0: every frame counts for the floor)";
   else if (p->max_length_ms < 2 * HOP_MS || p->max_length_ms > 60000
       || p->min_length_ms > p->max_length_ms)
     what = "need min_length_ms <= max_length_ms, max_length_ms in 20..60000";
@@ -227,7 +285,11 @@ mm_words_new (const MmWordsParams *p, GError **error)
   w->ring = w->past + w->ahead + 4;
   w->pw = g_new0 (double, (size_t) w->ring * p->n_bands);
   w->sm = g_new0 (double, (size_t) w->ring * p->n_bands);
-  w->mins = g_new (guint64, (size_t) w->ring * p->n_bands);
+  for (int b = 0; b < p->n_bands; b++) {
+    mq_init (&w->all[b], w->ring);
+    mq_init (&w->quiet[b], w->ring);
+  }
+  mq_init (&w->level_past, w->ring);
   w->bg_levels = g_new (double, w->past + w->ahead + 1);
   w->levels = g_array_new (FALSE, FALSE, sizeof (double));
   g_queue_init (&w->found);
@@ -247,7 +309,11 @@ mm_words_free (MmWords *w)
   g_free (w->buf);
   g_free (w->pw);
   g_free (w->sm);
-  g_free (w->mins);
+  for (int b = 0; b < w->p.n_bands; b++) {
+    mq_clear (&w->all[b]);
+    mq_clear (&w->quiet[b]);
+  }
+  mq_clear (&w->level_past);
   g_free (w->bg_levels);
   if (w->levels)
     g_array_free (w->levels, TRUE);
@@ -264,7 +330,9 @@ mm_words_reset (MmWords *w)
   w->n_in = 0;
   w->finished = FALSE;
   w->n_frames = w->n_smoothed = w->next_decide = w->min_next = 0;
-  memset (w->min_len, 0, sizeof w->min_len);
+  for (int b = 0; b < w->p.n_bands; b++)
+    w->all[b].len = w->quiet[b].len = 0;
+  w->level_past.len = 0;
   w->in_word = FALSE;
   w->in_bg = FALSE;
   w->bg_quiet = 0;
@@ -334,50 +402,6 @@ compare_double (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* The floor's window moves forward only (frames are decided in order): a
- * monotone queue per band, in which each frame enters and leaves once,
- * gives the minimum of S over the window that scanning it gave, without
- * the scan (past + ahead frames for every band of every frame). */
-
-/* The frames before @lo leave band @b's queue. */
-static void
-window_drop (MmWords *w, int b, guint64 lo)
-{
-  const guint64 *q = w->mins + (size_t) b * w->ring;
-
-  while (w->min_len[b] > 0 && q[w->min_head[b]] < lo) {
-    w->min_head[b] = (w->min_head[b] + 1) % w->ring;
-    w->min_len[b]--;
-  }
-}
-
-/* The window becomes [@lo, @hi]: frames up to @hi enter every band's
- * queue, after the frames whose S they undercut leave it. */
-static void
-window_move (MmWords *w, guint64 lo, guint64 hi)
-{
-  for (int b = 0; b < w->p.n_bands; b++)
-    window_drop (w, b, lo);
-  for (; w->min_next <= hi; w->min_next++)
-    for (int b = 0; b < w->p.n_bands; b++) {
-      guint64 *q = w->mins + (size_t) b * w->ring;
-      double v = sm_at (w, w->min_next)[b];
-
-      while (w->min_len[b] > 0
-          && sm_at (w, q[(w->min_head[b] + w->min_len[b] - 1) % w->ring])[b] >= v)
-        w->min_len[b]--;
-      q[(w->min_head[b] + w->min_len[b]++) % w->ring] = w->min_next;
-    }
-}
-
-/* Band @b's minimum over the window (never empty: it holds the frame
- * being decided). */
-static double
-window_min (MmWords *w, int b)
-{
-  return sm_at (w, w->mins[(size_t) b * w->ring + w->min_head[b]])[b];
-}
-
 /* The level of frame @t: its smoothed power over all bands, dBFS. */
 static double
 frame_level (MmWords *w, guint64 t)
@@ -388,6 +412,43 @@ frame_level (MmWords *w, guint64 t)
   for (int b = 0; b < w->p.n_bands; b++)
     total += s[b];
   return total > 0 ? 10.0 * log10 (total) : SILENT_DB;
+}
+
+/* The window becomes [@lo, @hi]: frames up to @hi enter every band's
+ * queues (the quiet ones only if the frame is quiet), frames before @lo
+ * leave. */
+static void
+window_move (MmWords *w, guint64 lo, guint64 hi)
+{
+  for (int b = 0; b < w->p.n_bands; b++) {
+    mq_drop (&w->all[b], lo);
+    mq_drop (&w->quiet[b], lo);
+  }
+  for (; w->min_next <= hi; w->min_next++) {
+    guint64 t = w->min_next;
+    const double *s = sm_at (w, t);
+    double level = frame_level (w, t);
+    gboolean quiet;
+
+    mq_drop (&w->level_past, t > (guint64) w->past ? t - w->past : 0);
+    mq_push (&w->level_past, t, level);
+    quiet = w->p.floor_quiet_db > 0 && level < mq_min (&w->level_past) + w->p.floor_quiet_db;
+    for (int b = 0; b < w->p.n_bands; b++) {
+      mq_push (&w->all[b], t, s[b]);
+      if (quiet)
+        mq_push (&w->quiet[b], t, s[b]);
+    }
+  }
+}
+
+/* Band @b's minimum over the window's quiet frames, or over all of them
+ * when none is quiet (never empty: it holds the frame being decided). */
+static double
+window_min (MmWords *w, int b)
+{
+  if (w->quiet[b].len > 0)
+    return mq_min (&w->quiet[b]);
+  return mq_min (&w->all[b]);
 }
 
 /* Whether the word being closed is masked (the header's step 7): it begins
