@@ -95,9 +95,12 @@ struct _MmWords {
   guint64 n_in;
   gboolean finished;
 
-  /* per-frame band powers (P) and their three-frame means (S), ring of R */
+  /* per-frame band powers (P), their three-frame means (S) and the level
+   * of S over all bands (dBFS; read for the floor's quiet frames, the
+   * decision, masking and a background's median), ring of R */
   int ring;
   double *pw, *sm;              /* [ring][n_bands] */
+  double *lv;                   /* [ring] */
   guint64 n_frames;             /* frames analysed */
   guint64 n_smoothed;           /* frames whose S is known */
   guint64 next_decide;
@@ -285,6 +288,7 @@ mm_words_new (const MmWordsParams *p, GError **error)
   w->ring = w->past + w->ahead + 4;
   w->pw = g_new0 (double, (size_t) w->ring * p->n_bands);
   w->sm = g_new0 (double, (size_t) w->ring * p->n_bands);
+  w->lv = g_new0 (double, w->ring);
   for (int b = 0; b < p->n_bands; b++) {
     mq_init (&w->all[b], w->ring);
     mq_init (&w->quiet[b], w->ring);
@@ -309,6 +313,7 @@ mm_words_free (MmWords *w)
   g_free (w->buf);
   g_free (w->pw);
   g_free (w->sm);
+  g_free (w->lv);
   for (int b = 0; b < w->p.n_bands; b++) {
     mq_clear (&w->all[b]);
     mq_clear (&w->quiet[b]);
@@ -379,19 +384,22 @@ analyse_frame (MmWords *w, const float *x)
 }
 
 /* S(t): the mean of P over t−1..t+1 that exist (t+1 does not at the end of
- * the stream). */
+ * the stream), and its level. */
 static void
 smooth_frame (MmWords *w, guint64 t)
 {
   double *s = sm_at (w, t);
   guint64 lo = t > 0 ? t - 1 : 0, hi = MIN (t + 1, w->n_frames - 1);
+  double total = 0;
 
   for (int b = 0; b < w->p.n_bands; b++) {
     double sum = 0;
     for (guint64 u = lo; u <= hi; u++)
       sum += pw_at (w, u)[b];
     s[b] = sum / (double) (hi - lo + 1);
+    total += s[b];
   }
+  w->lv[t % w->ring] = total > 0 ? 10.0 * log10 (total) : SILENT_DB;
   w->n_smoothed = t + 1;
 }
 
@@ -402,16 +410,12 @@ compare_double (const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* The level of frame @t: its smoothed power over all bands, dBFS. */
+/* The level of frame @t: its smoothed power over all bands, dBFS (set
+ * when the frame is smoothed). */
 static double
 frame_level (MmWords *w, guint64 t)
 {
-  const double *s = sm_at (w, t);
-  double total = 0;
-
-  for (int b = 0; b < w->p.n_bands; b++)
-    total += s[b];
-  return total > 0 ? 10.0 * log10 (total) : SILENT_DB;
+  return w->lv[t % w->ring];
 }
 
 /* The window becomes [@lo, @hi]: frames up to @hi enter every band's
