@@ -103,20 +103,26 @@ assert_no_word (const char *what, const float *x, size_t n)
   g_array_free (w, TRUE);
 }
 
+/* How many words a detector with @p finds. */
+static guint
+count_words (const MmWordsParams *p, const float *x, size_t n)
+{
+  GArray *w = mm_words_find (p, x, n, NULL);
+  guint len = w->len;
+
+  g_array_free (w, TRUE);
+  return len;
+}
+
 /* How many words the default detector without masking (mask_gap 0) finds. */
 static guint
 count_unmasked (const float *x, size_t n)
 {
   MmWordsParams off;
-  GArray *w;
-  guint len;
 
   mm_words_params_init (&off);
   off.mask_gap_ms = 0;
-  w = mm_words_find (&off, x, n, NULL);
-  len = w->len;
-  g_array_free (w, TRUE);
-  return len;
+  return count_words (&off, x, n);
 }
 
 /* ---- no word -------------------------------------------------------------- */
@@ -393,17 +399,16 @@ START_TEST (test_words_bands_emptied_inside_a_word_keep_it)
   for (int h = 0; h < 2; h++) {
     float *x = g_new0 (float, N);
     GRand *r = g_rand_new_with_seed (10 + h);
-    GArray *w;
+    guint found;
 
     for (size_t i = 0; i < N; i++)
       x[i] = (float) (3e-4 * gauss (r));          /* -70 dBFS */
     add_word (x, N, 1.5, 0.35, 0.1);
     empty_band (x, 1.675 - hole[h][2] / 2, hole[h][2], hole[h][0], hole[h][1]);
     assert_one_word_at ("bands emptied inside the word", x, N, 1.5, 0.35);
-    w = mm_words_find (&every_frame, x, N, NULL);
-    ck_assert_msg (w->len == 0, "hole %d: with every frame in the floor the noise around the "
-        "word should take it into the background (found %u words)", h, w->len);
-    g_array_free (w, TRUE);
+    found = count_words (&every_frame, x, N);
+    ck_assert_msg (found == 0, "hole %d: with every frame in the floor the noise around the "
+        "word should take it into the background (found %u words)", h, found);
     g_rand_free (r);
     g_free (x);
   }
