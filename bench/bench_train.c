@@ -112,10 +112,10 @@ train_rate (MmArch arch, int batch, double block_s, const MmAugment *aug, const 
       if (g) {
         for (int i = 0; i < batch; i++)
           idx[i] = (k * batch + i) % ds->n;
-        mm_augmenter_apply (g, idx, batch, 1, block + 2, img, aud);
+        mm_augmenter_apply (g, idx, batch, 1, block + 2, img, aud, NULL);
       }
       mm_net_forward (net, batch, img, aud, logits);
-      mm_net_backward (net, labels, 0.0f);
+      mm_net_backward (net, labels, NULL);
       mm_adam_step (adam, mm_net_params (net), mm_net_grads (net));
     }
     s = (g_get_monotonic_time () - t0) / 1e6;

@@ -57,6 +57,19 @@ for bad in -0.1 0.6 nan; do
     && ok "train --label-smoothing $bad exits 2 with one line" \
     || fail "train --label-smoothing $bad: rc $rc: $(cat "$T/err")"
 done
+for args in "--noise-smoothing 0.5" "--augment speed --noise-smoothing 0.5" "--augment noise --noise-smoothing 0.95" "--augment noise --noise-smoothing=-0.1"; do
+  # shellcheck disable=SC2086 # the options are words
+  "$MM" train --arch AudioNet_CNN $args --out "$T/x.safetensors" 2> "$T/err"
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- '--noise-smoothing' "$T/err" \
+    && ok "train $args exits 2 with one line naming --noise-smoothing" \
+    || fail "train $args: rc $rc: $(cat "$T/err")"
+done
+"$MM" train --arch ImageNet_CNN --augment noise --noise-smoothing 0.5 --out "$T/x.safetensors" 2> "$T/err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] \
+  && ok "train --noise-smoothing on an image arch exits 2 with one line" \
+  || fail "train --noise-smoothing on ImageNet_CNN: rc $rc: $(cat "$T/err")"
 for args in "--augment noise --noise-snr=40:5" "--augment noise --noise-snr=5" "--augment speed --noise-snr=-5:40" "--noise-snr=-5:40"; do
   # shellcheck disable=SC2086 # the options are words
   "$MM" train --arch AudioNet_CNN $args --out "$T/x.safetensors" 2> "$T/err"
@@ -262,6 +275,17 @@ PY
     && python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["augment"]; assert d["snr_min_db"]==-5 and d["snr_max_db"]==40, d' "$T/snr.json" \
     && ok "train --noise-snr is recorded in the provenance's augmentation" \
     || fail "train --noise-snr: $(tail -1 "$T/snr.err") $(cat "$T/snr.json")"
+
+  # noise smoothing is recorded as given, and changes the training: the same
+  # seed and noise without it give other weights
+  "$MM" train --arch AudioNet_CNN --augment white=1 --noise-snr -5:10 --noise-smoothing 0.5 \
+      --epochs 1 --limit 256 --threads 2 --out "$T/ns.safetensors" --json > "$T/ns.json" 2> "$T/ns.err" \
+    && "$MM" train --arch AudioNet_CNN --augment white=1 --noise-snr -5:10 --epochs 1 --limit 256 \
+      --threads 2 --out "$T/nons.safetensors" --json > "$T/nons.json" 2>> "$T/ns.err" \
+    && python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert a["noise_smoothing"]==0.5 and "noise_smoothing" not in b' "$T/ns.json" "$T/nons.json" \
+    && ! cmp -s "$T/ns.safetensors" "$T/nons.safetensors" \
+    && ok "train --noise-smoothing is recorded in the provenance and changes the weights" \
+    || fail "train --noise-smoothing: $(tail -1 "$T/ns.err") $(cat "$T/ns.json")"
 
 else
   skip "no data"

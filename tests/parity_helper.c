@@ -120,7 +120,7 @@ main (int argc, char **argv)
   mm_net_set_training (net, TRUE);
   mm_net_set_dropout (net, FALSE);
   mm_net_forward (net, batch, image, audio, logits);
-  loss = mm_net_backward (net, labels, 0.0f);
+  loss = mm_net_backward (net, labels, NULL);
   n = mm_net_n_params (net);
   write_output (argv[3], "logits_train.f32", logits, sizeof (float) * batch * MM_N_CLASSES);
   write_output (argv[3], "loss.f32", &loss, sizeof loss);

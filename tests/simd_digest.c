@@ -46,7 +46,7 @@ digest (MmArch arch, const float *img, const float *aud, const int *labels)
   mm_net_set_training (net, TRUE);
   for (int s = 0; s < 5; s++) {
     mm_net_forward (net, BATCH, img, aud, logits);
-    mm_net_backward (net, labels, 0.0f);
+    mm_net_backward (net, labels, NULL);
     mm_adam_step (adam, mm_net_params (net), mm_net_grads (net));
   }
   mm_net_set_training (net, FALSE);

@@ -464,7 +464,7 @@ augmented_batch (const MmAugment *a, const MmDataset *ds, const int *idx, int b,
         sizeof (float) * MM_IMAGE_PIXELS);
     memset (aud + (size_t) i * MM_AUDIO_VALUES, 0, sizeof (float) * MM_AUDIO_VALUES);
   }
-  mm_augmenter_apply (g, idx, b, 42, epoch, img, aud);
+  mm_augmenter_apply (g, idx, b, 42, epoch, img, aud, NULL);
   mm_augmenter_free (g);
 }
 
@@ -515,6 +515,48 @@ START_TEST (test_batches_are_reproducible)
 }
 END_TEST
 
+/* The SNR each sample is reported at: one noise at a fixed 10 dB gives
+ * 10 dB; a second noise at 10 dB is scaled to the speech and the first
+ * noise together, so the clean speech ends 10·log10(1 / (0.1 + 1.1·0.1))
+ * = 6.78 dB above the two; a sample without noise is +∞. */
+static void
+snr_report (const char *kinds, float *snr)
+{
+  MmDataset *ds = wave_set (8);
+  MmAugment a;
+  int idx[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+  float img[8 * MM_IMAGE_PIXELS], aud[8 * MM_AUDIO_VALUES] = { 0 };
+  MmNorm norm = { .image_mean = 0.5f, .image_std = 0.5f };
+  MmAugmenter *g;
+
+  mm_augment_init (&a);
+  ck_assert (mm_augment_parse (&a, kinds, NULL));
+  ck_assert (mm_augment_set_snr (&a, "10:10", NULL));
+  for (int k = 0; k < MM_MFCC_COEFFS; k++)
+    norm.mfcc_std[k] = 1;
+  g = mm_augmenter_new (&a, MM_ARCH_AUDIONET_CNN, NULL, &norm, ds, NULL);
+  ck_assert_ptr_nonnull (g);
+  mm_augmenter_apply (g, idx, 8, 1, 1, img, aud, snr);
+  mm_augmenter_free (g);
+  mm_dataset_free (ds);
+}
+
+START_TEST (test_noise_snr_is_reported_per_sample)
+{
+  float snr[8];
+
+  snr_report ("white=1", snr);
+  for (int i = 0; i < 8; i++)
+    ck_assert_float_eq_tol (snr[i], 10.0f, 1e-4f);
+  snr_report ("white=1,pink=1", snr);
+  for (int i = 0; i < 8; i++)
+    ck_assert_float_eq_tol (snr[i], (float) (-10 * log10 (0.21)), 1e-4f);
+  snr_report ("speed=1,gain=1", snr);
+  for (int i = 0; i < 8; i++)
+    ck_assert (isinf (snr[i]) && snr[i] > 0);
+}
+END_TEST
+
 /* SpecAugment alone, always on: every sample has whole frames masked to 0
  * (the normalised mean), the features are otherwise untouched. */
 START_TEST (test_specaug_masks_frames)
@@ -533,7 +575,7 @@ START_TEST (test_specaug_masks_frames)
   for (int i = 0; i < 8 * MM_AUDIO_VALUES; i++)
     aud[i] = 1.0f;
   g = mm_augmenter_new (&a, MM_ARCH_AUDIONET_CNN, NULL, &norm, ds, NULL);
-  mm_augmenter_apply (g, idx, 8, 1, 1, img, aud);
+  mm_augmenter_apply (g, idx, 8, 1, 1, img, aud, NULL);
   for (int i = 0; i < 8; i++) {
     int zero_frames = 0, zeros = 0;
     for (int t = 0; t < MM_MFCC_FRAMES; t++) {
@@ -654,6 +696,7 @@ main (void)
   tcase_add_test (tc, test_noise_snr_range);
   tcase_add_test (tc, test_batches_are_reproducible);
   tcase_add_test (tc, test_specaug_masks_frames);
+  tcase_add_test (tc, test_noise_snr_is_reported_per_sample);
   tcase_add_test (tc, test_waveform_kinds_need_clips);
   tcase_add_test (tc, test_off_is_identical_to_no_augmentation);
   tcase_add_test (tc, test_modality_dropout);

@@ -756,7 +756,7 @@ typedef struct {
   int batch, classes;
   float *z;
   const int *labels;
-  float smoothing;
+  const float *smoothing;   /* [batch] or NULL */
 } XentCase;
 
 static double
@@ -771,7 +771,7 @@ START_TEST (test_softmax_xent_backward_matches_finite_differences)
 {
   int labels[4] = { 3, 0, 9, 3 };
   float z[40], dz[40], p[40];
-  XentCase c = { 4, 10, z, labels, 0.0f };
+  XentCase c = { 4, 10, z, labels, NULL };
 
   mm_test_fill_uniform (z, 40, -3.0f, 3.0f, 8);
   mm_softmax_xent (4, 10, z, labels, p, dz);
@@ -803,27 +803,29 @@ START_TEST (test_softmax_xent_of_uniform_logits_is_ln10)
 }
 END_TEST
 
+/* each sample its own smoothing, one of them none */
 START_TEST (test_smoothed_xent_backward_matches_finite_differences)
 {
   int labels[4] = { 3, 0, 9, 3 };
+  const float smoothing[4] = { 0.1f, 0.0f, 0.45f, 0.9f };
   float z[40], dz[40];
-  XentCase c = { 4, 10, z, labels, 0.1f };
+  XentCase c = { 4, 10, z, labels, smoothing };
 
   mm_test_fill_uniform (z, 40, -3.0f, 3.0f, 8);
-  mm_softmax_xent_smoothed (4, 10, z, labels, 0.1f, NULL, dz);
+  mm_softmax_xent_smoothed (4, 10, z, labels, smoothing, NULL, dz);
   mm_test_grad_check ("smoothed softmax_xent dlogits", z, dz, 40, xent_loss, &c,
       5e-3, 1e-4, 1e-2, 40);
 }
 END_TEST
 
-/* The loss against targets t = (1 − s)·onehot + s/10 is −Σ t·log p, and
- * its gradient p − t (per sample, before the mean over the batch); with
- * s = 0 it is the unsmoothed function itself. */
+/* The loss against targets t = (1 − s_b)·onehot + s_b/10 is −Σ t·log p,
+ * and its gradient p − t (per sample, before the mean over the batch);
+ * with every s_b = 0 it is the unsmoothed function itself. */
 START_TEST (test_smoothed_xent_is_cross_entropy_against_smoothed_targets)
 {
   int labels[3] = { 2, 7, 7 };
   float z[30], p[30], dz[30], p0[30], dz0[30], dz_plain[30];
-  const float s = 0.2f;
+  const float s[3] = { 0.2f, 0.0f, 0.6f }, zeros[3] = { 0 };
   double want = 0;
   float loss;
 
@@ -831,14 +833,14 @@ START_TEST (test_smoothed_xent_is_cross_entropy_against_smoothed_targets)
   loss = mm_softmax_xent_smoothed (3, 10, z, labels, s, p, dz);
   for (int b = 0; b < 3; b++)
     for (int k = 0; k < 10; k++) {
-      double t = (k == labels[b] ? 1.0 - s : 0.0) + s / 10.0;
+      double t = (k == labels[b] ? 1.0 - s[b] : 0.0) + s[b] / 10.0;
       want -= t * log (p[b * 10 + k]) / 3.0;
       ck_assert_float_eq_tol (dz[b * 10 + k], (float) ((p[b * 10 + k] - t) / 3.0), 1e-7f);
     }
   ck_assert_float_eq_tol (loss, (float) want, 1e-5f);
   /* s = 0 leaves the smoothing terms out: the plain loss and gradient to the
    * bit (one function of ours computes both, so equality is promised) */
-  ck_assert (mm_softmax_xent_smoothed (3, 10, z, labels, 0.0f, NULL, dz0)
+  ck_assert (mm_softmax_xent_smoothed (3, 10, z, labels, zeros, NULL, dz0)
       == mm_softmax_xent (3, 10, z, labels, p0, dz_plain));
   ck_assert_mem_eq (dz0, dz_plain, sizeof dz0);
 }

@@ -190,7 +190,7 @@ fixture_loss (gpointer data)
 {
   Fixture *f = data;
   fixture_forward (f);
-  return mm_net_backward (f->net, f->labels, 0.0f);
+  return mm_net_backward (f->net, f->labels, NULL);
 }
 
 /* Training mode (batch statistics) with dropout off, so the loss is a
@@ -296,7 +296,7 @@ START_TEST (test_net_backward_follows_the_forward_not_the_current_mode)
   fixture_loss (a);
   fixture_forward (b);
   mm_net_set_training (b->net, FALSE);
-  mm_net_backward (b->net, b->labels, 0.0f);
+  mm_net_backward (b->net, b->labels, NULL);
   ck_assert_msg (memcmp (mm_net_grads (a->net), mm_net_grads (b->net), n * sizeof (float)) == 0,
       "%s: gradients change when the mode changes between forward and backward",
       mm_arch_name (arch));

@@ -41,7 +41,7 @@ train_steps (Run *r)
   mm_net_set_training (net, TRUE);
   for (int s = 0; s < STEPS; s++) {
     mm_net_forward (net, r->batch, img, aud, r->logits);
-    mm_net_backward (net, labels, 0.0f);
+    mm_net_backward (net, labels, NULL);
     mm_adam_step (adam, mm_net_params (net), mm_net_grads (net));
   }
   r->n = mm_net_n_params (net);

@@ -925,6 +925,49 @@ START_TEST (test_train_refuses_missing_modality_and_bad_settings)
 }
 END_TEST
 
+/* The noise smoothing of a sample: all of it at and below −5 dB, half way
+ * at 7.5 dB, none at and above 20 dB nor without noise (+∞); and a run
+ * whose samples get no noise (an image network, or no noise kind on) is
+ * refused rather than silently trained without it. */
+START_TEST (test_noise_smoothing_ramp_and_refusals)
+{
+  MmDataset *img_only = mm_dataset_new (10, TRUE, FALSE);
+  MmDataset *audio_only = mm_dataset_new (10, FALSE, TRUE);
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 1);
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  MmAugment aug;
+  GError *error = NULL;
+
+  ck_assert_float_eq_tol (mm_train_noise_smoothing (0.5f, -30.0f), 0.5f, 1e-7f);
+  ck_assert_float_eq_tol (mm_train_noise_smoothing (0.5f, -5.0f), 0.5f, 1e-7f);
+  ck_assert_float_eq_tol (mm_train_noise_smoothing (0.5f, 7.5f), 0.25f, 1e-6f);
+  ck_assert_float_eq_tol (mm_train_noise_smoothing (0.5f, 20.0f), 0.0f, 1e-7f);
+  ck_assert (mm_train_noise_smoothing (0.5f, INFINITY) == 0.0f);
+  ck_assert (mm_train_noise_smoothing (0.0f, -10.0f) == 0.0f);
+
+  mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
+  cfg.noise_smoothing = 0.5f;
+  ck_assert (!mm_train (net, &cfg, img_only, img_only, &res, &error));
+  ck_assert_msg (strstr (error->message, "noise smoothing") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  mm_net_free (net);
+
+  net = mm_net_new (MM_ARCH_AUDIONET_CNN, 1);
+  mm_train_config_init (&cfg, MM_ARCH_AUDIONET_CNN);
+  mm_augment_init (&aug);
+  ck_assert (mm_augment_parse (&aug, "specaug", NULL));
+  cfg.augment = &aug;
+  cfg.noise_smoothing = 0.5f;
+  ck_assert (!mm_train (net, &cfg, audio_only, audio_only, &res, &error));
+  ck_assert_msg (strstr (error->message, "noise smoothing") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  mm_net_free (net);
+  mm_dataset_free (img_only);
+  mm_dataset_free (audio_only);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -952,6 +995,7 @@ main (void)
   tcase_add_test (tc, test_train_refuses_a_resume_of_another_run);
   tcase_add_test (tc, test_train_resumes_a_checkpoint_from_before_label_smoothing);
   tcase_add_test (tc, test_train_refuses_missing_modality_and_bad_settings);
+  tcase_add_test (tc, test_noise_smoothing_ramp_and_refusals);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);
 }

@@ -209,6 +209,7 @@ mm_cmd_train (int argc, char **argv)
    * value given is in its range (see ranges below) */
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
   double lr = -1, modality_dropout = 0, speaker_balance = 0, label_smoothing = 0;
+  double noise_smoothing = 0;
   gboolean json = FALSE, usage, no_calibrate = FALSE;
   char *augment_spec = NULL, *augment_json = NULL, *noise_snr = NULL;
   MmCliFrontend *fe = mm_cli_frontend_new ();
@@ -241,6 +242,9 @@ mm_cmd_train (int argc, char **argv)
       "training sample's image or audio is blanked or replaced by noise (default 0)", "P" },
     { "label-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &label_smoothing, "Train against targets "
       "of 1-S on the label and S spread over the ten digits (default 0: none)", "S" },
+    { "noise-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &noise_smoothing, "With --augment's noise "
+      "kinds: a sample mixed with noise is trained against targets smoothed by E at -5 dB SNR and "
+      "below, less towards 20 dB, none above (default 0: none)", "E" },
     { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "Do not fit the calibration "
       "temperature on the validation split", NULL },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Write the whole training state to FILE after every epoch (atomically)", "FILE" },
@@ -259,6 +263,8 @@ mm_cmd_train (int argc, char **argv)
     { "speaker-balance", 0, 1, FALSE },
     /* beyond a half the label is barely above the rest: a typing error */
     { "label-smoothing", 0, 0.5, FALSE },
+    /* 0.9 leaves the label 0.19 of the target, the rest 0.09 each */
+    { "noise-smoothing", 0, 0.9, FALSE },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- train a network");
@@ -307,6 +313,12 @@ mm_cmd_train (int argc, char **argv)
   }
   if (noise_snr && !mm_augment_set_snr (&aug, noise_snr, &error)) {
     fprintf (stderr, "mmdigits: --noise-snr: %s\n", error->message);
+    rc = MM_EXIT_USAGE;
+    goto out;
+  }
+  if (noise_smoothing != 0 && (!(aug.enabled & MM_AUG_NOISE_KINDS) || !mm_arch_uses_audio (arch))) {
+    fprintf (stderr, "mmdigits: --noise-smoothing needs an arch that hears audio and --augment "
+        "with a noise kind (white, pink, babble, hum; noise or audio)\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }
@@ -372,6 +384,7 @@ mm_cmd_train (int argc, char **argv)
   cfg.mfcc = &mfcc;
   cfg.modality_dropout = (float) modality_dropout;
   cfg.label_smoothing = (float) label_smoothing;
+  cfg.noise_smoothing = (float) noise_smoothing;
   cfg.progress = on_progress;
   cfg.user_data = &prog;
   cfg.checkpoint = checkpoint;

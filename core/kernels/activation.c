@@ -115,7 +115,7 @@ float
 mm_softmax_xent (int batch, int classes, const float *logits,
                  const int *labels, float *probs, float *dlogits)
 {
-  return mm_softmax_xent_smoothed (batch, classes, logits, labels, 0.0f, probs, dlogits);
+  return mm_softmax_xent_smoothed (batch, classes, logits, labels, NULL, probs, dlogits);
 }
 
 /* The smoothing terms are left out entirely at 0 (not multiplied by 0), so
@@ -123,13 +123,13 @@ mm_softmax_xent (int batch, int classes, const float *logits,
  * option existed, and an infinite logit does not turn 0 · ∞ into NaN. */
 float
 mm_softmax_xent_smoothed (int batch, int classes, const float *logits,
-                          const int *labels, float smoothing, float *probs,
+                          const int *labels, const float *smoothing, float *probs,
                           float *dlogits)
 {
   double loss = 0;
-  float spread = smoothing / (float) classes;
 
   for (int b = 0; b < batch; b++) {
+    float s = smoothing ? smoothing[b] : 0.0f, spread = s / (float) classes;
     const float *z = logits + (size_t) b * classes;
     float *p = probs ? probs + (size_t) b * classes : NULL;
     float *g = dlogits ? dlogits + (size_t) b * classes : NULL;
@@ -144,18 +144,18 @@ mm_softmax_xent_smoothed (int batch, int classes, const float *logits,
         p[k] = g[k];
     if (!valid)
       loss += NAN;
-    else if (smoothing == 0.0f)
+    else if (s == 0.0f)
       loss += lse - z[y];
     else {
       double zsum = 0;
       for (int k = 0; k < classes; k++)
         zsum += z[k];
-      loss += lse - (1.0 - smoothing) * z[y] - (double) spread * zsum;
+      loss += lse - (1.0 - s) * z[y] - (double) spread * zsum;
     }
     if (g) {
       if (valid) {
-        g[y] -= 1.0f - smoothing;
-        if (smoothing != 0.0f)
+        g[y] -= 1.0f - s;
+        if (s != 0.0f)
           for (int k = 0; k < classes; k++)
             g[k] -= spread;
       }

@@ -23,13 +23,13 @@ void mm_relu_backward (size_t n, const float *y, const float *dy, float *dx);
 float mm_softmax_xent (int batch, int classes, const float *logits,
                        const int *labels, float *probs, float *dlogits);
 /* The same against smoothed targets (Szegedy et al. 2016, "label
- * smoothing"): the target puts 1 − @smoothing on the label and spreads
- * @smoothing evenly over all @classes, so the loss is
- * lse − (1 − s)·z_label − (s / classes)·Σ z and the gradient
- * (p − target) / batch. @smoothing in [0, 1); 0 is mm_softmax_xent, to the
- * bit. */
+ * smoothing"), each sample b its own s = @smoothing[b] in [0, 1): the
+ * target puts 1 − s on the label and spreads s evenly over all @classes,
+ * so the sample's loss is lse − (1 − s)·z_label − (s / classes)·Σ z and its
+ * gradient (p − target) / batch. A sample with s = 0 (or @smoothing NULL:
+ * every sample) is mm_softmax_xent's, to the bit. */
 float mm_softmax_xent_smoothed (int batch, int classes, const float *logits,
-                                const int *labels, float smoothing, float *probs,
+                                const int *labels, const float *smoothing, float *probs,
                                 float *dlogits);
 /* Row-wise softmax only (inference). In-place allowed. */
 void  mm_softmax      (int batch, int classes, const float *logits, float *probs);

@@ -120,10 +120,10 @@ MmRng       *mm_net_dropout_rng  (MmNet *net);
 void         mm_net_forward    (MmNet *net, int batch, const float *image,
                                 const float *audio, float *logits);
 /* Backward of the last forward, which must have been in training mode, with
- * loss = mean softmax cross-entropy against @labels, smoothed by
- * @label_smoothing (mm_softmax_xent_smoothed; 0 = none): fills the gradient
- * block and returns the loss. */
-float        mm_net_backward   (MmNet *net, const int *labels, float label_smoothing);
+ * loss = mean softmax cross-entropy against @labels, each sample's target
+ * smoothed by @smoothing[b] (mm_softmax_xent_smoothed; NULL = none): fills
+ * the gradient block and returns the loss. */
+float        mm_net_backward   (MmNet *net, const int *labels, const float *smoothing);
 
 /* The network's internal representations, as the study's Figures 6–8 show
  * them: the image encoder's output, the audio encoder's, and the fusion

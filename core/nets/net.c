@@ -963,7 +963,7 @@ mm_net_forward (MmNet *net, int batch, const float *image, const float *audio, f
 }
 
 float
-mm_net_backward (MmNet *net, const int *labels, float label_smoothing)
+mm_net_backward (MmNet *net, const int *labels, const float *smoothing)
 {
   int B = net->batch;
   float loss;
@@ -972,7 +972,7 @@ mm_net_backward (MmNet *net, const int *labels, float label_smoothing)
   /* evaluation keeps nothing for backward (and its batch norm has no
    * batch statistics to differentiate) */
   g_return_val_if_fail (net->backward_ready, NAN);
-  loss = mm_softmax_xent_smoothed (B, MM_N_CLASSES, net->logits, labels, label_smoothing,
+  loss = mm_softmax_xent_smoothed (B, MM_N_CLASSES, net->logits, labels, smoothing,
       net->probs, net->dlogits);
   if (net->has_fusion) {
     fusion_backward (net, &net->fusion, B, net->dlogits, net->d_img, net->d_aud);

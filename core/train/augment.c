@@ -598,7 +598,7 @@ struct _MmAugmenter {
   const int *idx;
   int b, n_tasks, epoch;
   guint64 seed;
-  float *image, *audio;
+  float *image, *audio, *snr_db;
 };
 
 void
@@ -653,14 +653,19 @@ add_babble (const MmAugmenter *g, MmRng *r, Scratch *s)
       WAVE_LEN);
 }
 
-/* The waveform kinds, in the order of mm-augment.h, then the features. */
-static void
+/* The waveform kinds, in the order of mm-augment.h, then the features.
+ * Returns the effective SNR of the noises added (dB; +∞ without noise). */
+static float
 augment_audio (MmAugmenter *g, Scratch *s, int sample, float *out)
 {
   const MmAugment *a = &g->a;
   const MmDataset *tr = g->train;
   MmRng r;
   float warp = 1.0f;
+  /* the noise power added so far over the clean speech's: each noise is
+   * scaled to the speech-and-noise power it meets (mm_aug_add_noise), so
+   * noise k adds (1 + r)·10^(−snr_k/10), the terms taken as uncorrelated */
+  double r_noise = 0;
   static const MmAugKind noises[] = { MM_AUG_WHITE, MM_AUG_PINK, MM_AUG_BABBLE, MM_AUG_HUM };
 
   if (a->enabled & MM_AUG_WAVE_KINDS) {
@@ -684,6 +689,8 @@ augment_audio (MmAugmenter *g, Scratch *s, int sample, float *out)
         add_babble (g, &r, s);
       else
         noise = g->noise[which] + mm_rng_below (&r, NOISE_LEN - WAVE_LEN);
+      if (mm_aug_speech_power (s->wave, WAVE_LEN) > 0 && mean_square (noise, WAVE_LEN) > 0)
+        r_noise += (1 + r_noise) * pow (10.0, -snr / 10.0);
       mm_aug_add_noise (s->wave, noise, WAVE_LEN, snr);
     }
     if (draw_kind (a, &r, g->seed, g->epoch, sample, MM_AUG_BAND)) {
@@ -698,7 +705,7 @@ augment_audio (MmAugmenter *g, Scratch *s, int sample, float *out)
     /* a finite clip in [-1, 1] always gives features: the only failure
      * (non-finite input) cannot happen here */
     if (!mm_mfcc_compute (s->mfcc, s->wave, WAVE_LEN, s->feat, NULL))
-      g_return_if_reached ();
+      g_return_val_if_reached (INFINITY);
     mm_net_prepare_audio (g->norm, s->feat, out);
   }
   if (draw_kind (a, &r, g->seed, g->epoch, sample, MM_AUG_SPECAUG)) {
@@ -712,6 +719,7 @@ augment_audio (MmAugmenter *g, Scratch *s, int sample, float *out)
         memset (out + t * MM_MFCC_COEFFS + c0, 0, sizeof (float) * w);
     }
   }
+  return r_noise > 0 ? (float) (-10.0 * log10 (r_noise)) : INFINITY;
 }
 
 static void
@@ -771,8 +779,11 @@ apply_task (gpointer data, int task)
   for (int i = from; i < to; i++) {
     if (g->image && (g->a.enabled & MM_AUG_IMAGE_KINDS))
       augment_image (g, s, g->idx[i], g->image + (size_t) i * MM_IMAGE_PIXELS);
+    float snr = INFINITY;
     if (g->audio && (g->a.enabled & MM_AUG_AUDIO_KINDS))
-      augment_audio (g, s, g->idx[i], g->audio + (size_t) i * MM_AUDIO_VALUES);
+      snr = augment_audio (g, s, g->idx[i], g->audio + (size_t) i * MM_AUDIO_VALUES);
+    if (g->snr_db)
+      g->snr_db[i] = snr;
   }
 }
 
@@ -836,7 +847,7 @@ mm_augmenter_free (MmAugmenter *g)
 
 void
 mm_augmenter_apply (MmAugmenter *g, const int *idx, int b, guint64 seed, int epoch,
-    float *image, float *audio)
+    float *image, float *audio, float *snr_db)
 {
   /* a waveform sample (resampling, noise, a whole MFCC) is far more work
    * than a wake-up, so small tasks pay */
@@ -847,5 +858,6 @@ mm_augmenter_apply (MmAugmenter *g, const int *idx, int b, guint64 seed, int epo
   g->epoch = epoch;
   g->image = mm_arch_uses_image (g->arch) ? image : NULL;
   g->audio = mm_arch_uses_audio (g->arch) ? audio : NULL;
+  g->snr_db = snr_db;
   mm_parallel_for (g->n_tasks, apply_task, g);
 }

@@ -171,8 +171,12 @@ MmAugmenter *mm_augmenter_new  (const MmAugment *a, MmArch arch, const MmMfccPar
 void         mm_augmenter_free (MmAugmenter *aug);
 /* Overwrites the normalised inputs of a gathered batch (@image [b][784],
  * @audio [b][507], NULL for an input the arch lacks) with augmented ones:
- * sample i is training sample @idx[i], drawn from (seed, epoch, idx[i]). */
+ * sample i is training sample @idx[i], drawn from (seed, epoch, idx[i]).
+ * @snr_db (NULL or [b]) receives each sample's effective SNR in dB, the
+ * clean speech's power over the sum of the additive noises mixed into it
+ * (+∞ for a sample without noise), so that the trainer can weigh what a
+ * drowned word can still teach. */
 void         mm_augmenter_apply (MmAugmenter *aug, const int *idx, int b, guint64 seed,
-                                 int epoch, float *image, float *audio);
+                                 int epoch, float *image, float *audio, float *snr_db);
 
 G_END_DECLS

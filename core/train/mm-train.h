@@ -17,6 +17,14 @@
 G_BEGIN_DECLS
 
 /* ---- Training loop ---- */
+/* The ramp of noise_smoothing (below): none at and above CLEAN dB SNR,
+ * all of it at and below FULL dB. */
+#define MM_NOISE_SMOOTH_CLEAN_DB 20.0f
+#define MM_NOISE_SMOOTH_FULL_DB  (-5.0f)
+/* The label smoothing @noise_smoothing gives a sample at @snr_db (+∞: a
+ * sample without noise gets 0). */
+float mm_train_noise_smoothing (float noise_smoothing, float snr_db);
+
 typedef struct {
   int epoch, n_epochs;        /* 1-based */
   int batch_index, n_batches; /* 1-based within the epoch */
@@ -54,6 +62,13 @@ typedef struct {
    * certainty on voices it has learned by heart. [0, 1); 0 = off. The
    * validation loss stays the plain cross-entropy. */
   float label_smoothing;
+  /* A sample mixed with additive noise by the augmentation at effective SNR
+   * s dB is trained against targets smoothed by
+   * noise_smoothing · clamp((MM_NOISE_SMOOTH_CLEAN_DB − s) / (CLEAN − FULL), 0, 1)
+   * (or label_smoothing, if larger): a word drowned in noise is not
+   * certain, and a network that learns so can say it. Needs an additive
+   * noise kind on. [0, 1); 0 = off. */
+  float noise_smoothing;
   MmTrainProgressFunc progress;
   gpointer user_data;
   /* Checkpoints: with @checkpoint set, the whole state of the run is

@@ -42,6 +42,7 @@ mm_train_config_init (MmTrainConfig *cfg, MmArch arch)
 typedef struct {
   float *image, *audio, *logits;
   int *labels;
+  float *snr_db, *smoothing;  /* with per-sample smoothing only */
 } Batch;
 
 static void
@@ -264,6 +265,7 @@ add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
   set_string (b, "data_sha256", g_strdup (digest));
   set_string (b, "modality_dropout", float_text (cfg->modality_dropout));
   set_string (b, "label_smoothing", float_text (cfg->label_smoothing));
+  set_string (b, "noise_smoothing", float_text (cfg->noise_smoothing));
   set_string (b, "augment", cfg->augment && cfg->augment->enabled ?
       g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) cfg->augment,
           sizeof *cfg->augment) : g_strdup ("none"));
@@ -423,6 +425,7 @@ static const struct {
   const char *key, *before;
 } run_keys_added[] = {
   { "label_smoothing", "0" },
+  { "noise_smoothing", "0" },
 };
 
 static const char *
@@ -619,7 +622,7 @@ run_state_clear (RunState *st)
 }
 
 static void
-batch_alloc (Batch *bt, MmArch arch, int batch)
+batch_alloc (Batch *bt, MmArch arch, int batch, gboolean smoothing)
 {
   if (mm_arch_uses_image (arch))
     bt->image = g_new (float, (size_t) batch * MM_IMAGE_PIXELS);
@@ -627,6 +630,10 @@ batch_alloc (Batch *bt, MmArch arch, int batch)
     bt->audio = g_new (float, (size_t) batch * MM_AUDIO_VALUES);
   bt->labels = g_new (int, batch);
   bt->logits = g_new (float, (size_t) batch * MM_N_CLASSES);
+  if (smoothing) {
+    bt->snr_db = g_new (float, batch);
+    bt->smoothing = g_new (float, batch);
+  }
 }
 
 static void
@@ -636,6 +643,28 @@ batch_free (Batch *bt)
   g_free (bt->audio);
   g_free (bt->labels);
   g_free (bt->logits);
+  g_free (bt->snr_db);
+  g_free (bt->smoothing);
+}
+
+float
+mm_train_noise_smoothing (float noise_smoothing, float snr_db)
+{
+  float w = (MM_NOISE_SMOOTH_CLEAN_DB - snr_db)
+      / (MM_NOISE_SMOOTH_CLEAN_DB - MM_NOISE_SMOOTH_FULL_DB);
+
+  /* +∞ (no noise) gives −∞ here, clamped to 0 */
+  return noise_smoothing * CLAMP (w, 0.0f, 1.0f);
+}
+
+/* Each sample's target smoothing: the run's label smoothing, or the noise
+ * smoothing of the SNR its augmentation drew if that is larger. */
+static void
+batch_smoothing (const MmTrainConfig *cfg, int b, Batch *bt)
+{
+  for (int i = 0; i < b; i++)
+    bt->smoothing[i] = MAX (cfg->label_smoothing,
+        mm_train_noise_smoothing (cfg->noise_smoothing, bt->snr_db[i]));
 }
 
 typedef enum { EPOCH_DONE, EPOCH_CANCELLED, EPOCH_DIVERGED } EpochEnd;
@@ -661,11 +690,17 @@ train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunSt
     gather (train, st->order + start, b, bt);
     if (st->aug)
       mm_augmenter_apply (st->aug, st->order + start, b, cfg->seed, pr->epoch, bt->image,
-          bt->audio);
+          bt->audio, bt->snr_db);
+    if (bt->smoothing) {
+      if (!st->aug)
+        for (int i = 0; i < b; i++)
+          bt->snr_db[i] = INFINITY;
+      batch_smoothing (cfg, b, bt);
+    }
     if (cfg->modality_dropout > 0)
       drop_modality (cfg, st->silence, mm_net_norm (net), st->order + start, b, pr->epoch, bt);
     mm_net_forward (net, b, bt->image, bt->audio, bt->logits);
-    loss = mm_net_backward (net, bt->labels, cfg->label_smoothing);
+    loss = mm_net_backward (net, bt->labels, bt->smoothing);
     if (!isfinite (loss)) {
       g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
           "training diverged: loss is %g at epoch %d, batch %d (lower --lr?)", loss,
@@ -759,6 +794,14 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
         cfg->label_smoothing);
     return FALSE;
   }
+  if (cfg->noise_smoothing != 0
+      && (!(cfg->noise_smoothing > 0 && cfg->noise_smoothing < 1) || !mm_arch_uses_audio (arch)
+          || !cfg->augment || !(cfg->augment->enabled & MM_AUG_NOISE_KINDS))) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "noise smoothing (%g) must be in (0, 1) and "
+        "needs an additive noise augmentation of an audio network (white, pink, babble or hum)",
+        cfg->noise_smoothing);
+    return FALSE;
+  }
   if (cfg->batch < 2 || cfg->epochs < 1 || !(cfg->lr > 0)) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
         "training needs batch ≥ 2, epochs ≥ 1 and lr > 0 (got %d, %d, %g)",
@@ -784,7 +827,8 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
     return FALSE;
   }
   val_probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
-  batch_alloc (&bt, mm_net_arch (net), cfg->batch);
+  batch_alloc (&bt, mm_net_arch (net), cfg->batch,
+      cfg->label_smoothing > 0 || cfg->noise_smoothing > 0);
   n_batches = (train->n + cfg->batch - 1) / cfg->batch;
 
   for (int epoch = st.epoch + 1; ok && epoch <= cfg->epochs && !st.stop; epoch++) {
