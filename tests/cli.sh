@@ -57,26 +57,24 @@ for bad in -0.1 0.6 nan; do
     && ok "train --label-smoothing $bad exits 2 with one line" \
     || fail "train --label-smoothing $bad: rc $rc: $(cat "$T/err")"
 done
+# train with ARGS (after OPTION) must exit 2 with one line naming OPTION
+train_refused () {
+  local opt=$1 rc
+  shift
+  "$MM" train "$@" --out "$T/x.safetensors" 2> "$T/err"
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- "$opt" "$T/err" \
+    && ok "train $* exits 2 with one line naming $opt" \
+    || fail "train $*: rc $rc: $(cat "$T/err")"
+}
 for args in "--noise-smoothing 0.5" "--augment speed --noise-smoothing 0.5" "--augment noise --noise-smoothing 0.95" "--augment noise --noise-smoothing=-0.1"; do
   # shellcheck disable=SC2086 # the options are words
-  "$MM" train --arch AudioNet_CNN $args --out "$T/x.safetensors" 2> "$T/err"
-  rc=$?
-  [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- '--noise-smoothing' "$T/err" \
-    && ok "train $args exits 2 with one line naming --noise-smoothing" \
-    || fail "train $args: rc $rc: $(cat "$T/err")"
+  train_refused --noise-smoothing --arch AudioNet_CNN $args
 done
-"$MM" train --arch ImageNet_CNN --augment noise --noise-smoothing 0.5 --out "$T/x.safetensors" 2> "$T/err"
-rc=$?
-[ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] \
-  && ok "train --noise-smoothing on an image arch exits 2 with one line" \
-  || fail "train --noise-smoothing on ImageNet_CNN: rc $rc: $(cat "$T/err")"
+train_refused --noise-smoothing --arch ImageNet_CNN --augment noise --noise-smoothing 0.5
 for args in "--augment noise --noise-snr=40:5" "--augment noise --noise-snr=5" "--augment speed --noise-snr=-5:40" "--noise-snr=-5:40"; do
   # shellcheck disable=SC2086 # the options are words
-  "$MM" train --arch AudioNet_CNN $args --out "$T/x.safetensors" 2> "$T/err"
-  rc=$?
-  [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- '--noise-snr' "$T/err" \
-    && ok "train $args exits 2 with one line naming --noise-snr" \
-    || fail "train $args: rc $rc: $(cat "$T/err")"
+  train_refused --noise-snr --arch AudioNet_CNN $args
 done
 
 # checked before any data is read: an unwritable --out must not cost a training run
