@@ -689,7 +689,9 @@ augment_audio (MmAugmenter *g, Scratch *s, int sample, float *out)
         add_babble (g, &r, s);
       else
         noise = g->noise[which] + mm_rng_below (&r, NOISE_LEN - WAVE_LEN);
-      if (mm_aug_speech_power (s->wave, WAVE_LEN) > 0 && mean_square (noise, WAVE_LEN) > 0)
+      /* only when asked: two more passes over the clip per noise */
+      if (g->snr_db && mm_aug_speech_power (s->wave, WAVE_LEN) > 0
+          && mean_square (noise, WAVE_LEN) > 0)
         r_noise += (1 + r_noise) * pow (10.0, -snr / 10.0);
       mm_aug_add_noise (s->wave, noise, WAVE_LEN, snr);
     }
