@@ -71,7 +71,9 @@ for args in "--noise-smoothing 0.5" "--augment speed --noise-smoothing 0.5" "--a
   # shellcheck disable=SC2086 # the options are words
   train_refused --noise-smoothing --arch AudioNet_CNN $args
 done
-train_refused --noise-smoothing --arch ImageNet_CNN --augment noise --noise-smoothing 0.5
+for arch in ImageNet_CNN HybridNet_CNN; do
+  train_refused --noise-smoothing --arch $arch --augment noise --noise-smoothing 0.5
+done
 for args in "--augment noise --noise-snr=40:5" "--augment noise --noise-snr=5" "--augment speed --noise-snr=-5:40" "--noise-snr=-5:40"; do
   # shellcheck disable=SC2086 # the options are words
   train_refused --noise-snr --arch AudioNet_CNN $args

@@ -928,11 +928,13 @@ END_TEST
 /* The noise smoothing of a sample: all of it at and below −5 dB, half way
  * at 7.5 dB, none at and above 20 dB nor without noise (+∞); and a run
  * whose samples get no noise (an image network, or no noise kind on) is
- * refused rather than silently trained without it. */
+ * refused rather than silently trained without it, and so is a hybrid's
+ * (its image still tells the digit of a drowned word). */
 START_TEST (test_noise_smoothing_ramp_and_refusals)
 {
   MmDataset *img_only = mm_dataset_new (10, TRUE, FALSE);
   MmDataset *audio_only = mm_dataset_new (10, FALSE, TRUE);
+  MmDataset *both = mm_dataset_new (10, TRUE, TRUE);
   MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 1);
   MmTrainConfig cfg;
   MmTrainResult res;
@@ -963,6 +965,17 @@ START_TEST (test_noise_smoothing_ramp_and_refusals)
   ck_assert_msg (strstr (error->message, "noise smoothing") != NULL, "%s", error->message);
   g_clear_error (&error);
   mm_net_free (net);
+
+  net = mm_net_new (MM_ARCH_HYBRIDNET_CNN, 1);
+  mm_train_config_init (&cfg, MM_ARCH_HYBRIDNET_CNN);
+  ck_assert (mm_augment_parse (&aug, "white", NULL));
+  cfg.augment = &aug;
+  cfg.noise_smoothing = 0.5f;
+  ck_assert (!mm_train (net, &cfg, both, both, &res, &error));
+  ck_assert_msg (strstr (error->message, "noise smoothing") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  mm_net_free (net);
+  mm_dataset_free (both);
   mm_dataset_free (img_only);
   mm_dataset_free (audio_only);
 }

@@ -316,9 +316,10 @@ mm_cmd_train (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (noise_smoothing != 0 && (!(aug.enabled & MM_AUG_NOISE_KINDS) || !mm_arch_uses_audio (arch))) {
-    fprintf (stderr, "mmdigits: --noise-smoothing needs an arch that hears audio and --augment "
-        "with a noise kind (white, pink, babble, hum; noise or audio)\n");
+  if (noise_smoothing != 0 && (!(aug.enabled & MM_AUG_NOISE_KINDS) || !mm_arch_uses_audio (arch)
+          || mm_arch_uses_image (arch))) {
+    fprintf (stderr, "mmdigits: --noise-smoothing needs an audio network (AudioNet_CNN or "
+        "AudioNet_LSTM) and --augment with a noise kind (white, pink, babble, hum; noise or audio)\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }

@@ -796,10 +796,13 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   }
   if (cfg->noise_smoothing != 0
       && (!(cfg->noise_smoothing > 0 && cfg->noise_smoothing < 1) || !mm_arch_uses_audio (arch)
+          || mm_arch_uses_image (arch)
           || !cfg->augment || !(cfg->augment->enabled & MM_AUG_NOISE_KINDS))) {
+    /* a hybrid still sees the image of a drowned word: its pair is not
+     * uncertain, so it is refused rather than taught so */
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "noise smoothing (%g) must be in (0, 1) and "
-        "needs an additive noise augmentation of an audio network (white, pink, babble or hum)",
-        cfg->noise_smoothing);
+        "needs an additive noise augmentation of an audio-only network (white, pink, babble or "
+        "hum)", cfg->noise_smoothing);
     return FALSE;
   }
   if (cfg->batch < 2 || cfg->epochs < 1 || !(cfg->lr > 0)) {
