@@ -925,6 +925,30 @@ START_TEST (test_train_refuses_missing_modality_and_bad_settings)
 }
 END_TEST
 
+/* mm_train refuses noise smoothing for @arch on @ds with @augment (a kind
+ * list, NULL: none), naming it. */
+static void
+assert_noise_smoothing_refused (MmArch arch, const char *augment, MmDataset *ds)
+{
+  MmNet *net = mm_net_new (arch, 1);
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  MmAugment aug;
+  GError *error = NULL;
+
+  mm_train_config_init (&cfg, arch);
+  if (augment) {
+    mm_augment_init (&aug);
+    ck_assert (mm_augment_parse (&aug, augment, NULL));
+    cfg.augment = &aug;
+  }
+  cfg.noise_smoothing = 0.5f;
+  ck_assert (!mm_train (net, &cfg, ds, ds, &res, &error));
+  ck_assert_msg (strstr (error->message, "noise smoothing") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  mm_net_free (net);
+}
+
 /* The noise smoothing of a sample: all of it at and below −5 dB, half way
  * at 7.5 dB, none at and above 20 dB nor without noise (+∞); and a run
  * whose samples get no noise (an image network, or no noise kind on) is
@@ -935,11 +959,6 @@ START_TEST (test_noise_smoothing_ramp_and_refusals)
   MmDataset *img_only = mm_dataset_new (10, TRUE, FALSE);
   MmDataset *audio_only = mm_dataset_new (10, FALSE, TRUE);
   MmDataset *both = mm_dataset_new (10, TRUE, TRUE);
-  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 1);
-  MmTrainConfig cfg;
-  MmTrainResult res;
-  MmAugment aug;
-  GError *error = NULL;
 
   ck_assert_float_eq_tol (mm_train_noise_smoothing (0.5f, -30.0f), 0.5f, 1e-7f);
   ck_assert_float_eq_tol (mm_train_noise_smoothing (0.5f, -5.0f), 0.5f, 1e-7f);
@@ -948,33 +967,9 @@ START_TEST (test_noise_smoothing_ramp_and_refusals)
   ck_assert (mm_train_noise_smoothing (0.5f, INFINITY) == 0.0f);
   ck_assert (mm_train_noise_smoothing (0.0f, -10.0f) == 0.0f);
 
-  mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
-  cfg.noise_smoothing = 0.5f;
-  ck_assert (!mm_train (net, &cfg, img_only, img_only, &res, &error));
-  ck_assert_msg (strstr (error->message, "noise smoothing") != NULL, "%s", error->message);
-  g_clear_error (&error);
-  mm_net_free (net);
-
-  net = mm_net_new (MM_ARCH_AUDIONET_CNN, 1);
-  mm_train_config_init (&cfg, MM_ARCH_AUDIONET_CNN);
-  mm_augment_init (&aug);
-  ck_assert (mm_augment_parse (&aug, "specaug", NULL));
-  cfg.augment = &aug;
-  cfg.noise_smoothing = 0.5f;
-  ck_assert (!mm_train (net, &cfg, audio_only, audio_only, &res, &error));
-  ck_assert_msg (strstr (error->message, "noise smoothing") != NULL, "%s", error->message);
-  g_clear_error (&error);
-  mm_net_free (net);
-
-  net = mm_net_new (MM_ARCH_HYBRIDNET_CNN, 1);
-  mm_train_config_init (&cfg, MM_ARCH_HYBRIDNET_CNN);
-  ck_assert (mm_augment_parse (&aug, "white", NULL));
-  cfg.augment = &aug;
-  cfg.noise_smoothing = 0.5f;
-  ck_assert (!mm_train (net, &cfg, both, both, &res, &error));
-  ck_assert_msg (strstr (error->message, "noise smoothing") != NULL, "%s", error->message);
-  g_clear_error (&error);
-  mm_net_free (net);
+  assert_noise_smoothing_refused (MM_ARCH_IMAGENET_CNN, NULL, img_only);
+  assert_noise_smoothing_refused (MM_ARCH_AUDIONET_CNN, "specaug", audio_only);
+  assert_noise_smoothing_refused (MM_ARCH_HYBRIDNET_CNN, "specaug,white", both);
   mm_dataset_free (both);
   mm_dataset_free (img_only);
   mm_dataset_free (audio_only);

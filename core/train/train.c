@@ -631,7 +631,10 @@ batch_alloc (Batch *bt, MmArch arch, int batch, gboolean smoothing)
   bt->labels = g_new (int, batch);
   bt->logits = g_new (float, (size_t) batch * MM_N_CLASSES);
   if (smoothing) {
+    /* no noise until an augmenter says otherwise (it rewrites every batch) */
     bt->snr_db = g_new (float, batch);
+    for (int i = 0; i < batch; i++)
+      bt->snr_db[i] = INFINITY;
     bt->smoothing = g_new (float, batch);
   }
 }
@@ -691,12 +694,8 @@ train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunSt
     if (st->aug)
       mm_augmenter_apply (st->aug, st->order + start, b, cfg->seed, pr->epoch, bt->image,
           bt->audio, bt->snr_db);
-    if (bt->smoothing) {
-      if (!st->aug)
-        for (int i = 0; i < b; i++)
-          bt->snr_db[i] = INFINITY;
+    if (bt->smoothing)
       batch_smoothing (cfg, b, bt);
-    }
     if (cfg->modality_dropout > 0)
       drop_modality (cfg, st->silence, mm_net_norm (net), st->order + start, b, pr->epoch, bt);
     mm_net_forward (net, b, bt->image, bt->audio, bt->logits);
