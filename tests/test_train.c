@@ -976,6 +976,34 @@ START_TEST (test_noise_smoothing_ramp_and_refusals)
 }
 END_TEST
 
+/* The predicates mm_train and the CLI both decide by: noise smoothing for
+ * an audio-only network with an additive noise kind on (not SpecAugment
+ * alone, nor no augmentation, nor a hybrid or the image network); modality
+ * dropout for the two hybrids only. */
+START_TEST (test_options_apply_to_the_runs_they_need)
+{
+  MmAugment white, masks;
+
+  mm_augment_init (&white);
+  ck_assert (mm_augment_parse (&white, "speed,white", NULL));
+  mm_augment_init (&masks);
+  ck_assert (mm_augment_parse (&masks, "specaug", NULL));
+  ck_assert (mm_train_noise_smoothing_applies (MM_ARCH_AUDIONET_CNN, &white));
+  ck_assert (mm_train_noise_smoothing_applies (MM_ARCH_AUDIONET_LSTM, &white));
+  ck_assert (!mm_train_noise_smoothing_applies (MM_ARCH_AUDIONET_CNN, &masks));
+  ck_assert (!mm_train_noise_smoothing_applies (MM_ARCH_AUDIONET_CNN, NULL));
+  ck_assert (!mm_train_noise_smoothing_applies (MM_ARCH_HYBRIDNET_CNN, &white));
+  ck_assert (!mm_train_noise_smoothing_applies (MM_ARCH_HYBRIDNET_CNN_LSTM, &white));
+  ck_assert (!mm_train_noise_smoothing_applies (MM_ARCH_IMAGENET_CNN, &white));
+
+  ck_assert (mm_train_modality_dropout_applies (MM_ARCH_HYBRIDNET_CNN));
+  ck_assert (mm_train_modality_dropout_applies (MM_ARCH_HYBRIDNET_CNN_LSTM));
+  ck_assert (!mm_train_modality_dropout_applies (MM_ARCH_IMAGENET_CNN));
+  ck_assert (!mm_train_modality_dropout_applies (MM_ARCH_AUDIONET_CNN));
+  ck_assert (!mm_train_modality_dropout_applies (MM_ARCH_AUDIONET_LSTM));
+}
+END_TEST
+
 int
 main (void)
 {
@@ -1004,6 +1032,7 @@ main (void)
   tcase_add_test (tc, test_train_resumes_a_checkpoint_from_before_label_smoothing);
   tcase_add_test (tc, test_train_refuses_missing_modality_and_bad_settings);
   tcase_add_test (tc, test_noise_smoothing_ramp_and_refusals);
+  tcase_add_test (tc, test_options_apply_to_the_runs_they_need);
   suite_add_tcase (s, tc);
   return mm_test_run_suite (s);
 }

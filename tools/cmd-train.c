@@ -316,14 +316,13 @@ mm_cmd_train (int argc, char **argv)
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (noise_smoothing != 0 && (!(aug.enabled & MM_AUG_NOISE_KINDS) || !mm_arch_uses_audio (arch)
-          || mm_arch_uses_image (arch))) {
+  if (noise_smoothing != 0 && !mm_train_noise_smoothing_applies (arch, &aug)) {
     fprintf (stderr, "mmdigits: --noise-smoothing needs an audio network (AudioNet_CNN or "
         "AudioNet_LSTM) and --augment with a noise kind (white, pink, babble, hum; noise or audio)\n");
     rc = MM_EXIT_USAGE;
     goto out;
   }
-  if (modality_dropout != 0 && (!mm_arch_uses_image (arch) || !mm_arch_uses_audio (arch))) {
+  if (modality_dropout != 0 && !mm_train_modality_dropout_applies (arch)) {
     fprintf (stderr, "mmdigits: --modality-dropout needs a hybrid arch\n");
     rc = MM_EXIT_USAGE;
     goto out;

@@ -25,6 +25,15 @@ G_BEGIN_DECLS
  * sample without noise gets 0). */
 float mm_train_noise_smoothing (float noise_smoothing, float snr_db);
 
+/* Which runs an option can apply to, decided here once for mm_train and
+ * every front end (the CLI refuses early with its own message).
+ * Noise smoothing: an audio-only network with an additive noise kind of
+ * @augment (may be NULL) on; a hybrid still sees the image of a drowned
+ * word, so its pair is not uncertain and must not be taught so. */
+gboolean mm_train_noise_smoothing_applies (MmArch arch, const MmAugment *augment);
+/* Modality dropout: a hybrid, the only network with a branch to drop. */
+gboolean mm_train_modality_dropout_applies (MmArch arch);
+
 typedef struct {
   int epoch, n_epochs;        /* 1-based */
   int batch_index, n_batches; /* 1-based within the epoch */

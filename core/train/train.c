@@ -650,6 +650,19 @@ batch_free (Batch *bt)
   g_free (bt->smoothing);
 }
 
+gboolean
+mm_train_noise_smoothing_applies (MmArch arch, const MmAugment *augment)
+{
+  return mm_arch_uses_audio (arch) && !mm_arch_uses_image (arch)
+      && augment && (augment->enabled & MM_AUG_NOISE_KINDS);
+}
+
+gboolean
+mm_train_modality_dropout_applies (MmArch arch)
+{
+  return mm_arch_uses_image (arch) && mm_arch_uses_audio (arch);
+}
+
 float
 mm_train_noise_smoothing (float noise_smoothing, float snr_db)
 {
@@ -780,7 +793,7 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   arch = mm_net_arch (net);
   if (cfg->modality_dropout != 0
       && (!(cfg->modality_dropout > 0 && cfg->modality_dropout <= 1)
-          || !mm_arch_uses_image (arch) || !mm_arch_uses_audio (arch))) {
+          || !mm_train_modality_dropout_applies (arch))) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "modality dropout (%g) must be in (0, 1] "
         "and needs a hybrid network (%s is not)", cfg->modality_dropout, mm_arch_name (arch));
     return FALSE;
@@ -794,11 +807,8 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
     return FALSE;
   }
   if (cfg->noise_smoothing != 0
-      && (!(cfg->noise_smoothing > 0 && cfg->noise_smoothing < 1) || !mm_arch_uses_audio (arch)
-          || mm_arch_uses_image (arch)
-          || !cfg->augment || !(cfg->augment->enabled & MM_AUG_NOISE_KINDS))) {
-    /* a hybrid still sees the image of a drowned word: its pair is not
-     * uncertain, so it is refused rather than taught so */
+      && (!(cfg->noise_smoothing > 0 && cfg->noise_smoothing < 1)
+          || !mm_train_noise_smoothing_applies (arch, cfg->augment))) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "noise smoothing (%g) must be in (0, 1) and "
         "needs an additive noise augmentation of an audio-only network (white, pink, babble or "
         "hum)", cfg->noise_smoothing);
