@@ -57,6 +57,13 @@ for bad in -0.1 0.6 nan; do
     && ok "train --label-smoothing $bad exits 2 with one line" \
     || fail "train --label-smoothing $bad: rc $rc: $(cat "$T/err")"
 done
+for bad in -0.1 11 nan; do
+  "$MM" train --arch ImageNet_CNN --mixup=$bad --out "$T/x.safetensors" 2> "$T/err"
+  rc=$?
+  [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- "--mixup" "$T/err" \
+    && ok "train --mixup $bad exits 2 with one line naming it" \
+    || fail "train --mixup $bad: rc $rc: $(cat "$T/err")"
+done
 # train with ARGS (after OPTION) must exit 2 with one line naming OPTION
 train_refused () {
   local opt=$1 rc
@@ -267,6 +274,15 @@ PY
     && ! cmp -s "$T/ls.safetensors" "$T/nols.safetensors" \
     && ok "train --label-smoothing is recorded in the provenance and changes the weights" \
     || fail "train --label-smoothing: $(tail -1 "$T/ls.err") $(cat "$T/ls.json")"
+
+  # mixup's α is recorded as given, and changes the training (the run without
+  # it is the label-smoothing test's)
+  "$MM" train --arch ImageNet_CNN --mixup 0.2 --epochs 1 --limit 256 --threads 2 \
+      --out "$T/mx.safetensors" --json > "$T/mx.json" 2> "$T/mx.err" \
+    && python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert a["mixup"]==0.2 and "mixup" not in b' "$T/mx.json" "$T/nols.json" \
+    && ! cmp -s "$T/mx.safetensors" "$T/nols.safetensors" \
+    && ok "train --mixup is recorded in the provenance and changes the weights" \
+    || fail "train --mixup: $(tail -1 "$T/mx.err") $(cat "$T/mx.json")"
 
   # the noise's SNR range is recorded as given (negative SNRs too: "-5:40" as
   # the option's own word, not taken for an option)

@@ -846,6 +846,63 @@ START_TEST (test_smoothed_xent_is_cross_entropy_against_smoothed_targets)
 }
 END_TEST
 
+typedef struct {
+  float *z;
+  const int *labels, *mix_labels;
+  const float *smoothing, *mix;
+} MixedXentCase;
+
+static double
+mixed_xent_loss (gpointer data)
+{
+  MixedXentCase *c = data;
+  return mm_softmax_xent_mixed (4, 10, c->z, c->labels, c->smoothing, c->mix_labels, c->mix,
+      NULL, NULL);
+}
+
+/* mixup's loss: every sample its own weight and smoothing, one mixed with
+ * its own label, one not mixed */
+START_TEST (test_mixed_xent_backward_matches_finite_differences)
+{
+  const int labels[4] = { 3, 0, 9, 3 }, mix_labels[4] = { 5, 0, 1, 8 };
+  const float smoothing[4] = { 0.1f, 0.0f, 0.3f, 0.0f }, mix[4] = { 0.4f, 0.7f, 0.0f, 0.95f };
+  float z[40], dz[40];
+  MixedXentCase c = { z, labels, mix_labels, smoothing, mix };
+
+  mm_test_fill_uniform (z, 40, -3.0f, 3.0f, 11);
+  mm_softmax_xent_mixed (4, 10, z, labels, smoothing, mix_labels, mix, NULL, dz);
+  mm_test_grad_check ("mixed softmax_xent dlogits", z, dz, 40, mixed_xent_loss, &c,
+      5e-3, 1e-4, 1e-2, 40);
+}
+END_TEST
+
+/* The loss is the cross-entropy against (1 − m)·t(label) + m·t(mix label),
+ * t the smoothed target, and its gradient p minus that target; without
+ * mixing it is the smoothed function's. */
+START_TEST (test_mixed_xent_is_cross_entropy_against_mixed_targets)
+{
+  const int labels[3] = { 2, 7, 4 }, mix_labels[3] = { 6, 7, 0 };
+  const float s[3] = { 0.2f, 0.0f, 0.0f }, m[3] = { 0.3f, 0.5f, 1.0f };
+  float z[30], p[30], dz[30], dz_s[30];
+  double want = 0;
+  float loss;
+
+  mm_test_fill_uniform (z, 30, -4.0f, 4.0f, 6);
+  loss = mm_softmax_xent_mixed (3, 10, z, labels, s, mix_labels, m, p, dz);
+  for (int b = 0; b < 3; b++)
+    for (int k = 0; k < 10; k++) {
+      double t = (1.0 - m[b]) * ((k == labels[b] ? 1.0 - s[b] : 0.0) + s[b] / 10.0)
+          + m[b] * ((k == mix_labels[b] ? 1.0 - s[b] : 0.0) + s[b] / 10.0);
+      want -= t * log (p[b * 10 + k]) / 3.0;
+      ck_assert_float_eq_tol (dz[b * 10 + k], (float) ((p[b * 10 + k] - t) / 3.0), 1e-7f);
+    }
+  ck_assert_float_eq_tol (loss, (float) want, 1e-5f);
+  ck_assert (mm_softmax_xent_mixed (3, 10, z, labels, s, NULL, NULL, NULL, dz)
+      == mm_softmax_xent_smoothed (3, 10, z, labels, s, NULL, dz_s));
+  ck_assert_mem_eq (dz, dz_s, sizeof dz);
+}
+END_TEST
+
 START_TEST (test_softmax_is_stable_for_large_logits)
 {
   float z[4] = { 1000.0f, 999.0f, -1000.0f, 1000.0f }, p[4];
@@ -913,6 +970,8 @@ main (void)
   tcase_add_test (tc, test_softmax_xent_of_uniform_logits_is_ln10);
   tcase_add_test (tc, test_smoothed_xent_backward_matches_finite_differences);
   tcase_add_test (tc, test_smoothed_xent_is_cross_entropy_against_smoothed_targets);
+  tcase_add_test (tc, test_mixed_xent_backward_matches_finite_differences);
+  tcase_add_test (tc, test_mixed_xent_is_cross_entropy_against_mixed_targets);
   tcase_add_test (tc, test_softmax_is_stable_for_large_logits);
   suite_add_tcase (s, tc);
 

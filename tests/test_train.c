@@ -634,6 +634,46 @@ START_TEST (test_train_is_reproducible_for_a_seed)
 }
 END_TEST
 
+/* Mixup: the same seed gives the same weights, the mixing changes them,
+ * the net still learns a separable problem (its training loss is against
+ * mixed targets, so only validation accuracy is asked), and an α out of
+ * (0, MM_TRAIN_MIXUP_MAX] is refused with its name. */
+START_TEST (test_train_mixup_reproducible_and_learns)
+{
+  MmDataset *tr = synthetic_images (320, 1), *va = synthetic_images (100, 2);
+  MmNet *a = mm_net_new (MM_ARCH_IMAGENET_CNN, 5), *b = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  MmNet *plain = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  const float bad[] = { -0.2f, MM_TRAIN_MIXUP_MAX * 1.5f, NAN };
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  GError *error = NULL;
+  size_t n = sizeof (float) * mm_net_n_params (a);
+
+  mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
+  cfg.epochs = 4;
+  cfg.batch = 16;
+  cfg.lr = 3e-3f;
+  ck_assert (mm_train (plain, &cfg, tr, va, &res, NULL));
+  cfg.mixup = 0.4f;
+  ck_assert (mm_train (a, &cfg, tr, va, &res, NULL));
+  ck_assert_msg (res.best_val_accuracy > 0.9, "accuracy %.3f", res.best_val_accuracy);
+  ck_assert (mm_train (b, &cfg, tr, va, &res, NULL));
+  ck_assert (memcmp (mm_net_params (a), mm_net_params (b), n) == 0);
+  ck_assert (memcmp (mm_net_params (a), mm_net_params (plain), n) != 0);
+  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
+    cfg.mixup = bad[i];
+    ck_assert (!mm_train (b, &cfg, tr, va, &res, &error));
+    ck_assert_msg (strstr (error->message, "mixup") != NULL, "%s", error->message);
+    g_clear_error (&error);
+  }
+  mm_net_free (a);
+  mm_net_free (b);
+  mm_net_free (plain);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
 /* Labels the net cannot learn on validation: early stopping ends the run
  * after `patience` epochs without a new best. */
 START_TEST (test_train_stops_early_without_progress)
@@ -821,6 +861,9 @@ START_TEST (test_train_refuses_a_resume_of_another_run)
   assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH,
       "label_smoothing 0, this run has 0.100000001");
   cfg.label_smoothing = 0;
+  cfg.mixup = 0.2f;
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "mixup 0, this run has 0.200000003");
+  cfg.mixup = 0;
   tr->labels[5] = (tr->labels[5] + 1) % 10;
   assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "other training data");
   tr->labels[5] = (tr->labels[5] + 9) % 10;
@@ -1026,6 +1069,7 @@ main (void)
   tcase_add_test (tc, test_score_of_views_is_the_mean_of_logits);
   tcase_add_test (tc, test_dataset_head_copies_the_first_samples);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
+  tcase_add_test (tc, test_train_mixup_reproducible_and_learns);
   tcase_add_test (tc, test_train_stops_early_without_progress);
   tcase_add_loop_test (tc, test_train_resumes_bit_for_bit, 0, MM_N_ARCH);
   tcase_add_test (tc, test_train_refuses_a_resume_of_another_run);

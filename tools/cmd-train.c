@@ -209,7 +209,7 @@ mm_cmd_train (int argc, char **argv)
    * value given is in its range (see ranges below) */
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
   double lr = -1, modality_dropout = 0, speaker_balance = 0, label_smoothing = 0;
-  double noise_smoothing = 0;
+  double noise_smoothing = 0, mixup = 0;
   gboolean json = FALSE, usage, no_calibrate = FALSE;
   char *augment_spec = NULL, *augment_json = NULL, *noise_snr = NULL;
   MmCliFrontend *fe = mm_cli_frontend_new ();
@@ -245,6 +245,8 @@ mm_cmd_train (int argc, char **argv)
     { "noise-smoothing", 0, 0, G_OPTION_ARG_DOUBLE, &noise_smoothing, "With --augment's noise "
       "kinds: a sample mixed with noise is trained against targets smoothed by E at -5 dB SNR and "
       "below, less towards 20 dB, none above (default 0: none)", "E" },
+    { "mixup", 0, 0, G_OPTION_ARG_DOUBLE, &mixup, "Mix each training sample with another of "
+      "its batch, inputs and targets, by a weight drawn from Beta(A, A) (default 0: none)", "A" },
     { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "Do not fit the calibration "
       "temperature on the validation split", NULL },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Write the whole training state to FILE after every epoch (atomically)", "FILE" },
@@ -265,6 +267,8 @@ mm_cmd_train (int argc, char **argv)
     { "label-smoothing", 0, 0.5, FALSE },
     /* 0.9 leaves the label 0.19 of the target, the rest 0.09 each */
     { "noise-smoothing", 0, 0.9, FALSE },
+    /* mixup's own limit (mm-train.h); 0 is off */
+    { "mixup", 0, MM_TRAIN_MIXUP_MAX, FALSE },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- train a network");
@@ -385,6 +389,7 @@ mm_cmd_train (int argc, char **argv)
   cfg.modality_dropout = (float) modality_dropout;
   cfg.label_smoothing = (float) label_smoothing;
   cfg.noise_smoothing = (float) noise_smoothing;
+  cfg.mixup = (float) mixup;
   cfg.progress = on_progress;
   cfg.user_data = &prog;
   cfg.checkpoint = checkpoint;

@@ -165,3 +165,39 @@ mm_softmax_xent_smoothed (int batch, int classes, const float *logits,
   }
   return batch > 0 ? (float) (loss / batch) : 0.0f;
 }
+
+/* The smoothed loss of the label, moved towards the mix label's: with the
+ * same smoothing the two targets differ only by (1 − s) on the two labels,
+ * so the mixed loss adds m·(1 − s)·(z_label − z_mix) and the gradient moves
+ * m·(1 − s) / batch from one label to the other. */
+float
+mm_softmax_xent_mixed (int batch, int classes, const float *logits,
+                       const int *labels, const float *smoothing,
+                       const int *mix_labels, const float *mix, float *probs,
+                       float *dlogits)
+{
+  double shift = 0;
+  float loss = mm_softmax_xent_smoothed (batch, classes, logits, labels, smoothing, probs,
+      dlogits);
+
+  if (!mix_labels || !mix || batch <= 0)
+    return loss;
+  for (int b = 0; b < batch; b++) {
+    const float *z = logits + (size_t) b * classes;
+    int y = labels[b], y2 = mix_labels[b];
+    float w = mix[b] * (1.0f - (smoothing ? smoothing[b] : 0.0f));
+
+    if (mix[b] == 0.0f || y == y2)
+      continue;
+    if (y < 0 || y >= classes || y2 < 0 || y2 >= classes) {
+      shift += NAN;
+      continue;
+    }
+    shift += (double) w * (z[y] - z[y2]);
+    if (dlogits) {
+      dlogits[(size_t) b * classes + y] += w / (float) batch;
+      dlogits[(size_t) b * classes + y2] -= w / (float) batch;
+    }
+  }
+  return (float) (loss + shift / batch);
+}

@@ -31,6 +31,15 @@ float mm_softmax_xent (int batch, int classes, const float *logits,
 float mm_softmax_xent_smoothed (int batch, int classes, const float *logits,
                                 const int *labels, const float *smoothing, float *probs,
                                 float *dlogits);
+/* The same against mixed targets (Zhang et al. 2018, "mixup"): sample b's
+ * target is (1 − m)·t(@labels[b]) + m·t(@mix_labels[b]), m = @mix[b] in
+ * [0, 1], t(y) the target mm_softmax_xent_smoothed gives label y; the loss,
+ * linear in the target, is (1 − m)·loss(label) + m·loss(mix label) and the
+ * gradient (p − target) / batch. @mix_labels and @mix NULL: no mixing. */
+float mm_softmax_xent_mixed (int batch, int classes, const float *logits,
+                             const int *labels, const float *smoothing,
+                             const int *mix_labels, const float *mix, float *probs,
+                             float *dlogits);
 /* Row-wise softmax only (inference). In-place allowed. */
 void  mm_softmax      (int batch, int classes, const float *logits, float *probs);
 /* Calibrated probabilities: softmax(@logits / @t) row-wise, @t > 0 (a

@@ -124,6 +124,11 @@ void         mm_net_forward    (MmNet *net, int batch, const float *image,
  * smoothed by @smoothing[b] (mm_softmax_xent_smoothed; NULL = none): fills
  * the gradient block and returns the loss. */
 float        mm_net_backward   (MmNet *net, const int *labels, const float *smoothing);
+/* The same against mixed targets (mm_softmax_xent_mixed: sample b's target
+ * moved by @mix[b] towards @mix_labels[b]'s), for inputs mixed in the same
+ * proportions (mixup). NULL @mix_labels and @mix: mm_net_backward. */
+float        mm_net_backward_mixed (MmNet *net, const int *labels, const float *smoothing,
+                                    const int *mix_labels, const float *mix);
 
 /* The network's internal representations, as the study's Figures 6–8 show
  * them: the image encoder's output, the audio encoder's, and the fusion

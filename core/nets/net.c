@@ -965,6 +965,13 @@ mm_net_forward (MmNet *net, int batch, const float *image, const float *audio, f
 float
 mm_net_backward (MmNet *net, const int *labels, const float *smoothing)
 {
+  return mm_net_backward_mixed (net, labels, smoothing, NULL, NULL);
+}
+
+float
+mm_net_backward_mixed (MmNet *net, const int *labels, const float *smoothing,
+    const int *mix_labels, const float *mix)
+{
   int B = net->batch;
   float loss;
 
@@ -972,8 +979,8 @@ mm_net_backward (MmNet *net, const int *labels, const float *smoothing)
   /* evaluation keeps nothing for backward (and its batch norm has no
    * batch statistics to differentiate) */
   g_return_val_if_fail (net->backward_ready, NAN);
-  loss = mm_softmax_xent_smoothed (B, MM_N_CLASSES, net->logits, labels, smoothing,
-      net->probs, net->dlogits);
+  loss = mm_softmax_xent_mixed (B, MM_N_CLASSES, net->logits, labels, smoothing, mix_labels,
+      mix, net->probs, net->dlogits);
   if (net->has_fusion) {
     fusion_backward (net, &net->fusion, B, net->dlogits, net->d_img, net->d_aud);
   } else {

@@ -21,6 +21,9 @@ G_BEGIN_DECLS
  * all of it at and below FULL dB. */
 #define MM_NOISE_SMOOTH_CLEAN_DB 20.0f
 #define MM_NOISE_SMOOTH_FULL_DB  (-5.0f)
+/* The largest mixup α (MmTrainConfig.mixup): Beta(α, α) is already close to
+ * m = 1/2 for every sample there. */
+#define MM_TRAIN_MIXUP_MAX 10.0f
 /* The label smoothing @noise_smoothing gives a sample at @snr_db (+∞: a
  * sample without noise gets 0). */
 float mm_train_noise_smoothing (float noise_smoothing, float snr_db);
@@ -78,6 +81,14 @@ typedef struct {
    * certain, and a network that learns so can say it. Needs an additive
    * noise kind on. [0, 1); 0 = off. */
   float noise_smoothing;
+  /* Mixup (Zhang et al. 2018): each training sample's inputs become
+   * (1 − m)·its own + m·those of another sample of its batch, and its
+   * target moves by m towards the other's label (each with the first
+   * sample's smoothing); m ~ Beta(mixup, mixup), the partner and m drawn
+   * from (seed, epoch, sample) only. Every arch; a hybrid mixes both
+   * inputs alike. Applied after the augmentation, before the modality
+   * dropout. 0 = off; else (0, MM_TRAIN_MIXUP_MAX]. */
+  float mixup;
   MmTrainProgressFunc progress;
   gpointer user_data;
   /* Checkpoints: with @checkpoint set, the whole state of the run is

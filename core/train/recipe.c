@@ -236,6 +236,8 @@ add_training (JsonBuilder *b, const MmRecipeProvenance *p)
     mm_json_add_double (b, "label_smoothing", mm_float_decimal (p->cfg->label_smoothing));
   if (p->cfg->noise_smoothing > 0)
     mm_json_add_double (b, "noise_smoothing", mm_float_decimal (p->cfg->noise_smoothing));
+  if (p->cfg->mixup > 0)
+    mm_json_add_double (b, "mixup", mm_float_decimal (p->cfg->mixup));
   if (p->temperature > 0) {
     mm_json_add_double (b, "temperature", p->temperature);
     mm_json_add_string (b, "calibration", "temperature fitted on the validation split (cross-entropy)");

@@ -43,6 +43,10 @@ typedef struct {
   float *image, *audio, *logits;
   int *labels;
   float *snr_db, *smoothing;  /* with per-sample smoothing only */
+  /* with mixup only: the partners' labels, their weights, and the batch's
+   * inputs before mixing */
+  int *mix_labels;
+  float *mix, *src_image, *src_audio;
 } Batch;
 
 static void
@@ -95,14 +99,48 @@ drop_modality (const MmTrainConfig *cfg, const float *silence, const MmNorm *nor
     x = audio ? bt->audio + (size_t) i * MM_AUDIO_VALUES : bt->image + (size_t) i * MM_IMAGE_PIXELS;
     n = audio ? MM_AUDIO_VALUES : MM_IMAGE_PIXELS;
     for (int k = 0; k < n; k++) {
-      if (noise) {
-        /* unit-variance noise in the normalised domain (Box–Muller) */
-        double u1 = (mm_rng_u32 (&r) + 0.5) / 4294967296.0, u2 = mm_rng_uniform (&r);
-        x[k] = (float) (sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2));
-      } else {
+      if (noise)  /* unit-variance noise in the normalised domain */
+        x[k] = (float) mm_rng_normal (&r);
+      else
         x[k] = audio ? silence[k] : -norm->image_mean / norm->image_std;
-      }
     }
+  }
+}
+
+/* @x = (1 − @m)·@x + @m·@y */
+static void
+mix_rows (float *x, const float *y, int n, float m)
+{
+  for (int k = 0; k < n; k++)
+    x[k] += m * (y[k] - x[k]);
+}
+
+/* Mixup (see MmTrainConfig): sample i of the batch takes a partner j and a
+ * weight m ~ Beta(α, α), drawn from (seed, epoch, idx[i]) only; its inputs
+ * become (1 − m)·x_i + m·x_j (the partner as it was before mixing). */
+static void
+mix_batch (const MmTrainConfig *cfg, const int *idx, int b, int epoch, Batch *bt)
+{
+  if (bt->image)
+    memcpy (bt->src_image, bt->image, sizeof (float) * b * MM_IMAGE_PIXELS);
+  if (bt->audio)
+    memcpy (bt->src_audio, bt->audio, sizeof (float) * b * MM_AUDIO_VALUES);
+  for (int i = 0; i < b; i++) {
+    MmRng r;
+    int j;
+    float m;
+
+    mm_rng_seed (&r, cfg->seed ^ 0x6d69787570ULL, ((guint64) epoch << 32) | (guint32) idx[i]);
+    j = (int) mm_rng_below (&r, (guint32) b);
+    m = (float) mm_rng_beta_sym (&r, cfg->mixup);
+    bt->mix_labels[i] = bt->labels[j];
+    bt->mix[i] = m;
+    if (bt->image)
+      mix_rows (bt->image + (size_t) i * MM_IMAGE_PIXELS,
+          bt->src_image + (size_t) j * MM_IMAGE_PIXELS, MM_IMAGE_PIXELS, m);
+    if (bt->audio)
+      mix_rows (bt->audio + (size_t) i * MM_AUDIO_VALUES,
+          bt->src_audio + (size_t) j * MM_AUDIO_VALUES, MM_AUDIO_VALUES, m);
   }
 }
 
@@ -266,6 +304,7 @@ add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
   set_string (b, "modality_dropout", float_text (cfg->modality_dropout));
   set_string (b, "label_smoothing", float_text (cfg->label_smoothing));
   set_string (b, "noise_smoothing", float_text (cfg->noise_smoothing));
+  set_string (b, "mixup", float_text (cfg->mixup));
   set_string (b, "augment", cfg->augment && cfg->augment->enabled ?
       g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) cfg->augment,
           sizeof *cfg->augment) : g_strdup ("none"));
@@ -426,6 +465,7 @@ static const struct {
 } run_keys_added[] = {
   { "label_smoothing", "0" },
   { "noise_smoothing", "0" },
+  { "mixup", "0" },
 };
 
 static const char *
@@ -622,12 +662,20 @@ run_state_clear (RunState *st)
 }
 
 static void
-batch_alloc (Batch *bt, MmArch arch, int batch, gboolean smoothing)
+batch_alloc (Batch *bt, MmArch arch, int batch, gboolean smoothing, gboolean mixup)
 {
   if (mm_arch_uses_image (arch))
     bt->image = g_new (float, (size_t) batch * MM_IMAGE_PIXELS);
   if (mm_arch_uses_audio (arch))
     bt->audio = g_new (float, (size_t) batch * MM_AUDIO_VALUES);
+  if (mixup) {
+    bt->mix_labels = g_new (int, batch);
+    bt->mix = g_new (float, batch);
+    if (bt->image)
+      bt->src_image = g_new (float, (size_t) batch * MM_IMAGE_PIXELS);
+    if (bt->audio)
+      bt->src_audio = g_new (float, (size_t) batch * MM_AUDIO_VALUES);
+  }
   bt->labels = g_new (int, batch);
   bt->logits = g_new (float, (size_t) batch * MM_N_CLASSES);
   if (smoothing) {
@@ -648,6 +696,10 @@ batch_free (Batch *bt)
   g_free (bt->logits);
   g_free (bt->snr_db);
   g_free (bt->smoothing);
+  g_free (bt->mix_labels);
+  g_free (bt->mix);
+  g_free (bt->src_image);
+  g_free (bt->src_audio);
 }
 
 gboolean
@@ -709,10 +761,12 @@ train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunSt
           bt->audio, bt->snr_db);
     if (bt->smoothing)
       batch_smoothing (cfg, b, bt);
+    if (bt->mix)
+      mix_batch (cfg, st->order + start, b, pr->epoch, bt);
     if (cfg->modality_dropout > 0)
       drop_modality (cfg, st->silence, mm_net_norm (net), st->order + start, b, pr->epoch, bt);
     mm_net_forward (net, b, bt->image, bt->audio, bt->logits);
-    loss = mm_net_backward (net, bt->labels, bt->smoothing);
+    loss = mm_net_backward_mixed (net, bt->labels, bt->smoothing, bt->mix_labels, bt->mix);
     if (!isfinite (loss)) {
       g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
           "training diverged: loss is %g at epoch %d, batch %d (lower --lr?)", loss,
@@ -814,6 +868,11 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
         "hum)", cfg->noise_smoothing);
     return FALSE;
   }
+  if (cfg->mixup != 0 && !(cfg->mixup > 0 && cfg->mixup <= MM_TRAIN_MIXUP_MAX)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "mixup (%g) must be in (0, %g]",
+        cfg->mixup, MM_TRAIN_MIXUP_MAX);
+    return FALSE;
+  }
   if (cfg->batch < 2 || cfg->epochs < 1 || !(cfg->lr > 0)) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
         "training needs batch ≥ 2, epochs ≥ 1 and lr > 0 (got %d, %d, %g)",
@@ -840,7 +899,7 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   }
   val_probs = g_new (float, (size_t) val->n * MM_N_CLASSES);
   batch_alloc (&bt, mm_net_arch (net), cfg->batch,
-      cfg->label_smoothing > 0 || cfg->noise_smoothing > 0);
+      cfg->label_smoothing > 0 || cfg->noise_smoothing > 0, cfg->mixup > 0);
   n_batches = (train->n + cfg->batch - 1) / cfg->batch;
 
   for (int epoch = st.epoch + 1; ok && epoch <= cfg->epochs && !st.stop; epoch++) {

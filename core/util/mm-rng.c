@@ -1,6 +1,8 @@
 /* PCG32 (O'Neill, pcg-random.org): XSH-RR output of a 64-bit LCG. */
 #include "mm-rng.h"
 
+#include <math.h>
+
 void
 mm_rng_seed (MmRng *rng, guint64 seed, guint64 stream)
 {
@@ -51,4 +53,50 @@ mm_rng_shuffle (MmRng *rng, int *idx, int n)
     idx[i] = idx[j];
     idx[j] = t;
   }
+}
+
+/* In (0, 1): a logarithm's argument. */
+static double
+open_uniform (MmRng *rng)
+{
+  return (mm_rng_u32 (rng) + 0.5) / 4294967296.0;
+}
+
+double
+mm_rng_normal (MmRng *rng)
+{
+  double u1 = open_uniform (rng), u2 = mm_rng_uniform (rng);
+
+  return sqrt (-2.0 * log (u1)) * cos (2.0 * G_PI * u2);
+}
+
+/* log of a Gamma(@a, 1) draw. Marsaglia and Tsang (2000) for a >= 1; below
+ * 1, Gamma(a) = Gamma(a + 1) · U^(1/a), whose log cannot underflow. */
+static double
+log_gamma_draw (MmRng *rng, double a)
+{
+  double d, c;
+
+  if (a < 1.0)
+    return log_gamma_draw (rng, a + 1.0) + log (open_uniform (rng)) / a;
+  d = a - 1.0 / 3.0;
+  c = 1.0 / sqrt (9.0 * d);
+  for (;;) {
+    double x = mm_rng_normal (rng), v = 1.0 + c * x;
+
+    if (v <= 0)
+      continue;
+    v = v * v * v;
+    if (log (open_uniform (rng)) < 0.5 * x * x + d - d * v + d * log (v))
+      return log (d * v);
+  }
+}
+
+double
+mm_rng_beta_sym (MmRng *rng, double a)
+{
+  double lx = log_gamma_draw (rng, a), ly = log_gamma_draw (rng, a);
+
+  /* X / (X + Y) = 1 / (1 + exp (log Y - log X)) */
+  return 1.0 / (1.0 + exp (ly - lx));
 }
