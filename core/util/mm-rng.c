@@ -95,8 +95,11 @@ log_gamma_draw (MmRng *rng, double a)
 double
 mm_rng_beta_sym (MmRng *rng, double a)
 {
-  double lx = log_gamma_draw (rng, a), ly = log_gamma_draw (rng, a);
+  double lx, ly;
 
+  g_return_val_if_fail (a > 0, NAN);
+  lx = log_gamma_draw (rng, a);
+  ly = log_gamma_draw (rng, a);
   /* X / (X + Y) = 1 / (1 + exp (log Y - log X)) */
   return 1.0 / (1.0 + exp (ly - lx));
 }

@@ -29,9 +29,9 @@ guint32 mm_rng_below    (MmRng *rng, guint32 n);
 void    mm_rng_shuffle  (MmRng *rng, int *idx, int n);
 /* Standard normal (Box–Muller, the cosine branch: two u32 draws). */
 double  mm_rng_normal   (MmRng *rng);
-/* Beta(@a, @a), symmetric, @a > 0: the ratio of two Gamma(@a) draws
- * (Marsaglia–Tsang), taken in logs so that a small @a, whose draws
- * underflow, still gives a value in [0, 1]. */
+/* Beta(@a, @a), symmetric, @a > 0 (else NaN and a critical warning): the
+ * ratio of two Gamma(@a) draws (Marsaglia–Tsang), taken in logs so that a
+ * small @a, whose draws underflow, still gives a value in [0, 1]. */
 double  mm_rng_beta_sym (MmRng *rng, double a);
 
 G_END_DECLS
