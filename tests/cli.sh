@@ -57,13 +57,6 @@ for bad in -0.1 0.6 nan; do
     && ok "train --label-smoothing $bad exits 2 with one line" \
     || fail "train --label-smoothing $bad: rc $rc: $(cat "$T/err")"
 done
-for bad in -0.1 11 nan; do
-  "$MM" train --arch ImageNet_CNN --mixup=$bad --out "$T/x.safetensors" 2> "$T/err"
-  rc=$?
-  [ $rc -eq 2 ] && [ "$(wc -l < "$T/err")" -eq 1 ] && grep -q -- "--mixup" "$T/err" \
-    && ok "train --mixup $bad exits 2 with one line naming it" \
-    || fail "train --mixup $bad: rc $rc: $(cat "$T/err")"
-done
 # train with ARGS (after OPTION) must exit 2 with one line naming OPTION
 train_refused () {
   local opt=$1 rc
@@ -74,6 +67,12 @@ train_refused () {
     && ok "train $* exits 2 with one line naming $opt" \
     || fail "train $*: rc $rc: $(cat "$T/err")"
 }
+for bad in -0.1 11 nan; do
+  train_refused --mixup --arch ImageNet_CNN --mixup=$bad
+done
+for bad in -0.1 1 nan; do
+  train_refused --ema --arch ImageNet_CNN --ema=$bad
+done
 for args in "--noise-smoothing 0.5" "--augment speed --noise-smoothing 0.5" "--augment noise --noise-smoothing 0.95" "--augment noise --noise-smoothing=-0.1"; do
   # shellcheck disable=SC2086 # the options are words
   train_refused --noise-smoothing --arch AudioNet_CNN $args
@@ -283,6 +282,17 @@ PY
     && ! cmp -s "$T/mx.safetensors" "$T/nols.safetensors" \
     && ok "train --mixup is recorded in the provenance and changes the weights" \
     || fail "train --mixup: $(tail -1 "$T/mx.err") $(cat "$T/mx.json")"
+
+  # the moving average's decay is recorded as given, the model is the average
+  # (other weights than the run without it), and each epoch's line shows both
+  # validations
+  "$MM" train --arch ImageNet_CNN --ema 0.99 --epochs 1 --limit 256 --threads 2 \
+      --out "$T/ema.safetensors" --json > "$T/ema.json" 2> "$T/ema.err" \
+    && python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); assert a["ema"]==0.99 and "ema" not in b' "$T/ema.json" "$T/nols.json" \
+    && ! cmp -s "$T/ema.safetensors" "$T/nols.safetensors" \
+    && grep -q "^epoch 1/1 .* val [0-9.]*% (loss [0-9.]*)  ema [0-9.]*% (loss [0-9.]*) \*" "$T/ema.err" \
+    && ok "train --ema is recorded in the provenance, changes the weights and prints both validations" \
+    || fail "train --ema: $(cat "$T/ema.err") $(cat "$T/ema.json")"
 
   # the noise's SNR range is recorded as given (negative SNRs too: "-5:40" as
   # the option's own word, not taken for an option)

@@ -634,6 +634,26 @@ START_TEST (test_train_is_reproducible_for_a_seed)
 }
 END_TEST
 
+/* Each of @bad as *@option is refused by mm_train with a message naming
+ * @name; *@option is 0 (off) again after. */
+static void
+assert_values_refused (MmTrainConfig *cfg, float *option, const float *bad, int n_bad,
+    const char *name, const MmDataset *tr, const MmDataset *va)
+{
+  MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  MmTrainResult res;
+  GError *error = NULL;
+
+  for (int i = 0; i < n_bad; i++) {
+    *option = bad[i];
+    ck_assert (!mm_train (net, cfg, tr, va, &res, &error));
+    ck_assert_msg (strstr (error->message, name) != NULL, "%s", error->message);
+    g_clear_error (&error);
+  }
+  *option = 0;
+  mm_net_free (net);
+}
+
 /* Mixup: the same seed gives the same weights, the mixing changes them,
  * the net still learns a separable problem (its training loss is against
  * mixed targets, so only validation accuracy is asked), and an α out of
@@ -646,7 +666,6 @@ START_TEST (test_train_mixup_reproducible_and_learns)
   const float bad[] = { -0.2f, MM_TRAIN_MIXUP_MAX * 1.5f, NAN };
   MmTrainConfig cfg;
   MmTrainResult res;
-  GError *error = NULL;
   size_t n = sizeof (float) * mm_net_n_params (a);
 
   mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
@@ -660,12 +679,141 @@ START_TEST (test_train_mixup_reproducible_and_learns)
   ck_assert (mm_train (b, &cfg, tr, va, &res, NULL));
   ck_assert (memcmp (mm_net_params (a), mm_net_params (b), n) == 0);
   ck_assert (memcmp (mm_net_params (a), mm_net_params (plain), n) != 0);
-  for (size_t i = 0; i < G_N_ELEMENTS (bad); i++) {
-    cfg.mixup = bad[i];
-    ck_assert (!mm_train (b, &cfg, tr, va, &res, &error));
-    ck_assert_msg (strstr (error->message, "mixup") != NULL, "%s", error->message);
-    g_clear_error (&error);
+  assert_values_refused (&cfg, &cfg.mixup, bad, G_N_ELEMENTS (bad), "mixup", tr, va);
+  mm_net_free (a);
+  mm_net_free (b);
+  mm_net_free (plain);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
+/* The live tensors after every step, summed as the moving average sums
+ * them (mm-train.h), in double. */
+typedef struct {
+  MmNet *live;
+  double *avg;          /* every tensor's floats, one after another */
+  float decay;
+  int t;
+} EmaWatch;
+
+static gboolean
+watch_ema (const MmTrainProgress *p, gpointer user_data)
+{
+  EmaWatch *w = user_data;
+  double d;
+  size_t k = 0;
+
+  if (p->end_of_epoch)
+    return TRUE;
+  w->t++;
+  d = MIN ((double) w->decay, (1.0 + w->t) / (10.0 + w->t));
+  for (int i = 0; i < mm_net_n_tensors (w->live); i++) {
+    const MmTensorInfo *x = mm_net_tensor (w->live, i);
+    for (size_t j = 0; j < x->size; j++, k++)
+      w->avg[k] = d * w->avg[k] + (1 - d) * x->data[j];
   }
+  return TRUE;
+}
+
+/* With ema, one epoch keeps the average of the initial weights and those
+ * after each step, with the decay the header gives, batch-norm statistics
+ * too (HybridNet_CNN has them): within float rounding of the same sum
+ * in double (the training itself sees the live tensors through the
+ * progress callback, which runs after each step). */
+START_TEST (test_train_ema_averages_every_step)
+{
+  MmDataset *tr = synthetic_images (200, 1), *va = synthetic_images (40, 2);
+  MmNet *net = mm_net_new (MM_ARCH_HYBRIDNET_CNN, 3);
+  EmaWatch w = { net, NULL, 0.9f, 0 };
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  size_t n = 0, k = 0;
+  gboolean has_stats = FALSE;
+
+  for (int i = 0; i < mm_net_n_tensors (net); i++)
+    n += mm_net_tensor (net, i)->size;
+  w.avg = g_new (double, n);
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    const MmTensorInfo *x = mm_net_tensor (net, i);
+    has_stats |= x->kind == MM_TENSOR_RUNNING_VAR;
+    for (size_t j = 0; j < x->size; j++)
+      w.avg[k++] = x->data[j];
+  }
+  ck_assert (has_stats);
+  mm_train_config_init (&cfg, MM_ARCH_HYBRIDNET_CNN);
+  cfg.epochs = 1;
+  cfg.batch = 16;
+  cfg.ema = w.decay;
+  cfg.progress = watch_ema;
+  cfg.user_data = &w;
+  ck_assert (mm_train (net, &cfg, tr, va, &res, NULL));
+  ck_assert_int_eq (w.t, 200 / 16 + 1);
+  /* the kept weights (the first epoch is always the best so far) */
+  k = 0;
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    const MmTensorInfo *x = mm_net_tensor (net, i);
+    for (size_t j = 0; j < x->size; j++, k++)
+      ck_assert_msg (fabs (x->data[j] - w.avg[k]) <= 1e-5 * (1 + fabs (w.avg[k])),
+          "%s[%zu]: %.9g, want %.9g", x->name, j, x->data[j], w.avg[k]);
+  }
+  g_free (w.avg);
+  mm_net_free (net);
+  mm_dataset_free (tr);
+  mm_dataset_free (va);
+}
+END_TEST
+
+static gboolean
+record_validation (const MmTrainProgress *p, gpointer user_data)
+{
+  GArray *v = user_data;
+  if (p->end_of_epoch) {
+    g_array_append_val (v, p->val_accuracy);
+    g_array_append_val (v, p->val_loss);
+  }
+  return TRUE;
+}
+
+/* The moving average leaves the live run alone: every epoch's validation of
+ * the live weights is the run's without it to the bit (they train the same
+ * floats, mm_train's determinism), and the rate falls at the same epochs;
+ * the kept weights are the average's, other than the plain run's, the same
+ * for a seed, and they learn a separable problem; a decay out of
+ * (0, MM_TRAIN_EMA_MAX] is refused with its name. */
+START_TEST (test_train_ema_keeps_the_live_run)
+{
+  MmDataset *tr = synthetic_images (320, 1), *va = synthetic_images (100, 2);
+  MmNet *a = mm_net_new (MM_ARCH_IMAGENET_CNN, 5), *b = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  MmNet *plain = mm_net_new (MM_ARCH_IMAGENET_CNN, 5);
+  GArray *va_plain = g_array_new (FALSE, FALSE, sizeof (float));
+  GArray *va_ema = g_array_new (FALSE, FALSE, sizeof (float));
+  const float bad[] = { -0.1f, 1.0f, NAN };
+  MmTrainConfig cfg;
+  MmTrainResult res;
+  size_t n = sizeof (float) * mm_net_n_params (a);
+
+  mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
+  cfg.epochs = 4;
+  cfg.batch = 16;
+  cfg.lr = 3e-3f;
+  cfg.plateau_patience = 0;   /* the rate falls within the run */
+  cfg.progress = record_validation;
+  cfg.user_data = va_plain;
+  ck_assert (mm_train (plain, &cfg, tr, va, &res, NULL));
+  cfg.ema = 0.95f;
+  cfg.user_data = va_ema;
+  ck_assert (mm_train (a, &cfg, tr, va, &res, NULL));
+  ck_assert_msg (res.best_val_accuracy > 0.9, "accuracy %.3f", res.best_val_accuracy);
+  ck_assert_int_eq (va_ema->len, va_plain->len);
+  ck_assert (memcmp (va_ema->data, va_plain->data, va_plain->len * sizeof (float)) == 0);
+  cfg.progress = NULL;
+  ck_assert (mm_train (b, &cfg, tr, va, &res, NULL));
+  ck_assert (memcmp (mm_net_params (a), mm_net_params (b), n) == 0);
+  ck_assert (memcmp (mm_net_params (a), mm_net_params (plain), n) != 0);
+  assert_values_refused (&cfg, &cfg.ema, bad, G_N_ELEMENTS (bad), "ema", tr, va);
+  g_array_unref (va_plain);
+  g_array_unref (va_ema);
   mm_net_free (a);
   mm_net_free (b);
   mm_net_free (plain);
@@ -744,7 +892,7 @@ resume_config (MmTrainConfig *cfg, MmArch arch)
  * streams all come back, whatever thread count the resumed run has (the
  * floats do not depend on it, test_parallel). For every arch (dropout in all of them; LSTM and
  * fusion batch norm in the hybrids), with augmentation (and modality
- * dropout for the hybrids) on. */
+ * dropout for the hybrids) on, and the weights' moving average in two. */
 START_TEST (test_train_resumes_bit_for_bit)
 {
   MmArch arch = (MmArch) _i;
@@ -765,6 +913,10 @@ START_TEST (test_train_resumes_bit_for_bit)
   cfg.augment = &aug;
   if (mm_arch_uses_image (arch) && mm_arch_uses_audio (arch))
     cfg.modality_dropout = 0.3f;
+  /* the weights' moving average (and the live best beside the kept one) in
+   * every other arch, so that both kinds of checkpoint are resumed */
+  if (arch % 2 == 1)
+    cfg.ema = 0.9f;
   mm_set_threads (2);
   ck_assert (mm_train (ref, &cfg, tr, va, &want, NULL));
   /* in every epoch after the first checkpoint, and once right after one */
@@ -864,6 +1016,9 @@ START_TEST (test_train_refuses_a_resume_of_another_run)
   cfg.mixup = 0.2f;
   assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "mixup 0, this run has 0.200000003");
   cfg.mixup = 0;
+  cfg.ema = 0.99f;
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "ema 0, this run has 0.99000001");
+  cfg.ema = 0;
   tr->labels[5] = (tr->labels[5] + 1) % 10;
   assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "other training data");
   tr->labels[5] = (tr->labels[5] + 9) % 10;
@@ -899,20 +1054,32 @@ START_TEST (test_train_refuses_a_resume_of_another_run)
 }
 END_TEST
 
-/* A checkpoint written before label smoothing existed has no such key in its
- * run identity (made here by blanking the key out of a new one: the run is
- * JSON text inside the header, so spaces keep both valid and the header's
- * length): it resumes a run without smoothing, and only such a run. */
-START_TEST (test_train_resumes_a_checkpoint_from_before_label_smoothing)
+/* Blanks @from up to (not including) @to in @bytes's header (the run is
+ * JSON text inside it, so spaces keep both valid and the header's length). */
+static void
+blank_between (char *bytes, gsize len, const char *from, const char *to)
+{
+  /* past the header's 8-byte length, whose zero bytes would end the search */
+  char *at = g_strstr_len (bytes + 8, (gssize) len - 8, from);
+  char *end = at ? (to ? strstr (at + 1, to) : at + strlen (from)) : NULL;
+
+  ck_assert_msg (at && end, "the checkpoint holds %s", from);
+  memset (at, ' ', (size_t) (end - at));
+}
+
+/* A checkpoint written before label smoothing and the weights' moving
+ * average existed has no such keys in its run identity, nor the live
+ * weights' best beside the kept one (made here by blanking them out of a
+ * new one): it resumes a run without them, and only such a run. */
+START_TEST (test_train_resumes_an_older_checkpoint)
 {
   MmDataset *tr = synthetic_images (32, 1), *va = synthetic_images (16, 2);
   char *dir = mm_test_tmp_dir_new ("resume-old");
   char *ck = g_build_filename (dir, "run.ckpt", NULL);
-  const char *key = ",\\\"label_smoothing\\\":\\\"0\\\"";
   MmNet *net = mm_net_new (MM_ARCH_IMAGENET_CNN, 11);
   MmTrainConfig cfg;
   MmTrainResult res;
-  char *bytes, *at;
+  char *bytes;
   gsize len;
 
   resume_config (&cfg, MM_ARCH_IMAGENET_CNN);
@@ -921,10 +1088,9 @@ START_TEST (test_train_resumes_a_checkpoint_from_before_label_smoothing)
   ck_assert (mm_train (net, &cfg, tr, va, &res, NULL));
   mm_net_free (net);
   ck_assert (g_file_get_contents (ck, &bytes, &len, NULL));
-  /* past the header's 8-byte length, whose zero bytes would end the search */
-  at = g_strstr_len (bytes + 8, (gssize) len - 8, key);
-  ck_assert_msg (at != NULL, "the checkpoint's run names label_smoothing");
-  memset (at, ' ', strlen (key));
+  blank_between (bytes, len, ",\\\"label_smoothing\\\":\\\"0\\\"", NULL);
+  blank_between (bytes, len, ",\\\"ema\\\":\\\"0\\\"", NULL);
+  blank_between (bytes, len, ",\\\"live_best_val_accuracy\\\"", ",\\\"shuffle_rng\\\"");
   ck_assert (g_file_set_contents (ck, bytes, (gssize) len, NULL));
   g_free (bytes);
 
@@ -933,6 +1099,9 @@ START_TEST (test_train_resumes_a_checkpoint_from_before_label_smoothing)
   assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH,
       "label_smoothing 0, this run has 0.100000001");
   cfg.label_smoothing = 0;
+  cfg.ema = 0.9f;
+  assert_resume_refused (&cfg, tr, va, MM_ERROR_MISMATCH, "ema 0, this run has 0.899999976");
+  cfg.ema = 0;
   net = mm_net_new (MM_ARCH_IMAGENET_CNN, 11);
   cfg.resume = TRUE;
   ck_assert (mm_train (net, &cfg, tr, va, &res, NULL));
@@ -1070,10 +1239,12 @@ main (void)
   tcase_add_test (tc, test_dataset_head_copies_the_first_samples);
   tcase_add_test (tc, test_train_is_reproducible_for_a_seed);
   tcase_add_test (tc, test_train_mixup_reproducible_and_learns);
+  tcase_add_test (tc, test_train_ema_averages_every_step);
+  tcase_add_test (tc, test_train_ema_keeps_the_live_run);
   tcase_add_test (tc, test_train_stops_early_without_progress);
   tcase_add_loop_test (tc, test_train_resumes_bit_for_bit, 0, MM_N_ARCH);
   tcase_add_test (tc, test_train_refuses_a_resume_of_another_run);
-  tcase_add_test (tc, test_train_resumes_a_checkpoint_from_before_label_smoothing);
+  tcase_add_test (tc, test_train_resumes_an_older_checkpoint);
   tcase_add_test (tc, test_train_refuses_missing_modality_and_bad_settings);
   tcase_add_test (tc, test_noise_smoothing_ramp_and_refusals);
   tcase_add_test (tc, test_options_apply_to_the_runs_they_need);

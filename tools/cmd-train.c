@@ -83,9 +83,14 @@ on_progress (const MmTrainProgress *p, gpointer user_data)
   }
 
   if (p->end_of_epoch) {
-    fprintf (stderr, "%sepoch %d/%d  loss %.4f  acc %.2f%%  val %.2f%% (loss %.4f)%s  lr %.0e  %.0f samples/s\n",
+    g_autofree char *ema = p->ema ? g_strdup_printf ("  ema %.2f%% (loss %.4f)",
+        100 * p->ema_val_accuracy, p->ema_val_loss) : g_strdup ("");
+
+    /* the star marks a new best of the weights kept: the average's with --ema */
+    fprintf (stderr, "%sepoch %d/%d  loss %.4f  acc %.2f%%  val %.2f%% (loss %.4f)%s%s  lr %.0e  %.0f samples/s\n",
         st->tty ? "\r\033[K" : "", p->epoch, p->n_epochs, p->loss, 100 * p->accuracy,
-        100 * p->val_accuracy, p->val_loss, p->improved ? " *" : "  ", p->lr, p->samples_per_s);
+        100 * p->val_accuracy, p->val_loss, ema, p->improved ? " *" : "  ", p->lr,
+        p->samples_per_s);
     return TRUE;
   }
   if (st->tty && (now - st->last_draw > 100000 || p->batch_index == p->n_batches)) {
@@ -209,7 +214,7 @@ mm_cmd_train (int argc, char **argv)
    * value given is in its range (see ranges below) */
   int epochs = -1, batch = -1, threads = 0, seed = 1, limit = -1;
   double lr = -1, modality_dropout = 0, speaker_balance = 0, label_smoothing = 0;
-  double noise_smoothing = 0, mixup = 0;
+  double noise_smoothing = 0, mixup = 0, ema = 0;
   gboolean json = FALSE, usage, no_calibrate = FALSE;
   char *augment_spec = NULL, *augment_json = NULL, *noise_snr = NULL;
   MmCliFrontend *fe = mm_cli_frontend_new ();
@@ -247,6 +252,9 @@ mm_cmd_train (int argc, char **argv)
       "below, less towards 20 dB, none above (default 0: none)", "E" },
     { "mixup", 0, 0, G_OPTION_ARG_DOUBLE, &mixup, "Mix each training sample with another of "
       "its batch, inputs and targets, by a weight drawn from Beta(A, A) (default 0: none)", "A" },
+    { "ema", 0, 0, G_OPTION_ARG_DOUBLE, &ema, "Keep an exponential moving average of the "
+      "weights with decay D per step, validated every epoch; the best epoch's average is the "
+      "model (default 0: none)", "D" },
     { "no-calibrate", 0, 0, G_OPTION_ARG_NONE, &no_calibrate, "Do not fit the calibration "
       "temperature on the validation split", NULL },
     { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, &checkpoint, "Write the whole training state to FILE after every epoch (atomically)", "FILE" },
@@ -269,6 +277,8 @@ mm_cmd_train (int argc, char **argv)
     { "noise-smoothing", 0, 0.9, FALSE },
     /* mixup's own limit (mm-train.h); 0 is off */
     { "mixup", 0, MM_TRAIN_MIXUP_MAX, FALSE },
+    /* the moving average's own limit (mm-train.h); 0 is off */
+    { "ema", 0, MM_TRAIN_EMA_MAX, FALSE },
     { NULL }
   };
   GOptionContext *ctx = g_option_context_new ("- train a network");
@@ -390,6 +400,7 @@ mm_cmd_train (int argc, char **argv)
   cfg.label_smoothing = (float) label_smoothing;
   cfg.noise_smoothing = (float) noise_smoothing;
   cfg.mixup = (float) mixup;
+  cfg.ema = (float) ema;
   cfg.progress = on_progress;
   cfg.user_data = &prog;
   cfg.checkpoint = checkpoint;

@@ -63,6 +63,11 @@ gboolean mm_checkpoint_save (const MmNet *net, const char *state_json,
 MmNet   *mm_checkpoint_load (const char *path, MmArch arch, char **state_json,
                              const MmExtraTensor *extra, int n_extra,
                              GError **error);
+/* The state JSON of a checkpoint of a net of @arch from its header alone
+ * (checked as mm_checkpoint_load checks it), without reading a tensor: a
+ * resume reads which run it was before it asks for that run's tensors.
+ * Newly allocated, or NULL with @error set. */
+char    *mm_checkpoint_read_state (const char *path, MmArch arch, GError **error);
 
 /* The date a model records: $SOURCE_DATE_EPOCH when it is set (reproducible
  * files, https://reproducible-builds.org/specs/source-date-epoch/), else

@@ -1004,6 +1004,41 @@ mm_model_read_arch (const char *path, MmArch *arch, GError **error)
 
 static MmNet *load_file (const char *path, MmModelMeta *meta, MmArch want_arch,
     char **state_json, const MmExtraTensor *extra, int n_extra, GError **error);
+static gboolean check_kind (const char *path, JsonObject *md, gboolean want_checkpoint,
+    char **state_json, GError **error);
+
+/* @want_arch: MM_N_ARCH for any. */
+static gboolean
+check_arch (const char *path, MmArch arch, MmArch want_arch, GError **error)
+{
+  if (want_arch == MM_N_ARCH || arch == want_arch)
+    return TRUE;
+  g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: checkpoint is of %s, this run "
+      "trains %s", path, mm_arch_name (arch), mm_arch_name (want_arch));
+  return FALSE;
+}
+
+char *
+mm_checkpoint_read_state (const char *path, MmArch arch, GError **error)
+{
+  guint64 size, header_len;
+  int fd;
+  JsonNode *root;
+  JsonObject *md;
+  MmArch got;
+  char *state = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  if ((fd = open_regular (path, &size, error)) < 0)
+    return NULL;
+  root = read_header (path, fd, size, &header_len, error);
+  close (fd);
+  if (!root || !check_metadata (path, json_node_get_object (root), &md, &got, error)
+      || !check_kind (path, md, TRUE, &state, error) || !check_arch (path, got, arch, error))
+    g_clear_pointer (&state, g_free);
+  g_clear_pointer (&root, json_node_unref);
+  return state;
+}
 
 MmNet *
 mm_model_load (const char *path, MmModelMeta *meta, GError **error)
@@ -1059,11 +1094,8 @@ load_file (const char *path, MmModelMeta *meta, MmArch want_arch, char **state_j
       || !check_metadata (path, root = json_node_get_object (root_node), &md, &arch, error)
       || !check_kind (path, md, state_json != NULL, state_json, error))
     goto fail;
-  if (want_arch != MM_N_ARCH && arch != want_arch) {
-    g_set_error (error, MM_ERROR, MM_ERROR_MISMATCH, "%s: checkpoint is of %s, this run "
-        "trains %s", path, mm_arch_name (arch), mm_arch_name (want_arch));
+  if (!check_arch (path, arch, want_arch, error))
     goto fail;
-  }
 
   net = mm_net_new_blank (arch);   /* every tensor is read from the file */
   if (!load_tensors (path, root, net, extra, n_extra, fd, 8 + header_len,

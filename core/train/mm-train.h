@@ -24,6 +24,9 @@ G_BEGIN_DECLS
 /* The largest mixup α (MmTrainConfig.mixup): Beta(α, α) is already close to
  * m = 1/2 for every sample there. */
 #define MM_TRAIN_MIXUP_MAX 10.0f
+/* The largest decay of the weights' moving average (MmTrainConfig.ema): its
+ * memory, 1 / (1 − decay) steps, is then longer than any run here. */
+#define MM_TRAIN_EMA_MAX 0.99999f
 /* The label smoothing @noise_smoothing gives a sample at @snr_db (+∞: a
  * sample without noise gets 0). */
 float mm_train_noise_smoothing (float noise_smoothing, float snr_db);
@@ -46,7 +49,9 @@ typedef struct {
   gboolean end_of_epoch;      /* then: */
   float val_accuracy;         /* validation accuracy after this epoch */
   float val_loss;             /* mean validation cross-entropy */
-  gboolean improved;          /* best so far (see mm_train) */
+  gboolean improved;          /* the kept weights' best so far (see mm_train) */
+  gboolean ema;               /* with MmTrainConfig.ema: the moving average's */
+  float ema_val_accuracy, ema_val_loss; /* validation, which chooses the kept epoch */
 } MmTrainProgress;
 
 typedef gboolean (*MmTrainProgressFunc) (const MmTrainProgress *p, gpointer user_data); /* FALSE stops */
@@ -89,6 +94,16 @@ typedef struct {
    * inputs alike. Applied after the augmentation, before the modality
    * dropout. 0 = off; else (0, MM_TRAIN_MIXUP_MAX]. */
   float mixup;
+  /* An exponential moving average of the weights (parameters and batch-norm
+   * statistics), updated after every optimiser step t (1-based over the
+   * run): avg = d·avg + (1 − d)·live with d = min(ema, (1 + t) / (10 + t)),
+   * the short memory of the first steps forgetting the random start. The
+   * live weights train exactly as without it: their validation drives the
+   * learning-rate schedule and early stopping. The averaged weights are
+   * validated after every epoch too, and are what the run keeps: the epoch
+   * whose average validates best (same criterion as without it). 0 = off;
+   * else (0, MM_TRAIN_EMA_MAX]. */
+  float ema;
   MmTrainProgressFunc progress;
   gpointer user_data;
   /* Checkpoints: with @checkpoint set, the whole state of the run is
@@ -105,7 +120,7 @@ typedef struct {
 
 typedef struct {
   int epochs_run;
-  int best_epoch;
+  int best_epoch;             /* of the kept weights (the moving average's, with ema) */
   float best_val_accuracy;
   float best_val_loss;
   double seconds;             /* training time, with that of the runs resumed from */
@@ -116,7 +131,8 @@ typedef struct {
 
 /* The study's settings for @arch (lr, epochs, batch) and the shared ones. */
 void     mm_train_config_init (MmTrainConfig *cfg, MmArch arch);
-/* Trains @net on @train (normalised), choosing the epoch by accuracy on @val,
+/* Trains @net on @train (normalised), choosing the epoch by accuracy on @val
+ * (with @cfg->ema, of the weights' moving average, see above),
  * ties broken by a validation loss lower by at least 0.01 % (with recordings shared between
  * training and validation, validation accuracy reaches 100 % within a few
  * epochs and would stop telling epochs apart); early stopping counts epochs

@@ -238,6 +238,8 @@ add_training (JsonBuilder *b, const MmRecipeProvenance *p)
     mm_json_add_double (b, "noise_smoothing", mm_float_decimal (p->cfg->noise_smoothing));
   if (p->cfg->mixup > 0)
     mm_json_add_double (b, "mixup", mm_float_decimal (p->cfg->mixup));
+  if (p->cfg->ema > 0)
+    mm_json_add_double (b, "ema", mm_float_decimal (p->cfg->ema));
   if (p->temperature > 0) {
     mm_json_add_double (b, "temperature", p->temperature);
     mm_json_add_string (b, "calibration", "temperature fitted on the validation split (cross-entropy)");

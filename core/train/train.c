@@ -218,7 +218,11 @@ typedef struct {
   int *order;           /* [n_train]: each epoch reshuffles the previous order */
   int n_order;
   MmAdam *adam;
-  MmNet *best;          /* the best epoch's weights */
+  MmNet *best;          /* the best epoch's weights (the kept ones) */
+  MmNet *ema;           /* with cfg->ema: the weights' moving average; else NULL */
+  /* the live weights' best validation, for early stopping (without ema the
+   * kept weights are the live ones and these equal the result's) */
+  float live_best_accuracy, live_best_loss;
   char *digest;         /* data_digest (), once per run */
   /* for nothing but the figures: */
   long samples_before;  /* trained on in the runs resumed from */
@@ -305,6 +309,7 @@ add_run_identity (JsonBuilder *b, MmNet *net, const MmTrainConfig *cfg,
   set_string (b, "label_smoothing", float_text (cfg->label_smoothing));
   set_string (b, "noise_smoothing", float_text (cfg->noise_smoothing));
   set_string (b, "mixup", float_text (cfg->mixup));
+  set_string (b, "ema", float_text (cfg->ema));
   set_string (b, "augment", cfg->augment && cfg->augment->enabled ?
       g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) cfg->augment,
           sizeof *cfg->augment) : g_strdup ("none"));
@@ -351,6 +356,8 @@ state_json (MmNet *net, const RunState *st, const MmTrainResult *res,
   mm_json_add_int (b, "best_epoch", res->best_epoch);
   set_string (b, "best_val_accuracy", float_text (res->best_val_accuracy));
   set_string (b, "best_val_loss", float_text (res->best_val_loss));
+  set_string (b, "live_best_val_accuracy", float_text (st->live_best_accuracy));
+  set_string (b, "live_best_val_loss", float_text (st->live_best_loss));
   add_rng (b, "shuffle_rng", &st->rng);
   add_rng (b, "dropout_rng", mm_net_dropout_rng (net));
   mm_json_add_int (b, "samples_seen", st->samples_before + st->samples_run);
@@ -364,9 +371,33 @@ state_json (MmNet *net, const RunState *st, const MmTrainResult *res,
   return text;
 }
 
-/* The extra tensors of a checkpoint: Adam's moments, the shuffled order and
- * the best weights (under "best." + their model names). @out holds
- * 3 + mm_net_n_tensors (best); names are owned by @names. */
+/* A net's tensors as extra tensors of a checkpoint, named @prefix + their
+ * model names (owned by @names). Returns how many it wrote at @out. */
+static int
+net_tensors (MmNet *net, const char *prefix, MmExtraTensor *out, GPtrArray *names)
+{
+  int n = 0;
+
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    const MmTensorInfo *t = mm_net_tensor (net, i);
+    char *name = g_strconcat (prefix, t->name, NULL);
+    g_ptr_array_add (names, name);
+    out[n++] = (MmExtraTensor) { name, FALSE, t->size, t->data };
+  }
+  return n;
+}
+
+/* How many extra tensors checkpoint_tensors () writes. */
+static int
+n_checkpoint_tensors (const RunState *st)
+{
+  return 3 + mm_net_n_tensors (st->best) * (st->ema ? 2 : 1);
+}
+
+/* The extra tensors of a checkpoint: Adam's moments, the shuffled order, the
+ * best weights (under "best." + their model names) and, with ema, the moving
+ * average (under "ema."). @out holds n_checkpoint_tensors (); names are owned
+ * by @names. */
 static int
 checkpoint_tensors (RunState *st, MmExtraTensor *out, GPtrArray *names)
 {
@@ -375,12 +406,9 @@ checkpoint_tensors (RunState *st, MmExtraTensor *out, GPtrArray *names)
   out[n++] = (MmExtraTensor) { "adam.m", FALSE, st->adam->n, st->adam->m };
   out[n++] = (MmExtraTensor) { "adam.v", FALSE, st->adam->n, st->adam->v };
   out[n++] = (MmExtraTensor) { "order", TRUE, (size_t) st->n_order, st->order };
-  for (int i = 0; i < mm_net_n_tensors (st->best); i++) {
-    const MmTensorInfo *t = mm_net_tensor (st->best, i);
-    char *name = g_strconcat ("best.", t->name, NULL);
-    g_ptr_array_add (names, name);
-    out[n++] = (MmExtraTensor) { name, FALSE, t->size, t->data };
-  }
+  n += net_tensors (st->best, "best.", out + n, names);
+  if (st->ema)
+    n += net_tensors (st->ema, "ema.", out + n, names);
   return n;
 }
 
@@ -389,7 +417,7 @@ checkpoint_save (MmNet *net, RunState *st, const MmTrainResult *res,
     const MmTrainConfig *cfg, const MmDataset *train, const MmDataset *val, GError **error)
 {
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-  MmExtraTensor *extra = g_new (MmExtraTensor, 3 + mm_net_n_tensors (st->best));
+  MmExtraTensor *extra = g_new (MmExtraTensor, n_checkpoint_tensors (st));
   int n = checkpoint_tensors (st, extra, names);
   char *json = state_json (net, st, res, cfg, train, val);
   gboolean ok = mm_checkpoint_save (net, json, extra, n, cfg->checkpoint, error);
@@ -466,6 +494,7 @@ static const struct {
   { "label_smoothing", "0" },
   { "noise_smoothing", "0" },
   { "mixup", "0" },
+  { "ema", "0" },
 };
 
 static const char *
@@ -564,6 +593,14 @@ read_state (const char *path, JsonObject *o, RunState *st, MmTrainResult *res, M
   st->samples_before = seen;
   st->seconds_before = json_node_get_double (secs);
   res->best_epoch = (int) best_epoch;
+  /* written since the moving average (ema) was added; before, the kept
+   * weights were the live ones */
+  st->live_best_accuracy = res->best_val_accuracy;
+  st->live_best_loss = res->best_val_loss;
+  if (json_object_has_member (o, "live_best_val_accuracy")
+      && (!member_float (o, "live_best_val_accuracy", &st->live_best_accuracy)
+          || !member_float (o, "live_best_val_loss", &st->live_best_loss)))
+    RESUME_FAIL (MM_ERROR_FORMAT, "%s: checkpoint state is incomplete or invalid", path);
   res->epochs_run = st->epoch;
   res->stopped_early = st->stop;
   res->resumed_after = st->epoch;
@@ -596,23 +633,26 @@ resume (MmNet *net, RunState *st, MmTrainResult *res, const MmTrainConfig *cfg,
 {
   const char *path = cfg->checkpoint;
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
-  MmExtraTensor *extra = g_new (MmExtraTensor, 3 + mm_net_n_tensors (st->best));
+  MmExtraTensor *extra = g_new (MmExtraTensor, n_checkpoint_tensors (st));
   int n = checkpoint_tensors (st, extra, names);
-  char *text = NULL;
+  char *text = NULL, *again = NULL;
   JsonParser *parser = json_parser_new ();
   JsonNode *root, *run;
-  MmNet *saved;
+  MmNet *saved = NULL;
   gboolean ok = FALSE;
 
-  if (!(saved = mm_checkpoint_load (path, mm_net_arch (net), &text, extra, n, error)))
+  /* which run it was, before asking for this run's tensors: another run's
+   * may have others (ema), and a tensor missing would not say why */
+  if (!(text = mm_checkpoint_read_state (path, mm_net_arch (net), error)))
     goto out;
-  /* the loader checked that it is a JSON object */
+  /* the reader checked that it is a JSON object */
   json_parser_load_from_data (parser, text, -1, NULL);
   root = json_parser_get_root (parser);
   run = json_object_get_member (json_node_get_object (root), "run");
   if (!check_run_identity (path, run && JSON_NODE_HOLDS_OBJECT (run) ?
           json_node_get_object (run) : NULL, net, cfg, train, val, st->digest, error)
       || !read_state (path, json_node_get_object (root), st, res, net, cfg, error)
+      || !(saved = mm_checkpoint_load (path, mm_net_arch (net), &again, extra, n, error))
       || !check_order (path, st->order, st->n_order, error))
     goto out;
   mm_net_copy_weights (net, saved);
@@ -621,6 +661,7 @@ out:
   g_clear_pointer (&saved, mm_net_free);
   g_object_unref (parser);
   g_free (text);
+  g_free (again);
   g_free (extra);
   g_ptr_array_unref (names);
   return ok;
@@ -642,6 +683,12 @@ run_state_init (RunState *st, MmNet *net, const MmTrainConfig *cfg, const MmData
   mm_net_seed_dropout (net, cfg->seed);
   st->best = mm_net_new (mm_net_arch (net), 0);
   mm_net_copy_weights (st->best, net);
+  if (cfg->ema > 0) {
+    st->ema = mm_net_new_blank (mm_net_arch (net));
+    mm_net_copy_weights (st->ema, net);
+  }
+  st->live_best_accuracy = -1;
+  st->live_best_loss = INFINITY;
   st->t_start = g_get_monotonic_time ();
   /* hashing all of MNIST takes a while: only for a run with checkpoints */
   st->digest = cfg->checkpoint ? data_digest (train, val) : NULL;
@@ -655,6 +702,7 @@ static void
 run_state_clear (RunState *st)
 {
   mm_net_free (st->best);
+  mm_net_free (st->ema);
   mm_adam_free (st->adam);
   mm_augmenter_free (st->aug);
   g_free (st->order);
@@ -737,6 +785,24 @@ batch_smoothing (const MmTrainConfig *cfg, int b, Batch *bt)
 
 typedef enum { EPOCH_DONE, EPOCH_CANCELLED, EPOCH_DIVERGED } EpochEnd;
 
+/* One step of the weights' moving average after optimiser step @t (cfg->ema):
+ * the early steps' decay is lower, so that the average soon forgets the
+ * random initial weights it starts from. Every tensor, the batch-norm
+ * statistics too: averaged weights with the live ones' statistics would
+ * not match. */
+static void
+ema_update (MmNet *ema, MmNet *net, int t, float decay)
+{
+  float d = MIN (decay, (1.0f + t) / (10.0f + t));
+
+  for (int i = 0; i < mm_net_n_tensors (net); i++) {
+    const MmTensorInfo *a = mm_net_tensor (ema, i), *w = mm_net_tensor (net, i);
+
+    for (size_t j = 0; j < a->size; j++)
+      a->data[j] = d * a->data[j] + (1.0f - d) * w->data[j];
+  }
+}
+
 /* One pass over the shuffled training set; fills the running figures of @pr. */
 static EpochEnd
 train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunState *st,
@@ -775,6 +841,8 @@ train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunSt
     }
     st->adam->lr = st->lr;
     mm_adam_step (st->adam, mm_net_params (net), mm_net_grads (net));
+    if (st->ema)
+      ema_update (st->ema, net, st->adam->t, cfg->ema);
     loss_sum += (double) loss * b;
     right += count_correct (bt->logits, bt->labels, b);
     seen += b;
@@ -793,33 +861,68 @@ train_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train, RunSt
   return EPOCH_DONE;
 }
 
+/* @net's accuracy and mean cross-entropy on @val. */
+static gboolean
+validate (MmNet *net, const MmDataset *val, float *val_probs, int epoch, float *accuracy,
+    float *loss, GError **error)
+{
+  MmConfusion conf;
+
+  mm_confusion_init (&conf);
+  if (!mm_net_predict (net, val, 256, NULL, val_probs, &conf, error)) {
+    g_prefix_error (error, "training diverged: validation after epoch %d: ", epoch);
+    return FALSE;
+  }
+  *accuracy = (float) mm_confusion_accuracy (&conf);
+  *loss = mean_nll (val_probs, val->labels, val->n);
+  return TRUE;
+}
+
+/* Whether (accuracy, loss) beats the best (*best_accuracy, *best_loss); if
+ * so they become the best. */
+static gboolean
+improves (float accuracy, float loss, float *best_accuracy, float *best_loss)
+{
+  if (!(accuracy > *best_accuracy
+          || (accuracy == *best_accuracy && loss < *best_loss * (1.0f - LOSS_THRESHOLD))))
+    return FALSE;
+  *best_accuracy = accuracy;
+  *best_loss = loss;
+  return TRUE;
+}
+
 /* Validation after an epoch: the best weights, early stopping, the rate.
  * Fails when the net's outputs are no longer finite. */
 static gboolean
 end_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *val, float *val_probs,
     RunState *st, MmTrainProgress *pr, MmTrainResult *result, GError **error)
 {
-  MmConfusion conf;
+  MmNet *kept = st->ema ? st->ema : net;
+  gboolean live_improved;
 
-  mm_confusion_init (&conf);
-  if (!mm_net_predict (net, val, 256, NULL, val_probs, &conf, error)) {
-    g_prefix_error (error, "training diverged: validation after epoch %d: ", pr->epoch);
+  if (!validate (net, val, val_probs, pr->epoch, &pr->val_accuracy, &pr->val_loss, error))
     return FALSE;
-  }
-  pr->val_accuracy = (float) mm_confusion_accuracy (&conf);
-  pr->val_loss = mean_nll (val_probs, val->labels, val->n);
+  pr->ema = st->ema != NULL;
+  if (st->ema && !validate (st->ema, val, val_probs, pr->epoch, &pr->ema_val_accuracy,
+          &pr->ema_val_loss, error))
+    return FALSE;
   pr->end_of_epoch = TRUE;
-  pr->improved = pr->val_accuracy > result->best_val_accuracy
-      || (pr->val_accuracy == result->best_val_accuracy
-          && pr->val_loss < result->best_val_loss * (1.0f - LOSS_THRESHOLD));
+  live_improved = improves (pr->val_accuracy, pr->val_loss, &st->live_best_accuracy,
+      &st->live_best_loss);
+  pr->improved = st->ema ? improves (pr->ema_val_accuracy, pr->ema_val_loss,
+      &result->best_val_accuracy, &result->best_val_loss) : live_improved;
   result->epochs_run = pr->epoch;
   if (pr->improved) {
-    result->best_val_accuracy = pr->val_accuracy;
-    result->best_val_loss = pr->val_loss;
+    if (!st->ema) {
+      result->best_val_accuracy = pr->val_accuracy;
+      result->best_val_loss = pr->val_loss;
+    }
     result->best_epoch = pr->epoch;
-    mm_net_copy_weights (st->best, net);
+    mm_net_copy_weights (st->best, kept);
+  }
+  if (live_improved)
     st->bad = 0;
-  } else if (cfg->early_stop_patience > 0 && ++st->bad >= cfg->early_stop_patience) {
+  else if (cfg->early_stop_patience > 0 && ++st->bad >= cfg->early_stop_patience) {
     result->stopped_early = TRUE;
     st->stop = TRUE;
   }
@@ -871,6 +974,11 @@ mm_train (MmNet *net, const MmTrainConfig *cfg, const MmDataset *train,
   if (cfg->mixup != 0 && !(cfg->mixup > 0 && cfg->mixup <= MM_TRAIN_MIXUP_MAX)) {
     g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "mixup (%g) must be in (0, %g]",
         cfg->mixup, MM_TRAIN_MIXUP_MAX);
+    return FALSE;
+  }
+  if (cfg->ema != 0 && !(cfg->ema > 0 && cfg->ema <= MM_TRAIN_EMA_MAX)) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID, "ema decay (%g) must be in (0, %g]",
+        cfg->ema, MM_TRAIN_EMA_MAX);
     return FALSE;
   }
   if (cfg->batch < 2 || cfg->epochs < 1 || !(cfg->lr > 0)) {
