@@ -11,10 +11,11 @@ changes the samples).
                        [--limit N] [--option="--mixup 0.2"] [-- train options...]
 
 The run: ARCH on `--protocol new-speaker:1`, `--limit 4000 --epochs 2
---threads 1 --no-calibrate` (--limit sets the training samples; validation
-is the split's 9,000 whatever the limit, so an option that costs per
-validation weighs more in a short run than in a full one, 42,000), FSDD's front end of the shipped audio models;
-extra train options after `--` go to both runs. Needs the data
+--threads 1 --no-calibrate`, FSDD's front end of the shipped audio models;
+extra train options after `--` go to both runs. --limit sets the training
+samples; validation is the split's 9,000 whatever the limit, so an option
+that costs per validation weighs more in a short run than in a full one
+(42,000). Needs the data
 (MMDIGITS_DATA or --data); exits 77 ("skipped: no data") without it.
 """
 import argparse

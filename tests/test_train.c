@@ -654,6 +654,17 @@ assert_values_refused (MmTrainConfig *cfg, float *option, const float *bad, int 
   mm_net_free (net);
 }
 
+/* The small separable run the tests of a training option share: a few
+ * epochs that reach > 0.9 on synthetic_images (320 / 100 samples). */
+static void
+option_test_config (MmTrainConfig *cfg)
+{
+  mm_train_config_init (cfg, MM_ARCH_IMAGENET_CNN);
+  cfg->epochs = 4;
+  cfg->batch = 16;
+  cfg->lr = 3e-3f;
+}
+
 /* Mixup: the same seed gives the same weights, the mixing changes them,
  * the net still learns a separable problem (its training loss is against
  * mixed targets, so only validation accuracy is asked), and an α out of
@@ -668,10 +679,7 @@ START_TEST (test_train_mixup_reproducible_and_learns)
   MmTrainResult res;
   size_t n = sizeof (float) * mm_net_n_params (a);
 
-  mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
-  cfg.epochs = 4;
-  cfg.batch = 16;
-  cfg.lr = 3e-3f;
+  option_test_config (&cfg);
   ck_assert (mm_train (plain, &cfg, tr, va, &res, NULL));
   cfg.mixup = 0.4f;
   ck_assert (mm_train (a, &cfg, tr, va, &res, NULL));
@@ -793,10 +801,7 @@ START_TEST (test_train_ema_keeps_the_live_run)
   MmTrainResult res;
   size_t n = sizeof (float) * mm_net_n_params (a);
 
-  mm_train_config_init (&cfg, MM_ARCH_IMAGENET_CNN);
-  cfg.epochs = 4;
-  cfg.batch = 16;
-  cfg.lr = 3e-3f;
+  option_test_config (&cfg);
   cfg.plateau_patience = 0;   /* the rate falls within the run */
   cfg.progress = record_validation;
   cfg.user_data = va_plain;

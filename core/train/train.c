@@ -899,6 +899,7 @@ end_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *val, float *va
 {
   MmNet *kept = st->ema ? st->ema : net;
   gboolean live_improved;
+  float kept_accuracy, kept_loss;
 
   if (!validate (net, val, val_probs, pr->epoch, &pr->val_accuracy, &pr->val_loss, error))
     return FALSE;
@@ -907,16 +908,15 @@ end_epoch (MmNet *net, const MmTrainConfig *cfg, const MmDataset *val, float *va
           &pr->ema_val_loss, error))
     return FALSE;
   pr->end_of_epoch = TRUE;
+  kept_accuracy = st->ema ? pr->ema_val_accuracy : pr->val_accuracy;
+  kept_loss = st->ema ? pr->ema_val_loss : pr->val_loss;
+  /* without ema both bests follow the same figures, so both agree */
   live_improved = improves (pr->val_accuracy, pr->val_loss, &st->live_best_accuracy,
       &st->live_best_loss);
-  pr->improved = st->ema ? improves (pr->ema_val_accuracy, pr->ema_val_loss,
-      &result->best_val_accuracy, &result->best_val_loss) : live_improved;
+  pr->improved = improves (kept_accuracy, kept_loss, &result->best_val_accuracy,
+      &result->best_val_loss);
   result->epochs_run = pr->epoch;
   if (pr->improved) {
-    if (!st->ema) {
-      result->best_val_accuracy = pr->val_accuracy;
-      result->best_val_loss = pr->val_loss;
-    }
     result->best_epoch = pr->epoch;
     mm_net_copy_weights (st->best, kept);
   }
