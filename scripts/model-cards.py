@@ -5,7 +5,9 @@ disagree with its weights. What a file cannot say (which set chose its
 recipe, which code its augmentation ran on) comes from RUNS below, keyed by
 the run's name: the stem of the output file its training command wrote.
 
-Usage: scripts/model-cards.py BUILD_DIR [MODELS_DIR]   (from the source root)
+Usage: scripts/model-cards.py [--check] BUILD_DIR [MODELS_DIR]   (from the source root)
+--check writes nothing: exit status 1 when MODELS_DIR/README.md differs from
+what the files say (the test model_cards runs it on both sets).
 MODELS_DIR: models (the default set, trained for voices nobody heard) or
 models/study (the study-exact networks that reproduce Table 7).
 """
@@ -398,10 +400,14 @@ INTRO = {
 
 
 def main():
-    build = sys.argv[1] if len(sys.argv) > 1 else "build"
-    models = (sys.argv[2] if len(sys.argv) > 2 else "models").rstrip("/")
+    args = [a for a in sys.argv[1:] if a != "--check"]
+    build = args[0] if args else "build"
+    models = (args[1] if len(args) > 1 else "models").rstrip("/")
     if models not in INTRO:
         sys.exit(f"model-cards.py: MODELS_DIR is one of {', '.join(INTRO)}, not {models}")
+    if not os.access(f"{build}/tools/mmdigits", os.X_OK):
+        sys.exit(f"model-cards.py: no {build}/tools/mmdigits: build it first (ninja -C {build}); "
+                 f"{models}/README.md not written")
     infos = [json.loads(subprocess.check_output([f"{build}/tools/mmdigits", "inspect", "--json", f]))
              for f in sorted(glob.glob(f"{models}/*.safetensors"))]
     holds = ", ".join(f"{i['arch']} ({os.path.basename(i['file'])})" for i in infos)
@@ -445,8 +451,14 @@ def main():
     out = [line.replace("{holds}", holds).replace("{lstm}", lstm)
            for line in INTRO[models]] + [""]
     out += [card(info, models) for info in infos]
+    if "--check" in sys.argv[1:]:
+        with open(f"{models}/README.md", encoding="utf-8") as fh:
+            if fh.read() != "\n".join(out):
+                sys.exit(f"model-cards.py: {models}/README.md is not what the files say: "
+                         f"run scripts/model-cards.py BUILD_DIR {models}")
+        return
     tmp = f"{models}/README.md.tmp"
-    with open(tmp, "w") as fh:
+    with open(tmp, "w", encoding="utf-8") as fh:
         fh.write("\n".join(out))
     os.replace(tmp, f"{models}/README.md")
 
