@@ -14,6 +14,8 @@ import re
 import subprocess
 import sys
 
+from generated_page import write_or_check
+
 
 def doc_block(path):
     text = open(path, encoding="utf-8").read()
@@ -67,17 +69,8 @@ def main():
     args = sys.argv[1:]
     check = "--check" in args
     args = [a for a in args if a != "--check"]
-    text = page(args[0] if args else "build")
-    if check:
-        with open("docs/elements.md", encoding="utf-8") as fh:
-            if fh.read() != text:
-                sys.exit("elements-doc.py: docs/elements.md is not what the code says: "
-                         "run scripts/elements-doc.py BUILD_DIR")
-        return
-    tmp = "docs/elements.md.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, "docs/elements.md")
+    write_or_check("docs/elements.md", page(args[0] if args else "build"), check,
+                   "the code says", "scripts/elements-doc.py BUILD_DIR")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import shlex
 import subprocess
 import sys
 
+from generated_page import write_or_check
+
 STUDY = {"ImageNet_CNN": 99.13, "AudioNet_CNN": 97.75, "AudioNet_LSTM": 97.18,
          "HybridNet_CNN": 99.74, "HybridNet_CNN_LSTM": 99.36}
 INPUTS = {"ImageNet_CNN": "image", "AudioNet_CNN": "audio (CNN)", "AudioNet_LSTM": "audio (LSTM)",
@@ -400,6 +402,7 @@ INTRO = {
 
 
 def main():
+    check = "--check" in sys.argv[1:]
     args = [a for a in sys.argv[1:] if a != "--check"]
     build = args[0] if args else "build"
     models = (args[1] if len(args) > 1 else "models").rstrip("/")
@@ -451,16 +454,8 @@ def main():
     out = [line.replace("{holds}", holds).replace("{lstm}", lstm)
            for line in INTRO[models]] + [""]
     out += [card(info, models) for info in infos]
-    if "--check" in sys.argv[1:]:
-        with open(f"{models}/README.md", encoding="utf-8") as fh:
-            if fh.read() != "\n".join(out):
-                sys.exit(f"model-cards.py: {models}/README.md is not what the files say: "
-                         f"run scripts/model-cards.py BUILD_DIR {models}")
-        return
-    tmp = f"{models}/README.md.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(out))
-    os.replace(tmp, f"{models}/README.md")
+    write_or_check(f"{models}/README.md", "\n".join(out), check, "the files say",
+                   f"scripts/model-cards.py BUILD_DIR {models}")
 
 
 if __name__ == "__main__":

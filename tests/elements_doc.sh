@@ -19,8 +19,8 @@ check "docs/elements.md is what the code says (run scripts/elements-doc.py BUILD
 # a copy of what the script reads, so that nothing here writes the source tree
 mkdir -p "$T/src/plugins" "$T/src/docs" "$T/src/scripts"
 need "copy the doc sources" cp "$root"/plugins/gst*.c "$T/src/plugins/"
-need "copy the page" cp "$root/docs/elements.md" "$root/scripts/elements-doc.py" "$T/src/docs/"
-mv "$T/src/docs/elements-doc.py" "$T/src/scripts/"
+need "copy the page" cp "$root/docs/elements.md" "$T/src/docs/"
+need "copy the scripts" cp "$root/scripts/elements-doc.py" "$root/scripts/generated_page.py" "$T/src/scripts/"
 sum=$(sha256sum < "$T/src/docs/elements.md")
 (cd "$T/src" && /usr/bin/python3 scripts/elements-doc.py "$T/no-build") > /dev/null 2> "$T/err"
 rc=$?

@@ -17,10 +17,9 @@ for set in models models/study; do
 done
 
 # a copy of the study set, so that nothing here writes the source tree
-mkdir -p "$T/src/scripts"
-mkdir -p "$T/src/models"
+mkdir -p "$T/src/scripts" "$T/src/models"
 need "copy the study set" cp -r "$root/models/study" "$T/src/models/"
-need "copy the script" cp "$root/scripts/model-cards.py" "$T/src/scripts/"
+need "copy the scripts" cp "$root/scripts/model-cards.py" "$root/scripts/generated_page.py" "$T/src/scripts/"
 card=$T/src/models/study/README.md
 sum=$(sha256sum < "$card")
 (cd "$T/src" && /usr/bin/python3 scripts/model-cards.py "$T/no-build" models/study) > /dev/null 2> "$T/err"
