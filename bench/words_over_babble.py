@@ -3,7 +3,8 @@
 word when six other voices talk at once? Each clip is placed after 2 s of
 babble with 1 s of babble after it, scaled so that its RMS over the whole
 clip stands SNR dB above the babble's RMS (babble at -30 dBFS RMS), and
-`mmdigits words --json` runs on the mixtures.
+`mmdigits words --json` runs on the mixtures. --noise white puts white
+noise of the same RMS in the babble's place.
 
 The babble is noise_decisions.babble (six talkers, each a random sequence of
 FSDD training recordings, indices 5-49, 8 kHz) from SEED; an 8 kHz clip is
@@ -11,9 +12,11 @@ mixed at 8 kHz, any other resampled to 16 kHz with the babble upsampled.
 A clip counts as found when a word overlaps it; "elsewhere" counts the words
 that do not (babble taken for a word).
 
-  bench/words_over_babble.py [--build build] [--seed 2026] [--snr 10] [--keep DIR] CLIP...
+  bench/words_over_babble.py [--build build] [--seed 2026] [--snr 10] [--noise babble|white]
+                             [--keep DIR] [--words-option=--OPTION=VALUE ...] CLIP...
 
---keep DIR keeps the mixtures (DIR/NNNNN_CLIPNAME.wav), e.g. for `mmdigits batch`.
+--keep DIR keeps the mixtures (DIR/NNNNN_CLIPNAME.wav), e.g. for `mmdigits batch`;
+--words-option passes a detector option to `mmdigits words` (repeatable).
 
 The detector's background margin was chosen with --seed 1 on FSDD training
 clips (docs/results.md "Word detection"); report with another seed and other
@@ -51,10 +54,13 @@ def read_clip(path):
     return rate, x
 
 
-def mixtures(clips, data, seed, snr, tmp):
+def mixtures(clips, data, seed, snr, tmp, noise="babble"):
     """Writes one WAV per clip into tmp; yields (wav, start s, end s)."""
     rng = np.random.default_rng(seed)
-    babble = {8000: nd.babble(rng, data, 8000 * 600)}
+    if noise == "white":
+        babble = {8000: rng.standard_normal(8000 * 600)}
+    else:
+        babble = {8000: nd.babble(rng, data, 8000 * 600)}
     babble[16000] = resample_poly(babble[8000], 2, 1)
     for rate in babble:
         babble[rate] *= 10 ** (BABBLE_DBFS / 20) / np.sqrt(np.mean(babble[rate] ** 2))
@@ -81,16 +87,20 @@ def main():
     ap.add_argument("--data", default=mmbuild.default_data())
     ap.add_argument("--seed", type=int, default=nd.SEED)
     ap.add_argument("--snr", type=float, default=10)
+    ap.add_argument("--noise", choices=("babble", "white"), default="babble")
     ap.add_argument("--keep", metavar="DIR", help="write the mixtures here and keep them")
+    ap.add_argument("--words-option", action="append", default=[], metavar="--OPTION=VALUE",
+                    help="a detector option for mmdigits words (repeatable)")
     ap.add_argument("clips", nargs="+")
     a = ap.parse_args()
     mmdigits = mmbuild.cli(a.build)
     with tempfile.TemporaryDirectory(prefix="mm-overbabble-") as scratch:
         tmp = a.keep or scratch
         os.makedirs(tmp, exist_ok=True)
-        where = {wav: (s, e) for wav, s, e in mixtures(a.clips, a.data, a.seed, a.snr, tmp)}
+        where = {wav: (s, e)
+                 for wav, s, e in mixtures(a.clips, a.data, a.seed, a.snr, tmp, a.noise)}
         r = subprocess.run(["nice", "-n", "10", mmdigits, "words", "--json", "--jobs", "1",
-                            *where], capture_output=True, text=True, check=False)
+                            *a.words_option, *where], capture_output=True, text=True, check=False)
         if r.returncode:
             sys.exit(f"mmdigits words: {r.stderr.strip()}")
         found = elsewhere = 0
@@ -101,7 +111,7 @@ def main():
             found += hits > 0
             elsewhere += len(j["words"]) - hits
     n = len(where)
-    print(f"{n} clips at {a.snr:g} dB SNR over babble (seed {a.seed}): word found for {found} "
+    print(f"{n} clips at {a.snr:g} dB SNR over {a.noise} (seed {a.seed}): word found for {found} "
           f"({100 * found / n:.2f} %), {elsewhere} words elsewhere")
 
 

@@ -58,7 +58,10 @@
  * kept when it holds at least #GstMmMfccExtract:min-length ms of voiced
  * frames and its level moves by at least 3 dB (steady tones, hum, square
  * waves and stationary noise do not: they are no word, whatever their
- * level). A sound with speech for longer than #GstMmMfccExtract:max-length
+ * level), and when #GstMmMfccExtract:min-periodic ms of its voiced frames
+ * are periodic at a pitch of 80–400 Hz (their normalised correlation one
+ * period later at least #GstMmMfccExtract:periodic-r): every spoken
+ * digit has a vowel, a key press, a breath or a click has none. A sound with speech for longer than #GstMmMfccExtract:max-length
  * without a pause of #GstMmMfccExtract:hangover is background, not a word
  * (six-talker babble is such a sound): it is dropped whole, and until it
  * ends a word must also rise 6 dB above the background's median level —
@@ -171,6 +174,8 @@ enum
   PROP_MASK_GAP,
   PROP_MASK_DB,
   PROP_FLOOR_QUIET,
+  PROP_MIN_PERIODIC,
+  PROP_PERIODIC_R,
   PROP_HOP,
   PROP_NFFT,
   PROP_PREEMPHASIS,
@@ -971,6 +976,18 @@ gst_mm_mfcc_extract_set_property (GObject * object, guint prop_id,
       self->words_params.mask_db = g_value_get_double (value);
       self->mfcc_stale = TRUE;
       break;
+    case PROP_FLOOR_QUIET:
+      self->words_params.floor_quiet_db = g_value_get_double (value);
+      self->mfcc_stale = TRUE;
+      break;
+    case PROP_MIN_PERIODIC:
+      self->words_params.min_periodic_ms = g_value_get_uint (value);
+      self->mfcc_stale = TRUE;
+      break;
+    case PROP_PERIODIC_R:
+      self->words_params.periodic_r = g_value_get_double (value);
+      self->mfcc_stale = TRUE;
+      break;
     case PROP_HOP:
       self->hop_ms = g_value_get_uint (value);
       self->reset_pending = TRUE;
@@ -1060,6 +1077,12 @@ gst_mm_mfcc_extract_get_property (GObject * object, guint prop_id,
       break;
     case PROP_FLOOR_QUIET:
       g_value_set_double (value, self->words_params.floor_quiet_db);
+      break;
+    case PROP_MIN_PERIODIC:
+      g_value_set_uint (value, self->words_params.min_periodic_ms);
+      break;
+    case PROP_PERIODIC_R:
+      g_value_set_double (value, self->words_params.periodic_r);
       break;
     case PROP_HOP:
       g_value_set_uint (value, self->hop_ms);
@@ -1179,6 +1202,17 @@ gst_mm_mfcc_extract_class_init (GstMmMfccExtractClass * klass)
           "before them set the noise floor, so that a band a codec empties inside "
           "a loud word does not lower it (dB; 0 = every frame)", 0, 120,
           defaults.floor_quiet_db, flags));
+  g_object_class_install_property (gobject_class, PROP_MIN_PERIODIC,
+      g_param_spec_uint ("min-periodic", "Minimum periodic",
+          "A word must hold this much of voiced frames that are periodic at a "
+          "pitch of 80-400 Hz, as every spoken digit's vowel is and a key "
+          "press, a breath or a click is not (ms; 0 = no such test)",
+          0, 10000, defaults.min_periodic_ms, flags));
+  g_object_class_install_property (gobject_class, PROP_PERIODIC_R,
+      g_param_spec_double ("periodic-r", "Periodicity",
+          "A frame is periodic when its normalised correlation with itself "
+          "one pitch period later reaches this (0-1)", 0, 1,
+          defaults.periodic_r, flags));
   g_object_class_install_property (gobject_class, PROP_HOP,
       g_param_spec_uint ("hop", "Hop",
           "Window mode: time between the starts of two blocks (ms)",

@@ -213,6 +213,47 @@ START_TEST (test_words_none_for_isolated_clicks)
 }
 END_TEST
 
+/* Adds white noise under a @len-second raised-cosine envelope at @at
+ * seconds, RMS amplitude ≈ @amp at its middle: a sound whose level rises
+ * and falls as a word's does but with no pitch (a breath, a key press, a
+ * rustle). */
+static void
+add_noise_burst (float *x, size_t n, double at, double len, double amp, GRand *r)
+{
+  size_t s0 = (size_t) (at * RATE), s1 = MIN (n, (size_t) ((at + len) * RATE));
+
+  for (size_t i = s0; i < s1; i++) {
+    double t = (double) (i - s0) / RATE;
+    x[i] += (float) (amp * (0.5 - 0.5 * cos (2 * G_PI * t / len)) * gauss (r));
+  }
+}
+
+/* Every digit has a vowel; a burst of noise shaped like a word has no
+ * pitch: it is no word (step 5's periodic frames), at a quiet and a loud
+ * level, though its level moves as a word's does — without the periodicity
+ * test (min_periodic_ms 0) each is taken for one. */
+START_TEST (test_words_none_for_unpitched_bursts)
+{
+  enum { N = 3 * RATE };
+  float *x = g_new0 (float, N);
+  GRand *r = g_rand_new_with_seed (11);
+  MmWordsParams off;
+
+  mm_words_params_init (&off);
+  off.min_periodic_ms = 0;
+  for (int loud = 0; loud < 2; loud++) {
+    for (size_t i = 0; i < N; i++)
+      x[i] = (float) (0.0002 * gauss (r));
+    add_noise_burst (x, N, 1.0, 0.35, loud ? 0.2 : 0.005, r);
+    assert_no_word (loud ? "a loud noise burst" : "a quiet noise burst", x, N);
+    ck_assert_msg (count_words (&off, x, N) == 1, "without the periodicity test: %u words",
+        count_words (&off, x, N));
+  }
+  g_rand_free (r);
+  g_free (x);
+}
+END_TEST
+
 /* Babble is speech, but no word: six talkers at once never fall back to the
  * floor, so their "words" would last as long as the babble. Activity
  * longer than max_length is background, not a word — at a quiet and a loud
@@ -353,6 +394,31 @@ START_TEST (test_words_masks_quiet_sounds_beside_a_loud_word)
         order ? "quieter" : "louder", w->len);
     g_array_free (w, TRUE);
   }
+  g_rand_free (r);
+  g_free (x);
+}
+END_TEST
+
+/* A key press before the word, 12 dB below it: too loud for masking (step
+ * 7 needs 14 dB), so only its lack of pitch tells it from a word. The
+ * word alone is found; without the periodicity test both are. */
+START_TEST (test_words_key_press_before_a_word_is_no_word)
+{
+  enum { N = 3 * RATE };
+  float *x = g_new0 (float, N);
+  GRand *r = g_rand_new_with_seed (12);
+  MmWordsParams off;
+
+  for (size_t i = 0; i < N; i++)
+    x[i] = (float) (0.0002 * gauss (r));
+  /* the word's peak RMS is about 0.1 / 1.6 · 0.9: the burst's 12 dB below */
+  add_noise_burst (x, N, 0.6, 0.3, 0.1 / 1.6 * 0.9 * pow (10, -12 / 20.0), r);
+  add_word (x, N, 1.1, 0.35, 0.1);
+  assert_one_word_at ("a key press before a word", x, N, 1.1, 0.35);
+  mm_words_params_init (&off);
+  off.min_periodic_ms = 0;
+  ck_assert_msg (count_words (&off, x, N) == 2, "without the periodicity test: %u words",
+      count_words (&off, x, N));
   g_rand_free (r);
   g_free (x);
 }
@@ -548,6 +614,18 @@ START_TEST (test_words_rejects_bad_params)
   ck_assert (mm_words_new (&p, &err) == NULL);
   ck_assert_msg (strstr (err->message, "floor_quiet_db") != NULL, "%s", err->message);
   g_clear_error (&err);
+  for (int i = 0; i < 3; i++) {
+    mm_words_params_init (&p);
+    p.periodic_r = (double[]) { -0.1, 1.5, NAN }[i];
+    ck_assert (mm_words_new (&p, &err) == NULL);
+    ck_assert_msg (strstr (err->message, "periodic_r must be in 0..1") != NULL, "%s", err->message);
+    g_clear_error (&err);
+  }
+  mm_words_params_init (&p);
+  p.min_periodic_ms = p.max_length_ms + 10;
+  ck_assert (mm_words_new (&p, &err) == NULL);
+  ck_assert_msg (strstr (err->message, "min_periodic_ms") != NULL, "%s", err->message);
+  g_clear_error (&err);
 }
 END_TEST
 
@@ -674,6 +752,8 @@ main (void)
   tcase_add_test (tc, test_words_none_in_white_and_pink_noise);
   tcase_add_test (tc, test_words_none_in_tones_hum_squares_dc);
   tcase_add_test (tc, test_words_none_for_isolated_clicks);
+  tcase_add_test (tc, test_words_none_for_unpitched_bursts);
+  tcase_add_test (tc, test_words_key_press_before_a_word_is_no_word);
   tcase_add_test (tc, test_words_finds_a_word_at_any_level);
   tcase_add_test (tc, test_words_finds_a_word_in_stationary_noise);
   tcase_add_test (tc, test_words_bands_emptied_inside_a_word_keep_it);

@@ -91,8 +91,8 @@ mm_cmd_words (int argc, char **argv)
   char **files = NULL;
   gboolean json = FALSE, summary = FALSE;
   double gain_db = 0, on_db = NAN, min_range = NAN, bias = NAN, bg_margin = NAN, mask_db = NAN,
-      floor_quiet = NAN;
-  int jobs = 0, mask_gap = -1;
+      floor_quiet = NAN, periodic_r = NAN;
+  int jobs = 0, mask_gap = -1, min_periodic = -1;
   GOptionEntry entries[] = {
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object per file on stdout", NULL },
     { "summary", 0, 0, G_OPTION_ARG_NONE, &summary, "Print only the counts", NULL },
@@ -104,6 +104,8 @@ mm_cmd_words (int argc, char **argv)
     { "mask-gap", 0, 0, G_OPTION_ARG_INT, &mask_gap, "Detector: a quieter sound this close to a much louder word is not a word (ms, 0 = off)", "MS" },
     { "mask-db", 0, 0, G_OPTION_ARG_DOUBLE, &mask_db, "Detector: how much louder that word must be (dB)", "DB" },
     { "floor-quiet", 0, 0, G_OPTION_ARG_DOUBLE, &floor_quiet, "Detector: only frames less than this far above the quietest of the second before them set the noise floor (dB, 0 = every frame)", "DB" },
+    { "min-periodic", 0, 0, G_OPTION_ARG_INT, &min_periodic, "Detector: periodic (pitched) voiced frames a word must hold (ms, 0 = no test)", "MS" },
+    { "periodic-r", 0, 0, G_OPTION_ARG_DOUBLE, &periodic_r, "Detector: a frame's normalised correlation at a pitch period (80-400 Hz) that makes it periodic (0-1)", "R" },
     { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "Files decoded at once (default: one per processor)", "N" },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &files, NULL, "FILE…" },
     { NULL }
@@ -119,6 +121,8 @@ mm_cmd_words (int argc, char **argv)
     { "mask-gap", 0, 10000, FALSE },
     { "mask-db", 0, 60, FALSE },
     { "floor-quiet", 0, 120, FALSE },
+    { "min-periodic", 0, 10000, FALSE },
+    { "periodic-r", 0, 1, FALSE },
     { "jobs", 0, MM_CLI_MAX_JOBS, FALSE },
     { NULL }
   };
@@ -156,6 +160,10 @@ mm_cmd_words (int argc, char **argv)
     params.mask_db = mask_db;
   if (!isnan (floor_quiet))
     params.floor_quiet_db = floor_quiet;
+  if (min_periodic >= 0)
+    params.min_periodic_ms = (guint) min_periodic;
+  if (!isnan (periodic_r))
+    params.periodic_r = periodic_r;
   {
     MmWords *probe = mm_words_new (&params, &error);
     if (!probe) {

@@ -1,5 +1,6 @@
 /* FFTW plans for the core (mm-fftw.h): the MFCC's and the word detector's
- * r2c transforms, from wisdom compiled in, under one planner lock. */
+ * r2c transforms, from wisdom compiled in, and the detector's c2r, under
+ * one planner lock. */
 #include "mm-fftw.h"
 
 #include <glib.h>
@@ -52,6 +53,17 @@ mm_fftw_plan_r2c (int nfft, float *in, fftwf_complex *out)
   if (!plan)
     plan = fftwf_plan_dft_r2c_1d (nfft, in, out,
         FFTW_ESTIMATE | FFTW_PRESERVE_INPUT);
+  g_mutex_unlock (&fftw_planner_lock);
+  return plan;
+}
+
+fftwf_plan
+mm_fftw_plan_c2r (int nfft, fftwf_complex *in, float *out)
+{
+  fftwf_plan plan;
+
+  g_mutex_lock (&fftw_planner_lock);
+  plan = fftwf_plan_dft_c2r_1d (nfft, in, out, FFTW_ESTIMATE);
   g_mutex_unlock (&fftw_planner_lock);
   return plan;
 }

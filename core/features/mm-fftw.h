@@ -14,4 +14,7 @@
  * floats) into @out (nfft/2+1 complex), FFTW_PRESERVE_INPUT; NULL if FFTW
  * cannot plan it. Destroy with mm_fftw_destroy. Safe from any thread. */
 fftwf_plan mm_fftw_plan_r2c (int nfft, float *in, fftwf_complex *out);
+/* Its inverse, complex-to-real, unnormalised (a round trip scales by
+ * @nfft); FFTW_ESTIMATE, and @in is overwritten when it runs. */
+fftwf_plan mm_fftw_plan_c2r (int nfft, fftwf_complex *in, float *out);
 void       mm_fftw_destroy  (fftwf_plan plan);   /* NULL is fine */

@@ -28,7 +28,12 @@
  *    the 10th percentile of its frames' levels is at least min_range_db.
  *    A steady sound that starts after silence stands above the old floor for
  *    floor_window, but its level does not move: it is no word. Speech rises
- *    and falls by tens of dB within a word.
+ *    and falls by tens of dB within a word. A word must also hold
+ *    min_periodic of voiced frames that are periodic: their normalised
+ *    cross-correlation with themselves one pitch period later (80-400 Hz)
+ *    reaches periodic_r. Every spoken digit has a vowel; a key press, a
+ *    breath, a rustle or a burst of noise has no pitch, though its level
+ *    moves as a word's does.
  * 6. A word is bounded: activity that reaches max_length without a pause of
  *    hangover is background (babble — several voices at once never fall
  *    quiet together —, music, a crowd), dropped whole, not cut into words.
@@ -54,7 +59,10 @@
  * generated signals, bg_on_db on babble made of FSDD training recordings (a
  * seed the benchmark does not use) with and without FSDD training words over
  * it, mask_* and floor_quiet_db on the licensed training recordings and
- * generated pairs of words (floor_quiet_db also on generated demo videos);
+ * generated pairs of words (floor_quiet_db also on generated demo videos),
+ * min_periodic and periodic_r on FSDD training recordings, the licensed
+ * extra-speech recordings, FSDD training words in white noise and the
+ * calibration voices (voices-cal) as a stream;
  * docs/results.md "Word detection" reports them on other recordings and
  * babble with the commands.
  *
@@ -90,6 +98,8 @@ typedef struct {
                              * hangover + lookahead − 40 */
   double mask_db;           /* 14: step 7 */
   double floor_quiet_db;    /* 30: step 3 (0 = every frame counts) */
+  guint min_periodic_ms;    /* 30: step 5, periodic voiced frames a word must hold (0 = off) */
+  double periodic_r;        /* 0.5: step 5, a frame's periodicity that counts */
 } MmWordsParams;
 
 /* A word: samples [start, end) counted from the first sample pushed. */

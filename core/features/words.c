@@ -18,6 +18,9 @@
  * a click, which the three-frame smoothing spreads over about five frames
  * but not at its height */
 #define MASK_FRAMES 5
+/* the pitch range a frame's periodicity is looked for in (step 5) */
+#define PITCH_LOW_HZ 80.0
+#define PITCH_HIGH_HZ 400.0
 
 /* A sliding minimum over a window that only moves forward: the frames whose
  * value no later frame of the window undercuts, oldest first (values
@@ -80,6 +83,15 @@ struct _MmWords {
   int past, ahead;              /* floor window, frames */
   int hang, min_frames, max_frames, pad;
   int mask_gap;                 /* frames; 0 = no masking */
+  int min_periodic;             /* frames; 0 = no periodicity test */
+  int lag_lo, lag_hi;           /* samples: the pitch range's periods */
+  /* the frame's autocorrelation by FFT (Wiener-Khinchin, zero-padded to
+   * pfft ≥ win + lag_hi so that it is linear, not circular) */
+  int pfft;
+  fftwf_plan pplan, pinv;
+  float *pin, *pac;             /* [pfft] frame, autocorrelation × pfft */
+  fftwf_complex *pspec;         /* [pfft/2+1] */
+  double *cum;                  /* [win+1] running sums of the frame's squares */
   int band_lo[MAX_BANDS], band_hi[MAX_BANDS];   /* bins [lo, hi) */
   double abs_band;              /* abs_floor per band, linear */
   float *window;                /* [win] Hann */
@@ -101,6 +113,7 @@ struct _MmWords {
   int ring;
   double *pw, *sm;              /* [ring][n_bands] */
   double *lv;                   /* [ring] */
+  double *pr;                   /* [ring] periodicity of each frame (P) */
   guint64 n_frames;             /* frames analysed */
   guint64 n_smoothed;           /* frames whose S is known */
   guint64 next_decide;
@@ -119,7 +132,7 @@ struct _MmWords {
   /* the word being built */
   gboolean in_word;
   guint64 w_start, w_last;
-  int w_voiced;
+  int w_voiced, w_periodic;
   double w_peak, w_snr;
   GArray *levels;               /* double dB, one per frame from w_start */
 
@@ -153,6 +166,8 @@ mm_words_params_init (MmWordsParams *p)
   p->mask_gap_ms = 450;
   p->mask_db = 14.0;
   p->floor_quiet_db = 30.0;
+  p->min_periodic_ms = 30;
+  p->periodic_r = 0.5;
 }
 
 /* The longest masking gap in frames: the louder stretch must lie in what
@@ -192,6 +207,10 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
       || !isfinite (p->on_db) || !isfinite (p->min_range_db) || !isfinite (p->bg_on_db)
       || !isfinite (p->mask_db) || !isfinite (p->floor_quiet_db))
     what = "levels must be finite";
+  else if (!(p->periodic_r >= 0 && p->periodic_r <= 1))
+    what = "periodic_r must be in 0..1";
+  else if (p->min_periodic_ms > p->max_length_ms)
+    what = "min_periodic_ms must be at most max_length_ms";
   else if (p->floor_quiet_db < 0)
     what = "floor_quiet_db must be at least 0 (0: every frame counts for the floor)";
   else if (p->max_length_ms < 2 * HOP_MS || p->max_length_ms > 60000
@@ -208,6 +227,28 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
         "than hangover + lookahead - %d ms (%" G_GINT64_FORMAT " ms): the detector does not look "
         "that far ahead", p->mask_gap_ms, (MASK_FRAMES - 1) * HOP_MS,
         MAX (mask_frames_max (p), 0) * HOP_MS);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The periodicity test's transforms (step 5); FALSE with @error if FFTW
+ * cannot plan them. */
+static gboolean
+periodicity_init (MmWords *w, GError **error)
+{
+  for (w->pfft = 16; w->pfft < w->win + w->lag_hi; w->pfft *= 2)
+    ;
+  w->pin = fftwf_alloc_real (w->pfft);
+  w->pac = fftwf_alloc_real (w->pfft);
+  w->pspec = fftwf_alloc_complex (w->pfft / 2 + 1);
+  w->cum = g_new (double, w->win + 1);
+  memset (w->pin, 0, sizeof (float) * w->pfft);
+  w->pplan = mm_fftw_plan_r2c (w->pfft, w->pin, w->pspec);
+  w->pinv = mm_fftw_plan_c2r (w->pfft, w->pspec, w->pac);
+  if (!w->pplan || !w->pinv) {
+    g_set_error (error, MM_ERROR, MM_ERROR_INVALID,
+        "word detector: FFTW could not plan %d points", w->pfft);
     return FALSE;
   }
   return TRUE;
@@ -264,6 +305,9 @@ mm_words_new (const MmWordsParams *p, GError **error)
   w->max_frames = MAX (1, (int) (p->max_length_ms / HOP_MS));
   w->pad = (int) ((guint64) p->pad_ms * p->sample_rate / 1000);
   w->mask_gap = (int) (p->mask_gap_ms / HOP_MS);
+  w->min_periodic = (int) (p->min_periodic_ms / HOP_MS);
+  w->lag_lo = MAX (1, (int) floor (p->sample_rate / PITCH_HIGH_HZ));
+  w->lag_hi = MIN (w->win / 2, (int) ceil (p->sample_rate / PITCH_LOW_HZ));
   w->abs_band = pow (10.0, p->abs_floor_db / 10.0) / p->n_bands;
   w->window = g_new (float, w->win);
   for (int i = 0; i < w->win; i++) {
@@ -285,10 +329,15 @@ mm_words_new (const MmWordsParams *p, GError **error)
     return NULL;
   }
   build_bands (w);
+  if (w->min_periodic > 0 && !periodicity_init (w, error)) {
+    mm_words_free (w);
+    return NULL;
+  }
   w->ring = w->past + w->ahead + 4;
   w->pw = g_new0 (double, (size_t) w->ring * p->n_bands);
   w->sm = g_new0 (double, (size_t) w->ring * p->n_bands);
   w->lv = g_new0 (double, w->ring);
+  w->pr = g_new0 (double, w->ring);
   for (int b = 0; b < p->n_bands; b++) {
     mq_init (&w->all[b], w->ring);
     mq_init (&w->quiet[b], w->ring);
@@ -309,11 +358,18 @@ mm_words_free (MmWords *w)
   mm_fftw_destroy (w->plan);
   fftwf_free (w->fft_in);
   fftwf_free (w->fft_out);
+  mm_fftw_destroy (w->pplan);
+  mm_fftw_destroy (w->pinv);
+  fftwf_free (w->pin);
+  fftwf_free (w->pac);
+  fftwf_free (w->pspec);
+  g_free (w->cum);
   g_free (w->window);
   g_free (w->buf);
   g_free (w->pw);
   g_free (w->sm);
   g_free (w->lv);
+  g_free (w->pr);
   for (int b = 0; b < w->p.n_bands; b++) {
     mq_clear (&w->all[b]);
     mq_clear (&w->quiet[b]);
@@ -364,11 +420,46 @@ sm_at (MmWords *w, guint64 t)
   return w->sm + (size_t) (t % w->ring) * w->p.n_bands;
 }
 
-/* Band powers of the frame starting at buf[off]. */
+/* How periodic the frame @x is in the pitch range: the highest normalised
+ * cross-correlation of its first win − lag samples with the same samples
+ * @lag later (1 for a periodic sound, near 0 for noise and clicks). The
+ * sum over the overlap needs no window correction, unlike an autocorrelation
+ * of the windowed frame. The products for every lag come from one
+ * autocorrelation by FFT, the energies of the two stretches from running
+ * sums. */
+static double
+frame_periodicity (MmWords *w, const float *x)
+{
+  const int n = w->win, nb = w->pfft / 2 + 1;
+  double best = 0;
+
+  memcpy (w->pin, x, sizeof (float) * n);
+  fftwf_execute (w->pplan);
+  for (int k = 0; k < nb; k++) {
+    w->pspec[k][0] = w->pspec[k][0] * w->pspec[k][0] + w->pspec[k][1] * w->pspec[k][1];
+    w->pspec[k][1] = 0;
+  }
+  fftwf_execute (w->pinv);
+  w->cum[0] = 0;
+  for (int i = 0; i < n; i++)
+    w->cum[i + 1] = w->cum[i] + (double) x[i] * x[i];
+  for (int lag = w->lag_lo; lag <= w->lag_hi; lag++) {
+    double xx = w->cum[n - lag], yy = w->cum[n] - w->cum[lag];
+
+    if (xx > 0 && yy > 0)
+      best = MAX (best, w->pac[lag] / (double) w->pfft / sqrt (xx * yy));
+  }
+  return best;
+}
+
+/* Band powers (and, when words must hold a periodic stretch, periodicity)
+ * of the frame starting at buf[off]. */
 static void
 analyse_frame (MmWords *w, const float *x)
 {
   double *pw = pw_at (w, w->n_frames);
+
+  w->pr[w->n_frames % w->ring] = w->min_periodic > 0 ? frame_periodicity (w, x) : 0;
   const float *spec = (const float *) w->fft_out;
 
   for (int i = 0; i < w->win; i++)
@@ -491,7 +582,7 @@ close_word (MmWords *w)
   guint64 start, end;
 
   w->in_word = FALSE;
-  if (w->w_voiced < MAX (w->min_frames, 1))
+  if (w->w_voiced < MAX (w->min_frames, 1) || w->w_periodic < w->min_periodic)
     return;
   memcpy (lv, w->levels->data, sizeof (double) * n);
   qsort (lv, n, sizeof (double), compare_double);
@@ -581,7 +672,7 @@ decide_frame (MmWords *w, guint64 t)
   if (voiced && !w->in_word) {
     w->in_word = TRUE;
     w->w_start = t;
-    w->w_voiced = 0;
+    w->w_voiced = w->w_periodic = 0;
     w->w_peak = SILENT_DB;
     w->w_snr = 0;
     g_array_set_size (w->levels, 0);
@@ -592,6 +683,8 @@ decide_frame (MmWords *w, guint64 t)
   if (voiced) {
     w->w_last = t;
     w->w_voiced++;
+    if (w->pr[t % w->ring] >= w->p.periodic_r)
+      w->w_periodic++;
     w->w_peak = MAX (w->w_peak, level);
     w->w_snr = MAX (w->w_snr, score);
   }

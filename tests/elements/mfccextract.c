@@ -307,6 +307,8 @@ GST_START_TEST (test_mfccextract_invalid_settings_fail_at_start)
       "low-freq", 4000.0, "high-freq", 3000.0, NULL);
   expect_settings_error ("mask-gap (700 ms) is longer than hangover + lookahead - 40 ms (610 ms)",
       "mask-gap", 700, NULL);
+  expect_settings_error ("min_periodic_ms must be at most max_length_ms",
+      "min-periodic", 600, "max-length", 500, NULL);
 
   /* valid ones start */
   e = gst_element_factory_make ("mfccextract", NULL);
@@ -314,6 +316,35 @@ GST_START_TEST (test_mfccextract_invalid_settings_fail_at_start)
   fail_unless_equals_int (gst_element_set_state (e, GST_STATE_READY),
       GST_STATE_CHANGE_SUCCESS);
   gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+/* Every setting of the word detector reads back what was set (floor-quiet
+ * was once installed without a setter: setting it only warned). */
+GST_START_TEST (test_mfccextract_detector_properties_read_back)
+{
+  GstElement *e = gst_element_factory_make ("mfccextract", NULL);
+  const char *doubles[] = { "margin", "mask-db", "floor-quiet", "periodic-r" };
+  const double dv[] = { 8.5, 10.0, 12.0, 0.55 };
+  const char *uints[] = { "hangover", "min-length", "max-length", "mask-gap", "min-periodic" };
+  const guint uv[] = { 120, 80, 900, 300, 40 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (doubles); i++) {
+    double got = -1;
+
+    g_object_set (e, doubles[i], dv[i], NULL);
+    g_object_get (e, doubles[i], &got, NULL);
+    fail_unless (got == dv[i], "%s: set %g, read %g", doubles[i], dv[i], got);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS (uints); i++) {
+    guint got = 0;
+
+    g_object_set (e, uints[i], uv[i], NULL);
+    g_object_get (e, uints[i], &got, NULL);
+    fail_unless (got == uv[i], "%s: set %u, read %u", uints[i], uv[i], got);
+  }
   gst_object_unref (e);
 }
 
@@ -819,6 +850,7 @@ mfccextract_suite (void)
   tcase_add_test (tc, test_mfccextract_reads_the_model_once);
   tcase_add_test (tc, test_mfccextract_bad_model_is_an_error);
   tcase_add_test (tc, test_mfccextract_invalid_settings_fail_at_start);
+  tcase_add_test (tc, test_mfccextract_detector_properties_read_back);
   tcase_add_test (tc, test_mfccextract_quiet_words_found_tones_ignored);
   tcase_add_test (tc, test_mfccextract_quiet_sound_before_a_word_is_no_word);
   tcase_add_test (tc, test_mfccextract_answers_latency);
