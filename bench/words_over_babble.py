@@ -58,22 +58,22 @@ def mixtures(clips, data, seed, snr, tmp, noise="babble"):
     """Writes one WAV per clip into tmp; yields (wav, start s, end s)."""
     rng = np.random.default_rng(seed)
     if noise == "white":
-        babble = {8000: rng.standard_normal(8000 * 600)}
+        background = {8000: rng.standard_normal(8000 * 600)}
     else:
-        babble = {8000: nd.babble(rng, data, 8000 * 600)}
-    babble[16000] = resample_poly(babble[8000], 2, 1)
-    for rate in babble:
-        babble[rate] *= 10 ** (BABBLE_DBFS / 20) / np.sqrt(np.mean(babble[rate] ** 2))
+        background = {8000: nd.babble(rng, data, 8000 * 600)}
+    background[16000] = resample_poly(background[8000], 2, 1)
+    for rate in background:
+        background[rate] *= 10 ** (BABBLE_DBFS / 20) / np.sqrt(np.mean(background[rate] ** 2))
     for i, clip in enumerate(clips):
         rate, x = read_clip(clip)
-        if rate not in babble:
+        if rate not in background:
             g = gcd(16000, rate)
             x, rate = resample_poly(x, 16000 // g, rate // g), 16000
         if not np.any(x):
             sys.exit(f"{clip}: silent")
         n = len(x) + (BEFORE_S + AFTER_S) * rate
-        off = int(rng.integers(len(babble[rate]) - n))
-        y = babble[rate][off:off + n].copy()
+        off = int(rng.integers(len(background[rate]) - n))
+        y = background[rate][off:off + n].copy()
         y[BEFORE_S * rate:BEFORE_S * rate + len(x)] += (
             x / np.sqrt(np.mean(x ** 2)) * 10 ** ((BABBLE_DBFS + snr) / 20))
         wav = os.path.join(tmp, f"{i:05d}_{os.path.basename(clip)}")

@@ -232,13 +232,23 @@ mm_words_params_check (const MmWordsParams *p, GError **error)
   return TRUE;
 }
 
+/* The smallest power of two, at least 16, that holds @n points. */
+static int
+fft_size (int n)
+{
+  int size = 16;
+
+  while (size < n)
+    size *= 2;
+  return size;
+}
+
 /* The periodicity test's transforms (step 5); FALSE with @error if FFTW
  * cannot plan them. */
 static gboolean
 periodicity_init (MmWords *w, GError **error)
 {
-  for (w->pfft = 16; w->pfft < w->win + w->lag_hi; w->pfft *= 2)
-    ;
+  w->pfft = fft_size (w->win + w->lag_hi);
   w->pin = fftwf_alloc_real (w->pfft);
   w->pac = fftwf_alloc_real (w->pfft);
   w->pspec = fftwf_alloc_complex (w->pfft / 2 + 1);
@@ -291,8 +301,7 @@ mm_words_new (const MmWordsParams *p, GError **error)
   w->p = *p;
   w->win = p->sample_rate * FRAME_MS / 1000;
   w->hop = p->sample_rate * HOP_MS / 1000;
-  for (w->nfft = 16; w->nfft < w->win; w->nfft *= 2)
-    ;
+  w->nfft = fft_size (w->win);
   w->past = (int) (p->floor_window_ms / HOP_MS);
   w->ahead = (int) (p->lookahead_ms / HOP_MS);
   w->hang = (int) (p->hangover_ms / HOP_MS);
@@ -458,9 +467,9 @@ static void
 analyse_frame (MmWords *w, const float *x)
 {
   double *pw = pw_at (w, w->n_frames);
+  const float *spec = (const float *) w->fft_out;
 
   w->pr[w->n_frames % w->ring] = w->min_periodic > 0 ? frame_periodicity (w, x) : 0;
-  const float *spec = (const float *) w->fft_out;
 
   for (int i = 0; i < w->win; i++)
     w->fft_in[i] = x[i] * w->window[i];
